@@ -1,0 +1,1 @@
+"""Tuning Studio engine: a plain Python package (never imports streamlit)."""

@@ -1,0 +1,368 @@
+"""Command line: `python -m tuning run|resume|list|show|delete|datasets|models|methods|space`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tuning import datasets
+from tuning import storage as storage_mod
+from tuning.errors import UserError
+from tuning.methods import RECOMMENDED, list_methods
+from tuning.models import get_model, list_models
+from tuning.space import SearchSpace
+
+EPILOG = (
+    "Runs are stored in the embedded journal file under ./data (or $TUNING_STUDIO_DATA); "
+    "--storage or $TUNING_STUDIO_STORAGE selects any Optuna storage URL instead."
+)
+
+
+def _kv(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)  # numbers, true/false, null, quoted strings: data only
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+def _add_storage(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage URL (journal:///path, sqlite:///file.db, postgresql://...). "
+        "Default: $TUNING_STUDIO_STORAGE or the embedded journal under ./data.",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m tuning",
+        description="Tuning Studio: hyperparameter tuning with Optuna and scikit-learn.",
+        epilog=EPILOG,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="start a tuning run and watch its progress",
+        description="Start a tuning run: cross-validated search on the training part, then the "
+        "best configuration refit on all training data and scored once on the held-out test part.",
+        epilog="Example: python -m tuning run --dataset seed-classification --model random_forest "
+        "--method tpe --trials 30",
+    )
+    run.add_argument("--dataset", required=True, help="a registered dataset (see `datasets`) or a path to a CSV file")
+    run.add_argument("--target", help="target column (CSV datasets only)")
+    run.add_argument("--task", choices=datasets.TASKS, help="override the inferred task (CSV datasets)")
+    run.add_argument("--data-param", action="append", type=_kv, default=[], metavar="KEY=VALUE",
+                     help="dataset setting, e.g. n_samples=500 or noise=0.3 for synthetic sets (repeatable)")
+    run.add_argument("--model", required=True, help="a registered model (see `models`)")
+    run.add_argument("--method", default=RECOMMENDED, help=f"search method (see `methods`; default {RECOMMENDED})")
+    run.add_argument("--option", action="append", type=_kv, default=[], metavar="KEY=VALUE",
+                     help="method option, e.g. reduction_factor=3 (repeatable; see `methods`)")
+    run.add_argument("--trials", type=_positive_int, help="number of trials (default 50 unless --minutes is given)")
+    run.add_argument("--minutes", type=_positive_float, help="wall-clock budget in minutes")
+    run.add_argument("--folds", type=_positive_int, default=5, help="cross-validation folds (default 5)")
+    run.add_argument("--scoring", help="scikit-learn scorer name (default accuracy / r2)")
+    run.add_argument("--seed", type=int, default=0, help="random seed for split, folds, sampler and models (default 0)")
+    run.add_argument("--test-size", type=float, default=0.2, help="held-out test fraction (default 0.2)")
+    run.add_argument("--grid-points", type=_positive_int, default=5,
+                     help="grid search: values per continuous parameter (default 5)")
+    run.add_argument("--space", type=Path, metavar="FILE.json",
+                     help="search space as JSON (start from `python -m tuning space MODEL`)")
+    run.add_argument("--max-failures", type=_positive_int, default=10,
+                     help="stop after this many consecutive failed trials (default 10)")
+    run.add_argument("--n-jobs", type=int, default=-1, help="threads per model fit where the model supports it (default -1: all cores)")
+    run.add_argument("--fidelity", choices=("auto", "folds"), default="auto",
+                     help="budget for multi-fidelity methods: the model's own (epochs, rounds) or CV folds")
+    run.add_argument("--name", help="run name (default: model-method-dataset-time)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_storage(run)
+
+    resume = sub.add_parser("resume", help="continue a stopped or interrupted run",
+                            description="Continue a run from where it stopped, with its remaining budget.")
+    resume.add_argument("run", help="run name")
+    resume.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_storage(resume)
+
+    ls = sub.add_parser("list", help="list stored runs with their status", description="List every stored run.")
+    _add_storage(ls)
+
+    show = sub.add_parser("show", help="show a run's summary and top trials", description="Show one run.")
+    show.add_argument("run", help="run name")
+    show.add_argument("--top", type=_positive_int, default=10, help="how many top trials (default 10)")
+    _add_storage(show)
+
+    delete = sub.add_parser("delete", help="delete a run", description="Delete a run and its trials.")
+    delete.add_argument("run", help="run name")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _add_storage(delete)
+
+    sub.add_parser("datasets", help="list registered datasets", description="List registered datasets.")
+    sub.add_parser("models", help="list registered models", description="List registered models.")
+    sub.add_parser("methods", help="list search methods", description="List search methods and their options.")
+    space = sub.add_parser("space", help="print a model's default search space as JSON",
+                           description="Print a model's default search space as JSON, to edit and pass to `run --space`.")
+    space.add_argument("model", help="model name")
+    space.add_argument("--task", choices=datasets.TASKS, default="classification", help="task (default classification)")
+    return parser
+
+
+# -- commands ------------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from tuning.runner import RunConfig, RunHandle, create_run
+
+    if args.dataset.lower().endswith(".csv") or Path(args.dataset).is_file():
+        if not args.target:
+            raise UserError("A CSV dataset needs --target COLUMN (the column to predict).")
+        ref = datasets.DatasetRef("csv", path=str(Path(args.dataset).resolve()), target=args.target, task=args.task)
+    else:
+        ref = datasets.DatasetRef(args.dataset, params=dict(args.data_param))
+    space = None
+    if args.space:
+        try:
+            space = SearchSpace.from_json(args.space.read_text())
+        except OSError as exc:
+            raise UserError(f"Cannot read {args.space}: {exc.strerror}.") from None
+    n_trials = args.trials if args.trials or args.minutes else 50
+    config = RunConfig(
+        dataset=ref, model=args.model, method=args.method, space=space,
+        method_options=dict(args.option), n_trials=n_trials,
+        timeout_s=args.minutes * 60 if args.minutes else None, cv_folds=args.folds,
+        scoring=args.scoring, seed=args.seed, test_size=args.test_size,
+        grid_points=args.grid_points, max_consecutive_failures=args.max_failures,
+        n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
+    )  # fmt: skip
+    store = storage_mod.open_storage(args.storage)
+    name = create_run(config, store)
+    print(f"Run '{name}' created in {storage_mod.describe(args.storage)}", file=sys.stderr)
+    return _watch(RunHandle(name, store).start(), store, quiet=args.quiet)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from tuning.runner import RunHandle, load_study
+
+    store = storage_mod.open_storage(args.storage)
+    load_study(args.run, store)
+    return _watch(RunHandle(args.run, store).start(), store, quiet=args.quiet)
+
+
+def _watch(handle, store, quiet: bool = False) -> int:
+    """Progress bar while the run works in its thread; Ctrl-C stops it within a fold or epoch."""
+    from tqdm import tqdm
+
+    from tuning.results import run_summary
+
+    s = run_summary(store, handle.name)
+    total = s.n_trials
+    bar = None if quiet else tqdm(total=total, unit="trial", file=sys.stderr, dynamic_ncols=True)
+    t0, shown, tty = time.time(), -1, sys.stderr.isatty()
+    try:
+        while handle.alive:
+            handle.join(0.5)
+            s = run_summary(store, handle.name)
+            if bar is not None and (tty or s.done != shown):  # a log file gets one line a trial
+                _update(bar, s, t0)
+                shown = s.done
+    except KeyboardInterrupt:
+        print("\nStopping after the current fold or epoch... (Ctrl-C again to abort)", file=sys.stderr)
+        handle.stop()
+        handle.join()
+    if bar is not None:
+        _update(bar, run_summary(store, handle.name), t0)
+        bar.close()
+    if handle.error:
+        print(f"error: {handle.error}", file=sys.stderr)
+        return 2
+    print(format_summary(run_summary(store, handle.name), time.time() - t0, storage_url=store))
+    return 0 if handle.status in ("finished", "stopped") else 1
+
+
+def _update(bar, s, t0: float) -> None:
+    bar.n = s.done
+    best = "-" if s.best_value is None else f"{s.best_value:.4f}"
+    bar.set_postfix_str(f"best {s.scoring}={best}  elapsed {time.time() - t0:.0f}s", refresh=False)
+    bar.refresh()
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def format_summary(s, seconds: float | None = None, storage_url: Any = None) -> str:
+    lines = [
+        "",
+        f"Run:        {s.name}  [{s.status}]",
+        f"Dataset:    {s.dataset}    model: {s.model}    method: {s.method}",
+        f"Trials:     {s.done} done ("
+        + ", ".join(f"{v} {k}" for k, v in sorted(s.counts.items()))
+        + ")",
+    ]
+    if s.message and s.status != "finished":
+        lines.append(f"Note:       {s.message}")
+    if s.best_value is None:
+        lines.append("Best:       no trial completed")
+    else:
+        direction = "lower is better" if s.direction == "minimize" else "higher is better"
+        scoring = s.scoring[4:] if s.scoring.startswith("neg_") else s.scoring
+        std = f" ± {s.best_std:.4f}" if s.best_std is not None else ""
+        lines.append(f"Best CV:    {scoring} = {s.best_value:.4f}{std}  (trial {s.best_number}, {direction})")
+        test = s.test.get("score")
+        if test is not None:
+            lines.append(
+                f"Test:       {scoring} = {test:.4f}  (best configuration refit on all "
+                f"{s.test.get('n_train')} training rows, scored once on {s.test.get('n_test')} held-out rows)"
+            )
+        elif s.test.get("error"):
+            lines.append(f"Test:       refit failed: {s.test['error']}")
+        lines.append("Best hyperparameters:")
+        params = s.test.get("params") or s.best_params
+        width = max(map(len, params), default=0)
+        lines += [f"  {k:<{width}} = {_fmt(v)}" for k, v in params.items()]
+    if seconds is not None:
+        lines.append(f"Time:       {seconds:.1f} s")
+    elif s.elapsed_s:
+        lines.append(f"Time:       {s.elapsed_s:.1f} s of tuning")
+    lines.append(f"Open it:    optuna.load_study(study_name={s.name!r}, storage=...)  or  python -m tuning show {s.name}")
+    return "\n".join(lines)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from tuning.results import list_runs
+
+    runs = list_runs(storage_mod.open_storage(args.storage))
+    if not runs:
+        print(f"No runs yet in {storage_mod.describe(args.storage)}. Start one with `python -m tuning run ...`.")
+        return 0
+    rows = [
+        [r.name, r.status, r.dataset, r.model, r.method, f"{r.done}/{r.n_trials or '-'}",
+         "-" if r.best_value is None else f"{r.best_value:.4f}", r.scoring, (r.created_at or "")[:19]]
+        for r in runs
+    ]  # fmt: skip
+    _table(["run", "status", "dataset", "model", "method", "trials", "best", "scoring", "created (UTC)"], rows)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from tuning.results import TrialFeed, run_summary, top_trials
+    from tuning.runner import load_study
+
+    store = storage_mod.open_storage(args.storage)
+    study = load_study(args.run, store)
+    s = run_summary(store, args.run)
+    print(format_summary(s))
+    df = TrialFeed(study).refresh()
+    top = top_trials(df, s.direction, args.top)
+    if top.empty:
+        return 0
+    params = [c for c in df.columns if c.startswith("param_")]
+    print(f"\nTop {len(top)} trials:")
+    rows = [
+        [int(r.number), f"{r.value:.4f}", "-" if r.cv_std is None else f"{r.cv_std:.4f}",
+         f"{r.duration_s:.1f}" if r.duration_s == r.duration_s else "-"]
+        + [_fmt(getattr(r, p)) for p in params]
+        for r in top.itertuples()
+    ]  # fmt: skip
+    _table(["trial", "cv mean", "cv std", "seconds", *[p[6:] for p in params]], rows)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from tuning.runner import delete_run, load_study
+
+    store = storage_mod.open_storage(args.storage)
+    load_study(args.run, store)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UserError("Deleting needs confirmation: pass --yes.")
+        if input(f"Delete run '{args.run}' and all its trials? [y/N] ").strip().lower() != "y":
+            print("Nothing deleted.")
+            return 0
+    delete_run(args.run, store)
+    print(f"Deleted run '{args.run}'.")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    rows = [[d.name, d.task, d.shape_hint, d.description] for d in datasets.list_datasets()]
+    _table(["name", "task", "shape", "description"], rows)
+    print("\nOr a CSV file: --dataset PATH.csv --target COLUMN [--task classification|regression]")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    rows = [[m.name, "/".join(t[:5] + "." for t in m.tasks), m.budget, m.description] for m in list_models()]
+    _table(["name", "tasks", "budget", "description"], rows)
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    rows = [
+        [m.name, m.family, m.summary, ", ".join(f"{k}={v}" for k, v in m.defaults.items()) or "-"]
+        for m in list_methods()
+    ]
+    _table(["name", "family", "description", "options (default)"], rows)
+    print(f"\nRecommended default: {RECOMMENDED}. Set options with --option KEY=VALUE.")
+    return 0
+
+
+def cmd_space(args: argparse.Namespace) -> int:
+    model = get_model(args.model)
+    if not model.supports(args.task):
+        raise UserError(f"{model.label} does not handle {args.task}.")
+    print(json.dumps(model.default_space(args.task).to_dict(), indent=2))
+    return 0
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> None:
+    cells = [header, *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    for j, r in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        if j == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+COMMANDS = {
+    "run": cmd_run, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
+    "delete": cmd_delete, "datasets": cmd_datasets, "models": cmd_models,
+    "methods": cmd_methods, "space": cmd_space,
+}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

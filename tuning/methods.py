@@ -1,0 +1,245 @@
+"""Search-method registry: name -> Optuna sampler (what to try next) + pruner (when to stop a trial).
+
+The engine owns the loop; a method only decides. Adding a method is one `MethodSpec` entry.
+`kind="sampler"` methods are an Optuna sampler and pruner; `kind="population"` is reserved for
+methods that drive training themselves (population-based training), which supply `run` instead.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.pruners import (
+    BasePruner,
+    HyperbandPruner,
+    MedianPruner,
+    NopPruner,
+    SuccessiveHalvingPruner,
+)
+from optuna.samplers import BaseSampler
+
+from tuning.errors import ConfigError
+
+# TPE's `group` option is marked experimental; it is what handles conditional parameters.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The steps at which a trial reports: folds 1..k, epochs 1..E or boosting rounds."""
+
+    kind: str  # "folds" | "epochs" | "rounds"
+    min_step: int
+    max_step: int
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    name: str
+    label: str
+    family: str
+    summary: str  # one line
+    explanation: str  # a paragraph for learners
+    make_sampler: Callable[[int, dict], BaseSampler] | None = None  # (seed, options)
+    make_pruner: Callable[[Budget, dict], BasePruner] | None = None
+    kind: str = "sampler"
+    enumerates_grid: bool = False  # grid: the runner enqueues every configuration, then stops
+    defaults: dict[str, Any] = field(default_factory=dict)
+    option_help: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def multi_fidelity(self) -> bool:
+        return self.make_pruner is not None
+
+    def sampler(self, seed: int, options: dict | None = None) -> BaseSampler:
+        return self.make_sampler(seed, {**self.defaults, **(options or {})})
+
+    def pruner(self, budget: Budget, options: dict | None = None) -> BasePruner:
+        if self.make_pruner is None:
+            return NopPruner()
+        return self.make_pruner(budget, {**self.defaults, **(options or {})})
+
+    def validate_options(self, options: dict) -> dict:
+        unknown = set(options) - set(self.defaults)
+        if unknown:
+            known = ", ".join(self.defaults) or "none"
+            raise ConfigError(
+                f"Method '{self.name}' has no option(s) {', '.join(sorted(unknown))}; "
+                f"its options are: {known}."
+            )
+        return {**self.defaults, **options}
+
+
+def _tpe(seed: int, o: dict) -> BaseSampler:
+    # group=True lets multivariate TPE model conditional parameters (e.g. SVM gamma) jointly.
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=o.get("n_startup_trials", 10), multivariate=True, group=True
+    )
+
+
+def _inner_sampler(seed: int, o: dict) -> BaseSampler:
+    if o.get("sampler", "tpe") == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return _tpe(seed, o)
+
+
+def _hyperband(b: Budget, o: dict) -> BasePruner:
+    return HyperbandPruner(
+        min_resource=b.min_step, max_resource=b.max_step, reduction_factor=o["reduction_factor"]
+    )
+
+
+def _halving(b: Budget, o: dict) -> BasePruner:
+    return SuccessiveHalvingPruner(
+        min_resource=b.min_step, reduction_factor=o["reduction_factor"], min_early_stopping_rate=0
+    )
+
+
+def _median(b: Budget, o: dict) -> BasePruner:
+    return MedianPruner(n_startup_trials=o["n_startup_trials"], n_warmup_steps=o["n_warmup_steps"])
+
+
+_FIDELITY_HELP = {
+    "sampler": "How new configurations are proposed: 'tpe' or 'random'.",
+    "reduction_factor": "Keep the best 1/η of trials at each rung.",
+}
+
+REGISTRY: dict[str, MethodSpec] = {
+    m.name: m
+    for m in (
+        MethodSpec(
+            "grid", "Grid search", "exhaustive",
+            "Tries every combination of a fixed lattice of values, then stops.",
+            "Grid search lays a lattice over the space: every categorical choice and a few evenly "
+            "spaced values of each numeric parameter (log-spaced where the parameter spans orders "
+            "of magnitude), and evaluates every combination. It is simple, reproducible and easy "
+            "to parallelise, but its cost multiplies with each parameter added, and it spends most "
+            "of its trials on parameters that barely matter while testing few distinct values of "
+            "the ones that do.",
+            make_sampler=lambda seed, o: optuna.samplers.RandomSampler(seed=seed),
+            enumerates_grid=True,
+        ),
+        MethodSpec(
+            "random", "Random search", "random",
+            "Samples every parameter independently at random within its range.",
+            "Random search draws each trial independently from the search space. It ignores past "
+            "results, yet it often beats grid search on the same budget: when only a few "
+            "parameters matter, every random trial tests a new value of each of them, whereas a "
+            "grid repeats the same few values. It is the baseline every smarter method must beat.",
+            make_sampler=lambda seed, o: optuna.samplers.RandomSampler(seed=seed),
+        ),
+        MethodSpec(
+            "sobol", "Quasi-random (Sobol)", "random",
+            "Low-discrepancy sequence that covers the space more evenly than random draws.",
+            "Quasi-random search replaces random draws with a Sobol sequence, whose points fill "
+            "the space evenly: no clumps, no large gaps. Like random search it ignores past "
+            "results, but with few trials its coverage is better, which makes it a good first "
+            "phase or a baseline.",
+            make_sampler=lambda seed, o: optuna.samplers.QMCSampler(
+                qmc_type="sobol", scramble=True, seed=seed, warn_independent_sampling=False
+            ),
+        ),
+        MethodSpec(
+            "tpe", "Bayesian (TPE)", "bayesian",
+            "Tree-structured Parzen estimator: models where good and bad trials lie, samples where good ones are.",
+            "TPE splits past trials into a good group (the best quarter or so) and the rest, fits "
+            "a density to each, and proposes points that are likely under the good density and "
+            "unlikely under the bad one. After a few random start-up trials it concentrates on "
+            "promising regions while still exploring. It is cheap per trial, handles categorical "
+            "and conditional parameters, and is Optuna's default.",
+            make_sampler=_tpe, defaults={"n_startup_trials": 10},
+            option_help={"n_startup_trials": "Random trials before the model takes over."},
+        ),
+        MethodSpec(
+            "gp", "Bayesian (Gaussian process)", "bayesian",
+            "Fits a Gaussian process to the scores and samples where expected improvement is highest.",
+            "The Gaussian-process method fits a smooth surrogate of the score over the space, with "
+            "a mean (its best guess) and an uncertainty (how unsure it is). An acquisition "
+            "function trades the two off and picks the point with the best expected improvement. "
+            "It is very sample-efficient on a few continuous parameters, but its cost per trial "
+            "grows quickly with the number of trials (seconds per trial after several hundred).",
+            make_sampler=lambda seed, o: optuna.samplers.GPSampler(seed=seed),
+        ),
+        MethodSpec(
+            "cmaes", "CMA-ES (evolution strategy)", "evolutionary",
+            "Evolves a multivariate normal search distribution towards better regions.",
+            "CMA-ES samples a generation of points from a multivariate normal distribution, then "
+            "moves the mean towards the best of them and reshapes the covariance along the "
+            "directions that paid off. Picture an ellipse that slides, stretches and shrinks over "
+            "the landscape. It shines on continuous, correlated parameters; categorical ones are "
+            "sampled at random alongside.",
+            make_sampler=lambda seed, o: optuna.samplers.CmaEsSampler(
+                seed=seed, warn_independent_sampling=False
+            ),
+        ),
+        MethodSpec(
+            "nsga2", "Genetic algorithm (NSGA-II)", "evolutionary",
+            "A population evolves by selection, crossover and mutation.",
+            "The genetic algorithm keeps a population of configurations. Each generation it "
+            "selects good parents, recombines their parameters (crossover) and randomly changes "
+            "some (mutation) to produce children. Over generations the population drifts to good "
+            "regions. NSGA-II is built for several objectives at once; with one it is a plain "
+            "elitist genetic algorithm.",
+            make_sampler=lambda seed, o: optuna.samplers.NSGAIISampler(
+                seed=seed, population_size=o["population_size"]
+            ),
+            defaults={"population_size": 10},
+            option_help={"population_size": "Configurations per generation."},
+        ),
+        MethodSpec(
+            "hyperband", "Hyperband", "multi-fidelity",
+            "Starts many trials cheaply and keeps training only the promising ones, over several brackets.",
+            "Hyperband spends a small budget (one CV fold, a few epochs or boosting rounds) on many "
+            "configurations, keeps the best third and gives them more budget, and repeats until "
+            "the survivors get the full budget: that is successive halving. Because stopping "
+            "early can wrongly kill slow starters, Hyperband runs several brackets that differ in "
+            "how aggressively they stop. New configurations come from TPE by default.",
+            make_sampler=_inner_sampler, make_pruner=_hyperband,
+            defaults={"sampler": "tpe", "reduction_factor": 3}, option_help=_FIDELITY_HELP,
+        ),
+        MethodSpec(
+            "successive_halving", "Successive halving", "multi-fidelity",
+            "Gives every trial a small budget and promotes only the best fraction to larger ones.",
+            "Successive halving evaluates configurations at a small budget, promotes the top "
+            "1/η to η times the budget, and repeats until the full budget. Most compute goes to "
+            "the configurations that looked best early. It is one bracket of Hyperband: the most "
+            "aggressive one.",
+            make_sampler=_inner_sampler, make_pruner=_halving,
+            defaults={"sampler": "tpe", "reduction_factor": 3}, option_help=_FIDELITY_HELP,
+        ),
+        MethodSpec(
+            "median", "Median stopping", "multi-fidelity",
+            "Stops a trial whose intermediate score is worse than the median of earlier trials at the same step.",
+            "Median stopping lets every trial start, but after each fold, epoch or round compares "
+            "its score so far with the median of what earlier trials had at the same step. A "
+            "trial below the median is stopped. It is a gentle, robust rule that saves compute "
+            "without needing a schedule. New configurations come from TPE.",
+            make_sampler=_inner_sampler, make_pruner=_median,
+            defaults={"sampler": "tpe", "n_startup_trials": 5, "n_warmup_steps": 1},
+            option_help={
+                "sampler": _FIDELITY_HELP["sampler"],
+                "n_startup_trials": "Trials that always run to the end first.",
+                "n_warmup_steps": "Steps a trial runs before it can be stopped.",
+            },
+        ),
+    )
+}  # fmt: skip
+
+RECOMMENDED = "tpe"
+
+
+def get_method(name: str) -> MethodSpec:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"Unknown method '{name}'. Choose one of: {', '.join(REGISTRY)}."
+        ) from None
+
+
+def list_methods() -> list[MethodSpec]:
+    return list(REGISTRY.values())

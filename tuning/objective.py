@@ -1,0 +1,312 @@
+"""Cross-validated evaluation of one trial, reporting after each fold, epoch or boosting round.
+
+Written by hand around scikit-learn's splitters and scorers rather than `cross_validate`, because
+multi-fidelity methods must see a score after every fold/epoch/round and stop the trial there,
+and the Stop button must take effect between folds, not only between trials.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import socket
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from tuning.errors import ConfigError
+from tuning.methods import Budget
+from tuning.models import CLASSIFICATION, MLP_PATIENCE, ModelSpec, build_pipeline
+from tuning.space import SearchSpace
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+# Scorers whose name says they measure a regression error; the rest are for classification.
+_REGRESSION_MARKERS = ("error", "r2", "explained_variance", "deviance", "d2_")
+CLASSIFICATION_SCORERS = (
+    "accuracy", "balanced_accuracy", "f1", "f1_macro", "f1_weighted", "precision_macro",
+    "recall_macro", "roc_auc", "roc_auc_ovr", "neg_log_loss",
+)  # fmt: skip
+REGRESSION_SCORERS = (
+    "r2", "neg_root_mean_squared_error", "neg_mean_absolute_error", "neg_mean_squared_error",
+    "neg_median_absolute_error",
+)  # fmt: skip
+
+
+class StopRequested(Exception):
+    """Raised inside a trial when the run was asked to stop; the trial is recorded as stopped."""
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """A scikit-learn scorer name, reported in its natural sign.
+
+    sklearn negates errors so that greater is always better ("neg_root_mean_squared_error"); we
+    flip them back and minimize, so a user reads "RMSE 12.3, lower is better".
+    """
+
+    name: str
+
+    @property
+    def negated(self) -> bool:
+        return self.name.startswith("neg_")
+
+    @property
+    def label(self) -> str:
+        return self.name[4:] if self.negated else self.name
+
+    @property
+    def direction(self) -> str:
+        return "minimize" if self.negated else "maximize"
+
+    @property
+    def arrow(self) -> str:
+        return "lower is better" if self.negated else "higher is better"
+
+    def better(self, a: float, b: float | None) -> bool:
+        if b is None:
+            return True
+        return a < b if self.negated else a > b
+
+    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
+        value = float(get_scorer(self.name)(estimator, X, y))
+        return -value if self.negated else value
+
+    @staticmethod
+    def default(task: str) -> str:
+        return "accuracy" if task == CLASSIFICATION else "r2"
+
+    @staticmethod
+    def choices(task: str) -> tuple[str, ...]:
+        return CLASSIFICATION_SCORERS if task == CLASSIFICATION else REGRESSION_SCORERS
+
+    @classmethod
+    def validated(cls, name: str, task: str, n_classes: int | None = None) -> Scoring:
+        if name not in get_scorer_names():
+            raise ConfigError(
+                f"Unknown scoring '{name}'. Use a scikit-learn scorer name, e.g. "
+                f"{', '.join(cls.choices(task))}."
+            )
+        is_regression = any(m in name for m in _REGRESSION_MARKERS)
+        if is_regression != (task != CLASSIFICATION):
+            raise ConfigError(
+                f"Scoring '{name}' does not fit a {task} task: use one of "
+                f"{', '.join(cls.choices(task))}."
+            )
+        if name in ("roc_auc", "f1", "precision", "recall") and (n_classes or 2) > 2:
+            raise ConfigError(
+                f"'{name}' needs two classes and this dataset has {n_classes}: "
+                f"use {name}_ovr or {name}_macro instead."
+                if name == "roc_auc"
+                else f"'{name}' needs two classes and this dataset has {n_classes}: use {name}_macro."
+            )
+        return cls(name)
+
+
+def make_folds(y: pd.Series, task: str, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    cls = StratifiedKFold if task == CLASSIFICATION else KFold
+    splitter = cls(n_splits=k, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+def budget_for(spec: ModelSpec, space: SearchSpace, folds: int, use: str = "auto") -> Budget:
+    """The fidelity a multi-fidelity method spends: the model's own, or folds if asked."""
+    kind = spec.budget if use == "auto" else use
+    if kind == "folds" or spec.budget_param is None or spec.budget_param not in space:
+        return Budget("folds", 1, folds)
+    p = space[spec.budget_param]
+    high = int(p.high if p.enabled else p.fixed_value())
+    if kind == "epochs":
+        return Budget("epochs", max(1, high // 20), high)
+    return Budget("rounds", round_chunk(high), high)
+
+
+def round_chunk(high: int) -> int:
+    """Boosting rounds added between reports: about ten reports for the largest trial."""
+    return max(5, int(math.ceil(high / 10)))
+
+
+@dataclass
+class Evaluation:
+    """Everything one trial needs besides its parameters; built once per run."""
+
+    model: ModelSpec
+    space: SearchSpace
+    task: str
+    X: pd.DataFrame
+    y: pd.Series
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    scoring: Scoring
+    budget: Budget
+    seed: int
+    n_jobs: int = 1
+    train_score: bool = True
+    stop: threading.Event | None = None
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        rec = _Record(trial, self.scoring)
+        try:
+            params = self.space.suggest(trial)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # convergence chatter: the score tells the story
+                if self.budget.kind == "epochs":
+                    value = self._by_epoch(trial, params, rec)
+                elif self.budget.kind == "rounds":
+                    value = self._by_round(trial, params, rec)
+                else:
+                    value = self._by_fold(trial, params, rec)
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"the CV score is {value} (a fold produced NaN or inf: the model diverged)"
+                )
+        except optuna.TrialPruned:
+            rec.save(pruned=True)
+            raise
+        except StopRequested:
+            rec.save(reason="stopped by user")
+            raise
+        except Exception as exc:
+            rec.save(reason=f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        rec.save()
+        return value
+
+    # -- the three budgets ---------------------------------------------------------------------
+    def _by_fold(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
+        for step, (tr, va) in enumerate(self.folds, 1):
+            self._check_stop()
+            pipe = build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
+            t0 = time.perf_counter()
+            pipe.fit(self.X.iloc[tr], self.y.iloc[tr])
+            rec.fit_s += time.perf_counter() - t0
+            rec.folds.append(self._score(pipe, tr, va, rec))
+            rec.step = step
+            self._report(trial, float(np.mean(rec.folds)), step)
+        return float(np.mean(rec.folds))
+
+    def _by_epoch(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
+        # Folds train in lockstep so that each epoch has a CV score a pruner can compare.
+        nets = []
+        for tr, _ in self.folds:
+            pipe = build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
+            t0 = time.perf_counter()
+            prep = pipe[:-1].fit(self.X.iloc[tr], self.y.iloc[tr])
+            pipe[-1].begin(prep.transform(self.X.iloc[tr]), self.y.iloc[tr].to_numpy())
+            rec.fit_s += time.perf_counter() - t0
+            nets.append(pipe)
+        best, best_folds, best_epoch = None, [], 0
+        patience = dict(self.model.options).get("patience", MLP_PATIENCE)
+        for epoch in range(1, int(params[self.model.budget_param]) + 1):
+            self._check_stop()
+            t0 = time.perf_counter()
+            for pipe in nets:
+                pipe[-1].train_epoch()
+            rec.fit_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            scores = [self.scoring(p, self.X.iloc[va], self.y.iloc[va]) for p, (_, va) in zip(nets, self.folds, strict=True)]
+            rec.score_s += time.perf_counter() - t0
+            mean = float(np.mean(scores))
+            if not math.isfinite(mean):
+                return mean
+            if self.scoring.better(mean, best):
+                best, best_folds, best_epoch = mean, scores, epoch
+            rec.step = epoch
+            rec.folds = best_folds
+            rec.extra["best_epoch"] = best_epoch
+            self._report(trial, mean, epoch)
+            if patience and epoch - best_epoch >= patience:
+                rec.extra["stopped_early_at"] = epoch
+                break
+        if self.train_score:
+            t0 = time.perf_counter()
+            rec.train.extend(self.scoring(p, self.X.iloc[tr], self.y.iloc[tr]) for p, (tr, _) in zip(nets, self.folds, strict=True))
+            rec.score_s += time.perf_counter() - t0
+        return float(best)
+
+    def _by_round(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
+        # Warm start adds trees to the fitted ensemble, so each checkpoint costs only its new trees.
+        name = self.model.budget_param
+        total = int(params[name])
+        chunk = round_chunk(self.budget.max_step)
+        checkpoints = [*range(chunk, total, chunk), total]
+        pipes = [
+            build_pipeline(self.model, params, self.task, self.seed, self.n_jobs) for _ in self.folds
+        ]
+        for pipe in pipes:
+            pipe[-1].set_params(warm_start=True)
+        scores: list[float] = []
+        for rounds in checkpoints:
+            self._check_stop()
+            scores = []
+            for pipe, (tr, va) in zip(pipes, self.folds, strict=True):
+                pipe[-1].set_params(**{name: rounds})
+                t0 = time.perf_counter()
+                pipe.fit(self.X.iloc[tr], self.y.iloc[tr])
+                rec.fit_s += time.perf_counter() - t0
+                last = rounds == total
+                scores.append(self._score(pipe, tr, va, rec, train=last))
+            rec.folds = scores
+            rec.step = rounds
+            self._report(trial, float(np.mean(scores)), rounds)
+        return float(np.mean(scores))
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _score(self, pipe, tr, va, rec: _Record, train: bool = True) -> float:
+        t0 = time.perf_counter()
+        score = self.scoring(pipe, self.X.iloc[va], self.y.iloc[va])
+        if self.train_score and train:
+            rec.train.append(self.scoring(pipe, self.X.iloc[tr], self.y.iloc[tr]))
+        rec.score_s += time.perf_counter() - t0
+        return score
+
+    def _report(self, trial: optuna.Trial, value: float, step: int) -> None:
+        if not math.isfinite(value):
+            return
+        trial.report(value, step)
+        if trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at step {step}")
+
+    def _check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise StopRequested()
+
+
+class _Record:
+    """What a trial keeps besides params and value, written as one user attribute (one write)."""
+
+    def __init__(self, trial: optuna.Trial, scoring: Scoring) -> None:
+        self.trial = trial
+        self.folds: list[float] = []
+        self.train: list[float] = []
+        self.fit_s = 0.0
+        self.score_s = 0.0
+        self.step = 0
+        self.extra: dict[str, Any] = {}
+
+    def save(self, pruned: bool = False, reason: str | None = None) -> None:
+        folds = [float(f) for f in self.folds]
+        metrics: dict[str, Any] = {
+            "cv_mean": float(np.mean(folds)) if folds else None,
+            "cv_std": float(np.std(folds)) if len(folds) > 1 else (0.0 if folds else None),
+            "fold_scores": folds,
+            "train_score": float(np.mean(self.train)) if self.train else None,
+            "fit_seconds": round(self.fit_s, 4),
+            "score_seconds": round(self.score_s, 4),
+            "step": self.step,
+            "worker": WORKER,
+            **self.extra,
+        }
+        metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+        if pruned:
+            metrics["pruned_step"] = self.step
+        if reason:
+            metrics["fail_reason"] = reason
+        self.trial.set_user_attr("metrics", metrics)
