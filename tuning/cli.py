@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,36 @@ def build_parser() -> argparse.ArgumentParser:
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _add_storage(delete)
 
+    cmp = sub.add_parser(
+        "compare",
+        help="race several search methods on one dataset, model and budget",
+        description="Run an experiment: several methods (optionally over several seeds) on the same "
+        "dataset, model, search space, CV, scoring and budget; print one row per method.",
+        epilog="Example: python -m tuning compare --preset classic --seeds 0 1 2",
+    )
+    cmp.add_argument("--preset", choices=("classic",),
+                     help="classic: random forest on seed-classification, 5-fold CV; grid (81 configurations), "
+                     "random and TPE (20 trials each) and Hyperband on the same space")
+    cmp.add_argument("--dataset", help="dataset name or CSV path (without --preset)")
+    cmp.add_argument("--target", help="target column (CSV datasets)")
+    cmp.add_argument("--model", help="model name (without --preset)")
+    cmp.add_argument("--methods", nargs="+", metavar="METHOD", help="methods to compare (see `methods`)")
+    cmp.add_argument("--trials", type=_positive_int, default=20, help="trials per method (grid runs its whole grid; default 20)")
+    cmp.add_argument("--folds", type=_positive_int, default=5, help="cross-validation folds (default 5)")
+    cmp.add_argument("--scoring", help="scikit-learn scorer name (default accuracy / r2)")
+    cmp.add_argument("--grid-points", type=_positive_int, default=3, help="grid values per continuous parameter (default 3)")
+    cmp.add_argument("--space", type=Path, metavar="FILE.json", help="search space as JSON")
+    cmp.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds; each method runs once per seed (default 0)")
+    cmp.add_argument("--parallel", action="store_true", help="run the methods side by side instead of one after another")
+    cmp.add_argument("--score-target", type=float, dest="score_target",
+                     help="time-to-target score (default: the best score grid search found)")
+    cmp.add_argument("--export", type=Path, metavar="FILE.csv", help="also write every trial of every run as CSV")
+    cmp.add_argument("--show", metavar="EXPERIMENT", help="print the table of an existing experiment instead of running one")
+    cmp.add_argument("--name", help="experiment name")
+    _add_storage(cmp)
+    exps = sub.add_parser("experiments", help="list stored experiments", description="List stored experiments.")
+    _add_storage(exps)
+
     sub.add_parser("datasets", help="list registered datasets", description="List registered datasets.")
     sub.add_parser("models", help="list registered models", description="List registered models.")
     sub.add_parser("methods", help="list search methods", description="List search methods and their options.")
@@ -136,15 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- commands ------------------------------------------------------------------------------------
+def _dataset_ref(dataset: str, target: str | None, task: str | None, params: list) -> datasets.DatasetRef:
+    if dataset.lower().endswith(".csv") or Path(dataset).is_file():
+        if not target:
+            raise UserError("A CSV dataset needs --target COLUMN (the column to predict).")
+        return datasets.DatasetRef("csv", path=str(Path(dataset).resolve()), target=target, task=task)
+    return datasets.DatasetRef(dataset, params=dict(params))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tuning.runner import RunConfig, RunHandle, create_run
 
-    if args.dataset.lower().endswith(".csv") or Path(args.dataset).is_file():
-        if not args.target:
-            raise UserError("A CSV dataset needs --target COLUMN (the column to predict).")
-        ref = datasets.DatasetRef("csv", path=str(Path(args.dataset).resolve()), target=args.target, task=args.task)
-    else:
-        ref = datasets.DatasetRef(args.dataset, params=dict(args.data_param))
+    ref = _dataset_ref(args.dataset, args.target, args.task, args.data_param)
     space = None
     if args.space:
         try:
@@ -312,6 +346,98 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from tuning import experiments as ex
+    from tuning.runner import RunConfig
+
+    store = storage_mod.open_storage(args.storage)
+    if args.show:
+        name = args.show
+    else:
+        if args.preset:
+            exp = ex.PRESETS[args.preset](seeds=tuple(args.seeds), parallel=args.parallel)
+        else:
+            if not (args.dataset and args.model and args.methods):
+                raise UserError("Give --preset classic, or --dataset, --model and --methods.")
+            space = SearchSpace.from_json(args.space.read_text()) if args.space else None
+            base = RunConfig(
+                dataset=_dataset_ref(args.dataset, args.target, None, []), model=args.model,
+                space=space, n_trials=args.trials, cv_folds=args.folds, scoring=args.scoring,
+                grid_points=args.grid_points,
+            )  # fmt: skip
+            exp = ex.ExperimentConfig(
+                base=base, methods=tuple(args.methods), seeds=tuple(args.seeds), parallel=args.parallel
+            )
+        exp = replace(exp, target=args.score_target, name=args.name)
+        name = ex.create_experiment(exp, store)
+        info = ex.get_experiment(name, store)
+        how = "side by side" if exp.parallel else "one after another"
+        print(f"Experiment '{name}': {len(info.runs)} runs, {how}. Ctrl-C stops it.", file=sys.stderr)
+        stop = threading.Event()
+        worker = threading.Thread(target=ex.run_experiment, args=(name, store, stop), daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(2.0)
+                done = sum(1 for r in ex.get_experiment(name, store).runs if r["status"] == "finished")
+                print(f"\r  runs finished: {done}/{len(info.runs)}", end="", file=sys.stderr)
+        except KeyboardInterrupt:
+            stop.set()
+            worker.join()
+        print(file=sys.stderr)
+    info = ex.get_experiment(name, store)
+    traj = ex.trajectories(info, store)
+    target = ex.targets(traj, info, args.score_target)
+    table = ex.summary_table(info, traj, store, target)
+    from tuning.results import run_summary
+
+    scoring = run_summary(store, info.runs[0]["run"]).scoring if info.runs else "score"
+    print(format_compare(info, table, target, scoring))
+    if args.export:
+        args.export.write_text(ex.export_csv(info, store))
+        print(f"All trials written to {args.export}")
+    return 0
+
+
+def format_compare(info, table, target, scoring: str) -> str:
+    def num(v, fmt="{:.4f}"):
+        return "-" if v is None or v != v else fmt.format(v)
+
+    lines = [f"\nExperiment {info.name}  [{info.status}]  scoring: {scoring}, seeds: {list(info.config.seeds)}"]
+    if target:
+        lines.append("Target: " + ", ".join(f"seed {k}: {v:.4f}" for k, v in target.items())
+                     + ("  (grid search's best)" if info.config.target is None else ""))
+    rows = [
+        [r.method, num(r.best_cv) + ("" if r.best_cv_std != r.best_cv_std else f" ± {r.best_cv_std:.4f}"),
+         num(r.test), f"{r.complete}/{r.pruned}/{r.failed}", num(r.fit_seconds, "{:.1f}"),
+         num(r.wall_seconds, "{:.1f}"), num(r.seconds_to_target, "{:.1f}"), num(r.trials_to_target, "{:.0f}"), r.reached]
+        for r in table.itertuples()
+    ]  # fmt: skip
+    header = ["method", "best CV (mean ± std)", "test", "complete/pruned/failed", "fit s", "wall s",
+              "s to target", "trials to target", "reached"]  # fmt: skip
+    import io
+    from contextlib import redirect_stdout
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        _table(header, rows)
+    return "\n".join(lines) + "\n" + buf.getvalue().rstrip()
+
+
+def cmd_experiments(args: argparse.Namespace) -> int:
+    from tuning.experiments import list_experiments
+
+    exps = list_experiments(storage_mod.open_storage(args.storage))
+    if not exps:
+        print("No experiments yet. Start one with `python -m tuning compare --preset classic`.")
+        return 0
+    rows = [[e.name, e.status, ", ".join(e.config.methods), str(list(e.config.seeds)), str(len(e.runs))] for e in exps]
+    _table(["experiment", "status", "methods", "seeds", "runs"], rows)
+    return 0
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     rows = [[d.name, d.task, d.shape_hint, d.description] for d in datasets.list_datasets()]
     _table(["name", "task", "shape", "description"], rows)
@@ -355,7 +481,8 @@ def _table(header: list[str], rows: list[list[Any]]) -> None:
 COMMANDS = {
     "run": cmd_run, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "delete": cmd_delete, "datasets": cmd_datasets, "models": cmd_models,
-    "methods": cmd_methods, "space": cmd_space,
+    "methods": cmd_methods, "space": cmd_space, "compare": cmd_compare,
+    "experiments": cmd_experiments,
 }  # fmt: skip
 
 

@@ -45,6 +45,7 @@ class Param:
     default: Any = None
     condition: tuple[str, tuple[JSONScalar, ...]] | None = None
     help: str = ""
+    grid: tuple[JSONScalar, ...] | None = None  # explicit grid-search values (else spaced points)
 
     # -- validation -------------------------------------------------------------------------
     def validate(self) -> None:
@@ -53,6 +54,8 @@ class Param:
             raise SpaceError("Every parameter needs a non-empty name.")
         if self.kind not in KINDS:
             raise SpaceError(f"{where}: kind must be one of {', '.join(KINDS)}, not '{self.kind}'.")
+        if self.grid is not None:
+            self._validate_grid(where)
         if self.kind == "categorical":
             if not self.choices:
                 raise SpaceError(f"{where} has no choices: give at least one value.")
@@ -87,6 +90,22 @@ class Param:
             raise SpaceError(
                 f"{where}: default {self.default} lies outside [{self.low}, {self.high}]."
             )
+
+    def _validate_grid(self, where: str) -> None:
+        if not self.grid:
+            raise SpaceError(f"{where}: its grid values are empty: give at least one value.")
+        for v in self.grid:
+            if self.kind == "categorical":
+                ok = _key(v) in set(map(_key, self.choices or ()))
+            elif self.kind == "int":
+                ok = _is_number(v) and int(v) == v and self.low <= v <= self.high
+            else:
+                ok = _is_number(v) and self.low <= v <= self.high
+            if not ok:
+                raise SpaceError(
+                    f"{where}: grid value {v!r} is not a valid value of the parameter "
+                    f"({self.describe()}): fix the grid or widen the range."
+                )
 
     # -- Optuna ---------------------------------------------------------------------------
     def distribution(self) -> BaseDistribution:
@@ -127,6 +146,8 @@ class Param:
         """Finite values for grid search: all choices, or n points (log-spaced where log)."""
         if not self.enabled:
             return [self.fixed_value()]
+        if self.grid is not None:
+            return list(self.grid)
         if self.kind == "categorical":
             return list(self.choices)
         low, high = self.low, self.high
@@ -166,6 +187,7 @@ class Param:
         d["condition"] = (
             [self.condition[0], list(self.condition[1])] if self.condition else None
         )
+        d["grid"] = list(self.grid) if self.grid is not None else None
         return d
 
     @classmethod
@@ -176,6 +198,8 @@ class Param:
         d = dict(d)
         if d.get("choices") is not None:
             d["choices"] = tuple(d["choices"])
+        if d.get("grid") is not None:
+            d["grid"] = tuple(d["grid"])
         if d.get("condition") is not None:
             parent, values = d["condition"]
             d["condition"] = (parent, tuple(values))
