@@ -42,8 +42,16 @@ GRID = {
 
 
 def studio_grid(store, seed: int) -> tuple[float, float]:
-    cfg = RunConfig(dataset=DatasetRef("seed-classification"), model="random_forest", method="grid",
-                    space=classic_space(), cv_folds=5, scoring="accuracy", seed=seed, n_jobs=-1)
+    cfg = RunConfig(
+        dataset=DatasetRef("seed-classification"),
+        model="random_forest",
+        method="grid",
+        space=classic_space(),
+        cv_folds=5,
+        scoring="accuracy",
+        seed=seed,
+        n_jobs=-1,
+    )
     name = create_run(cfg, store)
     t0 = time.perf_counter()
     execute(name, store, refit=False)
@@ -64,10 +72,20 @@ def sklearn_grid(seed: int) -> tuple[float, float]:
     return time.perf_counter() - t0, float(search.best_score_)
 
 
-def studio_to_target(store, seed: int, target: float, max_trials: int = 200) -> tuple[float | None, int | None]:
-    cfg = RunConfig(dataset=DatasetRef("seed-classification"), model="random_forest",
-                    method=RECOMMENDED, space=classic_space(), n_trials=max_trials, cv_folds=5,
-                    scoring="accuracy", seed=seed, n_jobs=-1)
+def studio_to_target(
+    store, seed: int, target: float, max_trials: int = 200
+) -> tuple[float | None, int | None]:
+    cfg = RunConfig(
+        dataset=DatasetRef("seed-classification"),
+        model="random_forest",
+        method=RECOMMENDED,
+        space=classic_space(),
+        n_trials=max_trials,
+        cv_folds=5,
+        scoring="accuracy",
+        seed=seed,
+        n_jobs=-1,
+    )
     name = create_run(cfg, store)
     hit: dict = {}
 
@@ -94,9 +112,12 @@ def main() -> None:
         k_s, k_best = sklearn_grid(seed)
         tt_s, tt_n = studio_to_target(store, seed, k_best)
         rows.append((seed, g_s, g_best, k_s, k_best, tt_s, tt_n))
-        print(f"seed {seed}: studio grid {g_s:.1f} s (best {g_best:.4f}) | GridSearchCV {k_s:.1f} s "
-              f"(best {k_best:.4f}) | {RECOMMENDED} reached {k_best:.4f} after "
-              + (f"{tt_s:.1f} s, {tt_n} trials" if tt_s is not None else "never (200 trials)"), flush=True)
+        print(
+            f"seed {seed}: studio grid {g_s:.1f} s (best {g_best:.4f}) | GridSearchCV {k_s:.1f} s "
+            f"(best {k_best:.4f}) | {RECOMMENDED} reached {k_best:.4f} after "
+            + (f"{tt_s:.1f} s, {tt_n} trials" if tt_s is not None else "never (200 trials)"),
+            flush=True,
+        )
     med = statistics.median
     g, k = med(r[1] for r in rows), med(r[3] for r in rows)
     reached = [r[5] / r[3] for r in rows if r[5] is not None]
@@ -107,10 +128,14 @@ def main() -> None:
     print(f"median GridSearchCV seconds:         {k:.1f}")
     print(f"ratio studio / GridSearchCV:         {g / k:.3f}   (target <= 1.10)")
     if reached:
-        print(f"median {RECOMMENDED} time-to-grid-best / GridSearchCV time: {med(reached):.3f}   (target <= 0.25; "
-              f"reached in {len(reached)}/{len(rows)} seeds)")
-    print(f"median {RECOMMENDED} trials to grid best: "
-          + str(med([r[6] for r in rows if r[6] is not None]) if reached else "-"))
+        print(
+            f"median {RECOMMENDED} time-to-grid-best / GridSearchCV time: {med(reached):.3f}   (target <= 0.25; "
+            f"reached in {len(reached)}/{len(rows)} seeds)"
+        )
+    print(
+        f"median {RECOMMENDED} trials to grid best: "
+        + str(med([r[6] for r in rows if r[6] is not None]) if reached else "-")
+    )
 
 
 if __name__ == "__main__":

@@ -221,7 +221,9 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
     return pd.concat(frames, ignore_index=True)
 
 
-def targets(traj: pd.DataFrame, info: ExperimentInfo, value: float | None = None) -> dict[int, float]:
+def targets(
+    traj: pd.DataFrame, info: ExperimentInfo, value: float | None = None
+) -> dict[int, float]:
     """Target score per seed: a given value, else the best score grid search found with that
     seed (same folds and split), so each method races grid search on equal terms."""
     value = info.config.target if value is None else value
@@ -265,7 +267,10 @@ def summary_table(
                     to_n.append(int(hit["trials"].iloc[0]))
         wall = t.groupby("seed")["elapsed_s"].max() if not t.empty else pd.Series(dtype=float)
         fit = t.groupby("seed")["fit_seconds"].sum() if not t.empty else pd.Series(dtype=float)
-        counts = {k: int(np.mean([s.counts.get(k, 0) for s in sums])) if sums else 0 for k in ("complete", "pruned", "failed")}
+        counts = {
+            k: int(np.mean([s.counts.get(k, 0) for s in sums])) if sums else 0
+            for k in ("complete", "pruned", "failed")
+        }
         rows.append({
             "method": method,
             "best_cv": float(np.mean(best)) if best else np.nan,
