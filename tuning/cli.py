@@ -103,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--n-jobs", type=int, default=-1, help="threads per model fit where the model supports it (default -1: all cores)")
     run.add_argument("--fidelity", choices=("auto", "folds"), default="auto",
                      help="budget for multi-fidelity methods: the model's own (epochs, rounds) or CV folds")
+    run.add_argument("--workers", type=_positive_int, default=1,
+                     help="local worker processes (default 1: this process); more join with `worker`")
+    run.add_argument("--retries", type=int, default=0,
+                     help="times a trial is run again when its worker dies (default 0)")
     run.add_argument("--name", help="run name (default: model-method-dataset-time)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_storage(run)
@@ -112,6 +116,25 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("run", help="run name")
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_storage(resume)
+
+    worker = sub.add_parser(
+        "worker",
+        help="join an existing run as one more worker (any machine that reaches the storage)",
+        description="Join a run: rebuild its objective from the configuration saved in the storage "
+        "(an uploaded CSV travels inside the storage) and work on it until the run's budget is spent, "
+        "the run is stopped from the dashboard or `stop`, or this worker has run --trials trials.",
+        epilog="Example: python -m tuning worker --storage postgresql://tuner:secret@db-host/tuning --run RUN",
+    )
+    worker.add_argument("--run", required=True, help="run name (see `list`)")
+    worker.add_argument("--trials", type=_positive_int, help="at most this many trials from this worker")
+    worker.add_argument("--n-jobs", type=int, help="threads per model fit (default: the run's setting)")
+    worker.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_storage(worker)
+
+    stop = sub.add_parser("stop", help="ask every worker of a run to stop",
+                          description="Stop a run in every process working on it, within a fold or epoch.")
+    stop.add_argument("run", help="run name")
+    _add_storage(stop)
 
     ls = sub.add_parser("list", help="list stored runs with their status", description="List every stored run.")
     _add_storage(ls)
@@ -193,11 +216,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         scoring=args.scoring, seed=args.seed, test_size=args.test_size,
         grid_points=args.grid_points, max_consecutive_failures=args.max_failures,
         n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
+        workers=args.workers, retries=args.retries,
     )  # fmt: skip
     store = storage_mod.open_storage(args.storage)
     name = create_run(config, store)
     print(f"Run '{name}' created in {storage_mod.describe(args.storage)}", file=sys.stderr)
+    if args.workers > 1:
+        from tuning.workers import WorkerPool
+
+        url = storage_mod.url_of(store) or storage_mod.default_url()
+        return _watch(WorkerPool(name, url, args.workers).start(), store, quiet=args.quiet)
     return _watch(RunHandle(name, store).start(), store, quiet=args.quiet)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from tuning.runner import RunHandle, load_study
+
+    store = storage_mod.open_storage(args.storage)
+    load_study(args.run, store)
+    handle = RunHandle(args.run, store, max_trials=args.trials, n_jobs=args.n_jobs).start()
+    return _watch(handle, store, quiet=args.quiet)
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from tuning.runner import request_stop
+
+    request_stop(args.run, storage_mod.open_storage(args.storage))
+    print(f"Asked every worker of '{args.run}' to stop; they stop within a fold or epoch.")
+    return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -482,7 +528,7 @@ COMMANDS = {
     "run": cmd_run, "resume": cmd_resume, "list": cmd_list, "show": cmd_show,
     "delete": cmd_delete, "datasets": cmd_datasets, "models": cmd_models,
     "methods": cmd_methods, "space": cmd_space, "compare": cmd_compare,
-    "experiments": cmd_experiments,
+    "experiments": cmd_experiments, "worker": cmd_worker, "stop": cmd_stop,
 }  # fmt: skip
 
 

@@ -8,8 +8,12 @@ many run at once and queues the rest. Status lives on the study, so other proces
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import gzip
+import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -17,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,16 +33,19 @@ from tuning import datasets
 from tuning.errors import ConfigError, UserError
 from tuning.methods import Budget, MethodSpec, get_method
 from tuning.models import ModelSpec, build_pipeline, get_model
-from tuning.objective import Evaluation, Scoring, budget_for, make_folds
+from tuning.objective import WORKER, Evaluation, Scoring, budget_for, make_folds
 from tuning.space import SearchSpace
-from tuning.storage import open_storage
+from tuning.storage import budget_lock, data_dir, lock_path, open_storage, url_of
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
+# Failed trials are recorded with their reason; Optuna would also log each with a traceback.
+optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 STATUSES = ("queued", "running", "finished", "stopped", "failed", "interrupted")
 STOPPED_BY_USER = "stopped by user"
-HEARTBEAT_S = 10.0
-STALE_S = 60.0  # a "running" run whose heartbeat is older than this was killed: interrupted
+# A "running" run, or a worker, whose heartbeat is older than STALE_S was killed.
+STALE_S = float(os.environ.get("TUNING_STUDIO_STALE_S") or 60.0)
+HEARTBEAT_S = min(10.0, STALE_S / 4)
+STOP_POLL_S = min(1.0, HEARTBEAT_S)  # how often a worker looks for a stop from another process
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,8 @@ class RunConfig:
     n_jobs: int = -1  # threads per model fit (forests, kNN); -1 = all cores
     train_score: bool = True
     fidelity: str = "auto"  # what multi-fidelity methods spend: "auto" (the model's) or "folds"
+    retries: int = 0  # times a trial whose worker died is run again
+    workers: int = 1  # local worker processes (1: a thread in the launching process)
     name: str | None = None
 
     def to_dict(self) -> dict:
@@ -124,6 +134,10 @@ def prepare(config: RunConfig) -> Prepared:
         raise ConfigError(f"The test fraction must be between 0.05 and 0.5, got {config.test_size}.")
     if config.max_consecutive_failures < 1:
         raise ConfigError("The consecutive-failure limit must be at least 1.")
+    if not 1 <= config.workers <= 64:
+        raise ConfigError(f"Workers must be between 1 and 64, got {config.workers}.")
+    if config.retries < 0:
+        raise ConfigError(f"Retries cannot be negative, got {config.retries}.")
     if config.fidelity not in ("auto", "folds"):
         raise ConfigError(f"fidelity must be 'auto' or 'folds', not '{config.fidelity}'.")
     ds = datasets.load_dataset(config.dataset)
@@ -206,6 +220,8 @@ def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> s
     study.set_user_attr("task", prep.dataset.task)
     study.set_user_attr("scoring", prep.scoring.name)
     study.set_user_attr("budget", asdict(prep.budget))
+    if cfg.dataset.name == "csv" and cfg.dataset.path:
+        store_dataset(study, cfg.dataset.path)
     if prep.method.enumerates_grid:
         grid = prep.space.grid(cfg.grid_points)
         study.set_user_attr("grid_size", len(grid))
@@ -213,6 +229,39 @@ def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> s
         for params in grid:  # WAITING trials live in storage: workers and resumes pop them
             study.enqueue_trial({k: v for k, v in params.items() if k in searched})
     return name
+
+
+BLOB_CHUNK = 512 * 1024  # characters of base64 per study attribute
+
+
+def store_dataset(study: optuna.Study, path: str) -> None:
+    """Keep an uploaded CSV inside the run's storage (gzip + base64, in chunks), so a worker on
+    another machine can rebuild the run from the storage alone; any Optuna storage holds it."""
+    raw = Path(path).read_bytes()
+    text = base64.b64encode(gzip.compress(raw)).decode("ascii")
+    chunks = [text[i : i + BLOB_CHUNK] for i in range(0, len(text), BLOB_CHUNK)] or [""]
+    for i, chunk in enumerate(chunks):
+        study.set_user_attr(f"dataset_chunk_{i}", chunk)
+    study.set_user_attr(
+        "dataset_file", {"sha256": hashlib.sha256(raw).hexdigest(), "chunks": len(chunks), "name": Path(path).name}
+    )
+
+
+def fetch_dataset(study: optuna.Study, config: RunConfig) -> RunConfig:
+    """Point the config at a local copy of the run's CSV, fetched from the storage if needed."""
+    meta = study.user_attrs.get("dataset_file")
+    if config.dataset.name != "csv" or not meta:
+        return config
+    path = Path(config.dataset.path or "")
+    if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == meta["sha256"]:
+        return config
+    attrs = study.user_attrs
+    text = "".join(attrs[f"dataset_chunk_{i}"] for i in range(meta["chunks"]))
+    raw = gzip.decompress(base64.b64decode(text))
+    local = data_dir() / "uploads" / f"{meta['sha256']}.csv"
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_bytes(raw)
+    return replace(config, dataset=replace(config.dataset, path=str(local)))
 
 
 def load_config(name: str, storage: BaseStorage | str | None = None) -> RunConfig:
@@ -268,27 +317,129 @@ def counted(trials: Iterable[FrozenTrial]) -> int:
     )
 
 
-class _Heartbeat:
-    """Writes a timestamp on the study every few seconds, so readers can tell a killed run."""
+class BudgetSpent(Exception):
+    """Raised when a worker asks for a trial after the run's trial budget is fully claimed."""
 
-    def __init__(self, study: optuna.Study) -> None:
-        self.study, self.done = study, threading.Event()
+
+def worker_key(worker: str = WORKER) -> str:
+    return f"worker:{worker}"
+
+
+def live_workers(attrs: dict[str, Any], now: float | None = None) -> dict[str, dict]:
+    """Workers whose heartbeat is fresh and who have not signed off."""
+    now = now or time.time()
+    return {
+        k[len("worker:") :]: v
+        for k, v in attrs.items()
+        if k.startswith("worker:") and not v.get("done") and now - v.get("ts", 0) <= STALE_S
+    }
+
+
+class _Heartbeat:
+    """Background thread of one worker: beats (so readers can tell a killed run), lists the
+    trials it is running (so others can fail the trials of a dead worker), and turns a stop
+    requested from another process (the dashboard, `python -m tuning stop`) into `stop`."""
+
+    def __init__(self, study: optuna.Study, stop: threading.Event) -> None:
+        self.study, self.stop, self.done = study, stop, threading.Event()
+        self.running: set[int] = set()
         self.thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
 
+    def beat(self, done: bool = False) -> None:
+        now = time.time()
+        entry = {"ts": now, "trials": sorted(self.running), "done": done, "started": self.started}
+        self.study.set_user_attr(worker_key(), entry)
+        self.study.set_user_attr("heartbeat", now)
+
     def _beat(self) -> None:
-        while True:
+        last = 0.0
+        while not self.done.is_set():
             # A storage hiccup must not kill the run; the next beat retries.
             with contextlib.suppress(Exception):
-                self.study.set_user_attr("heartbeat", time.time())
-            if self.done.wait(HEARTBEAT_S):
-                return
+                if time.time() - last >= HEARTBEAT_S:
+                    self.beat()
+                    last = time.time()
+                if self.study.user_attrs.get("stop_requested"):
+                    self.stop.set()
+            self.done.wait(STOP_POLL_S)
 
     def __enter__(self) -> _Heartbeat:
+        self.started = time.time()
+        self.beat()
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.done.set()
+        self.thread.join(5)
+        with contextlib.suppress(Exception):
+            self.beat(done=True)
+
+
+def request_stop(name: str, storage: BaseStorage | str | None = None) -> None:
+    """Ask every worker of a run, in any process, to stop within a fold or epoch."""
+    load_study(name, storage).set_user_attr("stop_requested", True)
+
+
+def recover_stale_trials(study: optuna.Study, retries: int = 0, now: float | None = None) -> list[int]:
+    """Mark as failed the RUNNING trials that no live worker claims (their worker was killed).
+
+    Journal storages have no heartbeat of their own (RDB storages do, via Optuna), so each
+    worker lists its running trials in its heartbeat; a trial older than STALE_S that no fresh
+    heartbeat lists belongs to a dead worker. With `retries`, its parameters are queued again.
+    """
+    now = now or time.time()
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if not running:
+        return []
+    attrs = study.user_attrs
+    claimed = {n for w in live_workers(attrs, now).values() for n in w.get("trials", [])}
+    failed = []
+    for t in running:
+        started = t.datetime_start.timestamp() if t.datetime_start else now
+        if t.number in claimed or now - started <= STALE_S:
+            continue
+        reason = "its worker stopped responding (killed or crashed) before the trial finished"
+        try:
+            metrics = {**(t.user_attrs.get("metrics") or {}), "fail_reason": reason}
+            study._storage.set_trial_user_attr(t._trial_id, "metrics", metrics)
+            if not study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # it finished after all
+        failed.append(t.number)
+        tries = int(t.user_attrs.get("retry", 0))
+        if tries < retries and t.params:
+            study.enqueue_trial(dict(t.params), user_attrs={"retry": tries + 1, "retry_of": t.number})
+    return failed
+
+
+def _claim_trials(study: optuna.Study, n_trials: int | None, grid: bool, lock_file: str | None) -> None:
+    """Make trial creation respect the run's budget across workers, exactly on one machine.
+
+    Optuna's optimize() creates a trial whenever no WAITING one is queued, so two workers that
+    both see budget left would overshoot it. We wrap the queue pop that ask() calls: under a
+    file lock shared by the local processes, pop a queued trial or create one only while the
+    budget allows, else raise BudgetSpent, which ends optimize(). (Several machines on an RDB
+    storage share no lock: there the check is optimistic and can overshoot by a trial.)
+    """
+    pop = study._pop_waiting_trial_id  # Optuna 5.0: what ask() calls before creating a trial
+
+    def claim() -> int:
+        with budget_lock(lock_file):
+            trial_id = pop()
+            if trial_id is not None:
+                return trial_id
+            if grid:
+                raise BudgetSpent()
+            if n_trials is not None:
+                trials = study.get_trials(deepcopy=False)
+                used = counted(trials) + sum(1 for t in trials if t.state == TrialState.RUNNING)
+                if used >= n_trials:
+                    raise BudgetSpent()
+            return study._storage.create_new_trial(study._study_id)
+
+    study._pop_waiting_trial_id = claim
 
 
 def execute(
@@ -298,47 +449,68 @@ def execute(
     callbacks: Iterable[Callable[[optuna.Study, FrozenTrial], None]] = (),
     objective: Callable[[optuna.Trial], float] | None = None,
     refit: bool = True,
+    max_trials: int | None = None,
+    n_jobs: int | None = None,
 ) -> str:
-    """Run (or resume) `name` until its budget is spent or `stop` is set; returns the status.
-
-    Everything is rebuilt from the storage, so this is also what a worker process runs.
-    `objective` replaces the cross-validated evaluation (benchmarks use a trivial one).
+    """Run (or resume, or join as one more worker) `name` until its budget is spent or `stop`
+    is set; returns the status. Everything is rebuilt from the storage, so this is also what
+    a worker process runs. `objective` replaces the cross-validated evaluation (benchmarks use
+    a trivial one); `max_trials` caps this worker's share; `n_jobs` overrides threads per fit.
     """
     storage = _storage(storage)
     stop = stop or threading.Event()
     study = load_study(name, storage)
     config = RunConfig.from_dict(study.user_attrs["config"])
     try:
+        config = fetch_dataset(study, config)
         prep = prepare(config)
     except UserError as exc:
         _set_status(study, "failed", str(exc))
         raise
+    recover_stale_trials(study, config.retries)
+    if study.user_attrs.get("stop_requested") and not live_workers(study.user_attrs):
+        study.set_user_attr("stop_requested", False)  # a resume after a stop
+    grid = prep.method.enumerates_grid
     trials = study.get_trials(deepcopy=False)
-    done = counted(trials)
     waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
-    if prep.method.enumerates_grid:
-        remaining = waiting
-    else:
-        remaining = None if config.n_trials is None else max(0, config.n_trials - done)
+    if grid:
+        _requeue_stopped_grid_trials(study, trials)
+        trials = study.get_trials(deepcopy=False)
+        waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
+    left = waiting if grid else (None if config.n_trials is None else config.n_trials - counted(trials))
     elapsed_before = float(study.user_attrs.get("elapsed_s", 0.0))
     timeout = None if config.timeout_s is None else max(0.0, config.timeout_s - elapsed_before)
-    if remaining == 0 or timeout == 0:
-        _set_status(study, "finished", "The budget is spent.")
+    if left == 0 or timeout == 0:
+        if not live_workers(study.user_attrs):
+            _set_status(study, "finished", "The budget is spent.")
         return "finished"
 
-    # A resumed run reseeds by its progress, so it does not replay the first run's draws.
-    study.sampler = prep.method.sampler(config.seed + len(trials) - waiting, config.method_options)
+    # Each worker and each resume seeds by the run's progress and its own identity, so none
+    # replays another's draws; a fresh run with one worker is reproducible from `seed`.
+    offset = len(trials) - waiting
+    study.sampler = prep.method.sampler(config.seed + offset, config.method_options)
     study.pruner = prep.method.pruner(prep.budget, config.method_options)
+    _claim_trials(study, config.n_trials, grid, lock_path(storage))
+    heart = _Heartbeat(study, stop)
     if objective is None:
         objective = Evaluation(
             model=prep.model, space=prep.space, task=prep.dataset.task,
             X=prep.split.X_train, y=prep.split.y_train,
             folds=make_folds(prep.split.y_train, prep.dataset.task, config.cv_folds, config.seed),
-            scoring=prep.scoring, budget=prep.budget, seed=config.seed, n_jobs=config.n_jobs,
+            scoring=prep.scoring, budget=prep.budget, seed=config.seed,
+            n_jobs=config.n_jobs if n_jobs is None else n_jobs,
             train_score=config.train_score, stop=stop,
         )  # fmt: skip
+    inner = objective
 
-    failures = {"row": 0, "message": None}
+    def tracked(trial: optuna.Trial) -> float:
+        heart.running.add(trial.number)  # in memory only: the next heartbeat publishes it
+        try:
+            return inner(trial)
+        finally:
+            heart.running.discard(trial.number)
+
+    failures = {"row": 0, "message": None, "checked": time.time()}
 
     def guard(study: optuna.Study, trial: FrozenTrial) -> None:
         if stop.is_set():
@@ -355,9 +527,9 @@ def execute(
                 study.stop()
         else:
             failures["row"] = 0
-        shares_budget = config.n_trials is not None and not prep.method.enumerates_grid
-        if shares_budget and counted(study.get_trials(deepcopy=False)) >= config.n_trials:
-            study.stop()  # other workers share the budget
+        if time.time() - failures["checked"] > STALE_S:  # other workers may have died
+            failures["checked"] = time.time()
+            recover_stale_trials(study, config.retries)
 
     _set_status(study, "running")
     if "started_at" not in study.user_attrs:
@@ -365,24 +537,34 @@ def execute(
     t0 = time.time()
     status, message = "finished", "The budget is spent."
     try:
-        with _Heartbeat(study):
+        with heart:
             study.optimize(
-                objective,
-                n_trials=remaining,
+                tracked,
+                n_trials=max_trials,
                 timeout=timeout,
                 callbacks=[guard, *callbacks],
                 catch=(Exception,),
                 gc_after_trial=False,
             )
+    except BudgetSpent:
+        pass
     except Exception as exc:  # the storage or sampler failed: the run cannot go on
         status, message = "failed", f"The run stopped on an error: {type(exc).__name__}: {exc}"
     finally:
-        study.set_user_attr("elapsed_s", elapsed_before + time.time() - t0)
+        with contextlib.suppress(Exception):  # concurrent workers: the longest session counts
+            elapsed = max(float(study.user_attrs.get("elapsed_s", 0.0)), elapsed_before + time.time() - t0)
+            study.set_user_attr("elapsed_s", elapsed)
     if status != "failed":
         if failures["message"]:
             status, message = "failed", failures["message"]
         elif stop.is_set():
             status, message = "stopped", "Stopped by the user; resume to continue."
+        elif max_trials is not None and not _budget_spent(study, config, grid):
+            status, message = "stopped", f"This worker ran its {max_trials} trials; the run has budget left."
+    if grid and stop.is_set():
+        _requeue_stopped_grid_trials(study, study.get_trials(deepcopy=False))
+    if live_workers(study.user_attrs):
+        return status  # other workers go on; the last one to finish refits and sets the status
     if refit:
         try:
             refit_best(study, prep)
@@ -390,6 +572,27 @@ def execute(
             study.set_user_attr("test", {"error": f"{type(exc).__name__}: {exc}"})
     _set_status(study, status, message)
     return status
+
+
+def _budget_spent(study: optuna.Study, config: RunConfig, grid: bool) -> bool:
+    trials = study.get_trials(deepcopy=False)
+    if grid:
+        return not any(t.state == TrialState.WAITING for t in trials)
+    return config.n_trials is not None and counted(trials) >= config.n_trials
+
+
+def _requeue_stopped_grid_trials(study: optuna.Study, trials: list[FrozenTrial]) -> None:
+    """A grid trial cut short by Stop goes back in the queue, so the grid stays complete."""
+    done = set(study.user_attrs.get("requeued", []))
+    todo = [
+        t for t in trials
+        if t.state == TrialState.FAIL and t.number not in done
+        and (t.user_attrs.get("metrics") or {}).get("fail_reason") == STOPPED_BY_USER
+    ]  # fmt: skip
+    for t in todo:
+        study.enqueue_trial(dict(t.params))
+    if todo:
+        study.set_user_attr("requeued", sorted(done | {t.number for t in todo}))
 
 
 def _has_complete(study: optuna.Study) -> bool:
@@ -474,16 +677,17 @@ class RunManager:
     """Process-wide registry: at most `max_running` runs at once, the rest wait in a queue.
 
     Submitting or resuming a run that is already running or queued returns the existing entry,
-    so reruns and double clicks never start a second thread for one run.
+    so reruns and double clicks never start a second thread for one run. A run whose config
+    asks for several workers runs as that many local processes instead of one thread.
     """
 
     def __init__(self, storage: BaseStorage | str | None = None, max_running: int = 2) -> None:
         self.storage = _storage(storage)
+        self.url = storage if isinstance(storage, str) else url_of(self.storage)
         self.max_running = max_running
         self.lock = threading.Lock()
-        self.handles: dict[str, RunHandle] = {}
+        self.handles: dict[str, Any] = {}  # name -> RunHandle | WorkerPool
         self.queue: deque[str] = deque()
-        self._stopped_queued: set[str] = set()
 
     def submit(self, config: RunConfig) -> str:
         name = create_run(config, self.storage)
@@ -492,11 +696,9 @@ class RunManager:
 
     def resume(self, name: str) -> str:
         with self.lock:
-            h = self.handles.get(name)
-            if (h is not None and h.alive) or name in self.queue:
+            if self._active(name):
                 return name
             self.queue.append(name)
-            self._stopped_queued.discard(name)
         self._pump()
         return name
 
@@ -504,15 +706,23 @@ class RunManager:
         with self.lock:
             while self.queue and self.running_count() < self.max_running:
                 name = self.queue.popleft()
-                h = RunHandle(name, self.storage)
+                workers = int(load_study(name, self.storage).user_attrs["config"].get("workers", 1))
+                if workers > 1 and self.url:
+                    from tuning.workers import WorkerPool
+
+                    h: Any = WorkerPool(name, self.url, workers)
+                else:
+                    h = RunHandle(name, self.storage)
                 self.handles[name] = h
-                # The thread re-pumps when it ends, so queued runs start without a page visit.
+                # The watcher re-pumps when the run ends, so queued runs start without a page visit.
                 threading.Thread(target=self._run_then_pump, args=(h,), daemon=True).start()
 
-    def _run_then_pump(self, h: RunHandle) -> None:
-        h.start()
-        h.thread.join()
-        self._pump()
+    def _run_then_pump(self, h: Any) -> None:
+        try:
+            h.start()
+            h.join()
+        finally:
+            self._pump()
 
     def running_count(self) -> int:
         return sum(1 for h in self.handles.values() if h.alive or not h.started.is_set())
@@ -521,21 +731,25 @@ class RunManager:
         with self.lock:
             return list(self.queue)
 
-    def is_active(self, name: str) -> bool:
+    def _active(self, name: str) -> bool:
         h = self.handles.get(name)
         return (h is not None and (h.alive or not h.started.is_set())) or name in self.queue
 
+    def is_active(self, name: str) -> bool:
+        return self._active(name)
+
     def stop(self, name: str) -> None:
+        """Stop a run: dequeue it, stop its thread or workers here, and ask any other process
+        working on it (command line, remote workers) to stop too."""
         with self.lock:
             if name in self.queue:
                 self.queue.remove(name)
-                self._stopped_queued.add(name)
-                study = load_study(name, self.storage)
-                _set_status(study, "stopped", "Removed from the queue before it started.")
+                _set_status(load_study(name, self.storage), "stopped", "Removed from the queue before it started.")
                 return
         h = self.handles.get(name)
         if h is not None:
             h.stop()
+        request_stop(name, self.storage)
 
     def stop_all(self) -> None:
         with self.lock:

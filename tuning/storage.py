@@ -7,8 +7,11 @@ server and is created on first use under the data folder.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
@@ -22,6 +25,8 @@ JOURNAL_NAME = "runs.journal"
 
 _lock = threading.Lock()
 _open: dict[str, BaseStorage] = {}
+_lock_files: dict[int, str] = {}  # id(storage) -> budget lock file of a journal storage
+_thread_locks: dict[str, threading.Lock] = {}
 
 
 def data_dir() -> Path:
@@ -64,7 +69,9 @@ def _make(url: str) -> BaseStorage:
             ) from None
         # An open() lock instead of the symlink default: it works on every local filesystem.
         backend = JournalFileBackend(str(file), lock_obj=JournalFileOpenLock(str(file)))
-        return JournalStorage(backend)
+        storage = JournalStorage(backend)
+        _lock_files[id(storage)] = str(file) + ".budget.lock"
+        return storage
     if "://" not in url:
         raise ConfigError(
             f"'{url}' is not a storage URL. Use e.g. journal:///path/runs.journal, "
@@ -74,6 +81,33 @@ def _make(url: str) -> BaseStorage:
         return RDBStorage(url, heartbeat_interval=10, grace_period=30)
     except Exception as exc:  # driver missing, server unreachable, bad credentials, ...
         raise ConfigError(f"Cannot open storage {url!r}: {exc}") from None
+
+
+def url_of(storage: BaseStorage) -> str | None:
+    """The URL a storage object was opened from (worker processes open it again)."""
+    with _lock:
+        return next((u for u, s in _open.items() if s is storage), None)
+
+
+def lock_path(storage: BaseStorage) -> str | None:
+    """The file that local workers lock to claim trials of a journal storage (None for RDB)."""
+    return _lock_files.get(id(storage))
+
+
+@contextlib.contextmanager
+def budget_lock(path: str | None) -> Iterator[None]:
+    """Exclusive across the threads and processes of this machine (flock); no-op without path."""
+    if path is None:
+        yield
+        return
+    with _lock:
+        tlock = _thread_locks.setdefault(path, threading.Lock())
+    with tlock, open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def describe(url: str | None = None) -> str:

@@ -1,0 +1,105 @@
+"""Local worker processes: N `python -m tuning worker` processes sharing one run's storage.
+
+Processes, not threads: model fitting holds the GIL for much of its work in Python-level
+loops (and PyTorch/NumPy threads oversubscribe), so threads barely scale; see
+benchmarks/workers.py. Each worker gets an equal share of the cores for its BLAS, OpenMP and
+torch threads, so N workers never run more threads than the machine has cores.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tuning.storage import data_dir
+
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TUNING_STUDIO_TORCH_THREADS")
+
+
+def threads_per_worker(n_workers: int, cores: int | None = None) -> int:
+    return max(1, (cores or os.cpu_count() or 1) // max(1, n_workers))
+
+
+def worker_env(threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env[var] = str(threads)
+    return env
+
+
+def worker_command(name: str, url: str, threads: int, trials: int | None = None) -> list[str]:
+    cmd = [sys.executable, "-m", "tuning", "worker", "--storage", url, "--run", name,
+           "--n-jobs", str(threads), "--quiet"]  # fmt: skip
+    return cmd + (["--trials", str(trials)] if trials else [])
+
+
+class WorkerPool:
+    """N local worker processes on one run; the same interface as runner.RunHandle."""
+
+    def __init__(self, name: str, url: str, n_workers: int) -> None:
+        self.name, self.url, self.n = name, url, n_workers
+        self.procs: list[subprocess.Popen] = []
+        self.started = threading.Event()
+        self.status: str | None = None
+        self.error: str | None = None
+
+    def start(self) -> WorkerPool:
+        threads = threads_per_worker(self.n)
+        logs = data_dir() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        root = Path(__file__).resolve().parents[1]
+        for i in range(self.n):
+            log = open(logs / f"{self.name}.worker{i}.log", "ab")  # noqa: SIM115 - owned by the child
+            self.procs.append(
+                subprocess.Popen(
+                    worker_command(self.name, self.url, threads), cwd=root, env=worker_env(threads),
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                )  # fmt: skip
+            )
+            log.close()
+        self.started.set()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return any(p.poll() is None for p in self.procs)
+
+    def stop(self) -> None:
+        from tuning.runner import request_stop
+
+        request_stop(self.name, self.url)
+
+    def join(self, timeout: float | None = None) -> str | None:
+        deadline = None if timeout is None else time.time() + timeout
+        for p in self.procs:
+            left = None if deadline is None else max(0.0, deadline - time.time())
+            try:
+                p.wait(left)
+            except subprocess.TimeoutExpired:
+                return None
+        codes = [p.returncode for p in self.procs]
+        from tuning.runner import load_study, run_status
+
+        self.status = run_status(load_study(self.name, self.url).user_attrs)
+        if any(c not in (0, 1) for c in codes):
+            self.error = f"worker exit codes {codes}; see {data_dir() / 'logs'}"
+        return self.status
+
+    @property
+    def thread(self):  # RunManager joins handles through .thread
+        return _Joiner(self)
+
+
+class _Joiner:
+    def __init__(self, pool: WorkerPool) -> None:
+        self.pool = pool
+
+    def join(self, timeout: float | None = None) -> None:
+        self.pool.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self.pool.alive
