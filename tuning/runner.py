@@ -35,7 +35,7 @@ from tuning.methods import Budget, MethodSpec, get_method
 from tuning.models import ModelSpec, build_pipeline, get_model
 from tuning.objective import WORKER, Evaluation, Scoring, budget_for, make_folds
 from tuning.space import SearchSpace
-from tuning.storage import budget_lock, data_dir, lock_path, open_storage, url_of
+from tuning.storage import claim_lock, data_dir, open_storage, url_of
 
 # Failed trials are recorded with their reason; Optuna would also log each with a traceback.
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -308,13 +308,14 @@ def _storage(storage: BaseStorage | str | None) -> BaseStorage:
 
 # -- executing -----------------------------------------------------------------------------------
 def counted(trials: Iterable[FrozenTrial]) -> int:
-    """Trials that used budget: finished ones, except those cut short by a Stop."""
-    return sum(
-        1
-        for t in trials
-        if t.state.is_finished()
-        and (t.user_attrs.get("metrics") or {}).get("fail_reason") != STOPPED_BY_USER
-    )
+    """Trials that used budget: finished ones, except those cut short by a Stop and those
+    whose worker died and that were queued again (their retry counts instead)."""
+    n = 0
+    for t in trials:
+        if t.state.is_finished():
+            m = t.user_attrs.get("metrics") or {}
+            n += m.get("fail_reason") != STOPPED_BY_USER and not m.get("retried")
+    return n
 
 
 class BudgetSpent(Exception):
@@ -400,33 +401,33 @@ def recover_stale_trials(study: optuna.Study, retries: int = 0, now: float | Non
         if t.number in claimed or now - started <= STALE_S:
             continue
         reason = "its worker stopped responding (killed or crashed) before the trial finished"
+        tries = int(t.user_attrs.get("retry", 0))
+        retry = tries < retries and bool(t.params)
         try:
-            metrics = {**(t.user_attrs.get("metrics") or {}), "fail_reason": reason}
+            metrics = {**(t.user_attrs.get("metrics") or {}), "fail_reason": reason, "retried": retry}
             study._storage.set_trial_user_attr(t._trial_id, "metrics", metrics)
             if not study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # it finished after all
         failed.append(t.number)
-        tries = int(t.user_attrs.get("retry", 0))
-        if tries < retries and t.params:
+        if retry:
             study.enqueue_trial(dict(t.params), user_attrs={"retry": tries + 1, "retry_of": t.number})
     return failed
 
 
-def _claim_trials(study: optuna.Study, n_trials: int | None, grid: bool, lock_file: str | None) -> None:
-    """Make trial creation respect the run's budget across workers, exactly on one machine.
+def _claim_trials(study: optuna.Study, n_trials: int | None, grid: bool) -> None:
+    """Make trial creation respect the run's budget exactly, across every worker.
 
     Optuna's optimize() creates a trial whenever no WAITING one is queued, so two workers that
     both see budget left would overshoot it. We wrap the queue pop that ask() calls: under a
-    file lock shared by the local processes, pop a queued trial or create one only while the
-    budget allows, else raise BudgetSpent, which ends optimize(). (Several machines on an RDB
-    storage share no lock: there the check is optimistic and can overshoot by a trial.)
+    lock shared by all workers (storage.claim_lock), pop a queued trial or create one only while
+    the budget allows, else raise BudgetSpent, which ends optimize().
     """
     pop = study._pop_waiting_trial_id  # Optuna 5.0: what ask() calls before creating a trial
 
     def claim() -> int:
-        with budget_lock(lock_file):
+        with claim_lock(study._storage, study.study_name):
             trial_id = pop()
             if trial_id is not None:
                 return trial_id
@@ -490,7 +491,7 @@ def execute(
     offset = len(trials) - waiting
     study.sampler = prep.method.sampler(config.seed + offset, config.method_options)
     study.pruner = prep.method.pruner(prep.budget, config.method_options)
-    _claim_trials(study, config.n_trials, grid, lock_path(storage))
+    _claim_trials(study, config.n_trials, grid)
     heart = _Heartbeat(study, stop)
     if objective is None:
         objective = Evaluation(

@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,7 +79,10 @@ def _make(url: str) -> BaseStorage:
             "sqlite:///runs.db or postgresql://user:pass@host/db."
         )
     try:
-        return RDBStorage(url, heartbeat_interval=10, grace_period=30)
+        with warnings.catch_warnings():  # heartbeat_interval is marked experimental
+            warnings.simplefilter("ignore")
+            # Optuna's heartbeat marks a dead worker's trial failed after the grace period.
+            return RDBStorage(url, heartbeat_interval=10, grace_period=30)
     except Exception as exc:  # driver missing, server unreachable, bad credentials, ...
         raise ConfigError(f"Cannot open storage {url!r}: {exc}") from None
 
@@ -89,25 +93,37 @@ def url_of(storage: BaseStorage) -> str | None:
         return next((u for u, s in _open.items() if s is storage), None)
 
 
-def lock_path(storage: BaseStorage) -> str | None:
-    """The file that local workers lock to claim trials of a journal storage (None for RDB)."""
-    return _lock_files.get(id(storage))
-
-
 @contextlib.contextmanager
-def budget_lock(path: str | None) -> Iterator[None]:
-    """Exclusive across the threads and processes of this machine (flock); no-op without path."""
-    if path is None:
-        yield
-        return
+def claim_lock(storage: BaseStorage, key: str) -> Iterator[None]:
+    """Exclusive section for claiming a run's next trial, across threads and processes.
+
+    Journal file: an flock on a file beside the journal (every process on this machine).
+    PostgreSQL: a session advisory lock (every machine). Other RDBs: this process only.
+    """
     with _lock:
-        tlock = _thread_locks.setdefault(path, threading.Lock())
-    with tlock, open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+        tlock = _thread_locks.setdefault(f"{id(storage)}:{key}", threading.Lock())
+    with tlock:
+        path = _lock_files.get(id(storage))
+        if path is not None:
+            with open(path, "a") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(fh, fcntl.LOCK_UN)
+            return
+        engine = getattr(storage, "engine", None)
+        if engine is not None and engine.dialect.name == "postgresql":
+            from sqlalchemy import text
+
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(hashtext(:k))"), {"k": key})
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+            return
+        yield
 
 
 def describe(url: str | None = None) -> str:

@@ -17,7 +17,12 @@ from pathlib import Path
 
 from tuning.storage import data_dir
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TUNING_STUDIO_TORCH_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "TUNING_STUDIO_TORCH_THREADS",
+)
 
 
 def threads_per_worker(n_workers: int, cores: int | None = None) -> int:
@@ -56,8 +61,12 @@ class WorkerPool:
             log = open(logs / f"{self.name}.worker{i}.log", "ab")  # noqa: SIM115 - owned by the child
             self.procs.append(
                 subprocess.Popen(
-                    worker_command(self.name, self.url, threads), cwd=root, env=worker_env(threads),
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    worker_command(self.name, self.url, threads),
+                    cwd=root,
+                    env=worker_env(threads),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
                 )  # fmt: skip
             )
             log.close()
