@@ -1,4 +1,4 @@
-"""Command line: `python -m tuning run|resume|list|show|delete|datasets|models|methods|space`."""
+"""Command line: `python -m tuning run|resume|list|show|delete|report|datasets|models|methods|space`."""
 
 from __future__ import annotations
 
@@ -178,6 +178,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_storage(cmp)
     exps = sub.add_parser("experiments", help="list stored experiments", description="List stored experiments.")
     _add_storage(exps)
+
+    rep = sub.add_parser(
+        "report",
+        help="write a run's report (HTML or Markdown), and optionally its downloads",
+        description="Write a run's report: one self-contained HTML file (opens offline) or Markdown, "
+        "with the best hyperparameters, CV and test scores, top 10, efficiency, parameter impact, "
+        "recommendations and configuration.",
+        epilog="Example: python -m tuning report my-run -o report.html --model best.skops --script reproduce.py",
+    )
+    rep.add_argument("run", help="run name")
+    rep.add_argument("-o", "--output", type=Path, metavar="FILE", help="report file (default RUN-report.html or .md)")
+    rep.add_argument("--format", choices=("html", "md"), help="html or md (default: from the file extension, else html)")
+    rep.add_argument("--importance", choices=("ped_anova", "fanova", "mdi"), default="ped_anova",
+                     help="importance method (default ped_anova; fanova is slow, capped at 200 trials)")
+    rep.add_argument("--model", type=Path, metavar="FILE", help="also refit the best model and save it (skops; a zip for the MLP)")
+    rep.add_argument("--script", type=Path, metavar="FILE.py", help="also write a Python script that rebuilds the best model")
+    rep.add_argument("--csv", type=Path, metavar="FILE.csv", help="also write all trials as CSV")
+    _add_storage(rep)
 
     sub.add_parser("datasets", help="list registered datasets", description="List registered datasets.")
     sub.add_parser("models", help="list registered models", description="List registered models.")
@@ -484,6 +502,44 @@ def cmd_experiments(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from tuning import export, report
+    from tuning.analysis import load_run
+    from tuning.runner import load_study
+
+    store = storage_mod.open_storage(args.storage)
+    study = load_study(args.run, store)
+    run = load_run(study)
+    ext = args.output.suffix.lower() if args.output else ""
+    fmt = args.format or ("md" if ext in (".md", ".markdown") else "html")
+    out = args.output or Path(f"{run.name}-report.{fmt}")
+    data = report.build_report(study, run, importance_method=args.importance, figures=fmt == "html")
+    _write(out, report.report_html(data) if fmt == "html" else report.report_markdown(data))
+    print(f"Report written to {out}")
+    if args.csv:
+        _write(args.csv, export.trials_csv(run))
+        print(f"All trials written to {args.csv}")
+    if args.script:
+        _write(args.script, export.reproduce_script(run))
+        print(f"Reproduce script written to {args.script} (run it with python {args.script})")
+    if args.model:
+        model = export.best_model(study, run)
+        _write(args.model, model.data)
+        kind = "zip of the torch state dict and the preprocessing" if model.filename.endswith(".zip") else "skops"
+        print(f"Best model ({kind}) written to {args.model}; refit test score {model.test_score!r}")
+    return 0
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    try:
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+
+
 def cmd_datasets(args: argparse.Namespace) -> int:
     rows = [[d.name, d.task, d.shape_hint, d.description] for d in datasets.list_datasets()]
     _table(["name", "task", "shape", "description"], rows)
@@ -529,6 +585,7 @@ COMMANDS = {
     "delete": cmd_delete, "datasets": cmd_datasets, "models": cmd_models,
     "methods": cmd_methods, "space": cmd_space, "compare": cmd_compare,
     "experiments": cmd_experiments, "worker": cmd_worker, "stop": cmd_stop,
+    "report": cmd_report,
 }  # fmt: skip
 
 
