@@ -355,3 +355,32 @@ def classic_preset(seeds: tuple[int, ...] = (0,), parallel: bool = False) -> Exp
 
 
 PRESETS = {"classic": classic_preset}
+
+
+class ExperimentHandle:
+    """An experiment working on a daemon thread; `stop` ends the member in progress within a
+    fold or epoch and skips the rest (resume by starting the experiment again)."""
+
+    def __init__(self, name: str, storage: BaseStorage | str | None = None) -> None:
+        self.name, self.storage = name, _storage(storage)
+        self.stop_event = threading.Event()
+        self.statuses: dict[str, str] = {}
+        self.error: str | None = None
+        self.thread = threading.Thread(target=self._target, name=f"experiment-{name}", daemon=True)
+
+    def _target(self) -> None:
+        try:
+            self.statuses = run_experiment(self.name, self.storage, self.stop_event)
+        except Exception as exc:  # shown on the page; the members keep what they finished
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def start(self) -> ExperimentHandle:
+        self.thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop(self) -> None:
+        self.stop_event.set()

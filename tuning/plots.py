@@ -646,3 +646,86 @@ __all__ = [
     "distribution_figure", "history_figure", "timeline_figure", "learning_curves_figure",
     "overfitting_figure", "efficiency_figure", "time_breakdown_figure", "top_configs_figure",
 ]  # fmt: skip
+
+
+# -- Compare page: several methods on one task -----------------------------------------------------
+METHOD_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                  "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+
+
+def method_colors(methods: list[str]) -> dict[str, str]:
+    return {m: METHOD_PALETTE[i % len(METHOD_PALETTE)] for i, m in enumerate(methods)}
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def compare_curve_figure(
+    band: pd.DataFrame, x: str, score_title: str, methods: list[str],
+    target: float | None = None, labels: dict[str, str] | None = None,
+) -> go.Figure:  # fmt: skip
+    """Best-so-far per method against trials or seconds: the median over seeds as a line and
+    the min-max over seeds as a band (a single seed has no band)."""
+    title = "Best score so far, by " + ("trial" if x == "trials" else "wall-clock time")
+    xlabel = "trials finished" if x == "trials" else "elapsed time (s)"
+    if band.empty:
+        return _empty(title, "No finished trials yet.")
+    colors = method_colors(methods)
+    fig = go.Figure()
+    for m in methods:
+        b = band[band["method"] == m]
+        if b.empty:
+            continue
+        name = esc((labels or {}).get(m, m))
+        if (b["seeds"] > 1).any():
+            fig.add_trace(go.Scatter(x=b[x], y=b["high"], mode="lines", line=dict(width=0, shape="hv"),
+                                     hoverinfo="skip", showlegend=False, legendgroup=m))  # fmt: skip
+            fig.add_trace(go.Scatter(x=b[x], y=b["low"], mode="lines", line=dict(width=0, shape="hv"),
+                                     fill="tonexty", fillcolor=_rgba(colors[m], 0.18),
+                                     hoverinfo="skip", showlegend=False, legendgroup=m))  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=b[x], y=b["median"], mode="lines", name=name, legendgroup=m,
+            line=dict(color=colors[m], width=2.5, shape="hv"),
+            hovertemplate=f"{name}<br>{xlabel}: %{{x:.4g}}<br>best: %{{y:.4f}}<extra></extra>",
+        ))  # fmt: skip
+    if target is not None:
+        fig.add_hline(y=target, line=dict(color="#444", dash="dot"),
+                      annotation_text=f"target {target:.4f}", annotation_position="bottom right")  # fmt: skip
+    _layout(fig, title, xlabel, score_title, height=460)
+    # Legend below the plot: with several methods a legend above it collides with the title.
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0),
+                      margin=dict(b=110))  # fmt: skip
+    return fig
+
+
+def compare_bars_figure(table: pd.DataFrame, score_title: str, labels: dict[str, str] | None = None) -> go.Figure:
+    """Per method: best CV score (mean over seeds, error bar = std) and seconds spent
+    (wall clock, with the part spent fitting and scoring models)."""
+    if table.empty:
+        return _empty("Best score and time per method", "No runs yet.")
+    names = [esc((labels or {}).get(m, m)) for m in table["method"]]
+    colors = list(method_colors(list(table["method"])).values())
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Best CV score", "Time spent (s)"))
+    fig.add_trace(go.Bar(
+        x=names, y=table["best_cv"], marker_color=colors, showlegend=False,
+        error_y=dict(type="data", array=table["best_cv_std"].fillna(0.0), visible=True),
+        hovertemplate="%{x}<br>best CV %{y:.4f}<extra></extra>",
+    ), row=1, col=1)  # fmt: skip
+    fig.add_trace(go.Bar(x=names, y=table["wall_seconds"], name="wall clock", marker_color="#c7c7c7",
+                         hovertemplate="%{x}<br>wall %{y:.1f} s<extra></extra>"), row=1, col=2)  # fmt: skip
+    fig.add_trace(go.Bar(x=names, y=table["fit_seconds"], name="fitting + scoring models",
+                         marker_color="#1f77b4",
+                         hovertemplate="%{x}<br>models %{y:.1f} s<extra></extra>"), row=1, col=2)  # fmt: skip
+    fig.update_layout(barmode="overlay")
+    fig.update_yaxes(title_text=score_title, row=1, col=1)
+    fig.update_yaxes(title_text="seconds (median over seeds)", row=1, col=2)
+    lo = np.nanmin(table["best_cv"] - table["best_cv_std"].fillna(0.0)) if table["best_cv"].notna().any() else 0
+    hi = np.nanmax(table["best_cv"] + table["best_cv_std"].fillna(0.0)) if table["best_cv"].notna().any() else 1
+    pad = max((hi - lo) * 0.3, 1e-3)
+    fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=1)  # differences are small: zoom in
+    _layout(fig, "Best score and time per method", height=440)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="right", x=1.0),
+                      margin=dict(b=90))  # fmt: skip
+    return fig
