@@ -49,6 +49,7 @@ class WorkerPool:
         self.name, self.url, self.n = name, url, n_workers
         self.procs: list[subprocess.Popen] = []
         self.started = threading.Event()
+        self.stop_event = threading.Event()  # set once a stop was asked for (as RunHandle)
         self.status: str | None = None
         self.error: str | None = None
 
@@ -80,6 +81,7 @@ class WorkerPool:
     def stop(self) -> None:
         from tuning.runner import request_stop
 
+        self.stop_event.set()
         request_stop(self.name, self.url)
 
     def join(self, timeout: float | None = None) -> str | None:

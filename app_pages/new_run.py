@@ -1,0 +1,37 @@
+"""New run: dataset, model and search space, method, budget; launch in the background."""
+
+import streamlit as st
+
+from tuning.runner import RunConfig
+from ui import setup, widgets
+
+st.title("New run")
+
+st.subheader("1 · Data")
+choice = widgets.dataset_picker()
+if choice is None:
+    st.stop()
+task = choice.dataset.task
+n_classes = len(choice.dataset.classes) if choice.dataset.classes is not None else None
+
+st.subheader("2 · Model")
+model, space = setup.model_and_space(task)
+
+st.subheader("3 · Search method")
+method = setup.method_section(space)
+
+st.subheader("4 · Budget and evaluation")
+settings = setup.budget_section(task, n_classes, method, model)
+
+config = None
+if space is not None:
+    config = RunConfig(
+        dataset=choice.ref,
+        model=model.name,
+        method=method.spec.name,
+        space=space,
+        method_options=method.options,
+        grid_points=method.grid_points,
+        **settings,
+    )
+setup.launch_button(config)

@@ -1,0 +1,142 @@
+"""Helpers for the app's AppTest page tests (imported by tests/test_app_*.py).
+
+Each test gets its own data folder (TUNING_STUDIO_DATA), hence its own journal storage URL,
+RunManager and run readers: ui.registry caches them by storage URL, so tests never share runs.
+AppTest cannot fire `run_every`, so tests wait for runs to end and assert on a full run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tuning.datasets import DatasetRef
+from tuning.results import list_runs
+from tuning.runner import RunConfig, start_run
+from tuning.storage import default_url, open_storage
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+TIMEOUT = 30
+HOME, NEW_RUN, LIVE = "app_pages/home.py", "app_pages/new_run.py", "app_pages/live_monitor.py"
+
+
+@pytest.fixture
+def fresh_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty data folder (tmp_path) and storage for this test; stops its runs after."""
+    monkeypatch.setenv("TUNING_STUDIO_DATA", str(tmp_path))
+    monkeypatch.delenv("TUNING_STUDIO_STORAGE", raising=False)
+    monkeypatch.delenv("TUNING_STUDIO_MAX_RUNNING", raising=False)
+    yield tmp_path
+    stop_everything()
+
+
+def app(page: str | None = None) -> AppTest:
+    """The app after its first run, optionally switched to `page` (and run again)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page is not None:
+        at.switch_page(page).run()
+    return at
+
+
+def ok(at: AppTest) -> AppTest:
+    """Assert the run raised nothing (an uncaught exception shows as an exception element)."""
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def storage():
+    return open_storage(default_url())
+
+
+def manager():
+    from ui import registry
+
+    return registry.manager()
+
+
+def stop_everything() -> None:
+    m = manager()
+    m.stop_all()
+    for h in list(m.handles.values()):
+        h.join(30)
+
+
+def tiny_config(n_trials: int = 4, **kw: Any) -> RunConfig:
+    """k-nearest neighbours on iris, 3 folds, one thread: a trial costs a few milliseconds."""
+    defaults = dict(
+        dataset=DatasetRef("iris"), model="knn", method="random", n_trials=n_trials,
+        cv_folds=3, n_jobs=1,
+    )  # fmt: skip
+    defaults.update(kw)
+    return RunConfig(**defaults)
+
+
+def finished_run(n_trials: int = 6, **kw: Any) -> str:
+    """A run made and finished by the engine directly (as the command line would)."""
+    handle = start_run(tiny_config(n_trials, **kw), storage())
+    assert handle.join(60) == "finished", handle.error
+    return handle.name
+
+
+def wait_until_idle(timeout: float = 60) -> None:
+    """Wait until this process's RunManager holds no running or queued run."""
+    m = manager()
+    end = time.time() + timeout
+    while time.time() < end:
+        if not m.queued() and not any(
+            h.alive or not h.started.is_set() for h in m.handles.values()
+        ):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"runs still active after {timeout} s: {list(m.handles)} {m.queued()}")
+
+
+def wait_for(predicate, timeout: float = 30, what: str = "condition") -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def runs() -> list:
+    return list_runs(storage())
+
+
+def status_of(name: str) -> str:
+    return next(r.status for r in runs() if r.name == name)
+
+
+def run_threads(name: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == f"run-{name}" and t.is_alive()]
+
+
+def texts(elements) -> list[str]:
+    """Element bodies as a reader sees them (the app escapes Markdown in user text)."""
+    return [re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements]
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Plotly figures on the page, by title (AppTest has no Plotly accessor: read the spec)."""
+    out = {}
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        out[spec["layout"]["title"]["text"]] = spec
+    return out
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: str(m.value) for m in at.metric}
+
+
+def knn_space_key() -> str:
+    return "space_knn_classification_0"

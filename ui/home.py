@@ -1,0 +1,89 @@
+"""Home page parts: the runs table (refreshing while runs work) and open / delete actions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from tuning.errors import UserError
+from tuning.results import run_summary
+from ui import registry, runs, state, text
+
+POLL_S = 3.0
+
+
+def _any_live(refs: list[runs.RunRef]) -> bool:
+    manager = registry.manager()
+    return any(runs.should_poll(r.name, r.status, r.created_at, manager) for r in refs)
+
+
+def runs_table() -> None:
+    """Every run in the storage; refreshes itself while any run works (here or elsewhere)."""
+    polling = _any_live(runs.run_refs())
+
+    @st.fragment(run_every=POLL_S if polling else None)
+    def table() -> None:
+        summaries = runs.summaries()
+        if not summaries:
+            st.info("No runs yet: start a demo above, or set one up on **New run**.")
+            st.page_link(state.PAGE_NEW_RUN, label="New run", icon=":material/add_circle:")
+            return
+        frame = runs.overview_frame(summaries, registry.manager())
+        st.dataframe(
+            frame, hide_index=True, key="runs_table",
+            column_config={  # widths that fit a laptop screen; the full name is in the picker
+                "run": st.column_config.TextColumn(width=175, pinned=True),
+                "status": st.column_config.TextColumn(width=70),
+                "dataset": st.column_config.TextColumn(width=115),
+                "model": st.column_config.TextColumn(width=140),
+                "method": st.column_config.TextColumn(width=105),
+                "trials done": st.column_config.TextColumn(width=75),
+                "best score": st.column_config.NumberColumn(format="%.4f", width=80),
+                "score": st.column_config.TextColumn(width=95),
+                "started": st.column_config.TextColumn(width=110),
+            },
+        )  # fmt: skip
+        if polling and not _any_live(runs.run_refs()):
+            st.rerun()  # every run ended: full rerun, polling stops
+
+    table()
+
+
+def run_actions() -> None:
+    refs = runs.run_refs()
+    if not refs:
+        return
+    names = [r.name for r in refs]
+    left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
+    pick = left.selectbox("Run", names, key=state.HOME_PICK)
+    if mid.button("Open in Live monitor", icon=":material/monitoring:", key="open_run"):
+        state.select_run(pick)
+        st.switch_page(state.PAGE_LIVE)
+    if right.button("Delete…", icon=":material/delete:", key="delete_run"):
+        st.session_state[state.PENDING_DELETE] = pick
+    pending = st.session_state.get(state.PENDING_DELETE)
+    if pending not in names:
+        st.session_state.pop(state.PENDING_DELETE, None)
+        return
+    _confirm_delete(pending)
+
+
+def _confirm_delete(name: str) -> None:
+    n = sum(run_summary(registry.storage(), name).counts.values())
+    with st.container(border=True):
+        st.warning(
+            f"Delete run **{text.md(name)}** and its {text.plural(n, 'trial')}? This cannot be undone.",
+            icon=":material/delete_forever:",
+        )
+        yes, no, _ = st.columns([1, 1, 4])
+        if yes.button("Yes, delete", type="primary", key="confirm_delete"):
+            try:
+                runs.delete(name)
+            except UserError as exc:
+                st.error(text.md(exc))
+                return
+            st.session_state.pop(state.PENDING_DELETE, None)
+            state.flash(f"Deleted run {text.md(name)}.")
+            st.rerun()
+        if no.button("Cancel", key="cancel_delete"):
+            st.session_state.pop(state.PENDING_DELETE, None)
+            st.rerun()

@@ -1,0 +1,24 @@
+"""The shared sidebar: which storage is in use, and the runs this app is working on."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import registry, runs
+
+
+def sidebar() -> None:
+    manager = registry.manager()
+    queued = manager.queued()
+    running = [n for n in runs.active_names(manager) if n not in queued]
+    with st.sidebar:
+        st.caption("Storage in use")
+        st.code(registry.storage_label(), language=None, wrap_lines=True)
+        st.caption(
+            f"Runs in this app: {len(running)} running (at most {manager.max_running} at once), "
+            f"{len(queued)} queued"
+        )
+        for n in running:
+            st.text(f"▶ {n}")
+        for i, n in enumerate(queued, 1):
+            st.text(f"{i}. {n} (queued)")

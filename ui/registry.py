@@ -1,0 +1,77 @@
+"""Process-wide objects, shared by every browser session through st.cache_resource.
+
+- the storage (tuning.storage keeps one object per URL and process);
+- one RunManager per storage URL: one thread per run, at most `max_running` at once, the rest
+  queued. Released (e.g. by "Clear cache") with stop_all, so no thread is orphaned;
+- one LiveRun (long-lived TrialFeed + importance) per storage URL and run name.
+
+Session state never holds any of these: a page reload starts a new session, and the runs must
+outlive it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+from optuna.storages import BaseStorage
+
+from tuning.runner import RunManager
+from tuning.storage import default_url, describe, open_storage
+from ui.live import LiveRun
+
+ENV_MAX_RUNNING = "TUNING_STUDIO_MAX_RUNNING"
+DEFAULT_MAX_RUNNING = 2
+
+
+def storage_url() -> str:
+    """The storage in use: $TUNING_STUDIO_STORAGE, or the journal under $TUNING_STUDIO_DATA."""
+    return default_url()
+
+
+def storage_label() -> str:
+    """The storage for people: a journal file's path, or the URL without its password."""
+    url = describe(storage_url())
+    if url.startswith("journal://"):
+        return "journal file " + "/" + url[len("journal://") :].lstrip("/")
+    return url
+
+
+def storage() -> BaseStorage:
+    return open_storage(storage_url())
+
+
+def max_running() -> int:
+    try:
+        return max(1, int(os.environ.get(ENV_MAX_RUNNING, DEFAULT_MAX_RUNNING)))
+    except ValueError:
+        return DEFAULT_MAX_RUNNING
+
+
+def _release_manager(manager: RunManager) -> None:
+    manager.stop_all()
+
+
+@st.cache_resource(on_release=_release_manager, show_spinner=False)
+def _manager(url: str, cap: int) -> RunManager:
+    return RunManager(open_storage(url), max_running=cap)
+
+
+def manager() -> RunManager:
+    """The RunManager of this server process for the storage in use."""
+    return _manager(storage_url(), max_running())
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _live_run(url: str, name: str) -> LiveRun:
+    return LiveRun(open_storage(url), name)
+
+
+def live_run(name: str) -> LiveRun:
+    """The long-lived reader of one run (its TrialFeed reads only new or unfinished trials)."""
+    return _live_run(storage_url(), name)
+
+
+def forget(name: str) -> None:
+    """Drop the reader of a deleted run (a new run may later take its name)."""
+    _live_run.clear(storage_url(), name)

@@ -1,0 +1,181 @@
+"""Runs as the pages show them: listing with live status, launching, resuming, deleting.
+
+A run's stored status says what its own process last wrote; this process's RunManager knows
+better about runs it holds (queued here, or starting). Runs this process does not hold but whose
+status is "running" were started elsewhere (command line, another server) and are watched by
+polling the storage.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from tuning.datasets import DatasetRef
+from tuning.errors import ConfigError
+from tuning.methods import REGISTRY as METHODS
+from tuning.models import REGISTRY as MODELS
+from tuning.objective import Scoring
+from tuning.results import RunSummary, list_runs
+from tuning.runner import RunConfig, RunManager, delete_run, run_status
+from ui import registry, state, text
+from ui.uploads import display_name
+
+DOUBLE_CLICK_S = 10.0  # the same configuration launched again within this time is one launch
+WATCH_QUEUED_S = 300.0  # a run queued elsewhere is watched this long after its creation
+ARROWS = {"maximize": "↑", "minimize": "↓"}
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """What a picker needs about a run, read from study attributes only (no trials)."""
+
+    name: str
+    status: str
+    created_at: str | None
+
+
+def active_names(manager: RunManager) -> list[str]:
+    """Runs whose thread runs (or is about to start) in this process."""
+    return [n for n, h in list(manager.handles.items()) if h.alive or not h.started.is_set()]
+
+
+def shown_status(name: str, stored: str, manager: RunManager) -> str:
+    if name in manager.queued():
+        return "queued"
+    if manager.is_active(name):
+        return "running"
+    return stored
+
+
+def should_poll(name: str, stored: str, created_at: str | None, manager: RunManager) -> bool:
+    """Whether the Live monitor should keep refreshing this run."""
+    if manager.is_active(name) or stored == "running":
+        return True
+    if stored == "queued" and created_at:  # queued by another process: it may start soon
+        try:
+            age = time.time() - pd.Timestamp(created_at).timestamp()
+        except ValueError:
+            return False
+        return age < WATCH_QUEUED_S
+    return False
+
+
+def run_refs() -> list[RunRef]:
+    """Every Tuning Studio run in the storage, newest first (cheap: study attributes only)."""
+    refs = []
+    for s in registry.storage().get_all_studies():  # in creation order
+        attrs = s.user_attrs
+        if "config" not in attrs:
+            continue
+        refs.append(RunRef(s.study_name, run_status(attrs), attrs.get("created_at")))
+    # created_at has whole seconds: among runs created in the same second, the later is newer
+    order = {r.name: i for i, r in enumerate(refs)}
+    refs.sort(key=lambda r: (r.created_at or "", order[r.name]), reverse=True)
+    return refs
+
+
+def dataset_label(config: dict) -> str:
+    try:
+        ref = DatasetRef.from_dict(config.get("dataset") or {})
+    except Exception:
+        return "?"
+    if ref.name == "csv":
+        return f"{display_name(ref.path)} → {ref.target}"
+    return ref.label()
+
+
+def model_label(name: str) -> str:
+    spec = MODELS.get(name)
+    return spec.label if spec else name
+
+
+def method_label(name: str) -> str:
+    spec = METHODS.get(name)
+    return spec.label if spec else name
+
+
+def scoring_label(name: str | None, direction: str) -> str:
+    if not name or name == "?":
+        return "?"
+    return f"{Scoring(name).label} {ARROWS.get(direction, '')}".strip()
+
+
+def summaries() -> list[RunSummary]:
+    """Every run with its numbers, newest first (the order of run_refs)."""
+    order = {r.name: i for i, r in enumerate(run_refs())}
+    return sorted(list_runs(registry.storage()), key=lambda r: order.get(r.name, len(order)))
+
+
+def overview_frame(runs: list[RunSummary], manager: RunManager) -> pd.DataFrame:
+    """One row per run for the Home table (shown with st.dataframe: cells are plain text)."""
+    rows = []
+    for r in runs:
+        budget = f"{r.done} / {r.n_trials}" if r.n_trials else f"{r.done}"
+        rows.append(
+            {
+                "run": r.name,
+                "status": shown_status(r.name, r.status, manager),
+                "dataset": dataset_label(r.config),
+                "model": model_label(r.model).split(" (")[
+                    0
+                ],  # "Neural network", not "(PyTorch MLP)"
+                "method": method_label(r.method),
+                "trials done": budget,
+                "best score": r.best_value,
+                "score": scoring_label(r.scoring, r.direction),
+                "started": text.local_time(r.started_at or r.created_at, short=True),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def launch(config: RunConfig) -> str:
+    """Submit a run to this process's RunManager and select it; returns the run's name.
+
+    The same configuration launched again within DOUBLE_CLICK_S (a double click, a rerun)
+    returns the first run instead of creating another. Raises UserError with what to change.
+    """
+    fingerprint = config.to_json()
+    last = st.session_state.get(state.LAST_LAUNCH)
+    if last and last[0] == fingerprint and time.time() - last[1] < DOUBLE_CLICK_S:
+        name = last[2]
+    else:
+        name = registry.manager().submit(config)
+        st.session_state[state.LAST_LAUNCH] = (fingerprint, time.time(), name)
+    state.select_run(name)
+    return name
+
+
+def resume(name: str) -> None:
+    registry.manager().resume(name)  # idempotent: never a second thread for one run
+
+
+def stop(name: str) -> None:
+    registry.manager().stop(name)
+
+
+def stop_requested(name: str, manager: RunManager) -> bool:
+    """Whether a Stop was asked for this run's live thread (by any session)."""
+    h = manager.handles.get(name)
+    return h is not None and h.alive and h.stop_event.is_set()
+
+
+def delete(name: str) -> None:
+    """Delete a run that is not running here; raises ConfigError otherwise."""
+    manager, storage = registry.manager(), registry.storage()
+    if manager.is_active(name):
+        raise ConfigError(f"Run '{name}' is running or queued: stop it before deleting it.")
+    attrs = storage.get_study_user_attrs(storage.get_study_id_from_name(name))
+    if run_status(attrs) == "running":
+        raise ConfigError(
+            f"Run '{name}' is running in another process (command line or another server): "
+            "stop it there before deleting it."
+        )
+    delete_run(name, storage)
+    registry.forget(name)
+    if state.selected_run() == name:
+        state.select_run(None)

@@ -1,0 +1,196 @@
+"""New run page parts: model and space, method, budget and evaluation, launch.
+
+Each section reads its widgets and returns plain values; `launch_button` builds the frozen
+RunConfig, submits it to the process-wide RunManager and opens the Live monitor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from tuning.errors import SpaceError, UserError
+from tuning.methods import RECOMMENDED, MethodSpec, get_method, list_methods
+from tuning.models import ModelSpec, get_model, list_models
+from tuning.objective import Scoring
+from tuning.runner import RunConfig
+from tuning.space import SearchSpace
+from ui import runs, state, text, widgets
+
+MAX_GRID = 100_000  # the engine refuses bigger grids
+TWO_CLASS_ONLY = ("roc_auc", "f1")
+OPTION_MIN = {
+    "reduction_factor": 2,
+    "population_size": 2,
+    "n_warmup_steps": 0,
+    "n_startup_trials": 0,
+}
+
+
+@dataclass
+class MethodChoice:
+    spec: MethodSpec
+    options: dict[str, Any]
+    grid_points: int
+
+
+def model_and_space(task: str) -> tuple[ModelSpec, SearchSpace | None]:
+    models = list_models(task)
+    names = [m.name for m in models]
+    name = st.selectbox(
+        "Model", names, key=f"model_{task}", format_func=lambda n: get_model(n).label,
+        index=names.index("random_forest") if "random_forest" in names else 0,
+    )  # fmt: skip
+    spec = get_model(name)
+    st.caption(spec.description)
+    st.markdown(
+        "**Search space** — switch parameters on or off, edit ranges, log scale and choices."
+    )
+    version_key = f"space_version_{name}_{task}"
+    version = st.session_state.get(version_key, 0)
+    space = widgets.space_editor(spec.default_space(task), key=f"space_{name}_{task}_{version}")
+    if st.button("Reset to the model's defaults", key="reset_space", icon=":material/restart_alt:"):
+        st.session_state[version_key] = version + 1
+        st.rerun()
+    return spec, space
+
+
+def grid_size(space: SearchSpace, points: int) -> int | None:
+    """Configurations in the grid, or None when it is clearly too big to enumerate."""
+    upper = math.prod(len(p.grid_values(points)) for p in space.params)
+    if upper > 10 * MAX_GRID:
+        return None
+    return space.grid_size(points)
+
+
+def method_section(space: SearchSpace | None) -> MethodChoice:
+    methods = list_methods()
+    names = [m.name for m in methods]
+    name = st.selectbox(
+        "Search method", names, index=names.index(RECOMMENDED), key="method",
+        format_func=lambda n: get_method(n).label,
+    )  # fmt: skip
+    spec = get_method(name)
+    st.info(f"**{spec.label}** ({spec.family}). {spec.explanation}", icon=":material/school:")
+    options: dict[str, Any] = {}
+    grid_points = 5
+    if spec.enumerates_grid:
+        grid_points = st.number_input(
+            "Grid points per numeric parameter", min_value=1, max_value=50, value=5, step=1,
+            key="grid_points", help="Values tried for each continuous range (log-spaced where log)",
+        )  # fmt: skip
+        if space is not None:
+            try:
+                size = grid_size(space, int(grid_points))
+            except SpaceError as exc:
+                st.error(text.md(exc))
+                size = None
+            if size is None or size > MAX_GRID:
+                st.error(
+                    f"The grid has more than {MAX_GRID:,} configurations: lower the grid points, "
+                    "narrow or switch off parameters, or choose random search."
+                )
+            else:
+                st.caption(f"The grid has {size:,} configurations; the run tries each once.")
+    if spec.defaults:
+        with st.expander("Method options"):
+            for key, default in spec.defaults.items():
+                help_ = spec.option_help.get(key)
+                wkey = f"opt_{name}_{key}"
+                if isinstance(default, bool) or not isinstance(default, int | float | str):
+                    continue
+                if key == "sampler":
+                    options[key] = st.selectbox(
+                        key,
+                        ["tpe", "random"],
+                        index=["tpe", "random"].index(default),
+                        help=help_,
+                        key=wkey,
+                    )
+                elif isinstance(default, int):
+                    low = OPTION_MIN.get(key, 1)
+                    options[key] = int(
+                        st.number_input(
+                            key, min_value=low, value=default, step=1, help=help_, key=wkey
+                        )
+                    )
+                elif isinstance(default, float):
+                    options[key] = float(st.number_input(key, value=default, help=help_, key=wkey))
+                else:
+                    options[key] = st.text_input(key, value=default, help=help_, key=wkey)
+    return MethodChoice(spec, options, int(grid_points))
+
+
+def scoring_choices(task: str, n_classes: int | None) -> list[str]:
+    names = list(Scoring.choices(task))
+    if n_classes and n_classes > 2:
+        names = [n for n in names if n not in TWO_CLASS_ONLY]
+    return names
+
+
+def budget_section(
+    task: str, n_classes: int | None, method: MethodChoice, model: ModelSpec
+) -> dict[str, Any]:
+    c = st.columns(3)
+    if method.spec.enumerates_grid:
+        n_trials = None
+        c[0].caption("Grid search tries every configuration: its budget is the grid.")
+    else:
+        n_trials = c[0].number_input(
+            "Trials", min_value=1, max_value=100_000, value=30, step=1, key="n_trials",
+            help="How many configurations to try (with a time limit too, whichever comes first)",
+        )  # fmt: skip
+    minutes = c[1].number_input(
+        "Time limit (minutes)", min_value=0.1, max_value=7 * 24 * 60.0, value=None, step=1.0,
+        key="minutes", placeholder="no limit", help="Stop after this long (empty: no limit)",
+    )  # fmt: skip
+    folds = c[2].slider("CV folds", min_value=2, max_value=10, value=5, key="cv_folds",
+                        help="Cross-validation folds per trial")  # fmt: skip
+    c = st.columns(3)
+    choices = scoring_choices(task, n_classes)
+    scoring = c[0].selectbox(
+        "Scoring", choices, index=choices.index(Scoring.default(task)), key=f"scoring_{task}",
+        format_func=lambda n: f"{Scoring(n).label} ({Scoring(n).arrow})",
+    )  # fmt: skip
+    seed = c[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed",
+                             help="Same seed, same split, folds and proposals")  # fmt: skip
+    name = c[2].text_input("Run name (optional)", key="run_name", max_chars=100,
+                           placeholder="model-method-dataset-time")  # fmt: skip
+    with st.expander("More settings"):
+        test_size = st.slider(
+            "Held-out test share", min_value=0.1, max_value=0.5, value=0.2, step=0.05, key="test_size",
+            help="Kept aside during tuning; the best configuration is scored on it once at the end",
+        )  # fmt: skip
+        fidelity = "auto"
+        if method.spec.multi_fidelity and model.budget != "folds":
+            fidelity = st.radio(
+                "What the multi-fidelity method spends", ["auto", "folds"], key="fidelity",
+                format_func=lambda v: f"the model's own ({model.budget})" if v == "auto" else "CV folds",
+                horizontal=True,
+            )  # fmt: skip
+    return {
+        "n_trials": int(n_trials) if n_trials else None,
+        "timeout_s": float(minutes) * 60 if minutes else None,
+        "cv_folds": int(folds),
+        "scoring": scoring,
+        "seed": int(seed),
+        "name": name.strip() or None,
+        "test_size": float(test_size),
+        "fidelity": fidelity,
+    }
+
+
+def launch_button(config: RunConfig | None) -> None:
+    if st.button("Launch run", type="primary", icon=":material/rocket_launch:", key="launch",
+                 disabled=config is None):  # fmt: skip
+        try:
+            runs.launch(config)
+        except UserError as exc:
+            st.error(text.md(exc))
+            return
+        st.switch_page(state.PAGE_LIVE)
+    if config is None:
+        st.caption("Fix the search space above to launch.")

@@ -1,0 +1,46 @@
+"""Session-state keys shared by pages, and the few plain (non-widget) values they carry.
+
+Widget state is dropped when a widget is not rendered (e.g. on another page), so anything that
+must survive a page switch is copied into a plain key here. Session state holds UI choices only:
+never threads, studies or feeds (those live in ui.registry, shared by every session).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+SELECTED_RUN = "selected_run"  # the run the Live monitor shows (plain key, survives pages)
+LAST_LAUNCH = "last_launch"  # (fingerprint, time, run name) of the last launch: double-click guard
+PENDING_DELETE = "pending_delete"  # run name waiting for the delete confirmation on Home
+FLASH = "flash"  # one message shown once on the next page (e.g. "run deleted")
+
+# Widget keys (pages read them back with st.session_state when needed).
+LIVE_PICK = "live_run_pick"
+HOME_PICK = "home_run_pick"
+
+
+def selected_run() -> str | None:
+    return st.session_state.get(SELECTED_RUN)
+
+
+def select_run(name: str | None) -> None:
+    st.session_state[SELECTED_RUN] = name
+
+
+def flash(message: str, kind: str = "success") -> None:
+    st.session_state[FLASH] = (kind, message)
+
+
+def show_flash() -> None:
+    """Show (once) a message left by the previous page run."""
+    item = st.session_state.pop(FLASH, None)
+    if item is None:
+        return
+    kind, message = item
+    {"success": st.success, "info": st.info, "warning": st.warning}.get(kind, st.info)(message)
+
+
+# Page files, for st.switch_page / st.page_link (registered in app.py).
+PAGE_HOME = "app_pages/home.py"
+PAGE_NEW_RUN = "app_pages/new_run.py"
+PAGE_LIVE = "app_pages/live_monitor.py"

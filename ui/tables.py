@@ -1,0 +1,61 @@
+"""Tables the Live monitor shows, as DataFrames (no Streamlit: benchmarks and tests call them)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pandas as pd
+
+from tuning.objective import Scoring
+from ui import text
+
+NOT_COMPLETED = ("failed", "stopped", "pruned")
+
+
+def top_table(df: pd.DataFrame, scoring: Scoring, n: int = 10) -> pd.DataFrame:
+    """The n best complete trials: score, spread over folds, train score, fit time, params."""
+    if not len(df):
+        return pd.DataFrame()
+    values = df["value"].where(df["state"] == "complete").dropna()
+    best = values.nlargest(n) if scoring.direction == "maximize" else values.nsmallest(n)
+    top = df.loc[best.index]
+    table = pd.DataFrame(
+        {
+            "trial": top["number"].astype(int),
+            scoring.label: top["value"],
+            "± std (folds)": top["cv_std"],
+            "train score": top["train_score"],
+            "fit time (s)": top["fit_seconds"],
+        }
+    )
+    for c in (c for c in top.columns if c.startswith("param_")):
+        table[c[len("param_") :]] = top[c].map(text.value)
+    return table
+
+
+def failure_table(df: pd.DataFrame, examples: int = 5) -> pd.DataFrame:
+    """Trials that did not complete, grouped by state and reason, most frequent first.
+
+    A plain loop over the failed, pruned and stopped rows: faster than a pandas groupby on
+    text columns at the sizes seen live (thousands of rows, a handful of groups).
+    """
+    columns = ["state", "reason", "trials", "latest trials"]
+    bad = df.loc[df["state"].isin(NOT_COMPLETED)] if len(df) else df
+    if not len(bad):
+        return pd.DataFrame(columns=columns)
+    groups: dict[tuple[str, str], list] = {}
+    rows = zip(bad["number"].tolist(), bad["state"].tolist(), bad["step"].tolist(),
+               bad["fail_reason"].tolist(), strict=True)  # fmt: skip
+    for number, state, step, reason in rows:
+        if state == "pruned":
+            reason = f"pruned at step {int(step)}" if step == step and step is not None else None
+        if not isinstance(reason, str) or not reason:
+            reason = "(no reason recorded)"
+        entry = groups.setdefault((state, reason), [0, deque(maxlen=examples)])
+        entry[0] += 1
+        entry[1].append(number)
+    out = pd.DataFrame(
+        [(s, r, n, ", ".join(f"#{k}" for k in last)) for (s, r), (n, last) in groups.items()],
+        columns=columns,
+    )
+    return out.sort_values("trials", ascending=False, kind="stable", ignore_index=True)

@@ -1,0 +1,213 @@
+"""Widgets shared by pages: the dataset picker (with preview), the search-space editor, the
+run picker. Each returns plain values; errors meant for users are shown with st.error."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from tuning import datasets
+from tuning.datasets import Dataset, DatasetRef
+from tuning.errors import DataError, SpaceError
+from tuning.space import SearchSpace
+from ui import state, text
+from ui.runs import RunRef
+from ui.space_table import COLUMNS, EDITABLE, space_to_table, table_to_space
+from ui.uploads import save_upload
+
+SOURCES = ("Built-in", "Synthetic", "Upload CSV")
+TASK_CHOICES = ("infer from the target", "classification", "regression")
+PREVIEW_ROWS = 10
+
+
+@dataclass
+class DatasetChoice:
+    ref: DatasetRef
+    dataset: Dataset
+
+
+# -- dataset ----------------------------------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner="Loading the dataset…")
+def _load(ref_json: str) -> Dataset:
+    """Loaded datasets, shared read-only (cache_resource: no pickling of large frames)."""
+    return datasets.load_dataset(DatasetRef.from_dict(json.loads(ref_json)))
+
+
+def load(ref: DatasetRef) -> Dataset:
+    return _load(json.dumps(ref.to_dict(), sort_keys=True))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _columns(path: str) -> list[str]:
+    return datasets.csv_columns(path)
+
+
+def _spec_label(spec: datasets.DatasetSpec) -> str:
+    return f"{spec.name} ({spec.shape_hint}, {spec.task})"
+
+
+def dataset_picker() -> DatasetChoice | None:
+    """Built-in, synthetic (with size controls) or uploaded CSV; shows a preview and warnings.
+
+    Returns None (after showing why) while no usable dataset is chosen.
+    """
+    source = st.segmented_control(
+        "Data source", SOURCES, default=SOURCES[0], required=True, key="ds_source"
+    )
+    if source == "Upload CSV":
+        ref = _csv_ref()
+    else:
+        synthetic = source == "Synthetic"
+        specs = [s for s in datasets.list_datasets() if s.synthetic == synthetic]
+        names = [s.name for s in specs]
+        name = st.selectbox(
+            "Dataset", names, key=f"ds_{'synthetic' if synthetic else 'builtin'}",
+            format_func=lambda n: _spec_label(datasets.get_spec(n)),
+        )  # fmt: skip
+        spec = datasets.get_spec(name)
+        st.caption(spec.description)
+        params = _synthetic_params(spec) if synthetic else {}
+        ref = DatasetRef(name, params=params)
+    if ref is None:
+        return None
+    try:
+        ds = load(ref)
+    except DataError as exc:
+        st.error(text.md(exc))
+        return None
+    dataset_preview(ds)
+    return DatasetChoice(ref, ds)
+
+
+def _synthetic_params(spec: datasets.DatasetSpec) -> dict:
+    params = {}
+    cols = st.columns(len(spec.limits))
+    for col, (key, limit) in zip(cols, spec.limits.items(), strict=True):
+        default = spec.defaults[key]
+        with col:
+            if limit.kind is int:
+                v = st.number_input(
+                    key.replace("_", " "), min_value=int(limit.low), max_value=int(limit.high),
+                    value=int(default), step=1, help=limit.help, key=f"ds_{spec.name}_{key}",
+                )  # fmt: skip
+            else:
+                v = st.number_input(
+                    key.replace("_", " "), min_value=float(limit.low), max_value=float(limit.high),
+                    value=float(default), help=limit.help, key=f"ds_{spec.name}_{key}",
+                )  # fmt: skip
+        if v != default:
+            params[key] = v
+    return params
+
+
+def _csv_ref() -> DatasetRef | None:
+    up = st.file_uploader(
+        "CSV file (column names in the first row; comma, semicolon or tab separated)",
+        type=["csv", "txt", "tsv"],
+        key="ds_upload",
+    )
+    if up is None:
+        st.info("Upload a CSV file, then choose the column to predict.")
+        return None
+    path = save_upload(up.getvalue(), up.name)
+    try:
+        columns = _columns(str(path))
+    except DataError as exc:
+        st.error(text.md(exc))
+        return None
+    c1, c2 = st.columns(2)
+    target = c1.selectbox(
+        "Target column (what the model predicts)", columns, index=len(columns) - 1,
+        key=f"ds_target_{path.stem[:16]}",
+    )  # fmt: skip
+    task = c2.radio("Task", TASK_CHOICES, horizontal=True, key="ds_task")
+    return DatasetRef(
+        "csv", path=str(path), target=target, task=None if task == TASK_CHOICES[0] else task
+    )
+
+
+def dataset_preview(ds: Dataset) -> None:
+    rows, cols = ds.shape
+    c = st.columns(4)
+    c[0].metric("Rows", f"{rows:,}")
+    c[1].metric("Features", f"{cols:,}")
+    c[2].metric("Task", ds.task)
+    c[3].metric(
+        "Classes" if ds.classes is not None else "Target",
+        len(ds.classes) if ds.classes is not None else ds.target,
+    )
+    if ds.warnings:
+        notes = "\n".join(f"- {text.md(w)}" for w in ds.warnings)
+        st.warning(f"**About this data**\n\n{notes}", icon=":material/warning:")
+    with st.expander(f"Preview: first {PREVIEW_ROWS} rows and the target", expanded=False):
+        head = ds.X.head(PREVIEW_ROWS).copy()
+        head.insert(0, f"{ds.target} (target)", ds.y.head(PREVIEW_ROWS).to_numpy())
+        st.dataframe(head, hide_index=True)
+        if ds.classes is not None:
+            counts = ds.y.value_counts()
+            balance = pd.DataFrame(
+                {"class": counts.index.astype(str), "rows": counts.to_numpy(),
+                 "share": counts.to_numpy() / counts.sum()}
+            )  # fmt: skip
+            st.caption("Class balance")
+            st.dataframe(
+                balance, hide_index=True,
+                column_config={"share": st.column_config.ProgressColumn("share", format="percent", min_value=0.0, max_value=1.0)},
+            )  # fmt: skip
+        else:
+            st.caption("Target distribution")
+            st.dataframe(ds.y.describe().to_frame().T, hide_index=True)
+
+
+# -- search space ------------------------------------------------------------------------------
+def space_editor(base: SearchSpace, key: str) -> SearchSpace | None:
+    """The space as an editable table; returns the validated space, or None after showing the
+    SpaceError that says what to change."""
+    table = space_to_table(base)
+    edited = st.data_editor(
+        table,
+        key=key,
+        hide_index=True,
+        num_rows="fixed",
+        disabled=[c for c in COLUMNS if c not in EDITABLE],
+        column_config={
+            "search": st.column_config.CheckboxColumn("search", help="Off: fixed at the 'fixed at' value"),
+            "parameter": st.column_config.TextColumn("parameter"),
+            "type": st.column_config.TextColumn("type", width="small"),
+            "low": st.column_config.NumberColumn("low", format="%g", help="Smallest value searched"),
+            "high": st.column_config.NumberColumn("high", format="%g", help="Largest value searched"),
+            "log": st.column_config.CheckboxColumn("log", help="Search on a log scale (for ranges spanning orders of magnitude)"),
+            "choices": st.column_config.TextColumn("choices", help="Categorical values, separated by commas"),
+            "fixed at": st.column_config.TextColumn("fixed at", help="Value used when the parameter is switched off"),
+            "only when": st.column_config.TextColumn("only when", help="Active only for these values of another parameter"),
+            "about": st.column_config.TextColumn("about", width="large"),
+        },
+    )  # fmt: skip
+    try:
+        return table_to_space(edited, base)
+    except SpaceError as exc:
+        st.error(f"The search space cannot be used: {text.md(exc)}", icon=":material/block:")
+        return None
+
+
+# -- runs --------------------------------------------------------------------------------------
+def run_picker(refs: list[RunRef], label: str = "Run") -> str:
+    """A selectbox over runs that follows (and sets) the selected run across pages."""
+    names = [r.name for r in refs]
+    wanted = state.selected_run()
+    if wanted not in names:
+        wanted = names[0]
+    if st.session_state.get(state.LIVE_PICK) != wanted:
+        st.session_state[state.LIVE_PICK] = wanted  # a launch elsewhere selected another run
+
+    def _changed() -> None:
+        state.select_run(st.session_state[state.LIVE_PICK])
+
+    # Names only: a keyed selectbox keeps showing the label it first drew for its value, so a
+    # status in the label would go stale (the status badge below the picker stays current).
+    st.selectbox(label, names, key=state.LIVE_PICK, on_change=_changed)
+    state.select_run(st.session_state[state.LIVE_PICK])
+    return st.session_state[state.LIVE_PICK]
