@@ -28,7 +28,11 @@ ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
+# CI sets TUNING_STUDIO_REQUIRE_BROWSER=1: there a missing browser fails instead of skipping.
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("TUNING_STUDIO_REQUIRE_BROWSER"),
+    reason=f"{CHROMIUM} is missing (apt-get install chromium)",
+)
 
 
 def _free_port() -> int:
@@ -89,7 +93,7 @@ def _metric(page, label: str) -> str:
 
 
 def test_launch_a_run_and_watch_it_live(server):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
     expect = sync_api.expect
     url, log = server
     SHOTS.mkdir(exist_ok=True)
