@@ -32,3 +32,6 @@ for col, preset in zip(st.columns(len(PRESETS)), PRESETS, strict=True):
 st.subheader("Runs")
 home.runs_table()
 home.run_actions()
+
+st.subheader("Experiments")
+home.experiments_table()

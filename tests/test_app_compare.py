@@ -80,3 +80,15 @@ def test_stored_experiment_reopens_with_its_results():
     assert list(table["method"]) == ["Random search", "Bayesian (TPE)"]
     assert any("your target" in c for c in texts(at.caption))
     assert any(b.label.startswith("Download all trials") for b in at.get("download_button"))
+
+
+def test_experiments_are_listed_on_home_and_open_in_compare():
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=2, cv_folds=3, n_jobs=1)
+    name = ex.create_experiment(ex.ExperimentConfig(base=base, methods=("random",)), storage())
+    ex.run_experiment(name, storage())
+    at = ok(app())
+    table = next(d.value for d in at.dataframe if "experiment" in d.value.columns)
+    assert list(table["experiment"]) == [name] and table.loc[0, "status"] == "finished"
+    ok(at.button(key="open_experiment").click().run())
+    assert at.title[0].value == "Compare methods"
+    assert at.selectbox(key="compare_select").value == name

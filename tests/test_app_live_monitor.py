@@ -164,12 +164,15 @@ def test_a_run_started_elsewhere_is_watched_through_the_storage():
         at = ok(app(LIVE))
         assert at.selectbox(key=state.LIVE_PICK).value == name
         assert any("works in another process" in i for i in texts(at.info))
-        assert not any(b.key == "stop_run" for b in at.button)  # this app cannot stop it
         assert not manager().is_active(name)
         wait_for(lambda: finished_trials(name) >= 3, what="a few finished trials")
         at.run()
         done = int(metrics(ok(at))["Trials done"].split("/")[0].replace(",", ""))
         assert done >= 3
+        # Stop reaches the other process through the storage (a stop request on the run)
+        ok(at.button(key="stop_run").click().run())
+        assert outside.join(30) == "stopped"
+        assert status_of(name) == "stopped"
     finally:
         outside.stop()
         outside.join(30)

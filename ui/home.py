@@ -87,3 +87,28 @@ def _confirm_delete(name: str) -> None:
         if no.button("Cancel", key="cancel_delete"):
             st.session_state.pop(state.PENDING_DELETE, None)
             st.rerun()
+
+
+def experiments_table() -> None:
+    """Stored experiments (method races from Compare methods), each reopened there."""
+    from tuning.experiments import list_experiments
+    from ui import compare
+
+    exps = list_experiments(registry.storage())
+    if not exps:
+        st.caption("No experiments yet: race several methods on **Compare methods**.")
+        return
+    st.dataframe(
+        [{"experiment": e.name, "status": "running" if compare.running(e.name) else e.status,
+          "methods": ", ".join(runs.method_label(m) for m in e.config.methods),
+          "seeds": len(e.config.seeds), "runs": len(e.runs),
+          "dataset": e.config.base.dataset.label(), "model": runs.model_label(e.config.base.model)}
+         for e in exps],
+        hide_index=True, key="experiments_table",
+    )  # fmt: skip
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    pick = c1.selectbox("Open an experiment", [e.name for e in exps], key="home_exp_pick")
+    if c2.button("Open in Compare methods", key="open_experiment", icon=":material/leaderboard:"):
+        st.session_state[compare.GOTO] = pick
+        st.session_state[compare.PICK] = pick
+        st.switch_page(state.PAGE_COMPARE)

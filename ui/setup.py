@@ -7,6 +7,7 @@ RunConfig, submits it to the process-wide RunManager and opens the Live monitor.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,6 +165,17 @@ def budget_section(
             "Held-out test share", min_value=0.1, max_value=0.5, value=0.2, step=0.05, key="test_size",
             help="Kept aside during tuning; the best configuration is scored on it once at the end",
         )  # fmt: skip
+        cores = os.cpu_count() or 1
+        workers = st.number_input(
+            "Worker processes", min_value=1, max_value=max(1, cores * 2), value=1, step=1,
+            key="workers",
+            help=f"Trials run in this many processes at once, each with an equal share of the "
+            f"{cores} cores for its numeric threads. 1: one background thread in the app.",
+        )  # fmt: skip
+        retries = st.number_input(
+            "Retries of a trial whose worker died", min_value=0, max_value=5, value=0, step=1,
+            key="retries",
+        )  # fmt: skip
         fidelity = "auto"
         if method.spec.multi_fidelity and model.budget != "folds":
             fidelity = st.radio(
@@ -180,6 +192,8 @@ def budget_section(
         "name": name.strip() or None,
         "test_size": float(test_size),
         "fidelity": fidelity,
+        "workers": int(workers),
+        "retries": int(retries),
     }
 
 

@@ -44,3 +44,6 @@ def show_flash() -> None:
 PAGE_HOME = "app_pages/home.py"
 PAGE_NEW_RUN = "app_pages/new_run.py"
 PAGE_LIVE = "app_pages/live_monitor.py"
+PAGE_ANALYSIS = "app_pages/analysis.py"
+PAGE_REPORT = "app_pages/report.py"
+PAGE_COMPARE = "app_pages/compare.py"

@@ -28,9 +28,19 @@ def top_table(df: pd.DataFrame, scoring: Scoring, n: int = 10) -> pd.DataFrame:
             "fit time (s)": top["fit_seconds"],
         }
     )
+    if "worker" in df.columns and df["worker"].nunique() > 1:
+        table["worker"] = top["worker"]  # host:pid of the process that ran it
     for c in (c for c in top.columns if c.startswith("param_")):
         table[c[len("param_") :]] = top[c].map(text.value)
     return table
+
+
+def worker_counts(df: pd.DataFrame) -> dict[str, int]:
+    """Finished trials per worker process (host:pid), for runs worked on by several."""
+    if "worker" not in df.columns or not len(df):
+        return {}
+    done = df.loc[df["state"] != "running", "worker"].dropna()
+    return {str(k): int(v) for k, v in done.value_counts().items()}
 
 
 def failure_table(df: pd.DataFrame, examples: int = 5) -> pd.DataFrame:

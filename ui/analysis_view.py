@@ -1,0 +1,502 @@
+"""The Analysis page's body: what the trials of one run say, refreshed while the run works.
+
+`show(name)` decides once per full run whether the run is live (as the Live monitor does). If
+so, the body is a fragment that reruns every POLL_S seconds and forces one full rerun when the
+run ends, so the browser stops polling. Each refresh reads only new or unfinished trials
+(through the run's long-lived TrialFeed, see ui.live) and turns them into numbers
+(tuning.analysis) and figures (tuning.plots).
+
+Importance is the one costly number (bootstrap resamples; fANOVA and mean decrease impurity
+fit random forests): it is kept per run, study and method, and recomputed only when the count
+of complete trials changed (while the run works, at most every IMPORTANCE_REFRESH_S seconds
+unless that count grew by IMPORTANCE_GROWTH).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from tuning import analysis as an
+from tuning import plots
+from tuning.errors import UserError
+from tuning.runner import run_status
+from ui import registry, runs, state, text
+from ui.live import LiveRun
+from ui.monitor import STATUS_COLORS, STATUS_ICONS
+
+POLL_S = 5.0
+PLOTLY_CONFIG = {"displaylogo": False}
+IMPORTANCE_REFRESH_S = {"ped_anova": 10.0, "fanova": 60.0, "mdi": 30.0}
+IMPORTANCE_GROWTH = 0.1
+CACHE_ENTRIES = 64
+TOP_ON_TEST = 5
+
+METHOD_LABELS = {
+    "ped_anova": "PED-ANOVA (fast)",
+    "fanova": "fANOVA (slower)",
+    "mdi": "Mean decrease impurity",
+}
+METHOD_HELP = (
+    "**PED-ANOVA** (default): how differently each parameter is distributed among the top 10% "
+    "of trials than among all trials; fast at any number of trials. **fANOVA**: fits a random "
+    "forest to the scores and splits their variance between the parameters; slower, computed "
+    "on at most 200 trials. **Mean decrease impurity**: how much each parameter's splits "
+    "improve a random forest fit to the scores. The bars show each estimate's 5–95% range "
+    "over bootstrap resamples of the trials."
+)
+REC_LABELS = {"widen": "Widen", "narrow": "Narrow", "fix": "Fix", "stop": "Stop", "note": "Note"}
+
+# Widget keys
+IMP_METHOD = "an_imp_method"
+CONTOUR_AGG = "an_contour_agg"
+REFINE = "an_refine"
+TOP_TEST = "an_top_test"
+
+
+# -- reading the run ----------------------------------------------------------------------------
+def load(live: LiveRun) -> an.RunData:
+    """The run for analysis, through its long-lived feed (converts only new trials)."""
+    with live.lock:  # the Live monitor refreshes the same feed
+        live.feed.refresh()
+        return an.load_run(live.study, live.feed)
+
+
+def status_of(run: an.RunData) -> str:
+    return runs.shown_status(run.name, run_status(run.attrs), registry.manager())
+
+
+@dataclass
+class _Entry:
+    n_complete: int
+    at: float
+    value: an.Importance
+
+
+@st.cache_resource(show_spinner=False)
+def _importance_store() -> dict:
+    """Importances of this server process, shared by every session (plain objects)."""
+    return {"lock": threading.Lock(), "locks": {}, "items": OrderedDict()}
+
+
+def importance(live: LiveRun, run: an.RunData, method: str, working: bool) -> an.Importance:
+    """The run's importance by `method`, recomputed only when the complete trials changed."""
+    store = _importance_store()
+    key = (registry.storage_url(), live.study_id, run.name, method)
+    with store["lock"]:
+        key_lock = store["locks"].setdefault(key, threading.Lock())
+    with key_lock:  # one computation per key at a time; the others wait and reuse it
+        cur = store["items"].get(key)
+        n = run.n_complete
+        if cur is not None and cur.n_complete == n:
+            return cur.value
+        if cur is not None and working and cur.value.ok:
+            fresh = time.time() - cur.at < IMPORTANCE_REFRESH_S[method]
+            if fresh and n - cur.n_complete < IMPORTANCE_GROWTH * cur.n_complete:
+                return cur.value
+        slow = " (fANOVA can take up to a minute)" if method == "fanova" else ""
+        with st.spinner(f"Computing parameter importance{slow}…"):
+            value = an.importance(run, method)
+        with store["lock"]:
+            items = store["items"]
+            items[key] = _Entry(n, time.time(), value)
+            items.move_to_end(key)
+            while len(items) > CACHE_ENTRIES:
+                old, _ = items.popitem(last=False)
+                store["locks"].pop(old, None)
+        return value
+
+
+# -- the page -----------------------------------------------------------------------------------
+def show(name: str) -> None:
+    manager = registry.manager()
+    try:
+        live = registry.live_run(name)
+        attrs = live.storage.get_study_user_attrs(live.study_id)
+    except (UserError, KeyError):  # deleted meanwhile (from another tab or process)
+        _gone(name)
+        return
+    polling = runs.should_poll(name, run_status(attrs), attrs.get("created_at"), manager)
+
+    @st.fragment(run_every=POLL_S if polling else None)
+    def body() -> None:
+        try:
+            run = load(live)
+        except KeyError:  # deleted while this page watched it
+            _gone(name)
+            if polling:
+                st.rerun()
+            return
+        render(live, run, polling)
+        stored = run_status(run.attrs)
+        if polling and not runs.should_poll(name, stored, run.attrs.get("created_at"), manager):
+            st.rerun()  # full rerun: the fragment comes back without run_every
+
+    body()
+
+
+def _gone(name: str) -> None:
+    registry.forget(name)
+    st.warning(f"Run {text.md(name)} no longer exists: it was deleted.", icon=":material/delete:")
+
+
+def render(live: LiveRun, run: an.RunData, working: bool) -> None:
+    _status_line(run, working)
+    if run.n_complete == 0:
+        st.info(
+            "No complete trials yet: the analysis appears as soon as trials complete.",
+            icon=":material/hourglass_top:",
+        )
+        return
+    ped = importance(live, run, "ped_anova", working)
+    _importance_section(live, run, ped, working)
+    _explore_section(run, ped)
+    _overfitting_section(live, run)
+    eff = an.efficiency(run)
+    _efficiency_section(run, eff)
+    ranks = an.compare_top(run)
+    _best_section(run, ranks)
+    stall = an.plateau(run)
+    _plateau_section(stall)
+    recs = an.recommend(run, ped, stall, ranks)
+    _recommendations_section(run, recs)
+
+
+def _chart(fig, key: str) -> None:
+    st.plotly_chart(fig, key=key, config=PLOTLY_CONFIG)
+
+
+def _status_line(run: an.RunData, working: bool) -> None:
+    status = status_of(run)
+    st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+    counts = run.frame["state"].value_counts() if len(run.frame) else pd.Series(dtype=int)
+    parts = [f"{int(v):,} {k}" for k, v in counts.items()]
+    cfg = run.attrs.get("config") or {}
+    line = (
+        f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
+        f" · {text.md(runs.method_label(cfg.get('method', '?')))} · trials: "
+        f"{', '.join(parts) or 'none yet'}"
+    )
+    if working:
+        line += f" · refreshing every {POLL_S:g} s while the run works"
+    st.caption(line)
+
+
+# -- importance ---------------------------------------------------------------------------------
+def _importance_section(live: LiveRun, run: an.RunData, ped: an.Importance, working: bool) -> None:
+    st.subheader("Which hyperparameters matter")
+    method = st.radio(
+        "Importance method",
+        list(METHOD_LABELS),
+        format_func=METHOD_LABELS.get,
+        horizontal=True,
+        key=IMP_METHOD,
+        help=METHOD_HELP,
+    )
+    imp = ped if method == "ped_anova" else importance(live, run, method, working)
+    left, right = st.columns([3, 2])
+    with left:
+        _chart(plots.importance_figure(imp), "an_importance")
+    with right:
+        st.markdown(
+            "A longer bar: the parameter did more to decide whether a trial reached the top "
+            "scores. The whiskers give the 5–95% range over bootstrap resamples of the trials: "
+            "where two ranges overlap, the data cannot tell those parameters apart."
+        )
+        if imp.ok:
+            table = imp.table.rename(
+                columns={"importance": "share", "low": "5%", "high": "95%",
+                         "above_next": "beats the next one in"}
+            )  # fmt: skip
+            st.dataframe(
+                table,
+                hide_index=True,
+                column_config={
+                    "share": st.column_config.NumberColumn(format="%.3f"),
+                    "5%": st.column_config.NumberColumn(format="%.3f"),
+                    "95%": st.column_config.NumberColumn(format="%.3f"),
+                    "beats the next one in": st.column_config.NumberColumn(
+                        format="percent", help="Share of resamples ranking it above the next one"
+                    ),
+                },
+            )
+        if imp.note:
+            st.caption(text.md(imp.note))
+        st.caption(f"Computed in {imp.seconds:.1f} s on {imp.n_trials:,} complete trials.")
+
+
+# -- slices, contour, parallel coordinates, distribution, timeline, learning curves -------------
+def _explore_section(run: an.RunData, ped: an.Importance) -> None:
+    st.subheader("Where the good scores are")
+    tabs = st.tabs(
+        ["Slices", "Contour", "Parallel coordinates", "Score distribution", "History",
+         "Timeline", "Learning curves"]
+    )  # fmt: skip
+    with tabs[0]:
+        _chart(plots.slice_figure(run), "an_slices")
+        st.caption("The CV score against each parameter on its own; darker points ran later.")
+    with tabs[1]:
+        _contour(run, ped)
+    with tabs[2]:
+        _chart(plots.parallel_figure(run), "an_parallel")
+        st.caption(
+            "Each line is one trial across every parameter, coloured by its score. Drag along "
+            "an axis to keep only the trials in that range."
+        )
+    with tabs[3]:
+        _chart(plots.distribution_figure(run), "an_distribution")
+        st.caption(
+            "For each score, the share of trials that reached it or better: a steep start means "
+            "few trials are near the best."
+        )
+    with tabs[4]:
+        _chart(plots.history_figure(run), "an_history")
+        st.caption("Each complete trial's CV score in the order it ran, and the best so far.")
+    with tabs[5]:
+        _chart(plots.timeline_figure(run), "an_timeline")
+        st.caption("When each trial ran and for how long, coloured by how it ended.")
+    with tabs[6]:
+        _chart(plots.learning_curves_figure(run), "an_curves")
+        st.caption(
+            "The CV score reported during each trial (after each fold, epoch or boosting "
+            "round); multi-fidelity methods stop poor trials early on these curves."
+        )
+
+
+def _contour(run: an.RunData, ped: an.Importance) -> None:
+    names = run.param_names
+    pair = an.best_pair(run, ped)
+    if pair is None:
+        st.info("A contour needs two searched parameters; this run searches "
+                f"{text.plural(len(names), 'parameter')}.")  # fmt: skip
+        return
+    c1, c2, c3 = st.columns([2, 2, 2])
+    # Keys per run: another run has other parameters (and another best pair).
+    x = c1.selectbox("Horizontal axis", names, index=names.index(pair[0]),
+                     key=f"an_contour_x_{run.name}")  # fmt: skip
+    y = c2.selectbox("Vertical axis", names, index=names.index(pair[1]),
+                     key=f"an_contour_y_{run.name}")  # fmt: skip
+    agg = c3.segmented_control(
+        "Each cell shows", ["best", "mean"], default="best", required=True, key=CONTOUR_AGG,
+        format_func=lambda a: f"the {a} score",
+    )  # fmt: skip
+    if x == y:
+        st.warning("Pick two different parameters.")
+        return
+    _chart(plots.contour_figure(an.contour_grid(run, x, y, agg=agg or "best"), run), "an_contour")
+    st.caption(
+        "Both parameters binned into cells; each cell is coloured by the "
+        f"{agg or 'best'} score of the trials in it, and the dots are trials. Defaults to the two "
+        "most important parameters."
+    )
+
+
+# -- overfitting --------------------------------------------------------------------------------
+def _overfitting_section(live: LiveRun, run: an.RunData) -> None:
+    st.subheader("Does it generalize?")
+    df = an.overfitting(run)
+    top = df.head(TOP_ON_TEST)
+    missing = int(top["test"].isna().sum())
+    left, right = st.columns([3, 2])
+    with right:
+        st.markdown(
+            "Training-fold, cross-validation and held-out test scores of the top trials. A "
+            "large gap between train and CV means the model fits its training data much "
+            "better than new data (overfitting)."
+        )
+        st.caption(
+            f"The run scored its best configuration on the held-out test part. Scoring the "
+            f"top {TOP_ON_TEST} refits each configuration on all training rows: one model fit "
+            "each. Use these test scores to check generalization, not to pick a configuration "
+            "(that would tune on the test set)."
+        )
+        clicked = st.button(
+            f"Score the top {TOP_ON_TEST} on the test set",
+            key=TOP_TEST,
+            icon=":material/fact_check:",
+            disabled=missing == 0 or run.config is None,
+            help=f"{text.plural(missing, 'refit')} needed"
+            if missing
+            else "The top trials already have test scores.",
+        )
+        if clicked:
+            try:
+                with st.spinner(f"Refitting the top {TOP_ON_TEST} configurations…"):
+                    an.refit_top_on_test(live.study, n=TOP_ON_TEST, run=run)
+            except UserError as exc:
+                st.error(text.md(exc))
+            else:
+                run.attrs["test_top"] = live.study.user_attrs.get("test_top") or {}
+                df = an.overfitting(run)
+                st.toast(f"Scored the top {TOP_ON_TEST} on the test set.")
+    with left:
+        _chart(plots.overfitting_figure(run, df), "an_overfitting")
+
+
+# -- efficiency ---------------------------------------------------------------------------------
+def _efficiency_section(run: an.RunData, eff: an.Efficiency) -> None:
+    st.subheader("Where the time went")
+    compute = float(eff.curve["compute_s"].max()) if len(eff.curve) else 0.0
+    c = st.columns(4)
+    c[0].metric(
+        "Useful fraction",
+        "–" if eff.useful_fraction is None else f"{100 * eff.useful_fraction:.0f}%",
+        help="Share of the capacity (wall time × parallel workers) spent fitting and scoring "
+        "models; the rest is overhead (sampler, storage, data handling, waiting).",
+    )
+    c[1].metric("Wall time", text.duration(eff.wall_s))
+    c[2].metric("Compute (sum of trial times)", text.duration(compute))
+    c[3].metric("Parallel workers (at most)", f"{eff.workers}")
+    st.caption(text.md(eff.message))
+    left, right = st.columns([3, 2])
+    with left:
+        _chart(plots.efficiency_figure(run, eff), "an_efficiency")
+        st.caption(
+            "The best score found against the compute spent so far: a long flat end means "
+            "the last trials bought nothing."
+        )
+    with right:
+        _chart(plots.time_breakdown_figure(eff), "an_breakdown")
+
+
+# -- is the best really the best? ---------------------------------------------------------------
+def _best_section(run: an.RunData, ranks: pd.DataFrame) -> None:
+    st.subheader("Is the best really the best?")
+    st.markdown(
+        "Each of the top configurations against the best, fold by fold, with the **corrected "
+        "resampled t-test** (Nadeau & Bengio, 2003): a paired t-test on the per-fold scores "
+        "whose variance is corrected for the folds sharing training data. p ≥ 0.05 means the "
+        "data cannot tell that configuration from the best."
+    )
+    same = ranks[(ranks["rank"] > 1) & (ranks["same_as_best"] == True)]  # noqa: E712
+    if len(ranks) > 1:
+        st.caption(
+            f"{text.plural(len(same), 'configuration')} of the next {len(ranks) - 1} "
+            f"{'is' if len(same) == 1 else 'are'} statistically indistinguishable from the best."
+        )
+    left, right = st.columns([2, 3])
+    with left:
+        st.dataframe(_ranks_table(run, ranks), hide_index=True)
+    with right:
+        _chart(plots.top_configs_figure(run, ranks), "an_top_configs")
+
+
+def _ranks_table(run: an.RunData, ranks: pd.DataFrame) -> pd.DataFrame:
+    def verdict(row) -> str:
+        if row["rank"] == 1:
+            return "best"
+        return {True: "yes", False: "no"}.get(row["same_as_best"], "n/a (no fold scores)")
+
+    if ranks.empty:
+        return pd.DataFrame()
+    return pd.DataFrame(
+        {
+            "rank": ranks["rank"].astype(int),
+            "trial": ranks["number"].astype(int),
+            f"CV {run.label}": ranks["value"].map(lambda v: text.score(float(v))),
+            "± std": ranks["cv_std"].map(lambda v: text.score(float(v))),
+            "worse by": ranks["diff"].map(lambda v: text.score(float(v))),
+            "p": ranks["p"].map(lambda v: "–" if pd.isna(v) else f"{float(v):.3f}"),
+            "same as best?": ranks.apply(verdict, axis=1),
+        }
+    )
+
+
+# -- diminishing returns ------------------------------------------------------------------------
+def _plateau_section(stall: an.Plateau) -> None:
+    st.subheader("Diminishing returns")
+    if stall.detected:
+        st.success(text.md(stall.message), icon=":material/flag:")
+    else:
+        st.info(text.md(stall.message), icon=":material/trending_up:")
+
+
+# -- recommendations and Refine -----------------------------------------------------------------
+def _recommendations_section(run: an.RunData, recs: list[an.Recommendation]) -> None:
+    st.subheader("Recommendations")
+    if not recs:
+        st.markdown(
+            "Nothing stands out: no parameter sits at the edge of its range, none is clearly "
+            "negligible, and the search has not stalled."
+        )
+    else:
+        st.markdown(
+            "\n".join(f"- **{REC_LABELS.get(r.kind, r.kind)}**: {text.md(r.message)}" for r in recs)
+        )
+    changes = refine_changes(run, recs)
+    with st.container(border=True):
+        st.markdown("**Refine: a new run with the search space changed as recommended**")
+        if run.config is None:
+            st.caption("This run has no saved configuration, so it cannot be refined.")
+            return
+        if changes.empty:
+            st.caption(
+                "None of the recommendations changes the search space (widen, narrow or fix), "
+                "so there is nothing to refine."
+            )
+            return
+        st.dataframe(changes, hide_index=True)
+        n_trials = run.config.n_trials
+        if n_trials is not None:
+            n_trials = int(
+                st.number_input(
+                    "Trials for the new run",
+                    min_value=1,
+                    max_value=100_000,
+                    value=int(n_trials),
+                    step=1,
+                    key=f"an_refine_trials_{run.name}",
+                )  # fmt: skip
+            )
+        st.caption(
+            "Everything else stays as in this run (data, model, method, CV, scoring, seed). "
+            "The new run starts in the background and opens on the Live monitor."
+        )
+        if st.button("Refine: start the new run", key=REFINE, type="primary",
+                     icon=":material/tune:"):  # fmt: skip
+            try:
+                config = an.refined_config(run.config, recs, n_trials=n_trials)
+                runs.launch(config)
+            except UserError as exc:
+                st.error(text.md(exc))
+                return
+            st.switch_page(state.PAGE_LIVE)
+
+
+def refine_changes(run: an.RunData, recs: list[an.Recommendation]) -> pd.DataFrame:
+    """What Refine changes, one row per parameter, as refined_config applies it (a fix wins
+    over a widen or narrow of the same parameter)."""
+    actionable = [r for r in recs if r.actionable]
+    fixed = {r.param for r in actionable if r.kind == "fix"}
+    rows = []
+    for r in actionable:
+        if r.kind != "fix" and r.param in fixed:
+            continue
+        info = run.params.get(r.param)
+        rows.append(
+            {
+                "parameter": r.param,
+                "change": {"widen": "widen", "narrow": "narrow", "fix": "fix (stop searching)"}[
+                    r.kind
+                ],
+                "now": _describe(info),
+                "after": f"fixed at {an.fmt_value(r.value)}"
+                if r.kind == "fix"
+                else f"{an.fmt_value(r.low)} – {an.fmt_value(r.high)}"
+                + (" (log)" if info is not None and info.log else ""),
+            }
+        )
+    return pd.DataFrame(rows, columns=["parameter", "change", "now", "after"])
+
+
+def _describe(info: an.ParamInfo | None) -> str:
+    if info is None:
+        return "?"
+    if not info.numeric:
+        return "one of " + ", ".join(an.fmt_value(c) for c in info.choices or ())
+    return f"{an.fmt_value(info.low)} – {an.fmt_value(info.high)}" + (" (log)" if info.log else "")

@@ -1,0 +1,332 @@
+"""The Report page's body: a run's summary and its downloads.
+
+The report (HTML with every figure inlined, and Markdown), the trials CSV and the reproduce
+script are built once per state of the run (trials finished, status, test scores) and kept
+process-wide (st.cache_resource), so reruns of the page and other sessions reuse them. The
+refit best model costs a model fit: it is made only on request ("Prepare the best model") and
+kept per run and best trial.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from tuning import export
+from tuning import report as rp
+from tuning.analysis import RunData, fmt_value, to_float
+from tuning.errors import UserError
+from tuning.runner import run_status
+from ui import registry, runs, text
+from ui.analysis_view import load, status_of
+from ui.live import LiveRun
+from ui.monitor import STATUS_COLORS, STATUS_ICONS
+
+MODEL_ENTRIES = 16
+PREVIEW_HEIGHT = 560
+
+# Widget keys
+PREPARE_MODEL = "rp_prepare_model"
+DL_HTML, DL_MD, DL_CSV, DL_MODEL, DL_SCRIPT = (
+    "rp_dl_html", "rp_dl_md", "rp_dl_csv", "rp_dl_model", "rp_dl_script",
+)  # fmt: skip
+
+
+@dataclass
+class Bundle:
+    """Everything the page offers for one state of a run (the model aside)."""
+
+    data: rp.ReportData | None
+    html: bytes | None
+    markdown: str | None
+    csv: str
+    script: str | None
+    script_error: str | None = None
+    report_error: str | None = None
+
+
+def html_name(run: RunData) -> str:
+    return f"{run.name}-report.html"
+
+
+def markdown_name(run: RunData) -> str:
+    return f"{run.name}-report.md"
+
+
+def csv_name(run: RunData) -> str:
+    return f"{run.name}-trials.csv"
+
+
+def signature(run: RunData) -> tuple:
+    """What the report depends on: the trials that finished, the status, the test scores."""
+    finished = int(run.frame["state"].isin(["complete", "pruned", "failed"]).sum())
+    return (
+        len(run.frame),
+        finished,
+        run_status(run.attrs),
+        repr(run.attrs.get("test")),
+        repr(run.attrs.get("test_top")),
+    )
+
+
+@st.cache_resource(max_entries=8, show_spinner="Building the report…")
+def _bundle(
+    url: str, study_id: int, name: str, sig: tuple, _live: LiveRun, _run: RunData
+) -> Bundle:
+    csv = export.trials_csv(_run)
+    script = script_error = None
+    try:
+        script = export.reproduce_script(_run)
+    except Exception as exc:  # e.g. no complete trial, no saved configuration
+        script_error = str(exc)
+    try:
+        data = rp.build_report(_live.study, _run, importance_method="ped_anova")
+        html = rp.report_html(data).encode("utf-8")
+        markdown = rp.report_markdown(data)
+    except Exception as exc:  # the page still offers the trials and the script
+        return Bundle(None, None, None, csv, script, script_error, f"{type(exc).__name__}: {exc}")
+    return Bundle(data, html, markdown, csv, script, script_error)
+
+
+def bundle(live: LiveRun, run: RunData) -> Bundle:
+    return _bundle(registry.storage_url(), live.study_id, run.name, signature(run), live, run)
+
+
+@st.cache_resource(show_spinner=False)
+def _model_store() -> dict:
+    """Refit best models of this server process: (url, study, run, best trial) -> ModelFile."""
+    return {"lock": threading.Lock(), "items": OrderedDict()}
+
+
+def _model_key(live: LiveRun, run: RunData) -> tuple:
+    best = run.best
+    return (registry.storage_url(), live.study_id, run.name, int(best["number"]))
+
+
+def cached_model(live: LiveRun, run: RunData) -> export.ModelFile | None:
+    store = _model_store()
+    with store["lock"]:
+        return store["items"].get(_model_key(live, run))
+
+
+def prepare_model(live: LiveRun, run: RunData) -> export.ModelFile:
+    """Refit the best configuration (one model fit) and keep the file for this run and trial."""
+    model = export.best_model(live.study, run)
+    store = _model_store()
+    with store["lock"]:
+        items = store["items"]
+        items[_model_key(live, run)] = model
+        while len(items) > MODEL_ENTRIES:
+            items.popitem(last=False)
+    return model
+
+
+# -- the page -----------------------------------------------------------------------------------
+def show(name: str) -> None:
+    try:
+        live = registry.live_run(name)
+        run = load(live)
+    except (UserError, KeyError):  # deleted meanwhile
+        registry.forget(name)
+        st.warning(f"Run {text.md(name)} no longer exists: it was deleted.",
+                   icon=":material/delete:")  # fmt: skip
+        return
+    status = status_of(run)
+    _status_line(run, status)
+    if run.n_complete == 0:
+        st.info(
+            "No complete trials yet: the report, the best model and the script need at least "
+            "one. Come back when trials have completed.",
+            icon=":material/hourglass_top:",
+        )
+        return
+    if status in ("running", "queued"):
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        c1.info(
+            f"This run is still working: the report covers the {run.n_complete:,} trials "
+            "complete so far. Refresh for a newer one.",
+            icon=":material/autorenew:",
+        )
+        if c2.button("Refresh", key="rp_refresh", icon=":material/refresh:"):
+            st.rerun()
+    b = bundle(live, run)
+    _summary(run)
+    _downloads(live, run, b)
+    _preview(b)
+
+
+def _status_line(run: RunData, status: str) -> None:
+    st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+    cfg = run.attrs.get("config") or {}
+    st.caption(
+        f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
+        f" · {text.md(runs.method_label(cfg.get('method', '?')))} · "
+        f"{cfg.get('cv_folds', '?')}-fold CV · seed {cfg.get('seed', 0)}"
+    )
+
+
+def _summary(run: RunData) -> None:
+    st.subheader("Summary")
+    best = run.best
+    std = to_float([best.get("cv_std")])[0]
+    test = run.test
+    c = st.columns(4)
+    c[0].metric(
+        f"Best CV {run.label}",
+        text.score(float(best["value"])) + (f" ± {std:.3g}" if std == std else ""),
+        help=f"Mean ± standard deviation over {run.folds or '?'} CV folds ({run.arrow})",
+    )
+    c[1].metric(
+        f"Test {run.label}",
+        text.score(test.get("score")),
+        help="The best configuration refit on all training rows and scored once on the "
+        "held-out test rows, which the search never saw.",
+    )
+    c[2].metric("Best trial", f"#{int(best['number'])}")
+    total = len(run.frame)
+    c[3].metric("Complete trials", f"{run.n_complete:,} of {total:,}")
+    if test.get("score") is not None:
+        st.caption(
+            f"Test score: refit on {test.get('n_train', '?')} training rows, scored once on "
+            f"{test.get('n_test', '?')} held-out rows."
+        )
+    elif test.get("error"):
+        st.warning(f"Refitting the best configuration failed: {text.md(test['error'])}")
+    else:
+        st.caption(
+            "No test score yet: the run refits and scores its best configuration when it ends."
+        )
+    st.markdown("**Best hyperparameters**")
+    try:
+        params = export.best_params(run)
+    except UserError as exc:
+        st.caption(text.md(exc))
+        return
+    searched = set(run.params)
+    table = pd.DataFrame(
+        {
+            "parameter": list(params),
+            "value": [fmt_value(v) for v in params.values()],
+            "": ["searched" if k in searched else "fixed" for k in params],
+        }
+    )
+    st.dataframe(table, hide_index=True)
+
+
+def _code(name: str) -> str:
+    """A file name for Markdown: as code where its characters allow, escaped otherwise."""
+    return f"`{name}`" if re.fullmatch(r"[A-Za-z0-9._ -]+", name) else text.md(name)
+
+
+def _card(title: str, what: str):
+    box = st.container(border=True, height="stretch")
+    box.markdown(f"**{title}**")
+    box.caption(what)
+    return box
+
+
+def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
+    st.subheader("Downloads")
+    if b.report_error:
+        st.error(f"The report could not be built: {text.md(b.report_error)}")
+    row = st.columns(3)
+    with row[0]:
+        box = _card(
+            "HTML report",
+            "One self-contained file with every figure, interactive (hover, zoom) and offline: "
+            "open it in any browser, or send it to someone.",
+        )
+        box.download_button(
+            f"Download {html_name(run)}", data=b.html or b"", file_name=html_name(run),
+            mime="text/html", key=DL_HTML, icon=":material/download:", on_click="ignore",
+            disabled=b.html is None,
+        )  # fmt: skip
+    with row[1]:
+        box = _card(
+            "Markdown report",
+            "The same content as text and tables (no figures): paste it into a README, a wiki "
+            "page or a pull request.",
+        )
+        box.download_button(
+            f"Download {markdown_name(run)}", data=b.markdown or "",
+            file_name=markdown_name(run), mime="text/markdown", key=DL_MD,
+            icon=":material/download:", on_click="ignore", disabled=b.markdown is None,
+        )  # fmt: skip
+    with row[2]:
+        box = _card(
+            "All trials (CSV)",
+            "One row per trial: parameters, CV mean and std, per-fold scores, timings and "
+            "state. Opens with pandas.read_csv or in a spreadsheet.",
+        )
+        box.download_button(
+            f"Download {csv_name(run)}", data=b.csv, file_name=csv_name(run), mime="text/csv",
+            key=DL_CSV, icon=":material/download:", on_click="ignore",
+        )  # fmt: skip
+    row = st.columns(2)
+    with row[0]:
+        _model_card(live, run)
+    with row[1]:
+        script_name = export.script_filename(run)
+        box = _card(
+            "Script to reproduce",
+            "Plain Python with only pandas and scikit-learn (and PyTorch for the neural "
+            "network): it reloads the data, makes the same train/test split, fits the best "
+            "configuration and prints its test score.",
+        )
+        if b.script is None:
+            box.caption(text.md(b.script_error or "No script for this run."))
+        else:
+            box.markdown(
+                f"Run it with {_code(f'python {script_name}')}; it needs no Tuning Studio."
+            )
+            box.download_button(
+                f"Download {script_name}", data=b.script, file_name=script_name,
+                mime="text/x-python", key=DL_SCRIPT, icon=":material/download:",
+                on_click="ignore",
+            )  # fmt: skip
+    if b.script is not None:
+        with st.expander(f"The script: {text.md(export.script_filename(run))}", expanded=True):
+            st.code(b.script, language="python", height=420)
+
+
+def _model_card(live: LiveRun, run: RunData) -> None:
+    box = _card(
+        "Best model",
+        "The best configuration refit on all training rows, ready to predict. Preparing it "
+        "costs one model fit.",
+    )
+    model = cached_model(live, run)
+    if model is None:
+        if box.button("Prepare the best model", key=PREPARE_MODEL, icon=":material/build:",
+                      disabled=run.config is None):  # fmt: skip
+            try:
+                with box, st.spinner("Refitting the best configuration on all training rows…"):
+                    model = prepare_model(live, run)
+            except Exception as exc:  # an error in the refit: say what happened
+                box.error(f"Refitting failed: {text.md(f'{type(exc).__name__}: {exc}')}")
+                return
+        else:
+            return
+    box.download_button(
+        f"Download {model.filename}", data=model.data, file_name=model.filename,
+        mime=model.mime, key=DL_MODEL, icon=":material/download:", on_click="ignore",
+        type="primary",
+    )  # fmt: skip
+    if model.test_score is not None:
+        box.caption(f"Test {text.md(run.label)} of this refit: {text.score(model.test_score)}.")
+    box.caption(text.md(model.description))
+
+
+def _preview(b: Bundle) -> None:
+    if b.markdown is None:
+        return
+    st.subheader("Report preview")
+    st.caption("The Markdown report as it reads; the HTML report adds the interactive figures.")
+    # The engine escapes every user string in the Markdown (and Streamlit shows no raw HTML).
+    with st.container(height=PREVIEW_HEIGHT, border=True):
+        st.markdown(b.markdown)
