@@ -14,6 +14,8 @@ PAGES = [  # adding a page is one line
     st.Page("app_pages/new_run.py", title="New run", icon=":material/add_circle:"),
     st.Page("app_pages/live_monitor.py", title="Live monitor", icon=":material/monitoring:"),
     st.Page("app_pages/compare.py", title="Compare methods", icon=":material/leaderboard:"),
+    st.Page("app_pages/analysis.py", title="Analysis", icon=":material/analytics:"),
+    st.Page("app_pages/report.py", title="Report", icon=":material/summarize:"),
 ]
 
 page = st.navigation(PAGES)

@@ -55,8 +55,10 @@ REC_LABELS = {"widen": "Widen", "narrow": "Narrow", "fix": "Fix", "stop": "Stop"
 # Widget keys
 IMP_METHOD = "an_imp_method"
 CONTOUR_AGG = "an_contour_agg"
+VIEW = "an_view"  # the open tab of "Where the good scores are"
 REFINE = "an_refine"
 TOP_TEST = "an_top_test"
+TOP_TEST_DONE = "an_top_test_done"  # plain key: a toast on the next run
 
 
 # -- reading the run ----------------------------------------------------------------------------
@@ -110,6 +112,15 @@ def importance(live: LiveRun, run: an.RunData, method: str, working: bool) -> an
                 old, _ = items.popitem(last=False)
                 store["locks"].pop(old, None)
         return value
+
+
+def importance_basis(live: LiveRun, run: an.RunData, method: str) -> int:
+    """How many trials were complete when the importance shown was computed."""
+    store = _importance_store()
+    key = (registry.storage_url(), live.study_id, run.name, method)
+    with store["lock"]:
+        entry = store["items"].get(key)
+    return entry.n_complete if entry is not None else run.n_complete
 
 
 # -- the page -----------------------------------------------------------------------------------
@@ -209,63 +220,105 @@ def _importance_section(live: LiveRun, run: an.RunData, ped: an.Importance, work
             "where two ranges overlap, the data cannot tell those parameters apart."
         )
         if imp.ok:
-            table = imp.table.rename(
-                columns={"importance": "share", "low": "5%", "high": "95%",
-                         "above_next": "beats the next one in"}
-            )  # fmt: skip
             st.dataframe(
-                table,
+                importance_table(imp),
                 hide_index=True,
                 column_config={
-                    "share": st.column_config.NumberColumn(format="%.3f"),
-                    "5%": st.column_config.NumberColumn(format="%.3f"),
-                    "95%": st.column_config.NumberColumn(format="%.3f"),
-                    "beats the next one in": st.column_config.NumberColumn(
-                        format="percent", help="Share of resamples ranking it above the next one"
-                    ),
+                    "beats next": st.column_config.TextColumn(
+                        help="Share of the bootstrap resamples that rank this parameter above "
+                        "the next one down: near 50%, the data cannot order the two."
+                    )
                 },
             )
         if imp.note:
             st.caption(text.md(imp.note))
-        st.caption(f"Computed in {imp.seconds:.1f} s on {imp.n_trials:,} complete trials.")
+        basis = importance_basis(live, run, method)
+        stale = " so far; it refreshes as more complete" if basis < run.n_complete else ""
+        st.caption(f"Computed in {imp.seconds:.1f} s when {basis:,} trials were complete{stale}.")
+
+
+def importance_table(imp: an.Importance) -> pd.DataFrame:
+    t = imp.table
+    return pd.DataFrame(
+        {
+            "parameter": t["param"],
+            "share": t["importance"].map(lambda v: f"{v:.3f}"),
+            "5–95% range": [
+                f"{lo:.3f} – {hi:.3f}" for lo, hi in zip(t["low"], t["high"], strict=True)
+            ],
+            "beats next": t["above_next"].map(lambda v: "–" if pd.isna(v) else f"{100 * v:.0f}%"),
+        }
+    )
 
 
 # -- slices, contour, parallel coordinates, distribution, timeline, learning curves -------------
+VIEWS = (
+    "Slices", "Contour", "Parallel coordinates", "Score distribution", "History", "Timeline",
+    "Learning curves",
+)  # fmt: skip
+
+
 def _explore_section(run: an.RunData, ped: an.Importance) -> None:
     st.subheader("Where the good scores are")
-    tabs = st.tabs(
-        ["Slices", "Contour", "Parallel coordinates", "Score distribution", "History",
-         "Timeline", "Learning curves"]
-    )  # fmt: skip
-    with tabs[0]:
-        _chart(plots.slice_figure(run), "an_slices")
-        st.caption("The CV score against each parameter on its own; darker points ran later.")
-    with tabs[1]:
-        _contour(run, ped)
-    with tabs[2]:
-        _chart(plots.parallel_figure(run), "an_parallel")
-        st.caption(
-            "Each line is one trial across every parameter, coloured by its score. Drag along "
-            "an axis to keep only the trials in that range."
-        )
-    with tabs[3]:
-        _chart(plots.distribution_figure(run), "an_distribution")
-        st.caption(
-            "For each score, the share of trials that reached it or better: a steep start means "
-            "few trials are near the best."
-        )
-    with tabs[4]:
-        _chart(plots.history_figure(run), "an_history")
-        st.caption("Each complete trial's CV score in the order it ran, and the best so far.")
-    with tabs[5]:
-        _chart(plots.timeline_figure(run), "an_timeline")
-        st.caption("When each trial ran and for how long, coloured by how it ended.")
-    with tabs[6]:
-        _chart(plots.learning_curves_figure(run), "an_curves")
-        st.caption(
-            "The CV score reported during each trial (after each fold, epoch or boosting "
-            "round); multi-fidelity methods stop poor trials early on these curves."
-        )
+    # Stateful tabs: only the open one is drawn (a refresh sends one figure, not seven).
+    tabs = st.tabs(list(VIEWS), key=VIEW, on_change="rerun")
+    views = {
+        "Slices": lambda: _slices(run),
+        "Contour": lambda: _contour(run, ped),
+        "Parallel coordinates": lambda: _parallel(run),
+        "Score distribution": lambda: _distribution(run),
+        "History": lambda: _history(run),
+        "Timeline": lambda: _timeline(run),
+        "Learning curves": lambda: _curves(run),
+    }
+    for tab, name in zip(tabs, VIEWS, strict=True):
+        if tab.open:
+            with tab:
+                views[name]()
+
+
+def _slices(run: an.RunData) -> None:
+    _chart(plots.slice_figure(run), "an_slices")
+    st.caption("The CV score against each parameter on its own; darker points ran later.")
+
+
+def _parallel(run: an.RunData) -> None:
+    fig = plots.parallel_figure(run)
+    # Keep the colour bar clear of the score axis's tick labels, which sit right of it.
+    fig.update_traces(line_colorbar=dict(x=1.06, xanchor="left"), selector=dict(type="parcoords"))
+    fig.update_layout(margin_r=110)
+    _chart(fig, "an_parallel")
+    st.caption(
+        "Each line is one trial across every parameter, coloured by its score. Drag along "
+        "an axis to keep only the trials in that range."
+    )
+
+
+def _distribution(run: an.RunData) -> None:
+    _chart(plots.distribution_figure(run), "an_distribution")
+    st.caption(
+        "For each score, the share of trials that reached it or better. A curve that stays "
+        "high until close to the best: most trials were good; one that drops early: only a "
+        "few came near the best."
+    )
+
+
+def _history(run: an.RunData) -> None:
+    _chart(plots.history_figure(run), "an_history")
+    st.caption("Each complete trial's CV score in the order it ran, and the best so far.")
+
+
+def _timeline(run: an.RunData) -> None:
+    _chart(plots.timeline_figure(run), "an_timeline")
+    st.caption("When each trial ran and for how long, coloured by how it ended.")
+
+
+def _curves(run: an.RunData) -> None:
+    _chart(plots.learning_curves_figure(run), "an_curves")
+    st.caption(
+        "The CV score reported during each trial (after each fold, epoch or boosting "
+        "round); multi-fidelity methods stop poor trials early on these curves."
+    )
 
 
 def _contour(run: an.RunData, ped: an.Importance) -> None:
@@ -320,20 +373,24 @@ def _overfitting_section(live: LiveRun, run: an.RunData) -> None:
             key=TOP_TEST,
             icon=":material/fact_check:",
             disabled=missing == 0 or run.config is None,
-            help=f"{text.plural(missing, 'refit')} needed"
+            help=f"{TOP_ON_TEST} model fits; {missing} of the top {TOP_ON_TEST} have no test "
+            "score yet."
             if missing
-            else "The top trials already have test scores.",
+            else f"The top {TOP_ON_TEST} already have test scores.",
         )
+        if st.session_state.pop(TOP_TEST_DONE, None):
+            st.toast(f"Scored the top {TOP_ON_TEST} on the test set.", icon=":material/check:")
         if clicked:
             try:
                 with st.spinner(f"Refitting the top {TOP_ON_TEST} configurations…"):
                     an.refit_top_on_test(live.study, n=TOP_ON_TEST, run=run)
             except UserError as exc:
                 st.error(text.md(exc))
+            except Exception as exc:  # a refit that fails: say so, keep the page
+                st.error(f"Refitting failed: {text.md(f'{type(exc).__name__}: {exc}')}")
             else:
-                run.attrs["test_top"] = live.study.user_attrs.get("test_top") or {}
-                df = an.overfitting(run)
-                st.toast(f"Scored the top {TOP_ON_TEST} on the test set.")
+                st.session_state[TOP_TEST_DONE] = True
+                st.rerun()  # draw the scores and the button's new state
     with left:
         _chart(plots.overfitting_figure(run, df), "an_overfitting")
 
@@ -342,26 +399,28 @@ def _overfitting_section(live: LiveRun, run: an.RunData) -> None:
 def _efficiency_section(run: an.RunData, eff: an.Efficiency) -> None:
     st.subheader("Where the time went")
     compute = float(eff.curve["compute_s"].max()) if len(eff.curve) else 0.0
-    c = st.columns(4)
-    c[0].metric(
-        "Useful fraction",
-        "–" if eff.useful_fraction is None else f"{100 * eff.useful_fraction:.0f}%",
-        help="Share of the capacity (wall time × parallel workers) spent fitting and scoring "
-        "models; the rest is overhead (sampler, storage, data handling, waiting).",
-    )
-    c[1].metric("Wall time", text.duration(eff.wall_s))
-    c[2].metric("Compute (sum of trial times)", text.duration(compute))
-    c[3].metric("Parallel workers (at most)", f"{eff.workers}")
-    st.caption(text.md(eff.message))
     left, right = st.columns([3, 2])
+    with right:
+        c = st.columns(2)
+        c[0].metric(
+            "Useful fraction",
+            "–" if eff.useful_fraction is None else f"{100 * eff.useful_fraction:.0f}%",
+            help="Share of the capacity (wall time × parallel workers) spent fitting and scoring "
+            "models; the rest is overhead (sampler, storage, data handling, waiting).",
+        )
+        c[1].metric("Wall time", text.duration(eff.wall_s))
+        c[0].metric("Compute", text.duration(compute), help="The sum of the trials' durations")
+        c[1].metric("Parallel workers", f"{eff.workers}", help="The most trials at once")
+        st.markdown(text.md(eff.message))
     with left:
         _chart(plots.efficiency_figure(run, eff), "an_efficiency")
         st.caption(
             "The best score found against the compute spent so far: a long flat end means "
             "the last trials bought nothing."
         )
-    with right:
-        _chart(plots.time_breakdown_figure(eff), "an_breakdown")
+    fig = plots.time_breakdown_figure(eff)
+    fig.update_layout(legend_y=-0.6, margin_b=110, height=290)  # legend clear of the axis title
+    _chart(fig, "an_breakdown")
 
 
 # -- is the best really the best? ---------------------------------------------------------------
@@ -379,11 +438,13 @@ def _best_section(run: an.RunData, ranks: pd.DataFrame) -> None:
             f"{text.plural(len(same), 'configuration')} of the next {len(ranks) - 1} "
             f"{'is' if len(same) == 1 else 'are'} statistically indistinguishable from the best."
         )
-    left, right = st.columns([2, 3])
-    with left:
-        st.dataframe(_ranks_table(run, ranks), hide_index=True)
-    with right:
-        _chart(plots.top_configs_figure(run, ranks), "an_top_configs")
+    if run.folds is not None and run.folds < 5:
+        st.caption(
+            f"With {run.folds} folds the test has little power: a configuration with a clearly "
+            "lower mean can still count as indistinguishable. More folds give a sharper answer."
+        )
+    st.dataframe(_ranks_table(run, ranks), hide_index=True)
+    _chart(plots.top_configs_figure(run, ranks), "an_top_configs")
 
 
 def _ranks_table(run: an.RunData, ranks: pd.DataFrame) -> pd.DataFrame:
@@ -399,12 +460,19 @@ def _ranks_table(run: an.RunData, ranks: pd.DataFrame) -> pd.DataFrame:
             "rank": ranks["rank"].astype(int),
             "trial": ranks["number"].astype(int),
             f"CV {run.label}": ranks["value"].map(lambda v: text.score(float(v))),
-            "± std": ranks["cv_std"].map(lambda v: text.score(float(v))),
-            "worse by": ranks["diff"].map(lambda v: text.score(float(v))),
+            "± std": ranks["cv_std"].map(_fixed),
+            "worse than the best by": ranks["diff"].map(_fixed),
             "p": ranks["p"].map(lambda v: "–" if pd.isna(v) else f"{float(v):.3f}"),
             "same as best?": ranks.apply(verdict, axis=1),
         }
     )
+
+
+def _fixed(v) -> str:
+    if pd.isna(v):
+        return "–"
+    x = float(v)
+    return f"{0.0 if abs(x) < 5e-5 else x:.4f}"  # no "-0.0000" from rounding noise
 
 
 # -- diminishing returns ------------------------------------------------------------------------

@@ -221,7 +221,10 @@ def _top_table(snap: Snapshot) -> None:
     label = snap.scoring.label
     workers = tables.worker_counts(snap.df)
     if len(workers) > 1:
-        st.caption("Trials per worker process: " + ", ".join(f"{text.md(w)}: {n}" for w, n in workers.items()))
+        st.caption(
+            "Trials per worker process: "
+            + ", ".join(f"{text.md(w)}: {n}" for w, n in workers.items())
+        )
     st.dataframe(
         table, hide_index=True,
         column_config={

@@ -178,8 +178,11 @@ def _summary(run: RunData) -> None:
     c = st.columns(4)
     c[0].metric(
         f"Best CV {run.label}",
-        text.score(float(best["value"])) + (f" ± {std:.3g}" if std == std else ""),
-        help=f"Mean ± standard deviation over {run.folds or '?'} CV folds ({run.arrow})",
+        text.score(float(best["value"])),
+        delta=f"± {std:.3g} over {run.folds or '?'} folds" if std == std else None,
+        delta_color="off",
+        delta_arrow="off",
+        help=f"Mean and standard deviation over the CV folds ({run.arrow})",
     )
     c[1].metric(
         f"Test {run.label}",
@@ -212,7 +215,7 @@ def _summary(run: RunData) -> None:
         {
             "parameter": list(params),
             "value": [fmt_value(v) for v in params.values()],
-            "": ["searched" if k in searched else "fixed" for k in params],
+            "how": ["searched" if k in searched else "fixed (not searched)" for k in params],
         }
     )
     st.dataframe(table, hide_index=True)
@@ -223,10 +226,12 @@ def _code(name: str) -> str:
     return f"`{name}`" if re.fullmatch(r"[A-Za-z0-9._ -]+", name) else text.md(name)
 
 
-def _card(title: str, what: str):
+def _card(title: str, what: str, filename: str | None = None):
     box = st.container(border=True, height="stretch")
     box.markdown(f"**{title}**")
     box.caption(what)
+    if filename:
+        box.caption(f"File: {_code(filename)}")
     return box
 
 
@@ -240,9 +245,10 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
             "HTML report",
             "One self-contained file with every figure, interactive (hover, zoom) and offline: "
             "open it in any browser, or send it to someone.",
+            html_name(run),
         )
         box.download_button(
-            f"Download {html_name(run)}", data=b.html or b"", file_name=html_name(run),
+            "Download HTML", data=b.html or b"", file_name=html_name(run),
             mime="text/html", key=DL_HTML, icon=":material/download:", on_click="ignore",
             disabled=b.html is None,
         )  # fmt: skip
@@ -251,9 +257,10 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
             "Markdown report",
             "The same content as text and tables (no figures): paste it into a README, a wiki "
             "page or a pull request.",
+            markdown_name(run),
         )
         box.download_button(
-            f"Download {markdown_name(run)}", data=b.markdown or "",
+            "Download Markdown", data=b.markdown or "",
             file_name=markdown_name(run), mime="text/markdown", key=DL_MD,
             icon=":material/download:", on_click="ignore", disabled=b.markdown is None,
         )  # fmt: skip
@@ -262,9 +269,10 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
             "All trials (CSV)",
             "One row per trial: parameters, CV mean and std, per-fold scores, timings and "
             "state. Opens with pandas.read_csv or in a spreadsheet.",
+            csv_name(run),
         )
         box.download_button(
-            f"Download {csv_name(run)}", data=b.csv, file_name=csv_name(run), mime="text/csv",
+            "Download CSV", data=b.csv, file_name=csv_name(run), mime="text/csv",
             key=DL_CSV, icon=":material/download:", on_click="ignore",
         )  # fmt: skip
     row = st.columns(2)
@@ -285,7 +293,7 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
                 f"Run it with {_code(f'python {script_name}')}; it needs no Tuning Studio."
             )
             box.download_button(
-                f"Download {script_name}", data=b.script, file_name=script_name,
+                "Download script", data=b.script, file_name=script_name,
                 mime="text/x-python", key=DL_SCRIPT, icon=":material/download:",
                 on_click="ignore",
             )  # fmt: skip
@@ -302,18 +310,20 @@ def _model_card(live: LiveRun, run: RunData) -> None:
     )
     model = cached_model(live, run)
     if model is None:
-        if box.button("Prepare the best model", key=PREPARE_MODEL, icon=":material/build:",
-                      disabled=run.config is None):  # fmt: skip
-            try:
-                with box, st.spinner("Refitting the best configuration on all training rows…"):
-                    model = prepare_model(live, run)
-            except Exception as exc:  # an error in the refit: say what happened
-                box.error(f"Refitting failed: {text.md(f'{type(exc).__name__}: {exc}')}")
-                return
-        else:
+        slot = box.empty()
+        if not slot.button("Prepare the best model", key=PREPARE_MODEL, icon=":material/build:",
+                           disabled=run.config is None):  # fmt: skip
             return
+        try:
+            with box, st.spinner("Refitting the best configuration on all training rows…"):
+                model = prepare_model(live, run)
+        except Exception as exc:  # an error in the refit: say what happened
+            box.error(f"Refitting failed: {text.md(f'{type(exc).__name__}: {exc}')}")
+            return
+        slot.empty()  # done: the download takes the button's place
+    box.caption(f"File: {_code(model.filename)}")
     box.download_button(
-        f"Download {model.filename}", data=model.data, file_name=model.filename,
+        "Download model", data=model.data, file_name=model.filename,
         mime=model.mime, key=DL_MODEL, icon=":material/download:", on_click="ignore",
         type="primary",
     )  # fmt: skip
@@ -329,4 +339,17 @@ def _preview(b: Bundle) -> None:
     st.caption("The Markdown report as it reads; the HTML report adds the interactive figures.")
     # The engine escapes every user string in the Markdown (and Streamlit shows no raw HTML).
     with st.container(height=PREVIEW_HEIGHT, border=True):
-        st.markdown(b.markdown)
+        st.markdown(demote_headings(b.markdown))
+
+
+def demote_headings(markdown: str, levels: int = 2) -> str:
+    """Headings two levels smaller (the report's title would dwarf the page's own), outside
+    fenced code blocks."""
+    out, fenced = [], False
+    for line in markdown.split("\n"):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and re.match(r"#{1,4} ", line):
+            line = "#" * levels + line
+        out.append(line)
+    return "\n".join(out)
