@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import optuna
@@ -71,7 +72,35 @@ class MethodSpec:
                 f"Method '{self.name}' has no option(s) {', '.join(sorted(unknown))}; "
                 f"its options are: {known}."
             )
+        options = dict(options)
+        for key, value in options.items():
+            rule = OPTION_RULES.get(key)
+            if isinstance(rule, int) and isinstance(value, float) and value.is_integer():
+                value = options[key] = int(value)  # 3.0 from a number widget or JSON
+            if isinstance(rule, tuple) and value not in rule:
+                raise ConfigError(
+                    f"Method '{self.name}': option {key} must be one of "
+                    f"{', '.join(map(str, rule))}, got {value!r}."
+                )
+            if isinstance(rule, int) and (
+                not isinstance(value, int) or isinstance(value, bool) or value < rule
+            ):
+                raise ConfigError(
+                    f"Method '{self.name}': option {key} must be a whole number of at least "
+                    f"{rule}, got {value!r}."
+                )
         return {**self.defaults, **options}
+
+
+# What each option accepts: a tuple of choices, or the least whole number. Checked when a run is
+# created, so a bad value is refused up front instead of failing every trial (or the run thread).
+OPTION_RULES: dict[str, tuple | int] = {
+    "sampler": ("tpe", "random"),
+    "reduction_factor": 2,
+    "population_size": 2,
+    "n_startup_trials": 0,
+    "n_warmup_steps": 0,
+}
 
 
 def _tpe(seed: int, o: dict) -> BaseSampler:
@@ -87,8 +116,20 @@ def _inner_sampler(seed: int, o: dict) -> BaseSampler:
     return _tpe(seed, o)
 
 
+class _Hyperband(HyperbandPruner):
+    """Hyperband whose brackets depend on the trial number only.
+
+    Optuna hashes the study name with the trial number to pick a trial's bracket, so two runs
+    with the same seed (but, necessarily, different names) pruned, and with TPE sampled,
+    differently. Keyed on a constant, the same seed gives the same run.
+    """
+
+    def _get_bracket_id(self, study, trial) -> int:
+        return super()._get_bracket_id(SimpleNamespace(study_name="hyperband"), trial)
+
+
 def _hyperband(b: Budget, o: dict) -> BasePruner:
-    return HyperbandPruner(
+    return _Hyperband(
         min_resource=b.min_step, max_resource=b.max_step, reduction_factor=o["reduction_factor"]
     )
 
