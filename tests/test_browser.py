@@ -94,6 +94,7 @@ def _metric(page, label: str) -> str:
 
 def test_launch_a_run_and_watch_it_live(server):
     from playwright import sync_api
+
     expect = sync_api.expect
     url, log = server
     SHOTS.mkdir(exist_ok=True)

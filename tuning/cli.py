@@ -79,40 +79,107 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: python -m tuning run --dataset seed-classification --model random_forest "
         "--method tpe --trials 30",
     )
-    run.add_argument("--dataset", required=True, help="a registered dataset (see `datasets`) or a path to a CSV file")
+    run.add_argument(
+        "--dataset",
+        required=True,
+        help="a registered dataset (see `datasets`) or a path to a CSV file",
+    )
     run.add_argument("--target", help="target column (CSV datasets only)")
-    run.add_argument("--task", choices=datasets.TASKS, help="override the inferred task (CSV datasets)")
-    run.add_argument("--data-param", action="append", type=_kv, default=[], metavar="KEY=VALUE",
-                     help="dataset setting, e.g. n_samples=500 or noise=0.3 for synthetic sets (repeatable)")
+    run.add_argument(
+        "--task", choices=datasets.TASKS, help="override the inferred task (CSV datasets)"
+    )
+    run.add_argument(
+        "--data-param",
+        action="append",
+        type=_kv,
+        default=[],
+        metavar="KEY=VALUE",
+        help="dataset setting, e.g. n_samples=500 or noise=0.3 for synthetic sets (repeatable)",
+    )
     run.add_argument("--model", required=True, help="a registered model (see `models`)")
-    run.add_argument("--method", default=RECOMMENDED, help=f"search method (see `methods`; default {RECOMMENDED})")
-    run.add_argument("--option", action="append", type=_kv, default=[], metavar="KEY=VALUE",
-                     help="method option, e.g. reduction_factor=3 (repeatable; see `methods`)")
-    run.add_argument("--trials", type=_positive_int, help="number of trials (default 50 unless --minutes is given)")
+    run.add_argument(
+        "--method",
+        default=RECOMMENDED,
+        help=f"search method (see `methods`; default {RECOMMENDED})",
+    )
+    run.add_argument(
+        "--option",
+        action="append",
+        type=_kv,
+        default=[],
+        metavar="KEY=VALUE",
+        help="method option, e.g. reduction_factor=3 (repeatable; see `methods`)",
+    )
+    run.add_argument(
+        "--trials",
+        type=_positive_int,
+        help="number of trials (default 50 unless --minutes is given)",
+    )
     run.add_argument("--minutes", type=_positive_float, help="wall-clock budget in minutes")
-    run.add_argument("--folds", type=_positive_int, default=5, help="cross-validation folds (default 5)")
+    run.add_argument(
+        "--folds", type=_positive_int, default=5, help="cross-validation folds (default 5)"
+    )
     run.add_argument("--scoring", help="scikit-learn scorer name (default accuracy / r2)")
-    run.add_argument("--seed", type=int, default=0, help="random seed for split, folds, sampler and models (default 0)")
-    run.add_argument("--test-size", type=float, default=0.2, help="held-out test fraction (default 0.2)")
-    run.add_argument("--grid-points", type=_positive_int, default=5,
-                     help="grid search: values per continuous parameter (default 5)")
-    run.add_argument("--space", type=Path, metavar="FILE.json",
-                     help="search space as JSON (start from `python -m tuning space MODEL`)")
-    run.add_argument("--max-failures", type=_positive_int, default=10,
-                     help="stop after this many consecutive failed trials (default 10)")
-    run.add_argument("--n-jobs", type=int, default=-1, help="threads per model fit where the model supports it (default -1: all cores)")
-    run.add_argument("--fidelity", choices=("auto", "folds"), default="auto",
-                     help="budget for multi-fidelity methods: the model's own (epochs, rounds) or CV folds")
-    run.add_argument("--workers", type=_positive_int, default=1,
-                     help="local worker processes (default 1: this process); more join with `worker`")
-    run.add_argument("--retries", type=int, default=0,
-                     help="times a trial is run again when its worker dies (default 0)")
+    run.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed for split, folds, sampler and models (default 0)",
+    )
+    run.add_argument(
+        "--test-size", type=float, default=0.2, help="held-out test fraction (default 0.2)"
+    )
+    run.add_argument(
+        "--grid-points",
+        type=_positive_int,
+        default=5,
+        help="grid search: values per continuous parameter (default 5)",
+    )
+    run.add_argument(
+        "--space",
+        type=Path,
+        metavar="FILE.json",
+        help="search space as JSON (start from `python -m tuning space MODEL`)",
+    )
+    run.add_argument(
+        "--max-failures",
+        type=_positive_int,
+        default=10,
+        help="stop after this many consecutive failed trials (default 10)",
+    )
+    run.add_argument(
+        "--n-jobs",
+        type=int,
+        default=-1,
+        help="threads per model fit where the model supports it (default -1: all cores)",
+    )
+    run.add_argument(
+        "--fidelity",
+        choices=("auto", "folds"),
+        default="auto",
+        help="budget for multi-fidelity methods: the model's own (epochs, rounds) or CV folds",
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="local worker processes (default 1: this process); more join with `worker`",
+    )
+    run.add_argument(
+        "--retries",
+        type=int,
+        default=0,
+        help="times a trial is run again when its worker dies (default 0)",
+    )
     run.add_argument("--name", help="run name (default: model-method-dataset-time)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_storage(run)
 
-    resume = sub.add_parser("resume", help="continue a stopped or interrupted run",
-                            description="Continue a run from where it stopped, with its remaining budget.")
+    resume = sub.add_parser(
+        "resume",
+        help="continue a stopped or interrupted run",
+        description="Continue a run from where it stopped, with its remaining budget.",
+    )
     resume.add_argument("run", help="run name")
     resume.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_storage(resume)
@@ -126,25 +193,40 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: python -m tuning worker --storage postgresql://tuner:secret@db-host/tuning --run RUN",
     )
     worker.add_argument("--run", required=True, help="run name (see `list`)")
-    worker.add_argument("--trials", type=_positive_int, help="at most this many trials from this worker")
-    worker.add_argument("--n-jobs", type=int, help="threads per model fit (default: the run's setting)")
+    worker.add_argument(
+        "--trials", type=_positive_int, help="at most this many trials from this worker"
+    )
+    worker.add_argument(
+        "--n-jobs", type=int, help="threads per model fit (default: the run's setting)"
+    )
     worker.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_storage(worker)
 
-    stop = sub.add_parser("stop", help="ask every worker of a run to stop",
-                          description="Stop a run in every process working on it, within a fold or epoch.")
+    stop = sub.add_parser(
+        "stop",
+        help="ask every worker of a run to stop",
+        description="Stop a run in every process working on it, within a fold or epoch.",
+    )
     stop.add_argument("run", help="run name")
     _add_storage(stop)
 
-    ls = sub.add_parser("list", help="list stored runs with their status", description="List every stored run.")
+    ls = sub.add_parser(
+        "list", help="list stored runs with their status", description="List every stored run."
+    )
     _add_storage(ls)
 
-    show = sub.add_parser("show", help="show a run's summary and top trials", description="Show one run.")
+    show = sub.add_parser(
+        "show", help="show a run's summary and top trials", description="Show one run."
+    )
     show.add_argument("run", help="run name")
-    show.add_argument("--top", type=_positive_int, default=10, help="how many top trials (default 10)")
+    show.add_argument(
+        "--top", type=_positive_int, default=10, help="how many top trials (default 10)"
+    )
     _add_storage(show)
 
-    delete = sub.add_parser("delete", help="delete a run", description="Delete a run and its trials.")
+    delete = sub.add_parser(
+        "delete", help="delete a run", description="Delete a run and its trials."
+    )
     delete.add_argument("run", help="run name")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _add_storage(delete)
@@ -156,27 +238,66 @@ def build_parser() -> argparse.ArgumentParser:
         "dataset, model, search space, CV, scoring and budget; print one row per method.",
         epilog="Example: python -m tuning compare --preset classic --seeds 0 1 2",
     )
-    cmp.add_argument("--preset", choices=("classic",),
-                     help="classic: random forest on seed-classification, 5-fold CV; grid (81 configurations), "
-                     "random and TPE (20 trials each) and Hyperband on the same space")
+    cmp.add_argument(
+        "--preset",
+        choices=("classic",),
+        help="classic: random forest on seed-classification, 5-fold CV; grid (81 configurations), "
+        "random and TPE (20 trials each) and Hyperband on the same space",
+    )
     cmp.add_argument("--dataset", help="dataset name or CSV path (without --preset)")
     cmp.add_argument("--target", help="target column (CSV datasets)")
     cmp.add_argument("--model", help="model name (without --preset)")
-    cmp.add_argument("--methods", nargs="+", metavar="METHOD", help="methods to compare (see `methods`)")
-    cmp.add_argument("--trials", type=_positive_int, default=20, help="trials per method (grid runs its whole grid; default 20)")
-    cmp.add_argument("--folds", type=_positive_int, default=5, help="cross-validation folds (default 5)")
+    cmp.add_argument(
+        "--methods", nargs="+", metavar="METHOD", help="methods to compare (see `methods`)"
+    )
+    cmp.add_argument(
+        "--trials",
+        type=_positive_int,
+        default=20,
+        help="trials per method (grid runs its whole grid; default 20)",
+    )
+    cmp.add_argument(
+        "--folds", type=_positive_int, default=5, help="cross-validation folds (default 5)"
+    )
     cmp.add_argument("--scoring", help="scikit-learn scorer name (default accuracy / r2)")
-    cmp.add_argument("--grid-points", type=_positive_int, default=3, help="grid values per continuous parameter (default 3)")
+    cmp.add_argument(
+        "--grid-points",
+        type=_positive_int,
+        default=3,
+        help="grid values per continuous parameter (default 3)",
+    )
     cmp.add_argument("--space", type=Path, metavar="FILE.json", help="search space as JSON")
-    cmp.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds; each method runs once per seed (default 0)")
-    cmp.add_argument("--parallel", action="store_true", help="run the methods side by side instead of one after another")
-    cmp.add_argument("--score-target", type=float, dest="score_target",
-                     help="time-to-target score (default: the best score grid search found)")
-    cmp.add_argument("--export", type=Path, metavar="FILE.csv", help="also write every trial of every run as CSV")
-    cmp.add_argument("--show", metavar="EXPERIMENT", help="print the table of an existing experiment instead of running one")
+    cmp.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0],
+        help="seeds; each method runs once per seed (default 0)",
+    )
+    cmp.add_argument(
+        "--parallel",
+        action="store_true",
+        help="run the methods side by side instead of one after another",
+    )
+    cmp.add_argument(
+        "--score-target",
+        type=float,
+        dest="score_target",
+        help="time-to-target score (default: the best score grid search found)",
+    )
+    cmp.add_argument(
+        "--export", type=Path, metavar="FILE.csv", help="also write every trial of every run as CSV"
+    )
+    cmp.add_argument(
+        "--show",
+        metavar="EXPERIMENT",
+        help="print the table of an existing experiment instead of running one",
+    )
     cmp.add_argument("--name", help="experiment name")
     _add_storage(cmp)
-    exps = sub.add_parser("experiments", help="list stored experiments", description="List stored experiments.")
+    exps = sub.add_parser(
+        "experiments", help="list stored experiments", description="List stored experiments."
+    )
     _add_storage(exps)
 
     rep = sub.add_parser(
@@ -188,31 +309,71 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Example: python -m tuning report my-run -o report.html --model best.skops --script reproduce.py",
     )
     rep.add_argument("run", help="run name")
-    rep.add_argument("-o", "--output", type=Path, metavar="FILE", help="report file (default RUN-report.html or .md)")
-    rep.add_argument("--format", choices=("html", "md"), help="html or md (default: from the file extension, else html)")
-    rep.add_argument("--importance", choices=("ped_anova", "fanova", "mdi"), default="ped_anova",
-                     help="importance method (default ped_anova; fanova is slow, capped at 200 trials)")
-    rep.add_argument("--model", type=Path, metavar="FILE", help="also refit the best model and save it (skops; a zip for the MLP)")
-    rep.add_argument("--script", type=Path, metavar="FILE.py", help="also write a Python script that rebuilds the best model")
+    rep.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="report file (default RUN-report.html or .md)",
+    )
+    rep.add_argument(
+        "--format",
+        choices=("html", "md"),
+        help="html or md (default: from the file extension, else html)",
+    )
+    rep.add_argument(
+        "--importance",
+        choices=("ped_anova", "fanova", "mdi"),
+        default="ped_anova",
+        help="importance method (default ped_anova; fanova is slow, capped at 200 trials)",
+    )
+    rep.add_argument(
+        "--model",
+        type=Path,
+        metavar="FILE",
+        help="also refit the best model and save it (skops; a zip for the MLP)",
+    )
+    rep.add_argument(
+        "--script",
+        type=Path,
+        metavar="FILE.py",
+        help="also write a Python script that rebuilds the best model",
+    )
     rep.add_argument("--csv", type=Path, metavar="FILE.csv", help="also write all trials as CSV")
     _add_storage(rep)
 
-    sub.add_parser("datasets", help="list registered datasets", description="List registered datasets.")
+    sub.add_parser(
+        "datasets", help="list registered datasets", description="List registered datasets."
+    )
     sub.add_parser("models", help="list registered models", description="List registered models.")
-    sub.add_parser("methods", help="list search methods", description="List search methods and their options.")
-    space = sub.add_parser("space", help="print a model's default search space as JSON",
-                           description="Print a model's default search space as JSON, to edit and pass to `run --space`.")
+    sub.add_parser(
+        "methods", help="list search methods", description="List search methods and their options."
+    )
+    space = sub.add_parser(
+        "space",
+        help="print a model's default search space as JSON",
+        description="Print a model's default search space as JSON, to edit and pass to `run --space`.",
+    )
     space.add_argument("model", help="model name")
-    space.add_argument("--task", choices=datasets.TASKS, default="classification", help="task (default classification)")
+    space.add_argument(
+        "--task",
+        choices=datasets.TASKS,
+        default="classification",
+        help="task (default classification)",
+    )
     return parser
 
 
 # -- commands ------------------------------------------------------------------------------------
-def _dataset_ref(dataset: str, target: str | None, task: str | None, params: list) -> datasets.DatasetRef:
+def _dataset_ref(
+    dataset: str, target: str | None, task: str | None, params: list
+) -> datasets.DatasetRef:
     if dataset.lower().endswith(".csv") or Path(dataset).is_file():
         if not target:
             raise UserError("A CSV dataset needs --target COLUMN (the column to predict).")
-        return datasets.DatasetRef("csv", path=str(Path(dataset).resolve()), target=target, task=task)
+        return datasets.DatasetRef(
+            "csv", path=str(Path(dataset).resolve()), target=target, task=task
+        )
     return datasets.DatasetRef(dataset, params=dict(params))
 
 
@@ -290,7 +451,9 @@ def _watch(handle, store, quiet: bool = False) -> int:
                 _update(bar, s, t0)
                 shown = s.done
     except KeyboardInterrupt:
-        print("\nStopping after the current fold or epoch... (Ctrl-C again to abort)", file=sys.stderr)
+        print(
+            "\nStopping after the current fold or epoch... (Ctrl-C again to abort)", file=sys.stderr
+        )
         handle.stop()
         handle.join()
     if bar is not None:
@@ -333,7 +496,9 @@ def format_summary(s, seconds: float | None = None, storage_url: Any = None) -> 
         direction = "lower is better" if s.direction == "minimize" else "higher is better"
         scoring = s.scoring[4:] if s.scoring.startswith("neg_") else s.scoring
         std = f" ± {s.best_std:.4f}" if s.best_std is not None else ""
-        lines.append(f"Best CV:    {scoring} = {s.best_value:.4f}{std}  (trial {s.best_number}, {direction})")
+        lines.append(
+            f"Best CV:    {scoring} = {s.best_value:.4f}{std}  (trial {s.best_number}, {direction})"
+        )
         test = s.test.get("score")
         if test is not None:
             lines.append(
@@ -350,7 +515,9 @@ def format_summary(s, seconds: float | None = None, storage_url: Any = None) -> 
         lines.append(f"Time:       {seconds:.1f} s")
     elif s.elapsed_s:
         lines.append(f"Time:       {s.elapsed_s:.1f} s of tuning")
-    lines.append(f"Open it:    optuna.load_study(study_name={s.name!r}, storage=...)  or  python -m tuning show {s.name}")
+    lines.append(
+        f"Open it:    optuna.load_study(study_name={s.name!r}, storage=...)  or  python -m tuning show {s.name}"
+    )
     return "\n".join(lines)
 
 
@@ -359,14 +526,29 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     runs = list_runs(storage_mod.open_storage(args.storage))
     if not runs:
-        print(f"No runs yet in {storage_mod.describe(args.storage)}. Start one with `python -m tuning run ...`.")
+        print(
+            f"No runs yet in {storage_mod.describe(args.storage)}. Start one with `python -m tuning run ...`."
+        )
         return 0
     rows = [
         [r.name, r.status, r.dataset, r.model, r.method, f"{r.done}/{r.n_trials or '-'}",
          "-" if r.best_value is None else f"{r.best_value:.4f}", r.scoring, (r.created_at or "")[:19]]
         for r in runs
     ]  # fmt: skip
-    _table(["run", "status", "dataset", "model", "method", "trials", "best", "scoring", "created (UTC)"], rows)
+    _table(
+        [
+            "run",
+            "status",
+            "dataset",
+            "model",
+            "method",
+            "trials",
+            "best",
+            "scoring",
+            "created (UTC)",
+        ],
+        rows,
+    )
     return 0
 
 
@@ -432,20 +614,27 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 grid_points=args.grid_points,
             )  # fmt: skip
             exp = ex.ExperimentConfig(
-                base=base, methods=tuple(args.methods), seeds=tuple(args.seeds), parallel=args.parallel
+                base=base,
+                methods=tuple(args.methods),
+                seeds=tuple(args.seeds),
+                parallel=args.parallel,
             )
         exp = replace(exp, target=args.score_target, name=args.name)
         name = ex.create_experiment(exp, store)
         info = ex.get_experiment(name, store)
         how = "side by side" if exp.parallel else "one after another"
-        print(f"Experiment '{name}': {len(info.runs)} runs, {how}. Ctrl-C stops it.", file=sys.stderr)
+        print(
+            f"Experiment '{name}': {len(info.runs)} runs, {how}. Ctrl-C stops it.", file=sys.stderr
+        )
         stop = threading.Event()
         worker = threading.Thread(target=ex.run_experiment, args=(name, store, stop), daemon=True)
         worker.start()
         try:
             while worker.is_alive():
                 worker.join(2.0)
-                done = sum(1 for r in ex.get_experiment(name, store).runs if r["status"] == "finished")
+                done = sum(
+                    1 for r in ex.get_experiment(name, store).runs if r["status"] == "finished"
+                )
                 print(f"\r  runs finished: {done}/{len(info.runs)}", end="", file=sys.stderr)
         except KeyboardInterrupt:
             stop.set()
@@ -469,10 +658,15 @@ def format_compare(info, table, target, scoring: str) -> str:
     def num(v, fmt="{:.4f}"):
         return "-" if v is None or v != v else fmt.format(v)
 
-    lines = [f"\nExperiment {info.name}  [{info.status}]  scoring: {scoring}, seeds: {list(info.config.seeds)}"]
+    lines = [
+        f"\nExperiment {info.name}  [{info.status}]  scoring: {scoring}, seeds: {list(info.config.seeds)}"
+    ]
     if target:
-        lines.append("Target: " + ", ".join(f"seed {k}: {v:.4f}" for k, v in target.items())
-                     + ("  (grid search's best)" if info.config.target is None else ""))
+        lines.append(
+            "Target: "
+            + ", ".join(f"seed {k}: {v:.4f}" for k, v in target.items())
+            + ("  (grid search's best)" if info.config.target is None else "")
+        )
     rows = [
         [r.method, num(r.best_cv) + ("" if r.best_cv_std != r.best_cv_std else f" ± {r.best_cv_std:.4f}"),
          num(r.test), f"{r.complete}/{r.pruned}/{r.failed}", num(r.fit_seconds, "{:.1f}"),
@@ -497,7 +691,10 @@ def cmd_experiments(args: argparse.Namespace) -> int:
     if not exps:
         print("No experiments yet. Start one with `python -m tuning compare --preset classic`.")
         return 0
-    rows = [[e.name, e.status, ", ".join(e.config.methods), str(list(e.config.seeds)), str(len(e.runs))] for e in exps]
+    rows = [
+        [e.name, e.status, ", ".join(e.config.methods), str(list(e.config.seeds)), str(len(e.runs))]
+        for e in exps
+    ]
     _table(["experiment", "status", "methods", "seeds", "runs"], rows)
     return 0
 
@@ -525,7 +722,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.model:
         model = export.best_model(study, run)
         _write(args.model, model.data)
-        kind = "zip of the torch state dict and the preprocessing" if model.filename.endswith(".zip") else "skops"
+        kind = (
+            "zip of the torch state dict and the preprocessing"
+            if model.filename.endswith(".zip")
+            else "skops"
+        )
         print(f"Best model ({kind}) written to {args.model}; refit test score {model.test_score!r}")
     return 0
 
@@ -548,7 +749,10 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    rows = [[m.name, "/".join(t[:5] + "." for t in m.tasks), m.budget, m.description] for m in list_models()]
+    rows = [
+        [m.name, "/".join(t[:5] + "." for t in m.tasks), m.budget, m.description]
+        for m in list_models()
+    ]
     _table(["name", "tasks", "budget", "description"], rows)
     return 0
 

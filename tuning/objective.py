@@ -226,7 +226,10 @@ class Evaluation:
                 pipe[-1].train_epoch()
             rec.fit_s += time.perf_counter() - t0
             t0 = time.perf_counter()
-            scores = [self.scoring(p, self.X.iloc[va], self.y.iloc[va]) for p, (_, va) in zip(nets, self.folds, strict=True)]
+            scores = [
+                self.scoring(p, self.X.iloc[va], self.y.iloc[va])
+                for p, (_, va) in zip(nets, self.folds, strict=True)
+            ]
             rec.score_s += time.perf_counter() - t0
             mean = float(np.mean(scores))
             if not math.isfinite(mean):
@@ -242,7 +245,10 @@ class Evaluation:
                 break
         if self.train_score:
             t0 = time.perf_counter()
-            rec.train.extend(self.scoring(p, self.X.iloc[tr], self.y.iloc[tr]) for p, (tr, _) in zip(nets, self.folds, strict=True))
+            rec.train.extend(
+                self.scoring(p, self.X.iloc[tr], self.y.iloc[tr])
+                for p, (tr, _) in zip(nets, self.folds, strict=True)
+            )
             rec.score_s += time.perf_counter() - t0
         return float(best)
 
@@ -253,7 +259,8 @@ class Evaluation:
         chunk = round_chunk(self.budget.max_step)
         checkpoints = [*range(chunk, total, chunk), total]
         pipes = [
-            build_pipeline(self.model, params, self.task, self.seed, self.n_jobs) for _ in self.folds
+            build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
+            for _ in self.folds
         ]
         for pipe in pipes:
             pipe[-1].set_params(warm_start=True)
@@ -321,7 +328,10 @@ class _Record:
             "worker": WORKER,
             **self.extra,
         }
-        metrics = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in metrics.items()}
+        metrics = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in metrics.items()
+        }
         if pruned:
             metrics["pruned_step"] = self.step
         if reason:

@@ -700,7 +700,9 @@ def compare_curve_figure(
     return fig
 
 
-def compare_bars_figure(table: pd.DataFrame, score_title: str, labels: dict[str, str] | None = None) -> go.Figure:
+def compare_bars_figure(
+    table: pd.DataFrame, score_title: str, labels: dict[str, str] | None = None
+) -> go.Figure:
     """Per method: best CV score (mean over seeds, error bar = std) and seconds spent
     (wall clock, with the part spent fitting and scoring models)."""
     if table.empty:
@@ -721,8 +723,16 @@ def compare_bars_figure(table: pd.DataFrame, score_title: str, labels: dict[str,
     fig.update_layout(barmode="overlay")
     fig.update_yaxes(title_text=score_title, row=1, col=1)
     fig.update_yaxes(title_text="seconds (median over seeds)", row=1, col=2)
-    lo = np.nanmin(table["best_cv"] - table["best_cv_std"].fillna(0.0)) if table["best_cv"].notna().any() else 0
-    hi = np.nanmax(table["best_cv"] + table["best_cv_std"].fillna(0.0)) if table["best_cv"].notna().any() else 1
+    lo = (
+        np.nanmin(table["best_cv"] - table["best_cv_std"].fillna(0.0))
+        if table["best_cv"].notna().any()
+        else 0
+    )
+    hi = (
+        np.nanmax(table["best_cv"] + table["best_cv_std"].fillna(0.0))
+        if table["best_cv"].notna().any()
+        else 1
+    )
     pad = max((hi - lo) * 0.3, 1e-3)
     fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=1)  # differences are small: zoom in
     _layout(fig, "Best score and time per method", height=440)

@@ -80,7 +80,9 @@ class TrialFeed:
         tail = [trial_row(t) for t in trials[i:]]
         if new_done:
             chunk = pd.DataFrame(new_done)
-            self._done = chunk if self._n_done == 0 else pd.concat([self._done, chunk], ignore_index=True)
+            self._done = (
+                chunk if self._n_done == 0 else pd.concat([self._done, chunk], ignore_index=True)
+            )
             self._n_done = i
         self._tail = tail
         self.refreshed_at = time.time()
@@ -151,7 +153,9 @@ def _local(iso: str | None) -> str | None:
     return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def summarize(storage: BaseStorage, study_id: int, name: str, attrs: dict, direction: str) -> RunSummary:
+def summarize(
+    storage: BaseStorage, study_id: int, name: str, attrs: dict, direction: str
+) -> RunSummary:
     cfg = attrs.get("config") or {}
     trials = storage.get_all_trials(study_id, deepcopy=False)
     counts: dict[str, int] = {}
@@ -182,7 +186,10 @@ def summarize(storage: BaseStorage, study_id: int, name: str, attrs: dict, direc
 
 
 def trial_row_state(t: FrozenTrial) -> str:
-    if t.state == TrialState.FAIL and (t.user_attrs.get("metrics") or {}).get("fail_reason") == STOPPED_BY_USER:
+    if (
+        t.state == TrialState.FAIL
+        and (t.user_attrs.get("metrics") or {}).get("fail_reason") == STOPPED_BY_USER
+    ):
         return "stopped"
     return STATE_NAMES.get(t.state, t.state.name.lower())
 
@@ -193,7 +200,9 @@ def list_runs(storage: BaseStorage) -> list[RunSummary]:
     for s in storage.get_all_studies():
         if "config" not in s.user_attrs:
             continue
-        direction = "minimize" if s.direction == optuna.study.StudyDirection.MINIMIZE else "maximize"
+        direction = (
+            "minimize" if s.direction == optuna.study.StudyDirection.MINIMIZE else "maximize"
+        )
         out.append(summarize(storage, s._study_id, s.study_name, s.user_attrs, direction))
     out.sort(key=lambda r: r.created_at or "", reverse=True)
     return out

@@ -141,7 +141,9 @@ def prepare(config: RunConfig) -> Prepared:
     if not 2 <= config.cv_folds <= 20:
         raise ConfigError(f"CV folds must be between 2 and 20, got {config.cv_folds}.")
     if not 0.05 <= config.test_size <= 0.5:
-        raise ConfigError(f"The test fraction must be between 0.05 and 0.5, got {config.test_size}.")
+        raise ConfigError(
+            f"The test fraction must be between 0.05 and 0.5, got {config.test_size}."
+        )
     if config.max_consecutive_failures < 1:
         raise ConfigError("The consecutive-failure limit must be at least 1.")
     if not 1 <= config.workers <= 64:
@@ -255,7 +257,8 @@ def store_dataset(study: optuna.Study, path: str) -> None:
     for i, chunk in enumerate(chunks):
         study.set_user_attr(f"dataset_chunk_{i}", chunk)
     study.set_user_attr(
-        "dataset_file", {"sha256": hashlib.sha256(raw).hexdigest(), "chunks": len(chunks), "name": Path(path).name}
+        "dataset_file",
+        {"sha256": hashlib.sha256(raw).hexdigest(), "chunks": len(chunks), "name": Path(path).name},
     )
 
 
@@ -394,7 +397,9 @@ def request_stop(name: str, storage: BaseStorage | str | None = None) -> None:
     load_study(name, storage).set_user_attr("stop_requested", True)
 
 
-def recover_stale_trials(study: optuna.Study, retries: int = 0, now: float | None = None) -> list[int]:
+def recover_stale_trials(
+    study: optuna.Study, retries: int = 0, now: float | None = None
+) -> list[int]:
     """Mark as failed the RUNNING trials that no live worker claims (their worker was killed).
 
     Journal storages have no heartbeat of their own (RDB storages do, via Optuna), so each
@@ -416,7 +421,11 @@ def recover_stale_trials(study: optuna.Study, retries: int = 0, now: float | Non
         tries = int(t.user_attrs.get("retry", 0))
         retry = tries < retries and bool(t.params)
         try:
-            metrics = {**(t.user_attrs.get("metrics") or {}), "fail_reason": reason, "retried": retry}
+            metrics = {
+                **(t.user_attrs.get("metrics") or {}),
+                "fail_reason": reason,
+                "retried": retry,
+            }
             study._storage.set_trial_user_attr(t._trial_id, "metrics", metrics)
             if not study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
                 continue
@@ -424,7 +433,9 @@ def recover_stale_trials(study: optuna.Study, retries: int = 0, now: float | Non
             continue  # it finished after all
         failed.append(t.number)
         if retry:
-            study.enqueue_trial(dict(t.params), user_attrs={"retry": tries + 1, "retry_of": t.number})
+            study.enqueue_trial(
+                dict(t.params), user_attrs={"retry": tries + 1, "retry_of": t.number}
+            )
     return failed
 
 
@@ -507,7 +518,11 @@ def execute(
         _requeue_stopped_grid_trials(study, trials)
         trials = study.get_trials(deepcopy=False)
         waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
-    left = waiting if grid else (None if config.n_trials is None else config.n_trials - counted(trials))
+    left = (
+        waiting
+        if grid
+        else (None if config.n_trials is None else config.n_trials - counted(trials))
+    )
     elapsed_before = float(study.user_attrs.get("elapsed_s", 0.0))
     timeout = None if config.timeout_s is None else max(0.0, config.timeout_s - elapsed_before)
     if left == 0 or timeout == 0:
@@ -605,7 +620,9 @@ def execute(
         status, message = "failed", f"The run stopped on an error: {type(exc).__name__}: {exc}"
     finally:
         with contextlib.suppress(Exception):  # concurrent workers: the longest session counts
-            elapsed = max(float(study.user_attrs.get("elapsed_s", 0.0)), elapsed_before + time.time() - t0)
+            elapsed = max(
+                float(study.user_attrs.get("elapsed_s", 0.0)), elapsed_before + time.time() - t0
+            )
             study.set_user_attr("elapsed_s", elapsed)
     if status != "failed":
         if failures["message"]:
@@ -615,7 +632,10 @@ def execute(
         elif not _has_complete(study) and (last := _last_failure(study)):
             status, message = "failed", f"No trial completed; the last one failed with: {last}"
         elif max_trials is not None and not _budget_spent(study, config, grid):
-            status, message = "stopped", f"This worker ran its {max_trials} trials; the run has budget left."
+            status, message = (
+                "stopped",
+                f"This worker ran its {max_trials} trials; the run has budget left.",
+            )
     if grid and stop.is_set():
         _requeue_stopped_grid_trials(study, study.get_trials(deepcopy=False))
     if live_workers(study.user_attrs):
@@ -676,7 +696,9 @@ def refit_best(study: optuna.Study, prep: Prepared) -> dict[str, Any] | None:
     metrics = best.user_attrs.get("metrics") or {}
     if prep.model.budget == "epochs" and metrics.get("best_epoch"):
         params[prep.model.budget_param] = int(metrics["best_epoch"])
-    pipe = build_pipeline(prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs)
+    pipe = build_pipeline(
+        prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs
+    )
     t0 = time.perf_counter()
     with warnings.catch_warnings(), thread_limit(prep.config.n_jobs):
         warnings.simplefilter("ignore")  # as in the trials: no deprecation chatter on the console
@@ -731,7 +753,9 @@ class RunHandle:
         return self.status
 
 
-def start_run(config: RunConfig, storage: BaseStorage | str | None = None, **kwargs: Any) -> RunHandle:
+def start_run(
+    config: RunConfig, storage: BaseStorage | str | None = None, **kwargs: Any
+) -> RunHandle:
     """Create the run and start it on a background thread; returns at once."""
     storage = _storage(storage)
     name = create_run(config, storage)
@@ -809,7 +833,11 @@ class RunManager:
         with self.lock:
             if name in self.queue:
                 self.queue.remove(name)
-                _set_status(load_study(name, self.storage), "stopped", "Removed from the queue before it started.")
+                _set_status(
+                    load_study(name, self.storage),
+                    "stopped",
+                    "Removed from the queue before it started.",
+                )
                 return
         h = self.handles.get(name)
         if h is not None:

@@ -184,9 +184,7 @@ class Param:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["choices"] = list(self.choices) if self.choices is not None else None
-        d["condition"] = (
-            [self.condition[0], list(self.condition[1])] if self.condition else None
-        )
+        d["condition"] = [self.condition[0], list(self.condition[1])] if self.condition else None
         d["grid"] = list(self.grid) if self.grid is not None else None
         return d
 
@@ -285,7 +283,9 @@ class SearchSpace:
         for p in self.params:
             if not p.is_active(params):
                 continue
-            params[p.name] = searched[p.name] if p.enabled and p.name in searched else p.fixed_value()
+            params[p.name] = (
+                searched[p.name] if p.enabled and p.name in searched else p.fixed_value()
+            )
         return params
 
     # -- grid -----------------------------------------------------------------------------

@@ -34,7 +34,9 @@ class ModelSpec:
     label: str
     description: str  # one line
     tasks: tuple[str, ...]
-    build: Callable[[dict[str, Any], str, int, int], Any]  # (params, task, seed, n_jobs) -> estimator
+    build: Callable[
+        [dict[str, Any], str, int, int], Any
+    ]  # (params, task, seed, n_jobs) -> estimator
     space: Callable[[str], SearchSpace]  # task -> default search space
     budget: str = "folds"  # "folds" | "epochs" | "rounds"
     budget_param: str | None = None  # the parameter that sets the budget ("epochs", "n_estimators")
@@ -77,7 +79,10 @@ def build_pipeline(
             f"{', '.join(m.name for m in REGISTRY.values() if m.supports(task))}."
         )
     return Pipeline(
-        [("prep", preprocessor(spec.scale)), ("model", spec.build(dict(params), task, seed, n_jobs))]
+        [
+            ("prep", preprocessor(spec.scale)),
+            ("model", spec.build(dict(params), task, seed, n_jobs)),
+        ]
     )
 
 
@@ -86,7 +91,9 @@ def _forest(cls_name: str) -> Callable:
     def build(params, task, seed, n_jobs):
         from sklearn import ensemble
 
-        cls = getattr(ensemble, cls_name + ("Classifier" if task == CLASSIFICATION else "Regressor"))
+        cls = getattr(
+            ensemble, cls_name + ("Classifier" if task == CLASSIFICATION else "Regressor")
+        )
         return cls(random_state=seed, n_jobs=n_jobs, **params)
 
     return build
@@ -130,7 +137,9 @@ def _gradient_boosting_space(task: str) -> SearchSpace:
 def _hist_gradient_boosting(params, task, seed, n_jobs):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    cls = HistGradientBoostingClassifier if task == CLASSIFICATION else HistGradientBoostingRegressor
+    cls = (
+        HistGradientBoostingClassifier if task == CLASSIFICATION else HistGradientBoostingRegressor
+    )
     # Early stopping off: the tuner owns the budget, and results stay reproducible.
     return cls(random_state=seed, early_stopping=False, **params)
 
@@ -236,7 +245,9 @@ def _mlp_space(task: str) -> SearchSpace:
             int_param("width", 16, 512, log=True, help="Units per hidden layer."),
             float_param("dropout", 0.0, 0.5, help="Fraction of units dropped in training."),
             float_param("weight_decay", 1e-6, 1e-2, log=True, help="L2 penalty (AdamW)."),
-            int_param("epochs", 5, 60, help="Most passes over the data (early stopping may end sooner)."),
+            int_param(
+                "epochs", 5, 60, help="Most passes over the data (early stopping may end sooner)."
+            ),
         )
     )
 
