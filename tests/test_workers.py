@@ -222,7 +222,9 @@ def test_killed_worker_on_postgresql_is_failed_by_the_next_worker():
     victim = running[0].number
     # Optuna's RDB heartbeat (interval 10 s, grace 30 s) fails it in the next worker's optimize()
     time.sleep(32)
-    assert execute(name, store, refit=False) == "finished"
+    # the dead trial was the whole budget, so the run ends failed, saying why
+    assert execute(name, store, refit=False) == "failed"
+    assert "No trial completed" in load_study(name, store).user_attrs["message"]
     trials = study.get_trials(deepcopy=False)
     assert trials[victim].state == TrialState.FAIL
     assert not [t for t in trials if t.state == TrialState.RUNNING]

@@ -56,6 +56,7 @@ STOPPED_BY_USER = "stopped by user"
 STALE_S = float(os.environ.get("TUNING_STUDIO_STALE_S") or 60.0)
 HEARTBEAT_S = min(10.0, STALE_S / 4)
 STOP_POLL_S = min(1.0, HEARTBEAT_S)  # how often a worker looks for a stop from another process
+BEATING_S = 2.5 * HEARTBEAT_S  # a worker silent for longer has stopped beating
 
 
 @dataclass(frozen=True)
@@ -341,13 +342,21 @@ def worker_key(worker: str = WORKER) -> str:
     return f"worker:{worker}"
 
 
-def live_workers(attrs: dict[str, Any], now: float | None = None) -> dict[str, dict]:
-    """Workers whose heartbeat is fresh and who have not signed off."""
+def live_workers(
+    attrs: dict[str, Any], now: float | None = None, window: float | None = None
+) -> dict[str, dict]:
+    """Workers whose heartbeat is fresh and who have not signed off.
+
+    The default window (STALE_S) is the patient one, for failing another worker's trials; who
+    sets a run's final status asks with BEATING_S, so a worker killed half a minute ago does not
+    keep the run "running" until its heartbeat is a minute old.
+    """
     now = now or time.time()
+    window = STALE_S if window is None else window
     return {
         k[len("worker:") :]: v
         for k, v in attrs.items()
-        if k.startswith("worker:") and not v.get("done") and now - v.get("ts", 0) <= STALE_S
+        if k.startswith("worker:") and not v.get("done") and now - v.get("ts", 0) <= window
     }
 
 
@@ -509,7 +518,9 @@ def execute(
         _set_status(study, "failed", str(exc))
         raise
     recover_stale_trials(study, config.retries)
-    if study.user_attrs.get("stop_requested") and not live_workers(study.user_attrs):
+    if study.user_attrs.get("stop_requested") and not live_workers(
+        study.user_attrs, window=BEATING_S
+    ):
         study.set_user_attr("stop_requested", False)  # a resume after a stop
     grid = prep.method.enumerates_grid
     trials = study.get_trials(deepcopy=False)
@@ -526,7 +537,7 @@ def execute(
     elapsed_before = float(study.user_attrs.get("elapsed_s", 0.0))
     timeout = None if config.timeout_s is None else max(0.0, config.timeout_s - elapsed_before)
     if left == 0 or timeout == 0:
-        if not live_workers(study.user_attrs):
+        if not live_workers(study.user_attrs, window=BEATING_S):
             _set_status(study, "finished", "The budget is spent.")
         return "finished"
 
@@ -638,7 +649,7 @@ def execute(
             )
     if grid and stop.is_set():
         _requeue_stopped_grid_trials(study, study.get_trials(deepcopy=False))
-    if live_workers(study.user_attrs):
+    if live_workers(study.user_attrs, window=BEATING_S):
         return status  # other workers go on; the last one to finish refits and sets the status
     if refit:
         try:
@@ -674,7 +685,8 @@ def _last_failure(study: optuna.Study) -> str | None:
     for t in reversed(study.get_trials(deepcopy=False, states=(TrialState.FAIL,))):
         reason = (t.user_attrs.get("metrics") or {}).get("fail_reason")
         if reason != STOPPED_BY_USER:
-            return reason or "an error without a message"
+            # No recorded reason: Optuna's RDB heartbeat failed it because its worker died.
+            return reason or "no reason recorded (its worker probably died)"
     return None
 
 
