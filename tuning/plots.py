@@ -19,17 +19,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tuning import analysis as an
+from tuning.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 
-STATE_COLORS = {
-    "complete": "#1f77b4",  # blue
-    "pruned": "#ff7f0e",  # orange
-    "failed": "#d62728",  # red
-    "running": "#7f7f7f",  # grey
-    "stopped": "#9467bd",  # purple
-    "waiting": "#c7c7c7",  # light grey
-}
-STATE_ORDER = ("complete", "pruned", "failed", "stopped", "running", "waiting")
-BEST_COLOR = "#2ca02c"  # green: best-so-far lines, the best trial
 TEST_COLOR = "#2ca02c"
 TRAIN_COLOR = "#7f7f7f"
 HEIGHT = 420

@@ -16,19 +16,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tuning.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 from ui import text
 
-STATE_COLORS = {
-    "complete": "#1f77b4",  # blue
-    "pruned": "#ff7f0e",  # orange
-    "failed": "#d62728",  # red
-    "running": "#7f7f7f",  # grey
-    "stopped": "#9467bd",  # purple
-    "waiting": "#c7c7c7",  # light grey
-}
-STATE_ORDER = ("complete", "pruned", "failed", "stopped", "running", "waiting")
 FINISHED = ("complete", "pruned", "failed", "stopped")
-BEST_COLOR = "#2ca02c"  # green: the best-so-far line and the best trial's curve
 TRIAL_PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b",
     "#e377c2", "#17becf", "#bcbd22", "#ff7f0e", "#7f7f7f",
