@@ -10,6 +10,7 @@ import sys
 import pytest
 from app_support import (
     HOME,
+    LIVE,
     NEW_RUN,
     ROOT,
     app,
@@ -224,3 +225,25 @@ def test_starting_the_app_does_not_import_torch():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_worker_processes_setting_runs_the_trials_in_several_processes():
+    at = _fill_knn_form(app(NEW_RUN))
+    at.number_input(key="n_trials").set_value(8).run()
+    at.number_input(key="workers").set_value(2).run()
+    at.button(key="launch").click().run()
+    ok(at)
+    name = at.session_state[state.SELECTED_RUN]
+    assert load_config(name).workers == 2
+    wait_until_idle(timeout=180)
+    from tuning.runner import load_study
+
+    trials = load_study(name).get_trials(deepcopy=False)
+    assert len(trials) == 8 and all(t.state.name == "COMPLETE" for t in trials)
+    workers = {t.user_attrs["metrics"]["worker"] for t in trials}
+    assert len(workers) == 2  # two processes, neither of them this one
+    at = ok(at.switch_page(LIVE).run())
+    assert any("Trials per worker process" in c for c in texts(at.caption))
+    assert "worker" in at.dataframe[-1].value.columns or any(
+        "worker" in d.value.columns for d in at.dataframe
+    )
