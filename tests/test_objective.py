@@ -201,9 +201,14 @@ def test_a_stop_request_fails_the_trial_as_stopped_by_user():
 def test_a_model_error_is_recorded_with_its_type_and_message():
     ev = _evaluation(
         "knn",
-        space=narrow_space("knn", "classification").replace_param("n_neighbors", low=500, high=600),
+        # More neighbours than training rows: scikit-learn refuses. Fixed weights and metric
+        # and a seeded sampler keep the trial deterministic.
+        space=narrow_space("knn", "classification")
+        .replace_param("n_neighbors", low=500, high=600)
+        .replace_param("weights", enabled=False, default="uniform")
+        .replace_param("p", enabled=False, default=2),
     )
-    study = optuna.create_study(direction="maximize")
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(ev, n_trials=1, catch=(Exception,))
     t = study.trials[0]
     assert t.state == TrialState.FAIL
