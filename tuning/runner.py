@@ -537,8 +537,13 @@ def execute(
     elapsed_before = float(study.user_attrs.get("elapsed_s", 0.0))
     timeout = None if config.timeout_s is None else max(0.0, config.timeout_s - elapsed_before)
     if left == 0 or timeout == 0:
-        if not live_workers(study.user_attrs, window=BEATING_S):
-            _set_status(study, "finished", "The budget is spent.")
+        if live_workers(study.user_attrs, window=BEATING_S):
+            return "finished"  # the last of the other workers sets the status
+        last = None if _has_complete(study) else _last_failure(study)
+        if last:
+            _set_status(study, "failed", f"No trial completed; the last one failed with: {last}")
+            return "failed"
+        _set_status(study, "finished", "The budget is spent.")
         return "finished"
 
     # Each worker and each resume seeds by the run's progress and its own identity, so none

@@ -112,7 +112,8 @@ def claim_lock(storage: BaseStorage, key: str) -> Iterator[None]:
                 finally:
                     fcntl.flock(fh, fcntl.LOCK_UN)
             return
-        engine = getattr(storage, "engine", None)
+        # Optuna wraps an RDBStorage opened from a URL in _CachedStorage: the engine is inside.
+        engine = getattr(getattr(storage, "_backend", storage), "engine", None)
         if engine is not None and engine.dialect.name == "postgresql":
             from sqlalchemy import text
 
