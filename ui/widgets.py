@@ -211,3 +211,15 @@ def run_picker(refs: list[RunRef], label: str = "Run") -> str:
     st.selectbox(label, names, key=state.LIVE_PICK, on_change=_changed)
     state.select_run(st.session_state[state.LIVE_PICK])
     return st.session_state[state.LIVE_PICK]
+
+
+def pick_run_or_stop() -> str:
+    """The run picker shared by the per-run pages; with no runs yet, say where to start one."""
+    from ui import runs
+
+    refs = runs.run_refs()
+    if not refs:
+        st.info("No runs yet: start one on **New run** or from a demo on **Home**.")
+        st.page_link(state.PAGE_NEW_RUN, label="New run", icon=":material/add_circle:")
+        st.stop()
+    return run_picker(refs)
