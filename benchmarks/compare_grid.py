@@ -6,7 +6,7 @@ min_samples_leaf {1,2,4}). Per seed, side by side in one process:
   1. the studio's grid search (a run with 2 worker processes, as New run starts it),
   2. scikit-learn's GridSearchCV on the same grid, split and folds (n_jobs=2: both cores),
   3. the studio's recommended default method (TPE) until it first reaches (2)'s best score.
-Both contenders compute train scores (the studio records them; GridSearchCV with
+The two grids go first in turn (by seed). Both contenders compute train scores (the studio records them; GridSearchCV with
 return_train_score=True), so they do the same work. Prints medians over the seeds.
 
     python benchmarks/compare_grid.py [--seeds 0 1 2]
@@ -31,7 +31,8 @@ from tuning.experiments import classic_space  # noqa: E402
 from tuning.methods import RECOMMENDED  # noqa: E402
 from tuning.models import build_pipeline, get_model  # noqa: E402
 from tuning.runner import RunConfig, create_run, execute, load_study  # noqa: E402
-from tuning.storage import open_storage  # noqa: E402
+from tuning.storage import open_storage, url_of  # noqa: E402
+from tuning.workers import WorkerPool  # noqa: E402
 
 GRID = {
     "model__n_estimators": [50, 100, 200],
@@ -42,6 +43,8 @@ GRID = {
 
 
 def studio_grid(store, seed: int) -> tuple[float, float]:
+    """The grid as New run starts it with 2 workers: two `tuning worker` processes, one thread
+    each, that pop the queued configurations; the last one refits the best (as GridSearchCV)."""
     cfg = RunConfig(
         dataset=DatasetRef("seed-classification"),
         model="random_forest",
@@ -50,14 +53,16 @@ def studio_grid(store, seed: int) -> tuple[float, float]:
         cv_folds=5,
         scoring="accuracy",
         seed=seed,
-        n_jobs=-1,
+        n_jobs=1,
+        workers=2,
     )
     name = create_run(cfg, store)
     t0 = time.perf_counter()
-    execute(name, store, refit=False)
+    pool = WorkerPool(name, url_of(store), 2).start()
+    pool.join()
     seconds = time.perf_counter() - t0
     study = load_study(name, store)
-    assert len(study.get_trials(deepcopy=False)) == 81
+    assert len(study.get_trials(deepcopy=False)) == 81, pool.error
     return seconds, study.best_value
 
 
@@ -109,11 +114,17 @@ def main() -> None:
     store = open_storage(f"journal:///{tempfile.mkdtemp()}/bench.journal")
     rows = []
     for seed in args.seeds:
-        g_s, g_best = studio_grid(store, seed)
         if args.grid_only:
+            g_s, g_best = studio_grid(store, seed)
             print(f"seed {seed}: studio grid {g_s:.1f} s (best {g_best:.4f})", flush=True)
             continue
-        k_s, k_best = sklearn_grid(seed)
+        # Alternate who goes first, so a drift in the machine's load favours neither.
+        if seed % 2:
+            k_s, k_best = sklearn_grid(seed)
+            g_s, g_best = studio_grid(store, seed)
+        else:
+            g_s, g_best = studio_grid(store, seed)
+            k_s, k_best = sklearn_grid(seed)
         tt_s, tt_n = studio_to_target(store, seed, k_best)
         rows.append((seed, g_s, g_best, k_s, k_best, tt_s, tt_n))
         print(

@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -114,7 +115,7 @@ def test_bad_experiments_are_refused_before_anything_is_written(store):
 
 
 def test_classic_preset_matches_the_field_comparison():
-    exp = ex.classic_preset()
+    exp = ex.classic_preset(workers=2)
     space = exp.base.space
     assert space.grid_size() == 81
     assert {p.name: (p.low, p.high) for p in space.params if p.kind == "int"} == {
@@ -124,7 +125,7 @@ def test_classic_preset_matches_the_field_comparison():
     assert space["max_features"].choices == ("sqrt", "log2")
     assert exp.methods == ("grid", "random", "tpe", "hyperband")
     assert exp.base.n_trials == 20 and exp.base.cv_folds == 5
-    assert exp.base.dataset.name == "seed-classification"
+    assert exp.base.dataset.name == "seed-classification" and exp.base.workers == 2
 
 
 def test_cli_compare_prints_the_table_and_exports(tmp_path):
@@ -142,3 +143,21 @@ def test_cli_compare_prints_the_table_and_exports(tmp_path):
     listed = subprocess.run([sys.executable, "-m", "tuning", "experiments"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)  # fmt: skip
     assert "grid, random" in listed.stdout and "finished" in listed.stdout
+
+
+def test_members_asking_for_workers_run_in_worker_processes(tmp_path, monkeypatch):
+    """As New run does, a member with workers=2 runs as two `tuning worker` processes: the
+    trials record other process ids than this one, the grid is run exactly once."""
+    monkeypatch.setenv("TUNING_STUDIO_DATA", str(tmp_path))  # worker logs land here
+    store = open_storage(f"journal:///{tmp_path}/runs.journal")
+    cfg = small(methods=("grid",), seeds=(0,))
+    cfg = ex.ExperimentConfig(base=replace(cfg.base, workers=2), methods=("grid",), seeds=(0,))
+    name = ex.create_experiment(cfg, store)
+    assert ex.run_experiment(name, store) == {
+        ex.get_experiment(name, store).runs[0]["run"]: "finished"
+    }
+    study = load_study(ex.get_experiment(name, store).runs[0]["run"], store)
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == study.user_attrs["grid_size"] == 8
+    workers = {t.user_attrs["metrics"]["worker"].rsplit(":", 1)[1] for t in trials}
+    assert str(os.getpid()) not in workers and 1 <= len(workers) <= 2

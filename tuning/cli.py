@@ -280,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the methods side by side instead of one after another",
     )
     cmp.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="worker processes per method, one thread each (default 1: a thread here)",
+    )
+    cmp.add_argument(
         "--score-target",
         type=float,
         dest="score_target",
@@ -603,7 +609,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         name = args.show
     else:
         if args.preset:
-            exp = ex.PRESETS[args.preset](seeds=tuple(args.seeds), parallel=args.parallel)
+            exp = ex.PRESETS[args.preset](
+                seeds=tuple(args.seeds), parallel=args.parallel, workers=args.workers
+            )
         else:
             if not (args.dataset and args.model and args.methods):
                 raise UserError("Give --preset classic, or --dataset, --model and --methods.")
@@ -611,7 +619,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             base = RunConfig(
                 dataset=_dataset_ref(args.dataset, args.target, None, []), model=args.model,
                 space=space, n_trials=args.trials, cv_folds=args.folds, scoring=args.scoring,
-                grid_points=args.grid_points,
+                grid_points=args.grid_points, workers=args.workers,
             )  # fmt: skip
             exp = ex.ExperimentConfig(
                 base=base,

@@ -5,6 +5,8 @@ and a table per method. Experiments are kept in the storage like runs and can be
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import streamlit as st
 
@@ -74,12 +76,13 @@ def new_experiment_form() -> None:
         "min_samples_leaf 1–10, max_features {sqrt, log2}, and **Hyperband** on the same space. "
         "Expect several minutes on two cores."
     )
-    c1, c2 = st.columns([1, 3])
+    c1, c2, c3 = st.columns([1, 1, 2])
     seeds = c1.number_input(
         "Seeds", 1, 5, 1, key="classic_seeds", help="Each method runs once per seed."
     )
-    if c2.button("Run the classic comparison", icon=":material/play_arrow:", key="classic_go"):
-        _create(ex.classic_preset(seeds=tuple(range(int(seeds)))))
+    workers = workers_input(c2, "classic_workers")
+    if c3.button("Run the classic comparison", icon=":material/play_arrow:", key="classic_go"):
+        _create(ex.classic_preset(seeds=tuple(range(int(seeds))), workers=workers))
 
     st.subheader("Your own experiment")
     ds_name = st.selectbox(
@@ -102,7 +105,7 @@ def new_experiment_form() -> None:
     points = c3.number_input("Grid points per range", 2, 10, 3, key="cmp_points",
                              help="Values per numeric parameter for grid search (log-spaced where log).")  # fmt: skip
     n_seeds = c4.number_input("Seeds", 1, 10, 1, key="cmp_seeds")
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     n_classes = (
         len(datasets.get_spec(ds_name).loader({})[1].unique()) if task == "classification" else None
     )
@@ -110,6 +113,7 @@ def new_experiment_form() -> None:
                            format_func=lambda s: f"{Scoring(s).label} ({Scoring(s).arrow})")  # fmt: skip
     mode = c2.radio("Runs", ["one after another", "side by side"], key="cmp_mode", horizontal=True,
                     help="Side by side shares the cores between methods; one after another times each fairly.")  # fmt: skip
+    workers = workers_input(c4, "cmp_workers")
     target = c3.number_input("Target score (optional)", value=None, key="cmp_target", format="%.4f",
                              help="Time-to-target uses grid search's best score when empty.")  # fmt: skip
     if st.button("Start experiment", type="primary", icon=":material/rocket_launch:", key="cmp_go"):
@@ -117,11 +121,21 @@ def new_experiment_form() -> None:
             st.error("Choose at least one method to compare.")
             return
         base = RunConfig(dataset=datasets.DatasetRef(ds_name), model=model, n_trials=int(trials),
-                         cv_folds=int(folds), scoring=scoring, grid_points=int(points))  # fmt: skip
+                         cv_folds=int(folds), scoring=scoring, grid_points=int(points),
+                         workers=workers)  # fmt: skip
         _create(ex.ExperimentConfig(
             base=base, methods=tuple(methods), seeds=tuple(range(int(n_seeds))),
             parallel=mode == "side by side", target=target,
         ))  # fmt: skip
+
+
+def workers_input(where, key: str) -> int:
+    cores = os.cpu_count() or 1
+    return int(where.number_input(
+        "Worker processes per method", 1, max(1, cores * 2), min(2, cores), key=key,
+        help=f"Each method's trials run in this many processes, one thread each ({cores} cores "
+        "here). Processes use the cores better than threads for forests and boosting.",
+    ))  # fmt: skip
 
 
 def _create(config: ex.ExperimentConfig) -> None:
