@@ -291,7 +291,8 @@ def parallel_figure(run: an.RunData, params: list[str] | None = None,
                 colorscale="Viridis",
                 reversescale=not run.maximize,
                 showscale=True,
-                colorbar=dict(title=esc(run.label), thickness=12),
+                # Clear of the score axis's tick labels, which sit right of the last axis.
+                colorbar=dict(title=esc(run.label), thickness=12, x=1.06, xanchor="left"),
             ),
         )  # fmt: skip
     )
@@ -300,7 +301,7 @@ def parallel_figure(run: an.RunData, params: list[str] | None = None,
         if len(pts) < run.n_complete
         else ""
     )
-    return _layout(fig, title + esc(note), height=460, margin=dict(l=60, r=60, t=90, b=40))
+    return _layout(fig, title + esc(note), height=460, margin=dict(l=60, r=110, t=90, b=40))
 
 
 # -- distribution ---------------------------------------------------------------------------------
@@ -542,9 +543,9 @@ def time_breakdown_figure(eff: an.Efficiency) -> go.Figure:
         f"{title}<br><sup>{eff.wall_s:.1f} s wall{lanes}; {useful}</sup>",
         "seconds",
         None,
-        height=260,
-        legend=dict(orientation="h", yanchor="top", y=-0.35, x=0, traceorder="normal"),
-        margin=dict(l=20, r=20, t=70, b=90),
+        height=290,  # the legend sits clear below the axis title
+        legend=dict(orientation="h", yanchor="top", y=-0.6, x=0, traceorder="normal"),
+        margin=dict(l=20, r=20, t=70, b=110),
     )
 
 

@@ -283,11 +283,7 @@ def _slices(run: an.RunData) -> None:
 
 
 def _parallel(run: an.RunData) -> None:
-    fig = plots.parallel_figure(run)
-    # Keep the colour bar clear of the score axis's tick labels, which sit right of it.
-    fig.update_traces(line_colorbar=dict(x=1.06, xanchor="left"), selector=dict(type="parcoords"))
-    fig.update_layout(margin_r=110)
-    _chart(fig, "an_parallel")
+    _chart(plots.parallel_figure(run), "an_parallel")
     st.caption(
         "Each line is one trial across every parameter, coloured by its score. Drag along "
         "an axis to keep only the trials in that range."
@@ -418,9 +414,7 @@ def _efficiency_section(run: an.RunData, eff: an.Efficiency) -> None:
             "The best score found against the compute spent so far: a long flat end means "
             "the last trials bought nothing."
         )
-    fig = plots.time_breakdown_figure(eff)
-    fig.update_layout(legend_y=-0.6, margin_b=110, height=290)  # legend clear of the axis title
-    _chart(fig, "an_breakdown")
+    _chart(plots.time_breakdown_figure(eff), "an_breakdown")
 
 
 # -- is the best really the best? ---------------------------------------------------------------
