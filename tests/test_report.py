@@ -235,3 +235,8 @@ def test_refit_top_on_test_fills_the_overfitting_view(iris_run):
     assert len(scores) == 3 and scores[best] == pytest.approx(run.test["score"], abs=1e-12)
     view = an.overfitting(run)
     assert view["test"].head(3).notna().all() and view["test"].iloc[3:].isna().all()
+
+
+def test_markdown_escape_keeps_user_strings_literal():
+    # Emphasis, links, table pipes, code and $…$ math would all change what a reader sees.
+    assert report.md("a|b *c* [d](e) `f` $x$ <g>") == (r"a\|b \*c\* \[d\](e) \`f\` \$x\$ &lt;g&gt;")

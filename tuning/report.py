@@ -404,7 +404,7 @@ def report_html(data: ReportData | optuna.Study) -> str:
 
 
 # -- Markdown -------------------------------------------------------------------------------------
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")  # $: GitHub renders $...$ as math
 
 
 def md(text: Any) -> str:
