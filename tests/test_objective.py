@@ -232,3 +232,27 @@ def test_n_jobs_caps_openmp_and_blas_threads_during_a_fit():
         assert _openmp_and_blas_threads() == {1}
     with thread_limit(-1):
         assert _openmp_and_blas_threads() == _openmp_and_blas_threads()  # untouched
+
+
+def test_boosting_checkpoints_score_as_one_fit_of_all_rounds():
+    """Rounds are added by warm start on features preprocessed once per fold; the final CV score
+    must equal what fresh pipelines fitted with all the rounds at once score."""
+    from sklearn.metrics import accuracy_score
+
+    from tuning.models import build_pipeline
+
+    space = narrow_space("gradient_boosting", "classification").replace_param(
+        "n_estimators", enabled=False, default=20
+    )
+    ev = _evaluation("gradient_boosting", space=space)
+    study = optuna.create_study(direction="maximize")
+    study.optimize(ev, n_trials=1)
+    t = study.trials[0]
+    assert sorted(t.intermediate_values) == [5, 10, 15, 20]
+    scores = []
+    for tr, va in ev.folds:
+        pipe = build_pipeline(ev.model, t.params | {"n_estimators": 20}, "classification", 0, 1)
+        pipe.fit(ev.X.iloc[tr], ev.y.iloc[tr])
+        scores.append(accuracy_score(ev.y.iloc[va], pipe.predict(ev.X.iloc[va])))
+    assert t.value == pytest.approx(float(np.mean(scores)))
+    assert t.user_attrs["metrics"]["fold_scores"] == pytest.approx(scores)

@@ -265,13 +265,16 @@ class Evaluation:
         for pipe in pipes:
             pipe[-1].set_params(warm_start=True)
         scores: list[float] = []
+        features: list[Any] = []  # each fold's preprocessed training set, fitted once
         for rounds in checkpoints:
             self._check_stop()
             scores = []
-            for pipe, (tr, va) in zip(pipes, self.folds, strict=True):
+            for i, (pipe, (tr, va)) in enumerate(zip(pipes, self.folds, strict=True)):
                 pipe[-1].set_params(**{name: rounds})
                 t0 = time.perf_counter()
-                pipe.fit(self.X.iloc[tr], self.y.iloc[tr])
+                if len(features) <= i:
+                    features.append(pipe[:-1].fit_transform(self.X.iloc[tr], self.y.iloc[tr]))
+                pipe[-1].fit(features[i], self.y.iloc[tr].to_numpy())
                 rec.fit_s += time.perf_counter() - t0
                 last = rounds == total
                 scores.append(self._score(pipe, tr, va, rec, train=last))
