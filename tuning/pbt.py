@@ -81,7 +81,7 @@ def check_options(o: dict) -> None:
         not isinstance(f, list | tuple)
         or not f
         or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in f)
-        or not all(0 < x and math.isfinite(x) for x in f)
+        or not all(x > 0 and math.isfinite(x) for x in f)
     ):
         raise ConfigError(
             f"PBT factors must be a list of positive numbers such as [0.8, 1.2], got {f!r}."
@@ -131,7 +131,11 @@ def resample(param: Param, rng: np.random.Generator) -> Any:
     if param.kind == "categorical":
         return param.choices[int(rng.integers(len(param.choices)))]
     low, high = float(param.low), float(param.high)
-    x = math.exp(rng.uniform(math.log(low), math.log(high))) if param.log else rng.uniform(low, high)
+    x = (
+        math.exp(rng.uniform(math.log(low), math.log(high)))
+        if param.log
+        else rng.uniform(low, high)
+    )
     return _fit(param, x)
 
 
@@ -215,7 +219,9 @@ class Population:
         self.prep_step = pipe[:-1].fit(X.iloc[tr], y.iloc[tr])
         self.X_tr, self.y_tr = self.prep_step.transform(X.iloc[tr]), y.iloc[tr].to_numpy()
         self.X_va, self.y_va = self.prep_step.transform(X.iloc[va]), y.iloc[va].to_numpy()
-        self.mutable = [n for n in self.options.mutable if n in self.space and self.space[n].enabled]
+        self.mutable = [
+            n for n in self.options.mutable if n in self.space and self.space[n].enabled
+        ]
         self.members: list[Member] = []
 
     def _pipeline(self, params: dict, seed: int | None = None):
@@ -375,7 +381,9 @@ class Population:
             new = perturb(old, self.space[name], self.rng, o.factors, o.resample_probability)
             changes[name] = [old, new]
             m.params[name] = new
-        live = {k: v for k, v in m.params.items() if k in ("learning_rate", "dropout", "weight_decay")}
+        live = {
+            k: v for k, v in m.params.items() if k in ("learning_rate", "dropout", "weight_decay")
+        }
         m.net.set_live_params(**{k: live[k] for k in live if k in self.mutable})
         if "batch_size" in self.mutable:
             m.net.batch_size = int(m.params["batch_size"])  # read afresh by every train_epoch()
@@ -390,7 +398,7 @@ class Population:
         with ThreadPoolExecutor(self.threads, thread_name_prefix="pbt") as pool:
             while True:
                 n = min(self.options.interval, self.epochs - self.members[0].epoch)
-                list(pool.map(lambda m: self.train_segment(m, n), self.members))  # the barrier
+                list(pool.map(self.train_segment, self.members, [n] * len(self.members)))  # barrier
                 for m in self.members:  # at the barrier, in member order: deterministic
                     self.close(m)
                 if self.stop.is_set():
