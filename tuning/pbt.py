@@ -323,7 +323,8 @@ class Population:
             m.score = score
         else:
             self.study.tell(m.trial, state=TrialState.FAIL)
-            m.score = None
+            if not m.stopped:  # diverged; a stopped member keeps its last finished score
+                m.score = None
 
     # -- exploit and explore ------------------------------------------------------------------
     def ranked(self) -> list[Member]:

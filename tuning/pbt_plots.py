@@ -230,8 +230,8 @@ def schedule_figure(trials: list[FrozenTrial], direction: str, test: dict | None
     if best is None:
         return _empty(title, "No segment has completed yet.")
     sch = schedule(seg, lineage(seg, best))
-    explored = sorted({k for e in seg["explore"] for k in e}) or sorted(sch["param"].unique())
-    names = [p for p in explored if p in set(sch["param"])]
+    explored = {k for e in seg["explore"] for k in e} or set(sch["param"])
+    names = [p for p in dict.fromkeys(sch["param"]) if p in explored]  # in the space's order
     if not names:
         return _empty(title, "No hyperparameter changes in this run.")
     fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.06,
