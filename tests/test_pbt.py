@@ -274,3 +274,28 @@ def test_pbt_is_a_population_method_in_the_registry():
     assert spec.defaults["quantile"] == 0.25 and spec.defaults["factors"] == [0.8, 1.2]
     assert spec.defaults["resample_probability"] == 0.25
     assert "holdout" in spec.explanation
+
+
+def test_an_experiment_races_pbt_against_random_and_hyperband_on_epochs(storage):
+    from tuning import experiments as ex
+
+    base = _config(method="random", n_trials=3, space=_space(epochs=4))
+    exp = ex.ExperimentConfig(
+        base=base, methods=("random", "hyperband", "pbt"),
+        overrides={"pbt": {"method_options": {"population_size": 3, "interval": 2}},
+                   "random": {"method_options": {}}, "hyperband": {"method_options": {}}},
+    )  # fmt: skip
+    name = ex.create_experiment(exp, storage)
+    statuses = ex.run_experiment(name, storage)
+    assert set(statuses.values()) == {"finished"}, statuses
+    info = ex.get_experiment(name, storage)
+    traj = ex.trajectories(info, storage)
+    table = ex.summary_table(info, traj, storage).set_index("method")
+    assert table.loc["pbt", "epochs"] == 3 * 4  # 3 members x 4 epochs, one network each
+    # A CV trial trains one network per fold: random search's 3 trials x 3 folds x epochs.
+    random_runs = traj[traj["method"] == "random"]
+    assert table.loc["random", "epochs"] == random_runs["epochs"].sum()
+    assert (random_runs["epochs"] % 3 == 0).all() and (random_runs["epochs"] > 0).all()
+    assert math.isfinite(table.loc["pbt", "best_cv"]) and math.isfinite(table.loc["pbt", "test"])
+    band = ex.band(traj, "epochs_so_far")
+    assert set(band["method"]) == {"random", "hyperband", "pbt"}
