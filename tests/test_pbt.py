@@ -299,3 +299,15 @@ def test_an_experiment_races_pbt_against_random_and_hyperband_on_epochs(storage)
     assert math.isfinite(table.loc["pbt", "best_cv"]) and math.isfinite(table.loc["pbt", "test"])
     band = ex.band(traj, "epochs_so_far")
     assert set(band["method"]) == {"random", "hyperband", "pbt"}
+
+
+def test_the_html_report_of_a_pbt_run_shows_the_population_views(storage):
+    from tuning.report import report_html
+
+    name = create_run(_config(), storage)
+    execute(name, storage)
+    html = report_html(load_study(name, storage))
+    assert "<h2>Population-based training</h2>" in html
+    for div in ("fig-pbt_population", "fig-pbt_lineage", "fig-pbt_schedule"):
+        assert f'id="{div}"' in html
+    assert "the best member&#x27;s own network" in html or "the best member's own network" in html
