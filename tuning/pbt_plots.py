@@ -217,8 +217,12 @@ def lineage_figure(
     fig.update_yaxes(tickmode="array", tickvals=members, ticktext=[f"member {m}" for m in members],
                      autorange="reversed")  # fmt: skip
     note = f"final best: trial #{best}" if best is not None else "no complete segment"
-    return _layout(fig, f"{title}<br><sup>{note}; a link that changes row is an exploit</sup>",
-                   x="epoch", y="member")  # fmt: skip
+    _layout(fig, f"{title}<br><sup>{note}; a link that changes row is an exploit</sup>",
+            x="epoch", y="member", height=max(360, 120 + 40 * len(members)))  # fmt: skip
+    # Legend under the plot: above it, it collides with the two-line title.
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+                      margin=dict(b=110))  # fmt: skip
+    return fig
 
 
 def schedule_figure(trials: list[FrozenTrial], direction: str, test: dict | None = None,
