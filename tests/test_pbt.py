@@ -220,6 +220,25 @@ def test_stopping_mid_run_keeps_what_was_recorded_and_refuses_to_resume(storage)
     assert NOT_RESUMABLE in load_study(name, storage).user_attrs["message"]
 
 
+def test_a_finished_run_resumed_is_simply_finished(storage):
+    name = create_run(_config(space=_space(epochs=2)), storage)
+    assert execute(name, storage) == "finished"
+    n = len(load_study(name, storage).get_trials(deepcopy=False))
+    assert execute(name, storage) == "finished"
+    assert len(load_study(name, storage).get_trials(deepcopy=False)) == n
+
+
+def test_the_run_manager_runs_pbt_on_threads_in_one_process(tmp_path):
+    from tuning.runner import RunHandle, RunManager
+
+    manager = RunManager(f"journal:///{tmp_path / 'runs.journal'}")
+    name = manager.submit(_config(workers=2, space=_space(epochs=2)))
+    handle = manager.handles[name]
+    assert isinstance(handle, RunHandle)  # not a pool of worker processes
+    assert handle.started.wait(30)  # the manager's watcher thread starts it
+    assert handle.join(60) == "finished"
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -448,6 +448,8 @@ def run_population(study: optuna.Study, prep: Any, stop: threading.Event) -> str
     from tuning import runner
 
     if any(t.state != TrialState.WAITING for t in study.get_trials(deepcopy=False)):
+        if study.user_attrs.get("status") == "finished":
+            return "finished"  # nothing left to do, as for any finished run
         raise ConfigError(NOT_RESUMABLE)
     cfg = prep.config
     heart = runner._Heartbeat(study, stop)

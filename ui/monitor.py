@@ -87,7 +87,13 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
         st.caption(
             f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
             f" · {text.md(runs.method_label(cfg.get('method', '?')))} · score: "
-            f"{text.md(snap.score_title)} · {cfg.get('cv_folds', '?')}-fold CV · seed {cfg.get('seed', 0)}"
+            f"{text.md(snap.score_title)} · "
+            + (
+                f"holdout split (fold 1 of {cfg.get('cv_folds', '?')})"
+                if pbt_view.is_population(cfg)
+                else f"{cfg.get('cv_folds', '?')}-fold CV"
+            )
+            + f" · seed {cfg.get('seed', 0)}"
         )
     with right:
         if here or status == "running":  # a run in another process gets a stop request via storage
