@@ -121,6 +121,9 @@ def test_live_monitor_and_analysis_show_population_lineage_and_schedule():
     figs = charts(at)
     assert set(PBT_CHARTS) <= {t.split("<br>")[0] for t in figs}
 
+    at = ok(app(state.PAGE_REPORT))
+    assert any("the best member's own network" in c for c in texts(at.caption))
+
 
 def test_a_stopped_pbt_run_offers_no_resume_and_says_why():
     _pbt_run(stop_early=True)
