@@ -191,7 +191,14 @@ def test_a_run_records_segments_lineage_and_a_test_score(storage):
     assert study.user_attrs["status"] == "finished"
 
 
-def test_stopping_mid_run_keeps_what_was_recorded_and_refuses_to_resume(storage):
+def trials_by_number(study) -> dict:
+    return {t.number: t for t in study.get_trials(deepcopy=False)}
+
+
+def test_stopping_mid_run_keeps_what_was_recorded_and_refuses_to_resume(storage, monkeypatch):
+    from tuning import runner
+
+    monkeypatch.setattr(runner, "HEARTBEAT_S", 0.05)  # beat often, so the test sees one
     name = create_run(_config(space=_space(epochs=60), options={"interval": 1}), storage)
     handle = RunHandle(name, storage).start()
     study = load_study(name, storage)
@@ -201,6 +208,14 @@ def test_stopping_mid_run_keeps_what_was_recorded_and_refuses_to_resume(storage)
         if len(done) >= 8:
             break
         time.sleep(0.02)
+    # While it trains, the heartbeat lists the open segments (so no stale-trial recovery
+    # elsewhere fails them).
+    listed: list[int] = []
+    while time.time() < end and not listed:
+        beats = [v for k, v in study.user_attrs.items() if k.startswith("worker:")]
+        listed = beats[0]["trials"] if beats else []
+        time.sleep(0.02)
+    assert listed and all(trials_by_number(study)[n].user_attrs["pbt"] for n in listed)
     handle.stop()
     assert handle.join(60) == "stopped"
     study = load_study(name, storage)

@@ -223,6 +223,9 @@ class Population:
             n for n in self.options.mutable if n in self.space and self.space[n].enabled
         ]
         self.members: list[Member] = []
+        # Open segment trials; the heartbeat publishes them, so another process's stale-trial
+        # recovery does not fail a segment that is still training.
+        self.running: set[int] = set()
 
     def _pipeline(self, params: dict, seed: int | None = None):
         from tuning.models import build_pipeline
@@ -261,6 +264,7 @@ class Population:
         self._tag(m)
 
     def _tag(self, m: Member) -> None:
+        self.running.add(m.trial.number)
         m.trial.set_user_attr(
             PBT_ATTR,
             {
@@ -318,6 +322,7 @@ class Population:
                 for k, v in metrics.items()
             }
         m.trial.set_user_attr("metrics", metrics)
+        self.running.discard(m.trial.number)
         if ok:
             self.study.tell(m.trial, score)
             m.score = score
@@ -463,6 +468,7 @@ def run_population(study: optuna.Study, prep: Any, stop: threading.Event) -> str
     try:
         with heart:
             pop = Population(study, prep, stop)
+            heart.running = pop.running  # the same set: each beat lists the open segments
             outcome = pop.run(deadline)
             if outcome == "stopped":
                 status, message = "stopped", "Stopped by the user. " + NOT_RESUMABLE
