@@ -299,7 +299,10 @@ def test_views_follow_the_lineage(storage):
     assert "final best: trial #" in figs["lineage"].layout.title.text
     sched = figs["schedule"]
     assert len(sched.data) == 4  # learning rate, dropout, weight decay, batch size
-    assert sched.layout.yaxis.type == "log"  # learning rate is log-scaled
+    lr = [v for v in sched.data[0].y if v is not None]
+    wide = max(lr) >= 2 * min(lr)  # learning rate is log-scaled: a log axis when it spans >= 2x
+    assert sched.layout.yaxis.type == ("log" if wide else None)
+    assert sched.layout.yaxis2.type is None  # batch size: not log-scaled
 
 
 def test_pbt_is_a_population_method_in_the_registry():
@@ -345,3 +348,52 @@ def test_the_html_report_of_a_pbt_run_shows_the_population_views(storage):
     for div in ("fig-pbt_population", "fig-pbt_lineage", "fig-pbt_schedule"):
         assert f'id="{div}"' in html
     assert "the best member&#x27;s own network" in html or "the best member's own network" in html
+
+
+def test_lineage_and_schedule_follow_an_exploit_across_members():
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    dist = {"learning_rate": FloatDistribution(1e-4, 1e-1, log=True)}
+
+    def seg(number, member, gen, lr, values, parent=None, exploit=None, explore=None):
+        t = create_trial(
+            params={"learning_rate": lr}, distributions=dist, value=values[-1],
+            intermediate_values={2 * gen + i + 1: v for i, v in enumerate(values)},
+            user_attrs={"pbt": {"member": member, "generation": gen, "parent": parent,
+                                "start_epoch": 2 * gen, "exploit": exploit, "explore": explore}},
+        )  # fmt: skip
+        t.number = number
+        return t
+
+    trials = [
+        seg(0, 0, 0, 0.001, [0.5, 0.6]),
+        seg(1, 1, 0, 0.01, [0.7, 0.9]),
+        # member 0 copies member 1 (trial 1) at epoch 2 and explores its learning rate
+        seg(
+            2,
+            0,
+            1,
+            0.05,
+            [0.92, 0.95],
+            parent=0,
+            exploit={"from_member": 1, "from_trial": 1, "at_epoch": 2},
+            explore={"learning_rate": [0.01, 0.05]},
+        ),  # fmt: skip
+        seg(3, 1, 1, 0.01, [0.9, 0.91], parent=1),
+    ]
+    seg_df = pbt_plots.segments(trials)
+    assert pbt_plots.best_segment(seg_df, "maximize") == 2
+    assert pbt_plots.lineage(seg_df, 2) == [1, 2]  # the weights came from member 1
+    assert pbt_plots.lineage(seg_df, 3) == [1, 3]
+    sch = pbt_plots.schedule(seg_df, [1, 2])
+    assert sch["value"].tolist() == [0.01, 0.05] and sch["member"].tolist() == [1, 0]
+    fig = pbt_plots.schedule_figure(trials, "maximize", None, ("learning_rate",))
+    assert list(fig.data[0].x) == [0, 2, 2, 4] and list(fig.data[0].y) == [0.01, 0.01, 0.05, 0.05]
+    assert fig.layout.yaxis.type == "log"  # 5x apart
+    pop = pbt_plots.population_figure(trials, "accuracy")
+    marker = next(tr for tr in pop.data if tr.name.startswith("exploit"))
+    assert list(marker.x) == [2] and list(marker.y) == [0.9]  # at the source's score
+    assert "member 0 copied member 1" in marker.hovertext[0]
+    member0 = next(tr for tr in pop.data if tr.name == "member 0")
+    assert list(member0.x) == [1, 2, None, 3, 4]  # broken where it was replaced by the copy

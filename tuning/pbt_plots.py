@@ -252,7 +252,9 @@ def schedule_figure(trials: list[FrozenTrial], direction: str, test: dict | None
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", line=dict(color=BEST_COLOR, shape="hv"),
                                  marker=dict(size=5), hovertext=texts, hoverinfo="text", showlegend=False),
                       row=i, col=1)  # fmt: skip
-        if name in log_params:
+        values = [v for v in ys if isinstance(v, int | float) and v > 0]
+        # A log axis over less than a factor of 2 shows only odd minor labels: stay linear there.
+        if name in log_params and values and max(values) >= 2 * min(values):
             fig.update_yaxes(type="log", row=i, col=1)
     fig.update_xaxes(title_text="epoch", row=len(names), col=1)
     return _layout(fig, title, height=max(260, 170 * len(names)))
