@@ -397,3 +397,29 @@ def test_lineage_and_schedule_follow_an_exploit_across_members():
     assert "member 0 copied member 1" in marker.hovertext[0]
     member0 = next(tr for tr in pop.data if tr.name == "member 0")
     assert list(member0.x) == [1, 2, None, 3, 4]  # broken where it was replaced by the copy
+
+
+def test_a_member_that_diverges_is_recorded_failed_and_replaced_by_a_copy():
+    pop = _population(space=_space(epochs=4), options={"population_size": 4, "interval": 2})
+    real = pop.scoring
+    pop.start()
+    sick = pop.members[1].net
+
+    class Diverging:  # the member's network "diverges" in its first segment
+        direction = real.direction
+
+        def __call__(self, est, X, y):
+            return float("nan") if est is sick else real(est, X, y)
+
+    pop.scoring = Diverging()
+    assert pop.run() == "finished"
+    trials = pop.study.get_trials(deepcopy=False)
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert [t.user_attrs["pbt"]["member"] for t in failed] == [1]
+    assert "diverged" in failed[0].user_attrs["metrics"]["fail_reason"]
+    nxt = next(
+        t for t in trials if t.user_attrs["pbt"]["member"] == 1 and t.number != failed[0].number
+    )
+    assert nxt.user_attrs["pbt"]["exploit"]["from_member"] != 1  # it copied a healthy member
+    assert nxt.state == TrialState.COMPLETE and sorted(nxt.intermediate_values) == [3, 4]
+    assert all(m.epoch == 4 for m in pop.members)

@@ -277,25 +277,23 @@ class Population:
     def train_segment(self, m: Member, n_epochs: int) -> None:
         """Train `m` for up to n_epochs, reporting each epoch's validation score (runs on a
         pool thread; touches only its own member and its own trial)."""
-        with warnings.catch_warnings(), thread_limit(self.n_jobs):
-            warnings.simplefilter("ignore")
-            for _ in range(n_epochs):
-                if self.stop.is_set():
-                    m.stopped = True
-                    return
-                t0 = time.perf_counter()
-                m.net.train_epoch()
-                m.fit_s += time.perf_counter() - t0
-                t0 = time.perf_counter()
-                score = self.scoring(m.net, self.X_va, self.y_va)
-                m.score_s += time.perf_counter() - t0
-                m.epoch += 1
-                m.scores.append(float(score))
-                if not math.isfinite(score):
-                    return  # diverged: the segment fails at the barrier
-                m.trial.report(float(score), m.epoch)
-            if self.prep.config.train_score:
-                m.train_score = float(self.scoring(m.net, self.X_tr, self.y_tr))
+        for _ in range(n_epochs):
+            if self.stop.is_set():
+                m.stopped = True
+                return
+            t0 = time.perf_counter()
+            m.net.train_epoch()
+            m.fit_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            score = self.scoring(m.net, self.X_va, self.y_va)
+            m.score_s += time.perf_counter() - t0
+            m.epoch += 1
+            m.scores.append(float(score))
+            if not math.isfinite(score):
+                return  # diverged: the segment fails at the barrier
+            m.trial.report(float(score), m.epoch)
+        if self.prep.config.train_score:
+            m.train_score = float(self.scoring(m.net, self.X_tr, self.y_tr))
 
     def close(self, m: Member) -> None:
         """Finish `m`'s segment trial: complete with its last score, or failed with why."""
@@ -399,17 +397,25 @@ class Population:
     def run(self, deadline: float | None = None) -> str:
         """Train until every member has `epochs` epochs, Stop, or the deadline; returns
         "finished", "stopped" or "timeout"."""
-        if not self.members:
-            self.start()
-        with ThreadPoolExecutor(self.threads, thread_name_prefix="pbt") as pool:
+        # Warning filters and thread limits are process-wide: set once here, around the pool,
+        # not per member thread (nested enter/exit from threads would restore them wrongly).
+        with (
+            warnings.catch_warnings(),
+            thread_limit(self.n_jobs),
+            ThreadPoolExecutor(self.threads, thread_name_prefix="pbt") as pool,
+        ):
+            warnings.simplefilter("ignore")  # convergence chatter: the scores tell the story
+            if not self.members:
+                self.start()
             while True:
-                n = min(self.options.interval, self.epochs - self.members[0].epoch)
+                # A member that diverged stopped early, and is replaced by a copy at the barrier.
+                n = min(self.options.interval, self.epochs - max(m.epoch for m in self.members))
                 list(pool.map(self.train_segment, self.members, [n] * len(self.members)))  # barrier
                 for m in self.members:  # at the barrier, in member order: deterministic
                     self.close(m)
                 if self.stop.is_set():
                     return "stopped"
-                if self.members[0].epoch >= self.epochs:
+                if max(m.epoch for m in self.members) >= self.epochs:
                     return "finished"
                 if deadline is not None and time.time() >= deadline:
                     return "timeout"
