@@ -18,10 +18,10 @@ st.subheader("2 · Model")
 model, space = setup.model_and_space(task)
 
 st.subheader("3 · Search method")
-method = setup.method_section(space)
+method = setup.method_section(space, model)
 
 st.subheader("4 · Budget and evaluation")
-settings = setup.budget_section(task, n_classes, method, model)
+settings = setup.budget_section(task, n_classes, method, model, space)
 
 config = None
 if space is not None:

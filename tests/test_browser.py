@@ -159,3 +159,54 @@ def test_launch_a_run_and_watch_it_live(server):
         page.screenshot(path=str(SHOTS / "browser_live_monitor.png"), full_page=True)
         browser.close()
     assert "Traceback" not in log.read_text()
+
+
+def test_a_pbt_run_launched_in_the_browser_shows_its_population_live(server):
+    """MLP + population-based training on iris: the Live monitor follows it and draws the
+    population, the lineage and the schedule."""
+    from playwright import sync_api
+
+    expect = sync_api.expect
+    url, log = server
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/new_run")
+        page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
+            state="attached", timeout=60_000
+        )
+        _idle(page, expect)
+        _pick(page, expect, "Model", "Neural network (PyTorch MLP)")
+        _pick(page, expect, "Search method", "Population-based training")
+        for name, value in (("Population size", "3"), ("Perturbation interval (epochs)", "20")):
+            box = page.get_by_role("spinbutton", name=name, exact=True)
+            box.fill(value)
+            box.press("Enter")
+            _idle(page, expect)
+        expect(page.get_by_text("= 180 epochs in all, recorded as 9 segments")).to_be_visible()
+        page.get_by_role("button", name="Launch run").click()
+        page.wait_for_url(re.compile(r".*/live_monitor$"), timeout=30_000)
+        seen = []
+        end = time.time() + 180
+        while time.time() < end:
+            with contextlib.suppress(Exception):
+                seen.append(_metric(page, "Trials done"))
+            if seen and seen[-1] == "9 / 9" and page.get_by_text("Held-out test score").count():
+                break
+            page.wait_for_timeout(250)
+        assert seen and seen[-1] == "9 / 9", seen[-10:]
+        _idle(page, expect)
+        for title in ("Population: validation score per epoch", "Lineage of the best member",
+                      "Hyperparameter schedule of the best member"):  # fmt: skip
+            expect(page.get_by_text(title).first).to_be_visible()
+        expect(page.get_by_text("the best member's own network").first).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        height = page.evaluate(
+            "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight"
+        )
+        page.set_viewport_size({"width": 1400, "height": max(1000, int(height) + 40)})
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(SHOTS / "browser_pbt_live_monitor.png"), full_page=True)
+        browser.close()
+    assert "Traceback" not in log.read_text()

@@ -20,6 +20,7 @@ from conftest import (
 )
 from optuna.trial import TrialState
 
+from tuning.errors import ConfigError
 from tuning.methods import REGISTRY as METHODS
 from tuning.models import REGISTRY as MODELS
 from tuning.objective import round_chunk
@@ -30,6 +31,7 @@ OPTIONS = {
     "tpe": {"n_startup_trials": 2},
     "nsga2": {"population_size": 2},
     "median": {"n_startup_trials": 1, "n_warmup_steps": 0},
+    "pbt": {"population_size": 2, "interval": 2},
 }
 
 # Grid cases switch one more parameter off so that the 2-point grid stays at a handful of trials
@@ -150,10 +152,36 @@ def test_every_model_with_every_method(storage, model, method, task):
         space=_space(model, method, task),
         method_options=OPTIONS.get(method, {}),
     )
+    if METHODS[method].kind == "population":
+        _check_population(storage, config)
+        return
     study = _run(storage, config)
     assert study.user_attrs["task"] == task
     assert study.user_attrs["scoring"] == ("accuracy" if task == "classification" else "r2")
     _check_run(study, config)
+
+
+def _check_population(storage, config: RunConfig) -> None:
+    """A population method runs models that train in epochs, and refuses the others clearly."""
+    model = MODELS[config.model]
+    if model.budget != "epochs":
+        with pytest.raises(ConfigError, match="needs a model that trains in epochs"):
+            create_run(config, storage)
+        return
+    study = _run(storage, config)
+    attrs = study.user_attrs
+    epochs = int(_space(config.model, config.method, attrs["task"])["epochs"].high)
+    segments = 2 * math.ceil(epochs / 2)
+    assert attrs["config"]["n_trials"] == segments  # the trial budget is the segments
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == segments and all(t.state == TrialState.COMPLETE for t in trials)
+    for t in trials:
+        info, m = t.user_attrs["pbt"], t.user_attrs["metrics"]
+        steps = sorted(t.intermediate_values)
+        assert steps == list(range(info["start_epoch"] + 1, info["start_epoch"] + len(steps) + 1))
+        assert t.value == pytest.approx(t.intermediate_values[steps[-1]])
+        assert m["cv_mean"] == pytest.approx(t.value) and m["step"] == steps[-1]
+    assert math.isfinite(attrs["test"]["score"]) and attrs["test"]["source"] == "population"
 
 
 def test_the_matrix_covers_both_tasks_for_every_model_that_has_them():

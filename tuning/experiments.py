@@ -217,6 +217,8 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
             continue
         trials.sort(key=lambda t: t.datetime_complete)
         t0 = min(t.datetime_start for t in trials)
+        folds = int((study.user_attrs.get("config") or {}).get("cv_folds") or 1)
+        by_epoch = (study.user_attrs.get("budget") or {}).get("kind") == "epochs"
         rows = []
         for i, t in enumerate(trials, 1):
             m = t.user_attrs.get("metrics") or {}
@@ -226,8 +228,10 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
                 "number": t.number, "elapsed_s": (t.datetime_complete - t0).total_seconds(),
                 "value": t.value if ok else np.nan, "state": t.state.name.lower(),
                 "fit_seconds": (m.get("fit_seconds") or 0.0) + (m.get("score_seconds") or 0.0),
+                "epochs": epochs_trained(m, folds) if by_epoch else np.nan,
             })  # fmt: skip
         df = pd.DataFrame(rows)
+        df["epochs_so_far"] = df["epochs"].cumsum()
         minimize = study.direction.name == "MINIMIZE"
         df["best_so_far"] = df["value"].cummin() if minimize else df["value"].cummax()
         df["direction"] = "minimize" if minimize else "maximize"
@@ -235,9 +239,18 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
     if not frames:
         return pd.DataFrame(
             columns=["method", "seed", "run", "trials", "number", "elapsed_s", "value", "state",
-                     "fit_seconds", "best_so_far", "direction"]
+                     "fit_seconds", "epochs", "epochs_so_far", "best_so_far", "direction"]
         )  # fmt: skip
     return pd.concat(frames, ignore_index=True)
+
+
+def epochs_trained(metrics: dict, folds: int) -> int:
+    """Network epochs a trial trained, the common currency of methods on a model that trains
+    in epochs: a CV trial trains one network per fold for `step` epochs; a population segment
+    trains one network for its own epochs (it is scored on one holdout split)."""
+    if metrics.get("segment_epochs") is not None:
+        return int(metrics["segment_epochs"])
+    return int(metrics.get("step") or 0) * folds
 
 
 def targets(
@@ -286,6 +299,9 @@ def summary_table(
                     to_n.append(int(hit["trials"].iloc[0]))
         wall = t.groupby("seed")["elapsed_s"].max() if not t.empty else pd.Series(dtype=float)
         fit = t.groupby("seed")["fit_seconds"].sum() if not t.empty else pd.Series(dtype=float)
+        epochs = (
+            t.groupby("seed")["epochs"].sum(min_count=1) if not t.empty else pd.Series(dtype=float)
+        )
         counts = {
             k: int(np.mean([s.counts.get(k, 0) for s in sums])) if sums else 0
             for k in ("complete", "pruned", "failed")
@@ -298,6 +314,7 @@ def summary_table(
             **counts,
             "fit_seconds": float(fit.median()) if len(fit) else np.nan,
             "wall_seconds": float(wall.median()) if len(wall) else np.nan,
+            "epochs": float(epochs.median()) if epochs.notna().any() else np.nan,
             "seconds_to_target": float(np.median(to_s)) if to_s else np.nan,
             "trials_to_target": float(np.median(to_n)) if to_n else np.nan,
             "reached": f"{reached}/{len(runs)}" if target else "-",

@@ -51,6 +51,10 @@ class MethodSpec:
     enumerates_grid: bool = False  # grid: the runner enqueues every configuration, then stops
     defaults: dict[str, Any] = field(default_factory=dict)
     option_help: dict[str, str] = field(default_factory=dict)
+    # kind="population": runs the whole search itself, run(study, prepared, stop) -> status.
+    run: Callable[..., str] | None = None
+    # Checks for options the generic rules below cannot express (fractions, lists).
+    check_options: Callable[[dict], None] | None = None
 
     @property
     def multi_fidelity(self) -> bool:
@@ -89,7 +93,10 @@ class MethodSpec:
                     f"Method '{self.name}': option {key} must be a whole number of at least "
                     f"{rule}, got {value!r}."
                 )
-        return {**self.defaults, **options}
+        merged = {**self.defaults, **options}
+        if self.check_options is not None:
+            self.check_options(merged)
+        return merged
 
 
 # What each option accepts: a tuple of choices, or the least whole number. Checked when a run is
@@ -100,6 +107,7 @@ OPTION_RULES: dict[str, tuple | int] = {
     "population_size": 2,
     "n_startup_trials": 0,
     "n_warmup_steps": 0,
+    "interval": 1,
 }
 
 
@@ -143,6 +151,20 @@ def _halving(b: Budget, o: dict) -> BasePruner:
 def _median(b: Budget, o: dict) -> BasePruner:
     return MedianPruner(n_startup_trials=o["n_startup_trials"], n_warmup_steps=o["n_warmup_steps"])
 
+
+def _run_pbt(*args: Any, **kwargs: Any) -> str:
+    from tuning.pbt import run_population  # the engine imports the runner, which imports us
+
+    return run_population(*args, **kwargs)
+
+
+def _check_pbt(options: dict) -> None:
+    from tuning.pbt import check_options
+
+    check_options(options)
+
+
+PBT_MUTABLE = ("learning_rate", "dropout", "weight_decay", "batch_size")
 
 _FIDELITY_HELP = {
     "sampler": "How new configurations are proposed: 'tpe' or 'random'.",
@@ -265,6 +287,32 @@ REGISTRY: dict[str, MethodSpec] = {
                 "sampler": _FIDELITY_HELP["sampler"],
                 "n_startup_trials": "Trials that always run to the end first.",
                 "n_warmup_steps": "Steps a trial runs before it can be stopped.",
+            },
+        ),
+        MethodSpec(
+            "pbt", "Population-based training", "population",
+            "A population of networks trains together; the worst copy the best and perturb their hyperparameters.",
+            "Population-based training (PBT) trains a population of neural networks side by side. "
+            "Every few epochs it ranks them: each member in the bottom quarter copies the weights "
+            "and hyperparameters of a random member of the top quarter (exploit), then nudges "
+            "those hyperparameters, multiplying by 0.8 or 1.2 or drawing a fresh value now and "
+            "then (explore). Training is never restarted, so hyperparameters become schedules "
+            "(say, a learning rate that drops halfway), and the lineage records who copied whom. "
+            "To keep the cost down, each member is scored on one holdout split (the first CV "
+            "fold) rather than the full cross-validation. The budget is population size x the "
+            "top of the epochs range. The test score is that of the best member's own network.",
+            kind="population", run=_run_pbt, check_options=_check_pbt,
+            defaults={
+                "population_size": 8, "interval": 4, "quantile": 0.25, "factors": [0.8, 1.2],
+                "resample_probability": 0.25, "mutable": list(PBT_MUTABLE),
+            },
+            option_help={
+                "population_size": "Networks trained side by side.",
+                "interval": "Epochs between exploit/explore steps.",
+                "quantile": "Share of the population that copies (bottom) and is copied (top).",
+                "factors": "Explore multiplies a hyperparameter by one of these.",
+                "resample_probability": "Chance that explore draws a fresh value instead.",
+                "mutable": "Hyperparameters that explore may change.",
             },
         ),
     )

@@ -654,14 +654,21 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+X_TITLES = {
+    "trials": ("trial", "trials finished"),
+    "elapsed_s": ("wall-clock time", "elapsed time (s)"),
+    "epochs_so_far": ("epochs trained", "network epochs trained (all folds and members)"),
+}
+
+
 def compare_curve_figure(
     band: pd.DataFrame, x: str, score_title: str, methods: list[str],
     target: float | None = None, labels: dict[str, str] | None = None,
 ) -> go.Figure:  # fmt: skip
     """Best-so-far per method against trials or seconds: the median over seeds as a line and
     the min-max over seeds as a band (a single seed has no band)."""
-    title = "Best score so far, by " + ("trial" if x == "trials" else "wall-clock time")
-    xlabel = "trials finished" if x == "trials" else "elapsed time (s)"
+    title = "Best score so far, by " + X_TITLES.get(x, ("wall-clock time", ""))[0]
+    xlabel = X_TITLES.get(x, ("", "elapsed time (s)"))[1]
     if band.empty:
         return _empty(title, "No finished trials yet.")
     colors = method_colors(methods)

@@ -47,6 +47,16 @@ FIGURE_NOTES = {
     "time_breakdown": "Wall time split into fitting, scoring and overhead.",
     "top_configs": "The top configurations against the best on the same CV folds.",
 }
+FIGURE_NOTES.update(
+    {
+        "pbt_population": "Population-based training: each member's validation score (holdout "
+        "split) after each epoch; a red triangle marks an exploit, where a bottom member copied a "
+        "top member's weights and hyperparameters and then perturbed them.",
+        "pbt_lineage": "Every segment of training as a node (end epoch, member), linked to the "
+        "segment its weights came from; the best member's ancestry is green.",
+        "pbt_schedule": "The best member's hyperparameters over epochs: the schedule that PBT found.",
+    }
+)
 SECTIONS_FIGURES = {
     "efficiency": ("efficiency", "time_breakdown", "history", "timeline"),
     "impact": (
@@ -54,7 +64,21 @@ SECTIONS_FIGURES = {
         "overfitting",
     ),
     "best": ("top_configs",),
+    "population": ("pbt_population", "pbt_lineage", "pbt_schedule"),
 }  # fmt: skip
+
+
+def _all_figures(run: an.RunData, imp, eff, ranks) -> dict[str, go.Figure]:
+    """The Analysis figures, plus the population views for a population-based training run."""
+    figs = plots.analysis_figures(run, imp, eff, ranks)
+    from tuning.pbt_plots import is_population, pbt_figures
+
+    if is_population(run.trials):
+        log = tuple(name for name, info in run.params.items() if getattr(info, "log", False))
+        title = f"holdout {run.label} ({run.arrow})"
+        pbt = pbt_figures(run.trials, title, run.direction, run.test, log)
+        figs.update({f"pbt_{k}": v for k, v in pbt.items()})
+    return figs
 
 
 @dataclass
@@ -89,7 +113,7 @@ def build_report(
     eff = an.efficiency(run)
     stall = an.plateau(run)
     recs = an.recommend(run, imp, stall, ranks)
-    figs = plots.analysis_figures(run, imp, eff, ranks) if figures else {}
+    figs = _all_figures(run, imp, eff, ranks) if figures else {}
     return ReportData(
         run, imp, ranks, eff, stall, recs, an.overfitting(run), figs,
         datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
@@ -136,7 +160,16 @@ def _performance(data: ReportData) -> list[tuple[str, str]]:
     if train == train:
         rows.append((f"Train {run.label}", f"{an.fmt_value(train)} (mean over training folds)"))
     test = run.test
-    if test.get("score") is not None:
+    if test.get("score") is not None and test.get("source") == "population":
+        rows.append(
+            (
+                f"Test {run.label}",
+                f"{an.fmt_value(test['score'])} (the best member's own network, trained with its "
+                f"schedule on {test.get('n_train', '?')} rows, scored once on "
+                f"{test.get('n_test', '?')} held-out rows)",
+            )
+        )
+    elif test.get("score") is not None:
         rows.append(
             (
                 f"Test {run.label}",
@@ -343,7 +376,7 @@ def report_html(data: ReportData | optuna.Study) -> str:
         data = build_report(data)
     run = data.run
     if not data.figures:
-        data.figures = plots.analysis_figures(run, data.importance, data.efficiency, data.ranks)
+        data.figures = _all_figures(run, data.importance, data.efficiency, data.ranks)
     imp_table = (
         data.importance.table.assign(
             importance=lambda d: d["importance"].map(an.fmt_value),
@@ -376,6 +409,8 @@ def report_html(data: ReportData | optuna.Study) -> str:
         _df_table(params),
         "<h2>Performance</h2>",
         _kv_table(_performance(data)),
+        "<h2>Population-based training</h2>" if "pbt_population" in data.figures else "",
+        _figures_html(data, SECTIONS_FIGURES["population"]),
         "<h2>Top 10 configurations</h2>",
         '<p class="muted">p vs best: corrected resampled t-test (Nadeau &amp; Bengio, 2003) on the '
         "per-fold scores; &quot;same as best&quot; when p ≥ 0.05 (the data cannot tell them apart)."

@@ -179,6 +179,11 @@ def prepare(config: RunConfig) -> Prepared:
                 f"The grid has {size:,} configurations: lower grid points per parameter, "
                 "narrow or switch off parameters, or use random search."
             )
+    if method.kind == "population":
+        from tuning.pbt import check_run
+
+        # A population run's trials are its segments: members x intervals, fixed in advance.
+        config = replace(config, n_trials=check_run(space, model, options))
     config = replace(
         config, space=space, scoring=scoring.name, method_options=options, name=config.name
     )
@@ -522,6 +527,8 @@ def execute(
         study.user_attrs, window=BEATING_S
     ):
         study.set_user_attr("stop_requested", False)  # a resume after a stop
+    if prep.method.kind == "population":  # the method drives training and records itself
+        return prep.method.run(study, prep, stop)
     grid = prep.method.enumerates_grid
     trials = study.get_trials(deepcopy=False)
     waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
@@ -813,7 +820,9 @@ class RunManager:
             while self.queue and self.running_count() < self.max_running:
                 name = self.queue.popleft()
                 workers = int(load_study(name, self.storage).user_attrs["config"].get("workers", 1))
-                if workers > 1 and self.url:
+                method = load_study(name, self.storage).user_attrs["config"].get("method")
+                population = get_method(method).kind == "population"  # threads, one process
+                if workers > 1 and self.url and not population:
                     from tuning.workers import WorkerPool
 
                     h: Any = WorkerPool(name, self.url, workers)

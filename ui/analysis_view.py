@@ -26,7 +26,7 @@ from tuning import analysis as an
 from tuning import plots
 from tuning.errors import UserError
 from tuning.runner import run_status
-from ui import registry, runs, state, text
+from ui import pbt_view, registry, runs, state, text
 from ui.live import LiveRun
 from ui.monitor import STATUS_COLORS, STATUS_ICONS
 
@@ -164,6 +164,12 @@ def render(live: LiveRun, run: an.RunData, working: bool) -> None:
             icon=":material/hourglass_top:",
         )
         return
+    config = run.attrs.get("config") or {}
+    if pbt_view.is_population(config):
+        pbt_view.section(
+            run.trials, config, f"holdout {run.label} ({run.arrow})",
+            run.direction, run.attrs.get("test") or {}, "analysis",
+        )  # fmt: skip
     ped = importance(live, run, "ped_anova", working)
     _importance_section(live, run, ped, working)
     _explore_section(run, ped)

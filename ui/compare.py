@@ -18,7 +18,7 @@ from tuning.models import list_models
 from tuning.objective import Scoring
 from tuning.results import run_summary
 from tuning.runner import RunConfig
-from ui import registry, text
+from ui import pbt_view, registry, text
 from ui.runs import method_label, model_label
 from ui.setup import scoring_choices
 
@@ -201,9 +201,12 @@ def render(info: ex.ExperimentInfo) -> None:
     labels = {m: method_label(m) for m in cfg.methods}
     table = ex.summary_table(info, traj, store, target)
 
+    # On a model that trains in epochs, trials differ in cost (pruned, early-stopped, PBT
+    # segments): compare on the epochs trained instead.
+    x = "epochs_so_far" if traj["epochs"].notna().any() else "trials"
     tab_trials, tab_time = st.columns(2)
     tab_trials.plotly_chart(
-        plots.compare_curve_figure(ex.band(traj, "trials"), "trials", score_title, list(cfg.methods), one_target, labels),
+        plots.compare_curve_figure(ex.band(traj.dropna(subset=[x]), x), x, score_title, list(cfg.methods), one_target, labels),
         key=f"cmp_curve_n_{info.name}", width="stretch",
     )  # fmt: skip
     tab_time.plotly_chart(
@@ -229,6 +232,12 @@ def render(info: ex.ExperimentInfo) -> None:
     else:
         st.caption("Time to target needs grid search among the methods, or a target score.")
     st.dataframe(_table_view(table, labels), hide_index=True, width="stretch")
+    if any(pbt_view.is_population({"method": m}) for m in cfg.methods):
+        st.caption(
+            "Population-based training scores its members on one holdout split (the first CV "
+            "fold) instead of the full cross-validation, and its test score is the best "
+            "member's own network; compare methods on epochs trained, not on trials."
+        )
     st.download_button(
         "Download all trials (CSV)", ex.export_csv(info, store), file_name=f"{info.name}-trials.csv",
         mime="text/csv", icon=":material/download:", key=f"cmp_csv_{info.name}",
@@ -254,6 +263,7 @@ def _table_view(table: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
         "complete / pruned / failed": [f"{r.complete} / {r.pruned} / {r.failed}" for r in table.itertuples()],
         "model seconds": table["fit_seconds"].round(1),
         "wall seconds": table["wall_seconds"].round(1),
+        "epochs trained": [_or_never(v, "{:,.0f}").replace("not reached", "–") for v in table["epochs"]],
         "seconds to target": [_or_never(v, "{:.1f}") for v in table["seconds_to_target"]],
         "trials to target": [_or_never(v, "{:.0f}") for v in table["trials_to_target"]],
         "reached target": table["reached"],

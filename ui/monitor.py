@@ -14,7 +14,7 @@ import streamlit as st
 
 from tuning.errors import UserError
 from tuning.runner import run_status
-from ui import charts, registry, runs, tables, text
+from ui import charts, pbt_view, registry, runs, tables, text
 from ui.live import IMPORTANCE_MIN_COMPLETE, Snapshot
 
 POLL_S = 1.5
@@ -53,7 +53,7 @@ def show(name: str) -> None:
             if polling:
                 st.rerun()
             return
-        render(snap, live_run.hover_cache)
+        render(snap, live_run.hover_cache, live_run.feed.trials)
         still = runs.should_poll(name, snap.status, snap.created_at, manager)
         if polling and not still:
             st.rerun()  # full rerun: the fragment comes back without run_every
@@ -66,13 +66,15 @@ def _gone(name: str) -> None:
     st.warning(f"Run {text.md(name)} no longer exists: it was deleted.", icon=":material/delete:")
 
 
-def render(snap: Snapshot, hover_cache: dict[int, str] | None = None) -> None:
+def render(snap: Snapshot, hover_cache: dict[int, str] | None = None, trials=None) -> None:
     manager = registry.manager()
     status = runs.shown_status(snap.name, snap.status, manager)
     here = manager.is_active(snap.name)  # running or queued in this process
     _status_line(snap, status, here)
     _queue(snap.name)
     _metrics(snap)
+    if trials is not None and pbt_view.is_population(snap.config):
+        pbt_view.section(trials, snap.config, snap.score_title, snap.direction, snap.test, "live")
     _charts(snap, hover_cache)
     _details(snap)
 
@@ -85,7 +87,13 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
         st.caption(
             f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
             f" · {text.md(runs.method_label(cfg.get('method', '?')))} · score: "
-            f"{text.md(snap.score_title)} · {cfg.get('cv_folds', '?')}-fold CV · seed {cfg.get('seed', 0)}"
+            f"{text.md(snap.score_title)} · "
+            + (
+                f"holdout split (fold 1 of {cfg.get('cv_folds', '?')})"
+                if pbt_view.is_population(cfg)
+                else f"{cfg.get('cv_folds', '?')}-fold CV"
+            )
+            + f" · seed {cfg.get('seed', 0)}"
         )
     with right:
         if here or status == "running":  # a run in another process gets a stop request via storage
@@ -95,6 +103,8 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
                          help="Stops within one fold or epoch; finished trials are kept."):  # fmt: skip
                 runs.stop(snap.name)
                 st.toast("Stopping: the trial in progress ends after its current fold or epoch.")
+        elif status in RESUMABLE and pbt_view.is_population(snap.config):
+            st.caption("Cannot resume")
         elif status in RESUMABLE:
             if st.button("Resume", key="resume_run", icon=":material/play_arrow:",
                          help="Continue with the budget that is left"):  # fmt: skip
@@ -112,6 +122,10 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
                 "before the app restarted): Resume starts it.", icon=":material/info:")  # fmt: skip
     if snap.message and status in ("failed", "interrupted"):
         st.error(text.md(snap.message))
+    elif status == "interrupted" and pbt_view.is_population(snap.config):
+        st.warning(
+            "The process running this run stopped without finishing. " + pbt_view.NOT_RESUMABLE
+        )
     elif status == "interrupted":
         st.warning("The process running this run stopped without finishing (no heartbeat for a "
                    "minute). Resume continues it.")  # fmt: skip
@@ -238,7 +252,15 @@ def _top_table(snap: Snapshot) -> None:
 
 def _details(snap: Snapshot) -> None:
     test = snap.test
-    if test.get("score") is not None:
+    if test.get("score") is not None and test.get("source") == "population":
+        st.success(
+            f"**Held-out test score: {text.md(snap.scoring.label)} = {text.score(test['score'])}** — "
+            f"the best member's own network (its last segment, trial #{test.get('trial')}), trained "
+            f"with its hyperparameter schedule on {test.get('n_train', '?')} rows, scored once on "
+            f"{test.get('n_test', '?')} rows the search never saw.",
+            icon=":material/verified:",
+        )
+    elif test.get("score") is not None:
         st.success(
             f"**Held-out test score: {text.md(snap.scoring.label)} = {text.score(test['score'])}** — "
             f"the best configuration (trial #{test.get('trial')}) refit on all "

@@ -193,7 +193,14 @@ def _summary(run: RunData) -> None:
     c[2].metric("Best trial", f"#{int(best['number'])}")
     total = len(run.frame)
     c[3].metric("Complete trials", f"{run.n_complete:,} of {total:,}")
-    if test.get("score") is not None:
+    if test.get("score") is not None and test.get("source") == "population":
+        st.caption(
+            f"Test score: the best member's own network (population-based training: no refit), "
+            f"trained on {test.get('n_train', '?')} rows with its hyperparameter schedule, scored "
+            f"once on {test.get('n_test', '?')} held-out rows. Its validation scores come from "
+            "one holdout split, not the full CV."
+        )
+    elif test.get("score") is not None:
         st.caption(
             f"Test score: refit on {test.get('n_train', '?')} training rows, scored once on "
             f"{test.get('n_test', '?')} held-out rows."

@@ -67,7 +67,7 @@ def grid_size(space: SearchSpace, points: int) -> int | None:
     return space.grid_size(points)
 
 
-def method_section(space: SearchSpace | None) -> MethodChoice:
+def method_section(space: SearchSpace | None, model: ModelSpec | None = None) -> MethodChoice:
     methods = list_methods()
     names = [m.name for m in methods]
     name = st.selectbox(
@@ -96,7 +96,9 @@ def method_section(space: SearchSpace | None) -> MethodChoice:
                 )
             else:
                 st.caption(f"The grid has {size:,} configurations; the run tries each once.")
-    if spec.defaults:
+    if spec.kind == "population":
+        options = population_options(spec, space, model)
+    elif spec.defaults:
         with st.expander("Method options"):
             for key, default in spec.defaults.items():
                 help_ = spec.option_help.get(key)
@@ -125,6 +127,59 @@ def method_section(space: SearchSpace | None) -> MethodChoice:
     return MethodChoice(spec, options, int(grid_points))
 
 
+def population_options(
+    spec: MethodSpec, space: SearchSpace | None, model: ModelSpec | None
+) -> dict[str, Any]:
+    """Population-based training's options: population, interval, quantile, explore rules."""
+    if model is not None and model.budget != "epochs":
+        st.warning(
+            f"Population-based training needs a model that trains in epochs: choose "
+            f"**{text.md(get_model('mlp').label)}** in step 2. {text.md(model.label)} trains "
+            "in one go, so it cannot copy weights between members.",
+            icon=":material/block:",
+        )
+    d, h = spec.defaults, spec.option_help
+    c = st.columns(3)
+    o: dict[str, Any] = {
+        "population_size": int(c[0].number_input(
+            "Population size", min_value=2, max_value=64, value=d["population_size"], step=1,
+            key="pbt_population", help=h["population_size"])),
+        "interval": int(c[1].number_input(
+            "Perturbation interval (epochs)", min_value=1, max_value=100, value=d["interval"],
+            step=1, key="pbt_interval", help=h["interval"])),
+        "quantile": float(c[2].slider(
+            "Quantile", min_value=0.05, max_value=0.5, value=d["quantile"], step=0.05,
+            key="pbt_quantile", help=h["quantile"])),
+    }  # fmt: skip
+    c = st.columns(3)
+    down = c[0].number_input("Perturbation factor down", min_value=0.05, max_value=1.0,
+                             value=d["factors"][0], step=0.05, key="pbt_factor_down",
+                             help=h["factors"])  # fmt: skip
+    up = c[1].number_input("Perturbation factor up", min_value=1.0, max_value=20.0,
+                           value=d["factors"][1], step=0.05, key="pbt_factor_up",
+                           help=h["factors"])  # fmt: skip
+    o["factors"] = [float(down), float(up)]
+    o["resample_probability"] = float(c[2].slider(
+        "Resample probability", min_value=0.0, max_value=1.0, value=d["resample_probability"],
+        step=0.05, key="pbt_resample", help=h["resample_probability"]))  # fmt: skip
+    o["mutable"] = st.multiselect(
+        "Hyperparameters that may change",
+        list(d["mutable"]),
+        default=list(d["mutable"]),
+        key="pbt_mutable",
+        help=h["mutable"],
+    )
+    if not o["mutable"]:
+        st.error("Choose at least one hyperparameter that may change.")
+    elif space is not None:
+        off = [n for n in o["mutable"] if n in space and not space[n].enabled]
+        if off:
+            st.caption(
+                f"Switched off in the search space, so they stay fixed: {text.md(', '.join(off))}."
+            )
+    return o
+
+
 def scoring_choices(task: str, n_classes: int | None) -> list[str]:
     names = list(Scoring.choices(task))
     if n_classes and n_classes > 2:
@@ -132,11 +187,30 @@ def scoring_choices(task: str, n_classes: int | None) -> list[str]:
     return names
 
 
+def population_budget(method: MethodChoice, model: ModelSpec, space: SearchSpace | None) -> str:
+    """The budget of a population run in words: members x epochs, and its segments."""
+    if space is None or model.budget_param not in space:
+        return "Population-based training: its budget is population size x epochs."
+    p = space[model.budget_param]
+    epochs = int(p.high if p.enabled else p.fixed_value())
+    size, interval = method.options["population_size"], method.options["interval"]
+    segments = size * math.ceil(epochs / interval)
+    return (
+        f"Budget: {size} members x {epochs} epochs (the top of the epochs range) = "
+        f"{size * epochs:,} epochs in all, recorded as {segments:,} segments (trials)."
+    )
+
+
 def budget_section(
-    task: str, n_classes: int | None, method: MethodChoice, model: ModelSpec
-) -> dict[str, Any]:
+    task: str, n_classes: int | None, method: MethodChoice, model: ModelSpec,
+    space: SearchSpace | None = None,
+) -> dict[str, Any]:  # fmt: skip
     c = st.columns(3)
-    if method.spec.enumerates_grid:
+    population = method.spec.kind == "population"
+    if population:
+        n_trials = None
+        c[0].caption(population_budget(method, model, space))
+    elif method.spec.enumerates_grid:
         n_trials = None
         c[0].caption("Grid search tries every configuration: its budget is the grid.")
     else:
@@ -167,10 +241,14 @@ def budget_section(
         )  # fmt: skip
         cores = os.cpu_count() or 1
         workers = st.number_input(
-            "Worker processes", min_value=1, max_value=max(1, cores * 2), value=1, step=1,
-            key="workers",
-            help=f"Trials run in this many processes at once, each with an equal share of the "
-            f"{cores} cores for its numeric threads. 1: one background thread in the app.",
+            "Worker threads" if population else "Worker processes", min_value=1,
+            max_value=max(1, cores * 2), value=1, step=1, key="workers",
+            help=(
+                "Members of the population train on this many threads at once (one process)."
+                if population
+                else f"Trials run in this many processes at once, each with an equal share of "
+                f"the {cores} cores for its numeric threads. 1: one background thread in the app."
+            ),
         )  # fmt: skip
         retries = st.number_input(
             "Retries of a trial whose worker died", min_value=0, max_value=5, value=0, step=1,
@@ -183,6 +261,8 @@ def budget_section(
                 format_func=lambda v: f"the model's own ({model.budget})" if v == "auto" else "CV folds",
                 horizontal=True,
             )  # fmt: skip
+    if population:  # the engine sets the trials (segments) from the population and epochs
+        n_trials = 1
     return {
         "n_trials": int(n_trials) if n_trials else None,
         "timeout_s": float(minutes) * 60 if minutes else None,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,11 @@ class MLPConfigError(ConfigError, ValueError):
 class MLPDataError(DataError, ValueError):
     """Data given to an MLPEstimator cannot be used (also a ValueError)."""
 
+
+# Dropout draws from torch's process-wide generator, which each estimator swaps in and out around
+# its own state (fork_rng). Two estimators training on different threads (PBT members, parallel
+# experiments) would swap it under each other and lose determinism; this lock serializes the swap.
+_RNG_LOCK = threading.Lock()
 
 THREADS_ENV = "TUNING_STUDIO_TORCH_THREADS"
 _threads_set = False
@@ -231,7 +237,7 @@ class MLPEstimator(BaseEstimator):
         self.device_ = str(self._resolve_device())
         device = torch.device(self.device_)
         seed = self._seed()
-        with torch.random.fork_rng(devices=self._rng_devices(device)):
+        with _RNG_LOCK, torch.random.fork_rng(devices=self._rng_devices(device)):
             torch.manual_seed(seed)  # weight initialisation draws from this seed
             layers: list[Any] = []
             n_in = n_features
@@ -354,7 +360,7 @@ class MLPEstimator(BaseEstimator):
         perm = torch.randperm(n, generator=self._shuffle_gen).to(device)
         total = torch.zeros((), device=device)
         model.train()
-        with torch.random.fork_rng(devices=self._rng_devices(device)):
+        with _RNG_LOCK, torch.random.fork_rng(devices=self._rng_devices(device)):
             self._set_rng_state(device)
             for start in range(0, n, batch):
                 idx = perm[start : start + batch]
