@@ -189,9 +189,10 @@ def run_experiment(
 def _execute_member(run: str, storage: BaseStorage, stop: threading.Event) -> str:
     """A member asking for several workers runs as that many local processes, as New run does:
     forests and boosting fit in one thread each there, which beats threads in one process."""
-    workers = int(load_study(run, storage).user_attrs["config"].get("workers", 1))
-    url = url_of(storage)
-    if workers <= 1 or url is None:
+    config = load_study(run, storage).user_attrs["config"]
+    workers, url = int(config.get("workers", 1)), url_of(storage)
+    if workers <= 1 or url is None or get_method(config["method"]).kind == "population":
+        # population methods train their members on threads of one process
         return execute(run, storage, stop=stop)
     from tuning.workers import WorkerPool
 
