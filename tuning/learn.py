@@ -181,11 +181,10 @@ def run_method(landscape: str, method: str, n_trials: int, seed: int = 0) -> Met
         if not spec.multi_fidelity:
             return land.value(x, y)
         for step in range(1, FIDELITY_STEPS + 1):
-            score = land.value_at_step(x, y, step)
-            trial.report(score, step)
+            trial.report(land.value_at_step(x, y, step), step)
             if trial.should_prune():
                 raise optuna.TrialPruned()
-        return score
+        return land.value(x, y)  # the true score, which the last step reached
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # samplers' experimental / independent-sampling notes

@@ -15,9 +15,9 @@ from plotly.subplots import make_subplots
 
 from tuning import learn
 from tuning.colors import BEST_COLOR, STATE_COLORS
-from tuning.landscapes import FIDELITY_STEPS, Landscape
+from tuning.landscapes import FIDELITY_STEPS, HEAT_POINTS, Landscape
 from tuning.learn import MethodRun
-from tuning.plots import TEMPLATE, _layout
+from tuning.plots import _layout
 
 NEXT_COLOR = "#e41a1c"  # red: the point about to be sampled
 GUESS_COLOR = "#ff00ff"
@@ -40,7 +40,7 @@ def shown_scores(land: Landscape, z: np.ndarray) -> tuple[np.ndarray, str]:
     return z, land.score_label
 
 
-def heatmap(land: Landscape, n: int = 60, showscale: bool = True, **kw: Any) -> go.Heatmap:
+def heatmap(land: Landscape, n: int = HEAT_POINTS, showscale: bool = True, **kw: Any) -> go.Heatmap:
     xs, ys, z = land.surface(n)
     shown, title = shown_scores(land, z)
     # Bright = good: reverse the scale where lower is better (or where the gap is shown).
@@ -63,27 +63,46 @@ def _optimum(land: Landscape, showlegend: bool = True) -> go.Scatter:
     )  # fmt: skip
 
 
-def _points(run: MethodRun, upto: int, name: str = "trials", color: Any = "white",
-            showlegend: bool = True, **marker: Any) -> go.Scatter:  # fmt: skip
+def _coords(trace) -> go.Scatter:
+    # Built by us from numbers only: Plotly's per-property validation (most of the time it
+    # took to build an animation) can be skipped.
+    return go.Scatter(x=trace["x"], y=trace["y"], customdata=trace["customdata"], _validate=False)
+
+
+def _points(run: MethodRun, upto: int, showlegend: bool = True, bare: bool = False) -> list:
+    """The trials so far as two traces: complete (white) and stopped early (orange rings).
+
+    Two traces with one colour and symbol each, and numbers only in the arrays, because Plotly
+    validates per-point strings one by one: that made the animation's frames 10 times slower.
+    """
     xs, ys = run.xy(upto)
-    pruned = [t.state.name == "PRUNED" for t in run.trials[:upto]]
-    return go.Scatter(
-        x=_f32(xs), y=_f32(ys), mode="markers", name=name, showlegend=showlegend,
-        legendgroup=name,
-        marker=dict(size=8, color=color, line=dict(color="black", width=1),
-                    symbol=["circle-open" if p else "circle" for p in pruned], **marker),
-        text=[f"trial {i + 1}" + (" (stopped early)" if p else "") for i, p in enumerate(pruned)],
-        hovertemplate="%{text}<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
-    )  # fmt: skip
+    pruned = np.array([t.state.name == "PRUNED" for t in run.trials[:upto]], dtype=bool)
+    number = np.arange(1, len(xs) + 1, dtype=np.int32)
+    if bare:  # coordinates only, no Plotly objects (see search_animation)
+        return [{"x": _f32(xs[m]), "y": _f32(ys[m]), "customdata": number[m]}
+                for m in (~pruned, pruned)]  # fmt: skip
+    out = []
+    for mask, name, symbol, color in ((~pruned, "trials", "circle", "white"),
+                                      (pruned, "stopped early", "circle-open",
+                                       STATE_COLORS["pruned"])):  # fmt: skip
+        out.append(go.Scatter(
+            x=_f32(xs[mask]), y=_f32(ys[mask]), customdata=number[mask], mode="markers",
+            name=name, legendgroup=name,
+            showlegend=showlegend and (name == "trials" or bool(mask.any())),
+            marker=dict(size=8, color=color, symbol=symbol, line=dict(color="black", width=1)),
+            hovertemplate=f"trial %{{customdata}}{' (stopped early)' if symbol != 'circle' else ''}"
+            "<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
+        ))  # fmt: skip
+    return out
 
 
 def _next(run: MethodRun, t: int, showlegend: bool = True) -> go.Scatter:
     xs, ys = run.xy(t + 1)
     return go.Scatter(
-        x=[float(xs[t])], y=[float(ys[t])], mode="markers", name=f"trial {t + 1} (next)",
-        showlegend=showlegend, legendgroup="next",
+        x=[float(xs[t])], y=[float(ys[t])], customdata=[t + 1], mode="markers",
+        name=f"trial {t + 1} (next)", showlegend=showlegend, legendgroup="next",
         marker=dict(symbol="circle-open", size=18, color=NEXT_COLOR, line=dict(width=3)),
-        hovertemplate=f"trial {t + 1}: (%{{x:.4g}}, %{{y:.4g}})<extra></extra>",
+        hovertemplate="trial %{customdata}: (%{x:.4g}, %{y:.4g})<extra></extra>",
     )  # fmt: skip
 
 
@@ -100,10 +119,11 @@ def _range(axis) -> list[float]:
     return [axis.low, axis.high]
 
 
-def landscape_figure(land: Landscape) -> go.Figure:
-    fig = go.Figure([heatmap(land), _optimum(land)])
-    _axes(fig, land)
-    return _layout(fig, f"{land.label}: the true score everywhere", height=420)
+def _below(fig: go.Figure, title: str, height: int, **kw: Any) -> go.Figure:
+    """Layout with the legend under the plot, clear of the subplot titles."""
+    return _layout(fig, title, height=height + 40,
+                   legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0.0),
+                   margin=dict(l=60, r=20, t=70, b=100), **kw)  # fmt: skip
 
 
 def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) -> go.Figure:
@@ -114,18 +134,21 @@ def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) 
     n = max(r.n_trials for r in runs)
     moving: list[int] = []  # indices of the traces each frame replaces
     for i, run in enumerate(runs, start=1):
-        fig.add_trace(heatmap(land, 50, showscale=i == m), row=1, col=i)
+        fig.add_trace(heatmap(land, HEAT_POINTS, showscale=i == m), row=1, col=i)
         fig.add_trace(_optimum(land, showlegend=i == 1), row=1, col=i)
-        fig.add_trace(_points(run, n, showlegend=i == 1), row=1, col=i)
+        for trace in _points(run, n, showlegend=i == 1):
+            fig.add_trace(trace, row=1, col=i)
         fig.add_trace(_latest(run, n, showlegend=i == 1), row=1, col=i)
-        moving += [len(fig.data) - 2, len(fig.data) - 1]
+        moving += [len(fig.data) - 3, len(fig.data) - 2, len(fig.data) - 1]
+    # Frames carry only the moving coordinates (x, y, trial numbers): Plotly merges them into
+    # the traces' own styles, and that keeps building them (Plotly validates every frame) fast.
     frames = []
     for k in range(1, n + 1):
         data = []
         for run in runs:
-            data += [_points(run, k, showlegend=False), _latest(run, k, showlegend=False)]
+            data += [_coords(tr) for tr in (*_points(run, k, False, bare=True),
+                                            _latest(run, k, False, bare=True))]  # fmt: skip
         frames.append(go.Frame(name=str(k), data=data, traces=moving))
-    fig.frames = frames
     _axes(fig, land)
     fig.update_yaxes(title_text=None, col=2)
     fig.update_yaxes(title_text=None, col=3)
@@ -133,7 +156,7 @@ def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) 
     step = dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))
     fig.update_layout(
         updatemenus=[dict(
-            type="buttons", direction="left", x=0.0, y=-0.18, xanchor="left", yanchor="top",
+            type="buttons", direction="left", x=0.0, y=-0.16, xanchor="left", yanchor="top",
             buttons=[
                 dict(label="▶ Play", method="animate", args=[None, dict(
                     frame=dict(duration=350, redraw=False), fromcurrent=False,
@@ -142,17 +165,23 @@ def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) 
             ],
         )],
         sliders=[dict(
-            active=n - 1, x=0.16, y=-0.12, len=0.84, currentvalue=dict(prefix="Trial "),
+            active=n - 1, x=0.2, y=-0.12, len=0.8, currentvalue=dict(prefix="Trial "),
             steps=[dict(label=str(k), method="animate", args=[[str(k)], step])
                    for k in range(1, n + 1)],
         )],
     )  # fmt: skip
-    return _layout(fig, "Where each method samples, trial by trial (press ▶ Play or drag)",
-                   height=470, margin=dict(l=60, r=20, t=80, b=120))  # fmt: skip
+    fig = _layout(fig, "Where each method samples, trial by trial (press ▶ Play or drag)",
+                   height=500, margin=dict(l=60, r=20, t=100, b=130),
+                   legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="right", x=1.0))  # fmt: skip
+    return go.Figure(fig.to_dict() | {"frames": frames})
 
 
-def _latest(run: MethodRun, k: int, showlegend: bool = True) -> go.Scatter:
-    trace = _next(run, min(k, run.n_trials) - 1, showlegend=showlegend)
+def _latest(run: MethodRun, k: int, showlegend: bool = True, bare: bool = False):
+    k = min(k, run.n_trials)
+    if bare:
+        xs, ys = run.xy(k)
+        return {"x": [float(xs[-1])], "y": [float(ys[-1])], "customdata": [k]}
+    trace = _next(run, k - 1, showlegend=showlegend)
     trace.name = "latest trial"
     return trace
 
@@ -168,8 +197,10 @@ def regret_figure(land: Landscape, runs: list[MethodRun], labels: list[str]) -> 
             hovertemplate=f"{label}<br>trial %{{x}}: regret %{{y:.4g}}<extra></extra>",
         ))  # fmt: skip
     fig.update_yaxes(type="log")
-    return _layout(fig, "Regret of the best score so far (lower is better; 0 = optimum found)",
-                   x="trial", y="regret (log scale)", height=360)  # fmt: skip
+    return _layout(fig, "Regret of the best score so far (lower is better)", x="trial",
+                   y="regret (log scale)", height=380,
+                   legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0),
+                   margin=dict(l=60, r=20, t=50, b=90))  # fmt: skip
 
 
 # -- what drives each choice ---------------------------------------------------------------
@@ -177,10 +208,11 @@ def _base(fig: go.Figure, land: Landscape, run: MethodRun, t: int, row: int = 1,
           points: bool = True, heat: bool = True) -> None:  # fmt: skip
     first = row == 1 and col == 1
     if heat:
-        fig.add_trace(heatmap(land, 50, showscale=False, opacity=0.85), row=row, col=col)
+        fig.add_trace(heatmap(land, HEAT_POINTS, showscale=False, opacity=0.85), row=row, col=col)
     fig.add_trace(_optimum(land, showlegend=first), row=row, col=col)
     if points:
-        fig.add_trace(_points(run, t, showlegend=first), row=row, col=col)
+        for trace in _points(run, t, showlegend=first):
+            fig.add_trace(trace, row=row, col=col)
     fig.add_trace(_next(run, t, showlegend=first), row=row, col=col)
 
 
@@ -252,14 +284,14 @@ def internals_figure(run: MethodRun, t: int) -> go.Figure:
         g = gens[t]
         title = f"Trial {t + 1}: a child in generation {g + 1}" if g is not None else title
     _axes(fig, land)
-    return _layout(fig, title, height=460)
+    return _below(fig, title, height=460)
 
 
 def _tpe(run: MethodRun, t: int, d: dict) -> go.Figure:
     land = run.land
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=(
-        f"l(x): density of the {len(d['good'])} best trials",
-        f"g(x): density of the other {len(d['bad'])}", "l(x) / g(x): TPE samples where it is high"))  # fmt: skip
+        f"l(x): the {len(d['good'])} best", f"g(x): the other {len(d['bad'])}",
+        "log l(x)/g(x): high = next"))  # fmt: skip
     xs, ys = run.xy(t)
     good, bad = d["good"], d["bad"]
     panels = ((np.exp(d["log_l"]), "l(x)", "Greens"), (np.exp(d["log_g"]), "g(x)", "Reds"),
@@ -276,23 +308,23 @@ def _tpe(run: MethodRun, t: int, d: dict) -> go.Figure:
                       row=1, col=col)  # fmt: skip
         fig.add_trace(_next(run, t, showlegend=col == 1), row=1, col=col)
     _axes(fig, land)
-    return _layout(fig, f"Trial {t + 1}: TPE's good and bad densities from the {t} trials before",
+    return _below(fig, f"Trial {t + 1}: TPE's good and bad densities from the {t} trials before",
                    height=430)  # fmt: skip
 
 
 def _gp(run: MethodRun, t: int, d: dict) -> go.Figure:
     land = run.land
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=(
-        "mean: its best guess of the score", "uncertainty (std)",
-        "expected improvement: it samples where this is high"))  # fmt: skip
+        "mean: its guess", "std: its doubt", "expected improvement: high = next"))  # fmt: skip
     panels = ((d["mean"], "mean", "Viridis" if land.maximize else "Viridis_r"),
               (d["std"], "std", "Greys"), (d["ei"], "EI", "Magma"))  # fmt: skip
     for col, (z, name, scale) in enumerate(panels, start=1):
         fig.add_trace(_density(d["xs"], d["ys"], z, name, scale), row=1, col=col)
-        fig.add_trace(_points(run, t, showlegend=col == 1), row=1, col=col)
+        for trace in _points(run, t, showlegend=col == 1):
+            fig.add_trace(trace, row=1, col=col)
         fig.add_trace(_next(run, t, showlegend=col == 1), row=1, col=col)
     _axes(fig, land)
-    return _layout(fig, f"Trial {t + 1}: a Gaussian process fitted to the {t} trials before",
+    return _below(fig, f"Trial {t + 1}: a Gaussian process fitted to the {t} trials before",
                    height=430)  # fmt: skip
 
 
@@ -337,15 +369,15 @@ def _fidelity(run: MethodRun, t: int) -> go.Figure:
     spent = sum(run.steps()[:t])
     title = (f"Trial {t + 1}: {sum(tr.state.name == 'PRUNED' for tr in run.trials[:t])} of {t} "
              f"trials stopped early; {spent} of {t * FIDELITY_STEPS} budget steps spent")  # fmt: skip
-    return _layout(fig, title, height=430)
+    return _below(fig, title, height=430)
 
 
 def guess_figure(run: MethodRun, t: int, guess: tuple[float, float] | None,
                  reveal: bool) -> go.Figure:  # fmt: skip
     land = run.land
     fig = go.Figure()
-    fig.add_trace(heatmap(land, 50, showscale=False))
-    fig.add_trace(_points(run, t))
+    fig.add_trace(heatmap(land, HEAT_POINTS, showscale=False))
+    fig.add_traces(_points(run, t))
     if guess is not None:
         fig.add_trace(go.Scatter(x=[guess[0]], y=[guess[1]], mode="markers", name="your guess",
                                  marker=dict(symbol="x", size=16, color=GUESS_COLOR,
@@ -358,5 +390,4 @@ def guess_figure(run: MethodRun, t: int, guess: tuple[float, float] | None,
                                      mode="lines", showlegend=False, hoverinfo="skip",
                                      line=dict(color=GUESS_COLOR, dash="dot")))  # fmt: skip
     _axes(fig, land)
-    return _layout(fig, f"Trials 1–{t} so far: where will trial {t + 1} be?", height=440,
-                   template=TEMPLATE)  # fmt: skip
+    return _below(fig, f"Trials 1–{t} so far: where will trial {t + 1} be?", height=440)  # fmt: skip

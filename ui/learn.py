@@ -92,11 +92,9 @@ def page() -> None:
     if notes:
         st.caption(" ".join(notes))
 
-    left, right = st.columns([3, 2])
-    left.plotly_chart(lp.regret_figure(land, runs, [_label(m) for m in methods]),
-                      key="learn_regret", config=PLOTLY_CONFIG)  # fmt: skip
-    right.markdown("**After the last trial**")
-    right.dataframe(summary(land, runs), hide_index=True, width="stretch")
+    st.plotly_chart(lp.regret_figure(land, runs, [_label(m) for m in methods]),
+                    key="learn_regret", config=PLOTLY_CONFIG)  # fmt: skip
+    st.dataframe(summary(land, runs), hide_index=True, width="stretch")
 
     st.subheader("Inside each method: what drives the next choice")
     t = trial_stepper(max(r.n_trials for r in runs))
@@ -141,14 +139,14 @@ def trial_stepper(n: int) -> int:
 
 def inside(r: MethodRun, t: int) -> None:
     spec = r.spec
-    left, right = st.columns([1, 3])
+    left, right = st.columns([2, 3])
     with left:
         st.markdown(f"**{spec.label}**: {text.md(spec.summary)}")
-        st.caption(text.md(learn.VIEW_NOTES[spec.name]))
         with st.expander("How it works"):
             st.markdown(text.md(spec.explanation))
+    right.info(text.md(learn.VIEW_NOTES[spec.name]), icon=":material/visibility:")
     fig = _internals(r.landscape, r.method, r.n_trials, r.seed, t - 1)
-    right.plotly_chart(fig, key=f"learn_inside_{r.method}", config=PLOTLY_CONFIG)
+    st.plotly_chart(fig, key=f"learn_inside_{r.method}", config=PLOTLY_CONFIG)
 
 
 def _axis_input(col, axis, key: str) -> float:
