@@ -53,10 +53,18 @@ def test_stepping_the_trial_moves_every_methods_explanation():
     start = at.slider(key="learn_trial").value
     ok(at.button(key="learn_forward").click().run())
     assert at.slider(key="learn_trial").value == start + 1
-    titles = [_title(f) for f in _figs(at)]
-    assert any(t.startswith(f"Trial {start + 1}: TPE's good and bad densities") for t in titles)
-    assert any(t.startswith(f"Trial {start + 1}: drawn from generation") for t in titles)
-    assert any(f"Trial {start + 1}: " in t and "stopped early" in t for t in titles)
+    assert at.radio(key="learn_inside_method").value == "random"
+    assert f"Trial {start + 1}: where it samples next" in [_title(f) for f in _figs(at)]
+    expected = {
+        "tpe": f"Trial {start + 1}: TPE's good and bad densities",
+        "cmaes": f"Trial {start + 1}: drawn from generation",
+        "hyperband": f"Trial {start + 1}: ",
+    }
+    for method, title in expected.items():
+        ok(at.radio(key="learn_inside_method").set_value(method).run())
+        assert any(t.startswith(title) for t in map(_title, _figs(at))), method
+    assert any("stopped early" in t for t in map(_title, _figs(at)))  # Hyperband's view
+    at.radio(key="learn_inside_method").set_value("tpe")
     ok(at.slider(key="learn_trial").set_value(3).run())
     titles = [_title(f) for f in _figs(at)]
     assert "Trial 3: where it samples next" in titles  # TPE still in its random start-up
@@ -76,8 +84,10 @@ def test_real_landscape_with_grid_and_gp():
     assert list(table["trials"]) == [9, 12]
     ok(at.slider(key="learn_trial").set_value(12).run())
     titles = [_title(f) for f in _figs(at)]
-    assert "Trial 12: a Gaussian process fitted to the 11 trials before" in titles
     assert "Trial 9: the next lattice point, in a fixed order" in titles  # grid has 9 trials
+    ok(at.radio(key="learn_inside_method").set_value("gp").run())
+    titles = [_title(f) for f in _figs(at)]
+    assert "Trial 12: a Gaussian process fitted to the 11 trials before" in titles
 
 
 def test_guess_is_revealed_with_its_distance():
@@ -104,9 +114,10 @@ def test_glossary_and_method_explanations():
     body = " ".join(texts(at.markdown))
     for term in ("Trial", "Fold", "Budget", "Pruning", "Exploit / explore", "Importance", "Regret"):
         assert f"**{term}**:" in body
-    assert "Tree-structured Parzen estimator" in body  # the registry's summary, beside its view
-    infos = " ".join(texts(at.info))
-    assert "ellipses hold the middle" in infos
+    assert "Samples every parameter independently" in body  # the registry's summary
+    assert "Each point is drawn uniformly" in " ".join(texts(at.info))
+    ok(at.radio(key="learn_inside_method").set_value("cmaes").run())
+    assert "ellipses hold the middle" in " ".join(texts(at.info))
 
 
 def test_bad_choice_says_what_to_do():

@@ -186,7 +186,7 @@ def test_learn_page_plays_steps_and_reveals_a_guess(server):
         # Plotly draws the animation's own Play button and trial slider.
         expect(page.locator(".updatemenu-button").filter(has_text="Play")).to_be_visible()
         expect(page.locator(".slider-container").first).to_be_attached()
-        assert charts.count() >= 4  # animation, regret, one method's internals, guess
+        expect(charts).to_have_count(4)  # animation, regret, one method's internals, guess
 
         slider = page.get_by_test_id("stSlider").filter(has_text="Trial").get_by_role("slider")
         before = int(slider.get_attribute("aria-valuetext"))
@@ -194,7 +194,8 @@ def test_learn_page_plays_steps_and_reveals_a_guess(server):
         _idle(page, expect)
         assert int(slider.get_attribute("aria-valuetext")) == before + 1
 
-        page.get_by_role("tab", name="Bayesian (TPE)").click()
+        page.get_by_test_id("stRadio").get_by_text("Bayesian (TPE)").click()
+        _idle(page, expect)
         expect(page.get_by_text("TPE's good and bad densities").first).to_be_visible()
 
         page.get_by_role("button", name="Reveal trial").click()

@@ -91,6 +91,14 @@ def test_stored_svm_scores_match_a_fresh_cross_validation():
     assert measure(spec, xs[0], ys[0]) == pytest.approx(z[0, 0], abs=1e-4)
 
 
+def test_stored_mlp_score_at_the_optimum_matches_a_fresh_training():
+    spec, land = REAL_SPECS["mlp_moons"], get_landscape("mlp_moons")
+    xs, ys, z = land.surface()
+    ox, oy = land.optima[0]
+    i, j = list(xs).index(ox), list(ys).index(oy)
+    assert measure(spec, ox, oy) == pytest.approx(z[j, i], abs=1e-4)  # seeded PyTorch training
+
+
 def test_fidelity_rises_to_the_true_value_at_the_full_budget():
     land = get_landscape("branin")
     for x, y in ((0.0, 5.0), (9.0, 2.0), (-3.0, 12.0)):

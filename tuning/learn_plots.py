@@ -216,9 +216,10 @@ def _base(fig: go.Figure, land: Landscape, run: MethodRun, t: int, row: int = 1,
     fig.add_trace(_next(run, t, showlegend=first), row=row, col=col)
 
 
-def _density(xs, ys, z, name: str, scale: str = "Blues") -> go.Contour:
-    return go.Contour(x=_f32(xs), y=_f32(ys), z=_f32(z), colorscale=scale, showscale=False,
-                      ncontours=12, line=dict(width=0.5), name=name,
+def _density(xs, ys, z, name: str, scale: str = "Blues") -> go.Heatmap:
+    # A smoothed heatmap, not a contour plot: contours cost the browser far more to draw.
+    return go.Heatmap(x=_f32(xs), y=_f32(ys), z=_f32(z), colorscale=scale, showscale=False,
+                      zsmooth="best", name=name,
                       hovertemplate=f"{name}=%{{z:.3g}}<extra></extra>")  # fmt: skip
 
 

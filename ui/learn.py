@@ -98,10 +98,11 @@ def page() -> None:
 
     st.subheader("Inside each method: what drives the next choice")
     t = trial_stepper(max(r.n_trials for r in runs))
-    tabs = st.tabs([_label(m) for m in methods])
-    for tab, r in zip(tabs, runs, strict=True):
-        with tab:
-            inside(r, min(t, r.n_trials))
+    # One method at a time: each view is a few heatmaps, and tabs would draw all of them.
+    shown = st.radio("Method", methods, format_func=_label, horizontal=True,
+                     key="learn_inside_method", label_visibility="collapsed")  # fmt: skip
+    r = next(x for x in runs if x.method == shown)
+    inside(r, min(t, r.n_trials))
 
     st.subheader("Guess where it samples next")
     guess_prompt(runs, t)
@@ -146,7 +147,7 @@ def inside(r: MethodRun, t: int) -> None:
             st.markdown(text.md(spec.explanation))
     right.info(text.md(learn.VIEW_NOTES[spec.name]), icon=":material/visibility:")
     fig = _internals(r.landscape, r.method, r.n_trials, r.seed, t - 1)
-    st.plotly_chart(fig, key=f"learn_inside_{r.method}", config=PLOTLY_CONFIG)
+    st.plotly_chart(fig, key="learn_inside", config=PLOTLY_CONFIG)
 
 
 def _axis_input(col, axis, key: str) -> float:
