@@ -70,13 +70,13 @@ def server(tmp_path):
         log.close()
 
 
-def _idle(page, expect) -> None:
+def _idle(page, expect, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(300)
     app = "[data-testid='stApp']"
     page.locator(f"{app}[data-test-script-state='notRunning']").wait_for(
-        state="attached", timeout=60_000
+        state="attached", timeout=timeout_ms
     )
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=60_000)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
 
 
 def _pick(page, expect, label: str, option: str) -> None:
@@ -177,7 +177,9 @@ def test_learn_page_plays_steps_and_reveals_a_guess(server):
         page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
             state="attached", timeout=60_000
         )
-        _idle(page, expect)
+        # The first visit runs four searches and imports Optuna, SciPy and Plotly: on a busy
+        # 2-core machine that took over a minute, so this one wait is longer.
+        _idle(page, expect, timeout_ms=180_000)
         expect(page.get_by_role("heading", name="Learn", exact=True)).to_be_visible()
         charts = page.get_by_test_id("stPlotlyChart")
         expect(charts.first.locator(".main-svg").first).to_be_attached(timeout=60_000)

@@ -23,9 +23,10 @@ NEXT_COLOR = "#e41a1c"  # red: the point about to be sampled
 GUESS_COLOR = "#ff00ff"
 OPT_COLOR = "#ffffff"
 METHOD_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd")
-BRACKET_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b")
-GEN_COLORS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725", "#e7298a", "#7570b3",
-              "#d95f02", "#1b9e77", "#666666")  # fmt: skip
+BRACKET_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf")  # no orange: stopped
+# Generations: light, distinct colours with a dark outline, readable on the Viridis heatmap.
+GEN_COLORS = ("#ff7f0e", "#17becf", "#e377c2", "#ffffff", "#bcbd22", "#1f77b4", "#d62728",
+              "#8c564b", "#7f7f7f", "#9467bd")  # fmt: skip
 
 
 def _f32(a) -> np.ndarray:
@@ -106,11 +107,16 @@ def _next(run: MethodRun, t: int, showlegend: bool = True) -> go.Scatter:
     )  # fmt: skip
 
 
+def _axis_style(axis) -> dict:
+    style: dict[str, Any] = {"title_text": axis.name, "range": _range(axis)}
+    if axis.log:  # powers of ten only: Plotly's 2 and 5 minor labels crowd a small plot
+        style.update(type="log", dtick=1, exponentformat="power")
+    return style
+
+
 def _axes(fig: go.Figure, land: Landscape, **kw: Any) -> None:
-    fig.update_xaxes(title_text=land.x.name, type="log" if land.x.log else "linear",
-                     range=_range(land.x), constrain="domain", **kw)  # fmt: skip
-    fig.update_yaxes(title_text=land.y.name, type="log" if land.y.log else "linear",
-                     range=_range(land.y), **kw)  # fmt: skip
+    fig.update_xaxes(**_axis_style(land.x), constrain="domain", **kw)
+    fig.update_yaxes(**_axis_style(land.y), **kw)
 
 
 def _range(axis) -> list[float]:
@@ -133,10 +139,14 @@ def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) 
     fig = make_subplots(rows=1, cols=m, subplot_titles=labels, horizontal_spacing=0.04)
     n = max(r.n_trials for r in runs)
     moving: list[int] = []  # indices of the traces each frame replaces
+    legend: set[str] = set()  # each legend entry once, from the first subplot that has it
     for i, run in enumerate(runs, start=1):
         fig.add_trace(heatmap(land, HEAT_POINTS, showscale=i == m), row=1, col=i)
         fig.add_trace(_optimum(land, showlegend=i == 1), row=1, col=i)
-        for trace in _points(run, n, showlegend=i == 1):
+        for trace in _points(run, n):
+            trace.showlegend = trace.showlegend and trace.name not in legend
+            if trace.showlegend:
+                legend.add(trace.name)
             fig.add_trace(trace, row=1, col=i)
         fig.add_trace(_latest(run, n, showlegend=i == 1), row=1, col=i)
         moving += [len(fig.data) - 3, len(fig.data) - 2, len(fig.data) - 1]
@@ -156,7 +166,7 @@ def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) 
     step = dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))
     fig.update_layout(
         updatemenus=[dict(
-            type="buttons", direction="left", x=0.0, y=-0.16, xanchor="left", yanchor="top",
+            type="buttons", direction="left", x=0.0, y=-0.2, xanchor="left", yanchor="top",
             buttons=[
                 dict(label="▶ Play", method="animate", args=[None, dict(
                     frame=dict(duration=350, redraw=False), fromcurrent=False,
@@ -165,13 +175,13 @@ def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) 
             ],
         )],
         sliders=[dict(
-            active=n - 1, x=0.2, y=-0.12, len=0.8, currentvalue=dict(prefix="Trial "),
+            active=n - 1, x=0.2, y=-0.16, len=0.8, currentvalue=dict(prefix="Trial "),
             steps=[dict(label=str(k), method="animate", args=[[str(k)], step])
                    for k in range(1, n + 1)],
         )],
     )  # fmt: skip
     fig = _layout(fig, "Where each method samples, trial by trial (press ▶ Play or drag)",
-                   height=500, margin=dict(l=60, r=20, t=100, b=130),
+                   height=520, margin=dict(l=60, r=20, t=100, b=150),
                    legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="right", x=1.0))  # fmt: skip
     return go.Figure(fig.to_dict() | {"frames": frames})
 
@@ -196,7 +206,7 @@ def regret_figure(land: Landscape, runs: list[MethodRun], labels: list[str]) -> 
             line=dict(shape="hv", color=color), marker=dict(size=4),
             hovertemplate=f"{label}<br>trial %{{x}}: regret %{{y:.4g}}<extra></extra>",
         ))  # fmt: skip
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(type="log", dtick=1)  # powers of ten only
     return _layout(fig, "Regret of the best score so far (lower is better)", x="trial",
                    y="regret (log scale)", height=380,
                    legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0),
@@ -238,7 +248,7 @@ def internals_figure(run: MethodRun, t: int) -> go.Figure:
     if name in ("hyperband", "successive_halving", "median"):
         return _fidelity(run, t)
     fig = make_subplots(rows=1, cols=1)
-    _base(fig, land, run, t)
+    _base(fig, land, run, t, points=name != "nsga2")  # the genetic algorithm's: by generation
     title = f"Trial {t + 1}: where it samples next"
     if name == "grid":
         lx, ly = zip(*run.lattice, strict=True)
@@ -280,7 +290,7 @@ def internals_figure(run: MethodRun, t: int) -> go.Figure:
             fig.add_trace(go.Scatter(
                 x=_f32(xs[idx]), y=_f32(ys[idx]), mode="markers", name=f"generation {g + 1}",
                 marker=dict(size=10, color=GEN_COLORS[g % len(GEN_COLORS)],
-                            line=dict(color="white", width=1)),
+                            line=dict(color="black", width=1)),
             ))  # fmt: skip
         g = gens[t]
         title = f"Trial {t + 1}: a child in generation {g + 1}" if g is not None else title
@@ -334,13 +344,11 @@ def _fidelity(run: MethodRun, t: int) -> go.Figure:
     budget spent; a cross where a trial was stopped; dashed lines at the rungs."""
     land = run.land
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, column_widths=[0.45, 0.55],
-                        subplot_titles=("on the landscape (hollow = stopped early)",
+                        subplot_titles=("on the landscape (orange rings = stopped early)",
                                         "score by budget spent (× = stopped)"))  # fmt: skip
     _base(fig, land, run, t)
-    fig.update_xaxes(title_text=land.x.name, type="log" if land.x.log else "linear",
-                     range=_range(land.x), row=1, col=1)  # fmt: skip
-    fig.update_yaxes(title_text=land.y.name, type="log" if land.y.log else "linear",
-                     range=_range(land.y), row=1, col=1)  # fmt: skip
+    fig.update_xaxes(**_axis_style(land.x), row=1, col=1)
+    fig.update_yaxes(**_axis_style(land.y), row=1, col=1)
     brackets = run.brackets or [None] * run.n_trials
     shown: set = set()
     for tr in run.trials[:t]:
@@ -355,6 +363,7 @@ def _fidelity(run: MethodRun, t: int) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=steps, y=_f32(vals), mode="lines", line=dict(color=color, width=1.2),
             name=group, legendgroup=group, showlegend=b is not None and group not in shown,
+            legendrank=1000 + (b or 0),
             hovertemplate=f"trial {tr.number + 1}" + (f", {group}" if b is not None else "")
             + "<br>step %{x}: %{y:.4g}<extra></extra>",
         ), row=1, col=2)  # fmt: skip
@@ -365,7 +374,8 @@ def _fidelity(run: MethodRun, t: int) -> go.Figure:
                                      hoverinfo="skip"), row=1, col=2)  # fmt: skip
     for r in learn.rungs(run):
         fig.add_vline(x=r, line=dict(dash="dash", color="#999999", width=1), row=1, col=2)
-    fig.update_xaxes(title_text=f"budget steps (of {FIDELITY_STEPS})", type="log", row=1, col=2)
+    fig.update_xaxes(title_text=f"budget steps (of {FIDELITY_STEPS})", type="log", row=1, col=2,
+                     tickvals=learn.rungs(run) or [1, 3, 9, FIDELITY_STEPS])  # fmt: skip
     fig.update_yaxes(title_text=land.score_label, row=1, col=2)
     spent = sum(run.steps()[:t])
     title = (f"Trial {t + 1}: {sum(tr.state.name == 'PRUNED' for tr in run.trials[:t])} of {t} "

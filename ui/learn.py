@@ -87,14 +87,15 @@ def page() -> None:
         notes.append(f"Grid search uses a {k} × {k} lattice: {g.n_trials} trials, the largest "
                      f"square that fits {n}.")  # fmt: skip
     if any(r.spec.multi_fidelity for r in runs):
-        notes.append(f"Multi-fidelity methods stop some trials early (hollow points): compare "
+        notes.append(f"Multi-fidelity methods stop some trials early (orange rings): compare "
                      f"the budget steps they spent (a full trial is {FIDELITY_STEPS}).")  # fmt: skip
     if notes:
         st.caption(" ".join(notes))
 
     st.plotly_chart(lp.regret_figure(land, runs, [_label(m) for m in methods]),
                     key="learn_regret", config=PLOTLY_CONFIG)  # fmt: skip
-    st.dataframe(summary(land, runs), hide_index=True, width="stretch")
+    st.dataframe(summary(land, runs), hide_index=True, width="stretch",
+                 column_config={"method": st.column_config.TextColumn(width="large")})  # fmt: skip
 
     st.subheader("Inside each method: what drives the next choice")
     t = trial_stepper(max(r.n_trials for r in runs))
