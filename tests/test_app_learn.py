@@ -125,3 +125,15 @@ def test_bad_choice_says_what_to_do():
     ok(at.multiselect(key="learn_methods").set_value([]).run())
     assert any("Pick at least one method" in e for e in texts(at.error))
     assert not at.get("plotly_chart")
+
+
+def test_guess_on_an_integer_axis_takes_whole_numbers():
+    at = ok(app(LEARN))
+    at.number_input(key="learn_trials").set_value(12)
+    at.selectbox(key="learn_landscape").set_value("mlp_moons")
+    ok(at.multiselect(key="learn_methods").set_value(["random"]).run())
+    width = at.number_input(key="learn_guess_y_mlp_moons")
+    assert width.value == 91 and width.min == 16 and width.max == 512  # geometric middle
+    width.set_value(300)
+    ok(at.button(key="learn_reveal").click().run())
+    assert "width = " in at.success[0].value

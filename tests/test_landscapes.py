@@ -276,3 +276,13 @@ def test_figure_payloads_stay_small():
     assert len(anim.to_json()) < 1_000_000
     for run in runs:
         assert len(lp.internals_figure(run, 40).to_json()) < 300_000
+
+
+@pytest.mark.parametrize("method", learn.LEARN_METHODS)
+def test_every_registered_method_has_a_view_of_its_next_choice(method):
+    run = learn.run_method("mlp_moons", method, 12, seed=0)
+    assert run.land.y.integer and all(isinstance(t.params["width"], int) for t in run.trials)
+    t = min(11, run.n_trials - 1)
+    fig = lp.internals_figure(run, t)
+    assert fig.layout.title.text.startswith(f"Trial {t + 1}")
+    assert method in learn.VIEW_NOTES  # a note on what to look for in the view

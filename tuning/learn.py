@@ -20,7 +20,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tuning.errors import ConfigError
 from tuning.landscapes import FIDELITY_STEPS, Landscape, get_landscape
-from tuning.methods import Budget, MethodSpec, get_method
+from tuning.methods import Budget, MethodSpec, get_method, list_methods
 from tuning.space import float_param, int_param
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)  # as the runner: no line per trial
@@ -28,8 +28,8 @@ optuna.logging.set_verbosity(optuna.logging.ERROR)  # as the runner: no line per
 MAX_METHODS = 4
 MIN_TRIALS, MAX_TRIALS = 4, 100
 BUDGET = Budget("epochs", 1, FIDELITY_STEPS)  # what multi-fidelity methods spend on a landscape
-LEARN_METHODS = ("grid", "random", "sobol", "tpe", "gp", "cmaes", "nsga2", "hyperband",
-                 "successive_halving", "median")  # fmt: skip  # population-based needs training
+# Every registered sampler method runs on a landscape; population-based ones train models.
+LEARN_METHODS = tuple(m.name for m in list_methods() if m.kind == "sampler")
 
 GLOSSARY = {
     "Trial": "One evaluation of one configuration (one point on the landscape): the method "

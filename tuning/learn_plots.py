@@ -109,8 +109,10 @@ def _next(run: MethodRun, t: int, showlegend: bool = True) -> go.Scatter:
 
 def _axis_style(axis) -> dict:
     style: dict[str, Any] = {"title_text": axis.name, "range": _range(axis)}
-    if axis.log:  # powers of ten only: Plotly's 2 and 5 minor labels crowd a small plot
-        style.update(type="log", dtick=1, exponentformat="power")
+    if axis.log:
+        style["type"] = "log"
+        if axis.high / axis.low >= 100:  # powers of ten only: 2s and 5s crowd a small plot
+            style.update(dtick=1, exponentformat="power")
     return style
 
 

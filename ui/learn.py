@@ -76,7 +76,8 @@ def page() -> None:
         f"{text.md(land.description)} Best possible {text.md(land.score_label)}: "
         f"**{text.score(land.best)}** at {best_at}{more} (white star)."
     )
-    with st.spinner("Running the methods…"):
+    slow = " (the Gaussian process needs about half a second per trial)" if "gp" in methods else ""
+    with st.spinner(f"Running the methods…{slow}"):
         runs = [run(landscape, m, n, seed) for m in methods]
         anim = _animation(landscape, tuple(methods), n, seed)
     st.plotly_chart(anim, key="learn_animation", config=PLOTLY_CONFIG)
@@ -146,16 +147,19 @@ def inside(r: MethodRun, t: int) -> None:
         st.markdown(f"**{spec.label}**: {text.md(spec.summary)}")
         with st.expander("How it works"):
             st.markdown(text.md(spec.explanation))
-    right.info(text.md(learn.VIEW_NOTES[spec.name]), icon=":material/visibility:")
+    note = learn.VIEW_NOTES.get(spec.name, "The trials so far, and the next one (red ring).")
+    right.info(text.md(note), icon=":material/visibility:")
     fig = _internals(r.landscape, r.method, r.n_trials, r.seed, t - 1)
     st.plotly_chart(fig, key="learn_inside", config=PLOTLY_CONFIG)
 
 
 def _axis_input(col, axis, key: str) -> float:
     mid = float(axis.from_unit(0.5))
+    label = f"{axis.name}{' (log scale)' if axis.log else ''}"
+    if axis.integer:
+        return col.number_input(label, int(axis.low), int(axis.high), int(round(mid)), key=key)
     return col.number_input(
-        f"{axis.name}{' (log scale)' if axis.log else ''}", float(axis.low), float(axis.high),
-        float(f"{mid:.3g}"), key=key, format="%g",
+        label, float(axis.low), float(axis.high), float(f"{mid:.3g}"), key=key, format="%g",
         step=float(f"{axis.low:.3g}") if axis.log else (axis.high - axis.low) / 100,
     )  # fmt: skip
 
