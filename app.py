@@ -16,6 +16,7 @@ PAGES = [  # adding a page is one line
     st.Page("app_pages/compare.py", title="Compare methods", icon=":material/leaderboard:"),
     st.Page("app_pages/analysis.py", title="Analysis", icon=":material/analytics:"),
     st.Page("app_pages/report.py", title="Report", icon=":material/summarize:"),
+    st.Page("app_pages/learn.py", title="Learn", icon=":material/school:"),
 ]
 
 page = st.navigation(PAGES)

@@ -70,13 +70,13 @@ def server(tmp_path):
         log.close()
 
 
-def _idle(page, expect) -> None:
+def _idle(page, expect, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(300)
     app = "[data-testid='stApp']"
     page.locator(f"{app}[data-test-script-state='notRunning']").wait_for(
-        state="attached", timeout=60_000
+        state="attached", timeout=timeout_ms
     )
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=60_000)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
 
 
 def _pick(page, expect, label: str, option: str) -> None:
@@ -209,4 +209,59 @@ def test_a_pbt_run_launched_in_the_browser_shows_its_population_live(server):
         page.wait_for_timeout(1000)
         page.screenshot(path=str(SHOTS / "browser_pbt_live_monitor.png"), full_page=True)
         browser.close()
+    assert "Traceback" not in log.read_text()
+
+
+def test_learn_page_plays_steps_and_reveals_a_guess(server):
+    """The Learn page from its URL: the animated chart renders in Chromium, Step ▶ moves the
+    explained trial, and a guess is revealed with its distance."""
+    from playwright import sync_api
+
+    expect = sync_api.expect
+    url, log = server
+    SHOTS.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        start = time.time()
+        page.goto(f"{url}/learn")
+        page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
+            state="attached", timeout=60_000
+        )
+        # The first visit runs four searches and imports Optuna, SciPy and Plotly: on a busy
+        # 2-core machine that took over a minute, so this one wait is longer.
+        _idle(page, expect, timeout_ms=180_000)
+        expect(page.get_by_role("heading", name="Learn", exact=True)).to_be_visible()
+        charts = page.get_by_test_id("stPlotlyChart")
+        expect(charts.first.locator(".main-svg").first).to_be_attached(timeout=60_000)
+        rendered = time.time() - start
+        expect(page.get_by_text("Where each method samples, trial by trial")).to_be_visible()
+        # Plotly draws the animation's own Play button and trial slider.
+        expect(page.locator(".updatemenu-button").filter(has_text="Play")).to_be_visible()
+        expect(page.locator(".slider-container").first).to_be_attached()
+        expect(charts).to_have_count(4)  # animation, regret, one method's internals, guess
+
+        slider = page.get_by_test_id("stSlider").filter(has_text="Trial").get_by_role("slider")
+        before = int(slider.get_attribute("aria-valuetext"))
+        page.get_by_role("button", name="Step ▶").click()
+        _idle(page, expect)
+        assert int(slider.get_attribute("aria-valuetext")) == before + 1
+
+        page.get_by_test_id("stRadio").get_by_text("Bayesian (TPE)").click()
+        _idle(page, expect)
+        expect(page.get_by_text("TPE's good and bad densities").first).to_be_visible()
+
+        page.get_by_role("button", name="Reveal trial").click()
+        _idle(page, expect)
+        expect(page.get_by_text("of the landscape's diagonal from your guess")).to_be_visible()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+
+        height = page.evaluate(
+            "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight"
+        )
+        page.set_viewport_size({"width": 1400, "height": max(1000, int(height) + 40)})
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(SHOTS / "browser_learn.png"), full_page=True)
+        browser.close()
+    print(f"Learn page: first render in the browser {rendered:.1f} s")
     assert "Traceback" not in log.read_text()

@@ -1,0 +1,203 @@
+"""Learn page: methods searching a 2-D landscape whose every point is known, step by step.
+
+Runs and figures are cached (st.cache_data): a method's run on a landscape is a pure function
+of (landscape, method, trials, seed), so every later rerun (a slider step, a guess) only
+places figures. The animation plays in the browser (Plotly frames), with no round trip.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from tuning import learn
+from tuning import learn_plots as lp
+from tuning.errors import UserError
+from tuning.landscapes import FIDELITY_STEPS, get_landscape, label_of, list_landscapes
+from tuning.learn import MethodRun
+from tuning.methods import get_method
+from ui import text
+
+TRIAL = "learn_trial"  # the trial whose choice is explained (1-based)
+REVEALED = "learn_revealed"  # plain key: which guess has been revealed
+DEFAULT_METHODS = ["random", "tpe", "cmaes", "hyperband"]
+PLOTLY_CONFIG = {"displaylogo": False}
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def run(landscape: str, method: str, n_trials: int, seed: int) -> MethodRun:
+    return learn.run_method(landscape, method, n_trials, seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _animation(landscape: str, methods: tuple[str, ...], n_trials: int, seed: int) -> go.Figure:
+    runs = [run(landscape, m, n_trials, seed) for m in methods]
+    return lp.search_animation(get_landscape(landscape), runs, [_label(m) for m in methods])
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _internals(landscape: str, method: str, n_trials: int, seed: int, t: int) -> go.Figure:
+    return lp.internals_figure(run(landscape, method, n_trials, seed), t)
+
+
+def _label(method: str) -> str:
+    return get_method(method).label
+
+
+def controls() -> tuple[str, list[str], int, int]:
+    names = list_landscapes()
+    c1, c2, c3, c4 = st.columns([2, 4, 1, 1])
+    landscape = c1.selectbox("Landscape", names, format_func=label_of, key="learn_landscape")
+    methods = c2.multiselect(
+        f"Methods (1–{learn.MAX_METHODS})", list(learn.LEARN_METHODS), default=DEFAULT_METHODS,
+        format_func=_label, max_selections=learn.MAX_METHODS, key="learn_methods",
+    )  # fmt: skip
+    n = c3.number_input("Trials", learn.MIN_TRIALS, learn.MAX_TRIALS, 30, key="learn_trials",
+                        help="The same budget for every method.")  # fmt: skip
+    seed = c4.number_input("Seed", 0, 10_000, 0, key="learn_seed",
+                           help="The same seed gives the same search.")  # fmt: skip
+    return landscape, methods, int(n), int(seed)
+
+
+def page() -> None:
+    landscape, methods, n, seed = controls()
+    try:
+        learn.check_request(landscape, methods, n)
+        land = get_landscape(landscape)
+    except UserError as exc:
+        st.error(text.md(exc))
+        return
+    best_at = ", ".join(f"({text.value(x)}, {text.value(y)})" for x, y in land.optima[:4])
+    more = f" and {len(land.optima) - 4} more" if len(land.optima) > 4 else ""
+    st.caption(
+        f"{text.md(land.description)} Best possible {text.md(land.score_label)}: "
+        f"**{text.score(land.best)}** at {best_at}{more} (white star)."
+    )
+    slow = " (the Gaussian process needs about half a second per trial)" if "gp" in methods else ""
+    with st.spinner(f"Running the methods…{slow}"):
+        runs = [run(landscape, m, n, seed) for m in methods]
+        anim = _animation(landscape, tuple(methods), n, seed)
+    st.plotly_chart(anim, key="learn_animation", config=PLOTLY_CONFIG)
+    notes = []
+    if "grid" in methods:
+        g = next(r for r in runs if r.method == "grid")
+        k = math.isqrt(g.n_trials)
+        notes.append(f"Grid search uses a {k} × {k} lattice: {g.n_trials} trials, the largest "
+                     f"square that fits {n}.")  # fmt: skip
+    if any(r.spec.multi_fidelity for r in runs):
+        notes.append(f"Multi-fidelity methods stop some trials early (orange rings): compare "
+                     f"the budget steps they spent (a full trial is {FIDELITY_STEPS}).")  # fmt: skip
+    if notes:
+        st.caption(" ".join(notes))
+
+    st.plotly_chart(lp.regret_figure(land, runs, [_label(m) for m in methods]),
+                    key="learn_regret", config=PLOTLY_CONFIG)  # fmt: skip
+    st.dataframe(summary(land, runs), hide_index=True, width="stretch",
+                 column_config={"method": st.column_config.TextColumn(width="large")})  # fmt: skip
+
+    st.subheader("Inside each method: what drives the next choice")
+    t = trial_stepper(max(r.n_trials for r in runs))
+    # One method at a time: each view is a few heatmaps, and tabs would draw all of them.
+    shown = st.radio("Method", methods, format_func=_label, horizontal=True,
+                     key="learn_inside_method", label_visibility="collapsed")  # fmt: skip
+    r = next(x for x in runs if x.method == shown)
+    inside(r, min(t, r.n_trials))
+
+    st.subheader("Guess where it samples next")
+    guess_prompt(runs, t)
+    glossary()
+
+
+def summary(land, runs: list[MethodRun]) -> pd.DataFrame:
+    rows = []
+    for r in runs:
+        best = r.best_so_far()[-1]
+        steps = r.steps()
+        rows.append({
+            "method": _label(r.method), "trials": r.n_trials,
+            "stopped early": sum(t.state.name == "PRUNED" for t in r.trials),
+            "budget steps": sum(steps), "best found": text.score(best),
+            "regret": text.score(None if best is None else land.regret(best)),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _step(delta: int, high: int) -> None:
+    st.session_state[TRIAL] = min(high, max(1, st.session_state.get(TRIAL, 1) + delta))
+
+
+def trial_stepper(n: int) -> int:
+    """The trial whose choice is explained (1-based), with step buttons beside the slider."""
+    current = st.session_state.get(TRIAL, min(11, n))
+    st.session_state[TRIAL] = min(max(1, current), n)  # a smaller budget since the last run
+    c1, c2, c3 = st.columns([1, 1, 8], vertical_alignment="bottom")
+    c1.button("◀ Back", key="learn_back", on_click=_step, args=(-1, n), width="stretch")
+    c2.button("Step ▶", key="learn_forward", on_click=_step, args=(1, n), width="stretch")
+    return c3.slider("Trial", 1, n, key=TRIAL,
+                     help="Show what each method knew before this trial, and where it went.")  # fmt: skip
+
+
+def inside(r: MethodRun, t: int) -> None:
+    spec = r.spec
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown(f"**{spec.label}**: {text.md(spec.summary)}")
+        with st.expander("How it works"):
+            st.markdown(text.md(spec.explanation))
+    note = learn.VIEW_NOTES.get(spec.name, "The trials so far, and the next one (red ring).")
+    right.info(text.md(note), icon=":material/visibility:")
+    fig = _internals(r.landscape, r.method, r.n_trials, r.seed, t - 1)
+    st.plotly_chart(fig, key="learn_inside", config=PLOTLY_CONFIG)
+
+
+def _axis_input(col, axis, key: str) -> float:
+    mid = float(axis.from_unit(0.5))
+    label = f"{axis.name}{' (log scale)' if axis.log else ''}"
+    if axis.integer:
+        return col.number_input(label, int(axis.low), int(axis.high), int(round(mid)), key=key)
+    return col.number_input(
+        label, float(axis.low), float(axis.high), float(f"{mid:.3g}"), key=key, format="%g",
+        step=float(f"{axis.low:.3g}") if axis.log else (axis.high - axis.low) / 100,
+    )  # fmt: skip
+
+
+def guess_prompt(runs: list[MethodRun], t: int) -> None:
+    methods = [r.method for r in runs]
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1], vertical_alignment="bottom")
+    method = c1.selectbox("Method", methods, format_func=_label, key="learn_guess_method")
+    r = next(x for x in runs if x.method == method)
+    t = min(t, r.n_trials)
+    land = r.land
+    gx = _axis_input(c2, land.x, f"learn_guess_x_{land.name}")
+    gy = _axis_input(c3, land.y, f"learn_guess_y_{land.name}")
+    key = (land.name, method, r.n_trials, r.seed, t)
+    if c4.button("Reveal trial", key="learn_reveal", width="stretch"):
+        st.session_state[REVEALED] = key
+    revealed = st.session_state.get(REVEALED) == key
+    st.caption(
+        f"{_label(method)} has seen trials 1–{t - 1} (on the chart). Where will trial {t} be? "
+        "Enter your guess, then reveal. Step the trial slider above to try the next one."
+        if t > 1
+        else f"Trial 1: {_label(method)} has seen nothing yet. Where will it start?"
+    )
+    st.plotly_chart(lp.guess_figure(r, t - 1, (gx, gy), revealed), key="learn_guess_chart",
+                    config=PLOTLY_CONFIG)  # fmt: skip
+    if revealed:
+        xs, ys = r.xy(t)
+        actual = (float(xs[t - 1]), float(ys[t - 1]))
+        d = learn.distance(land, (gx, gy), actual)
+        verdict = "Spot on!" if d < 0.05 else "Close." if d < 0.15 else "Not quite."
+        st.success(
+            f"{verdict} Trial {t} went to {land.x.name} = {text.value(actual[0])}, "
+            f"{land.y.name} = {text.value(actual[1])}: {d:.0%} of the landscape's diagonal from "
+            "your guess (measured on log scales where an axis is log)."
+        )
+
+
+def glossary() -> None:
+    with st.expander("Glossary", expanded=False):
+        for term, meaning in learn.GLOSSARY.items():
+            st.markdown(f"**{term}**: {meaning}")
