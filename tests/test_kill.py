@@ -13,83 +13,26 @@ import contextlib
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from browser_support import (
+    ARGS,
+    CHROMIUM,
+    free_port,
+    idle,
+    needs_chromium,
+    open_page,
+    start_server,
+    wait,
+)
 from optuna.trial import TrialState
 
 from tuning.storage import JOURNAL_NAME, open_storage
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 STALE_S = 3.0
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("TUNING_STUDIO_REQUIRE_BROWSER"),
-    reason=f"{CHROMIUM} is missing (apt-get install chromium)",
-)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(data: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "TUNING_STUDIO_DATA": str(data), "TUNING_STUDIO_STALE_S": str(STALE_S)}
-    env.pop("TUNING_STUDIO_STORAGE", None)
-    log = open(data / f"server-{time.time():.0f}.log", "w")  # noqa: SIM115 (the child owns it)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    log.close()
-    end = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
-                if r.read() == b"ok":
-                    return proc
-        except OSError:
-            if proc.poll() is not None or time.time() > end:
-                raise RuntimeError("the server did not start") from None
-            time.sleep(0.2)
-
-
-def _idle(page, expect) -> None:
-    page.wait_for_timeout(300)
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
-        state="attached", timeout=60_000
-    )
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=60_000)
-
-
-def _open(page, url: str, expect) -> None:
-    page.goto(url)
-    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
-        state="attached", timeout=60_000
-    )
-    _idle(page, expect)
-
-
-def _wait(pred, timeout: float, what: str):
-    end = time.time() + timeout
-    while time.time() < end:
-        with contextlib.suppress(Exception):
-            value = pred()
-            if value:
-                return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+pytestmark = needs_chromium
 
 
 @pytest.mark.timeout(300)
@@ -97,20 +40,20 @@ def test_sigkill_the_app_mid_run_then_restart_and_resume(tmp_path):
     from playwright import sync_api
 
     expect = sync_api.expect
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     journal = f"journal:///{tmp_path / JOURNAL_NAME}"
-    proc = start_server(tmp_path, port)
+    proc = start_server(tmp_path, port, TUNING_STUDIO_STALE_S=str(STALE_S))
     try:
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            _open(page, f"{url}/new_run", expect)
+            open_page(page, f"{url}/new_run", expect)
             # random forest (the default model) with 100-300 trees: trials of about a second
             trials = page.get_by_role("spinbutton", name="Trials", exact=True)
             trials.fill("8")
             trials.press("Enter")
-            _idle(page, expect)
+            idle(page, expect)
             page.get_by_role("button", name="Launch run").click()
             page.wait_for_url(re.compile(r".*/live_monitor$"), timeout=30_000)
 
@@ -126,7 +69,7 @@ def test_sigkill_the_app_mid_run_then_restart_and_resume(tmp_path):
                 running = [t for t in trials if t.state == TrialState.RUNNING]
                 return len(complete) >= 2 and running and (complete, running)
 
-            complete, running = _wait(mid_run, 150, "two complete trials and one running")
+            complete, running = wait(mid_run, 150, "two complete trials and one running")
             os.kill(proc.pid, signal.SIGKILL)  # no shutdown hook, no flush: a power cut
             proc.wait(10)
             name = study().study_name
@@ -134,8 +77,8 @@ def test_sigkill_the_app_mid_run_then_restart_and_resume(tmp_path):
             victim = running[0].number
 
             time.sleep(STALE_S + 1)  # the dead process's heartbeat goes stale
-            proc = start_server(tmp_path, port)
-            _open(page, f"{url}/live_monitor", expect)
+            proc = start_server(tmp_path, port, TUNING_STUDIO_STALE_S=str(STALE_S))
+            open_page(page, f"{url}/live_monitor", expect)
             expect(page.get_by_text("interrupted").first).to_be_visible(timeout=30_000)
             expect(page.get_by_text("Resume continues it")).to_be_visible()
             again = open_storage(journal)  # cached reader: re-read the trials

@@ -295,3 +295,29 @@ def test_a_half_written_study_is_not_listed_as_a_run(storage):
     assert [r.name for r in list_runs(storage)] == []
     name = create_run(make_config("knn", n_trials=1), storage)
     assert [r.name for r in list_runs(storage)] == [name]
+
+
+@pytest.mark.timeout(120)
+def test_launches_in_the_same_second_get_distinct_runs(storage):
+    """Sessions launching the same configuration at once: each gets its own run, none fails on
+    a name another took a moment earlier (names carry the time to the second)."""
+    import threading
+
+    config = make_config("knn", n_trials=1)
+    names, errors = [], []
+    barrier = threading.Barrier(6)
+
+    def launch():
+        barrier.wait()
+        try:
+            names.append(create_run(config, storage))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted on below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=launch) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(set(names)) == 6
+    assert all("config" in s.user_attrs for s in storage.get_all_studies())

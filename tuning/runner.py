@@ -232,10 +232,20 @@ def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> s
         name = unique_name(storage, name)
     elif name in {s.study_name for s in storage.get_all_studies()}:
         raise ConfigError(f"A run named '{name}' already exists: choose another name.")
-    try:
-        study = optuna.create_study(study_name=name, storage=storage, direction=prep.direction)
-    except OSError as exc:
-        raise write_error(exc, url_of(storage)) from None
+    for attempt in range(20):
+        try:
+            study = optuna.create_study(study_name=name, storage=storage, direction=prep.direction)
+            break
+        except optuna.exceptions.DuplicatedStudyError:
+            # Another session or process took the name since we looked (two launches in the
+            # same second): a generated name moves on to the next free one.
+            if config.name is not None or attempt == 19:
+                raise ConfigError(
+                    f"A run named '{name}' already exists: choose another name."
+                ) from None
+            name = unique_name(storage, sanitize_name(base))
+        except OSError as exc:
+            raise write_error(exc, url_of(storage)) from None
     cfg = replace(prep.config, name=name)
     try:
         # The configuration is written last: a study without it is not a run (pages and the
