@@ -321,3 +321,51 @@ def test_launches_in_the_same_second_get_distinct_runs(storage):
         t.join()
     assert not errors and len(set(names)) == 6
     assert all("config" in s.user_attrs for s in storage.get_all_studies())
+
+
+# -- a killed worker process, in real time ------------------------------------------------------
+@pytest.mark.timeout(300)
+def test_sigkill_a_worker_then_a_new_worker_resumes_the_run(tmp_path, monkeypatch):
+    """`python -m tuning worker` killed with SIGKILL mid-trial: once its heartbeat is stale the run
+    reads as interrupted, its trial is failed, and a new worker process finishes the budget with
+    every completed trial kept. (tests/test_workers.py does the same with a simulated clock.)"""
+    import signal
+    import time
+
+    from test_workers import slow, spawn_worker, wait_for
+
+    import tuning.runner as runner
+
+    stale = 3.0
+    monkeypatch.setattr(runner, "STALE_S", stale)  # this process reads the run with that window
+    url = f"journal:///{tmp_path}/runs.journal"
+    store = open_storage(url)
+    name = create_run(slow(n_trials=3), store)
+    env = {"TUNING_STUDIO_STALE_S": str(stale)}
+    proc = spawn_worker(name, url, env)
+    study = load_study(name, store)
+
+    def mid_run():
+        trials = study.get_trials(deepcopy=False)
+        done = [t for t in trials if t.state == TrialState.COMPLETE]
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        return done and running and (done, running)
+
+    done, running = wait_for(mid_run, 240)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(10)
+    assert runner.run_status(study.user_attrs) == "running"  # too soon to tell
+    time.sleep(stale + 1)
+    assert runner.run_status(study.user_attrs) == "interrupted"
+
+    again = spawn_worker(name, url, env)  # a resume is one more worker on the run
+    out, _ = again.communicate(timeout=240)
+    assert again.returncode == 0, out
+    trials = study.get_trials(deepcopy=False)
+    assert [t.state for t in trials].count(TrialState.FAIL) == 1
+    victim = trials[running[0].number]
+    assert victim.state == TrialState.FAIL
+    assert "worker stopped responding" in victim.user_attrs["metrics"]["fail_reason"]
+    for t in done:
+        assert trials[t.number].state == TrialState.COMPLETE and trials[t.number].value == t.value
+    assert len(trials) == 3 and study.user_attrs["status"] == "finished"
