@@ -369,3 +369,12 @@ def test_sigkill_a_worker_then_a_new_worker_resumes_the_run(tmp_path, monkeypatc
     for t in done:
         assert trials[t.number].state == TrialState.COMPLETE and trials[t.number].value == t.value
     assert len(trials) == 3 and study.user_attrs["status"] == "finished"
+
+
+def test_a_study_without_a_configuration_is_refused_not_crashed_on(storage, capsys, tmp_path):
+    url = f"journal:///{tmp_path}/other.journal"
+    optuna.create_study(study_name="half", storage=open_storage(url))
+    assert cli(["worker", "--run", "half", "--storage", url, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "'half' is not a Tuning Studio run: it has no saved configuration" in err
+    assert cli(["delete", "half", "--yes", "--storage", url]) == 0  # and it can be removed

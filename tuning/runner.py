@@ -308,8 +308,19 @@ def fetch_dataset(study: optuna.Study, config: RunConfig) -> RunConfig:
 
 
 def load_config(name: str, storage: BaseStorage | str | None = None) -> RunConfig:
-    study = load_study(name, storage)
-    return RunConfig.from_dict(study.user_attrs["config"])
+    return config_of(load_study(name, storage))
+
+
+def config_of(study: optuna.Study) -> RunConfig:
+    """The run's configuration; a study without one is not a (complete) Tuning Studio run."""
+    saved = study.user_attrs.get("config")
+    if saved is None:
+        raise ConfigError(
+            f"'{study.study_name}' is not a Tuning Studio run: it has no saved configuration "
+            "(another tool made it, or its creation was cut short). Delete it or pick a run "
+            "from `python -m tuning list`."
+        )
+    return RunConfig.from_dict(saved)
 
 
 def load_study(name: str, storage: BaseStorage | str | None = None) -> optuna.Study:
@@ -542,7 +553,7 @@ def execute(
     storage = _storage(storage)
     stop = stop or threading.Event()
     study = load_study(name, storage)
-    config = RunConfig.from_dict(study.user_attrs["config"])
+    config = config_of(study)
     try:
         config = fetch_dataset(study, config)
         prep = prepare(config)
