@@ -319,7 +319,7 @@ class Evaluation:
 
     def _check_time(self, rec: _Record) -> None:
         if rec.deadline is not None and time.monotonic() > rec.deadline:
-            done = f" after {rec.step} {self.budget.kind}" if rec.step else ""
+            done = f" (stopped at {self.budget.kind[:-1]} {rec.step})" if rec.step else ""
             raise TrialTimeLimit(
                 f"the trial ran past its time limit of {self.trial_timeout_s:g} s{done}; "
                 "raise the per-trial time limit or narrow the search space"
