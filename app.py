@@ -20,5 +20,6 @@ PAGES = [  # adding a page is one line
 ]
 
 page = st.navigation(PAGES)
+layout.storage_or_stop()
 layout.sidebar()
 page.run()

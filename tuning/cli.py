@@ -148,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after this many consecutive failed trials (default 10)",
     )
     run.add_argument(
+        "--trial-timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="fail a trial still working after this many seconds (checked between folds, "
+        "epochs and boosting rounds; default: no limit)",
+    )
+    run.add_argument(
         "--n-jobs",
         type=int,
         default=-1,
@@ -401,7 +408,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         scoring=args.scoring, seed=args.seed, test_size=args.test_size,
         grid_points=args.grid_points, max_consecutive_failures=args.max_failures,
         n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
-        workers=args.workers, retries=args.retries,
+        workers=args.workers, retries=args.retries, trial_timeout_s=args.trial_timeout,
     )  # fmt: skip
     store = storage_mod.open_storage(args.storage)
     name = create_run(config, store)

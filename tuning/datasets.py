@@ -19,6 +19,7 @@ import json
 import math
 import re
 import warnings as _warnings
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -408,6 +409,13 @@ def _decode(data: bytes) -> str:
         else:
             text = data.decode("latin-1")
     text = text.lstrip("\ufeff")
+    sample = text[:8192]
+    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\r\n")
+    if controls > max(8, len(sample) // 100):  # text files have next to none
+        raise DataError(
+            "The file contains binary data (control characters), so it is not a CSV text "
+            "file: export your data as CSV (comma-, semicolon- or tab-separated text)."
+        )
     start = text.lstrip()[:1]
     if not start:
         raise DataError("The file is empty: choose a CSV file with a header row and rows of data.")
@@ -626,7 +634,9 @@ def dataset_from_frame(
         raise DataError(f"Unknown task {task!r}: choose one of {', '.join(TASKS)}.")
     df = df.copy()
     df.columns = [str(c).strip() for c in df.columns]
-    duplicates = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    # Counts and per-column checks below work on whole frames: column by column, a file with
+    # 3,000 columns took a minute to load (quadratic count, one Series per column).
+    duplicates = sorted(c for c, n in Counter(df.columns).items() if n > 1)
     if duplicates:
         raise DataError(
             f"The data has duplicate column names: {_quoted(duplicates)}. Give every column a "
@@ -761,12 +771,15 @@ def _id_like(name: str, s: pd.Series) -> bool:
 
 
 def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    empty = [c for c in X.columns if X[c].isna().all()]
+    empty = list(X.columns[X.isna().all().to_numpy()])
     if empty:
         notes.append(f"{_subject(empty, 'is', 'are')} empty; {_it_they(empty)} dropped.")
         X = X.drop(columns=empty)
 
-    id_columns = [c for c in X.columns if _id_like(c, X[c])]
+    unique, gaps = X.nunique(dropna=False), X.isna().any()
+    id_columns = [  # only a column with a different value in every row can be an ID
+        c for c in X.columns if unique[c] == len(X) and not gaps[c] and _id_like(c, X[c])
+    ]
     if id_columns and len(id_columns) == X.shape[1]:
         only = (
             "it is the only feature, so it is"
@@ -782,7 +795,7 @@ def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, 
         notes.append(f"Column '{c}' looks like a row ID; it will be dropped.")
     X = X.drop(columns=id_columns)
 
-    constant = [c for c in X.columns if X[c].nunique(dropna=False) <= 1]
+    constant = [c for c in X.columns if unique[c] <= 1]
     if constant:
         notes.append(
             f"{_subject(constant, 'has', 'have')} the same value in every row, so "
@@ -799,16 +812,31 @@ def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, 
             "at least one column that varies between rows and can help predict the target."
         )
 
-    for c in X.columns:
+    numeric = [
+        c for c, d in zip(X.columns, X.dtypes, strict=True)
+        if ptypes.is_numeric_dtype(d) and not ptypes.is_bool_dtype(d)
+    ]  # fmt: skip
+    # Tree models compute in float32: a value beyond its range (about 3.4e38) becomes inf there
+    # and fails every trial, so such values are treated like inf, as missing.
+    limit = float(np.finfo(np.float32).max)
+    values = np.abs(X[numeric].to_numpy(dtype=float, na_value=np.nan))
+    with np.errstate(invalid="ignore"):
+        bad_any = (values > limit).any(axis=0)
+    for c in [c for c, bad in zip(numeric, bad_any, strict=True) if bad]:
         s = X[c]
-        if ptypes.is_numeric_dtype(s.dtype) and not ptypes.is_bool_dtype(s.dtype):
-            infinite = np.isinf(s.to_numpy(dtype=float, na_value=np.nan))
-            if infinite.any():
-                X[c] = s.mask(infinite)
-                notes.append(
-                    f"Column '{c}' has infinite values in {_rows(int(infinite.sum()))}; they "
-                    "are treated as missing values."
-                )
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        infinite, huge = np.isinf(v), np.abs(v) > limit
+        X[c] = s.mask(huge)
+        if infinite.any():
+            notes.append(
+                f"Column '{c}' has infinite values in {_rows(int(infinite.sum()))}; they "
+                "are treated as missing values."
+            )
+        if (huge & ~infinite).any():
+            notes.append(
+                f"Column '{c}' has values too large for the models (beyond ±3.4e38) in "
+                f"{_rows(int((huge & ~infinite).sum()))}; they are treated as missing values."
+            )
 
     share = X.isna().mean()
     share = share[share > 0].sort_values(ascending=False)
@@ -1002,10 +1030,10 @@ def _is_text(s: pd.Series) -> bool:
 def _categorical_columns(X: pd.DataFrame) -> list[str]:
     return [
         c
-        for c in X.columns
-        if ptypes.is_bool_dtype(X[c].dtype)
-        or _is_text(X[c])
-        or isinstance(X[c].dtype, pd.CategoricalDtype)
+        for c, dtype in zip(X.columns, X.dtypes, strict=True)
+        if ptypes.is_bool_dtype(dtype)
+        or ptypes.is_object_dtype(dtype)
+        or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
     ]
 
 

@@ -15,3 +15,7 @@ class SpaceError(UserError):
 
 class ConfigError(UserError):
     """A run configuration is invalid."""
+
+
+class StorageError(UserError):
+    """The storage cannot be reached, read or written (bad URL, server down, read-only, full)."""

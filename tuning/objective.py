@@ -46,6 +46,10 @@ class StopRequested(Exception):
     """Raised inside a trial when the run was asked to stop; the trial is recorded as stopped."""
 
 
+class TrialTimeLimit(Exception):
+    """Raised inside a trial that ran past the run's per-trial time limit; the trial fails."""
+
+
 @dataclass(frozen=True)
 class Scoring:
     """A scikit-learn scorer name, reported in its natural sign.
@@ -165,9 +169,16 @@ class Evaluation:
     n_jobs: int = 1
     train_score: bool = True
     stop: threading.Event | None = None
+    # Checked cooperatively between folds, epochs and boosting rounds rather than enforced by a
+    # kill: Python cannot kill a thread, and killing a process mid-fit would lose the trial's
+    # record and could leave a storage write or the budget lock half-done. So one step (a fold's
+    # fit) can overrun the limit; the trial then fails at the next check, with the reason.
+    trial_timeout_s: float | None = None
 
     def __call__(self, trial: optuna.Trial) -> float:
         rec = _Record(trial, self.scoring)
+        if self.trial_timeout_s is not None:
+            rec.deadline = time.monotonic() + self.trial_timeout_s
         try:
             params = self.space.suggest(trial)
             with warnings.catch_warnings(), thread_limit(self.n_jobs):
@@ -178,6 +189,7 @@ class Evaluation:
                     value = self._by_round(trial, params, rec)
                 else:
                     value = self._by_fold(trial, params, rec)
+            self._check_time(rec)  # the last step may have run past the limit too
             if not math.isfinite(value):
                 raise FloatingPointError(
                     f"the CV score is {value} (a fold produced NaN or inf: the model diverged)"
@@ -198,6 +210,7 @@ class Evaluation:
     def _by_fold(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
         for step, (tr, va) in enumerate(self.folds, 1):
             self._check_stop()
+            self._check_time(rec)
             pipe = build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
             t0 = time.perf_counter()
             pipe.fit(self.X.iloc[tr], self.y.iloc[tr])
@@ -221,6 +234,7 @@ class Evaluation:
         patience = dict(self.model.options).get("patience", MLP_PATIENCE)
         for epoch in range(1, int(params[self.model.budget_param]) + 1):
             self._check_stop()
+            self._check_time(rec)
             t0 = time.perf_counter()
             for pipe in nets:
                 pipe[-1].train_epoch()
@@ -268,6 +282,7 @@ class Evaluation:
         features: list[Any] = []  # each fold's preprocessed training set, fitted once
         for rounds in checkpoints:
             self._check_stop()
+            self._check_time(rec)
             scores = []
             for i, (pipe, (tr, va)) in enumerate(zip(pipes, self.folds, strict=True)):
                 pipe[-1].set_params(**{name: rounds})
@@ -305,6 +320,14 @@ class Evaluation:
         if self.stop is not None and self.stop.is_set():
             raise StopRequested()
 
+    def _check_time(self, rec: _Record) -> None:
+        if rec.deadline is not None and time.monotonic() > rec.deadline:
+            done = f" (stopped at {self.budget.kind[:-1]} {rec.step})" if rec.step else ""
+            raise TrialTimeLimit(
+                f"the trial ran past its time limit of {self.trial_timeout_s:g} s{done}; "
+                "raise the per-trial time limit or narrow the search space"
+            )
+
 
 class _Record:
     """What a trial keeps besides params and value, written as one user attribute (one write)."""
@@ -317,6 +340,7 @@ class _Record:
         self.score_s = 0.0
         self.step = 0
         self.extra: dict[str, Any] = {}
+        self.deadline: float | None = None  # time.monotonic() past which the trial fails
 
     def save(self, pruned: bool = False, reason: str | None = None) -> None:
         folds = [float(f) for f in self.folds]

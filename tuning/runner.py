@@ -45,7 +45,7 @@ from tuning.objective import (
     thread_limit,
 )
 from tuning.space import SearchSpace
-from tuning.storage import claim_lock, data_dir, open_storage, url_of
+from tuning.storage import claim_lock, data_dir, open_storage, url_of, write_error
 
 # Failed trials are recorded with their reason; Optuna would also log each with a traceback.
 optuna.logging.set_verbosity(optuna.logging.ERROR)
@@ -80,6 +80,7 @@ class RunConfig:
     train_score: bool = True
     fidelity: str = "auto"  # what multi-fidelity methods spend: "auto" (the model's) or "folds"
     retries: int = 0  # times a trial whose worker died is run again
+    trial_timeout_s: float | None = None  # a trial still working past this is failed
     workers: int = 1  # local worker processes (1: a thread in the launching process)
     name: str | None = None
 
@@ -144,6 +145,10 @@ def prepare(config: RunConfig) -> Prepared:
     if not 0.05 <= config.test_size <= 0.5:
         raise ConfigError(
             f"The test fraction must be between 0.05 and 0.5, got {config.test_size}."
+        )
+    if config.trial_timeout_s is not None and not config.trial_timeout_s > 0:
+        raise ConfigError(
+            f"The per-trial time limit must be positive, got {config.trial_timeout_s} s."
         )
     if config.max_consecutive_failures < 1:
         raise ConfigError("The consecutive-failure limit must be at least 1.")
@@ -232,22 +237,44 @@ def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> s
         name = unique_name(storage, name)
     elif name in {s.study_name for s in storage.get_all_studies()}:
         raise ConfigError(f"A run named '{name}' already exists: choose another name.")
-    study = optuna.create_study(study_name=name, storage=storage, direction=prep.direction)
+    for attempt in range(20):
+        try:
+            study = optuna.create_study(study_name=name, storage=storage, direction=prep.direction)
+            break
+        except optuna.exceptions.DuplicatedStudyError:
+            # Another session or process took the name since we looked (two launches in the
+            # same second): a generated name moves on to the next free one.
+            if config.name is not None or attempt == 19:
+                raise ConfigError(
+                    f"A run named '{name}' already exists: choose another name."
+                ) from None
+            name = unique_name(storage, sanitize_name(base))
+        except OSError as exc:
+            raise write_error(exc, url_of(storage)) from None
     cfg = replace(prep.config, name=name)
-    study.set_user_attr("config", cfg.to_dict())
-    study.set_user_attr("created_at", _now())
-    study.set_user_attr("status", "queued")
-    study.set_user_attr("task", prep.dataset.task)
-    study.set_user_attr("scoring", prep.scoring.name)
-    study.set_user_attr("budget", asdict(prep.budget))
-    if cfg.dataset.name == "csv" and cfg.dataset.path:
-        store_dataset(study, cfg.dataset.path)
-    if prep.method.enumerates_grid:
-        grid = prep.space.grid(cfg.grid_points)
-        study.set_user_attr("grid_size", len(grid))
-        searched = set(prep.space.distributions())
-        for params in grid:  # WAITING trials live in storage: workers and resumes pop them
-            study.enqueue_trial({k: v for k, v in params.items() if k in searched})
+    try:
+        # The configuration is written last: a study without it is not a run (pages and the
+        # command line skip it), so a write that fails half-way leaves no half-written run.
+        study.set_user_attr("created_at", _now())
+        study.set_user_attr("status", "queued")
+        study.set_user_attr("task", prep.dataset.task)
+        study.set_user_attr("scoring", prep.scoring.name)
+        study.set_user_attr("budget", asdict(prep.budget))
+        if cfg.dataset.name == "csv" and cfg.dataset.path:
+            store_dataset(study, cfg.dataset.path)
+        if prep.method.enumerates_grid:
+            grid = prep.space.grid(cfg.grid_points)
+            study.set_user_attr("grid_size", len(grid))
+            searched = set(prep.space.distributions())
+            for params in grid:  # WAITING trials live in storage: workers and resumes pop them
+                study.enqueue_trial({k: v for k, v in params.items() if k in searched})
+        study.set_user_attr("config", cfg.to_dict())
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # best effort: on a full disk this may fail too
+            optuna.delete_study(study_name=name, storage=storage)
+        if isinstance(exc, OSError):
+            raise write_error(exc, url_of(storage)) from None
+        raise
     return name
 
 
@@ -286,8 +313,19 @@ def fetch_dataset(study: optuna.Study, config: RunConfig) -> RunConfig:
 
 
 def load_config(name: str, storage: BaseStorage | str | None = None) -> RunConfig:
-    study = load_study(name, storage)
-    return RunConfig.from_dict(study.user_attrs["config"])
+    return config_of(load_study(name, storage))
+
+
+def config_of(study: optuna.Study) -> RunConfig:
+    """The run's configuration; a study without one is not a (complete) Tuning Studio run."""
+    saved = study.user_attrs.get("config")
+    if saved is None:
+        raise ConfigError(
+            f"'{study.study_name}' is not a Tuning Studio run: it has no saved configuration "
+            "(another tool made it, or its creation was cut short). Delete it or pick a run "
+            "from `python -m tuning list`."
+        )
+    return RunConfig.from_dict(saved)
 
 
 def load_study(name: str, storage: BaseStorage | str | None = None) -> optuna.Study:
@@ -396,7 +434,12 @@ class _Heartbeat:
     def __enter__(self) -> _Heartbeat:
         self.started = time.time()
         self.beat()
-        self.thread.start()
+        try:
+            self.thread.start()
+        except BaseException:  # no thread (out of memory): sign off, or the run looks alive
+            with contextlib.suppress(Exception):
+                self.beat(done=True)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -515,7 +558,7 @@ def execute(
     storage = _storage(storage)
     stop = stop or threading.Event()
     study = load_study(name, storage)
-    config = RunConfig.from_dict(study.user_attrs["config"])
+    config = config_of(study)
     try:
         config = fetch_dataset(study, config)
         prep = prepare(config)
@@ -567,7 +610,7 @@ def execute(
             folds=make_folds(prep.split.y_train, prep.dataset.task, config.cv_folds, config.seed),
             scoring=prep.scoring, budget=prep.budget, seed=config.seed,
             n_jobs=config.n_jobs if n_jobs is None else n_jobs,
-            train_score=config.train_score, stop=stop,
+            train_score=config.train_score, stop=stop, trial_timeout_s=config.trial_timeout_s,
         )  # fmt: skip
     inner = objective
 

@@ -86,6 +86,13 @@ class Param:
                 raise SpaceError(f"{where}: a log-scaled parameter cannot also have a step.")
             if self.kind == "int" and int(self.step) != self.step:
                 raise SpaceError(f"{where}: an integer parameter needs a whole-number step.")
+            if self.low < self.high and self.step > self.high - self.low:
+                # Optuna would silently search the single value `low`: surely not what was meant
+                raise SpaceError(
+                    f"{where}: step {self.step:g} is larger than the range {self.low:g} to "
+                    f"{self.high:g}, so only {self.low:g} could be tried: lower the step or "
+                    "widen the range."
+                )
         if self.default is not None and not (self.low <= self.default <= self.high):
             raise SpaceError(
                 f"{where}: default {self.default} lies outside [{self.low}, {self.high}]."

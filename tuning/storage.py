@@ -17,8 +17,9 @@ from pathlib import Path
 
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+from optuna.storages.journal._file import get_lock_file
 
-from tuning.errors import ConfigError
+from tuning.errors import ConfigError, StorageError
 
 ENV_STORAGE = "TUNING_STUDIO_STORAGE"
 ENV_DATA_DIR = "TUNING_STUDIO_DATA"
@@ -68,8 +69,23 @@ def _make(url: str) -> BaseStorage:
                 f"Cannot create the storage folder {file.parent}: {exc.strerror}. "
                 f"Set {ENV_DATA_DIR} to a writable folder or pass --storage."
             ) from None
+        # A journal in a folder we cannot write to would fail at the first write, in the middle
+        # of creating a run; say so up front. (os.access is not enough: root passes it on a
+        # read-only mount, so we really create the file, which Optuna does anyway.)
+        try:
+            if not file.exists():
+                file.touch()
+            with open(file, "ab"):
+                pass
+            with open(str(file) + ".budget.lock", "a"):
+                pass
+        except OSError as exc:
+            raise StorageError(
+                f"The storage {file} cannot be written: {exc.strerror or exc}. Make the folder "
+                f"writable, or set {ENV_DATA_DIR} (or --storage) to a writable location."
+            ) from None
         # An open() lock instead of the symlink default: it works on every local filesystem.
-        backend = JournalFileBackend(str(file), lock_obj=JournalFileOpenLock(str(file)))
+        backend = _RollbackFileBackend(str(file), lock_obj=JournalFileOpenLock(str(file)))
         storage = JournalStorage(backend)
         _lock_files[id(storage)] = str(file) + ".budget.lock"
         return storage
@@ -84,7 +100,43 @@ def _make(url: str) -> BaseStorage:
             # Optuna's heartbeat marks a dead worker's trial failed after the grace period.
             return RDBStorage(url, heartbeat_interval=10, grace_period=30)
     except Exception as exc:  # driver missing, server unreachable, bad credentials, ...
-        raise ConfigError(f"Cannot open storage {url!r}: {exc}") from None
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageError(
+            f"Cannot open storage {describe(url)}: {detail[:300]}. Check that the server is "
+            "running and reachable, the URL, user and password are right, and its driver is "
+            "installed (postgresql+psycopg://... uses psycopg 3)."
+        ) from None
+
+
+class _RollbackFileBackend(JournalFileBackend):
+    """Optuna's journal file backend, except that a failed append (disk full, file size limit)
+    is rolled back. Optuna's own leaves the partial line in the file, and from then on every
+    write fails with "AssertionError: Should not reach." (seen with RLIMIT_FSIZE), so one full
+    disk would break the storage for good. The body is Optuna 5.0's append_logs plus the
+    truncate; there is no hook to add it otherwise.
+    """
+
+    def append_logs(self, logs: list[dict]) -> None:
+        import json
+
+        with get_lock_file(self._lock):
+            data = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+            # A raw descriptor, not a buffered file: a buffered writer would flush its leftover
+            # bytes on close, after the truncate.
+            fd = os.open(self._file_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                try:
+                    view = memoryview(data.encode("utf-8"))
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fsync(fd)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, size)
+                    raise
+            finally:
+                os.close(fd)
 
 
 def url_of(storage: BaseStorage) -> str | None:
@@ -128,8 +180,20 @@ def claim_lock(storage: BaseStorage, key: str) -> Iterator[None]:
 
 
 def describe(url: str | None = None) -> str:
+    """The URL without its user and password (never print a password)."""
     url = url or default_url()
-    return url.split("@")[-1] if "@" in url else url  # never print a password
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.rsplit('@', 1)[-1]}" if rest else url.rsplit("@", 1)[-1]
+
+
+def write_error(exc: OSError, url: str | None = None) -> StorageError:
+    """A clear message for a storage write that failed (disk full, read-only, size limit)."""
+    return StorageError(
+        f"Could not write to the storage {describe(url)}: {exc.strerror or exc}. Nothing was "
+        "half-written; free disk space or make the storage writable, then try again."
+    )
 
 
 __all__ = ["open_storage", "default_url", "data_dir", "describe"]

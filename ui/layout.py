@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import registry, runs
+from tuning.errors import StorageError
+from ui import registry, runs, text
+
+
+def storage_or_stop() -> None:
+    """Stop the page with a clear message when the storage cannot be opened (server down,
+    bad URL, read-only folder): every page needs it, and a traceback would say nothing."""
+    try:
+        registry.storage()
+    except StorageError as exc:
+        st.error(text.md(exc), icon=":material/database:")
+        st.stop()
 
 
 def sidebar() -> None:

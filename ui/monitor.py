@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from tuning.errors import UserError
-from tuning.runner import run_status
+from tuning.runner import STALE_S, run_status
 from ui import charts, pbt_view, registry, runs, tables, text
 from ui.live import IMPORTANCE_MIN_COMPLETE, Snapshot
 
@@ -42,6 +42,7 @@ def show(name: str) -> None:
     except (UserError, KeyError):  # deleted meanwhile (from another tab or process)
         _gone(name)
         return
+    runs.settle_interrupted(name, attrs, manager)
     polling = runs.should_poll(name, run_status(attrs), attrs.get("created_at"), manager)
 
     @st.fragment(run_every=POLL_S if polling else None)
@@ -127,8 +128,8 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
             "The process running this run stopped without finishing. " + pbt_view.NOT_RESUMABLE
         )
     elif status == "interrupted":
-        st.warning("The process running this run stopped without finishing (no heartbeat for a "
-                   "minute). Resume continues it.")  # fmt: skip
+        st.warning(f"The process running this run stopped without finishing (no heartbeat for "
+                   f"{STALE_S:g} s): its unfinished trial is marked failed. Resume continues it.")  # fmt: skip
     elif snap.message and status == "stopped":
         st.info(text.md(snap.message))
 

@@ -20,7 +20,14 @@ from tuning.methods import REGISTRY as METHODS
 from tuning.models import REGISTRY as MODELS
 from tuning.objective import Scoring
 from tuning.results import RunSummary, list_runs
-from tuning.runner import RunConfig, RunManager, delete_run, run_status
+from tuning.runner import (
+    RunConfig,
+    RunManager,
+    delete_run,
+    load_study,
+    recover_stale_trials,
+    run_status,
+)
 from ui import registry, state, text
 from ui.uploads import display_name
 
@@ -148,6 +155,16 @@ def launch(config: RunConfig) -> str:
         st.session_state[state.LAST_LAUNCH] = (fingerprint, time.time(), name)
     state.select_run(name)
     return name
+
+
+def settle_interrupted(name: str, attrs: dict, manager: RunManager) -> None:
+    """Mark failed the unfinished trials of a run whose process died (app or worker killed), so
+    that the monitor shows them as they are rather than as forever running. Resume would do it
+    too; doing it on sight means a reader never has to resume to learn what happened."""
+    if run_status(attrs) != "interrupted" or manager.is_active(name):
+        return
+    retries = int((attrs.get("config") or {}).get("retries", 0))
+    recover_stale_trials(load_study(name, registry.storage()), retries)
 
 
 def resume(name: str) -> None:

@@ -254,6 +254,19 @@ def budget_section(
             "Retries of a trial whose worker died", min_value=0, max_value=5, value=0, step=1,
             key="retries",
         )  # fmt: skip
+        c = st.columns(2)
+        trial_limit = c[0].number_input(
+            "Time limit per trial (seconds)", min_value=1.0, max_value=7 * 24 * 3600.0,
+            value=None, step=10.0, key="trial_timeout", placeholder="no limit",
+            help="A trial still working after this long is failed, with the reason, and the run "
+            "goes on. Checked between folds, epochs and boosting rounds.",
+        )  # fmt: skip
+        max_failures = c[1].number_input(
+            "Stop after this many failed trials in a row", min_value=1, max_value=1000,
+            value=10, step=1, key="max_failures",
+            help="A run whose trials keep failing (bad data, an impossible search space) stops "
+            "with the last failure's reason instead of spending its whole budget.",
+        )  # fmt: skip
         fidelity = "auto"
         if method.spec.multi_fidelity and model.budget != "folds":
             fidelity = st.radio(
@@ -274,6 +287,8 @@ def budget_section(
         "fidelity": fidelity,
         "workers": int(workers),
         "retries": int(retries),
+        "trial_timeout_s": float(trial_limit) if trial_limit else None,
+        "max_consecutive_failures": int(max_failures),
     }
 
 

@@ -1,0 +1,79 @@
+"""Helpers for tests (and benchmarks) that drive a real `streamlit run app.py` with Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not os.environ.get("TUNING_STUDIO_REQUIRE_BROWSER"),
+    reason=f"{CHROMIUM} is missing (apt-get install chromium)",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data: Path, port: int, **env_extra: str) -> subprocess.Popen:
+    """`streamlit run app.py` on `port` with its data under `data`; returns once healthy."""
+    env = {**os.environ, "TUNING_STUDIO_DATA": str(data), **env_extra}
+    env.pop("TUNING_STUDIO_STORAGE", None)
+    log = open(data / f"server-{time.time():.0f}.log", "w")  # noqa: SIM115 (the child owns it)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log.close()
+    end = time.time() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
+                if r.read() == b"ok":
+                    return proc
+        except OSError:
+            if proc.poll() is not None or time.time() > end:
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.2)
+
+
+def idle(page, expect) -> None:
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=60_000
+    )
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=60_000)
+
+
+def open_page(page, url: str, expect) -> None:
+    page.goto(url)
+    page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
+        state="attached", timeout=60_000
+    )
+    idle(page, expect)
+
+
+def wait(pred, timeout: float, what: str):
+    end = time.time() + timeout
+    while time.time() < end:
+        with contextlib.suppress(Exception):
+            value = pred()
+            if value:
+                return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
