@@ -234,9 +234,9 @@ def test_n_jobs_caps_openmp_and_blas_threads_during_a_fit():
         assert _openmp_and_blas_threads() == _openmp_and_blas_threads()  # untouched
 
 
-def test_boosting_checkpoints_score_as_one_fit_of_all_rounds():
-    """Rounds are added by warm start on features preprocessed once per fold; the final CV score
-    must equal what fresh pipelines fitted with all the rounds at once score."""
+def test_boosting_checkpoints_preprocess_once_and_score_as_whole_pipeline_fits():
+    """Rounds are added by warm start on features preprocessed once per fold; every checkpoint
+    must score as a warm-started pipeline refitted whole (preprocessing included) would."""
     from sklearn.metrics import accuracy_score
 
     from tuning.models import build_pipeline
@@ -245,14 +245,20 @@ def test_boosting_checkpoints_score_as_one_fit_of_all_rounds():
         "n_estimators", enabled=False, default=20
     )
     ev = _evaluation("gradient_boosting", space=space)
-    study = optuna.create_study(direction="maximize")
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(0))
     study.optimize(ev, n_trials=1)
     t = study.trials[0]
     assert sorted(t.intermediate_values) == [5, 10, 15, 20]
-    scores = []
+    per_step: dict[int, list[float]] = {}
     for tr, va in ev.folds:
-        pipe = build_pipeline(ev.model, t.params | {"n_estimators": 20}, "classification", 0, 1)
-        pipe.fit(ev.X.iloc[tr], ev.y.iloc[tr])
-        scores.append(accuracy_score(ev.y.iloc[va], pipe.predict(ev.X.iloc[va])))
-    assert t.value == pytest.approx(float(np.mean(scores)))
-    assert t.user_attrs["metrics"]["fold_scores"] == pytest.approx(scores)
+        params = ev.space.complete(t.params)  # with the switched-off ones (subsample 0.75)
+        pipe = build_pipeline(ev.model, params, "classification", 0, 1)
+        pipe[-1].set_params(warm_start=True)
+        for rounds in (5, 10, 15, 20):
+            pipe[-1].set_params(n_estimators=rounds)
+            pipe.fit(ev.X.iloc[tr], ev.y.iloc[tr])
+            score = accuracy_score(ev.y.iloc[va], pipe.predict(ev.X.iloc[va]))
+            per_step.setdefault(rounds, []).append(score)
+    for rounds, scores in per_step.items():
+        assert t.intermediate_values[rounds] == pytest.approx(float(np.mean(scores)))
+    assert t.user_attrs["metrics"]["fold_scores"] == pytest.approx(per_step[20])
