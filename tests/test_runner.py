@@ -587,3 +587,49 @@ def test_config_round_trips_through_json():
     with pytest.raises(ConfigError, match="Unknown run setting"):
         RunConfig.from_dict({**config.to_dict(), "colour": "red"})
     assert SMALL_REGRESSION.to_dict()["params"] == {"n_samples": 120, "n_features": 5}
+
+
+# --------------------------------------------------------------------------- priority
+
+
+def _priority() -> int:
+    import os
+
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def test_the_apps_runs_work_at_a_lower_priority_than_its_pages(storage, tmp_path):
+    """Runs launched in the app yield the cores to page renders: their threads (and the
+    threads those start) and their worker processes are niced; the caller's thread is not."""
+    import os
+
+    from tuning.runner import APP_RUN_NICE, RunHandle, RunManager
+
+    before = _priority()
+    seen: list[int] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        inner: list[int] = []
+        t = threading.Thread(target=lambda: inner.append(_priority()))
+        t.start()
+        t.join()
+        seen.extend([_priority(), *inner])
+        return trial.suggest_float("x", 0, 1)
+
+    name = create_run(make_config("knn", n_trials=2), storage)
+    handle = RunHandle(name, storage, nice=5, objective=objective, refit=False).start()
+    assert handle.join(60) == "finished"
+    assert seen and set(seen) == {min(before + 5, 19)}
+    assert _priority() == before
+
+    assert APP_RUN_NICE > 0
+    manager = RunManager(f"journal:///{tmp_path / 'runs.journal'}")
+    name = manager.submit(make_config("knn", n_trials=2, workers=2))
+    pool = manager.handles[name]
+    assert pool.started.wait(30)
+    try:
+        assert {os.getpriority(os.PRIO_PROCESS, p.pid) for p in pool.procs} == {
+            min(before + APP_RUN_NICE, 19)
+        }
+    finally:
+        pool.join(120)

@@ -18,7 +18,15 @@ from optuna.trial import TrialState
 
 from tuning.errors import ConfigError
 from tuning.methods import RECOMMENDED, get_method
-from tuning.runner import RunConfig, _storage, create_run, execute, load_study, sanitize_name
+from tuning.runner import (
+    RunConfig,
+    _storage,
+    create_run,
+    execute,
+    load_study,
+    lower_priority,
+    sanitize_name,
+)
 from tuning.space import SearchSpace, cat_param, int_param
 from tuning.storage import url_of
 
@@ -156,8 +164,11 @@ def run_experiment(
     storage: BaseStorage | str | None = None,
     stop: threading.Event | None = None,
     parallel: bool | None = None,
+    nice: int = 0,
 ) -> dict[str, str]:
-    """Run every unfinished member (blocking); returns run -> final status."""
+    """Run every unfinished member (blocking); returns run -> final status. `nice` lowers the
+    priority of the members' threads and worker processes (the app's experiments)."""
+    lower_priority(nice)  # member threads started below inherit it
     storage = _storage(storage)
     stop = stop or threading.Event()
     info = get_experiment(name, storage)
@@ -169,7 +180,7 @@ def run_experiment(
             statuses[run] = "stopped"
             return
         try:
-            statuses[run] = _execute_member(run, storage, stop)
+            statuses[run] = _execute_member(run, storage, stop, nice)
         except Exception as exc:  # one member failing must not sink the others
             statuses[run] = f"failed: {exc}"
 
@@ -186,7 +197,7 @@ def run_experiment(
     return statuses
 
 
-def _execute_member(run: str, storage: BaseStorage, stop: threading.Event) -> str:
+def _execute_member(run: str, storage: BaseStorage, stop: threading.Event, nice: int = 0) -> str:
     """A member asking for several workers runs as that many local processes, as New run does:
     forests and boosting fit in one thread each there, which beats threads in one process."""
     config = load_study(run, storage).user_attrs["config"]
@@ -196,7 +207,7 @@ def _execute_member(run: str, storage: BaseStorage, stop: threading.Event) -> st
         return execute(run, storage, stop=stop)
     from tuning.workers import WorkerPool
 
-    pool = WorkerPool(run, url, workers).start()
+    pool = WorkerPool(run, url, workers, nice=nice).start()
     while pool.join(timeout=0.5) is None:
         if stop.is_set():
             pool.stop()
@@ -402,8 +413,8 @@ class ExperimentHandle:
     """An experiment working on a daemon thread; `stop` ends the member in progress within a
     fold or epoch and skips the rest (resume by starting the experiment again)."""
 
-    def __init__(self, name: str, storage: BaseStorage | str | None = None) -> None:
-        self.name, self.storage = name, _storage(storage)
+    def __init__(self, name: str, storage: BaseStorage | str | None = None, nice: int = 0) -> None:
+        self.name, self.storage, self.nice = name, _storage(storage), nice
         self.stop_event = threading.Event()
         self.statuses: dict[str, str] = {}
         self.error: str | None = None
@@ -411,7 +422,7 @@ class ExperimentHandle:
 
     def _target(self) -> None:
         try:
-            self.statuses = run_experiment(self.name, self.storage, self.stop_event)
+            self.statuses = run_experiment(self.name, self.storage, self.stop_event, nice=self.nice)
         except Exception as exc:  # shown on the page; the members keep what they finished
             self.error = f"{type(exc).__name__}: {exc}"
 

@@ -45,8 +45,8 @@ def worker_command(name: str, url: str, threads: int, trials: int | None = None)
 class WorkerPool:
     """N local worker processes on one run; the same interface as runner.RunHandle."""
 
-    def __init__(self, name: str, url: str, n_workers: int) -> None:
-        self.name, self.url, self.n = name, url, n_workers
+    def __init__(self, name: str, url: str, n_workers: int, nice: int = 0) -> None:
+        self.name, self.url, self.n, self.nice = name, url, n_workers, nice
         self.procs: list[subprocess.Popen] = []
         self.started = threading.Event()
         self.stop_event = threading.Event()  # set once a stop was asked for (as RunHandle)
@@ -54,6 +54,8 @@ class WorkerPool:
         self.error: str | None = None
 
     def start(self) -> WorkerPool:
+        from tuning.runner import lower_priority
+
         threads = threads_per_worker(self.n)
         logs = data_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -71,6 +73,7 @@ class WorkerPool:
                 )  # fmt: skip
             )
             log.close()
+            lower_priority(self.nice, self.procs[-1].pid)  # before it starts any thread
         self.started.set()
         return self
 

@@ -17,7 +17,7 @@ from tuning.methods import list_methods
 from tuning.models import list_models
 from tuning.objective import Scoring
 from tuning.results import run_summary
-from tuning.runner import RunConfig
+from tuning.runner import APP_RUN_NICE, RunConfig
 from ui import pbt_view, registry, text
 from ui.runs import method_label, model_label
 from ui.setup import scoring_choices
@@ -43,7 +43,7 @@ def start(name: str) -> None:
     h = hs.get(name)
     if h is not None and h.alive:
         return
-    hs[name] = ex.ExperimentHandle(name, registry.storage()).start()
+    hs[name] = ex.ExperimentHandle(name, registry.storage(), nice=APP_RUN_NICE).start()
 
 
 def running(name: str) -> bool:
