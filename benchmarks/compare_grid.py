@@ -125,6 +125,7 @@ def main() -> None:
         else:
             g_s, g_best = studio_grid(store, seed)
             k_s, k_best = sklearn_grid(seed)
+        print(f"seed {seed}: grids done: studio {g_s:.1f} s, GridSearchCV {k_s:.1f} s", flush=True)
         tt_s, tt_n = studio_to_target(store, seed, k_best)
         rows.append((seed, g_s, g_best, k_s, k_best, tt_s, tt_n))
         print(
