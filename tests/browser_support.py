@@ -15,7 +15,10 @@ import pytest
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
 
 needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists() and not os.environ.get("TUNING_STUDIO_REQUIRE_BROWSER"),
@@ -29,11 +32,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data: Path, port: int, **env_extra: str) -> subprocess.Popen:
-    """`streamlit run app.py` on `port` with its data under `data`; returns once healthy."""
+def start_server(
+    data: Path, port: int, log_path: Path | None = None, **env_extra: str
+) -> subprocess.Popen:
+    """`streamlit run app.py` on `port` with its data under `data`; returns once healthy.
+    Its output goes to `log_path` (default: a new server-TIME.log in `data`)."""
     env = {**os.environ, "TUNING_STUDIO_DATA": str(data), **env_extra}
     env.pop("TUNING_STUDIO_STORAGE", None)
-    log = open(data / f"server-{time.time():.0f}.log", "w")  # noqa: SIM115 (the child owns it)
+    log_path = log_path or data / f"server-{time.time():.0f}.log"
+    log = open(log_path, "w")  # noqa: SIM115 (the child owns it)
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--browser.gatherUsageStats", "false"],
@@ -48,24 +55,43 @@ def start_server(data: Path, port: int, **env_extra: str) -> subprocess.Popen:
                     return proc
         except OSError:
             if proc.poll() is not None or time.time() > end:
-                raise RuntimeError("the server did not start") from None
+                tail = log_path.read_text()[-3000:]
+                raise RuntimeError(f"the server did not start:\n{tail}") from None
             time.sleep(0.2)
 
 
-def idle(page, expect) -> None:
+def idle(page, expect, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(300)
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
-        state="attached", timeout=60_000
+        state="attached", timeout=timeout_ms
     )
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=60_000)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
 
 
-def open_page(page, url: str, expect) -> None:
+def open_page(page, url: str, expect, timeout_ms: int = 60_000) -> None:
     page.goto(url)
     page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
         state="attached", timeout=60_000
     )
+    idle(page, expect, timeout_ms)
+
+
+def set_number(page, expect, name: str, value: int) -> None:
+    """Type `value` into the number input labelled `name` and wait for the rerun."""
+    box = page.get_by_role("spinbutton", name=name, exact=True)
+    box.fill(str(value))
+    box.press("Enter")
     idle(page, expect)
+
+
+def cv_folds_to_3(page, expect):
+    """Two steps down from New run's default of 5 folds; returns the slider."""
+    folds = page.get_by_test_id("stSlider").filter(has_text="CV folds").get_by_role("slider")
+    folds.focus()
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    idle(page, expect)
+    return folds
 
 
 def wait(pred, timeout: float, what: str):

@@ -9,74 +9,39 @@ screenshots/ (gitignored). Skipped only when /usr/bin/chromium is missing.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
+from browser_support import (
+    ARGS,
+    CHROMIUM,
+    ROOT,
+    cv_folds_to_3,
+    free_port,
+    needs_chromium,
+    open_page,
+    set_number,
+    start_server,
+)
+from browser_support import idle as _idle
 
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "screenshots"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 
 # CI sets TUNING_STUDIO_REQUIRE_BROWSER=1: there a missing browser fails instead of skipping.
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not os.environ.get("TUNING_STUDIO_REQUIRE_BROWSER"),
-    reason=f"{CHROMIUM} is missing (apt-get install chromium)",
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = needs_chromium
 
 
 @pytest.fixture
 def server(tmp_path):
-    port = _free_port()
-    env = {**os.environ, "TUNING_STUDIO_DATA": str(tmp_path)}
-    env.pop("TUNING_STUDIO_STORAGE", None)
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115  (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()
+    log = tmp_path / "server.log"
+    proc = start_server(tmp_path, port, log_path=log)
     try:
-        end = time.time() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > end:
-                    raise RuntimeError((tmp_path / "server.log").read_text()[-3000:]) from None
-                time.sleep(0.2)
-        yield url, tmp_path / "server.log"
+        yield f"http://127.0.0.1:{port}", log
     finally:
         proc.terminate()
         proc.wait(timeout=15)
-        log.close()
-
-
-def _idle(page, expect, timeout_ms: int = 60_000) -> None:
-    page.wait_for_timeout(300)
-    app = "[data-testid='stApp']"
-    page.locator(f"{app}[data-test-script-state='notRunning']").wait_for(
-        state="attached", timeout=timeout_ms
-    )
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
 
 
 def _pick(page, expect, label: str, option: str) -> None:
@@ -101,25 +66,14 @@ def test_launch_a_run_and_watch_it_live(server):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/new_run")
-        page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
-            state="attached", timeout=60_000
-        )
-        _idle(page, expect)
+        open_page(page, f"{url}/new_run", expect)
         expect(page.get_by_role("heading", name="New run")).to_be_visible()
         expect(page.get_by_role("link", name="Live monitor")).to_be_visible()  # app.py's navigation
 
         _pick(page, expect, "Model", "k-nearest neighbours")
         _pick(page, expect, "Search method", "Random search")
-        trials = page.get_by_role("spinbutton", name="Trials", exact=True)
-        trials.fill("6")
-        trials.press("Enter")
-        _idle(page, expect)
-        folds = page.get_by_test_id("stSlider").filter(has_text="CV folds").get_by_role("slider")
-        folds.focus()
-        page.keyboard.press("ArrowLeft")
-        page.keyboard.press("ArrowLeft")
-        _idle(page, expect)
+        set_number(page, expect, "Trials", 6)
+        folds = cv_folds_to_3(page, expect)
         expect(folds).to_have_attribute("aria-valuetext", "3")
 
         page.get_by_role("button", name="Launch run").click()
@@ -172,18 +126,11 @@ def test_a_pbt_run_launched_in_the_browser_shows_its_population_live(server):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/new_run")
-        page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
-            state="attached", timeout=60_000
-        )
-        _idle(page, expect)
+        open_page(page, f"{url}/new_run", expect)
         _pick(page, expect, "Model", "Neural network (PyTorch MLP)")
         _pick(page, expect, "Search method", "Population-based training")
-        for name, value in (("Population size", "3"), ("Perturbation interval (epochs)", "20")):
-            box = page.get_by_role("spinbutton", name=name, exact=True)
-            box.fill(value)
-            box.press("Enter")
-            _idle(page, expect)
+        set_number(page, expect, "Population size", 3)
+        set_number(page, expect, "Perturbation interval (epochs)", 20)
         expect(page.get_by_text("= 180 epochs in all, recorded as 9 segments")).to_be_visible()
         page.get_by_role("button", name="Launch run").click()
         page.wait_for_url(re.compile(r".*/live_monitor$"), timeout=30_000)
@@ -224,13 +171,9 @@ def test_learn_page_plays_steps_and_reveals_a_guess(server):
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         start = time.time()
-        page.goto(f"{url}/learn")
-        page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
-            state="attached", timeout=60_000
-        )
         # The first visit runs four searches and imports Optuna, SciPy and Plotly: on a busy
         # 2-core machine that took over a minute, so this one wait is longer.
-        _idle(page, expect, timeout_ms=180_000)
+        open_page(page, f"{url}/learn", expect, timeout_ms=180_000)
         expect(page.get_by_role("heading", name="Learn", exact=True)).to_be_visible()
         charts = page.get_by_test_id("stPlotlyChart")
         expect(charts.first.locator(".main-svg").first).to_be_attached(timeout=60_000)

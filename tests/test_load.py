@@ -12,7 +12,16 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_support import ARGS, CHROMIUM, free_port, idle, needs_chromium, open_page, start_server
+from browser_support import (
+    ARGS,
+    CHROMIUM,
+    cv_folds_to_3,
+    free_port,
+    needs_chromium,
+    open_page,
+    set_number,
+    start_server,
+)
 
 from tuning.storage import JOURNAL_NAME, open_storage
 
@@ -24,19 +33,9 @@ CAP = 2
 def fill_form(page, expect, url: str, seed: int) -> None:
     open_page(page, f"{url}/new_run", expect)
     # random forest (the default) on iris, 3 trials of 3 folds: seconds a run, long enough to queue
-    trials = page.get_by_role("spinbutton", name="Trials", exact=True)
-    trials.fill("3")
-    trials.press("Enter")
-    idle(page, expect)
-    folds = page.get_by_test_id("stSlider").filter(has_text="CV folds").get_by_role("slider")
-    folds.focus()
-    page.keyboard.press("ArrowLeft")
-    page.keyboard.press("ArrowLeft")
-    idle(page, expect)
-    seed_box = page.get_by_role("spinbutton", name="Seed", exact=True)
-    seed_box.fill(str(seed))
-    seed_box.press("Enter")
-    idle(page, expect)
+    set_number(page, expect, "Trials", 3)
+    cv_folds_to_3(page, expect)
+    set_number(page, expect, "Seed", seed)
 
 
 @pytest.mark.timeout(300)
