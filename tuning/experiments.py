@@ -23,6 +23,7 @@ from tuning.runner import (
     _storage,
     create_run,
     execute,
+    in_processes,
     load_study,
     lower_priority,
     sanitize_name,
@@ -200,14 +201,12 @@ def run_experiment(
 def _execute_member(run: str, storage: BaseStorage, stop: threading.Event, nice: int = 0) -> str:
     """A member asking for several workers runs as that many local processes, as New run does:
     forests and boosting fit in one thread each there, which beats threads in one process."""
-    config = load_study(run, storage).user_attrs["config"]
-    workers, url = int(config.get("workers", 1)), url_of(storage)
-    if workers <= 1 or url is None or get_method(config["method"]).kind == "population":
-        # population methods train their members on threads of one process
+    config, url = load_study(run, storage).user_attrs["config"], url_of(storage)
+    if not in_processes(config, url):
         return execute(run, storage, stop=stop)
     from tuning.workers import WorkerPool
 
-    pool = WorkerPool(run, url, workers, nice=nice).start()
+    pool = WorkerPool(run, url, config["workers"], nice=nice).start()
     while pool.join(timeout=0.5) is None:
         if stop.is_set():
             pool.stop()

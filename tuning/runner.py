@@ -801,6 +801,17 @@ def lower_priority(nice: int, pid: int | None = None) -> None:
         os.setpriority(os.PRIO_PROCESS, who, os.getpriority(os.PRIO_PROCESS, who) + nice)
 
 
+def in_processes(config: dict[str, Any], url: str | None) -> bool:
+    """Whether a run (its stored config) works as local worker processes: when it asks for
+    several workers and they can reopen the storage by URL. Population methods train their
+    members on threads of one process instead."""
+    return (
+        int(config.get("workers", 1)) > 1
+        and url is not None
+        and get_method(config["method"]).kind != "population"
+    )
+
+
 class RunHandle:
     """One run on one daemon thread. The thread only writes to the storage and to this object.
     `nice` lowers the thread's priority (the app's runs, so that pages stay responsive)."""
@@ -880,13 +891,11 @@ class RunManager:
         with self.lock:
             while self.queue and self.running_count() < self.max_running:
                 name = self.queue.popleft()
-                workers = int(load_study(name, self.storage).user_attrs["config"].get("workers", 1))
-                method = load_study(name, self.storage).user_attrs["config"].get("method")
-                population = get_method(method).kind == "population"  # threads, one process
-                if workers > 1 and self.url and not population:
+                config = load_study(name, self.storage).user_attrs["config"]
+                if in_processes(config, self.url):
                     from tuning.workers import WorkerPool
 
-                    h: Any = WorkerPool(name, self.url, workers, nice=APP_RUN_NICE)
+                    h: Any = WorkerPool(name, self.url, config["workers"], nice=APP_RUN_NICE)
                 else:
                     h = RunHandle(name, self.storage, nice=APP_RUN_NICE)
                 self.handles[name] = h
