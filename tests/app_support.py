@@ -116,8 +116,19 @@ def status_of(name: str) -> str:
     return next(r.status for r in runs() if r.name == name)
 
 
-def run_threads(name: str) -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == f"run-{name}" and t.is_alive()]
+def run_workers(name: str) -> list[str]:
+    """What works on run `name` here: threads of this process, and live worker processes (the
+    app's runs work as `python -m tuning worker --run NAME`). Reruns must never add one."""
+    found = [t.name for t in threading.enumerate() if t.name == f"run-{name}" and t.is_alive()]
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            zombie = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:  # ended meanwhile
+            continue
+        if b"worker" in cmd and name.encode() in cmd and not zombie:
+            found.append(f"process {proc.name}")
+    return found
 
 
 def texts(elements) -> list[str]:

@@ -10,7 +10,7 @@ from app_support import (
     finished_run,
     fresh_data,  # noqa: F401  (fixture, used by pytestmark)
     ok,
-    run_threads,
+    run_workers,
     runs,
     texts,
     tiny_config,
@@ -117,7 +117,7 @@ def test_preset_start_launches_once_and_opens_the_monitor(monkeypatch):
     at.button(key="preset_tiny").click().run()
     assert at.session_state[state.SELECTED_RUN] == name
     assert len(runs()) == 1
-    assert len(run_threads(name)) <= 1
+    assert len(run_workers(name)) <= 1
     wait_until_idle()
     assert at.session_state[state.SELECTED_RUN] == name
     at.switch_page(LIVE).run()

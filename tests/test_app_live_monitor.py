@@ -16,7 +16,7 @@ from app_support import (
     manager,
     metrics,
     ok,
-    run_threads,
+    run_workers,
     status_of,
     storage,
     texts,
@@ -112,9 +112,9 @@ def test_stop_takes_effect_and_resume_continues_in_one_thread():
     at.button(key="resume_run").click().run()
     ok(at)
     wait_for(lambda: status_of(name) == "running", what="the resumed run")
-    for _ in range(3):  # reruns (polling, reloads) never start a second thread
+    for _ in range(3):  # reruns (polling, reloads) never start a second worker
         at.run()
-        assert len(run_threads(name)) == 1
+        assert len(run_workers(name)) == 1
     assert manager().is_active(name)
     at.button(key="stop_run").click().run()
     wait_until_idle(30)

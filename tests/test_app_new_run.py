@@ -18,7 +18,7 @@ from app_support import (
     knn_space_key,
     metrics,
     ok,
-    run_threads,
+    run_workers,
     runs,
     texts,
     wait_until_idle,
@@ -163,7 +163,7 @@ def test_launch_starts_one_run_in_the_background_and_opens_the_monitor():
     at.button(key="launch").click().run()
     assert at.session_state[state.SELECTED_RUN] == name
     assert [r.name for r in runs()] == [name]
-    assert len(run_threads(name)) <= 1
+    assert len(run_workers(name)) <= 1
     wait_until_idle()
     config = load_config(name)
     assert (config.model, config.method, config.n_trials, config.cv_folds) == (

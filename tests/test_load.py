@@ -38,7 +38,7 @@ def fill_form(page, expect, url: str, seed: int) -> None:
     set_number(page, expect, "Seed", seed)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(360)
 def test_sessions_launching_at_once_respect_the_cap_and_never_duplicate(tmp_path):
     from playwright import sync_api
 
@@ -59,7 +59,7 @@ def test_sessions_launching_at_once_respect_the_cap_and_never_duplicate(tmp_path
                 b.click()
 
             most, seen_queued, banner, home_s = 0, False, False, None
-            end = time.time() + 200
+            end = time.time() + 260
             while time.time() < end:
                 statuses = [s.user_attrs.get("status") for s in store.get_all_studies()]
                 most = max(most, statuses.count("running"))
@@ -89,7 +89,8 @@ def test_sessions_launching_at_once_respect_the_cap_and_never_duplicate(tmp_path
         proc.wait(15)
 
     assert len(studies) == SESSIONS, [s.study_name for s in studies]  # no duplicate
-    assert all(s.user_attrs["status"] == "finished" for s in studies)
+    statuses = {s.study_name: s.user_attrs.get("status") for s in studies}
+    assert set(statuses.values()) == {"finished"}, statuses
     assert sorted(s.user_attrs["config"]["seed"] for s in studies) == list(range(SESSIONS))
     assert most == CAP  # the cap was reached and never exceeded
     assert seen_queued and banner

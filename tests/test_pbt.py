@@ -243,15 +243,16 @@ def test_a_finished_run_resumed_is_simply_finished(storage):
     assert len(load_study(name, storage).get_trials(deepcopy=False)) == n
 
 
-def test_the_run_manager_runs_pbt_on_threads_in_one_process(tmp_path):
-    from tuning.runner import RunHandle, RunManager
+def test_the_run_manager_runs_pbt_as_one_process_its_members_on_threads(tmp_path):
+    from tuning.runner import RunManager
+    from tuning.workers import WorkerPool
 
     manager = RunManager(f"journal:///{tmp_path / 'runs.journal'}")
     name = manager.submit(_config(workers=2, space=_space(epochs=2)))
     handle = manager.handles[name]
-    assert isinstance(handle, RunHandle)  # not a pool of worker processes
+    assert isinstance(handle, WorkerPool) and handle.n == 1  # members share one process
     assert handle.started.wait(30)  # the manager's watcher thread starts it
-    assert handle.join(60) == "finished"
+    assert handle.join(120) == "finished"
 
 
 @pytest.mark.parametrize(

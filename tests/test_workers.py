@@ -128,6 +128,61 @@ def test_killed_worker_leaves_its_trial_failed_and_the_run_resumes(tmp_path):
 
 
 @pytest.mark.timeout(240)
+def test_workers_end_with_the_process_that_started_them(tmp_path):
+    """The app's runs are worker processes: a SIGKILL of the app must end them too, leaving the
+    run interrupted for Resume, as when its runs were threads (tests/test_kill.py)."""
+    import sys
+
+    url = f"journal:///{tmp_path}/runs.journal"
+    store = open_storage(url)
+    name = create_run(slow(n_trials=50, workers=2), store)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from tuning.workers import WorkerPool\n"
+         "pool = WorkerPool(sys.argv[1], sys.argv[2], 2).start()\n"
+         "print(*[p.pid for p in pool.procs], flush=True)\n"
+         "time.sleep(600)\n", name, url],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    pids = [int(p) for p in parent.stdout.readline().split()]
+    study = load_study(name, store)
+    wait_for(lambda: study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)), 120)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(10)
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)  # the pool's children are reaped by init once orphaned
+        except ProcessLookupError:
+            return True
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] == "Z"
+
+    wait_for(lambda: all(gone(p) for p in pids), 20)
+    study = load_study(name, store)
+    assert run_status(study.user_attrs, now=time.time() + 600) == "interrupted"
+    assert study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))  # for the stale check
+
+
+@pytest.mark.timeout(240)
+def test_a_stop_while_the_workers_load_is_not_lost(tmp_path):
+    """Workers take seconds to start; a Stop clicked meanwhile must still stop them, while a
+    pool started on a run stopped earlier resumes it."""
+    url = f"journal:///{tmp_path}/runs.journal"
+    store = open_storage(url)
+    name = create_run(slow(n_trials=50, workers=2), store)
+    pool = WorkerPool(name, url, 2).start()
+    pool.stop()  # before either worker has beaten
+    assert pool.join(120) == "stopped"
+    study = load_study(name, store)
+    assert len(study.get_trials(deepcopy=False)) <= 2  # at most the trial each had begun
+    resumed = WorkerPool(name, url, 1).start()  # the old request does not stop a resume
+    wait_for(lambda: load_study(name, store).get_trials(states=(TrialState.COMPLETE,)), 120)
+    resumed.stop()
+    assert resumed.join(120) == "stopped"
+
+
+@pytest.mark.timeout(240)
 def test_stop_from_another_process_stops_every_worker(tmp_path):
     url = f"journal:///{tmp_path}/runs.journal"
     store = open_storage(url)

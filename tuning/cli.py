@@ -207,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-jobs", type=int, help="threads per model fit (default: the run's setting)"
     )
     worker.add_argument("--quiet", action="store_true", help="no progress bar")
+    worker.add_argument(
+        "--keep-stop",
+        action="store_true",
+        help="a stop already requested stops this worker too (by default, joining a stopped "
+        "run resumes it); local worker pools set it",
+    )
     _add_storage(worker)
 
     stop = sub.add_parser(
@@ -423,10 +429,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from tuning.runner import RunHandle, load_study
+    from tuning.workers import follow_parent
 
+    follow_parent()
     store = storage_mod.open_storage(args.storage)
     load_study(args.run, store)
-    handle = RunHandle(args.run, store, max_trials=args.trials, n_jobs=args.n_jobs).start()
+    handle = RunHandle(
+        args.run, store, max_trials=args.trials, n_jobs=args.n_jobs,
+        clear_stop=not args.keep_stop,
+    ).start()  # fmt: skip
     return _watch(handle, store, quiet=args.quiet)
 
 

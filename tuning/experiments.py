@@ -23,10 +23,10 @@ from tuning.runner import (
     _storage,
     create_run,
     execute,
-    in_processes,
     load_study,
     lower_priority,
     sanitize_name,
+    worker_processes,
 )
 from tuning.space import SearchSpace, cat_param, int_param
 from tuning.storage import url_of
@@ -166,9 +166,11 @@ def run_experiment(
     stop: threading.Event | None = None,
     parallel: bool | None = None,
     nice: int = 0,
+    isolate: bool = False,
 ) -> dict[str, str]:
-    """Run every unfinished member (blocking); returns run -> final status. `nice` lowers the
-    priority of the members' threads and worker processes (the app's experiments)."""
+    """Run every unfinished member (blocking); returns run -> final status. The app's
+    experiments lower the priority of the members' threads and processes (`nice`) and work
+    each member in its own processes (`isolate`, see runner.worker_processes)."""
     lower_priority(nice)  # member threads started below inherit it
     storage = _storage(storage)
     stop = stop or threading.Event()
@@ -181,7 +183,7 @@ def run_experiment(
             statuses[run] = "stopped"
             return
         try:
-            statuses[run] = _execute_member(run, storage, stop, nice)
+            statuses[run] = _execute_member(run, storage, stop, nice, isolate)
         except Exception as exc:  # one member failing must not sink the others
             statuses[run] = f"failed: {exc}"
 
@@ -198,15 +200,18 @@ def run_experiment(
     return statuses
 
 
-def _execute_member(run: str, storage: BaseStorage, stop: threading.Event, nice: int = 0) -> str:
+def _execute_member(
+    run: str, storage: BaseStorage, stop: threading.Event, nice: int = 0, isolate: bool = False
+) -> str:
     """A member asking for several workers runs as that many local processes, as New run does:
     forests and boosting fit in one thread each there, which beats threads in one process."""
     config, url = load_study(run, storage).user_attrs["config"], url_of(storage)
-    if not in_processes(config, url):
+    n = worker_processes(config, url, isolate)
+    if not n:
         return execute(run, storage, stop=stop)
     from tuning.workers import WorkerPool
 
-    pool = WorkerPool(run, url, config["workers"], nice=nice).start()
+    pool = WorkerPool(run, url, n, nice=nice).start()
     while pool.join(timeout=0.5) is None:
         if stop.is_set():
             pool.stop()
@@ -412,8 +417,14 @@ class ExperimentHandle:
     """An experiment working on a daemon thread; `stop` ends the member in progress within a
     fold or epoch and skips the rest (resume by starting the experiment again)."""
 
-    def __init__(self, name: str, storage: BaseStorage | str | None = None, nice: int = 0) -> None:
-        self.name, self.storage, self.nice = name, _storage(storage), nice
+    def __init__(
+        self,
+        name: str,
+        storage: BaseStorage | str | None = None,
+        nice: int = 0,
+        isolate: bool = False,
+    ) -> None:
+        self.name, self.storage, self.nice, self.isolate = name, _storage(storage), nice, isolate
         self.stop_event = threading.Event()
         self.statuses: dict[str, str] = {}
         self.error: str | None = None
@@ -421,7 +432,9 @@ class ExperimentHandle:
 
     def _target(self) -> None:
         try:
-            self.statuses = run_experiment(self.name, self.storage, self.stop_event, nice=self.nice)
+            self.statuses = run_experiment(
+                self.name, self.storage, self.stop_event, nice=self.nice, isolate=self.isolate
+            )
         except Exception as exc:  # shown on the page; the members keep what they finished
             self.error = f"{type(exc).__name__}: {exc}"
 

@@ -454,6 +454,15 @@ def request_stop(name: str, storage: BaseStorage | str | None = None) -> None:
     load_study(name, storage).set_user_attr("stop_requested", True)
 
 
+def clear_stop_request(study: optuna.Study) -> None:
+    """Drop the stop request an earlier Stop left, unless workers that got it are still
+    finishing: (re)starting a run is a resume."""
+    if study.user_attrs.get("stop_requested") and not live_workers(
+        study.user_attrs, window=BEATING_S
+    ):
+        study.set_user_attr("stop_requested", False)
+
+
 def recover_stale_trials(
     study: optuna.Study, retries: int = 0, now: float | None = None
 ) -> list[int]:
@@ -549,11 +558,14 @@ def execute(
     refit: bool = True,
     max_trials: int | None = None,
     n_jobs: int | None = None,
+    clear_stop: bool = True,
 ) -> str:
     """Run (or resume, or join as one more worker) `name` until its budget is spent or `stop`
     is set; returns the status. Everything is rebuilt from the storage, so this is also what
     a worker process runs. `objective` replaces the cross-validated evaluation (benchmarks use
     a trivial one); `max_trials` caps this worker's share; `n_jobs` overrides threads per fit.
+    `clear_stop`: starting is a resume, which drops the stop request an earlier Stop left;
+    a pool's workers keep it instead (the pool cleared it, so a request now is a new Stop).
     """
     storage = _storage(storage)
     stop = stop or threading.Event()
@@ -566,10 +578,10 @@ def execute(
         _set_status(study, "failed", str(exc))
         raise
     recover_stale_trials(study, config.retries)
-    if study.user_attrs.get("stop_requested") and not live_workers(
-        study.user_attrs, window=BEATING_S
-    ):
-        study.set_user_attr("stop_requested", False)  # a resume after a stop
+    if clear_stop:
+        clear_stop_request(study)
+    if study.user_attrs.get("stop_requested"):
+        stop.set()  # asked to stop before this worker began
     if prep.method.kind == "population":  # the method drives training and records itself
         return prep.method.run(study, prep, stop)
     grid = prep.method.enumerates_grid
@@ -665,6 +677,9 @@ def execute(
             guard(reason)  # while the trial is still listed as ours: stale-trial recovery skips it
             heart.running.discard(trial.number)
 
+    if stop.is_set() and not live_workers(study.user_attrs, window=BEATING_S):
+        _set_status(study, "stopped", "Stopped by the user before it started; resume to continue.")
+        return "stopped"
     _set_status(study, "running")
     if "started_at" not in study.user_attrs:
         study.set_user_attr("started_at", _now())
@@ -801,15 +816,19 @@ def lower_priority(nice: int, pid: int | None = None) -> None:
         os.setpriority(os.PRIO_PROCESS, who, os.getpriority(os.PRIO_PROCESS, who) + nice)
 
 
-def in_processes(config: dict[str, Any], url: str | None) -> bool:
-    """Whether a run (its stored config) works as local worker processes: when it asks for
-    several workers and they can reopen the storage by URL. Population methods train their
-    members on threads of one process instead."""
-    return (
-        int(config.get("workers", 1)) > 1
-        and url is not None
-        and get_method(config["method"]).kind != "population"
-    )
+def worker_processes(config: dict[str, Any], url: str | None, isolate: bool = False) -> int:
+    """How many local worker processes a run (its stored config) works as; 0 means a thread of
+    this process. Several workers are processes whenever they can reopen the storage by URL.
+    `isolate` (the app's runs) puts even one worker in its own process: run threads in the
+    server's process hold Python's lock against the pages (benchmarks/load.py: Home took 21 s
+    with 4 runs as threads, 8 s with 4 run processes, 3.6 s idle). Population methods train
+    their members on threads of one process."""
+    if url is None:  # in-memory storage: no other process can open it
+        return 0
+    if get_method(config["method"]).kind == "population":
+        return 1 if isolate else 0
+    n = int(config.get("workers", 1))
+    return n if n > 1 or isolate else 0
 
 
 class RunHandle:
@@ -862,8 +881,9 @@ class RunManager:
     """Process-wide registry: at most `max_running` runs at once, the rest wait in a queue.
 
     Submitting or resuming a run that is already running or queued returns the existing entry,
-    so reruns and double clicks never start a second thread for one run. A run whose config
-    asks for several workers runs as that many local processes instead of one thread.
+    so reruns and double clicks never start a second thread for one run. Each run works as
+    its own niced worker process(es) when the storage has a URL (see worker_processes), so
+    the server's pages stay responsive; with in-memory storage, as a niced thread.
     """
 
     def __init__(self, storage: BaseStorage | str | None = None, max_running: int = 2) -> None:
@@ -892,10 +912,11 @@ class RunManager:
             while self.queue and self.running_count() < self.max_running:
                 name = self.queue.popleft()
                 config = load_study(name, self.storage).user_attrs["config"]
-                if in_processes(config, self.url):
+                n = worker_processes(config, self.url, isolate=True)
+                if n:
                     from tuning.workers import WorkerPool
 
-                    h: Any = WorkerPool(name, self.url, config["workers"], nice=APP_RUN_NICE)
+                    h: Any = WorkerPool(name, self.url, n, nice=APP_RUN_NICE)
                 else:
                     h = RunHandle(name, self.storage, nice=APP_RUN_NICE)
                 self.handles[name] = h

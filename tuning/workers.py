@@ -17,6 +17,9 @@ from pathlib import Path
 
 from tuning.storage import data_dir
 
+# Set by WorkerPool for its workers: the pid of the process that started them.
+PARENT_ENV = "TUNING_STUDIO_WORKER_PARENT"
+
 THREAD_VARS = (
     "OMP_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
@@ -33,13 +36,37 @@ def worker_env(threads: int) -> dict[str, str]:
     env = dict(os.environ)
     for var in THREAD_VARS:
         env[var] = str(threads)
+    env[PARENT_ENV] = str(os.getpid())
     return env
 
 
-def worker_command(name: str, url: str, threads: int, trials: int | None = None) -> list[str]:
+def follow_parent() -> None:
+    """In a worker that a WorkerPool started: end when that process dies, SIGKILL included, as
+    a run on its threads would. Its trial in progress is then marked failed by the heartbeat
+    check and Resume continues the run (issue 9). Without this, a killed app would leave its
+    runs working on, unseen and unstoppable from the restarted app's queue. Linux only (the
+    kernel's parent-death signal); elsewhere a no-op. Workers started by hand are not touched."""
+    parent = os.environ.pop(PARENT_ENV, None)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # it died before the signal was armed
+        os._exit(1)
+
+
+def worker_command(
+    name: str, url: str, threads: int, trials: int | None = None, keep_stop: bool = False
+) -> list[str]:
     cmd = [sys.executable, "-m", "tuning", "worker", "--storage", url, "--run", name,
            "--n-jobs", str(threads), "--quiet"]  # fmt: skip
-    return cmd + (["--trials", str(trials)] if trials else [])
+    return cmd + (["--trials", str(trials)] if trials else []) + (["--keep-stop"] * keep_stop)
 
 
 class WorkerPool:
@@ -54,8 +81,13 @@ class WorkerPool:
         self.error: str | None = None
 
     def start(self) -> WorkerPool:
-        from tuning.runner import lower_priority
+        from tuning.runner import clear_stop_request, load_study, lower_priority, request_stop
 
+        # The pool is the (re)start: it drops an old stop request, and its workers keep any
+        # made from now on, so a Stop clicked while they load (seconds) is not lost.
+        clear_stop_request(load_study(self.name, self.url))
+        if self.stop_event.is_set():
+            request_stop(self.name, self.url)
         threads = threads_per_worker(self.n)
         logs = data_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -64,7 +96,7 @@ class WorkerPool:
             log = open(logs / f"{self.name}.worker{i}.log", "ab")  # noqa: SIM115 - owned by the child
             self.procs.append(
                 subprocess.Popen(
-                    worker_command(self.name, self.url, threads),
+                    worker_command(self.name, self.url, threads, keep_stop=True),
                     cwd=root,
                     env=worker_env(threads),
                     stdout=log,

@@ -43,7 +43,9 @@ def start(name: str) -> None:
     h = hs.get(name)
     if h is not None and h.alive:
         return
-    hs[name] = ex.ExperimentHandle(name, registry.storage(), nice=APP_RUN_NICE).start()
+    hs[name] = ex.ExperimentHandle(
+        name, registry.storage(), nice=APP_RUN_NICE, isolate=True
+    ).start()
 
 
 def running(name: str) -> bool:

@@ -46,7 +46,7 @@ class RunRef:
 
 
 def active_names(manager: RunManager) -> list[str]:
-    """Runs whose thread runs (or is about to start) in this process."""
+    """Runs this process works on (its worker processes or thread) or is about to start."""
     return [n for n, h in list(manager.handles.items()) if h.alive or not h.started.is_set()]
 
 
@@ -176,7 +176,7 @@ def stop(name: str) -> None:
 
 
 def stop_requested(name: str, manager: RunManager) -> bool:
-    """Whether a Stop was asked for this run's live thread (by any session)."""
+    """Whether a Stop was asked for this run's live workers here (by any session)."""
     h = manager.handles.get(name)
     return h is not None and h.alive and h.stop_event.is_set()
 

@@ -247,7 +247,7 @@ def budget_section(
                 "Members of the population train on this many threads at once (one process)."
                 if population
                 else f"Trials run in this many processes at once, each with an equal share of "
-                f"the {cores} cores for its numeric threads. 1: one background thread in the app."
+                f"the {cores} cores for its numeric threads, at a lower priority than the app."
             ),
         )  # fmt: skip
         retries = st.number_input(
