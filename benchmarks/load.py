@@ -8,9 +8,15 @@
    rendered (stApp script state notRunning, no skeletons); --repeats times each. The server's
    /_stcore/health round trip is timed too (20 requests).
 3. Active: four browser sessions launch random-forest runs on New run (200 trials of 5 folds:
-   they work throughout) and the same timings are taken while all four run in the app's
-   process.
-4. Stops the runs and the server. Prints the table and saves it to benchmarks/results/load.txt,
+   they work throughout) and the same timings are taken while all four work as the app's
+   worker processes (niced, as the app starts them): first while the four sessions watch
+   their runs on Live monitor (refreshing every 1.5 s), then after they closed their tabs.
+   The watching sessions live in a second Chromium at nice 10: they stand for the other
+   people's browsers, which in use run on their own machines, not on the server's cores;
+   their requests to the server count in full.
+4. The same with four runs started by `python -m tuning run` instead (own processes, normal
+   priority), nobody watching: a reference for runs the app does not start.
+5. Stops the runs and the server. Prints the table and saves it to benchmarks/results/load.txt,
    with the machine's load average (the machine may be shared: compare idle with active, taken
    minutes apart, rather than with other machines).
 """
@@ -34,7 +40,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from browser_support import ARGS, CHROMIUM, free_port, idle, open_page, start_server  # noqa: E402
 
 from tuning.datasets import DatasetRef  # noqa: E402
-from tuning.runner import RunConfig, create_run, execute, request_stop  # noqa: E402
+from tuning.runner import APP_RUN_NICE, RunConfig, create_run, execute, request_stop  # noqa: E402
 from tuning.storage import JOURNAL_NAME, open_storage  # noqa: E402
 
 PAGES = {"Home": "/", "Live monitor": "/live_monitor"}
@@ -87,6 +93,14 @@ def measure(browser, url: str, expect, repeats: int) -> dict[str, list[float]]:
            for name, path in PAGES.items()}  # fmt: skip
     out["health (ms)"] = health_ms(url)
     return out
+
+
+def niced_chromium(folder: Path) -> str:
+    """A Chromium that runs at nice 10 (Playwright starts the executable it is given)."""
+    wrapper = folder / "chromium-nice"
+    wrapper.write_text(f'#!/bin/sh\nexec nice -n 10 {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
 
 
 def launch(browser, url: str, expect, seed: int):
@@ -180,13 +194,18 @@ def main() -> None:
             page_seconds(browser, url, "/", expect)  # warm-up: first imports of the pages
             page_seconds(browser, url, "/live_monitor", expect)
             idle_t = measure(browser, url, expect, args.repeats)
-            watchers = [launch(browser, url, expect, seed) for seed in range(args.runs)]
+            others = p.chromium.launch(
+                executable_path=niced_chromium(data), headless=True, args=ARGS
+            )
+            watchers = [launch(others, url, expect, seed) for seed in range(args.runs)]
             wait_running(store, args.runs)
             load_active = os.getloadavg()
-            active_t = measure(browser, url, expect, args.repeats)
-            in_app = stop_running(store)
+            watched_t = measure(browser, url, expect, args.repeats)
             for w in watchers:
                 w.context.close()
+            others.close()
+            active_t = measure(browser, url, expect, args.repeats)
+            in_app = stop_running(store)
             end = time.time() + 120  # the app's runs stop within a fold
             while time.time() < end and any(
                 s.user_attrs.get("status") == "running" for s in store.get_all_studies()
@@ -213,24 +232,26 @@ def main() -> None:
         "Page response time: a new browser session opens the page until it is fully rendered",
         f"(seconds; /_stcore/health in ms). {args.repeats} loads per page and state.",
         f"Machine: {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}",
-        "Load average (1 min) at start / with runs in the app / with runs in processes: "
+        "Load average (1 min) at start / with the app's runs / with command-line runs: "
         f"{load_before[0]:.1f} / {load_active[0]:.1f} / {load_procs[0]:.1f} (the machine is shared)",
         "",
-        f"{'':14}{'idle (no run working)':44}{f'{args.runs} runs in the app process':44}"
-        f"{args.runs} runs in their own processes",
+        f"{'':14}{'idle (no run working)':38}"
+        f"{f'{args.runs} app runs, {args.runs} sessions watching':38}"
+        f"{f'{args.runs} app runs, tabs closed':38}{args.runs} command-line runs",
     ]
     for key in idle_t:
         unit = "ms" if "ms" in key else "s"
         lines.append(
-            f"{key:14}{summary(idle_t[key], unit):44}{summary(active_t[key], unit):44}"
-            f"{summary(procs_t[key], unit)}"
+            f"{key:14}{summary(idle_t[key], unit):38}{summary(watched_t[key], unit):38}"
+            f"{summary(active_t[key], unit):38}{summary(procs_t[key], unit)}"
         )
     lines += [
         "",
         "Runs: random forest (50-300 trees, n_jobs=-1) on iris, 5-fold CV, 200-trial budgets, "
-        "launched from New run in browser sessions (in the app's process) or with "
-        "`python -m tuning run` (own processes).",
-        f"Trials done by the in-app runs while measured: {sorted(in_app.values())}",
+        "launched from New run in browser sessions (each a worker process of the app, nice "
+        f"{APP_RUN_NICE}) or with `python -m tuning run` (own processes, nice 0). The watching "
+        "sessions ran in a second Chromium at nice 10 (in use, they are other machines).",
+        f"Trials done by the app's runs while measured: {sorted(in_app.values())}",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -67,9 +67,9 @@ def wait_for(pred, timeout: float = 60.0, every: float = 0.2):
 
 
 def spawn_worker(name: str, url: str, env_extra: dict | None = None, trials: int | None = None):
-    env = {**worker_env(1), **(env_extra or {})}
+    env = {**worker_env(1, url), **(env_extra or {})}
     return subprocess.Popen(
-        worker_command(name, url, 1, trials), cwd=ROOT, env=env,
+        worker_command(name, 1, trials), cwd=ROOT, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 
@@ -78,7 +78,9 @@ def test_threads_are_shared_out_so_workers_do_not_oversubscribe():
     assert threads_per_worker(2, cores=2) == 1
     assert threads_per_worker(3, cores=16) == 5
     assert threads_per_worker(8, cores=2) == 1
-    env = worker_env(3)
+    env = worker_env(3, "postgresql://tuner:secret@db/tuning")
+    assert "secret" not in " ".join(worker_command("run", 3))  # no password in `ps`
+    assert env["TUNING_STUDIO_STORAGE"] == "postgresql://tuner:secret@db/tuning"
     assert env["OMP_NUM_THREADS"] == env["TUNING_STUDIO_TORCH_THREADS"] == "3"
 
 

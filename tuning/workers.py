@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from tuning.storage import data_dir
+from tuning.storage import ENV_STORAGE, data_dir
 
 # Set by WorkerPool for its workers: the pid of the process that started them.
 PARENT_ENV = "TUNING_STUDIO_WORKER_PARENT"
@@ -32,10 +32,13 @@ def threads_per_worker(n_workers: int, cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // max(1, n_workers))
 
 
-def worker_env(threads: int) -> dict[str, str]:
+def worker_env(threads: int, url: str) -> dict[str, str]:
+    """The storage URL travels in the environment, not the command line: a PostgreSQL
+    password in argv would show in any local user's `ps`."""
     env = dict(os.environ)
     for var in THREAD_VARS:
         env[var] = str(threads)
+    env[ENV_STORAGE] = url
     env[PARENT_ENV] = str(os.getpid())
     return env
 
@@ -62,9 +65,10 @@ def follow_parent() -> None:
 
 
 def worker_command(
-    name: str, url: str, threads: int, trials: int | None = None, keep_stop: bool = False
+    name: str, threads: int, trials: int | None = None, keep_stop: bool = False
 ) -> list[str]:
-    cmd = [sys.executable, "-m", "tuning", "worker", "--storage", url, "--run", name,
+    """Run with worker_env, which names the storage."""
+    cmd = [sys.executable, "-m", "tuning", "worker", "--run", name,
            "--n-jobs", str(threads), "--quiet"]  # fmt: skip
     return cmd + (["--trials", str(trials)] if trials else []) + (["--keep-stop"] * keep_stop)
 
@@ -96,9 +100,9 @@ class WorkerPool:
             log = open(logs / f"{self.name}.worker{i}.log", "ab")  # noqa: SIM115 - owned by the child
             self.procs.append(
                 subprocess.Popen(
-                    worker_command(self.name, self.url, threads, keep_stop=True),
+                    worker_command(self.name, threads, keep_stop=True),
                     cwd=root,
-                    env=worker_env(threads),
+                    env=worker_env(threads, self.url),
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
