@@ -96,9 +96,15 @@ def measure(browser, url: str, expect, repeats: int) -> dict[str, list[float]]:
 
 
 def niced_chromium(folder: Path) -> str:
-    """A Chromium that runs at nice 10 (Playwright starts the executable it is given)."""
+    """A Chromium at nice 10, its session's too (Playwright starts the browser in a session of
+    its own, and Linux shares the CPU between sessions first; see runner.lower_priority)."""
     wrapper = folder / "chromium-nice"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n 10 {CHROMIUM} "$@"\n')
+    wrapper.write_text(
+        f"#!{sys.executable}\nimport os, sys\n"
+        "if os.getsid(0) == os.getpid():\n"
+        "    open('/proc/self/autogroup', 'w').write('10')\n"
+        f"os.nice(10)\nos.execv({CHROMIUM!r}, [{CHROMIUM!r}, *sys.argv[1:]])\n"
+    )
     wrapper.chmod(0o755)
     return str(wrapper)
 

@@ -8,6 +8,7 @@ import math
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -631,5 +632,11 @@ def test_the_apps_runs_work_at_a_lower_priority_than_its_pages(storage, tmp_path
         assert {os.getpriority(os.PRIO_PROCESS, p.pid) for p in pool.procs} == {
             min(before + APP_RUN_NICE, 19)
         }
+        # each in its own session, whose scheduling group is niced too (Linux autogroup)
+        for p in pool.procs:
+            assert os.getsid(p.pid) == p.pid
+            group = Path(f"/proc/{p.pid}/autogroup")
+            if group.exists():
+                assert group.read_text().split()[-1] == str(APP_RUN_NICE)
     finally:
         pool.join(120)

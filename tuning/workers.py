@@ -106,6 +106,7 @@ class WorkerPool:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # its own scheduling group (lower_priority)
                 )  # fmt: skip
             )
             log.close()
