@@ -98,6 +98,19 @@ def test_live_figures_stay_small_at_ten_thousand_trials():
     assert len(fig.to_json()) < 1_000_000
 
 
+def test_equal_scores_keep_the_score_axis_near_them():
+    """Plotly's own range for one repeated value (0.95 on an axis up to 1.5) misleads."""
+    df = _frame(4, np.random.default_rng(2))
+    df["value"] = 0.95
+    df["state"] = "complete"
+    for fig in (
+        charts.score_by_trial(df, "accuracy"),
+        charts.score_by_time(df, "accuracy", "maximize"),
+    ):
+        low, high = fig.layout.yaxis.range
+        assert 0.93 < low < 0.95 < high < 0.97
+
+
 def test_failure_table_groups_reasons():
     df = pd.DataFrame(
         {

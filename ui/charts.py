@@ -193,7 +193,14 @@ def _score_scatter(
             f"{len(xs):,} of {n_scored:,} trials drawn: "
             "every new best, the newest and an even sample"
         )
-    return figure(data, layout(title, xtitle, score_title, subtitle=subtitle))
+    lay = layout(title, xtitle, score_title, subtitle=subtitle)
+    finite = ys[np.isfinite(ys)]
+    if len(finite) and finite.min() == finite.max():
+        # Plotly pads a flat series by +-0.5 or more, so an accuracy of 0.95 showed on an axis up
+        # to 1.5; keep the axis near the one value instead.
+        pad = max(abs(float(finite[0])) * 0.01, 0.01)
+        lay["yaxis"]["range"] = [float(finite[0]) - pad, float(finite[0]) + pad]
+    return figure(data, lay)
 
 
 def score_by_trial(
