@@ -828,8 +828,8 @@ def worker_processes(config: dict[str, Any], url: str | None, isolate: bool = Fa
     this process. Several workers are processes whenever they can reopen the storage by URL.
     `isolate` (the app's runs) puts even one worker in its own process: run threads in the
     server's process hold Python's lock against the pages (benchmarks/load.py: Home took 21 s
-    with 4 runs as threads, 8 s with 4 run processes, 3.6 s idle). Population methods train
-    their members on threads of one process."""
+    with 4 runs as threads, 3.5 s with 4 niced worker processes, 2.7 s idle). Population
+    methods train their members on threads of one process."""
     if url is None:  # in-memory storage: no other process can open it
         return 0
     if get_method(config["method"]).kind == "population":
@@ -888,7 +888,7 @@ class RunManager:
     """Process-wide registry: at most `max_running` runs at once, the rest wait in a queue.
 
     Submitting or resuming a run that is already running or queued returns the existing entry,
-    so reruns and double clicks never start a second thread for one run. Each run works as
+    so reruns and double clicks never start a second worker for one run. Each run works as
     its own niced worker process(es) when the storage has a URL (see worker_processes), so
     the server's pages stay responsive; with in-memory storage, as a niced thread.
     """

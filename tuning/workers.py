@@ -47,8 +47,9 @@ def follow_parent() -> None:
     """In a worker that a WorkerPool started: end when that process dies, SIGKILL included, as
     a run on its threads would. Its trial in progress is then marked failed by the heartbeat
     check and Resume continues the run (issue 9). Without this, a killed app would leave its
-    runs working on, unseen and unstoppable from the restarted app's queue. Linux only (the
-    kernel's parent-death signal); elsewhere a no-op. Workers started by hand are not touched."""
+    runs working on, outside any app's cap and queue. Linux only (the kernel's parent-death
+    signal, sent when the thread that started the worker ends: WorkerPool's users wait on
+    their workers in that thread); elsewhere a no-op. Workers started by hand are untouched."""
     parent = os.environ.pop(PARENT_ENV, None)
     if not parent or not sys.platform.startswith("linux"):
         return
