@@ -76,6 +76,17 @@ def open_page(page, url: str, expect, timeout_ms: int = 60_000) -> None:
     idle(page, expect, timeout_ms)
 
 
+def full_page_screenshot(page, path) -> None:
+    """Grow the viewport to the page's height first: Streamlit scrolls inside stMain, so a
+    plain full_page shot stops at the window."""
+    height = page.evaluate(
+        "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight"
+    )
+    page.set_viewport_size({"width": 1400, "height": max(1000, int(height) + 40)})
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(path), full_page=True)
+
+
 def set_number(page, expect, name: str, value: int) -> None:
     """Type `value` into the number input labelled `name` and wait for the rerun."""
     box = page.get_by_role("spinbutton", name=name, exact=True)

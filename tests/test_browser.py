@@ -19,6 +19,7 @@ from browser_support import (
     ROOT,
     cv_folds_to_3,
     free_port,
+    full_page_screenshot,
     needs_chromium,
     open_page,
     set_number,
@@ -105,12 +106,7 @@ def test_launch_a_run_and_watch_it_live(server):
         expect(page.get_by_test_id("stException")).to_have_count(0)
 
         _idle(page, expect)
-        height = page.evaluate(
-            "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight"
-        )
-        page.set_viewport_size({"width": 1400, "height": max(1000, int(height) + 40)})
-        page.wait_for_timeout(1000)
-        page.screenshot(path=str(SHOTS / "browser_live_monitor.png"), full_page=True)
+        full_page_screenshot(page, SHOTS / "browser_live_monitor.png")
         browser.close()
     assert "Traceback" not in log.read_text()
 
@@ -149,12 +145,7 @@ def test_a_pbt_run_launched_in_the_browser_shows_its_population_live(server):
             expect(page.get_by_text(title).first).to_be_visible()
         expect(page.get_by_text("the best member's own network").first).to_be_visible()
         expect(page.get_by_test_id("stException")).to_have_count(0)
-        height = page.evaluate(
-            "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight"
-        )
-        page.set_viewport_size({"width": 1400, "height": max(1000, int(height) + 40)})
-        page.wait_for_timeout(1000)
-        page.screenshot(path=str(SHOTS / "browser_pbt_live_monitor.png"), full_page=True)
+        full_page_screenshot(page, SHOTS / "browser_pbt_live_monitor.png")
         browser.close()
     assert "Traceback" not in log.read_text()
 
@@ -199,12 +190,7 @@ def test_learn_page_plays_steps_and_reveals_a_guess(server):
         expect(page.get_by_text("of the landscape's diagonal from your guess")).to_be_visible()
         expect(page.get_by_test_id("stException")).to_have_count(0)
 
-        height = page.evaluate(
-            "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight"
-        )
-        page.set_viewport_size({"width": 1400, "height": max(1000, int(height) + 40)})
-        page.wait_for_timeout(1000)
-        page.screenshot(path=str(SHOTS / "browser_learn.png"), full_page=True)
+        full_page_screenshot(page, SHOTS / "browser_learn.png")
         browser.close()
     print(f"Learn page: first render in the browser {rendered:.1f} s")
     assert "Traceback" not in log.read_text()
