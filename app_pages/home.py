@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from tuning.errors import UserError
+from tuning.core.errors import UserError
 from ui import home, runs, state, text
 from ui.presets import PRESETS
 

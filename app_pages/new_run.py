@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from tuning.runner import RunConfig
+from tuning.core.config import RunConfig
 from ui import setup, widgets
 
 st.title("New run")

@@ -30,11 +30,13 @@ import optuna  # noqa: E402
 from optuna.storages import InMemoryStorage  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
-from tuning import analysis as an  # noqa: E402
-from tuning import plots  # noqa: E402
-from tuning.datasets import DatasetRef  # noqa: E402
+from tuning.analysis import runs as an  # noqa: E402
+from tuning.core.config import (  # noqa: E402
+    DatasetRef,  # noqa: E402
+    RunConfig,  # noqa: E402
+)
 from tuning.models import get_model  # noqa: E402
-from tuning.runner import RunConfig  # noqa: E402
+from tuning.plots import figures as plots  # noqa: E402
 
 TIME_TARGET_S = 1.0
 PAYLOAD_TARGET = 2_000_000

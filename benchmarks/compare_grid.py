@@ -30,13 +30,15 @@ import optuna  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 from sklearn.model_selection import GridSearchCV, StratifiedKFold  # noqa: E402
 
-from tuning.datasets import DatasetRef, load_dataset, split  # noqa: E402
-from tuning.experiments import classic_space  # noqa: E402
+from tuning.core.config import DatasetRef, RunConfig  # noqa: E402
+from tuning.data.datasets import load_dataset, split  # noqa: E402
 from tuning.methods import RECOMMENDED  # noqa: E402
 from tuning.models import build_pipeline, get_model  # noqa: E402
-from tuning.runner import RunConfig, create_run, load_study  # noqa: E402
-from tuning.storage import open_storage, url_of  # noqa: E402
-from tuning.workers import WorkerPool  # noqa: E402
+from tuning.runs.experiments import classic_space  # noqa: E402
+from tuning.runs.runner import create_run  # noqa: E402
+from tuning.runs.workers import WorkerPool  # noqa: E402
+from tuning.store.runs import load_study  # noqa: E402
+from tuning.store.storage import open_storage, url_of  # noqa: E402
 
 GRID = {
     "model__n_estimators": [50, 100, 200],

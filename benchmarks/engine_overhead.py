@@ -32,10 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import optuna  # noqa: E402
 
-from tuning.datasets import DatasetRef  # noqa: E402
+from tuning.core.config import (  # noqa: E402
+    DatasetRef,  # noqa: E402
+    RunConfig,
+)
 from tuning.methods import get_method  # noqa: E402
-from tuning.runner import RunConfig, create_run, execute  # noqa: E402
-from tuning.storage import open_storage  # noqa: E402
+from tuning.runs.runner import create_run, execute  # noqa: E402
+from tuning.store.storage import open_storage  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 TARGET = 1.10

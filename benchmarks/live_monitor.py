@@ -116,10 +116,11 @@ def refresh(live_run) -> tuple[float, int, dict]:
 def bench_refresh(n_trials: int, lines: list[str]) -> None:
     import optuna
 
-    from tuning.datasets import DatasetRef
+    from tuning.core.config import DatasetRef, RunConfig
     from tuning.models import get_model
-    from tuning.runner import RunConfig, create_run, load_study
-    from tuning.storage import open_storage
+    from tuning.runs.runner import create_run
+    from tuning.store.runs import load_study
+    from tuning.store.storage import open_storage
     from ui import live as live_mod
     from ui.live import LiveRun
 

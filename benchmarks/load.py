@@ -39,9 +39,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from browser_support import ARGS, CHROMIUM, free_port, idle, open_page, start_server  # noqa: E402
 
-from tuning.datasets import DatasetRef  # noqa: E402
-from tuning.runner import APP_RUN_NICE, RunConfig, create_run, execute, request_stop  # noqa: E402
-from tuning.storage import JOURNAL_NAME, open_storage  # noqa: E402
+from tuning.core.config import (  # noqa: E402
+    DatasetRef,  # noqa: E402
+    RunConfig,
+)
+from tuning.execution.lifecycle import request_stop  # noqa: E402
+from tuning.execution.priority import APP_RUN_NICE  # noqa: E402
+from tuning.runs.runner import create_run, execute  # noqa: E402
+from tuning.store.storage import JOURNAL_NAME, open_storage  # noqa: E402
 
 PAGES = {"Home": "/", "Live monitor": "/live_monitor"}
 RESULTS = ROOT / "benchmarks" / "results" / "load.txt"

@@ -29,10 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import optuna  # noqa: E402
 from optuna.storages import InMemoryStorage  # noqa: E402
 
-from tuning.datasets import DatasetRef  # noqa: E402
-from tuning.experiments import epochs_trained  # noqa: E402
+from tuning.core.config import (  # noqa: E402
+    DatasetRef,  # noqa: E402
+    RunConfig,
+)
 from tuning.models import get_model  # noqa: E402
-from tuning.runner import RunConfig, create_run, execute, load_study  # noqa: E402
+from tuning.runs.experiments import epochs_trained  # noqa: E402
+from tuning.runs.runner import create_run, execute  # noqa: E402
+from tuning.store.runs import load_study  # noqa: E402
 
 EPOCHS = 30
 POPULATION = 8

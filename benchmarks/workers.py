@@ -19,11 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tuning.datasets import DatasetRef  # noqa: E402
+from tuning.core.config import (  # noqa: E402
+    DatasetRef,  # noqa: E402
+    RunConfig,
+)
 from tuning.models import get_model  # noqa: E402
-from tuning.runner import RunConfig, create_run, execute, load_study  # noqa: E402
-from tuning.storage import open_storage  # noqa: E402
-from tuning.workers import WorkerPool  # noqa: E402
+from tuning.runs.runner import create_run, execute  # noqa: E402
+from tuning.runs.workers import WorkerPool  # noqa: E402
+from tuning.store.runs import load_study  # noqa: E402
+from tuning.store.storage import open_storage  # noqa: E402
 
 
 def config(n_trials: int) -> RunConfig:

@@ -1,4 +1,4 @@
-"""Helpers for the app's AppTest page tests (imported by tests/test_app_*.py).
+"""Helpers for the app's AppTest page tests (imported by tests/pages/test_app_*.py).
 
 Each test gets its own data folder (TUNING_STUDIO_DATA), hence its own journal storage URL,
 RunManager and run readers: ui.registry caches them by storage URL, so tests never share runs.
@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tuning.datasets import DatasetRef
-from tuning.results import list_runs
-from tuning.runner import RunConfig, start_run
-from tuning.storage import default_url, open_storage
+from tuning.core.config import DatasetRef, RunConfig
+from tuning.runs.runner import start_run
+from tuning.store.results import list_runs
+from tuning.store.storage import default_url, open_storage
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

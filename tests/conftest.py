@@ -11,11 +11,10 @@ import pytest
 from optuna.storages import JournalStorage
 from optuna.trial import TrialState
 
-from tuning.datasets import DatasetRef
+from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.space import SearchSpace
 from tuning.models import REGISTRY as MODELS
-from tuning.runner import RunConfig
-from tuning.space import SearchSpace
-from tuning.storage import open_storage
+from tuning.store.storage import open_storage
 
 IRIS = DatasetRef("iris")
 SMALL_REGRESSION = DatasetRef("regression", params={"n_samples": 120, "n_features": 5})

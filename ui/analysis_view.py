@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tuning import analysis as an
-from tuning import plots
-from tuning.errors import UserError
-from tuning.runner import run_status
+from tuning.analysis import runs as an
+from tuning.core.errors import UserError
+from tuning.plots import figures as plots
+from tuning.store.runs import run_status
 from ui import pbt_view, registry, runs, state, text
 from ui.live import LiveRun
 from ui.monitor import STATUS_COLORS, STATUS_ICONS

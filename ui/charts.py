@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tuning.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
+from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 from ui import text
 
 FINISHED = ("complete", "pruned", "failed", "stopped")
@@ -122,7 +122,7 @@ def figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure(data=data, layout=layout, _validate=VALIDATE)
 
 
-def _empty(message: str, lay: dict) -> go.Figure:
+def empty_figure(message: str, lay: dict) -> go.Figure:
     lay["annotations"] = [
         {"text": message, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}
     ]
@@ -151,7 +151,7 @@ def _score_scatter(
     xs = pts[x].to_numpy(dtype=float) if len(pts) else np.empty(0)
     keep = ~np.isnan(xs)
     if not keep.any():
-        return _empty("No scored trials yet", layout(title, xtitle, score_title))
+        return empty_figure("No scored trials yet", layout(title, xtitle, score_title))
     xs, ys = xs[keep], pts["value"].to_numpy(dtype=float)[keep]
     states = pts["state"].to_numpy(dtype=object)[keep]
     hover = np.asarray(pts["hover"].tolist(), dtype=str)[keep]  # fixed-width: one memcpy to copy
@@ -278,7 +278,7 @@ def learning_curves(
     """
     title = "Learning curves"
     if not curves:
-        return _empty("No intermediate scores yet", layout(title, step_label, score_title))
+        return empty_figure("No intermediate scores yet", layout(title, step_label, score_title))
     data = []
     if len(curves) <= FEW_CURVES:
         for i, c in enumerate(curves):
@@ -364,7 +364,7 @@ def importance_bars(values: dict[str, float], n_complete: int) -> go.Figure:
     subtitle = f"PED-ANOVA importance over {n_complete:,} complete trials"
     x_title = "importance (share of the total, sums to 1)"
     if not values:
-        return _empty("Not enough variation to rank parameters",
+        return empty_figure("Not enough variation to rank parameters",
                       layout(title, x_title, "", subtitle=subtitle))  # fmt: skip
     items = sorted(values.items(), key=lambda kv: kv[1])
     bars = {

@@ -10,14 +10,16 @@ import os
 import pandas as pd
 import streamlit as st
 
-from tuning import datasets, plots
-from tuning import experiments as ex
-from tuning.errors import UserError
+from tuning.core.config import RunConfig
+from tuning.core.errors import UserError
+from tuning.core.scoring import Scoring
+from tuning.data import datasets
+from tuning.execution.priority import APP_RUN_NICE
 from tuning.methods import list_methods
 from tuning.models import list_models
-from tuning.objective import Scoring
-from tuning.results import run_summary
-from tuning.runner import APP_RUN_NICE, RunConfig
+from tuning.plots import figures as plots
+from tuning.runs import experiments as ex
+from tuning.store.results import run_summary
 from ui import pbt_view, registry, text
 from ui.runs import method_label, model_label
 from ui.setup import scoring_choices

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tuning.errors import UserError
-from tuning.results import run_summary
+from tuning.core.errors import UserError
+from tuning.store.results import run_summary
 from ui import registry, runs, state, text
 
 POLL_S = 3.0
@@ -91,7 +91,7 @@ def _confirm_delete(name: str) -> None:
 
 def experiments_table() -> None:
     """Stored experiments (method races from Compare methods), each reopened there."""
-    from tuning.experiments import list_experiments
+    from tuning.runs.experiments import list_experiments
     from ui import compare
 
     exps = list_experiments(registry.storage())

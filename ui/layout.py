@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from tuning.errors import StorageError
+from tuning.core.errors import StorageError
 from ui import registry, runs, text
 
 

@@ -13,11 +13,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from tuning import learn
-from tuning import learn_plots as lp
-from tuning.errors import UserError
-from tuning.landscapes import FIDELITY_STEPS, get_landscape, label_of, list_landscapes
-from tuning.learn import MethodRun
+from tuning.core.errors import UserError
+from tuning.learn import figures as lp
+from tuning.learn import search as learn
+from tuning.learn.landscapes import FIDELITY_STEPS, get_landscape, label_of, list_landscapes
+from tuning.learn.search import MethodRun
 from tuning.methods import get_method
 from ui import text
 

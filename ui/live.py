@@ -20,9 +20,9 @@ import pandas as pd
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
-from tuning.objective import Scoring
-from tuning.results import TrialFeed, trial_row_state
-from tuning.runner import load_study, run_status
+from tuning.core.scoring import Scoring
+from tuning.store.results import TrialFeed, trial_row_state
+from tuning.store.runs import load_study, run_status
 
 IMPORTANCE_MIN_COMPLETE = 5  # fewer complete trials say nothing about importance
 IMPORTANCE_REFRESH_S = 30.0  # at most this stale once the count of complete trials changed...

@@ -12,8 +12,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from tuning.errors import UserError
-from tuning.runner import STALE_S, run_status
+from tuning.core.errors import UserError
+from tuning.store.runs import STALE_S, run_status
 from ui import charts, pbt_view, registry, runs, tables, text
 from ui.live import IMPORTANCE_MIN_COMPLETE, Snapshot
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import streamlit as st
 from optuna.trial import FrozenTrial
 
+from tuning.core.space import SearchSpace
 from tuning.methods import get_method
-from tuning.pbt import NOT_RESUMABLE
-from tuning.pbt_plots import pbt_figures, segments
-from tuning.space import SearchSpace
+from tuning.methods.pbt import NOT_RESUMABLE
+from tuning.plots.pbt import pbt_figures, segments
 
 PLOTLY_CONFIG = {"displaylogo": False}
 

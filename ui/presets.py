@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from tuning.datasets import DatasetRef
+from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.space import SearchSpace, cat_param
 from tuning.models import get_model
-from tuning.runner import RunConfig
-from tuning.space import SearchSpace, cat_param
 
 LEARNING_RATES = (1e-4, 1e-3, 1e-2, 1e-1)
 

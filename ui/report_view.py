@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tuning import export
-from tuning import report as rp
-from tuning.analysis import RunData, fmt_value, to_float
-from tuning.errors import UserError
-from tuning.runner import run_status
+from tuning.analysis.runs import RunData, fmt_value, to_float
+from tuning.core.errors import UserError
+from tuning.report import export
+from tuning.report import html as rp
+from tuning.store.runs import run_status
 from ui import registry, runs, text
 from ui.analysis_view import load, status_of
 from ui.live import LiveRun

@@ -14,20 +14,15 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tuning.datasets import DatasetRef
-from tuning.errors import ConfigError
+from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.errors import ConfigError
+from tuning.core.scoring import Scoring
+from tuning.execution.lifecycle import recover_stale_trials
 from tuning.methods import REGISTRY as METHODS
 from tuning.models import REGISTRY as MODELS
-from tuning.objective import Scoring
-from tuning.results import RunSummary, list_runs
-from tuning.runner import (
-    RunConfig,
-    RunManager,
-    delete_run,
-    load_study,
-    recover_stale_trials,
-    run_status,
-)
+from tuning.runs.runner import RunManager
+from tuning.store.results import RunSummary, list_runs
+from tuning.store.runs import delete_run, load_study, run_status
 from ui import registry, state, text
 from ui.uploads import display_name
 

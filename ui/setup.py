@@ -13,12 +13,13 @@ from typing import Any
 
 import streamlit as st
 
-from tuning.errors import SpaceError, UserError
-from tuning.methods import RECOMMENDED, MethodSpec, get_method, list_methods
+from tuning.core.config import RunConfig
+from tuning.core.errors import SpaceError, UserError
+from tuning.core.scoring import Scoring
+from tuning.core.space import SearchSpace
+from tuning.methods import RECOMMENDED, get_method, list_methods
+from tuning.methods.base import MethodSpec
 from tuning.models import ModelSpec, get_model, list_models
-from tuning.objective import Scoring
-from tuning.runner import RunConfig
-from tuning.space import SearchSpace
 from ui import runs, state, text, widgets
 
 MAX_GRID = 100_000  # the engine refuses bigger grids

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from tuning.errors import SpaceError
-from tuning.space import Param, SearchSpace
+from tuning.core.errors import SpaceError
+from tuning.core.space import Param, SearchSpace
 from ui.text import value as format_value
 
 COLUMNS = [

@@ -6,7 +6,7 @@ from collections import deque
 
 import pandas as pd
 
-from tuning.objective import Scoring
+from tuning.core.scoring import Scoring
 from ui import text
 
 NOT_COMPLETED = ("failed", "stopped", "pruned")

@@ -11,7 +11,7 @@ import json
 import threading
 from pathlib import Path
 
-from tuning.storage import data_dir
+from tuning.store.storage import data_dir
 
 INDEX = "index.json"
 _lock = threading.Lock()

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tuning import datasets
-from tuning.datasets import Dataset, DatasetRef
-from tuning.errors import DataError, SpaceError
-from tuning.space import SearchSpace
+from tuning.core.config import DatasetRef
+from tuning.core.errors import DataError, SpaceError
+from tuning.core.space import SearchSpace
+from tuning.data import datasets
+from tuning.data.datasets import Dataset
 from ui import state, text
 from ui.runs import RunRef
 from ui.space_table import COLUMNS, EDITABLE, space_to_table, table_to_space

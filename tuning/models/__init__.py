@@ -21,8 +21,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from tuning.errors import ConfigError
-from tuning.space import SearchSpace, cat_param, float_param, int_param
+from tuning.core.errors import ConfigError
+from tuning.core.space import SearchSpace, cat_param, float_param, int_param
 
 CLASSIFICATION, REGRESSION = "classification", "regression"
 BOTH = (CLASSIFICATION, REGRESSION)

@@ -10,7 +10,7 @@ lockstep and prunes between epochs::
         est.train_epoch()      # one shuffled pass over the data; returns the mean train loss
         est.score(X_val, y_val)
 
-Torch is imported lazily (see ``_torch``): importing this module does not import torch.
+Torch is imported lazily (see ``import_torch``): importing this module does not import torch.
 
 Determinism: every estimator keeps its own random number generator state (weight
 initialisation, dropout masks and minibatch order all come from ``random_state``), so the same
@@ -32,7 +32,7 @@ from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from tuning.errors import ConfigError, DataError
+from tuning.core.errors import ConfigError, DataError
 
 TASKS = ("classification", "regression")
 LIVE_PARAMS = ("learning_rate", "dropout", "weight_decay")
@@ -57,7 +57,7 @@ THREADS_ENV = "TUNING_STUDIO_TORCH_THREADS"
 _threads_set = False
 
 
-def _torch():
+def import_torch():
     """Import torch on first use (importing it costs about a second and lots of memory).
 
     On the CPU, torch's intra-op threads are capped (default 1, $TUNING_STUDIO_TORCH_THREADS):
@@ -183,7 +183,7 @@ class MLPEstimator(BaseEstimator):
         return value
 
     def _resolve_device(self):
-        torch = _torch()
+        torch = import_torch()
         device = "auto" if self.device is None else str(self.device)
         if device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -232,7 +232,7 @@ class MLPEstimator(BaseEstimator):
 
     def _build(self, n_features: int, n_outputs: int) -> None:
         """Create the network and optimizer (under this estimator's own RNG state)."""
-        torch = _torch()
+        torch = import_torch()
         nn = torch.nn
         self.device_ = str(self._resolve_device())
         device = torch.device(self.device_)
@@ -260,18 +260,18 @@ class MLPEstimator(BaseEstimator):
     @staticmethod
     def _rng_devices(device) -> list:
         if device.type == "cuda":
-            return [device.index if device.index is not None else _torch().cuda.current_device()]
+            return [device.index if device.index is not None else import_torch().cuda.current_device()]
         return []
 
     def _get_rng_state(self, device) -> dict:
-        torch = _torch()
+        torch = import_torch()
         state = {"cpu": torch.get_rng_state()}
         if device.type == "cuda":
             state["cuda"] = torch.cuda.get_rng_state(device)
         return state
 
     def _set_rng_state(self, device) -> None:
-        torch = _torch()
+        torch = import_torch()
         torch.set_rng_state(self._rng_state["cpu"])
         if device.type == "cuda" and "cuda" in self._rng_state:
             torch.cuda.set_rng_state(self._rng_state["cuda"], device)
@@ -287,7 +287,7 @@ class MLPEstimator(BaseEstimator):
         return self._begin(X, y, classes=None)
 
     def _begin(self, X, y, classes):
-        torch = _torch()
+        torch = import_torch()
         self._check_params()
         X = self._as_features(X)
         n = X.shape[0]
@@ -345,7 +345,7 @@ class MLPEstimator(BaseEstimator):
 
     def train_epoch(self) -> float:
         """One pass over the training data in shuffled minibatches; returns the mean loss."""
-        torch = _torch()
+        torch = import_torch()
         check_is_fitted(self)
         if getattr(self, "_X_train", None) is None:
             raise MLPDataError(
@@ -432,7 +432,7 @@ class MLPEstimator(BaseEstimator):
 
     def _loss_on(self, X, y) -> float:
         """Loss of the current network on (X, y), in eval mode, on the training scale."""
-        torch = _torch()
+        torch = import_torch()
         out = torch.as_tensor(self._forward(self._as_features(X)))
         if self.task == "classification":
             y_enc = np.searchsorted(self.classes_, np.asarray(y).ravel())
@@ -446,7 +446,7 @@ class MLPEstimator(BaseEstimator):
 
     def _forward(self, X: np.ndarray) -> np.ndarray:
         """Raw network outputs (logits / standardized values) for a float32 array."""
-        torch = _torch()
+        torch = import_torch()
         check_is_fitted(self)
         if X.shape[1] != self.n_features_in_:
             raise MLPDataError(
@@ -531,7 +531,7 @@ class MLPEstimator(BaseEstimator):
         return self
 
     def _dropout_modules(self) -> list:
-        torch = _torch()
+        torch = import_torch()
         return [m for m in self.model_.modules() if isinstance(m, torch.nn.Dropout)]
 
     # ------------------------------------------------------------------ saving
@@ -579,7 +579,7 @@ class MLPEstimator(BaseEstimator):
         est.epochs_trained_ = int(state.get("epochs_trained", 0))
         est.best_epoch_ = int(state.get("best_epoch", est.epochs_trained_))
         est.loss_curve_ = []
-        torch = _torch()
+        torch = import_torch()
         est._loss_fn = (
             torch.nn.CrossEntropyLoss() if est.task == "classification" else torch.nn.MSELoss()
         )

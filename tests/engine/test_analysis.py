@@ -1,0 +1,421 @@
+"""tuning.analysis and tuning.plots on studies built directly with Optuna (fast, known answers)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timedelta
+
+import numpy as np
+import optuna
+import plotly.graph_objects as go
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.storages import InMemoryStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from tuning.analysis import runs as an
+from tuning.core.config import DatasetRef, RunConfig
+from tuning.models import get_model
+from tuning.plots import figures as plots
+from tuning.runs.runner import create_run
+
+T0 = datetime(2026, 1, 1, 12, 0, 0)
+
+
+def frozen(number, params, dists, value=None, state=TrialState.COMPLETE, start=None, seconds=1.0,
+           metrics=None, curve=None) -> FrozenTrial:  # fmt: skip
+    start = T0 + timedelta(seconds=2 * number) if start is None else start
+    finished = state.is_finished()
+    return FrozenTrial(
+        number=number, state=state, value=value if state == TrialState.COMPLETE else None,
+        datetime_start=start, datetime_complete=start + timedelta(seconds=seconds) if finished else None,
+        params=params, distributions={k: dists[k] for k in params},
+        user_attrs={"metrics": metrics} if metrics is not None else {}, system_attrs={},
+        intermediate_values=curve or {}, trial_id=number,
+    )  # fmt: skip
+
+
+def study_of(trials, direction="maximize", attrs=None) -> optuna.Study:
+    study = optuna.create_study(storage=InMemoryStorage(), direction=direction)
+    study.add_trials(trials)
+    for k, v in (attrs or {}).items():
+        study.set_user_attr(k, v)
+    return study
+
+
+def metrics(value, folds=None, train=None, fit=0.5, score=0.1, std=0.01):
+    folds = list(folds) if folds is not None else [value - std, value, value + std]
+    return {"cv_mean": float(np.mean(folds)), "cv_std": float(np.std(folds)), "fold_scores": folds,
+            "train_score": value + 0.01 if train is None else train, "fit_seconds": fit,
+            "score_seconds": score, "step": len(folds)}  # fmt: skip
+
+
+SVM_DISTS = {
+    "C": FloatDistribution(1e-3, 1e3, log=True),
+    "gamma": FloatDistribution(1e-4, 10.0, log=True),
+    "noise_a": FloatDistribution(0.0, 1.0),
+    "noise_b": IntDistribution(1, 50),
+    "noise_c": CategoricalDistribution(["x", "y", "z"]),
+}
+
+
+@pytest.fixture(scope="module")
+def svm_like() -> an.RunData:
+    """An SVM-like objective where only C and gamma matter (two dummies, one dummy categorical)."""
+    rng = np.random.default_rng(0)
+    trials = []
+    for i in range(200):
+        p = {
+            "C": float(10 ** rng.uniform(-3, 3)), "gamma": float(10 ** rng.uniform(-4, 1)),
+            "noise_a": float(rng.uniform()), "noise_b": int(rng.integers(1, 51)),
+            "noise_c": str(rng.choice(["x", "y", "z"])),
+        }  # fmt: skip
+        v = 0.95 - 0.03 * (math.log10(p["C"]) - 1) ** 2 - 0.02 * (math.log10(p["gamma"]) + 2) ** 2
+        v += rng.normal(0, 0.002)
+        trials.append(frozen(i, p, SVM_DISTS, v, metrics=metrics(v)))
+    return an.load_run(study_of(trials))
+
+
+# -- importance -------------------------------------------------------------------------------
+def test_ped_anova_ranks_the_parameters_that_matter_first(svm_like):
+    imp = an.importance(svm_like)
+    t = imp.table
+    assert set(t["param"].head(2)) == {"C", "gamma"}
+    assert t["importance"].sum() == pytest.approx(1.0)
+    assert (t["low"] <= t["importance"]).all() and (t["importance"] <= t["high"]).all()
+    # The second real parameter clearly beats the best dummy across resamples.
+    assert t["above_next"].iloc[1] >= 0.9
+    assert t["high"].iloc[2:].max() < t["low"].iloc[:2].min()
+    assert imp.n_boot == 50 and imp.n_trials == 200
+
+
+def test_fast_ped_anova_equals_optunas_evaluator(svm_like):
+    from optuna.importance import PedAnovaImportanceEvaluator
+
+    study = study_of(svm_like.trials)
+    names = list(SVM_DISTS)
+    ref = PedAnovaImportanceEvaluator().evaluate(study, params=names)
+    ped = an._PedAnova(svm_like.trials, names, study.direction)
+    mine = ped.evaluate(np.ones(len(svm_like.trials), dtype=np.int64))
+    assert mine == pytest.approx([ref[n] for n in names], rel=1e-12, abs=1e-15)
+
+
+def test_mdi_and_fanova_rank_the_parameters_that_matter_first(svm_like, monkeypatch):
+    mdi = an.importance(svm_like, "mdi", n_boot=3)
+    assert set(mdi.table["param"].head(2)) == {"C", "gamma"}
+    monkeypatch.setattr(an, "FANOVA_MAX_TRIALS", 60)  # keep the slow evaluator quick
+    fan = an.importance(svm_like, "fanova", n_boot=2)
+    assert set(fan.table["param"].head(2)) == {"C", "gamma"}
+    assert fan.n_trials == 60 and "random 60 of the 200" in fan.note
+
+
+def test_importance_needs_a_few_trials():
+    trials = [frozen(i, {"C": 1.0 + i}, SVM_DISTS, 0.5 + i / 10) for i in range(3)]
+    imp = an.importance(an.load_run(study_of(trials)))
+    assert not imp.ok and "at least" in imp.note
+    with pytest.raises(an.ConfigError):
+        an.importance(an.load_run(study_of(trials)), "shap")
+
+
+# -- the corrected resampled t-test ------------------------------------------------------------
+def test_corrected_ttest_matches_a_hand_computed_example():
+    a = [0.80, 0.82, 0.78, 0.81, 0.79]
+    b = [0.78, 0.80, 0.77, 0.80, 0.76]
+    # d = [.02, .02, .01, .01, .03]: mean .018, sample variance 7e-5, k = 5, n_test/n_train = 1/4
+    # t = .018 / sqrt((1/5 + 1/4) * 7e-5) = .018 / sqrt(3.15e-5) = 3.20713...
+    t, p, df = an.corrected_ttest(a, b)
+    assert df == 4
+    assert t == pytest.approx(0.018 / math.sqrt(0.45 * 7e-5), rel=1e-9)
+    assert t == pytest.approx(3.20713, abs=1e-5)
+    # Student's t with 4 degrees of freedom has a closed-form CDF:
+    # F(t) = 1/2 + (3/4) x - (1/4) x^3 with x = t / sqrt(4 + t^2)
+    x = t / math.sqrt(4 + t * t)
+    cdf = 0.5 + 0.75 * x - 0.25 * x**3
+    assert p == pytest.approx(2 * (1 - cdf), rel=1e-9)
+    assert 0.02 < p < 0.05
+    # Without the correction (n_test/n_train = 0) the test is over-confident by sqrt(0.45/0.2).
+    t0, p0, _ = an.corrected_ttest(a, b, test_train_ratio=0.0)
+    assert t0 / t == pytest.approx(1.5)
+    assert p0 < p
+
+
+def test_corrected_ttest_degenerate_cases():
+    assert an.corrected_ttest([1, 1, 1], [1, 1, 1])[:2] == (0.0, 1.0)
+    assert an.corrected_ttest([2, 2, 2], [1, 1, 1])[1] == 0.0
+    with pytest.raises(ValueError):
+        an.corrected_ttest([1.0], [1.0])
+
+
+def test_compare_top_flags_the_statistically_indistinguishable():
+    d = {"x": FloatDistribution(0, 1)}
+    folds = {
+        0: [0.90, 0.92, 0.91, 0.93, 0.89],  # the best
+        1: [0.90, 0.91, 0.91, 0.92, 0.89],  # as good, within noise
+        2: [0.80, 0.81, 0.82, 0.80, 0.81],  # clearly worse on every fold
+    }
+    trials = [
+        frozen(i, {"x": i / 10}, d, float(np.mean(f)), metrics=metrics(0, f))
+        for i, f in folds.items()
+    ]
+    r = an.compare_top(an.load_run(study_of(trials)))
+    assert list(r["number"]) == [0, 1, 2]
+    assert list(r["same_as_best"]) == [True, True, False]
+    assert r["p"].iloc[2] < 0.05 < r["p"].iloc[1]
+    assert r["diff"].iloc[2] == pytest.approx(0.102)
+
+
+# -- diminishing returns and recommendations --------------------------------------------------
+def test_plateau_fires_when_the_best_stopped_moving():
+    d = {"x": FloatDistribution(0, 1)}
+    values = [0.5, 0.7, 0.8, 0.85, 0.9] + [0.88, 0.89, 0.87, 0.901, 0.85] * 3  # 20 trials
+    run = an.load_run(study_of([frozen(i, {"x": 0.1}, d, v, metrics=metrics(v, std=0.01))
+                                for i, v in enumerate(values)]))  # fmt: skip
+    p = an.plateau(run)
+    assert p.detected and p.stale_trials == 15 and p.stale_fraction == pytest.approx(0.75)
+    assert p.improvement == pytest.approx(0.001) and p.noise == pytest.approx(
+        np.std([0.89, 0.9, 0.91])
+    )
+    assert "last 75% of trials (15 of 20)" in p.message and "less than its CV noise" in p.message
+    assert any(r.kind == "stop" for r in an.recommend(run))
+
+
+def test_plateau_silent_while_improving_or_short():
+    d = {"x": FloatDistribution(0, 1)}
+    rising = an.load_run(study_of([frozen(i, {"x": 0.1}, d, 0.5 + 0.02 * i, metrics=metrics(0.5 + 0.02 * i))
+                                   for i in range(20)]))  # fmt: skip
+    assert not an.plateau(rising).detected
+    short = an.load_run(
+        study_of([frozen(i, {"x": 0.1}, d, 0.5, metrics=metrics(0.5)) for i in range(5)])
+    )
+    assert not an.plateau(short).detected and "Too few" in an.plateau(short).message
+
+
+FOREST = get_model("random_forest").default_space("classification")
+FOREST_DISTS = FOREST.distributions()
+
+
+def forest_run(n=120, seed=0) -> an.RunData:
+    """Only max_depth matters and deeper is better: its top trials crowd the top of its range."""
+    rng = np.random.default_rng(seed)
+    trials = []
+    for i in range(n):
+        p = {"n_estimators": int(rng.integers(50, 301)), "max_depth": int(rng.integers(5, 31)),
+             "min_samples_split": int(rng.integers(2, 21)), "min_samples_leaf": int(rng.integers(1, 11)),
+             "max_features": str(rng.choice(["sqrt", "log2"]))}  # fmt: skip
+        v = 0.7 + 0.25 * (p["max_depth"] - 5) / 25 + rng.normal(0, 0.002)
+        trials.append(frozen(i, p, FOREST_DISTS, v, metrics=metrics(v, std=0.001)))
+    cfg = RunConfig(
+        dataset=DatasetRef("iris"), model="random_forest", space=FOREST, n_trials=n, cv_folds=3
+    )
+    return an.load_run(study_of(trials, attrs={"config": cfg.to_dict(), "scoring": "accuracy"}))
+
+
+def test_recommendations_fire_on_a_constructed_run():
+    run = forest_run()
+    recs = an.recommend(run)
+    by = {(r.kind, r.param): r for r in recs}
+    widen = by[("widen", "max_depth")]
+    assert (widen.low, widen.high) == (5, 55)
+    assert "max_depth sits at the top of its range in" in widen.message
+    fixes = [r for r in recs if r.kind == "fix"]
+    assert fixes and all(r.param != "max_depth" for r in fixes)
+    assert all("max_depth matters most" in r.message for r in fixes)
+    assert not any(r.kind == "narrow" for r in recs)
+
+    refined = an.refined_config(run.config, recs)
+    assert refined.name is None and refined.n_trials == run.config.n_trials
+    assert (refined.space["max_depth"].low, refined.space["max_depth"].high) == (5, 55)
+    for r in fixes:
+        p = refined.space[r.param]
+        assert not p.enabled and p.fixed_value() == r.value
+    assert create_run(refined, InMemoryStorage())  # the page can start it as is
+
+
+def test_recommendations_stay_silent_when_nothing_stands_out():
+    d = {"x": FloatDistribution(0, 1), "y": FloatDistribution(0, 1)}
+    rng = np.random.default_rng(1)
+    rows = []
+    for _ in range(40):
+        x, y = rng.uniform(0.05, 0.95, 2)
+        rows.append((x, y, math.sin(4 * math.pi * x) + math.sin(4 * math.pi * y)))
+    rows.sort(key=lambda r: r[2])  # each trial better than the last: the search is still moving
+    trials = [frozen(i, {"x": x, "y": y}, d, v, metrics=metrics(v, std=1e-4, train=v + 1e-3))
+              for i, (x, y, v) in enumerate(rows)]  # fmt: skip
+    run = an.load_run(study_of(trials))
+    imp = an.importance(run)
+    assert imp.table["importance"].min() > 0.1  # both parameters matter
+    assert an.recommend(run, imp) == []
+
+
+def test_widening_keeps_log_ranges_positive_and_respects_limits():
+    d = {"learning_rate": FloatDistribution(0.01, 0.3, log=True), "subsample": FloatDistribution(0.5, 1.0),
+         "min_samples_leaf": IntDistribution(1, 30, log=True)}  # fmt: skip
+    rng = np.random.default_rng(2)
+    trials = []
+    for i in range(60):  # smaller learning rates and larger subsamples are better
+        p = {"learning_rate": float(10 ** rng.uniform(-2, math.log10(0.3))),
+             "subsample": float(rng.uniform(0.5, 1.0)), "min_samples_leaf": int(rng.integers(1, 31))}  # fmt: skip
+        v = -3 * (math.log10(p["learning_rate"]) + 2) - 0.5 * (1 - p["subsample"])
+        trials.append(frozen(i, p, d, v, metrics=metrics(v, std=1e-3)))
+    recs = {(r.kind, r.param): r for r in an.recommend(an.load_run(study_of(trials)))}
+    lr = recs[("widen", "learning_rate")]
+    assert 0 < lr.low < 0.01 and lr.high == 0.3
+    assert lr.low == pytest.approx(0.01 / 30, rel=1e-3)  # one range-width on the log scale
+    assert ("widen", "subsample") not in recs  # already at 1.0, a fraction's limit
+    assert not [k for k in recs if k[1] == "min_samples_leaf" and k[0] != "fix"]
+
+    info = an.ParamInfo
+    assert an._widened(info("subsample", "float", 0.5, 1.0), "high") == (0.5, 1.0)
+    assert an._widened(info("dropout", "float", 0.0, 0.5), "high") == (0.0, 0.9)
+    assert an._widened(info("max_depth", "int", 5, 30), "low") == (1, 30)
+    assert an._widened(info("min_samples_split", "int", 2, 20), "low") == (2, 20)
+    assert an._widened(info("C", "float", 1e-3, 1e3, log=True), "high") == (
+        1e-3,
+        1e5,
+    )  # x100 at most
+    assert an._widened(info("width", "int", 16, 512, log=True), "low") == (1, 512)
+
+    cfg = RunConfig(dataset=DatasetRef("iris"), model="gradient_boosting", n_trials=10,
+                    space=get_model("gradient_boosting").default_space("classification"))  # fmt: skip
+    new = an.refined_config(cfg, [lr]).space["learning_rate"]
+    assert new.log and 0 < new.low < 0.01
+
+
+def test_refined_config_narrow_and_errors():
+    cfg = RunConfig(dataset=DatasetRef("iris"), model="random_forest", space=FOREST)
+    narrow = an.Recommendation("narrow", "", param="n_estimators", low=100, high=200)
+    fix = an.Recommendation("fix", "", param="max_features", value="log2")
+    stop = an.Recommendation("stop", "stop here")
+    new = an.refined_config(cfg, [narrow, fix, stop], name="refined", n_trials=20)
+    assert (new.space["n_estimators"].low, new.space["n_estimators"].high) == (100, 200)
+    assert (
+        new.space["max_features"].fixed_value() == "log2" and not new.space["max_features"].enabled
+    )
+    assert new.name == "refined" and new.n_trials == 20
+    with pytest.raises(an.ConfigError):
+        an.refined_config(cfg, [an.Recommendation("fix", "", param="nope", value=1)])
+
+
+# -- efficiency, timeline, curves ---------------------------------------------------------------
+def test_efficiency_splits_the_wall_time():
+    d = {"x": FloatDistribution(0, 1)}
+    trials = [
+        frozen(i, {"x": 0.1 * i}, d, 0.5 + 0.1 * i, start=T0 + timedelta(seconds=3 * i), seconds=2.0,
+               metrics=metrics(0.5 + 0.1 * i, fit=1.0, score=0.5))
+        for i in range(3)
+    ]  # fmt: skip
+    run = an.load_run(study_of(trials, attrs={"elapsed_s": 9.0}))
+    eff = an.efficiency(run)
+    parts = dict(zip(eff.breakdown["part"], eff.breakdown["seconds"], strict=True))
+    assert parts == pytest.approx({"fit": 3.0, "score": 1.5, "in_trial": 1.5, "between": 3.0})
+    assert eff.useful_fraction == pytest.approx(4.5 / 9.0) and eff.workers == 1
+    assert list(eff.curve["compute_s"]) == pytest.approx([2.0, 4.0, 6.0])
+    assert list(eff.curve["best"]) == pytest.approx([0.5, 0.6, 0.7])
+    tl = an.timeline(run)
+    assert list(tl["start_s"]) == [0.0, 3.0, 6.0] and list(tl["duration_s"]) == [2.0, 2.0, 2.0]
+
+
+def test_parallel_workers_are_counted():
+    d = {"x": FloatDistribution(0, 1)}
+    trials = [
+        frozen(i, {"x": 0.1}, d, 0.5, start=T0, seconds=4.0, metrics=metrics(0.5)) for i in range(3)
+    ]
+    assert an.efficiency(an.load_run(study_of(trials))).workers == 3
+
+
+def test_learning_curves_keep_the_best_and_sample_the_rest():
+    d = {"x": FloatDistribution(0, 1)}
+    trials = []
+    for i in range(100):
+        v = i / 100
+        state = TrialState.COMPLETE if i % 3 else TrialState.PRUNED
+        trials.append(frozen(i, {"x": v}, d, v, state=state, metrics=metrics(v),
+                             curve={1: v / 3, 2: v / 2, 3: v}))  # fmt: skip
+    run = an.load_run(study_of(trials))
+    c = an.learning_curves(run, max_trials=30, top=10)
+    assert c["number"].nunique() == 30
+    assert set(run.ranked()["number"].head(10)) <= set(c["number"])
+    assert set(c["state"]) == {"complete", "pruned"}
+
+
+# -- figures ----------------------------------------------------------------------------------
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _strings(v)
+
+
+def test_every_figure_builds_and_escapes_hostile_names():
+    hostile = "<img src=x onerror=alert(1)>"
+    d = {hostile: FloatDistribution(1e-3, 1.0, log=True), "k": CategoricalDistribution(["<b>a</b>", "b"]),
+         "n": IntDistribution(1, 5)}  # fmt: skip
+    rng = np.random.default_rng(3)
+    trials = []
+    states = (
+        [TrialState.COMPLETE] * 25
+        + [TrialState.PRUNED] * 3
+        + [TrialState.FAIL] * 2
+        + [TrialState.RUNNING]
+    )
+    for i, state in enumerate(states):
+        p = {hostile: float(10 ** rng.uniform(-3, 0)), "k": str(rng.choice(["<b>a</b>", "b"])),
+             "n": int(rng.integers(1, 6))}  # fmt: skip
+        v = float(rng.uniform(0, 1))
+        trials.append(frozen(i, p, d, v, state=state, metrics=metrics(v), curve={1: v / 2, 2: v}))
+    run = an.load_run(study_of(trials, direction="minimize", attrs={"scoring": "neg_log_loss"}))
+    assert run.score_title == "CV log_loss (lower is better)"
+    figs = plots.analysis_figures(run)
+    assert set(figs) == set(plots.FIGURES)
+    for name, fig in figs.items():
+        assert isinstance(fig, go.Figure)
+        payload = json.loads(fig.to_json())
+        assert not [s for s in _strings(payload) if "<img" in s or "<b>a" in s], name
+        assert fig.layout.title.text, name
+    assert "lower is better" in figs["slices"].layout.yaxis.title.text
+    tl_states = {t.name.split(" ")[0] for t in figs["timeline"].data}
+    assert tl_states == {"complete", "pruned", "failed", "running"}
+    colors = {t.name.split(" ")[0]: t.line.color for t in figs["timeline"].data}
+    assert colors["failed"] == plots.STATE_COLORS["failed"] == "#d62728"
+
+
+def test_figures_of_an_empty_run():
+    run = an.load_run(study_of([]))
+    for name, fig in plots.analysis_figures(run).items():
+        assert isinstance(fig, go.Figure), name
+    assert an.recommend(run) == [] and not an.plateau(run).detected
+
+
+def test_contour_is_binned_and_small_at_2000_trials(svm_like):
+    rng = np.random.default_rng(4)
+    base = svm_like.trials
+    trials = [frozen(i, dict(base[i % 200].params, noise_a=float(rng.uniform())), SVM_DISTS,
+                     base[i % 200].value, metrics=metrics(base[i % 200].value)) for i in range(2000)]  # fmt: skip
+    run = an.load_run(study_of(trials))
+    grid = an.contour_grid(run, "C", "gamma", bins=30)
+    assert grid.z.shape == (30, 30) and grid.count.sum() == 2000
+    assert np.allclose(np.log10(grid.x_edges[[0, -1]]), [-3, 3])  # log-spaced bins
+    assert np.nanmax(grid.z) == pytest.approx(max(t.value for t in trials))
+    fig = plots.contour_figure(grid, run)
+    assert len(fig.to_json()) < 2_000_000
+    slices = plots.slice_figure(run)
+    assert sum(len(t.x) for t in slices.data) <= 5 * 2000 and len(slices.to_json()) < 2_000_000
+    mean = an.contour_grid(run, "noise_c", "C", bins=10, agg="mean")
+    assert mean.z.shape == (10, 3) and mean.x_labels == ["x", "y", "z"]
+
+
+def test_sample_rows_keeps_the_best_deterministically():
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {"number": range(10_000), "value": np.random.default_rng(5).uniform(size=10_000)}
+    )
+    a = an.sample_rows(df, 2000, df["value"].to_numpy())
+    b = an.sample_rows(df, 2000, df["value"].to_numpy())
+    assert len(a) == 2000 and a.equals(b)
+    assert set(df.nlargest(500, "value")["number"]) <= set(a["number"])

@@ -1,0 +1,276 @@
+"""Command line: a real run end to end in a subprocess, listings, help, and refused inputs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import PYTHON
+
+from tuning import cli
+from tuning.data.datasets import REGISTRY as DATASETS
+from tuning.methods import REGISTRY as METHODS
+from tuning.models import REGISTRY as MODELS
+from tuning.store.storage import ENV_DATA_DIR, ENV_STORAGE, JOURNAL_NAME
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(args: list[str], data: Path, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != ENV_STORAGE}
+    env[ENV_DATA_DIR] = str(data)
+    env["PYTHONPATH"] = str(ROOT)
+    env["COLUMNS"] = "200"
+    return subprocess.run(
+        [PYTHON, "-m", "tuning", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+@pytest.fixture
+def data_home(tmp_path, monkeypatch) -> Path:
+    """An empty data folder for both the subprocesses and in-process calls."""
+    data = tmp_path / "data"
+    monkeypatch.setenv(ENV_DATA_DIR, str(data))
+    monkeypatch.delenv(ENV_STORAGE, raising=False)
+    return data
+
+
+def _main(argv: list[str], capsys) -> tuple[int, str, str]:
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# --------------------------------------------------------------------------- a real run
+
+
+@pytest.mark.timeout(300)
+def test_run_then_list_then_show(data_home, capsys):
+    run = _cli(
+        [
+            "run", "--dataset", "iris", "--model", "logistic_regression", "--method", "tpe",
+            "--trials", "3", "--folds", "3", "--n-jobs", "1", "--name", "cli-run", "--quiet",
+        ],
+        data_home,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    out = run.stdout
+    assert "cli-run" in out and "[finished]" in out
+    assert re.search(r"Best CV:\s+accuracy = \d\.\d{4} ± \d\.\d{4}", out), out
+    assert re.search(r"Test:\s+accuracy = \d\.\d{4}", out), out
+    assert "Best hyperparameters:" in out
+    assert re.search(r"^\s+C\s+= ", out, re.M) and "class_weight" in out
+    assert re.search(r"Time:\s+\d+\.\d s", out)
+    assert "3 done" in out
+    assert (data_home / JOURNAL_NAME).is_file()  # the default storage, created on first use
+
+    # The same data folder read in this process (the run was written by another one).
+    code, listing, err = _main(["list"], capsys)
+    assert code == 0, err
+    row = next(line for line in listing.splitlines() if line.startswith("cli-run"))
+    assert "finished" in row.split() and "logistic_regression" in row and "3/3" in row
+
+    code, show, err = _main(["show", "cli-run", "--top", "2"], capsys)
+    assert code == 0, err
+    assert "[finished]" in show and "Best CV:" in show
+    assert "Top 2 trials:" in show
+    header = show.split("Top 2 trials:")[1].splitlines()[1]
+    assert header.split()[:4] == ["trial", "cv", "mean", "cv"]
+    assert "C" in header.split() and "class_weight" in header.split()
+    rows = show.split("Top 2 trials:")[1].splitlines()[3:5]
+    values = [float(r.split()[1]) for r in rows]
+    assert values == sorted(values, reverse=True)  # best first (accuracy: higher is better)
+
+
+@pytest.mark.timeout(120)
+def test_a_bad_input_exits_2_without_a_traceback_in_a_real_process(data_home):
+    res = _cli(["run", "--dataset", "iris", "--model", "nope", "--trials", "3"], data_home)
+    assert res.returncode == 2
+    assert res.stderr.startswith("error: Unknown model 'nope'")
+    assert "Traceback" not in res.stderr
+
+
+# --------------------------------------------------------------------------- listings
+
+
+def test_list_on_an_empty_storage_says_so(data_home, capsys):
+    code, out, _ = _main(["list"], capsys)
+    assert code == 0
+    assert "No runs yet" in out
+
+
+@pytest.mark.parametrize(
+    ("command", "names"),
+    [("datasets", list(DATASETS)), ("models", list(MODELS)), ("methods", list(METHODS))],
+)
+def test_registries_are_listed_by_name(command, names, capsys):
+    code, out, _ = _main([command], capsys)
+    assert code == 0
+    first_column = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert set(names) <= first_column
+
+
+def test_methods_list_shows_option_defaults(capsys):
+    _, out, _ = _main(["methods"], capsys)
+    assert "reduction_factor=3" in out and "population_size=10" in out
+
+
+def test_space_prints_json_that_run_accepts(capsys, tmp_path):
+    code, out, _ = _main(["space", "svm", "--task", "regression"], capsys)
+    assert code == 0
+    from tuning.core.space import SearchSpace
+
+    space = SearchSpace.from_json(out)
+    assert space == MODELS["svm"].default_space("regression")
+
+
+# --------------------------------------------------------------------------- help
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = cli.build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_every_command_is_dispatched():
+    assert set(_subcommands()) == set(cli.COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_every_subcommand_help_exits_0_and_mentions_each_option(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, err = _main([command, "--help"], capsys)
+    assert code == 0, err
+    parser = _subcommands()[command]
+    for action in parser._actions:
+        for option in action.option_strings:
+            if option.startswith("--"):
+                assert option in out, f"{command} --help does not mention {option}"
+        if not action.option_strings and action.dest != "help":
+            assert action.dest in out or (action.metavar or "") in out
+        if action.help and action.help != argparse.SUPPRESS and action.dest != "help":
+            words = action.help.split()[:2]
+            assert " ".join(words) in " ".join(out.split()), (command, action.dest)
+
+
+def test_top_level_help_lists_every_command(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = _main(["--help"], capsys)
+    assert code == 0
+    for command in cli.COMMANDS:
+        assert command in out
+
+
+# --------------------------------------------------------------------------- refused inputs
+
+IRIS_RUN = ["run", "--dataset", "iris", "--trials", "3", "--folds", "3"]
+
+
+def _csv(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.csv"
+    rows = ["a,b,label"] + [f"{i},{i % 7},{'yes' if i % 2 else 'no'}" for i in range(40)]
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        ([*IRIS_RUN, "--model", "nope"], "Unknown model 'nope'. Choose one of: random_forest"),
+        ([*IRIS_RUN, "--model", "knn", "--method", "nope"], "Unknown method 'nope'"),
+        (
+            ["run", "--dataset", "nope", "--model", "knn", "--trials", "3"],
+            "Unknown dataset 'nope'",
+        ),
+        ([*IRIS_RUN, "--model", "knn", "--trials", "0"], "--trials: must be at least 1, got 0"),
+        ([*IRIS_RUN, "--model", "knn", "--trials", "many"], "expected a whole number"),
+        ([*IRIS_RUN, "--model", "knn", "--minutes", "-1"], "must be greater than 0"),
+        ([*IRIS_RUN, "--model", "knn", "--scoring", "bogus"], "Unknown scoring 'bogus'"),
+        (
+            [*IRIS_RUN, "--model", "knn", "--scoring", "r2"],
+            "Scoring 'r2' does not fit a classification task",
+        ),
+        (
+            [*IRIS_RUN, "--model", "knn", "--scoring", "roc_auc"],
+            "'roc_auc' needs two classes and this dataset has 3",
+        ),
+        ([*IRIS_RUN, "--model", "ridge"], "does not handle classification"),
+        ([*IRIS_RUN, "--model", "knn", "--folds", "1"], "CV folds must be between 2 and 20"),
+        ([*IRIS_RUN, "--model", "knn", "--test-size", "0.9"], "test fraction"),
+        ([*IRIS_RUN, "--model", "knn", "--option", "x"], "expected KEY=VALUE"),
+        ([*IRIS_RUN, "--model", "knn", "--method", "tpe", "--option", "k=1"], "no option(s) k"),
+        (
+            [*IRIS_RUN, "--model", "knn", "--method", "hyperband", "--option", "sampler=foo"],
+            "option sampler must be one of tpe, random",
+        ),
+        ([*IRIS_RUN, "--model", "knn", "--data-param", "n=3"], "takes no parameters"),
+        ([*IRIS_RUN, "--model", "knn", "--space", "/nonexistent/space.json"], "Cannot read"),
+        (["show", "nope"], "No run named 'nope'"),
+        (["delete", "nope", "--yes"], "No run named 'nope'"),
+        (["space", "nope"], "Unknown model 'nope'"),
+        (["space", "ridge"], "does not handle classification"),
+        (["frobnicate"], "invalid choice"),
+        (["run", "--model", "knn"], "the following arguments are required: --dataset"),
+    ],
+)
+def test_bad_inputs_exit_2_with_a_clear_message(argv, needle, data_home, capsys):
+    code, _, err = _main(argv, capsys)
+    assert code == 2
+    assert "error:" in err
+    assert needle in err, err
+    assert "Traceback" not in err
+
+
+def test_csv_without_target_and_with_a_missing_column(data_home, tmp_path, capsys):
+    path = _csv(tmp_path)
+    code, _, err = _main(["run", "--dataset", str(path), "--model", "knn", "--trials", "3"], capsys)
+    assert code == 2 and "needs --target COLUMN" in err
+    code, _, err = _main(
+        ["run", "--dataset", str(path), "--target", "price", "--model", "knn", "--trials", "3"],
+        capsys,
+    )
+    assert code == 2
+    assert "There is no column 'price'" in err and "'label'" in err
+
+
+def test_invalid_space_file_is_refused(data_home, tmp_path, capsys):
+    bad = tmp_path / "space.json"
+    bad.write_text('{"params": [{"name": "n_neighbors", "kind": "int", "low": 9, "high": 2}]}')
+    code, _, err = _main([*IRIS_RUN, "--model", "knn", "--space", str(bad)], capsys)
+    assert code == 2
+    assert "low (9) is greater than high (2)" in err
+
+
+def test_refused_runs_leave_nothing_behind(data_home, capsys):
+    _main([*IRIS_RUN, "--model", "knn", "--scoring", "bogus"], capsys)
+    code, out, _ = _main(["list"], capsys)
+    assert code == 0 and "No runs yet" in out
+
+
+@pytest.mark.timeout(120)
+def test_csv_run_in_process(data_home, tmp_path, capsys):
+    path = _csv(tmp_path)
+    code, out, err = _main(
+        [
+            "run", "--dataset", str(path), "--target", "label", "--model", "knn",
+            "--method", "random", "--trials", "2", "--folds", "2", "--n-jobs", "1", "--quiet",
+        ],
+        capsys,
+    )  # fmt: skip
+    assert code == 0, err
+    assert "tiny.csv → label" in out
+    assert "Best CV:" in out

@@ -1,0 +1,93 @@
+"""Compare page: define an experiment, run it in the background, read the race."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from app_support import app, charts, fresh_data, ok, storage, texts  # noqa: F401
+
+from tuning.core.config import DatasetRef, RunConfig
+from tuning.runs import experiments as ex
+
+pytestmark = pytest.mark.usefixtures("fresh_data")
+COMPARE = "app_pages/compare.py"
+
+
+def _wait_experiments_idle(timeout: float = 180) -> None:
+    from ui import compare
+
+    end = time.time() + timeout
+    while time.time() < end:
+        if not any(h.alive for h in compare.handles().values()):
+            return
+        time.sleep(0.2)
+    raise AssertionError("experiment still running")
+
+
+def test_new_experiment_form_starts_a_race_and_shows_the_table():
+    at = ok(app(COMPARE))
+    assert at.title[0].value == "Compare methods"
+    assert at.selectbox(key="compare_select").value.endswith("New experiment")
+    at.selectbox(key="cmp_dataset").set_value("iris").run()
+    at.selectbox(key="cmp_model").set_value("knn").run()
+    at.multiselect(key="cmp_methods").set_value(["grid", "random", "tpe"]).run()
+    at.number_input(key="cmp_trials").set_value(4)
+    at.number_input(key="cmp_folds").set_value(3)
+    at.number_input(key="cmp_points").set_value(2)
+    at.number_input(key="cmp_seeds").set_value(2)
+    ok(at.button(key="cmp_go").click().run())
+    _wait_experiments_idle()
+    at = ok(at.run())
+    exps = ex.list_experiments(storage())
+    assert len(exps) == 1 and exps[0].status == "finished"
+    assert len(exps[0].runs) == 6  # 3 methods x 2 seeds
+    assert at.selectbox(key="compare_select").value == exps[0].name
+    assert "6 of 6 runs finished" in str(at.get("progress")[0].proto)
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["Grid search", "Random search", "Bayesian (TPE)"]
+    assert table.loc[0, "reached target"] == "2/2"  # grid reaches its own best on each seed
+    assert all("±" in v for v in table["best CV (mean ± std over seeds)"])
+    figs = charts(at)
+    titles = {
+        json.loads(json.dumps(f)).get("layout", {}).get("title", {}).get("text")
+        for f in figs.values()
+    }
+    assert {"Best score so far, by trial", "Best score so far, by wall-clock time",
+            "Best score and time per method"} <= titles  # fmt: skip
+    assert any("seconds and trials until each method first reached" in c for c in texts(at.caption))
+
+
+def test_bad_experiment_is_refused_with_a_message():
+    at = ok(app(COMPARE))
+    at.multiselect(key="cmp_methods").set_value([]).run()
+    ok(at.button(key="cmp_go").click().run())
+    assert any("at least one method" in e for e in texts(at.error))
+    assert ex.list_experiments(storage()) == []
+
+
+def test_stored_experiment_reopens_with_its_results():
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=3, cv_folds=3, n_jobs=1)
+    name = ex.create_experiment(
+        ex.ExperimentConfig(base=base, methods=("random", "tpe"), target=0.9), storage()
+    )
+    ex.run_experiment(name, storage())
+    at = ok(app(COMPARE))
+    assert at.selectbox(key="compare_select").value == name
+    table = at.dataframe[0].value
+    assert list(table["method"]) == ["Random search", "Bayesian (TPE)"]
+    assert any("your target" in c for c in texts(at.caption))
+    assert any(b.label.startswith("Download all trials") for b in at.get("download_button"))
+
+
+def test_experiments_are_listed_on_home_and_open_in_compare():
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=2, cv_folds=3, n_jobs=1)
+    name = ex.create_experiment(ex.ExperimentConfig(base=base, methods=("random",)), storage())
+    ex.run_experiment(name, storage())
+    at = ok(app())
+    table = next(d.value for d in at.dataframe if "experiment" in d.value.columns)
+    assert list(table["experiment"]) == [name] and table.loc[0, "status"] == "finished"
+    ok(at.button(key="open_experiment").click().run())
+    assert at.title[0].value == "Compare methods"
+    assert at.selectbox(key="compare_select").value == name

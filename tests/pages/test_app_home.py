@@ -1,0 +1,124 @@
+"""Home page: the runs in the storage, open and delete with confirmation, demo presets."""
+
+from __future__ import annotations
+
+import pytest
+from app_support import (
+    HOME,
+    LIVE,
+    app,
+    finished_run,
+    fresh_data,  # noqa: F401  (fixture, used by pytestmark)
+    ok,
+    run_workers,
+    runs,
+    texts,
+    tiny_config,
+    wait_until_idle,
+)
+
+from tuning.runs.prepare import prepare
+from ui import presets, state
+
+pytestmark = pytest.mark.usefixtures("fresh_data")
+
+
+def test_empty_storage_shows_presets_and_no_runs(tmp_path):
+    at = ok(app())
+    assert at.title[0].value == "Tuning Studio"
+    starts = [b for b in at.button if b.key and b.key.startswith("preset_")]
+    assert len(starts) == len(presets.PRESETS) == 4
+    assert any("No runs yet" in i for i in texts(at.info))
+    # the sidebar says which storage is in use and that nothing runs
+    sidebar = " ".join(texts(at.sidebar.code) + texts(at.sidebar.caption))
+    assert str(tmp_path / "runs.journal") in sidebar and "0 running" in sidebar
+
+
+def test_lists_every_run_with_its_numbers():
+    name = finished_run(n_trials=5)
+    at = ok(app())
+    table = at.dataframe[0].value
+    row = table[table["run"] == name].iloc[0]
+    assert row["status"] == "finished"
+    assert row["dataset"] == "iris"
+    assert row["model"] == "k-nearest neighbours"
+    assert row["method"] == "Random search"
+    assert row["trials done"] == "5 / 5"
+    assert 0.5 < row["best score"] <= 1.0
+    assert row["score"] == "accuracy ↑"
+    assert row["started"] and row["started"] != "–"
+
+
+def test_open_selects_the_run_for_the_live_monitor():
+    name = finished_run(n_trials=3)
+    at = ok(app())
+    at.selectbox(key=state.HOME_PICK).set_value(name)
+    at.button(key="open_run").click().run()
+    ok(at)
+    assert at.session_state[state.SELECTED_RUN] == name
+
+
+def test_delete_asks_for_confirmation():
+    keep, doomed = finished_run(n_trials=3), finished_run(n_trials=3)
+    at = ok(app())
+    at.selectbox(key=state.HOME_PICK).set_value(doomed)
+    at.button(key="delete_run").click().run()
+    assert any("cannot be undone" in w for w in texts(ok(at).warning))
+    at.button(key="cancel_delete").click().run()
+    assert {r.name for r in runs()} == {keep, doomed}
+    assert not any("cannot be undone" in w for w in texts(ok(at).warning))
+
+    at.selectbox(key=state.HOME_PICK).set_value(doomed)
+    at.button(key="delete_run").click().run()
+    at.button(key="confirm_delete").click().run()
+    ok(at)
+    assert {r.name for r in runs()} == {keep}
+    assert any("Deleted run" in s for s in texts(at.success))
+    assert doomed not in at.dataframe[0].value["run"].tolist()
+
+
+def test_a_running_run_cannot_be_deleted():
+    from app_support import manager
+
+    name = manager().submit(tiny_config(n_trials=400))
+    at = ok(app())
+    at.selectbox(key=state.HOME_PICK).set_value(name)
+    at.button(key="delete_run").click().run()
+    at.button(key="confirm_delete").click().run()
+    assert any("stop it before deleting" in e for e in texts(ok(at).error))
+    assert name in {r.name for r in runs()}
+
+
+@pytest.mark.parametrize("preset", presets.PRESETS, ids=lambda p: p.key)
+def test_presets_are_valid_runs(preset):
+    config = preset.make()
+    prep = prepare(config)  # validates dataset, model, space, method, scoring
+    if preset.key == "lr_sweep":
+        space = prep.space
+        assert [p.name for p in space.params if p.enabled] == ["learning_rate"]
+        assert space["learning_rate"].choices == presets.LEARNING_RATES
+        assert [g["learning_rate"] for g in space.grid(prep.config.grid_points)] == list(
+            presets.LEARNING_RATES
+        )
+    if preset.key == "forest_tpe":
+        assert prep.dataset.shape == (2000, 50)
+
+
+def test_preset_start_launches_once_and_opens_the_monitor(monkeypatch):
+    tiny = presets.Preset("tiny", "Tiny", "A tiny run.", lambda: tiny_config(n_trials=3))
+    monkeypatch.setattr(presets, "PRESETS", (tiny,))
+    at = ok(app())
+    at.button(key="preset_tiny").click().run()
+    ok(at)
+    name = at.session_state[state.SELECTED_RUN]
+    assert name and len(runs()) == 1
+    # A double click: the same preset again at once starts nothing new.
+    at.switch_page(HOME).run()
+    at.button(key="preset_tiny").click().run()
+    assert at.session_state[state.SELECTED_RUN] == name
+    assert len(runs()) == 1
+    assert len(run_workers(name)) <= 1
+    wait_until_idle()
+    assert at.session_state[state.SELECTED_RUN] == name
+    at.switch_page(LIVE).run()
+    assert ok(at).title[0].value == "Live monitor"

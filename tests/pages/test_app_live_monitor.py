@@ -1,0 +1,207 @@
+"""Live monitor: progress, charts, tables, Stop / Resume, the queue, runs started elsewhere."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from app_support import (
+    LIVE,
+    app,
+    charts,
+    finished_run,
+    fresh_data,  # noqa: F401  (fixture, used by pytestmark)
+    manager,
+    metrics,
+    ok,
+    run_workers,
+    status_of,
+    storage,
+    texts,
+    tiny_config,
+    wait_for,
+    wait_until_idle,
+)
+
+from tuning.runs.runner import RunHandle, create_run
+from tuning.store.runs import counted, delete_run, load_study
+from ui import charts as chart_mod
+from ui import state
+from ui.charts import STATE_COLORS
+
+pytestmark = pytest.mark.usefixtures("fresh_data")
+
+
+def _values(v) -> list:
+    """Plotly 6+ sends numeric arrays as typed arrays ({dtype, bdata})."""
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
+    return list(v)
+
+
+def test_no_runs_yet():
+    at = ok(app(LIVE))
+    assert any("No runs yet" in i for i in texts(at.info))
+
+
+def test_finished_run_shows_progress_charts_and_tables():
+    name = finished_run(n_trials=6)
+    at = ok(app(LIVE))
+    assert at.selectbox(key=state.LIVE_PICK).value == name
+    m = metrics(at)
+    assert m["Trials done"] == "6 / 6"
+    best = float(m["Best accuracy"])
+    assert 0.5 < best <= 1.0 and m["Best trial"].startswith("#")
+    assert m["Time left (estimate)"] == "–"
+
+    figs = charts(at)
+    assert {"Score of every trial", "Score over time", "Learning curves", "Trial states",
+            "Which hyperparameters matter"} <= set(figs)  # fmt: skip
+    by_trial = figs["Score of every trial"]
+    assert by_trial["layout"]["xaxis"]["title"]["text"] == "trial number"
+    assert by_trial["layout"]["yaxis"]["title"]["text"] == "accuracy (higher is better)"
+    complete = next(t for t in by_trial["data"] if t["name"].startswith("complete"))
+    assert (
+        complete["marker"]["color"] == STATE_COLORS["complete"] and complete["type"] == "scattergl"
+    )
+    assert len(_values(complete["x"])) == 6
+    best_line = next(t for t in by_trial["data"] if t["name"] == "best so far")
+    assert max(_values(best_line["y"])) == pytest.approx(best, abs=1e-4)
+    assert figs["Score over time"]["layout"]["xaxis"]["title"]["text"] == "elapsed time (s)"
+    curves = figs["Learning curves"]
+    assert curves["layout"]["xaxis"]["title"]["text"] == "CV folds completed"
+    assert sum(1 for t in curves["data"] if t["name"].startswith("#")) == 6  # one per trial
+    importance = figs["Which hyperparameters matter"]["data"][0]
+    assert set(importance["y"]) <= {"n_neighbors", "weights", "p"}
+
+    top = at.dataframe[-1].value
+    assert top["accuracy"].iloc[0] == pytest.approx(best, abs=1e-4) and len(top) == 6
+    assert {"n_neighbors", "weights", "p"} <= set(top.columns)
+    assert any("Held-out test score" in s for s in texts(at.success))
+
+
+def test_figures_are_valid_plotly():
+    """The live path skips plotly's validation for speed; check every figure here with it on."""
+    name = finished_run(n_trials=6)
+    from ui import registry
+
+    snap = registry.live_run(name).snapshot()
+    for fig in chart_mod.live_figures(snap).values():
+        go.Figure(fig.to_dict())  # raises on an invalid property
+
+
+def test_stop_takes_effect_and_resume_continues_in_one_thread():
+    name = manager().submit(tiny_config(n_trials=100_000, method="random"))
+    wait_for(lambda: status_of(name) == "running", what="the run to start")
+    at = ok(app(LIVE))
+    at.button(key="stop_run").click().run()
+    ok(at)
+    wait_until_idle(30)
+    at.run()
+    assert status_of(name) == "stopped"
+    assert any("Stopped by the user" in i for i in texts(ok(at).info))
+    # A trial cut short by the Stop (if the Stop came mid-trial) is listed with its reason.
+    cut = [t for t in load_study(name, storage()).get_trials(deepcopy=False)
+           if (t.user_attrs.get("metrics") or {}).get("fail_reason") == "stopped by user"]  # fmt: skip
+    assert len(cut) <= 1
+    if cut:
+        reasons = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+        assert "stopped by user" in reasons["reason"].tolist()
+
+    at.button(key="resume_run").click().run()
+    ok(at)
+    wait_for(lambda: status_of(name) == "running", what="the resumed run")
+    for _ in range(3):  # reruns (polling, reloads) never start a second worker
+        at.run()
+        assert len(run_workers(name)) == 1
+    assert manager().is_active(name)
+    at.button(key="stop_run").click().run()
+    wait_until_idle(30)
+    assert status_of(name) == "stopped"
+
+
+def test_runs_beyond_the_cap_wait_in_a_visible_queue(monkeypatch):
+    monkeypatch.setenv("TUNING_STUDIO_MAX_RUNNING", "1")
+    first = manager().submit(tiny_config(n_trials=100_000))
+    second = manager().submit(tiny_config(n_trials=3, seed=1))
+    assert manager().queued() == [second]
+    at = app()
+    at.session_state[state.SELECTED_RUN] = second
+    at.switch_page(LIVE).run()
+    ok(at)
+    queue = " ".join(texts(at.warning))
+    assert "Queue" in queue and "at most 1 runs work at once" in queue and "this run" in queue
+    assert any(f"1. {second} (queued)" in t for t in texts(at.sidebar.text))
+    # stopping the running one lets the queued one start and finish
+    manager().stop(first)
+    wait_until_idle(60)
+    assert status_of(first) == "stopped" and status_of(second) == "finished"
+    at.run()
+    assert not any("Queue" in w for w in texts(ok(at).warning))
+
+
+def test_removing_a_queued_run_from_the_queue(monkeypatch):
+    monkeypatch.setenv("TUNING_STUDIO_MAX_RUNNING", "1")
+    first = manager().submit(tiny_config(n_trials=100_000))
+    second = manager().submit(tiny_config(n_trials=3, seed=2))
+    at = app()
+    at.session_state[state.SELECTED_RUN] = second
+    at.switch_page(LIVE).run()
+    at.button(key="stop_run").click().run()
+    ok(at)
+    assert manager().queued() == [] and status_of(second) == "stopped"
+    manager().stop(first)
+    wait_until_idle()
+
+
+def test_a_run_started_elsewhere_is_watched_through_the_storage():
+    """A run this process's RunManager does not hold (the command line, another server)."""
+    name = create_run(tiny_config(n_trials=100_000), storage())
+    outside = RunHandle(name, storage()).start()  # not through the app's RunManager
+    try:
+        wait_for(lambda: status_of(name) == "running", what="the outside run to start")
+        at = ok(app(LIVE))
+        assert at.selectbox(key=state.LIVE_PICK).value == name
+        assert any("works in another process" in i for i in texts(at.info))
+        assert not manager().is_active(name)
+        wait_for(lambda: finished_trials(name) >= 3, what="a few finished trials")
+        at.run()
+        done = int(metrics(ok(at))["Trials done"].split("/")[0].replace(",", ""))
+        assert done >= 3
+        # Stop reaches the other process through the storage (a stop request on the run)
+        ok(at.button(key="stop_run").click().run())
+        assert outside.join(30) == "stopped"
+        assert status_of(name) == "stopped"
+    finally:
+        outside.stop()
+        outside.join(30)
+    at.run()
+    assert status_of(name) == "stopped"
+    assert metrics(ok(at))["Trials done"].startswith(f"{finished_trials(name):,} /")
+
+
+def finished_trials(name: str) -> int:
+    return counted(load_study(name, storage()).get_trials(deepcopy=False))
+
+
+def test_switching_runs_with_the_picker():
+    a, b = finished_run(n_trials=3), finished_run(n_trials=4)
+    at = ok(app(LIVE))
+    assert at.selectbox(key=state.LIVE_PICK).value == b  # newest first
+    at.selectbox(key=state.LIVE_PICK).set_value(a).run()
+    assert metrics(ok(at))["Trials done"] == "3 / 3"
+    assert at.session_state[state.SELECTED_RUN] == a
+
+
+def test_a_run_deleted_elsewhere_disappears_without_an_error():
+    keep, doomed = finished_run(n_trials=3), finished_run(n_trials=3)
+    at = app()
+    at.session_state[state.SELECTED_RUN] = doomed
+    at.switch_page(LIVE).run()
+    assert ok(at).selectbox(key=state.LIVE_PICK).value == doomed
+    delete_run(doomed, storage())  # e.g. `python -m tuning delete` or another browser tab
+    at.run()
+    assert ok(at).selectbox(key=state.LIVE_PICK).value == keep
+    assert at.selectbox(key=state.LIVE_PICK).options == [keep]

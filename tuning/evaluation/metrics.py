@@ -1,0 +1,91 @@
+"""One trial's metrics record: what a trial keeps besides Optuna's params and value.
+
+Written once per trial as `user_attrs["metrics"]` (one storage write), by one writer
+(`TrialMetrics.save`), and read back by one reader (`TrialMetrics.of`). Non-finite floats are
+stored as None, so every storage (JSON journal, SQL) round-trips the record.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from optuna.trial import FrozenTrial
+
+from tuning.core.enums import STOPPED_BY_USER
+
+ATTR = "metrics"  # the trial user attribute that holds the record
+
+
+@dataclass
+class TrialMetrics:
+    cv_mean: float | None = None  # mean over the folds scored so far (all of them if complete)
+    cv_std: float | None = None  # spread over those folds
+    fold_scores: list[float] = field(default_factory=list)
+    train_score: float | None = None
+    fit_seconds: float = 0.0
+    score_seconds: float = 0.0
+    step: int = 0  # folds, epochs or rounds done
+    worker: str | None = None  # host:pid of the process that ran it
+    pruned_step: int | None = None  # set when a pruner stopped it
+    fail_reason: str | None = None  # why it failed, or STOPPED_BY_USER
+    retried: bool = False  # its worker died and its parameters were queued again
+    best_epoch: int | None = None  # networks: the epoch early stopping kept
+    stopped_early_at: int | None = None
+    segment_epochs: int | None = None  # population-based training: epochs in this segment
+    validation: str | None = None  # "holdout" (one split) where not cross-validated
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
+
+    @property
+    def stopped(self) -> bool:
+        """Cut short by a Stop: used no budget, and its running mean is not a score."""
+        return self.fail_reason == STOPPED_BY_USER
+
+    @property
+    def partial(self) -> bool:
+        """Scored on part of its budget (pruned, stopped or failed midway): never a score."""
+        return self.pruned_step is not None or self.fail_reason is not None
+
+    def to_attr(self) -> dict[str, Any]:
+        d = asdict(self)
+        extra = d.pop("extra")
+        d = {k: v for k, v in d.items() if v is not None or k in _ALWAYS}
+        if not d.get("retried"):
+            d.pop("retried", None)
+        d.update(extra)
+        return {k: _finite(v) for k, v in d.items()}
+
+    def save(self, trial: Any) -> None:
+        """Write the record on a live optuna.Trial (one storage write)."""
+        trial.set_user_attr(ATTR, self.to_attr())
+
+    @classmethod
+    def from_attr(cls, d: dict[str, Any] | None) -> TrialMetrics:
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)} - {"extra"}
+        kw = {k: d.pop(k) for k in list(d) if k in known}
+        if kw.get("fold_scores") is None:
+            kw["fold_scores"] = []
+        for k in ("fit_seconds", "score_seconds"):
+            if kw.get(k) is None:
+                kw[k] = 0.0
+        kw["step"] = int(kw.get("step") or 0)
+        kw["retried"] = bool(kw.get("retried"))
+        return cls(**kw, extra=d)
+
+    @classmethod
+    def of(cls, trial: FrozenTrial) -> TrialMetrics:
+        return cls.from_attr(trial.user_attrs.get(ATTR))
+
+
+# Written even when None, as records have always been (readers look for the key).
+_ALWAYS = {"cv_mean", "cv_std", "train_score", "worker"}
+
+
+def _finite(v: Any) -> Any:
+    return None if isinstance(v, float) and not math.isfinite(v) else v
+
+
+def fail_reason(trial: FrozenTrial) -> str | None:
+    return (trial.user_attrs.get(ATTR) or {}).get("fail_reason")

@@ -1,0 +1,288 @@
+"""Cross-validated evaluation of one trial, reporting after each fold, epoch or boosting round.
+
+Written by hand around scikit-learn's splitters and scorers rather than `cross_validate`, because
+multi-fidelity methods must see a score after every fold/epoch/round and stop the trial there,
+and the Stop button must take effect between folds, not only between trials.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import socket
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from tuning.core.budget import Budget
+from tuning.core.scoring import Scoring
+from tuning.core.space import SearchSpace
+from tuning.models import CLASSIFICATION, MLP_PATIENCE, ModelSpec, build_pipeline
+
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+class StopRequested(Exception):
+    """Raised inside a trial when the run was asked to stop; the trial is recorded as stopped."""
+
+
+class TrialTimeLimit(Exception):
+    """Raised inside a trial that ran past the run's per-trial time limit; the trial fails."""
+
+
+
+def thread_limit(n_jobs: int | None) -> contextlib.AbstractContextManager:
+    """Cap OpenMP and BLAS threads at n_jobs when it is set (>= 1); -1 leaves all cores.
+
+    Histogram gradient boosting has no n_jobs: it used every OpenMP thread, whose busy-waiting
+    on a loaded machine (or beside PyTorch's own OpenMP pool) made tiny fits 20x slower; BLAS
+    threads (logistic regression, SVM) likewise halved the speed of small fits.
+    """
+    if n_jobs is None or n_jobs < 1:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=n_jobs)
+
+
+def make_folds(y: pd.Series, task: str, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    cls = StratifiedKFold if task == CLASSIFICATION else KFold
+    splitter = cls(n_splits=k, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+def budget_for(spec: ModelSpec, space: SearchSpace, folds: int, use: str = "auto") -> Budget:
+    """The fidelity a multi-fidelity method spends: the model's own, or folds if asked."""
+    kind = spec.budget if use == "auto" else use
+    if kind == "folds" or spec.budget_param is None or spec.budget_param not in space:
+        return Budget("folds", 1, folds)
+    p = space[spec.budget_param]
+    high = int(p.high if p.enabled else p.fixed_value())
+    if kind == "epochs":
+        return Budget("epochs", max(1, high // 20), high)
+    return Budget("rounds", round_chunk(high), high)
+
+
+def round_chunk(high: int) -> int:
+    """Boosting rounds added between reports: about ten reports for the largest trial."""
+    return max(5, int(math.ceil(high / 10)))
+
+
+@dataclass
+class Evaluation:
+    """Everything one trial needs besides its parameters; built once per run."""
+
+    model: ModelSpec
+    space: SearchSpace
+    task: str
+    X: pd.DataFrame
+    y: pd.Series
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    scoring: Scoring
+    budget: Budget
+    seed: int
+    n_jobs: int = 1
+    train_score: bool = True
+    stop: threading.Event | None = None
+    # Checked cooperatively between folds, epochs and boosting rounds rather than enforced by a
+    # kill: Python cannot kill a thread, and killing a process mid-fit would lose the trial's
+    # record and could leave a storage write or the budget lock half-done. So one step (a fold's
+    # fit) can overrun the limit; the trial then fails at the next check, with the reason.
+    trial_timeout_s: float | None = None
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        rec = _Record(trial, self.scoring)
+        if self.trial_timeout_s is not None:
+            rec.deadline = time.monotonic() + self.trial_timeout_s
+        try:
+            params = self.space.suggest(trial)
+            with warnings.catch_warnings(), thread_limit(self.n_jobs):
+                warnings.simplefilter("ignore")  # convergence chatter: the score tells the story
+                if self.budget.kind == "epochs":
+                    value = self._by_epoch(trial, params, rec)
+                elif self.budget.kind == "rounds":
+                    value = self._by_round(trial, params, rec)
+                else:
+                    value = self._by_fold(trial, params, rec)
+            self._check_time(rec)  # the last step may have run past the limit too
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"the CV score is {value} (a fold produced NaN or inf: the model diverged)"
+                )
+        except optuna.TrialPruned:
+            rec.save(pruned=True)
+            raise
+        except StopRequested:
+            rec.save(reason="stopped by user")
+            raise
+        except Exception as exc:
+            rec.save(reason=f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        rec.save()
+        return value
+
+    # -- the three budgets ---------------------------------------------------------------------
+    def _by_fold(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
+        for step, (tr, va) in enumerate(self.folds, 1):
+            self._check_stop()
+            self._check_time(rec)
+            pipe = build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
+            t0 = time.perf_counter()
+            pipe.fit(self.X.iloc[tr], self.y.iloc[tr])
+            rec.fit_s += time.perf_counter() - t0
+            rec.folds.append(self._score(pipe, tr, va, rec))
+            rec.step = step
+            self._report(trial, float(np.mean(rec.folds)), step, last=step == len(self.folds))
+        return float(np.mean(rec.folds))
+
+    def _by_epoch(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
+        # Folds train in lockstep so that each epoch has a CV score a pruner can compare.
+        nets = []
+        for tr, _ in self.folds:
+            pipe = build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
+            t0 = time.perf_counter()
+            prep = pipe[:-1].fit(self.X.iloc[tr], self.y.iloc[tr])
+            pipe[-1].begin(prep.transform(self.X.iloc[tr]), self.y.iloc[tr].to_numpy())
+            rec.fit_s += time.perf_counter() - t0
+            nets.append(pipe)
+        best, best_folds, best_epoch = None, [], 0
+        patience = dict(self.model.options).get("patience", MLP_PATIENCE)
+        for epoch in range(1, int(params[self.model.budget_param]) + 1):
+            self._check_stop()
+            self._check_time(rec)
+            t0 = time.perf_counter()
+            for pipe in nets:
+                pipe[-1].train_epoch()
+            rec.fit_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            scores = [
+                self.scoring(p, self.X.iloc[va], self.y.iloc[va])
+                for p, (_, va) in zip(nets, self.folds, strict=True)
+            ]
+            rec.score_s += time.perf_counter() - t0
+            mean = float(np.mean(scores))
+            if not math.isfinite(mean):
+                return mean
+            if self.scoring.better(mean, best):
+                best, best_folds, best_epoch = mean, scores, epoch
+            rec.step = epoch
+            rec.folds = best_folds
+            rec.extra["best_epoch"] = best_epoch
+            self._report(trial, mean, epoch, last=epoch == int(params[self.model.budget_param]))
+            if patience and epoch - best_epoch >= patience:
+                rec.extra["stopped_early_at"] = epoch
+                break
+        if self.train_score:
+            t0 = time.perf_counter()
+            rec.train.extend(
+                self.scoring(p, self.X.iloc[tr], self.y.iloc[tr])
+                for p, (tr, _) in zip(nets, self.folds, strict=True)
+            )
+            rec.score_s += time.perf_counter() - t0
+        return float(best)
+
+    def _by_round(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
+        # Warm start adds trees to the fitted ensemble, so each checkpoint costs only its new trees.
+        name = self.model.budget_param
+        total = int(params[name])
+        chunk = round_chunk(self.budget.max_step)
+        checkpoints = [*range(chunk, total, chunk), total]
+        pipes = [
+            build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
+            for _ in self.folds
+        ]
+        for pipe in pipes:
+            pipe[-1].set_params(warm_start=True)
+        scores: list[float] = []
+        features: list[Any] = []  # each fold's preprocessed training set, fitted once
+        for rounds in checkpoints:
+            self._check_stop()
+            self._check_time(rec)
+            scores = []
+            for i, (pipe, (tr, va)) in enumerate(zip(pipes, self.folds, strict=True)):
+                pipe[-1].set_params(**{name: rounds})
+                t0 = time.perf_counter()
+                if len(features) <= i:
+                    features.append(pipe[:-1].fit_transform(self.X.iloc[tr], self.y.iloc[tr]))
+                pipe[-1].fit(features[i], self.y.iloc[tr].to_numpy())
+                rec.fit_s += time.perf_counter() - t0
+                last = rounds == total
+                scores.append(self._score(pipe, tr, va, rec, train=last))
+            rec.folds = scores
+            rec.step = rounds
+            self._report(trial, float(np.mean(scores)), rounds, last=rounds == total)
+        return float(np.mean(scores))
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _score(self, pipe, tr, va, rec: _Record, train: bool = True) -> float:
+        t0 = time.perf_counter()
+        score = self.scoring(pipe, self.X.iloc[va], self.y.iloc[va])
+        if self.train_score and train:
+            rec.train.append(self.scoring(pipe, self.X.iloc[tr], self.y.iloc[tr]))
+        rec.score_s += time.perf_counter() - t0
+        return score
+
+    def _report(self, trial: optuna.Trial, value: float, step: int, last: bool = False) -> None:
+        if not math.isfinite(value):
+            return
+        trial.report(value, step)
+        # A trial that has spent its whole budget is complete: pruning it then would throw away
+        # a finished score (successive halving has a rung at the last fold when k = η).
+        if not last and trial.should_prune():
+            raise optuna.TrialPruned(f"pruned at step {step}")
+
+    def _check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            raise StopRequested()
+
+    def _check_time(self, rec: _Record) -> None:
+        if rec.deadline is not None and time.monotonic() > rec.deadline:
+            done = f" (stopped at {self.budget.kind[:-1]} {rec.step})" if rec.step else ""
+            raise TrialTimeLimit(
+                f"the trial ran past its time limit of {self.trial_timeout_s:g} s{done}; "
+                "raise the per-trial time limit or narrow the search space"
+            )
+
+
+class _Record:
+    """What a trial keeps besides params and value, written as one user attribute (one write)."""
+
+    def __init__(self, trial: optuna.Trial, scoring: Scoring) -> None:
+        self.trial = trial
+        self.folds: list[float] = []
+        self.train: list[float] = []
+        self.fit_s = 0.0
+        self.score_s = 0.0
+        self.step = 0
+        self.extra: dict[str, Any] = {}
+        self.deadline: float | None = None  # time.monotonic() past which the trial fails
+
+    def save(self, pruned: bool = False, reason: str | None = None) -> None:
+        folds = [float(f) for f in self.folds]
+        metrics: dict[str, Any] = {
+            "cv_mean": float(np.mean(folds)) if folds else None,
+            "cv_std": float(np.std(folds)) if len(folds) > 1 else (0.0 if folds else None),
+            "fold_scores": folds,
+            "train_score": float(np.mean(self.train)) if self.train else None,
+            "fit_seconds": round(self.fit_s, 4),
+            "score_seconds": round(self.score_s, 4),
+            "step": self.step,
+            "worker": WORKER,
+            **self.extra,
+        }
+        metrics = {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in metrics.items()
+        }
+        if pruned:
+            metrics["pruned_step"] = self.step
+        if reason:
+            metrics["fail_reason"] = reason
+        self.trial.set_user_attr("metrics", metrics)

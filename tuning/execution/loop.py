@@ -1,0 +1,272 @@
+"""The optimize loop of a sampler-driven run: Optuna's study.optimize with the engine's
+bookkeeping around it (exact budget, heartbeat, stop, failures in a row, dead workers, refit)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.pruners import BasePruner
+from optuna.samplers import BaseSampler
+from optuna.trial import FrozenTrial, TrialState
+
+from tuning.core.config import RunConfig
+from tuning.core.enums import STOPPED_BY_USER
+from tuning.core.space import SearchSpace
+from tuning.evaluation.objective import Evaluation, StopRequested, make_folds, thread_limit
+from tuning.execution.claims import BudgetSpent, claim_trials
+from tuning.execution.lifecycle import Heartbeat, recover_stale_trials
+from tuning.execution.prepared import Prepared
+from tuning.models import build_pipeline
+from tuning.store.runs import BEATING_S, STALE_S, counted, live_workers, now_iso, set_status
+
+
+@dataclass
+class RunContext:
+    """One worker's part in a run, handed to the run's method: the study, its prepared
+    configuration, the stop event and the caller's options."""
+
+    study: optuna.Study
+    prep: Prepared
+    stop: threading.Event
+    callbacks: Iterable[Callable[[optuna.Study, FrozenTrial], None]] = ()
+    # Replaces the cross-validated evaluation (benchmarks use a trivial one).
+    objective: Callable[[optuna.Trial], float] | None = None
+    refit: bool = True
+    max_trials: int | None = None  # this worker's share
+    n_jobs: int | None = None  # overrides threads per fit
+
+
+def optimize(
+    ctx: RunContext,
+    make_sampler: Callable[[int], BaseSampler],
+    make_pruner: Callable[[], BasePruner],
+    grid: bool = False,
+) -> str:
+    """Work on a sampler-driven run until its budget is spent or `ctx.stop` is set; returns the
+    status. `make_sampler(seed)` and `make_pruner()` come from the run's method; `grid`: the
+    trials are the configurations queued when the run was created."""
+    study, prep, stop = ctx.study, ctx.prep, ctx.stop
+    config = prep.config
+    callbacks, objective, refit = ctx.callbacks, ctx.objective, ctx.refit
+    max_trials, n_jobs = ctx.max_trials, ctx.n_jobs
+    trials = study.get_trials(deepcopy=False)
+    waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
+    if grid:
+        requeue_stopped_grid_trials(study, trials)
+        trials = study.get_trials(deepcopy=False)
+        waiting = sum(1 for t in trials if t.state == TrialState.WAITING)
+    left = (
+        waiting
+        if grid
+        else (None if config.n_trials is None else config.n_trials - counted(trials))
+    )
+    elapsed_before = float(study.user_attrs.get("elapsed_s", 0.0))
+    timeout = None if config.timeout_s is None else max(0.0, config.timeout_s - elapsed_before)
+    if left == 0 or timeout == 0:
+        if live_workers(study.user_attrs, window=BEATING_S):
+            return "finished"  # the last of the other workers sets the status
+        last = None if has_complete(study) else last_failure(study)
+        if last:
+            set_status(study, "failed", f"No trial completed; the last one failed with: {last}")
+            return "failed"
+        set_status(study, "finished", "The budget is spent.")
+        return "finished"
+
+    # Each worker and each resume seeds by the run's progress and its own identity, so none
+    # replays another's draws; a fresh run with one worker is reproducible from `seed`.
+    offset = len(trials) - waiting
+    study.sampler = make_sampler(config.seed + offset)
+    study.pruner = make_pruner()
+    claim_trials(study, config.n_trials, grid)
+    heart = Heartbeat(study, stop)
+    if objective is None:
+        objective = Evaluation(
+            model=prep.model, space=prep.space, task=prep.dataset.task,
+            X=prep.split.X_train, y=prep.split.y_train,
+            folds=make_folds(prep.split.y_train, prep.dataset.task, config.cv_folds, config.seed),
+            scoring=prep.scoring, budget=prep.budget, seed=config.seed,
+            n_jobs=config.n_jobs if n_jobs is None else n_jobs,
+            train_score=config.train_score, stop=stop, trial_timeout_s=config.trial_timeout_s,
+        )  # fmt: skip
+    inner = objective
+
+    failures = {"row": 0, "message": None, "checked": time.time()}
+
+    def guard(reason: str | None) -> None:
+        """After each trial: honour Stop, count failures in a row, look for dead workers.
+
+        Called from the objective wrapper rather than as an Optuna callback, because Optuna
+        re-reads and deep-copies the trial for every callback (a third of the runner's own
+        cost per trial).
+        """
+        if stop.is_set():
+            study.stop()
+            return
+        if reason is not None and reason != STOPPED_BY_USER:
+            failures["row"] += 1
+            if failures["row"] >= config.max_consecutive_failures:
+                failures["message"] = (
+                    f"{failures['row']} trials failed in a row; the last said: {reason}. "
+                    "Check the data and the search space (e.g. narrow extreme ranges)."
+                )
+                study.stop()
+        else:
+            failures["row"] = 0
+        if time.time() - failures["checked"] > STALE_S:  # other workers may have died
+            failures["checked"] = time.time()
+            with contextlib.suppress(Exception):  # a storage hiccup must not fail this trial
+                recover_stale_trials(study, config.retries)
+
+    def tracked(trial: optuna.Trial) -> float:
+        heart.running.add(trial.number)  # in memory only: the next heartbeat publishes it
+        reason = None  # why the trial failed, as the objective records it; None: it did not
+        try:
+            value = inner(trial)
+            try:
+                nan = math.isnan(float(value))
+            except (TypeError, ValueError):
+                nan = True
+            if nan:
+                reason = f"the objective returned {value!r}"  # Optuna fails the trial too
+            return value
+        except optuna.TrialPruned:
+            raise
+        except StopRequested:
+            reason = STOPPED_BY_USER
+            raise
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            raise
+        finally:
+            guard(reason)  # while the trial is still listed as ours: stale-trial recovery skips it
+            heart.running.discard(trial.number)
+
+    if stop.is_set() and not live_workers(study.user_attrs, window=BEATING_S):
+        set_status(study, "stopped", "Stopped by the user before it started; resume to continue.")
+        return "stopped"
+    set_status(study, "running")
+    if "started_at" not in study.user_attrs:
+        study.set_user_attr("started_at", now_iso())
+    t0 = time.time()
+    status, message = "finished", "The budget is spent."
+    try:
+        with heart:
+            study.optimize(
+                tracked,
+                n_trials=max_trials,
+                timeout=timeout,
+                callbacks=list(callbacks) or None,
+                catch=(Exception,),
+                gc_after_trial=False,
+            )
+    except BudgetSpent:
+        pass
+    except Exception as exc:  # the storage or sampler failed: the run cannot go on
+        status, message = "failed", f"The run stopped on an error: {type(exc).__name__}: {exc}"
+    finally:
+        with contextlib.suppress(Exception):  # concurrent workers: the longest session counts
+            elapsed = max(
+                float(study.user_attrs.get("elapsed_s", 0.0)), elapsed_before + time.time() - t0
+            )
+            study.set_user_attr("elapsed_s", elapsed)
+    if status != "failed":
+        if failures["message"]:
+            status, message = "failed", failures["message"]
+        elif stop.is_set():
+            status, message = "stopped", "Stopped by the user; resume to continue."
+        elif not has_complete(study) and (last := last_failure(study)):
+            status, message = "failed", f"No trial completed; the last one failed with: {last}"
+        elif max_trials is not None and not _budget_spent(study, config, grid):
+            status, message = (
+                "stopped",
+                f"This worker ran its {max_trials} trials; the run has budget left.",
+            )
+    if grid and stop.is_set():
+        requeue_stopped_grid_trials(study, study.get_trials(deepcopy=False))
+    if live_workers(study.user_attrs, window=BEATING_S):
+        return status  # other workers go on; the last one to finish refits and sets the status
+    if refit:
+        try:
+            refit_best(study, prep)
+        except Exception as exc:  # a failed refit must not lose the finished search
+            study.set_user_attr("test", {"error": f"{type(exc).__name__}: {exc}"})
+    set_status(study, status, message)
+    return status
+
+
+def _budget_spent(study: optuna.Study, config: RunConfig, grid: bool) -> bool:
+    trials = study.get_trials(deepcopy=False)
+    if grid:
+        return not any(t.state == TrialState.WAITING for t in trials)
+    return config.n_trials is not None and counted(trials) >= config.n_trials
+
+
+def requeue_stopped_grid_trials(study: optuna.Study, trials: list[FrozenTrial]) -> None:
+    """A grid trial cut short by Stop goes back in the queue, so the grid stays complete."""
+    done = set(study.user_attrs.get("requeued", []))
+    todo = [
+        t for t in trials
+        if t.state == TrialState.FAIL and t.number not in done
+        and (t.user_attrs.get("metrics") or {}).get("fail_reason") == STOPPED_BY_USER
+    ]  # fmt: skip
+    for t in todo:
+        study.enqueue_trial(dict(t.params))
+    if todo:
+        study.set_user_attr("requeued", sorted(done | {t.number for t in todo}))
+
+
+def last_failure(study: optuna.Study) -> str | None:
+    for t in reversed(study.get_trials(deepcopy=False, states=(TrialState.FAIL,))):
+        reason = (t.user_attrs.get("metrics") or {}).get("fail_reason")
+        if reason != STOPPED_BY_USER:
+            # No recorded reason: Optuna's RDB heartbeat failed it because its worker died.
+            return reason or "no reason recorded (its worker probably died)"
+    return None
+
+
+def has_complete(study: optuna.Study) -> bool:
+    return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def best_params(study: optuna.Study, space: SearchSpace) -> tuple[FrozenTrial, dict[str, Any]]:
+    best = study.best_trial
+    params = space.complete(best.params)
+    return best, params
+
+
+def refit_best(study: optuna.Study, prep: Prepared) -> dict[str, Any] | None:
+    """Refit the best configuration on all training data and score it once on the test part."""
+    if not has_complete(study):
+        return None
+    best, params = best_params(study, prep.space)
+    metrics = best.user_attrs.get("metrics") or {}
+    if prep.model.budget == "epochs" and metrics.get("best_epoch"):
+        params[prep.model.budget_param] = int(metrics["best_epoch"])
+    pipe = build_pipeline(
+        prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs
+    )
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(), thread_limit(prep.config.n_jobs):
+        warnings.simplefilter("ignore")  # as in the trials: no deprecation chatter on the console
+        pipe.fit(prep.split.X_train, prep.split.y_train)
+        seconds = time.perf_counter() - t0
+        score = prep.scoring(pipe, prep.split.X_test, prep.split.y_test)
+    test = {
+        "score": float(score) if np.isfinite(score) else None,
+        "trial": best.number,
+        "params": params,
+        "refit_seconds": round(seconds, 3),
+        "n_train": len(prep.split.y_train),
+        "n_test": len(prep.split.y_test),
+    }
+    study.set_user_attr("test", test)
+    return test

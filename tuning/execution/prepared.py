@@ -1,0 +1,32 @@
+"""A run's configuration with everything resolved: data, split, model, scorer and budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tuning.core.budget import Budget
+from tuning.core.config import RunConfig
+from tuning.core.scoring import Scoring
+from tuning.core.space import SearchSpace
+from tuning.data import datasets
+from tuning.models import ModelSpec
+
+
+@dataclass
+class Prepared:
+    """A validated configuration with everything resolved: data, split, model, scorer, budget."""
+
+    config: RunConfig
+    dataset: datasets.Dataset
+    split: datasets.Split
+    model: ModelSpec
+    scoring: Scoring
+    budget: Budget
+
+    @property
+    def space(self) -> SearchSpace:
+        return self.config.space
+
+    @property
+    def direction(self) -> str:
+        return self.scoring.direction

@@ -1,0 +1,98 @@
+"""The interface every search method implements: describe itself, validate a run, run it.
+
+A method is a strategy object: the engine prepares the run (data, model, scorer, budget) and
+hands it over with `run(ctx)`. Sampler methods (grid, random, TPE, ...) share one strategy, in
+`samplers.py`, that drives Optuna's optimize loop; population-based training (`pbt.py`) trains
+its population itself. Adding a method is one entry in the registry (`tuning.methods`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import optuna
+
+from tuning.core.config import RunConfig
+from tuning.core.errors import ConfigError
+from tuning.core.space import SearchSpace
+from tuning.execution.loop import RunContext
+from tuning.models import ModelSpec
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """What every method has: names and texts for learners, options, validation and `run`."""
+
+    name: str
+    label: str
+    family: str
+    summary: str  # one line
+    explanation: str  # a paragraph for learners
+    defaults: dict[str, Any] = field(default_factory=dict)
+    option_help: dict[str, str] = field(default_factory=dict)
+
+    kind: ClassVar[str] = "sampler"  # what the pages describe: "sampler" | "population"
+    enumerates_grid: ClassVar[bool] = False  # its trials are a grid queued at creation
+    needs_budget: ClassVar[bool] = True  # False: the method knows its trials (a grid)
+    # Its workers train side by side as threads of one process (they share in-memory models).
+    one_process: ClassVar[bool] = False
+
+    @property
+    def multi_fidelity(self) -> bool:
+        return False
+
+    def check_options(self, options: dict) -> None:
+        """Checks for options the generic rules cannot express (fractions, lists)."""
+
+    def validate_options(self, options: dict) -> dict:
+        unknown = set(options) - set(self.defaults)
+        if unknown:
+            known = ", ".join(self.defaults) or "none"
+            raise ConfigError(
+                f"Method '{self.name}' has no option(s) {', '.join(sorted(unknown))}; "
+                f"its options are: {known}."
+            )
+        options = dict(options)
+        for key, value in options.items():
+            rule = OPTION_RULES.get(key)
+            if isinstance(rule, int) and isinstance(value, float) and value.is_integer():
+                value = options[key] = int(value)  # 3.0 from a number widget or JSON
+            if isinstance(rule, tuple) and value not in rule:
+                raise ConfigError(
+                    f"Method '{self.name}': option {key} must be one of "
+                    f"{', '.join(map(str, rule))}, got {value!r}."
+                )
+            if isinstance(rule, int) and (
+                not isinstance(value, int) or isinstance(value, bool) or value < rule
+            ):
+                raise ConfigError(
+                    f"Method '{self.name}': option {key} must be a whole number of at least "
+                    f"{rule}, got {value!r}."
+                )
+        merged = {**self.defaults, **options}
+        self.check_options(merged)
+        return merged
+
+    def validate_run(self, config: RunConfig, space: SearchSpace, model: ModelSpec) -> RunConfig:
+        """Checks that need the run's space and model; returns the config as the run keeps it."""
+        return config
+
+    def setup(self, study: optuna.Study, space: SearchSpace, config: RunConfig) -> None:
+        """Called once when the run is created, before any worker starts."""
+
+    def run(self, ctx: RunContext) -> str:
+        """Work on the run (one worker's part of it) until it ends; returns the status."""
+        raise NotImplementedError
+
+
+# What each option accepts: a tuple of choices, or the least whole number. Checked when a run is
+# created, so a bad value is refused up front instead of failing every trial (or the run thread).
+OPTION_RULES: dict[str, tuple | int] = {
+    "sampler": ("tpe", "random"),
+    "reduction_factor": 2,
+    "population_size": 2,
+    "n_startup_trials": 0,
+    "n_warmup_steps": 0,
+    "interval": 1,
+}

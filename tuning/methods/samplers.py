@@ -1,0 +1,108 @@
+"""The strategy shared by every sampler method: an Optuna sampler decides what to try next, an
+Optuna pruner when to stop a trial, and the engine's optimize loop does the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import optuna
+from optuna.pruners import (
+    BasePruner,
+    MedianPruner,
+    NopPruner,
+    SuccessiveHalvingPruner,
+)
+from optuna.samplers import BaseSampler
+
+from tuning.core.budget import Budget
+from tuning.core.config import RunConfig
+from tuning.core.errors import ConfigError
+from tuning.core.space import SearchSpace
+from tuning.execution.loop import RunContext, optimize
+from tuning.methods.base import MethodSpec
+from tuning.models import ModelSpec
+from tuning.store import compat
+
+GRID_LIMIT = 100_000  # configurations a grid may have
+
+
+@dataclass(frozen=True)
+class SamplerMethod(MethodSpec):
+    make_sampler: Callable[[int, dict], BaseSampler] | None = None  # (seed, options)
+    make_pruner: Callable[[Budget, dict], BasePruner] | None = None
+
+    @property
+    def multi_fidelity(self) -> bool:
+        return self.make_pruner is not None
+
+    def sampler(self, seed: int, options: dict | None = None) -> BaseSampler:
+        return self.make_sampler(seed, {**self.defaults, **(options or {})})
+
+    def pruner(self, budget: Budget, options: dict | None = None) -> BasePruner:
+        if self.make_pruner is None:
+            return NopPruner()
+        return self.make_pruner(budget, {**self.defaults, **(options or {})})
+
+    def run(self, ctx: RunContext) -> str:
+        options = ctx.prep.config.method_options
+        return optimize(
+            ctx,
+            make_sampler=lambda seed: self.sampler(seed, options),
+            make_pruner=lambda: self.pruner(ctx.prep.budget, options),
+            grid=self.enumerates_grid,
+        )
+
+
+@dataclass(frozen=True)
+class GridMethod(SamplerMethod):
+    """Every configuration of a lattice, queued as WAITING trials when the run is created, so
+    that workers and resumes pop them from the storage; the run ends when the queue is empty."""
+
+    enumerates_grid = True
+    needs_budget = False
+
+    def validate_run(self, config: RunConfig, space: SearchSpace, model: ModelSpec) -> RunConfig:
+        size = space.grid_size(config.grid_points)
+        if size > GRID_LIMIT:
+            raise ConfigError(
+                f"The grid has {size:,} configurations: lower grid points per parameter, "
+                "narrow or switch off parameters, or use random search."
+            )
+        return config
+
+    def setup(self, study: optuna.Study, space: SearchSpace, config: RunConfig) -> None:
+        grid = space.grid(config.grid_points)
+        study.set_user_attr("grid_size", len(grid))
+        searched = set(space.distributions())
+        for params in grid:
+            study.enqueue_trial({k: v for k, v in params.items() if k in searched})
+
+
+def tpe(seed: int, o: dict) -> BaseSampler:
+    # group=True lets multivariate TPE model conditional parameters (e.g. SVM gamma) jointly.
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=o.get("n_startup_trials", 10), multivariate=True, group=True
+    )
+
+
+def inner_sampler(seed: int, o: dict) -> BaseSampler:
+    if o.get("sampler", "tpe") == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return tpe(seed, o)
+
+
+def hyperband(b: Budget, o: dict) -> BasePruner:
+    return compat.TrialNumberHyperband(
+        min_resource=b.min_step, max_resource=b.max_step, reduction_factor=o["reduction_factor"]
+    )
+
+
+def halving(b: Budget, o: dict) -> BasePruner:
+    return SuccessiveHalvingPruner(
+        min_resource=b.min_step, reduction_factor=o["reduction_factor"], min_early_stopping_rate=0
+    )
+
+
+def median(b: Budget, o: dict) -> BasePruner:
+    return MedianPruner(n_startup_trials=o["n_startup_trials"], n_warmup_steps=o["n_warmup_steps"])

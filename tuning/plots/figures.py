@@ -1,0 +1,740 @@
+"""Plotly figures of the Analysis page and the report, built from `tuning.analysis` results.
+
+Every figure has a title, axis titles with units, the score's name and direction, and one colour
+per trial state (STATE_COLORS, shared with the UI). Payloads stay small at 10,000 trials: point
+clouds use WebGL (Scattergl) and a deterministic sample that keeps the best trials; the contour
+is binned; numeric arrays travel as typed arrays. Every string that can come from a user (run
+and parameter names, values) is HTML-escaped, because Plotly renders labels as HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from tuning.analysis import runs as an
+from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
+
+TEST_COLOR = "#2ca02c"
+TRAIN_COLOR = "#7f7f7f"
+HEIGHT = 420
+TEMPLATE = "plotly_white"
+MAX_POINTS = 2000
+
+
+def esc(text: Any) -> str:
+    """Escape a user-controlled string for Plotly (labels render as HTML)."""
+    return html.escape(str(text), quote=True)
+
+
+def base_layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None,
+            height: int = HEIGHT, **kw: Any) -> go.Figure:  # fmt: skip
+    layout: dict[str, Any] = dict(
+        title=dict(text=title, x=0.01, xanchor="left"),
+        template=TEMPLATE,
+        height=height,
+        margin=dict(l=60, r=20, t=70 if "<br>" in title else 60, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+    )
+    fig.update_layout(**{**layout, **kw})
+    if x is not None:
+        fig.update_xaxes(title_text=x)
+    if y is not None:
+        fig.update_yaxes(title_text=y)
+    return fig
+
+
+def empty_figure(title: str, message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=esc(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return base_layout(fig, title, height=240)
+
+
+def _ids(values: Any) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _is_log(run: an.RunData, name: str) -> bool:
+    info = run.params.get(name)
+    return bool(info and info.log)
+
+
+# -- importance -----------------------------------------------------------------------------------
+def importance_figure(imp: an.Importance) -> go.Figure:
+    """Horizontal bars (share of total importance) with the bootstrap 5-95% interval."""
+    title = f"Parameter importance ({esc(imp.label)})"
+    if not imp.ok:
+        return empty_figure(title, imp.note or "No importance to show.")
+    t = imp.table.iloc[::-1]  # most important on top
+    fig = go.Figure(
+        go.Bar(
+            x=t["importance"].to_numpy(),
+            y=[esc(p) for p in t["param"]],
+            orientation="h",
+            marker_color=STATE_COLORS["complete"],
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=(t["high"] - t["importance"]).clip(lower=0).to_numpy(),
+                arrayminus=(t["importance"] - t["low"]).clip(lower=0).to_numpy(),
+                color="#444",
+            ),
+            customdata=np.c_[t["low"].to_numpy(), t["high"].to_numpy()],
+            hovertemplate="%{y}: %{x:.3f} (5-95%: %{customdata[0]:.3f}-%{customdata[1]:.3f})"
+            "<extra></extra>",
+        )
+    )
+    sub = f"{imp.n_trials:,} complete trials, {imp.n_boot} bootstrap resamples"
+    return base_layout(
+        fig,
+        f"{title}<br><sup>{sub}; bars: 5-95% interval</sup>",
+        "share of total importance",
+        None,
+        height=max(260, 60 + 34 * len(t)),
+        showlegend=False,
+    )
+
+
+# -- slices ---------------------------------------------------------------------------------------
+def slice_figure(run: an.RunData, params: list[str] | None = None,
+                 max_points: int = MAX_POINTS) -> go.Figure:  # fmt: skip
+    """Score against each parameter, one panel per parameter; colour = trial number."""
+    title = "Slices: score against each parameter"
+    names = [p for p in (params or run.param_names) if p in run.params][:12]
+    pts = an.points(run, max_points)
+    if pts.empty or not names:
+        return empty_figure(title, "No complete trials yet.")
+    cols = min(3, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, horizontal_spacing=0.04,
+                        vertical_spacing=0.16 if rows > 1 else 0.1)  # fmt: skip
+    y = an.to_float(pts["value"])
+    numbers = _ids(pts["number"])
+    for i, name in enumerate(names):
+        r, c = divmod(i, cols)
+        info = run.params[name]
+        vals = run.param_values(name, pts)
+        ok = vals.notna().to_numpy()
+        x = (
+            an.to_float(vals[ok])
+            if info.numeric
+            else np.array([esc(v) for v in vals[ok]], dtype=object)
+        )
+        fig.add_trace(
+            go.Scattergl(
+                x=x,
+                y=y[ok],
+                mode="markers",
+                customdata=numbers[ok],
+                marker=dict(
+                    size=5,
+                    color=numbers[ok],
+                    colorscale="Blues",
+                    opacity=0.8,
+                    showscale=i == 0,
+                    cmin=0,
+                    cmax=max(1, int(run.frame["number"].max())),
+                    colorbar=dict(title="trial", thickness=12, len=0.6),
+                ),
+                hovertemplate=f"trial %{{customdata}}<br>{esc(name)}=%{{x}}<br>score=%{{y:.4g}}"
+                "<extra></extra>",
+                showlegend=False,
+            ),  # fmt: skip
+            row=r + 1,
+            col=c + 1,
+        )
+        axis = dict(title_text=esc(name) + (" (log)" if info.log else ""))
+        if info.log:
+            axis["type"] = "log"
+        elif not info.numeric:
+            axis.update(type="category", categoryorder="array",
+                        categoryarray=[esc(v) for v in (info.choices or [])])  # fmt: skip
+        fig.update_xaxes(row=r + 1, col=c + 1, **axis)
+    fig.update_yaxes(title_text=esc(run.score_title), row=1, col=1)
+    for r in range(2, rows + 1):
+        fig.update_yaxes(title_text="score", row=r, col=1)
+    note = (
+        f" ({len(pts):,} of {run.n_complete:,} trials, best kept)"
+        if len(pts) < run.n_complete
+        else ""
+    )
+    return base_layout(fig, title + esc(note), height=max(HEIGHT, 300 * rows + 80))
+
+
+# -- contour --------------------------------------------------------------------------------------
+def contour_figure(grid: an.ContourGrid, run: an.RunData) -> go.Figure:
+    """Binned 2-parameter map: best (or mean) score per cell, plus a sample of trials."""
+    what = "best" if grid.agg == "best" else "mean"
+    title = f"{esc(grid.x.name)} × {esc(grid.y.name)}: {what} {esc(run.label)} per cell"
+    if grid.n_trials == 0:
+        return empty_figure(title, "No complete trial has both parameters.")
+
+    def axis(info: an.ParamInfo, edges, labels):
+        if labels is not None:
+            return [esc(v) for v in labels], dict(type="category")
+        if info.log:
+            return np.log10(edges), dict(title_text=f"log10 {esc(info.name)}")
+        return edges, dict()
+
+    xs, xaxis = axis(grid.x, grid.x_edges, grid.x_labels)
+    ys, yaxis = axis(grid.y, grid.y_edges, grid.y_labels)
+    fig = go.Figure(
+        go.Heatmap(
+            x=xs,
+            y=ys,
+            z=grid.z,
+            customdata=grid.count,
+            colorscale="Viridis",
+            reversescale=not run.maximize,
+            colorbar=dict(title=esc(run.label), thickness=12),
+            hovertemplate=f"{esc(grid.x.name)} %{{x}}<br>{esc(grid.y.name)} %{{y}}<br>"
+            f"{what} %{{z:.4g}} (%{{customdata:.0f}} trials)<extra></extra>",
+            hoverongaps=False,
+        )
+    )
+    s = grid.sample
+
+    def coord(info: an.ParamInfo, v: pd.Series):
+        if not info.numeric:
+            return np.array([esc(x) for x in v], dtype=object)
+        x = an.to_float(v)
+        return np.log10(x) if info.log else x
+
+    fig.add_trace(
+        go.Scattergl(
+            x=coord(grid.x, s["x"]),
+            y=coord(grid.y, s["y"]),
+            mode="markers",
+            marker=dict(size=4, color="white", line=dict(width=0.5, color="black"), opacity=0.7),
+            customdata=np.c_[_ids(s["number"]), an.to_float(s["value"])],
+            hovertemplate="trial %{customdata[0]:.0f}: %{customdata[1]:.4g}<extra></extra>",
+            name="trials (sample)",
+            showlegend=False,
+        )
+    )
+    xt = f"{esc(grid.x.name)} (log)" if grid.x.log else esc(grid.x.name)
+    yt = f"{esc(grid.y.name)} (log)" if grid.y.log else esc(grid.y.name)
+    fig.update_xaxes(**{k: v for k, v in xaxis.items() if k != "title_text"}, **_decades(grid.x))
+    fig.update_yaxes(**{k: v for k, v in yaxis.items() if k != "title_text"}, **_decades(grid.y))
+    sub = f"{grid.n_trials:,} complete trials; empty cells: no trial there"
+    return base_layout(fig, f"{title}<br><sup>{sub}</sup>", xt, yt, height=480)
+
+
+def _decades(info: an.ParamInfo) -> dict[str, Any]:
+    """Tick labels in the parameter's own units on an axis drawn in log10 units."""
+    if not (info.numeric and info.log and info.low and info.high):
+        return {}
+    lo, hi = math.log10(info.low), math.log10(info.high)
+    ticks = list(range(math.ceil(lo), math.floor(hi) + 1))
+    if len(ticks) < 2:
+        ticks = list(np.linspace(lo, hi, 4))
+    step = max(1, len(ticks) // 7)
+    ticks = ticks[::step]
+    return dict(tickmode="array", tickvals=ticks, ticktext=[an.fmt_value(10**t) for t in ticks])
+
+
+# -- parallel coordinates -------------------------------------------------------------------------
+def parallel_figure(run: an.RunData, params: list[str] | None = None,
+                    max_points: int = 1000) -> go.Figure:  # fmt: skip
+    """One line per trial across all parameters, coloured by score (best trials kept)."""
+    title = "Parallel coordinates"
+    names = [p for p in (params or run.param_names) if p in run.params][:12]
+    pts = an.points(run, max_points)
+    if pts.empty or not names:
+        return empty_figure(title, "No complete trials yet.")
+    dims = []
+    for name in names:
+        info = run.params[name]
+        vals = run.param_values(name, pts)
+        if not info.numeric:
+            choices = [str(c) for c in (info.choices or sorted(vals.dropna().astype(str).unique()))]
+            pos = {c: i for i, c in enumerate(choices)}
+            codes = np.array([pos.get(str(v), -1) if v is not None and v == v else -1 for v in vals],
+                             dtype=float)  # fmt: skip
+            tickvals, ticktext = list(range(len(choices))), [esc(c) for c in choices]
+            if (codes < 0).any():
+                tickvals, ticktext = [-1, *tickvals], ["(inactive)", *ticktext]
+            dims.append(dict(label=esc(name), values=codes, tickvals=tickvals, ticktext=ticktext,
+                             range=[min(tickvals), max(tickvals)]))  # fmt: skip
+            continue
+        v = an.to_float(vals)
+        if info.log:
+            v = np.log10(np.clip(v, 1e-300, None))
+        lo = math.log10(info.low) if info.log else float(info.low)
+        hi = math.log10(info.high) if info.log else float(info.high)
+        if hi <= lo:
+            hi = lo + 1.0
+        ticks = list(np.linspace(lo, hi, 5))
+        raw = [10**t if info.log else t for t in ticks]
+        text = [an.fmt_value(round(r) if info.kind == "int" else r) for r in raw]
+        if np.isnan(v).any():
+            missing = lo - 0.1 * (hi - lo)
+            v = np.where(np.isnan(v), missing, v)
+            ticks, text, lo = [missing, *ticks], ["(inactive)", *text], missing
+        label = esc(name) + (" (log)" if info.log else "")
+        dims.append(dict(label=label, values=v, range=[lo, hi], tickvals=ticks, ticktext=text))
+    score = an.to_float(pts["value"])
+    dims.append(dict(label=esc(run.label), values=score))
+    fig = go.Figure(
+        go.Parcoords(
+            dimensions=dims,
+            line=dict(
+                color=score,
+                colorscale="Viridis",
+                reversescale=not run.maximize,
+                showscale=True,
+                # Clear of the score axis's tick labels, which sit right of the last axis.
+                colorbar=dict(title=esc(run.label), thickness=12, x=1.06, xanchor="left"),
+            ),
+        )  # fmt: skip
+    )
+    note = (
+        f" ({len(pts):,} of {run.n_complete:,} trials, best kept)"
+        if len(pts) < run.n_complete
+        else ""
+    )
+    return base_layout(fig, title + esc(note), height=460, margin=dict(l=60, r=110, t=90, b=40))
+
+
+# -- distribution ---------------------------------------------------------------------------------
+def distribution_figure(run: an.RunData, ecdf: pd.DataFrame | None = None) -> go.Figure:
+    """Empirical distribution: the fraction of trials that reached at least each score."""
+    title = f"Empirical distribution of CV {esc(run.label)}"
+    ecdf = an.score_ecdf(run) if ecdf is None else ecdf
+    if ecdf.empty:
+        return empty_figure(title, "No complete trials yet.")
+    fig = go.Figure(
+        go.Scatter(
+            x=ecdf["value"].to_numpy(),
+            y=ecdf["fraction"].to_numpy(),
+            mode="lines",
+            line=dict(color=STATE_COLORS["complete"], shape="hv"),
+            name="complete trials",
+            hovertemplate="%{y:.0%} of trials reached %{x:.4g} or better<extra></extra>",
+        )
+    )
+    best = ecdf["value"].iloc[0]
+    fig.add_vline(x=best, line=dict(color=BEST_COLOR, dash="dot"),
+                  annotation_text=f"best {an.fmt_value(best)}")  # fmt: skip
+    test = run.test.get("score")
+    if test is not None:
+        fig.add_vline(x=test, line=dict(color="#444", dash="dash"),
+                      annotation_text=f"test {an.fmt_value(test)}", annotation_position="bottom left")  # fmt: skip
+    return base_layout(
+        fig,
+        title,
+        esc(run.score_title),
+        "fraction of trials at least this good",
+        yaxis=dict(tickformat=".0%", range=[0, 1.02]),
+        showlegend=False,
+    )
+
+
+# -- history --------------------------------------------------------------------------------------
+def history_figure(run: an.RunData, max_points: int = MAX_POINTS) -> go.Figure:
+    """Score of each trial in trial order, with the best so far."""
+    title = f"Optimization history: CV {esc(run.label)} per trial"
+    c = run.complete
+    if c.empty:
+        return empty_figure(title, "No complete trials yet.")
+    pts = an.sample_rows(c, max_points, run.sign * an.to_float(c["value"]))
+    fig = go.Figure(
+        go.Scattergl(
+            x=_ids(pts["number"]),
+            y=an.to_float(pts["value"]),
+            mode="markers",
+            marker=dict(color=STATE_COLORS["complete"], size=5, opacity=0.6),
+            name="complete trial",
+            hovertemplate="trial %{x}: %{y:.4g}<extra></extra>",
+        )
+    )
+    best = run.frame[["number", "best_so_far"]].dropna()
+    changed = best["best_so_far"].ne(best["best_so_far"].shift())
+    steps = pd.concat([best[changed], best.tail(1)])
+    fig.add_trace(
+        go.Scatter(
+            x=_ids(steps["number"]),
+            y=an.to_float(steps["best_so_far"]),
+            mode="lines",
+            line=dict(color=BEST_COLOR, width=2, shape="hv"),
+            name="best so far",
+        )
+    )
+    return base_layout(fig, title, "trial number", esc(run.score_title))
+
+
+# -- timeline -------------------------------------------------------------------------------------
+def timeline_figure(run: an.RunData, tl: pd.DataFrame | None = None) -> go.Figure:
+    """One bar per trial from its start to its end, coloured by state."""
+    title = "Timeline of trials"
+    tl = an.timeline(run) if tl is None else tl
+    if tl.empty:
+        return empty_figure(title, "No trial has started yet.")
+    fig = go.Figure()
+    width = 6 if len(tl) <= 100 else 3 if len(tl) <= 1000 else 1.5
+    for state in (*STATE_ORDER, *sorted(set(tl["state"]) - set(STATE_ORDER))):
+        part = tl[tl["state"] == state]
+        if part.empty:
+            continue
+        n = len(part)
+        x = np.full(3 * n, np.nan)
+        x[0::3], x[1::3] = part["start_s"].to_numpy(), part["end_s"].to_numpy()
+        y = np.full(3 * n, np.nan)
+        y[0::3] = y[1::3] = part["number"].to_numpy()
+        fig.add_trace(
+            go.Scattergl(
+                x=x,
+                y=y,
+                mode="lines",
+                line=dict(color=STATE_COLORS.get(state, "#7f7f7f"), width=width),
+                name=f"{esc(state)} ({n:,})",
+                hovertemplate="trial %{y}: %{x:.1f} s<extra>" + esc(state) + "</extra>",
+            )
+        )
+    sub = f"{len(tl):,} trials over {tl['end_s'].max():.1f} s"
+    return base_layout(fig, f"{title}<br><sup>{sub}</sup>", "seconds since the first trial started",
+                   "trial number")  # fmt: skip
+
+
+# -- learning curves ------------------------------------------------------------------------------
+def learning_curves_figure(run: an.RunData, curves: pd.DataFrame | None = None) -> go.Figure:
+    """Intermediate CV scores per trial (after each fold, epoch or boosting round)."""
+    step = an.BUDGET_LABELS.get(run.budget_kind, "step")
+    title = f"Learning curves: CV {esc(run.label)} by {step}"
+    curves = an.learning_curves(run) if curves is None else curves
+    if curves.empty:
+        return empty_figure(title, "No intermediate scores were reported yet.")
+    fig = go.Figure()
+    best_number = int(run.best["number"]) if run.best is not None else None
+    for state in (*STATE_ORDER, *sorted(set(curves["state"]) - set(STATE_ORDER))):
+        part = curves[(curves["state"] == state) & (curves["number"] != best_number)]
+        if part.empty:
+            continue
+        xs, ys, ids = [], [], []
+        for number, g in part.groupby("number", sort=True):
+            xs += [*g["step"].tolist(), None]
+            ys += [*g["value"].tolist(), None]
+            ids += [int(number)] * len(g) + [None]
+        fig.add_trace(
+            go.Scattergl(
+                x=np.array(xs, dtype=float),
+                y=np.array(ys, dtype=float),
+                customdata=np.array(ids, dtype=float),
+                mode="lines",
+                line=dict(color=STATE_COLORS.get(state, "#7f7f7f"), width=1.2),
+                opacity=0.55,
+                name=f"{esc(state)} ({part['number'].nunique()})",
+                hovertemplate=f"trial %{{customdata:.0f}}<br>{step} %{{x}}: %{{y:.4g}}<extra></extra>",
+            )
+        )
+    if best_number is not None:
+        b = curves[curves["number"] == best_number]
+        if not b.empty:
+            fig.add_trace(
+                go.Scatter(
+                    x=b["step"].to_numpy(),
+                    y=b["value"].to_numpy(),
+                    mode="lines+markers",
+                    line=dict(color=BEST_COLOR, width=3),
+                    name=f"best (trial {best_number})",
+                )
+            )
+    shown = curves["number"].nunique()
+    sub = f"{shown} trials shown: the 10 best and an even sample of the rest"
+    if curves["step"].max() <= 20:
+        fig.update_xaxes(tickmode="linear", dtick=1)
+    return base_layout(fig, f"{title}<br><sup>{sub}</sup>", step, esc(run.score_title))
+
+
+# -- overfitting ----------------------------------------------------------------------------------
+def overfitting_figure(run: an.RunData, df: pd.DataFrame | None = None) -> go.Figure:
+    """Train vs cross-validation vs held-out test score for the top trials."""
+    title = f"Overfitting check: train, CV and test {esc(run.label)} of the top trials"
+    df = an.overfitting(run) if df is None else df
+    if df.empty:
+        return empty_figure(title, "No complete trials yet.")
+    x = [f"#{r} (trial {n})" for r, n in zip(df["rank"], df["number"], strict=True)]
+    fig = go.Figure()
+    if np.isfinite(df["train"]).any():
+        fig.add_trace(go.Scatter(x=x, y=df["train"].to_numpy(), mode="markers", name="train (CV folds)",
+                                 marker=dict(symbol="triangle-up", size=10, color=TRAIN_COLOR)))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=df["cv"].to_numpy(),
+            mode="markers",
+            name="cross-validation (± std)",
+            marker=dict(size=10, color=STATE_COLORS["complete"]),
+            error_y=dict(
+                type="data", array=np.nan_to_num(df["cv_std"].to_numpy()), color="#1f77b4"
+            ),
+        )
+    )
+    if np.isfinite(df["test"]).any():
+        fig.add_trace(go.Scatter(x=x, y=df["test"].to_numpy(), mode="markers", name="held-out test",
+                                 marker=dict(symbol="diamond-open", size=15, color=TEST_COLOR,
+                                             line=dict(width=2))))  # fmt: skip
+    return base_layout(fig, title, "rank (trial)", esc(run.label + f" ({run.arrow})"),
+                   xaxis=dict(type="category"))  # fmt: skip
+
+
+# -- efficiency -----------------------------------------------------------------------------------
+def efficiency_figure(run: an.RunData, eff: an.Efficiency | None = None) -> go.Figure:
+    """Best score so far against cumulative compute (the sum of trial durations)."""
+    title = f"Best CV {esc(run.label)} against cumulative compute"
+    eff = an.efficiency(run) if eff is None else eff
+    curve = eff.curve.dropna(subset=["best"])
+    if curve.empty:
+        return empty_figure(title, "No complete trials yet.")
+    changed = curve["best"].ne(curve["best"].shift())
+    steps = pd.concat([curve[changed], curve.tail(1)])
+    fig = go.Figure(
+        go.Scatter(
+            x=steps["compute_s"].to_numpy(),
+            y=steps["best"].to_numpy(),
+            customdata=np.c_[_ids(steps["number"]), steps["wall_s"].to_numpy()],
+            mode="lines+markers",
+            line=dict(color=BEST_COLOR, shape="hv", width=2),
+            marker=dict(size=6),
+            name="best so far",
+            hovertemplate="%{x:.1f} s of compute (%{customdata[1]:.1f} s wall): %{y:.4g}"
+            " (trial %{customdata[0]:.0f})<extra></extra>",
+        )
+    )
+    return base_layout(fig, title, "cumulative compute (seconds of trial time)",
+                   esc(run.score_title), showlegend=False)  # fmt: skip
+
+
+def time_breakdown_figure(eff: an.Efficiency) -> go.Figure:
+    """Wall time (x parallel workers) split into fitting, scoring and overhead."""
+    title = "Where the wall time went"
+    if eff.wall_s <= 0:
+        return empty_figure(title, eff.message)
+    b = eff.breakdown
+    colors = {"fit": "#1f77b4", "score": "#17becf", "in_trial": "#ff7f0e", "between": "#c7c7c7"}
+    fig = go.Figure()
+    for row in b.itertuples():
+        fig.add_trace(
+            go.Bar(
+                x=[row.seconds],
+                y=["time"],
+                orientation="h",
+                name=f"{row.label} ({100 * row.share:.0f}%)",
+                marker_color=colors.get(row.part, "#7f7f7f"),
+                hovertemplate=f"{row.label}: %{{x:.1f}} s ({100 * row.share:.0f}%)<extra></extra>",
+            )
+        )
+    useful = (
+        "" if eff.useful_fraction is None else f"useful fraction {100 * eff.useful_fraction:.0f}%"
+    )
+    lanes = f" × {eff.workers} workers" if eff.workers > 1 else ""
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(showticklabels=False)
+    return base_layout(
+        fig,
+        f"{title}<br><sup>{eff.wall_s:.1f} s wall{lanes}; {useful}</sup>",
+        "seconds",
+        None,
+        height=290,  # the legend sits clear below the axis title
+        legend=dict(orientation="h", yanchor="top", y=-0.6, x=0, traceorder="normal"),
+        margin=dict(l=20, r=20, t=70, b=110),
+    )
+
+
+# -- is the best really the best? -----------------------------------------------------------------
+def top_configs_figure(run: an.RunData, ranks: pd.DataFrame | None = None) -> go.Figure:
+    """CV mean ± std of the top trials, coloured by whether the corrected resampled t-test
+    tells them apart from the best."""
+    title = "Is the best really the best? Top configurations vs the best"
+    ranks = an.compare_top(run) if ranks is None else ranks
+    if ranks.empty:
+        return empty_figure(title, "No complete trials yet.")
+    x = [f"#{r} (trial {n})" for r, n in zip(ranks["rank"], ranks["number"], strict=True)]
+    groups = {
+        "best": ranks["rank"] == 1,
+        "indistinguishable (p ≥ 0.05)": (ranks["rank"] > 1) & (ranks["same_as_best"] == True),  # noqa: E712
+        "worse (p < 0.05)": (ranks["rank"] > 1) & (ranks["same_as_best"] == False),  # noqa: E712
+        "not testable (no fold scores)": ranks["same_as_best"].isna(),
+    }
+    colors = [BEST_COLOR, STATE_COLORS["complete"], STATE_COLORS["failed"], "#7f7f7f"]
+    fig = go.Figure()
+    for (name, mask), color in zip(groups.items(), colors, strict=True):
+        m = mask.to_numpy(dtype=bool)
+        if not m.any():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[x[i] for i in np.flatnonzero(m)],
+                y=ranks["value"].to_numpy()[m],
+                error_y=dict(type="data", array=np.nan_to_num(ranks["cv_std"].to_numpy()[m])),
+                customdata=ranks["p"].to_numpy()[m],
+                mode="markers",
+                marker=dict(size=11, color=color),
+                name=name,
+                hovertemplate="%{x}: %{y:.4g}, p = %{customdata:.3f}<extra></extra>",
+            )
+        )
+    sub = "corrected resampled t-test (Nadeau & Bengio, 2003) on per-fold scores; bars: ± std"
+    return base_layout(fig, f"{title}<br><sup>{sub}</sup>", "rank (trial)", esc(run.score_title),
+                   xaxis=dict(type="category", categoryorder="array", categoryarray=x))  # fmt: skip
+
+
+# -- all of them ----------------------------------------------------------------------------------
+FIGURES = (
+    "importance", "history", "slices", "contour", "parallel", "distribution", "timeline",
+    "learning_curves", "overfitting", "efficiency", "time_breakdown", "top_configs",
+)  # fmt: skip
+
+
+def analysis_figures(
+    run: an.RunData,
+    imp: an.Importance | None = None,
+    eff: an.Efficiency | None = None,
+    ranks: pd.DataFrame | None = None,
+    only: tuple[str, ...] = FIGURES,
+) -> dict[str, go.Figure]:
+    """Every Analysis figure by name (the report uses them all). Importance is computed with
+    PED-ANOVA when not given; the contour shows the two most important parameters."""
+    imp = an.importance(run) if imp is None and ("importance" in only or "contour" in only) else imp
+    eff = an.efficiency(run) if eff is None else eff
+    out: dict[str, go.Figure] = {}
+    builders = {
+        "importance": lambda: importance_figure(imp),
+        "history": lambda: history_figure(run),
+        "slices": lambda: slice_figure(run),
+        "contour": lambda: _contour(run, imp),
+        "parallel": lambda: parallel_figure(run),
+        "distribution": lambda: distribution_figure(run),
+        "timeline": lambda: timeline_figure(run),
+        "learning_curves": lambda: learning_curves_figure(run),
+        "overfitting": lambda: overfitting_figure(run),
+        "efficiency": lambda: efficiency_figure(run, eff),
+        "time_breakdown": lambda: time_breakdown_figure(eff),
+        "top_configs": lambda: top_configs_figure(run, ranks),
+    }
+    for name in only:
+        out[name] = builders[name]()
+    return out
+
+
+def _contour(run: an.RunData, imp: an.Importance | None) -> go.Figure:
+    pair = an.best_pair(run, imp)
+    if pair is None:
+        return empty_figure("Contour", "A contour needs two searched parameters.")
+    return contour_figure(an.contour_grid(run, *pair), run)
+
+
+__all__ = [
+    "STATE_COLORS", "STATE_ORDER", "BEST_COLOR", "FIGURES", "esc", "analysis_figures",
+    "importance_figure", "slice_figure", "contour_figure", "parallel_figure",
+    "distribution_figure", "history_figure", "timeline_figure", "learning_curves_figure",
+    "overfitting_figure", "efficiency_figure", "time_breakdown_figure", "top_configs_figure",
+]  # fmt: skip
+
+
+# -- Compare page: several methods on one task -----------------------------------------------------
+METHOD_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                  "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+
+
+def method_colors(methods: list[str]) -> dict[str, str]:
+    return {m: METHOD_PALETTE[i % len(METHOD_PALETTE)] for i, m in enumerate(methods)}
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+X_TITLES = {
+    "trials": ("trial", "trials finished"),
+    "elapsed_s": ("wall-clock time", "elapsed time (s)"),
+    "epochs_so_far": ("epochs trained", "network epochs trained (all folds and members)"),
+}
+
+
+def compare_curve_figure(
+    band: pd.DataFrame, x: str, score_title: str, methods: list[str],
+    target: float | None = None, labels: dict[str, str] | None = None,
+) -> go.Figure:  # fmt: skip
+    """Best-so-far per method against trials or seconds: the median over seeds as a line and
+    the min-max over seeds as a band (a single seed has no band)."""
+    title = "Best score so far, by " + X_TITLES.get(x, ("wall-clock time", ""))[0]
+    xlabel = X_TITLES.get(x, ("", "elapsed time (s)"))[1]
+    if band.empty:
+        return empty_figure(title, "No finished trials yet.")
+    colors = method_colors(methods)
+    fig = go.Figure()
+    for m in methods:
+        b = band[band["method"] == m]
+        if b.empty:
+            continue
+        name = esc((labels or {}).get(m, m))
+        if (b["seeds"] > 1).any():
+            fig.add_trace(go.Scatter(x=b[x], y=b["high"], mode="lines", line=dict(width=0, shape="hv"),
+                                     hoverinfo="skip", showlegend=False, legendgroup=m))  # fmt: skip
+            fig.add_trace(go.Scatter(x=b[x], y=b["low"], mode="lines", line=dict(width=0, shape="hv"),
+                                     fill="tonexty", fillcolor=_rgba(colors[m], 0.18),
+                                     hoverinfo="skip", showlegend=False, legendgroup=m))  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=b[x], y=b["median"], mode="lines", name=name, legendgroup=m,
+            line=dict(color=colors[m], width=2.5, shape="hv"),
+            hovertemplate=f"{name}<br>{xlabel}: %{{x:.4g}}<br>best: %{{y:.4f}}<extra></extra>",
+        ))  # fmt: skip
+    if target is not None:
+        fig.add_hline(y=target, line=dict(color="#444", dash="dot"),
+                      annotation_text=f"target {target:.4f}", annotation_position="bottom right")  # fmt: skip
+    base_layout(fig, title, xlabel, score_title, height=460)
+    # Legend below the plot: with several methods a legend above it collides with the title.
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0),
+                      margin=dict(b=110))  # fmt: skip
+    return fig
+
+
+def compare_bars_figure(
+    table: pd.DataFrame, score_title: str, labels: dict[str, str] | None = None
+) -> go.Figure:
+    """Per method: best CV score (mean over seeds, error bar = std) and seconds spent
+    (wall clock, with the part spent fitting and scoring models)."""
+    if table.empty:
+        return empty_figure("Best score and time per method", "No runs yet.")
+    names = [esc((labels or {}).get(m, m)) for m in table["method"]]
+    colors = list(method_colors(list(table["method"])).values())
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Best CV score", "Time spent (s)"))
+    fig.add_trace(go.Bar(
+        x=names, y=table["best_cv"], marker_color=colors, showlegend=False,
+        error_y=dict(type="data", array=table["best_cv_std"].fillna(0.0), visible=True),
+        hovertemplate="%{x}<br>best CV %{y:.4f}<extra></extra>",
+    ), row=1, col=1)  # fmt: skip
+    fig.add_trace(go.Bar(x=names, y=table["wall_seconds"], name="wall clock", marker_color="#c7c7c7",
+                         hovertemplate="%{x}<br>wall %{y:.1f} s<extra></extra>"), row=1, col=2)  # fmt: skip
+    fig.add_trace(go.Bar(x=names, y=table["fit_seconds"], name="fitting + scoring models",
+                         marker_color="#1f77b4",
+                         hovertemplate="%{x}<br>models %{y:.1f} s<extra></extra>"), row=1, col=2)  # fmt: skip
+    fig.update_layout(barmode="overlay")
+    fig.update_yaxes(title_text=score_title, row=1, col=1)
+    fig.update_yaxes(title_text="seconds (median over seeds)", row=1, col=2)
+    lo = (
+        np.nanmin(table["best_cv"] - table["best_cv_std"].fillna(0.0))
+        if table["best_cv"].notna().any()
+        else 0
+    )
+    hi = (
+        np.nanmax(table["best_cv"] + table["best_cv_std"].fillna(0.0))
+        if table["best_cv"].notna().any()
+        else 1
+    )
+    pad = max((hi - lo) * 0.3, 1e-3)
+    fig.update_yaxes(range=[lo - pad, hi + pad], row=1, col=1)  # differences are small: zoom in
+    base_layout(fig, "Best score and time per method", height=440)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="right", x=1.0),
+                      margin=dict(b=90))  # fmt: skip
+    return fig

@@ -1,0 +1,445 @@
+"""Experiments: several methods (optionally over several seeds) raced on one dataset, model,
+search space, CV, scoring and budget. Each member is an ordinary run; the experiment is the
+label they share (`user_attrs["experiment"]`), so experiments need no storage of their own and
+every member opens in Live monitor, Analysis and optuna.load_study like any run.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from optuna.storages import BaseStorage
+from optuna.trial import TrialState
+
+from tuning.core.config import RunConfig
+from tuning.core.errors import ConfigError
+from tuning.core.space import SearchSpace, cat_param, int_param
+from tuning.execution.priority import lower_priority
+from tuning.methods import RECOMMENDED, get_method
+from tuning.runs.runner import create_run, execute, worker_processes
+from tuning.store.runs import as_storage as _storage
+from tuning.store.runs import load_study, sanitize_name
+from tuning.store.storage import url_of
+
+EXPERIMENT_ATTR = "experiment"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    base: RunConfig  # dataset, model, space, CV, scoring and budget shared by every member
+    methods: tuple[str, ...]
+    seeds: tuple[int, ...] = (0,)
+    parallel: bool = False  # members side by side (True) or one after another
+    target: float | None = None  # time-to-target; None: the best score grid search found
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> RunConfig fields
+    name: str | None = None
+
+    def validate(self) -> ExperimentConfig:
+        if not self.methods:
+            raise ConfigError("Choose at least one search method to compare.")
+        if len(set(self.methods)) != len(self.methods):
+            raise ConfigError("A method is listed twice: list each method once.")
+        for m in self.methods:
+            get_method(m)
+        if not self.seeds:
+            raise ConfigError("Give at least one seed.")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError("A seed is listed twice: list each seed once.")
+        bad = set(self.overrides) - set(self.methods)
+        if bad:
+            raise ConfigError(f"Settings given for methods not in the experiment: {sorted(bad)}.")
+        return self
+
+    def member(self, method: str, seed: int) -> RunConfig:
+        extra = dict(self.overrides.get(method, {}))
+        if "space" in extra and isinstance(extra["space"], dict):
+            extra["space"] = SearchSpace.from_dict(extra["space"])
+        unknown = set(extra) - set(RunConfig.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"Unknown setting(s) for {method}: {', '.join(sorted(unknown))}.")
+        return replace(self.base, method=method, seed=seed, name=None, **extra)
+
+    def to_dict(self) -> dict:
+        overrides = {
+            m: {k: (v.to_dict() if isinstance(v, SearchSpace) else v) for k, v in o.items()}
+            for m, o in self.overrides.items()
+        }
+        return {
+            "base": self.base.to_dict(), "methods": list(self.methods), "seeds": list(self.seeds),
+            "parallel": self.parallel, "target": self.target, "overrides": overrides,
+            "name": self.name,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ExperimentConfig:
+        return cls(
+            base=RunConfig.from_dict(d["base"]), methods=tuple(d["methods"]),
+            seeds=tuple(d["seeds"]), parallel=bool(d.get("parallel")), target=d.get("target"),
+            overrides=dict(d.get("overrides") or {}), name=d.get("name"),
+        )  # fmt: skip
+
+
+def create_experiment(exp: ExperimentConfig, storage: BaseStorage | str | None = None) -> str:
+    """Create every member run (validated first, so nothing is half-created); returns the name."""
+    storage = _storage(storage)
+    exp.validate()
+    members = [(m, s, exp.member(m, s)) for s in exp.seeds for m in exp.methods]
+    from tuning.runs.prepare import prepare
+
+    for _, _, cfg in members:
+        prepare(cfg)  # raises a UserError naming what to change, before anything is written
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = sanitize_name(exp.name or f"compare-{exp.base.model}-{exp.base.dataset.label()}-{stamp}")
+    if name in {e.name for e in list_experiments(storage)}:
+        raise ConfigError(f"An experiment named '{name}' already exists: choose another name.")
+    exp = replace(exp, name=name)
+    for i, (method, seed, cfg) in enumerate(members):
+        run = create_run(replace(cfg, name=f"{name}--{method}--seed{seed}"), storage)
+        study = load_study(run, storage)
+        study.set_user_attr(
+            EXPERIMENT_ATTR,
+            {"name": name, "method": method, "seed": seed, "order": i, "config": exp.to_dict()},
+        )
+    return name
+
+
+@dataclass
+class ExperimentInfo:
+    name: str
+    config: ExperimentConfig
+    runs: list[dict[str, Any]]  # {"run", "method", "seed", "order", "status"}
+    created_at: str | None
+
+    @property
+    def status(self) -> str:
+        states = {r["status"] for r in self.runs}
+        for s in ("running", "queued", "interrupted", "failed", "stopped"):
+            if s in states:
+                return s
+        return "finished"
+
+
+def list_experiments(storage: BaseStorage | str | None = None) -> list[ExperimentInfo]:
+    from tuning.store.runs import run_status
+
+    storage = _storage(storage)
+    groups: dict[str, ExperimentInfo] = {}
+    for s in storage.get_all_studies():
+        tag = s.user_attrs.get(EXPERIMENT_ATTR)
+        if not tag:
+            continue
+        info = groups.get(tag["name"])
+        if info is None:
+            cfg = ExperimentConfig.from_dict(tag["config"])
+            info = groups[tag["name"]] = ExperimentInfo(
+                tag["name"], cfg, [], s.user_attrs.get("created_at")
+            )
+        info.runs.append(
+            {"run": s.study_name, "method": tag["method"], "seed": tag["seed"],
+             "order": tag["order"], "status": run_status(s.user_attrs)}
+        )  # fmt: skip
+    for info in groups.values():
+        info.runs.sort(key=lambda r: r["order"])
+    return sorted(groups.values(), key=lambda e: e.created_at or "", reverse=True)
+
+
+def get_experiment(name: str, storage: BaseStorage | str | None = None) -> ExperimentInfo:
+    for e in list_experiments(storage):
+        if e.name == name:
+            return e
+    raise ConfigError(f"No experiment named '{name}'.")
+
+
+def run_experiment(
+    name: str,
+    storage: BaseStorage | str | None = None,
+    stop: threading.Event | None = None,
+    parallel: bool | None = None,
+    nice: int = 0,
+    isolate: bool = False,
+) -> dict[str, str]:
+    """Run every unfinished member (blocking); returns run -> final status. The app's
+    experiments lower the priority of the members' threads and processes (`nice`) and work
+    each member in its own processes (`isolate`, see runner.worker_processes)."""
+    lower_priority(nice)  # member threads started below inherit it
+    storage = _storage(storage)
+    stop = stop or threading.Event()
+    info = get_experiment(name, storage)
+    todo = [r["run"] for r in info.runs if r["status"] not in ("finished",)]
+    statuses: dict[str, str] = {}
+
+    def one(run: str) -> None:
+        if stop.is_set():
+            statuses[run] = "stopped"
+            return
+        try:
+            statuses[run] = _execute_member(run, storage, stop, nice, isolate)
+        except Exception as exc:  # one member failing must not sink the others
+            statuses[run] = f"failed: {exc}"
+
+    side_by_side = info.config.parallel if parallel is None else parallel
+    if side_by_side:
+        threads = [threading.Thread(target=one, args=(r,), daemon=True) for r in todo]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    else:
+        for r in todo:
+            one(r)
+    return statuses
+
+
+def _execute_member(
+    run: str, storage: BaseStorage, stop: threading.Event, nice: int = 0, isolate: bool = False
+) -> str:
+    """A member asking for several workers runs as that many local processes, as New run does:
+    forests and boosting fit in one thread each there, which beats threads in one process."""
+    config, url = load_study(run, storage).user_attrs["config"], url_of(storage)
+    n = worker_processes(config, url, isolate)
+    if not n:
+        return execute(run, storage, stop=stop)
+    from tuning.runs.workers import WorkerPool
+
+    pool = WorkerPool(run, url, n, nice=nice).start()
+    while pool.join(timeout=0.5) is None:
+        if stop.is_set():
+            pool.stop()
+            pool.join()
+            break
+    return pool.status or "failed"
+
+
+# -- analysis ------------------------------------------------------------------------------------
+def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None) -> pd.DataFrame:
+    """One row per finished trial: method, seed, trial count, elapsed seconds, best so far."""
+    storage = _storage(storage)
+    frames = []
+    for r in info.runs:
+        study = load_study(r["run"], storage)
+        trials = [t for t in study.get_trials(deepcopy=False) if t.state.is_finished()]
+        trials = [t for t in trials if t.datetime_start and t.datetime_complete]
+        if not trials:
+            continue
+        trials.sort(key=lambda t: t.datetime_complete)
+        t0 = min(t.datetime_start for t in trials)
+        folds = int((study.user_attrs.get("config") or {}).get("cv_folds") or 1)
+        by_epoch = (study.user_attrs.get("budget") or {}).get("kind") == "epochs"
+        rows = []
+        for i, t in enumerate(trials, 1):
+            m = t.user_attrs.get("metrics") or {}
+            ok = t.state == TrialState.COMPLETE and t.value is not None and np.isfinite(t.value)
+            rows.append({
+                "method": r["method"], "seed": r["seed"], "run": r["run"], "trials": i,
+                "number": t.number, "elapsed_s": (t.datetime_complete - t0).total_seconds(),
+                "value": t.value if ok else np.nan, "state": t.state.name.lower(),
+                "fit_seconds": (m.get("fit_seconds") or 0.0) + (m.get("score_seconds") or 0.0),
+                "epochs": epochs_trained(m, folds) if by_epoch else np.nan,
+            })  # fmt: skip
+        df = pd.DataFrame(rows)
+        df["epochs_so_far"] = df["epochs"].cumsum()
+        minimize = study.direction.name == "MINIMIZE"
+        df["best_so_far"] = df["value"].cummin() if minimize else df["value"].cummax()
+        df["direction"] = "minimize" if minimize else "maximize"
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(
+            columns=["method", "seed", "run", "trials", "number", "elapsed_s", "value", "state",
+                     "fit_seconds", "epochs", "epochs_so_far", "best_so_far", "direction"]
+        )  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def epochs_trained(metrics: dict, folds: int) -> int:
+    """Network epochs a trial trained, the common currency of methods on a model that trains
+    in epochs: a CV trial trains one network per fold for `step` epochs; a population segment
+    trains one network for its own epochs (it is scored on one holdout split)."""
+    if metrics.get("segment_epochs") is not None:
+        return int(metrics["segment_epochs"])
+    return int(metrics.get("step") or 0) * folds
+
+
+def targets(
+    traj: pd.DataFrame, info: ExperimentInfo, value: float | None = None
+) -> dict[int, float]:
+    """Target score per seed: a given value, else the best score grid search found with that
+    seed (same folds and split), so each method races grid search on equal terms."""
+    value = info.config.target if value is None else value
+    if value is not None:
+        return {int(s): float(value) for s in info.config.seeds}
+    grid = traj[(traj["method"] == "grid")].dropna(subset=["best_so_far"])
+    return {int(seed): float(g["best_so_far"].iloc[-1]) for seed, g in grid.groupby("seed")}
+
+
+def _reached(df: pd.DataFrame, target: float) -> pd.DataFrame:
+    minimize = (df["direction"] == "minimize").iloc[0]
+    hit = df["best_so_far"] <= target + 1e-12 if minimize else df["best_so_far"] >= target - 1e-12
+    return df[hit]
+
+
+def summary_table(
+    info: ExperimentInfo, traj: pd.DataFrame, storage: BaseStorage | str | None = None,
+    target: dict[int, float] | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """One row per method: best CV (mean ± std over seeds), test score, trial states, times,
+    and seconds / trials until the target was first reached (median over seeds)."""
+    from tuning.store.results import run_summary
+
+    storage = _storage(storage)
+    rows = []
+    for method in info.config.methods:
+        runs = [r for r in info.runs if r["method"] == method]
+        sums = [run_summary(storage, r["run"]) for r in runs]
+        best = [s.best_value for s in sums if s.best_value is not None]
+        tests = [s.test.get("score") for s in sums if s.test.get("score") is not None]
+        t = traj[traj["method"] == method]
+        to_s, to_n, reached = [], [], 0
+        if target:
+            for seed, g in t.groupby("seed"):
+                if seed not in target:
+                    continue
+                hit = _reached(g, target[seed])
+                if not hit.empty:
+                    reached += 1
+                    to_s.append(float(hit["elapsed_s"].iloc[0]))
+                    to_n.append(int(hit["trials"].iloc[0]))
+        wall = t.groupby("seed")["elapsed_s"].max() if not t.empty else pd.Series(dtype=float)
+        fit = t.groupby("seed")["fit_seconds"].sum() if not t.empty else pd.Series(dtype=float)
+        epochs = (
+            t.groupby("seed")["epochs"].sum(min_count=1) if not t.empty else pd.Series(dtype=float)
+        )
+        counts = {
+            k: int(np.mean([s.counts.get(k, 0) for s in sums])) if sums else 0
+            for k in ("complete", "pruned", "failed")
+        }
+        rows.append({
+            "method": method,
+            "best_cv": float(np.mean(best)) if best else np.nan,
+            "best_cv_std": float(np.std(best)) if len(best) > 1 else np.nan,
+            "test": float(np.mean(tests)) if tests else np.nan,
+            **counts,
+            "fit_seconds": float(fit.median()) if len(fit) else np.nan,
+            "wall_seconds": float(wall.median()) if len(wall) else np.nan,
+            "epochs": float(epochs.median()) if epochs.notna().any() else np.nan,
+            "seconds_to_target": float(np.median(to_s)) if to_s else np.nan,
+            "trials_to_target": float(np.median(to_n)) if to_n else np.nan,
+            "reached": f"{reached}/{len(runs)}" if target else "-",
+            "seeds": len(runs),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def band(traj: pd.DataFrame, x: str = "trials", points: int = 200) -> pd.DataFrame:
+    """Best-so-far per method on a common x axis: median, min and max over seeds (step curves)."""
+    out = []
+    for method, t in traj.groupby("method", sort=False):
+        t = t.dropna(subset=["best_so_far"])
+        if t.empty:
+            continue
+        grid = np.unique(np.linspace(t[x].min(), t[x].max(), points))
+        if x == "trials":
+            grid = np.unique(np.round(grid)).astype(int)
+        curves = []
+        for _, g in t.groupby("seed"):
+            g = g.sort_values(x)
+            idx = np.searchsorted(g[x].to_numpy(), grid, side="right") - 1
+            vals = np.where(idx >= 0, g["best_so_far"].to_numpy()[np.clip(idx, 0, None)], np.nan)
+            vals = np.where(grid <= g[x].max(), vals, np.nan)  # no extrapolation past a seed's end
+            curves.append(vals)
+        arr = np.vstack(curves)
+        with np.errstate(all="ignore"):
+            out.append(pd.DataFrame({
+                "method": method, x: grid, "median": np.nanmedian(arr, axis=0),
+                "low": np.nanmin(arr, axis=0), "high": np.nanmax(arr, axis=0),
+                "seeds": np.sum(~np.isnan(arr), axis=0),
+            }))  # fmt: skip
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
+
+
+def export_csv(info: ExperimentInfo, storage: BaseStorage | str | None = None) -> str:
+    """All trials of all members, one CSV (method, seed, run, trial, state, value, params...)."""
+    from tuning.store.results import TrialFeed
+
+    storage = _storage(storage)
+    frames = []
+    for r in info.runs:
+        df = TrialFeed(load_study(r["run"], storage)).refresh().copy()
+        df.insert(0, "seed", r["seed"])
+        df.insert(0, "method", r["method"])
+        df.insert(0, "experiment", info.name)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True).to_csv(index=False) if frames else ""
+
+
+# -- presets -------------------------------------------------------------------------------------
+def classic_space() -> SearchSpace:
+    """The field's classic random-forest comparison: ranges for samplers, 81 points for grid."""
+    return SearchSpace((
+        int_param("n_estimators", 50, 300, grid=(50, 100, 200)),
+        int_param("max_depth", 5, 30, grid=(5, 10, 15)),
+        int_param("min_samples_split", 2, 20, grid=(2, 5, 10)),
+        int_param("min_samples_leaf", 1, 10, grid=(1, 2, 4)),
+        cat_param("max_features", ["sqrt", "log2"], grid=("sqrt",)),
+    )).validate()  # fmt: skip
+
+
+def classic_preset(
+    seeds: tuple[int, ...] = (0,), parallel: bool = False, workers: int = 1
+) -> ExperimentConfig:
+    """`workers` > 1 runs each member in that many processes (one thread each): the studio's
+    fastest way to use several cores for forests, as GridSearchCV's n_jobs does."""
+    from tuning.core.config import DatasetRef
+
+    base = RunConfig(
+        dataset=DatasetRef("seed-classification"), model="random_forest", method="grid",
+        space=classic_space(), n_trials=20, cv_folds=5, scoring="accuracy", workers=workers,
+    )  # fmt: skip
+    return ExperimentConfig(
+        base=base, methods=("grid", "random", RECOMMENDED, "hyperband"), seeds=seeds,
+        parallel=parallel, overrides={"hyperband": {"fidelity": "folds"}},
+    )  # fmt: skip
+
+
+PRESETS = {"classic": classic_preset}
+
+
+class ExperimentHandle:
+    """An experiment working on a daemon thread; `stop` ends the member in progress within a
+    fold or epoch and skips the rest (resume by starting the experiment again)."""
+
+    def __init__(
+        self,
+        name: str,
+        storage: BaseStorage | str | None = None,
+        nice: int = 0,
+        isolate: bool = False,
+    ) -> None:
+        self.name, self.storage, self.nice, self.isolate = name, _storage(storage), nice, isolate
+        self.stop_event = threading.Event()
+        self.statuses: dict[str, str] = {}
+        self.error: str | None = None
+        self.thread = threading.Thread(target=self._target, name=f"experiment-{name}", daemon=True)
+
+    def _target(self) -> None:
+        try:
+            self.statuses = run_experiment(
+                self.name, self.storage, self.stop_event, nice=self.nice, isolate=self.isolate
+            )
+        except Exception as exc:  # shown on the page; the members keep what they finished
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def start(self) -> ExperimentHandle:
+        self.thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop(self) -> None:
+        self.stop_event.set()

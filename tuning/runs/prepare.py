@@ -1,0 +1,71 @@
+"""Validating a run's configuration against its data, model and method."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tuning.core.config import RunConfig
+from tuning.core.errors import ConfigError
+from tuning.core.scoring import Scoring
+from tuning.data import datasets
+from tuning.evaluation.objective import budget_for
+from tuning.execution.prepared import Prepared
+from tuning.methods import get_method
+from tuning.models import REGISTRY as MODELS
+from tuning.models import get_model
+
+
+def prepare(config: RunConfig) -> Prepared:
+    """Validate a configuration against its data; raises UserError with what to change."""
+    model = get_model(config.model)
+    method = get_method(config.method)
+    options = method.validate_options(dict(config.method_options))
+    if config.n_trials is None and config.timeout_s is None and method.needs_budget:
+        raise ConfigError("Give a budget: a number of trials, a time limit in minutes, or both.")
+    if config.n_trials is not None and config.n_trials < 1:
+        raise ConfigError(f"The number of trials must be at least 1, got {config.n_trials}.")
+    if config.timeout_s is not None and config.timeout_s <= 0:
+        raise ConfigError(f"The time limit must be positive, got {config.timeout_s} s.")
+    if not 2 <= config.cv_folds <= 20:
+        raise ConfigError(f"CV folds must be between 2 and 20, got {config.cv_folds}.")
+    if not 0.05 <= config.test_size <= 0.5:
+        raise ConfigError(
+            f"The test fraction must be between 0.05 and 0.5, got {config.test_size}."
+        )
+    if config.trial_timeout_s is not None and not config.trial_timeout_s > 0:
+        raise ConfigError(
+            f"The per-trial time limit must be positive, got {config.trial_timeout_s} s."
+        )
+    if config.max_consecutive_failures < 1:
+        raise ConfigError("The consecutive-failure limit must be at least 1.")
+    if not 1 <= config.workers <= 64:
+        raise ConfigError(f"Workers must be between 1 and 64, got {config.workers}.")
+    if config.retries < 0:
+        raise ConfigError(f"Retries cannot be negative, got {config.retries}.")
+    if config.n_jobs == 0:
+        raise ConfigError("n_jobs must be -1 (all cores) or 1 or more threads, not 0.")
+    if config.fidelity not in ("auto", "folds"):
+        raise ConfigError(f"fidelity must be 'auto' or 'folds', not '{config.fidelity}'.")
+    ds = datasets.load_dataset(config.dataset)
+    if not model.supports(ds.task):
+        raise ConfigError(
+            f"{model.label} does not handle {ds.task}; for this dataset choose one of: "
+            f"{', '.join(m for m, s in MODELS.items() if s.supports(ds.task))}."
+        )
+    space = (config.space or model.default_space(ds.task)).validate()
+    unknown = set(space.names) - set(model.default_space(ds.task).names)
+    if unknown:
+        raise ConfigError(
+            f"{model.label} has no parameter(s) {', '.join(sorted(unknown))}: remove them."
+        )
+    scoring = Scoring.validated(
+        config.scoring or Scoring.default(ds.task), ds.task, len(ds.classes or []) or None
+    )
+    split = datasets.split(ds, config.test_size, config.seed)
+    datasets.check_cv(split.y_train, ds.task, config.cv_folds)
+    config = method.validate_run(replace(config, method_options=options), space, model)
+    config = replace(
+        config, space=space, scoring=scoring.name, method_options=options, name=config.name
+    )
+    budget = budget_for(model, space, config.cv_folds, config.fidelity)
+    return Prepared(config, ds, split, model, scoring, budget)

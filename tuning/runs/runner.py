@@ -1,0 +1,280 @@
+"""Starting runs: create a run, execute it (or join it as one more worker), run it in the
+background, and the one scheduler (RunManager) that caps how many work at once.
+
+create_run() writes the study and its configuration; execute() rebuilds everything from the
+storage alone and hands the run to its method's strategy (so the app, the command line and
+remote workers all run the same way). Status lives on the study, so other processes can read it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, replace
+from datetime import datetime
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial
+
+from tuning.core.config import RunConfig
+from tuning.core.errors import ConfigError, UserError
+from tuning.execution.lifecycle import clear_stop_request, recover_stale_trials, request_stop
+from tuning.execution.loop import RunContext
+from tuning.execution.priority import APP_RUN_NICE, lower_priority
+from tuning.methods import get_method
+from tuning.runs.prepare import prepare
+from tuning.store.runs import (
+    as_storage,
+    config_of,
+    fetch_dataset,
+    load_study,
+    now_iso,
+    sanitize_name,
+    set_status,
+    store_dataset,
+    unique_name,
+)
+from tuning.store.storage import url_of, write_error
+
+
+def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> str:
+    """Validate, create the study, save the configuration; returns the run's name."""
+    storage = as_storage(storage)
+    prep = prepare(config)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = config.name or f"{config.model}-{config.method}-{config.dataset.label()}-{stamp}"
+    name = sanitize_name(base)
+    if config.name is None:
+        name = unique_name(storage, name)
+    elif name in {s.study_name for s in storage.get_all_studies()}:
+        raise ConfigError(f"A run named '{name}' already exists: choose another name.")
+    for attempt in range(20):
+        try:
+            study = optuna.create_study(study_name=name, storage=storage, direction=prep.direction)
+            break
+        except optuna.exceptions.DuplicatedStudyError:
+            # Another session or process took the name since we looked (two launches in the
+            # same second): a generated name moves on to the next free one.
+            if config.name is not None or attempt == 19:
+                raise ConfigError(
+                    f"A run named '{name}' already exists: choose another name."
+                ) from None
+            name = unique_name(storage, sanitize_name(base))
+        except OSError as exc:
+            raise write_error(exc, url_of(storage)) from None
+    cfg = replace(prep.config, name=name)
+    try:
+        # The configuration is written last: a study without it is not a run (pages and the
+        # command line skip it), so a write that fails half-way leaves no half-written run.
+        study.set_user_attr("created_at", now_iso())
+        study.set_user_attr("status", "queued")
+        study.set_user_attr("task", prep.dataset.task)
+        study.set_user_attr("scoring", prep.scoring.name)
+        study.set_user_attr("budget", asdict(prep.budget))
+        if cfg.dataset.name == "csv" and cfg.dataset.path:
+            store_dataset(study, cfg.dataset.path)
+        get_method(cfg.method).setup(study, prep.space, cfg)
+        study.set_user_attr("config", cfg.to_dict())
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # best effort: on a full disk this may fail too
+            optuna.delete_study(study_name=name, storage=storage)
+        if isinstance(exc, OSError):
+            raise write_error(exc, url_of(storage)) from None
+        raise
+    return name
+
+
+def execute(
+    name: str,
+    storage: BaseStorage | str | None = None,
+    stop: threading.Event | None = None,
+    callbacks: Iterable[Callable[[optuna.Study, FrozenTrial], None]] = (),
+    objective: Callable[[optuna.Trial], float] | None = None,
+    refit: bool = True,
+    max_trials: int | None = None,
+    n_jobs: int | None = None,
+    clear_stop: bool = True,
+) -> str:
+    """Run (or resume, or join as one more worker) `name` until its budget is spent or `stop`
+    is set; returns the status. Everything is rebuilt from the storage, so this is also what
+    a worker process runs. `objective` replaces the cross-validated evaluation (benchmarks use
+    a trivial one); `max_trials` caps this worker's share; `n_jobs` overrides threads per fit.
+    `clear_stop`: starting is a resume, which drops the stop request an earlier Stop left;
+    a pool's workers keep it instead (the pool cleared it, so a request now is a new Stop).
+    """
+    storage = as_storage(storage)
+    stop = stop or threading.Event()
+    study = load_study(name, storage)
+    config = config_of(study)
+    try:
+        config = fetch_dataset(study, config)
+        prep = prepare(config)
+    except UserError as exc:
+        set_status(study, "failed", str(exc))
+        raise
+    recover_stale_trials(study, config.retries)
+    if clear_stop:
+        clear_stop_request(study)
+    if study.user_attrs.get("stop_requested"):
+        stop.set()  # asked to stop before this worker began
+    ctx = RunContext(
+        study, prep, stop, callbacks=callbacks, objective=objective, refit=refit,
+        max_trials=max_trials, n_jobs=n_jobs,
+    )  # fmt: skip
+    return get_method(config.method).run(ctx)
+
+
+def worker_processes(config: dict[str, Any], url: str | None, isolate: bool = False) -> int:
+    """How many local worker processes a run (its stored config) works as; 0 means a thread of
+    this process. Several workers are processes whenever they can reopen the storage by URL.
+    `isolate` (the app's runs) puts even one worker in its own process: run threads in the
+    server's process hold Python's lock against the pages (benchmarks/load.py: Home took 21 s
+    with 4 runs as threads, 3.5 s with 4 niced worker processes, 2.7 s idle). Population
+    methods train their members on threads of one process."""
+    if url is None:  # in-memory storage: no other process can open it
+        return 0
+    if get_method(config["method"]).one_process:
+        return 1 if isolate else 0
+    n = int(config.get("workers", 1))
+    return n if n > 1 or isolate else 0
+
+
+class RunHandle:
+    """One run on one daemon thread. The thread only writes to the storage and to this object.
+    `nice` lowers the thread's priority (the app's runs, so that pages stay responsive)."""
+
+    def __init__(self, name: str, storage: BaseStorage, nice: int = 0, **kwargs: Any) -> None:
+        self.name, self.storage, self.nice = name, storage, nice
+        self.stop_event = threading.Event()
+        self.status: str | None = None
+        self.error: str | None = None
+        self.started = threading.Event()
+        self._kwargs = kwargs
+        self.thread = threading.Thread(target=self._target, name=f"run-{name}", daemon=True)
+
+    def _target(self) -> None:
+        lower_priority(self.nice)
+        self.started.set()
+        try:
+            self.status = execute(self.name, self.storage, stop=self.stop_event, **self._kwargs)
+        except Exception as exc:
+            self.status, self.error = "failed", str(exc)
+
+    def start(self) -> RunHandle:
+        self.thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def join(self, timeout: float | None = None) -> str | None:
+        self.thread.join(timeout)
+        return self.status
+
+
+def start_run(
+    config: RunConfig, storage: BaseStorage | str | None = None, **kwargs: Any
+) -> RunHandle:
+    """Create the run and start it on a background thread; returns at once."""
+    storage = as_storage(storage)
+    name = create_run(config, storage)
+    return RunHandle(name, storage, **kwargs).start()
+
+
+class RunManager:
+    """Process-wide registry: at most `max_running` runs at once, the rest wait in a queue.
+
+    Submitting or resuming a run that is already running or queued returns the existing entry,
+    so reruns and double clicks never start a second worker for one run. Each run works as
+    its own niced worker process(es) when the storage has a URL (see worker_processes), so
+    the server's pages stay responsive; with in-memory storage, as a niced thread.
+    """
+
+    def __init__(self, storage: BaseStorage | str | None = None, max_running: int = 2) -> None:
+        self.storage = as_storage(storage)
+        self.url = storage if isinstance(storage, str) else url_of(self.storage)
+        self.max_running = max_running
+        self.lock = threading.Lock()
+        self.handles: dict[str, Any] = {}  # name -> RunHandle | WorkerPool
+        self.queue: deque[str] = deque()
+
+    def submit(self, config: RunConfig) -> str:
+        name = create_run(config, self.storage)
+        self.resume(name)
+        return name
+
+    def resume(self, name: str) -> str:
+        with self.lock:
+            if self._active(name):
+                return name
+            self.queue.append(name)
+        self._pump()
+        return name
+
+    def _pump(self) -> None:
+        with self.lock:
+            while self.queue and self.running_count() < self.max_running:
+                name = self.queue.popleft()
+                config = load_study(name, self.storage).user_attrs["config"]
+                n = worker_processes(config, self.url, isolate=True)
+                if n:
+                    from tuning.runs.workers import WorkerPool
+
+                    h: Any = WorkerPool(name, self.url, n, nice=APP_RUN_NICE)
+                else:
+                    h = RunHandle(name, self.storage, nice=APP_RUN_NICE)
+                self.handles[name] = h
+                # The watcher re-pumps when the run ends, so queued runs start without a page visit.
+                threading.Thread(target=self._run_then_pump, args=(h,), daemon=True).start()
+
+    def _run_then_pump(self, h: Any) -> None:
+        try:
+            h.start()
+            h.join()
+        finally:
+            self._pump()
+
+    def running_count(self) -> int:
+        return sum(1 for h in self.handles.values() if h.alive or not h.started.is_set())
+
+    def queued(self) -> list[str]:
+        with self.lock:
+            return list(self.queue)
+
+    def _active(self, name: str) -> bool:
+        h = self.handles.get(name)
+        return (h is not None and (h.alive or not h.started.is_set())) or name in self.queue
+
+    def is_active(self, name: str) -> bool:
+        return self._active(name)
+
+    def stop(self, name: str) -> None:
+        """Stop a run: dequeue it, stop its thread or workers here, and ask any other process
+        working on it (command line, remote workers) to stop too."""
+        with self.lock:
+            if name in self.queue:
+                self.queue.remove(name)
+                set_status(
+                    load_study(name, self.storage),
+                    "stopped",
+                    "Removed from the queue before it started.",
+                )
+                return
+        h = self.handles.get(name)
+        if h is not None:
+            h.stop()
+        request_stop(name, self.storage)
+
+    def stop_all(self) -> None:
+        with self.lock:
+            self.queue.clear()
+        for h in self.handles.values():
+            h.stop()

@@ -1,0 +1,147 @@
+"""Every use of Optuna's private API, in one place, pinned to the Optuna version it was written for.
+
+Optuna has no public hook for what these do (claiming a queued trial under our own lock, writing
+a trial of another worker, a trial's Hyperband bracket, the samplers' internal models that Learn
+draws, an atomic journal append). When Optuna is upgraded, `tests/engine/test_compat.py` fails
+first and names what to re-check here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+import optuna
+from optuna.pruners import HyperbandPruner
+from optuna.storages import BaseStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal._file import get_lock_file
+from optuna.trial import FrozenTrial
+
+WRITTEN_FOR = "5.0.0"  # the Optuna version these shims were read against
+
+
+# -- studies and trials ----------------------------------------------------------------------
+def storage_of(study: optuna.Study) -> BaseStorage:
+    return study._storage
+
+
+def study_id(study: optuna.Study | Any) -> int:
+    """The storage's id of a study (or of a FrozenStudy from get_all_studies)."""
+    return study._study_id
+
+
+def trial_id(trial: FrozenTrial) -> int:
+    return trial._trial_id
+
+
+def set_trial_claimer(study: optuna.Study, claim: Callable[[], int | None]) -> None:
+    """Make `study.ask()` (and so optimize) take its next trial from `claim()` instead of
+    Optuna's own queue pop (`Study._pop_waiting_trial_id`), which returns a trial id."""
+    study._pop_waiting_trial_id = claim
+
+
+# -- pruners ---------------------------------------------------------------------------------
+class TrialNumberHyperband(HyperbandPruner):
+    """Hyperband whose brackets depend on the trial number only.
+
+    Optuna hashes the study name with the trial number to pick a trial's bracket, so two runs
+    with the same seed (but, necessarily, different names) pruned, and with TPE sampled,
+    differently. Keyed on a constant, the same seed gives the same run.
+    """
+
+    def _get_bracket_id(self, study, trial) -> int:
+        return super()._get_bracket_id(SimpleNamespace(study_name="hyperband"), trial)
+
+
+def bracket_id(pruner: HyperbandPruner, study: optuna.Study, trial: FrozenTrial) -> int:
+    return pruner._get_bracket_id(study, trial)
+
+
+# -- samplers' internal models (Learn draws what drove each choice) --------------------------
+def tpe_startup_trials(sampler: optuna.samplers.TPESampler) -> int:
+    return sampler._n_startup_trials
+
+
+def tpe_densities(sampler, study, space: dict, seen: list[FrozenTrial]) -> tuple:
+    """TPE's split of the trials it had seen into good and bad, and the Parzen estimator of
+    each: (below, above, l_estimator, g_estimator)."""
+    from optuna.samplers._tpe.sampler import _split_trials, default_gamma
+
+    below, above = _split_trials(study, seen, default_gamma(len(seen)))
+    return (
+        below,
+        above,
+        sampler._build_parzen_estimator(study, space, below, handle_below=True),
+        sampler._build_parzen_estimator(study, space, above, handle_below=False),
+    )
+
+
+def cmaes_state(sampler, space: dict, trial: FrozenTrial, upto: list[FrozenTrial], direction):
+    """CMA-ES's generation of `trial` and the optimizer as it stood then (mean, sigma, C);
+    (None, None) for a trial outside any generation."""
+    from optuna._transform import _SearchSpaceTransform
+
+    generation = trial.system_attrs.get(sampler._attr_key_generation)
+    if generation is None:
+        return None, None
+    trans = _SearchSpaceTransform(space, transform_step=True, transform_0_1=True)
+    opt = sampler._restore_optimizer(upto)
+    if opt is None:  # before the first generation was told: the initial distribution
+        opt = sampler._init_optimizer(trans, direction)
+    return generation, opt
+
+
+def cmaes_generation(sampler, trial: FrozenTrial) -> Any:
+    return trial.system_attrs.get(sampler._attr_key_generation)
+
+
+def cmaes_sigma_cov(opt) -> tuple[float, Any]:
+    return float(opt._sigma), opt._C
+
+
+def nsga_generation_key(sampler: optuna.samplers.NSGAIISampler) -> str:
+    return sampler._get_generation_key()
+
+
+# -- importance ------------------------------------------------------------------------------
+def scott_parzen_estimator() -> type:
+    """PED-ANOVA's Parzen estimator (Optuna keeps it private); our bootstrap reuses it."""
+    from optuna.importance._ped_anova.scott_parzen_estimator import ScottParzenEstimator
+
+    return ScottParzenEstimator
+
+
+# -- journal file ----------------------------------------------------------------------------
+class RollbackFileBackend(JournalFileBackend):
+    """Optuna's journal file backend, except that a failed append (disk full, file size limit)
+    is rolled back. Optuna's own leaves the partial line in the file, and from then on every
+    write fails with "AssertionError: Should not reach." (seen with RLIMIT_FSIZE), so one full
+    disk would break the storage for good. The body is Optuna 5.0's append_logs plus the
+    truncate; there is no hook to add it otherwise.
+    """
+
+    def append_logs(self, logs: list[dict]) -> None:
+        import contextlib
+        import json
+        import os
+
+        with get_lock_file(self._lock):
+            data = "\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n"
+            # A raw descriptor, not a buffered file: a buffered writer would flush its leftover
+            # bytes on close, after the truncate.
+            fd = os.open(self._file_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                try:
+                    view = memoryview(data.encode("utf-8"))
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    os.fsync(fd)
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(fd, size)
+                    raise
+            finally:
+                os.close(fd)

@@ -1,0 +1,120 @@
+"""One typed record of a run, parsed once from its study's attributes.
+
+The CLI, the pages, the report and the workers read a run through `RunRecord` instead of
+picking keys out of `study.user_attrs`; the attributes themselves (the storage format) are the
+ones runs have always had, so runs made by earlier versions read the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.study import StudyDirection
+
+from tuning.core.budget import Budget
+from tuning.core.config import RunConfig
+from tuning.core.enums import RunStatus, Task
+from tuning.core.errors import UserError
+from tuning.store.runs import run_status
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """The best configuration refit on all training data and scored once on the test part."""
+
+    score: float | None = None
+    trial: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    refit_seconds: float | None = None
+    n_train: int | None = None
+    n_test: int | None = None
+    source: str | None = None  # "population": the best member's own network
+    error: str | None = None  # the refit failed (the search is kept)
+
+    @classmethod
+    def from_attr(cls, d: dict | None) -> TestResult | None:
+        if not d:
+            return None
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    name: str
+    status: RunStatus  # as readers should see it: a "running" run with a stale heartbeat is interrupted
+    direction: str  # "maximize" | "minimize"
+    config: RunConfig | None  # None: not a Tuning Studio run (or its config cannot be read)
+    config_dict: dict[str, Any]  # the saved JSON, as is
+    config_error: str | None = None  # why `config` is None although a config was saved
+    message: str | None = None
+    task: Task | None = None
+    scoring: str | None = None
+    budget: Budget | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    elapsed_s: float | None = None
+    heartbeat: float | None = None
+    grid_size: int | None = None
+    stop_requested: bool = False
+    test: TestResult | None = None
+    test_top: dict[str, Any] | None = None
+    experiment: dict[str, Any] | None = None
+    dataset_file: dict[str, Any] | None = None
+
+    @property
+    def is_studio_run(self) -> bool:
+        return bool(self.config_dict)
+
+    @property
+    def n_trials(self) -> int | None:
+        """The trial budget: a grid's size, or the configured number of trials."""
+        return self.grid_size or self.config_dict.get("n_trials")
+
+    @property
+    def dataset_label(self) -> str:
+        ds = self.config_dict.get("dataset") or {}
+        label = ds.get("name", "?")
+        if label == "csv":
+            label = f"{Path(ds.get('path') or 'csv').name} → {ds.get('target')}"
+        return label
+
+    @classmethod
+    def from_attrs(
+        cls, name: str, attrs: dict[str, Any], direction: str, now: float | None = None
+    ) -> RunRecord:
+        cfg_dict = attrs.get("config") or {}
+        config, error = None, None
+        if cfg_dict:
+            try:
+                config = RunConfig.from_dict(cfg_dict)
+            except (UserError, TypeError, KeyError, ValueError) as exc:
+                error = str(exc)
+        budget = attrs.get("budget")
+        task = attrs.get("task")
+        return cls(
+            name=name, status=run_status(attrs, now), direction=direction, config=config,
+            config_dict=cfg_dict, config_error=error, message=attrs.get("message"),
+            task=Task(task) if task in tuple(Task) else None,
+            scoring=attrs.get("scoring") or cfg_dict.get("scoring"),
+            budget=Budget(**budget) if isinstance(budget, dict) else None,
+            created_at=attrs.get("created_at"), started_at=attrs.get("started_at"),
+            ended_at=attrs.get("ended_at"), elapsed_s=attrs.get("elapsed_s"),
+            heartbeat=attrs.get("heartbeat"), grid_size=attrs.get("grid_size"),
+            stop_requested=bool(attrs.get("stop_requested")),
+            test=TestResult.from_attr(attrs.get("test")), test_top=attrs.get("test_top"),
+            experiment=attrs.get("experiment"), dataset_file=attrs.get("dataset_file"),
+        )  # fmt: skip
+
+    @classmethod
+    def from_study(cls, study: optuna.Study, now: float | None = None) -> RunRecord:
+        return cls.from_attrs(study.study_name, study.user_attrs, direction_of(study), now)
+
+
+def direction_of(study: optuna.Study) -> str:
+    d = study.directions[0]
+    return "minimize" if d == StudyDirection.MINIMIZE else "maximize"

@@ -1,0 +1,223 @@
+"""Trials from storage -> pandas, incrementally; run summaries for listings.
+
+Finished trials never change, so a refresh converts only trials that are new or were unfinished
+last time, and reads through `get_trials(deepcopy=False)` on one long-lived study object
+(`study.trials` deep-copies every trial on every call: never on a refresh path).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from tuning.core.enums import STOPPED_BY_USER
+from tuning.store import compat
+from tuning.store.runs import run_status
+
+STATE_NAMES = {
+    TrialState.COMPLETE: "complete",
+    TrialState.PRUNED: "pruned",
+    TrialState.FAIL: "failed",
+    TrialState.RUNNING: "running",
+    TrialState.WAITING: "waiting",
+}
+BASE_COLUMNS = [
+    "number", "state", "value", "cv_std", "train_score", "fit_seconds", "score_seconds",
+    "duration_s", "start", "complete", "step", "fail_reason", "worker",
+]  # fmt: skip
+
+
+def trial_row(t: FrozenTrial) -> dict[str, Any]:
+    m = t.user_attrs.get("metrics") or {}
+    state = trial_row_state(t)
+    start, end = t.datetime_start, t.datetime_complete
+    row = {
+        "number": t.number,
+        "state": state,
+        "value": t.value if t.state == TrialState.COMPLETE else m.get("cv_mean"),
+        "cv_std": m.get("cv_std"),
+        "train_score": m.get("train_score"),
+        "fit_seconds": m.get("fit_seconds"),
+        "score_seconds": m.get("score_seconds"),
+        "duration_s": (end - start).total_seconds() if start and end else None,
+        "start": start,
+        "complete": end,
+        "step": m.get("pruned_step") if t.state == TrialState.PRUNED else m.get("step"),
+        "fail_reason": m.get("fail_reason"),
+        "worker": m.get("worker"),
+    }
+    for k, v in t.params.items():
+        row[f"param_{k}"] = v
+    return row
+
+
+class TrialFeed:
+    """Incremental DataFrame of a study's trials. Keep one per run for the life of the process."""
+
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
+        self._done = pd.DataFrame(columns=BASE_COLUMNS)  # finished trials, in number order
+        self._n_done = 0  # trials[:_n_done] are all finished and converted
+        self._tail: list[dict[str, Any]] = []
+        self.trials: list[FrozenTrial] = []
+        self.refreshed_at = 0.0
+
+    def refresh(self) -> pd.DataFrame:
+        trials = self.study.get_trials(deepcopy=False)
+        self.trials = trials
+        new_done, tail = [], []
+        i = self._n_done
+        # Advance the finished prefix; everything after the first unfinished trial is re-read.
+        while i < len(trials) and trials[i].state.is_finished():
+            new_done.append(trial_row(trials[i]))
+            i += 1
+        tail = [trial_row(t) for t in trials[i:]]
+        if new_done:
+            chunk = pd.DataFrame(new_done)
+            self._done = (
+                chunk if self._n_done == 0 else pd.concat([self._done, chunk], ignore_index=True)
+            )
+            self._n_done = i
+        self._tail = tail
+        self.refreshed_at = time.time()
+        return self.frame()
+
+    def frame(self) -> pd.DataFrame:
+        if not self._tail:
+            return self._done
+        return pd.concat([self._done, pd.DataFrame(self._tail)], ignore_index=True)
+
+
+def add_running_best(df: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """Best-so-far over complete trials, in trial order (NaN before the first complete one)."""
+    out = df.copy()
+    values = out["value"].where(out["state"] == "complete")
+    out["best_so_far"] = values.cummax() if direction == "maximize" else values.cummin()
+    return out
+
+
+@dataclass
+class RunSummary:
+    name: str
+    status: str
+    dataset: str
+    model: str
+    method: str
+    scoring: str
+    direction: str
+    n_trials: int | None
+    timeout_s: float | None
+    counts: dict[str, int] = field(default_factory=dict)
+    best_value: float | None = None
+    best_std: float | None = None
+    best_number: int | None = None
+    best_params: dict[str, Any] = field(default_factory=dict)
+    test: dict[str, Any] = field(default_factory=dict)
+    created_at: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    elapsed_s: float | None = None
+    message: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return sum(v for k, v in self.counts.items() if k not in ("running", "waiting", "stopped"))
+
+    @property
+    def budget_label(self) -> str:
+        parts = []
+        if self.n_trials is not None:
+            parts.append(f"{self.n_trials} trials")
+        if self.timeout_s is not None:
+            parts.append(f"{self.timeout_s / 60:g} min")
+        return " / ".join(parts) or "grid"
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "run": self.name, "status": self.status, "dataset": self.dataset, "model": self.model,
+            "method": self.method, "trials": self.done, "best": self.best_value,
+            "scoring": self.scoring, "test": self.test.get("score"), "created": _local(self.created_at),
+        }  # fmt: skip
+
+
+def _local(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def summarize(
+    storage: BaseStorage, study_id: int, name: str, attrs: dict, direction: str
+) -> RunSummary:
+    cfg = attrs.get("config") or {}
+    trials = storage.get_all_trials(study_id, deepcopy=False)
+    counts: dict[str, int] = {}
+    best: FrozenTrial | None = None
+    sign = 1 if direction == "maximize" else -1
+    for t in trials:
+        state = trial_row_state(t)
+        counts[state] = counts.get(state, 0) + 1
+        if t.state == TrialState.COMPLETE and t.value is not None and np.isfinite(t.value):
+            if best is None or sign * t.value > sign * best.value:
+                best = t
+    ds = cfg.get("dataset") or {}
+    label = ds.get("name", "?")
+    if label == "csv":
+        label = f"{(ds.get('path') or 'csv').rsplit('/', 1)[-1]} → {ds.get('target')}"
+    metrics = (best.user_attrs.get("metrics") or {}) if best else {}
+    return RunSummary(
+        name=name, status=run_status(attrs), dataset=label, model=cfg.get("model", "?"),
+        method=cfg.get("method", "?"), scoring=attrs.get("scoring") or cfg.get("scoring") or "?",
+        direction=direction, n_trials=attrs.get("grid_size") or cfg.get("n_trials"),
+        timeout_s=cfg.get("timeout_s"), counts=counts,
+        best_value=best.value if best else None, best_std=metrics.get("cv_std"),
+        best_number=best.number if best else None, best_params=dict(best.params) if best else {},
+        test=attrs.get("test") or {}, created_at=attrs.get("created_at"),
+        started_at=attrs.get("started_at"), ended_at=attrs.get("ended_at"),
+        elapsed_s=attrs.get("elapsed_s"), message=attrs.get("message"), config=cfg,
+    )  # fmt: skip
+
+
+def trial_row_state(t: FrozenTrial) -> str:
+    if (
+        t.state == TrialState.FAIL
+        and (t.user_attrs.get("metrics") or {}).get("fail_reason") == STOPPED_BY_USER
+    ):
+        return "stopped"
+    return STATE_NAMES.get(t.state, t.state.name.lower())
+
+
+def list_runs(storage: BaseStorage) -> list[RunSummary]:
+    """Every run in the storage, newest first. Studies not made by Tuning Studio are skipped."""
+    out = []
+    for s in storage.get_all_studies():
+        if "config" not in s.user_attrs:
+            continue
+        direction = (
+            "minimize" if s.direction == optuna.study.StudyDirection.MINIMIZE else "maximize"
+        )
+        out.append(summarize(storage, compat.study_id(s), s.study_name, s.user_attrs, direction))
+    out.sort(key=lambda r: r.created_at or "", reverse=True)
+    return out
+
+
+def run_summary(storage: BaseStorage, name: str) -> RunSummary:
+    study_id = storage.get_study_id_from_name(name)
+    attrs = storage.get_study_user_attrs(study_id)
+    direction = storage.get_study_directions(study_id)[0]
+    d = "minimize" if direction == optuna.study.StudyDirection.MINIMIZE else "maximize"
+    return summarize(storage, study_id, name, attrs, d)
+
+
+def top_trials(df: pd.DataFrame, direction: str, n: int = 10) -> pd.DataFrame:
+    done = df[df["state"] == "complete"]
+    return done.sort_values("value", ascending=direction == "minimize").head(n)
