@@ -98,7 +98,7 @@ class WorkerPool:
         threads = threads_per_worker(self.n)
         logs = data_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        root = Path(__file__).resolve().parents[1]
+        root = Path(__file__).resolve().parents[2]
         for i in range(self.n):
             log = open(logs / f"{self.name}.worker{i}.log", "ab")  # noqa: SIM115 - owned by the child
             self.procs.append(
