@@ -1,6 +1,6 @@
 """Issue: the engine's bookkeeping per trial, and the cost per trial of the default storage.
 
-1. Runner overhead. `tuning.runner.execute` (a real run: budget claims under the shared lock,
+1. Runner overhead. `tuning.runs.runner.execute` (a real run: budget claims under the shared lock,
    heartbeat thread, stop/failure guard, status writes; `objective=` a trivial function that
    suggests 2 floats, refit=False) against a bare `study.optimize` loop with the same objective,
    the same storage kind (a fresh journal file each, opened the same way) and the same sampler
@@ -157,7 +157,7 @@ def main() -> None:
         f"python {platform.python_version()}, optuna {optuna.__version__}, "
         f"{os.cpu_count()} cores, load average at start {os.getloadavg()[0]:.2f}",
         "",
-        "1. Per-trial overhead: tuning.runner.execute vs a bare study.optimize loop",
+        "1. Per-trial overhead: tuning.runs.runner.execute vs a bare study.optimize loop",
         "   (trivial objective, fresh journal file each, same sampler and seed)",
     ]
     print("\n".join(out), flush=True)

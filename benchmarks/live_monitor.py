@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/live_monitor.py [--trials 10000] [--no-cold-start]
 
-1. Builds a run with N trials in a temporary journal storage: a real run (tuning.runner.
+1. Builds a run with N trials in a temporary journal storage: a real run (tuning.runs.runner.
    create_run, so it has a config), whose trials are written with study.add_trials: realistic
    params (random forest space), per-trial metrics like the engine's, per-fold intermediate
    values, a mix of complete / pruned / failed states, start and end times one second apart.

@@ -3,7 +3,7 @@
 Digits (1,797 rows, 10 classes), the PyTorch MLP, one search space for all three methods:
 learning rate, batch size, layers, width, dropout, weight decay, and epochs up to EPOCHS.
 
-Budget, counted in network epochs (tuning.experiments.epochs_trained), the same for every method:
+Budget, counted in network epochs (tuning.runs.experiments.epochs_trained), the same for every method:
   - PBT: POPULATION members x EPOCHS epochs, each member one network scored on the holdout split
     (the first of 3 CV folds);
   - random search and Hyperband (TPE inside): 3-fold CV, each trial trains 3 networks for its

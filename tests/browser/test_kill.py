@@ -28,6 +28,7 @@ from browser_support import (
 )
 from optuna.trial import TrialState
 
+from tuning.store import compat
 from tuning.store.storage import JOURNAL_NAME, open_storage
 
 STALE_S = 3.0
@@ -64,7 +65,7 @@ def test_sigkill_the_app_mid_run_then_restart_and_resume(tmp_path):
                 return s
 
             def mid_run():
-                trials = store.get_all_trials(study()._study_id, deepcopy=False)
+                trials = store.get_all_trials(compat.study_id(study()), deepcopy=False)
                 complete = [t for t in trials if t.state == TrialState.COMPLETE]
                 running = [t for t in trials if t.state == TrialState.RUNNING]
                 return len(complete) >= 2 and running and (complete, running)

@@ -198,9 +198,9 @@ def trials_by_number(study) -> dict:
 
 
 def test_stopping_mid_run_keeps_what_was_recorded_and_refuses_to_resume(storage, monkeypatch):
-    from tuning.runs import runner
+    from tuning.execution import lifecycle
 
-    monkeypatch.setattr(runner, "HEARTBEAT_S", 0.05)  # beat often, so the test sees one
+    monkeypatch.setattr(lifecycle, "HEARTBEAT_S", 0.05)  # beat often, so the test sees one
     name = create_run(_config(space=_space(epochs=60), options={"interval": 1}), storage)
     handle = RunHandle(name, storage).start()
     study = load_study(name, storage)

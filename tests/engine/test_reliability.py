@@ -33,7 +33,7 @@ from tuning.runs.runner import create_run, execute
 from tuning.store.runs import load_study
 from tuning.store.storage import open_storage
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PY = sys.executable
 RIDGE_SPACE = SearchSpace((float_param("alpha", 1e-2, 1e2, log=True),))
 
@@ -337,10 +337,10 @@ def test_sigkill_a_worker_then_a_new_worker_resumes_the_run(tmp_path, monkeypatc
 
     from test_workers import slow, spawn_worker, wait_for
 
-    import tuning.runs.runner as runner
+    import tuning.store.runs as store_runs
 
     stale = 3.0
-    monkeypatch.setattr(runner, "STALE_S", stale)  # this process reads the run with that window
+    monkeypatch.setattr(store_runs, "STALE_S", stale)  # this process reads the run with that window
     url = f"journal:///{tmp_path}/runs.journal"
     store = open_storage(url)
     name = create_run(slow(n_trials=3), store)
@@ -357,9 +357,9 @@ def test_sigkill_a_worker_then_a_new_worker_resumes_the_run(tmp_path, monkeypatc
     done, running = wait_for(mid_run, 240)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
-    assert runner.run_status(study.user_attrs) == "running"  # too soon to tell
+    assert store_runs.run_status(study.user_attrs) == "running"  # too soon to tell
     time.sleep(stale + 1)
-    assert runner.run_status(study.user_attrs) == "interrupted"
+    assert store_runs.run_status(study.user_attrs) == "interrupted"
 
     again = spawn_worker(name, url, env)  # a resume is one more worker on the run
     out, _ = again.communicate(timeout=240)

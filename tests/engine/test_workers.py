@@ -134,7 +134,7 @@ def test_workers_end_with_the_process_that_started_them(tmp_path):
     name = create_run(slow(n_trials=50, workers=2), store)
     parent = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\n"
-         "from tuning.workers import WorkerPool\n"
+         "from tuning.runs.workers import WorkerPool\n"
          "pool = WorkerPool(sys.argv[1], sys.argv[2], 2).start()\n"
          "print(*[p.pid for p in pool.procs], flush=True)\n"
          "time.sleep(600)\n", name, url],

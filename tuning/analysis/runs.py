@@ -83,7 +83,7 @@ class ParamInfo:
 class RunData:
     """One run read from storage: its trials as a DataFrame plus what describes the run.
 
-    `frame` has one row per trial (the columns of `tuning.results.trial_row`, plus
+    `frame` has one row per trial (the columns of `tuning.store.results.trial_row`, plus
     `best_so_far`); `trials` holds the same trials as Optuna FrozenTrials (not copied: read only).
     """
 

@@ -3,7 +3,7 @@
 A dataset is named by a :class:`DatasetRef` (saved in a run's JSON config) and loaded into a
 :class:`Dataset` (features ``X``, target ``y``, task, warnings). Built-in and synthetic sets live
 in :data:`REGISTRY`, one :class:`DatasetSpec` entry each. CSV files are read as data only (pandas,
-never eval or pickle) and checked; every problem raises :class:`~tuning.errors.DataError` with a
+never eval or pickle) and checked; every problem raises :class:`~tuning.core.errors.DataError` with a
 message that says what is wrong and what to do.
 
 Encoding and imputation of features happen later, inside the model pipeline (fit within each CV

@@ -2,7 +2,7 @@
 
 Synthetic ones are classic test functions with known optima (Branin, Himmelblau, Rastrigin,
 Rosenbrock). Real ones are true cross-validated scores of a model over two hyperparameters,
-computed once on a grid by `python -m tuning.landscapes build` and committed as small JSON files
+computed once on a grid by `python -m tuning.learn.landscapes build` and committed as small JSON files
 in tuning/landscape_data/; between grid points the score is interpolated, so the page needs no
 training at all.
 
@@ -239,7 +239,7 @@ def _load_real(name: str) -> Landscape:
     path = _data_path(name)
     if not path.exists():
         raise ConfigError(
-            f"The landscape data {path.name} is missing: run `python -m tuning.landscapes build "
+            f"The landscape data {path.name} is missing: run `python -m tuning.learn.landscapes build "
             f"{name}` to compute it."
         )
     data = json.loads(path.read_text())
@@ -351,7 +351,7 @@ def build(name: str) -> Path:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m tuning.landscapes",
+        prog="python -m tuning.learn.landscapes",
         description="Compute the real landscapes of the Learn page (a grid of true CV scores).",
     )
     sub = parser.add_subparsers(dest="command", required=True)

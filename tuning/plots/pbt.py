@@ -5,7 +5,7 @@
   copied; the final best member's ancestry is highlighted;
 - schedule: each hyperparameter of the best member's ancestry over epochs (a step line).
 
-Built from the run's trials only (`user_attrs["pbt"]`, see tuning.pbt), so it works live, after
+Built from the run's trials only (`user_attrs["pbt"]`, see tuning.methods.pbt), so it works live, after
 a Stop, in the Analysis page and in the HTML report. No streamlit here.
 """
 
