@@ -1,4 +1,4 @@
-"""Tests for tuning.datasets: registry, synthetic parameters, CSV checks, split and CV checks."""
+"""Tests for tuning.data: registry, synthetic parameters, CSV checks, split and CV checks."""
 
 from __future__ import annotations
 

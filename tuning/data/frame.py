@@ -1,0 +1,382 @@
+"""A table as a dataset: target and task, feature checks and cleaning, the Dataset record.
+
+:func:`dataset_from_frame` checks a table whose target column is to be predicted: it infers the
+task when none is given, prepares the target, drops empty, ID-like and constant feature columns,
+and notes what a person should know (missing values, imbalance, size) in ``Dataset.warnings``.
+Encoding and imputation of features happen later, inside the model pipeline (fit within each CV
+fold), so missing values stay in ``X`` here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from tuning.core.enums import TASKS
+from tuning.core.errors import DataError
+from tuning.data.messages import examples, it_they, percent, quoted, row_count, subject
+
+MIN_ROWS = 10  # fewer rows than this cannot be tuned and tested meaningfully
+MANY_ROWS = 100_000  # above this, warn that trials may be slow
+MANY_CATEGORIES = 100  # a categorical column with more distinct values gets a warning
+IMBALANCE_RATIO = 0.2  # smallest / largest class below this gets a warning
+
+
+@dataclass(eq=False)
+class Dataset:
+    """A loaded dataset: features, target and what was noticed about them."""
+
+    name: str
+    task: str
+    X: pd.DataFrame
+    y: pd.Series
+    description: str
+    warnings: list[str] = field(default_factory=list)
+    categorical_columns: list[str] = field(default_factory=list)
+    id_columns: list[str] = field(default_factory=list)
+    classes: list | None = None  # sorted class labels for classification
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (int(self.X.shape[0]), int(self.X.shape[1]))
+
+    @property
+    def target(self) -> str:
+        return str(self.y.name)
+
+
+def infer_task(y: pd.Series) -> str:
+    """ "classification" for text, bool or few integer values; otherwise "regression"."""
+    y = pd.Series(y).dropna()
+    if y.empty:
+        raise DataError("The target has no values: choose a target column with values.")
+    if ptypes.is_bool_dtype(y.dtype) or isinstance(y.dtype, pd.CategoricalDtype):
+        return "classification"
+    if not ptypes.is_numeric_dtype(y.dtype):
+        if ptypes.is_object_dtype(y.dtype):
+            numbers = pd.to_numeric(y, errors="coerce")
+            if numbers.notna().all():
+                return infer_task(numbers)
+        return "classification"
+    values = y.to_numpy(dtype=float)
+    n_unique = int(y.nunique())
+    if n_unique <= 2:
+        return "classification"
+    if not np.isfinite(values).all():
+        return "regression"
+    integer_valued = bool(np.all(values == np.round(values)))
+    # a few integer values, each seen on average at least 5 times: class labels
+    if integer_valued and n_unique <= 20 and n_unique * 5 <= len(values):
+        return "classification"
+    return "regression"
+
+
+def dataset_from_frame(
+    df: pd.DataFrame, target: str, task: str | None = None, name: str = "data"
+) -> Dataset:
+    """Check and clean a table whose ``target`` column is to be predicted."""
+    if task is not None and task not in TASKS:
+        raise DataError(f"Unknown task {task!r}: choose one of {', '.join(TASKS)}.")
+    df = df.copy()
+    df.columns = [str(c).strip() for c in df.columns]
+    # Counts and per-column checks below work on whole frames: column by column, a file with
+    # 3,000 columns took a minute to load (quadratic count, one Series per column).
+    duplicates = sorted(c for c, n in Counter(df.columns).items() if n > 1)
+    if duplicates:
+        raise DataError(
+            f"The data has duplicate column names: {quoted(duplicates)}. Give every column a "
+            "different name."
+        )
+    target = str(target).strip() if target is not None else ""
+    if not target:
+        raise DataError(
+            "No target column was chosen: choose the column the model should predict, one "
+            f"of {quoted(list(df.columns), 20)}."
+        )
+    if target not in df.columns:
+        raise DataError(_no_column_message(target, list(df.columns)))
+    if df.shape[1] < 2:
+        raise DataError(
+            f"The data has only one column ('{target}'), the target; it needs at least one "
+            "feature column besides it. If the file has several columns, check that they are "
+            "separated by commas, semicolons or tabs."
+        )
+
+    notes: list[str] = []
+    missing = df[target].isna()
+    if missing.all():
+        raise DataError(
+            f"The target column '{target}' has no values: choose another target column."
+        )
+    if missing.any():
+        k = int(missing.sum())
+        notes.append(
+            f"{k} of {len(df)} rows have no value in the target column '{target}'; "
+            f"{'it was' if k == 1 else 'they were'} dropped."
+        )
+        df = df.loc[~missing]
+    df = df.reset_index(drop=True)
+    if len(df) < MIN_ROWS:
+        raise DataError(
+            f"Only {len(df)} rows have a value in the target column '{target}'; at least "
+            f"{MIN_ROWS} are needed to tune and test a model: add more rows."
+        )
+    y, task_used = _prepare_target(df[target], target, task)
+    X, id_columns = _prepare_features(df.drop(columns=[target]), notes)
+    n_categorical = len(_categorical_columns(X))
+    description = (
+        f"{name}: {len(X):,} rows, {X.shape[1]} feature columns ({n_categorical} categorical); "
+        f"target '{target}' ({task_used}{', inferred' if task is None else ''})"
+    )
+    return make_dataset(name, task_used, X, y, description, notes, id_columns)
+
+
+def _no_column_message(target: str, columns: list[str]) -> str:
+    close = difflib.get_close_matches(target, columns, n=1, cutoff=0.6)
+    by_case = [c for c in columns if c.lower() == target.lower()]
+    hint = by_case or close
+    text = f"There is no column '{target}' in the data."
+    if hint:
+        text += f" Did you mean '{hint[0]}'?"
+    return text + f" Choose the target from the columns: {quoted(columns, 20)}."
+
+
+def _prepare_target(y: pd.Series, target: str, task: str | None) -> tuple[pd.Series, str]:
+    task = task or infer_task(y)
+    if task == "regression":
+        if ptypes.is_bool_dtype(y.dtype):
+            y = y.astype(float)
+        elif not ptypes.is_numeric_dtype(y.dtype):
+            numbers = pd.to_numeric(y, errors="coerce")
+            text = y[numbers.isna()]
+            if len(text):
+                raise DataError(
+                    f"The target column '{target}' holds text (for example "
+                    f"{quoted(examples(text), 3)}), so it cannot be used for regression, which "
+                    "predicts numbers: choose classification, or another target column."
+                )
+            y = numbers
+        y = y.astype(float)
+        infinite = ~np.isfinite(y.to_numpy())
+        if infinite.any():
+            raise DataError(
+                f"The target column '{target}' has infinite values in "
+                f"{row_count(int(infinite.sum()))}: remove or correct those rows."
+            )
+        if y.nunique() < 2:
+            raise DataError(
+                f"The target column '{target}' has the same value ({y.iloc[0]:g}) in every "
+                "row, so there is nothing to predict: choose another target column."
+            )
+        return y, task
+
+    # classification
+    if (
+        ptypes.is_float_dtype(y.dtype)
+        and np.isfinite(y.to_numpy()).all()
+        and (y == np.round(y)).all()
+    ):
+        y = y.astype("int64")  # 0.0 / 1.0 labels become 0 / 1
+    counts = y.value_counts()
+    if len(counts) < 2:
+        raise DataError(
+            f"The target column '{target}' has only one class ({quoted([counts.index[0]])}); "
+            "classification needs at least two: choose another target column, or add rows "
+            "of other classes."
+        )
+    if len(counts) == len(y):
+        if ptypes.is_numeric_dtype(y.dtype) and not ptypes.is_bool_dtype(y.dtype):
+            raise DataError(
+                f"Every row has a different value in the target column '{target}', so it has "
+                "no classes to learn. It looks like a quantity: choose the regression task, "
+                "or another target column."
+            )
+        raise DataError(
+            f"Every row has a different value in the target column '{target}' (like an ID "
+            "or free text), so it has no classes to learn: choose another target column."
+        )
+    return y, task
+
+
+_ID_NAME = re.compile(
+    r"^(id|ids|index|idx|row|rowid|row[ _]id|row[ _]?num(ber)?|unnamed: ?0|.*[_ .\-]id)$",
+    re.IGNORECASE,
+)
+_CAMEL_ID = re.compile(r"[a-z](Id|ID)$")
+
+
+def _id_like(name: str, s: pd.Series) -> bool:
+    if s.isna().any() or not s.is_unique:
+        return False
+    if _ID_NAME.match(name) or _CAMEL_ID.search(name):
+        return True
+    if ptypes.is_integer_dtype(s.dtype) and not ptypes.is_bool_dtype(s.dtype):
+        return bool((np.diff(s.to_numpy()) == 1).all())  # a row counter: k, k+1, k+2, ...
+    return is_text(s) and len(s) >= 20  # a different text in every row
+
+
+def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    empty = list(X.columns[X.isna().all().to_numpy()])
+    if empty:
+        notes.append(f"{subject(empty, 'is', 'are')} empty; {it_they(empty)} dropped.")
+        X = X.drop(columns=empty)
+
+    unique, gaps = X.nunique(dropna=False), X.isna().any()
+    id_columns = [  # only a column with a different value in every row can be an ID
+        c for c in X.columns if unique[c] == len(X) and not gaps[c] and _id_like(c, X[c])
+    ]
+    if id_columns and len(id_columns) == X.shape[1]:
+        only = (
+            "it is the only feature, so it is"
+            if len(id_columns) == 1
+            else "they are the only features, so they are"
+        )
+        notes.append(
+            f"{subject(id_columns, 'looks', 'look')} like a row ID, but {only} kept. "
+            "If it really is an ID, add columns that can predict the target."
+        )
+        id_columns = []
+    for c in id_columns:
+        notes.append(f"Column '{c}' looks like a row ID; it will be dropped.")
+    X = X.drop(columns=id_columns)
+
+    constant = [c for c in X.columns if unique[c] <= 1]
+    if constant:
+        notes.append(
+            f"{subject(constant, 'has', 'have')} the same value in every row, so "
+            f"{'it cannot' if len(constant) == 1 else 'they cannot'} help a model; "
+            f"{it_they(constant)} dropped."
+        )
+        X = X.drop(columns=constant)
+
+    if X.shape[1] == 0:
+        dropped = empty + id_columns + constant
+        raise DataError(
+            f"No feature columns are left besides the target: {quoted(dropped, 10)} "
+            f"{'is' if len(dropped) == 1 else 'are'} empty, ID-like or constant. The data needs "
+            "at least one column that varies between rows and can help predict the target."
+        )
+
+    numeric = [
+        c for c, d in zip(X.columns, X.dtypes, strict=True)
+        if ptypes.is_numeric_dtype(d) and not ptypes.is_bool_dtype(d)
+    ]  # fmt: skip
+    # Tree models compute in float32: a value beyond its range (about 3.4e38) becomes inf there
+    # and fails every trial, so such values are treated like inf, as missing.
+    limit = float(np.finfo(np.float32).max)
+    values = np.abs(X[numeric].to_numpy(dtype=float, na_value=np.nan))
+    with np.errstate(invalid="ignore"):
+        bad_any = (values > limit).any(axis=0)
+    for c in [c for c, bad in zip(numeric, bad_any, strict=True) if bad]:
+        s = X[c]
+        v = s.to_numpy(dtype=float, na_value=np.nan)
+        infinite, huge = np.isinf(v), np.abs(v) > limit
+        X[c] = s.mask(huge)
+        if infinite.any():
+            notes.append(
+                f"Column '{c}' has infinite values in {row_count(int(infinite.sum()))}; they "
+                "are treated as missing values."
+            )
+        if (huge & ~infinite).any():
+            notes.append(
+                f"Column '{c}' has values too large for the models (beyond ±3.4e38) in "
+                f"{row_count(int((huge & ~infinite).sum()))}; they are treated as missing values."
+            )
+
+    share = X.isna().mean()
+    share = share[share > 0].sort_values(ascending=False)
+    if len(share):
+        parts = ", ".join(f"'{c}' {percent(v)}" for c, v in share.head(5).items())
+        more = f" and {len(share) - 5} more" if len(share) > 5 else ""
+        notes.append(
+            f"{len(share)} feature column{'s have' if len(share) > 1 else ' has'} missing "
+            f"values ({parts}{more}); they will be imputed (filled in) inside the model "
+            "pipeline."
+        )
+
+    for c in _categorical_columns(X):
+        s = X[c].dropna()
+        if is_text(X[c]) and len(s):
+            numeric = pd.to_numeric(s, errors="coerce")
+            if 0.8 <= numeric.notna().mean() < 1:
+                text = examples(s[numeric.isna()])
+                notes.append(
+                    f"Column '{c}' is mostly numbers but also has text such as "
+                    f"{quoted(text, 3)}; it is treated as a categorical column. If that text "
+                    "means 'missing', leave those cells empty instead."
+                )
+        n_values = int(s.nunique())
+        if n_values > MANY_CATEGORIES:
+            notes.append(
+                f"Categorical column '{c}' has {n_values:,} different values; encoding it "
+                "creates many columns and can slow tuning. Consider dropping or grouping it."
+            )
+    return X, id_columns
+
+
+def make_dataset(
+    name: str,
+    task: str,
+    X: pd.DataFrame,
+    y: pd.Series,
+    description: str,
+    notes: list[str],
+    id_columns: list[str],
+) -> Dataset:
+    """The Dataset of checked ``X`` and ``y``; adds to ``notes`` what the user should know
+    about class balance and size."""
+    classes = None
+    if task == "classification":
+        counts = y.value_counts()
+        classes = _sorted_labels(counts.index.tolist())
+        smallest, largest = counts.idxmin(), counts.idxmax()
+        if counts.min() / counts.max() < IMBALANCE_RATIO:
+            notes.append(
+                f"The classes are imbalanced: '{smallest}' has {int(counts.min()):,} rows, "
+                f"'{largest}' has {int(counts.max()):,}. Accuracy can look good while the small "
+                "class is ignored; consider balanced accuracy or F1 as the score."
+            )
+    if len(X) > MANY_ROWS:
+        notes.append(
+            f"The dataset has {len(X):,} rows, so each trial may take a while; a sample of "
+            "the rows is quicker for exploring."
+        )
+    return Dataset(
+        name=name,
+        task=task,
+        X=X,
+        y=y,
+        description=description,
+        warnings=notes,
+        categorical_columns=_categorical_columns(X),
+        id_columns=list(id_columns),
+        classes=classes,
+    )
+
+
+# -- column kinds ----------------------------------------------------------------------------
+def is_text(s: pd.Series) -> bool:
+    return ptypes.is_object_dtype(s.dtype) or isinstance(s.dtype, pd.StringDtype)
+
+
+def _categorical_columns(X: pd.DataFrame) -> list[str]:
+    return [
+        c
+        for c, dtype in zip(X.columns, X.dtypes, strict=True)
+        if ptypes.is_bool_dtype(dtype)
+        or ptypes.is_object_dtype(dtype)
+        or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+    ]
+
+
+def _sorted_labels(labels: list) -> list:
+    try:
+        return sorted(labels)
+    except TypeError:
+        return sorted(labels, key=str)
