@@ -150,6 +150,21 @@ def test_every_command_is_dispatched():
     assert set(_subcommands()) == set(cli.COMMANDS)
 
 
+def test_run_and_compare_take_their_shared_options_with_the_same_type():
+    """The options both accept are declared once (tuning.cli.options); only help and defaults
+    may be worded per command."""
+    subs = _subcommands()
+    run, compare = ({a.dest: a for a in subs[c]._actions} for c in ("run", "compare"))
+    shared = set(run) & set(compare) - {"help"}
+    assert {"dataset", "target", "model", "trials", "folds", "scoring", "grid_points", "space",
+            "workers", "name", "storage"} <= shared  # fmt: skip
+    for dest in shared:
+        a, b = run[dest], compare[dest]
+        assert (a.option_strings, a.type, a.choices, a.metavar) == (
+            b.option_strings, b.type, b.choices, b.metavar,
+        ), dest  # fmt: skip
+
+
 @pytest.mark.parametrize("command", sorted(_subcommands()))
 def test_every_subcommand_help_exits_0_and_mentions_each_option(command, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "200")
@@ -178,6 +193,7 @@ def test_top_level_help_lists_every_command(capsys, monkeypatch):
 # --------------------------------------------------------------------------- refused inputs
 
 IRIS_RUN = ["run", "--dataset", "iris", "--trials", "3", "--folds", "3"]
+IRIS_COMPARE = ["compare", "--dataset", "iris", "--model", "knn", "--methods", "random"]
 
 
 def _csv(tmp_path: Path) -> Path:
@@ -219,6 +235,7 @@ def _csv(tmp_path: Path) -> Path:
         ),
         ([*IRIS_RUN, "--model", "knn", "--data-param", "n=3"], "takes no parameters"),
         ([*IRIS_RUN, "--model", "knn", "--space", "/nonexistent/space.json"], "Cannot read"),
+        ([*IRIS_COMPARE, "--space", "/nonexistent/space.json"], "Cannot read"),
         (["show", "nope"], "No run named 'nope'"),
         (["delete", "nope", "--yes"], "No run named 'nope'"),
         (["space", "nope"], "Unknown model 'nope'"),

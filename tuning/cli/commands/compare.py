@@ -1,0 +1,189 @@
+"""Experiments: `compare` races several methods on one dataset, model and budget."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+
+from tuning.cli import options as o
+from tuning.cli.command import Command
+from tuning.cli.output import format_table, print_table
+from tuning.core.errors import UserError
+from tuning.store import storage as storage_mod
+
+
+class Compare(Command):
+    name = "compare"
+    help = "race several search methods on one dataset, model and budget"
+    description = (
+        "Run an experiment: several methods (optionally over several seeds) on the same dataset, "
+        "model, search space, CV, scoring and budget; print one row per method."
+    )
+    epilog = "Example: python -m tuning compare --preset classic --seeds 0 1 2"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        add = parser.add_argument
+        add(
+            "--preset", choices=("classic",),
+            help="classic: random forest on seed-classification, 5-fold CV; grid (81 "
+            "configurations), random and TPE (20 trials each) and Hyperband on the same space",
+        )  # fmt: skip
+        # The search options of `run`, worded for an experiment: a budget per method.
+        o.DATASET.add_to(parser, help="dataset name or CSV path (without --preset)")
+        o.TARGET.add_to(parser, help="target column (CSV datasets)")
+        o.MODEL.add_to(parser, help="model name (without --preset)")
+        add("--methods", nargs="+", metavar="METHOD", help="methods to compare (see `methods`)")
+        o.TRIALS.add_to(
+            parser, default=20, help="trials per method (grid runs its whole grid; default 20)"
+        )
+        o.FOLDS.add_to(parser)
+        o.SCORING.add_to(parser)
+        o.GRID_POINTS.add_to(
+            parser, default=3, help="grid values per continuous parameter (default 3)"
+        )
+        o.SPACE.add_to(parser, help="search space as JSON")
+        add(
+            "--seeds", nargs="+", type=int, default=[0],
+            help="seeds; each method runs once per seed (default 0)",
+        )  # fmt: skip
+        add(
+            "--parallel", action="store_true",
+            help="run the methods side by side instead of one after another",
+        )  # fmt: skip
+        o.WORKERS.add_to(
+            parser, help="worker processes per method, one thread each (default 1: a thread here)"
+        )
+        add(
+            "--score-target", type=float, dest="score_target",
+            help="time-to-target score (default: the best score grid search found)",
+        )  # fmt: skip
+        add(
+            "--export", type=Path, metavar="FILE.csv",
+            help="also write every trial of every run as CSV",
+        )  # fmt: skip
+        add(
+            "--show", metavar="EXPERIMENT",
+            help="print the table of an existing experiment instead of running one",
+        )  # fmt: skip
+        o.NAME.add_to(parser, help="experiment name")
+        o.STORAGE.add_to(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from tuning.runs import experiments as ex
+        from tuning.store.results import run_summary
+
+        store = storage_mod.open_storage(args.storage)
+        name = args.show or self._start(args, store)
+        info = ex.get_experiment(name, store)
+        traj = ex.trajectories(info, store)
+        target = ex.targets(traj, info, args.score_target)
+        table = ex.summary_table(info, traj, store, target)
+        scoring = run_summary(store, info.runs[0]["run"]).scoring if info.runs else "score"
+        print(format_compare(info, table, target, scoring))
+        if args.export:
+            args.export.write_text(ex.export_csv(info, store))
+            print(f"All trials written to {args.export}")
+        return 0
+
+    def _start(self, args: argparse.Namespace, store) -> str:
+        """Create the experiment and run it here, with its progress on stderr; its name."""
+        from tuning.runs import experiments as ex
+
+        exp = _experiment(args)
+        name = ex.create_experiment(exp, store)
+        n_runs = len(ex.get_experiment(name, store).runs)
+        how = "side by side" if exp.parallel else "one after another"
+        print(f"Experiment '{name}': {n_runs} runs, {how}. Ctrl-C stops it.", file=sys.stderr)
+        stop = threading.Event()
+        worker = threading.Thread(target=ex.run_experiment, args=(name, store, stop), daemon=True)
+        worker.start()
+        try:
+            while worker.is_alive():
+                worker.join(2.0)
+                runs = ex.get_experiment(name, store).runs
+                done = sum(1 for r in runs if r["status"] == "finished")
+                print(f"\r  runs finished: {done}/{n_runs}", end="", file=sys.stderr)
+        except KeyboardInterrupt:
+            stop.set()
+            worker.join()
+        print(file=sys.stderr)
+        return name
+
+
+def _experiment(args: argparse.Namespace):
+    """The experiment the arguments describe: a preset, or dataset, model and methods."""
+    from dataclasses import replace
+
+    from tuning.core.config import RunConfig
+    from tuning.runs import experiments as ex
+
+    if args.preset:
+        exp = ex.PRESETS[args.preset](
+            seeds=tuple(args.seeds), parallel=args.parallel, workers=args.workers
+        )
+    else:
+        if not (args.dataset and args.model and args.methods):
+            raise UserError("Give --preset classic, or --dataset, --model and --methods.")
+        space = o.read_space(args.space)
+        base = RunConfig(
+            dataset=o.dataset_ref(args.dataset, args.target), model=args.model, space=space,
+            n_trials=args.trials, cv_folds=args.folds,
+            scoring=args.scoring, grid_points=args.grid_points, workers=args.workers,
+        )  # fmt: skip
+        exp = ex.ExperimentConfig(
+            base=base, methods=tuple(args.methods), seeds=tuple(args.seeds),
+            parallel=args.parallel,
+        )  # fmt: skip
+    return replace(exp, target=args.score_target, name=args.name)
+
+
+def format_compare(info, table, target, scoring: str) -> str:
+    """The experiment's header, its targets and one row per method."""
+
+    def num(v, fmt="{:.4f}"):
+        return "-" if v is None or v != v else fmt.format(v)
+
+    lines = [
+        f"\nExperiment {info.name}  [{info.status}]  scoring: {scoring}, seeds: {list(info.config.seeds)}"
+    ]
+    if target:
+        lines.append(
+            "Target: "
+            + ", ".join(f"seed {k}: {v:.4f}" for k, v in target.items())
+            + ("  (grid search's best)" if info.config.target is None else "")
+        )
+    rows = [
+        [r.method, num(r.best_cv) + ("" if r.best_cv_std != r.best_cv_std else f" ± {r.best_cv_std:.4f}"),
+         num(r.test), f"{r.complete}/{r.pruned}/{r.failed}", num(r.fit_seconds, "{:.1f}"),
+         num(r.wall_seconds, "{:.1f}"), num(r.seconds_to_target, "{:.1f}"), num(r.trials_to_target, "{:.0f}"), r.reached]
+        for r in table.itertuples()
+    ]  # fmt: skip
+    header = ["method", "best CV (mean ± std)", "test", "complete/pruned/failed", "fit s", "wall s",
+              "s to target", "trials to target", "reached"]  # fmt: skip
+    return "\n".join(lines) + "\n" + format_table(header, rows)
+
+
+class Experiments(Command):
+    name = "experiments"
+    help = "list stored experiments"
+    description = "List stored experiments."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        o.STORAGE.add_to(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from tuning.runs.experiments import list_experiments
+
+        exps = list_experiments(storage_mod.open_storage(args.storage))
+        if not exps:
+            print("No experiments yet. Start one with `python -m tuning compare --preset classic`.")
+            return 0
+        rows = [
+            [e.name, e.status, ", ".join(e.config.methods), str(list(e.config.seeds)),
+             str(len(e.runs))]
+            for e in exps
+        ]  # fmt: skip
+        print_table(["experiment", "status", "methods", "seeds", "runs"], rows)
+        return 0

@@ -1,0 +1,134 @@
+"""Options that several commands take, declared once, and the types that check their values.
+
+`run` and `compare` share the dataset and search options: the same flag, type and check in both.
+Where the meaning differs (a budget per run, or per method of an experiment) a command passes
+its own help or default to `Option.add_to`; the flag and its type stay the ones declared here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuning.core.errors import UserError
+from tuning.core.space import SearchSpace
+from tuning.data import datasets
+
+
+# -- value types ---------------------------------------------------------------------------------
+def key_value(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got '{text}'")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)  # numbers, true/false, null, quoted strings: data only
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
+# -- declarations --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Option:
+    """One argparse argument kept as data, so that several commands add the same one."""
+
+    flags: tuple[str, ...]
+    settings: dict[str, Any]
+
+    def add_to(self, parser: argparse.ArgumentParser, **changes: Any) -> argparse.Action:
+        """Add this option to `parser`; `changes` replace settings (a command's help or default)."""
+        return parser.add_argument(*self.flags, **{**self.settings, **changes})
+
+
+def option(*flags: str, **settings: Any) -> Option:
+    return Option(flags, settings)
+
+
+# Dataset options (run, compare).
+DATASET = option("--dataset", help="a registered dataset (see `datasets`) or a path to a CSV file")
+TARGET = option("--target", help="target column (CSV datasets only)")
+TASK = option("--task", choices=datasets.TASKS, help="override the inferred task (CSV datasets)")
+
+# Search options (run, compare).
+MODEL = option("--model", help="a registered model (see `models`)")
+TRIALS = option(
+    "--trials", type=positive_int, help="number of trials (default 50 unless --minutes is given)"
+)
+FOLDS = option("--folds", type=positive_int, default=5, help="cross-validation folds (default 5)")
+SCORING = option("--scoring", help="scikit-learn scorer name (default accuracy / r2)")
+GRID_POINTS = option(
+    "--grid-points",
+    type=positive_int,
+    default=5,
+    help="grid search: values per continuous parameter (default 5)",
+)
+SPACE = option(
+    "--space",
+    type=Path,
+    metavar="FILE.json",
+    help="search space as JSON (start from `python -m tuning space MODEL`)",
+)
+WORKERS = option(
+    "--workers",
+    type=positive_int,
+    default=1,
+    help="local worker processes (default 1: this process); more join with `worker`",
+)
+NAME = option("--name", help="run name (default: model-method-dataset-time)")
+
+# Options of the commands that open stored runs.
+RUN = option("run", help="run name")
+QUIET = option("--quiet", action="store_true", help="no progress bar")
+STORAGE = option(
+    "--storage",
+    metavar="URL",
+    help="Optuna storage URL (journal:///path, sqlite:///file.db, postgresql://...). "
+    "Default: $TUNING_STUDIO_STORAGE or the embedded journal under ./data.",
+)
+
+
+# -- values to engine objects --------------------------------------------------------------------
+def dataset_ref(
+    dataset: str, target: str | None, task: str | None = None, params: list | None = None
+) -> datasets.DatasetRef:
+    """--dataset (a registered name or a CSV path) with --target, --task and --data-param."""
+    if dataset.lower().endswith(".csv") or Path(dataset).is_file():
+        if not target:
+            raise UserError("A CSV dataset needs --target COLUMN (the column to predict).")
+        return datasets.DatasetRef(
+            "csv", path=str(Path(dataset).resolve()), target=target, task=task
+        )
+    return datasets.DatasetRef(dataset, params=dict(params or []))
+
+
+def read_space(path: Path | None) -> SearchSpace | None:
+    """The --space file, or None for the model's default space."""
+    if path is None:
+        return None
+    try:
+        return SearchSpace.from_json(path.read_text())
+    except OSError as exc:
+        raise UserError(f"Cannot read {path}: {exc.strerror}.") from None

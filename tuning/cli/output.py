@@ -1,0 +1,82 @@
+"""Plain-text output of the commands: tables, a run's summary, files written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tuning.core.errors import UserError
+from tuning.store.results import RunSummary
+
+
+def fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def format_table(header: list[str], rows: list[list[Any]]) -> str:
+    """Left-aligned columns under a header and a rule of dashes."""
+    cells = [header, *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_table(header: list[str], rows: list[list[Any]]) -> None:
+    print(format_table(header, rows))
+
+
+def format_summary(s: RunSummary, seconds: float | None = None) -> str:
+    """A run's state, best CV score, test score and best hyperparameters (`run`, `show`)."""
+    lines = [
+        "",
+        f"Run:        {s.name}  [{s.status}]",
+        f"Dataset:    {s.dataset}    model: {s.model}    method: {s.method}",
+        f"Trials:     {s.done} done ("
+        + ", ".join(f"{v} {k}" for k, v in sorted(s.counts.items()))
+        + ")",
+    ]
+    if s.message and s.status != "finished":
+        lines.append(f"Note:       {s.message}")
+    if s.best_value is None:
+        lines.append("Best:       no trial completed")
+    else:
+        direction = "lower is better" if s.direction == "minimize" else "higher is better"
+        scoring = s.scoring[4:] if s.scoring.startswith("neg_") else s.scoring
+        std = f" ± {s.best_std:.4f}" if s.best_std is not None else ""
+        lines.append(
+            f"Best CV:    {scoring} = {s.best_value:.4f}{std}  (trial {s.best_number}, {direction})"
+        )
+        test = s.test.get("score")
+        if test is not None:
+            lines.append(
+                f"Test:       {scoring} = {test:.4f}  (best configuration refit on all "
+                f"{s.test.get('n_train')} training rows, scored once on {s.test.get('n_test')} held-out rows)"
+            )
+        elif s.test.get("error"):
+            lines.append(f"Test:       refit failed: {s.test['error']}")
+        lines.append("Best hyperparameters:")
+        params = s.test.get("params") or s.best_params
+        width = max(map(len, params), default=0)
+        lines += [f"  {k:<{width}} = {fmt(v)}" for k, v in params.items()]
+    if seconds is not None:
+        lines.append(f"Time:       {seconds:.1f} s")
+    elif s.elapsed_s:
+        lines.append(f"Time:       {s.elapsed_s:.1f} s of tuning")
+    lines.append(
+        f"Open it:    optuna.load_study(study_name={s.name!r}, storage=...)  or  python -m tuning show {s.name}"
+    )
+    return "\n".join(lines)
+
+
+def write(path: Path, content: str | bytes) -> None:
+    """Write a file the user named; a path that cannot be written is a UserError."""
+    try:
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"Cannot write {path}: {exc.strerror or exc}.") from None
