@@ -6,6 +6,7 @@ and a table per method. Experiments are kept in the storage like runs and can be
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
@@ -14,14 +15,13 @@ from tuning.core.config import RunConfig
 from tuning.core.errors import UserError
 from tuning.core.scoring import Scoring
 from tuning.data import datasets
-from tuning.execution.priority import APP_RUN_NICE
 from tuning.methods import list_methods
 from tuning.models import list_models
 from tuning.plots import figures as plots
 from tuning.runs import experiments as ex
 from tuning.store.results import run_summary
 from ui import pbt_view, registry, text
-from ui.runs import method_label, model_label
+from ui.runs import method_label, model_label, shown_status
 from ui.setup import scoring_choices
 
 PICK = "compare_pick"  # plain key: the experiment shown (survives page switches)
@@ -29,30 +29,24 @@ NEW = "➕ New experiment"
 GOTO = "compare_goto"  # plain key: the experiment to select on the next run
 
 
-@st.cache_resource(show_spinner=False)
-def _handles(url: str) -> dict[str, ex.ExperimentHandle]:
-    """Experiments running in this server process (shared by every session)."""
-    return {}
-
-
-def handles() -> dict[str, ex.ExperimentHandle]:
-    return _handles(registry.storage_url())
-
-
 def start(name: str) -> None:
-    """Start (or resume) an experiment; a second click while it runs starts nothing."""
-    hs = handles()
-    h = hs.get(name)
-    if h is not None and h.alive:
-        return
-    hs[name] = ex.ExperimentHandle(
-        name, registry.storage(), nice=APP_RUN_NICE, isolate=True
-    ).start()
+    """Start (or resume) an experiment: its unfinished members join the app's queue like any
+    run (the cap on runs at once holds for them); a second click while it runs starts nothing."""
+    ex.start_experiment(name, registry.manager())
 
 
-def running(name: str) -> bool:
-    h = handles().get(name)
-    return h is not None and h.alive
+def running(info: ex.ExperimentInfo) -> bool:
+    """Whether this app works on (or has queued) a member of the experiment."""
+    return bool(ex.active_members(info, registry.manager()))
+
+
+def live_statuses(info: ex.ExperimentInfo) -> ex.ExperimentInfo:
+    """The experiment with its members' statuses as this app knows them (queued or running
+    here), as the runs table shows runs."""
+    manager = registry.manager()
+    return replace(info, runs=[
+        {**r, "status": shown_status(r["run"], r["status"], manager)} for r in info.runs
+    ])  # fmt: skip
 
 
 # -- defining an experiment ----------------------------------------------------------------------
@@ -157,13 +151,13 @@ def _create(config: ex.ExperimentConfig) -> None:
 
 # -- following an experiment ---------------------------------------------------------------------
 def show(name: str) -> None:
-    live = running(name)
+    live = running(ex.get_experiment(name, registry.storage()))
 
     @st.fragment(run_every=2.0 if live else None)
     def panel() -> None:
-        info = ex.get_experiment(name, registry.storage())
+        info = live_statuses(ex.get_experiment(name, registry.storage()))
         render(info)
-        if live and not running(name):
+        if live and not running(info):
             st.rerun()  # full rerun: run_every=None stops the polling
 
     panel()
@@ -172,7 +166,7 @@ def show(name: str) -> None:
 def render(info: ex.ExperimentInfo) -> None:
     store = registry.storage()
     cfg = info.config
-    here = running(info.name)
+    here = running(info)
     done = sum(1 for r in info.runs if r["status"] == "finished")
     st.markdown(
         f"**{text.md(cfg.base.dataset.label())}** · {text.md(model_label(cfg.base.model))} · "
@@ -186,16 +180,18 @@ def render(info: ex.ExperimentInfo) -> None:
     )
     if here:
         if c2.button("Stop", icon=":material/stop:", key=f"cmp_stop_{info.name}"):
-            handles()[info.name].stop()
+            ex.stop_experiment(info, registry.manager())
             st.toast("Stopping after the current fold or epoch.")
     elif info.status != "finished" and c2.button(
         "Resume", icon=":material/play_arrow:", key=f"cmp_resume_{info.name}"
     ):
         start(info.name)
         st.rerun()
-    h = handles().get(info.name)
-    if h is not None and h.error:
-        st.error(text.md(h.error))
+    handles = registry.manager().handles
+    for r in info.runs:
+        h = handles.get(r["run"])
+        if h is not None and h.error:
+            st.error(text.md(f"{r['run']}: {h.error}"))
 
     traj = ex.trajectories(info, store)
     scoring = Scoring(run_summary(store, info.runs[0]["run"]).scoring)

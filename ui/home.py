@@ -99,7 +99,7 @@ def experiments_table() -> None:
         st.caption("No experiments yet: race several methods on **Compare methods**.")
         return
     st.dataframe(
-        [{"experiment": e.name, "status": "running" if compare.running(e.name) else e.status,
+        [{"experiment": e.name, "status": compare.live_statuses(e).status,
           "methods": ", ".join(runs.method_label(m) for m in e.config.methods),
           "seeds": len(e.config.seeds), "runs": len(e.runs),
           "dataset": e.config.base.dataset.label(), "model": runs.model_label(e.config.base.model)}

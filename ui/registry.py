@@ -1,9 +1,9 @@
 """Process-wide objects, shared by every browser session through st.cache_resource.
 
 - the storage (tuning.store.storage keeps one object per URL and process);
-- one RunManager per storage URL: each run in its own worker process(es) (a thread only for
-  in-memory storage), at most `max_running` at once, the rest queued. Released (e.g. by
-  "Clear cache") with stop_all, so no run is orphaned;
+- one RunManager per storage URL: each run (experiments' members too) in its own worker
+  process(es) (a thread only for in-memory storage), at most `max_running` at once, the rest
+  queued. Released (e.g. by "Clear cache") with stop_all, so no run is orphaned;
 - one LiveRun (long-lived TrialFeed + importance) per storage URL and run name.
 
 Session state never holds any of these: a page reload starts a new session, and the runs must

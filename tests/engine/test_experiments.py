@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +18,8 @@ import pytest
 from tuning.core.config import DatasetRef, RunConfig
 from tuning.core.errors import UserError
 from tuning.runs import experiments as ex
+from tuning.runs import runner
+from tuning.runs.runner import RunManager
 from tuning.store.runs import load_study
 from tuning.store.storage import open_storage
 
@@ -161,3 +166,91 @@ def test_members_asking_for_workers_run_in_worker_processes(tmp_path, monkeypatc
     assert len(trials) == study.user_attrs["grid_size"] == 8
     workers = {t.user_attrs["metrics"]["worker"].rsplit(":", 1)[1] for t in trials}
     assert str(os.getpid()) not in workers and 1 <= len(workers) <= 2
+
+
+@pytest.fixture
+def counted_runs(monkeypatch):
+    """Counts the members working at once: every run of a manager's thread goes through
+    runner.execute."""
+    seen = {"now": 0, "peak": 0}
+    lock = threading.Lock()
+    execute = runner.execute
+
+    def counting(*args, **kwargs):
+        with lock:
+            seen["now"] += 1
+            seen["peak"] = max(seen["peak"], seen["now"])
+        try:
+            return execute(*args, **kwargs)
+        finally:
+            with lock:
+                seen["now"] -= 1
+
+    monkeypatch.setattr(runner, "execute", counting)
+    return seen
+
+
+def _wait_idle(manager, timeout: float = 120) -> None:
+    end = time.time() + timeout
+    while any(manager.is_active(n) for n in list(manager.handles) + manager.queued()):
+        assert time.time() < end, "experiment still running"
+        time.sleep(0.05)
+
+
+def test_an_experiment_beyond_the_cap_waits_in_the_managers_queue(store, counted_runs):
+    """Members go through the one scheduler: with a cap of 2, 6 members side by side never
+    have more than 2 working, and the manager's queue lists the others while they wait."""
+    name = ex.create_experiment(small(methods=("grid", "random", "tpe"), parallel=True), store)
+    members = [r["run"] for r in ex.get_experiment(name, store).runs]
+    manager = RunManager(store, max_running=2, nice=0, isolate=False)
+    assert ex.start_experiment(name, manager) == members
+    assert list(manager.handles) == members[:2] and manager.queued() == members[2:]
+    info = ex.get_experiment(name, store)
+    assert ex.active_members(info, manager) == members
+    while ex.active_members(info, manager):
+        queued = manager.queued()
+        working = [n for n in ex.active_members(info, manager) if n not in queued]
+        assert len(working) <= 2
+        assert queued == [n for n in members if n in queued]  # in the experiment's order
+        time.sleep(0.01)
+    assert counted_runs["peak"] <= 2
+    assert {r["status"] for r in ex.get_experiment(name, store).runs} == {"finished"}
+    assert ex.start_experiment(name, manager) == []  # nothing left to do
+
+
+def test_members_one_after_another_work_one_at_a_time_and_let_other_runs_pass(store, counted_runs):
+    name = ex.create_experiment(small(methods=("random", "tpe", "median"), seeds=(0,)), store)
+    members = [r["run"] for r in ex.get_experiment(name, store).runs]
+    manager = RunManager(store, max_running=2, nice=0, isolate=False)
+    ex.start_experiment(name, manager)
+    assert list(manager.handles) == members[:1] and manager.queued() == members[1:]
+    other = manager.submit(replace(small().base, method="random", name="other"))
+    assert other in manager.handles  # the free place goes to a run queued after the members
+    _wait_idle(manager)
+    assert counted_runs["peak"] <= 2
+    info = ex.get_experiment(name, store)
+    assert {r["status"] for r in info.runs} == {"finished"}
+    # one at a time: each member began after the one before it ended
+    spans = []
+    for r in info.runs:
+        trials = load_study(r["run"], store).get_trials(deepcopy=False)
+        spans.append(
+            (min(t.datetime_start for t in trials), max(t.datetime_complete for t in trials))
+        )
+    assert all(before[1] <= after[0] for before, after in itertools.pairwise(spans))
+
+
+def test_stopping_an_experiment_stops_its_members_and_dequeues_the_rest(store):
+    exp = small(methods=("random", "tpe", "median"), seeds=(0,))
+    exp = replace(exp, base=replace(exp.base, n_trials=100_000))
+    name = ex.create_experiment(exp, store)
+    manager = RunManager(store, max_running=2, nice=0, isolate=False)
+    ex.start_experiment(name, manager)
+    info = ex.get_experiment(name, store)
+    first = info.runs[0]["run"]
+    assert manager.handles[first].started.wait(30)
+    ex.stop_experiment(info, manager)
+    assert manager.queued() == [] and ex.active_members(info, manager) in ([], [first])
+    assert manager.handles[first].join(60) == "stopped"
+    assert [r["status"] for r in ex.get_experiment(name, store).runs] == ["stopped"] * 3
+    assert list(manager.handles) == [first]  # the queued members never started

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
-from app_support import app, charts, fresh_data, ok, storage, texts  # noqa: F401
+from app_support import (  # noqa: F401
+    app,
+    charts,
+    fresh_data,
+    manager,
+    ok,
+    storage,
+    texts,
+    wait_until_idle,
+)
 
 from tuning.core.config import DatasetRef, RunConfig
 from tuning.runs import experiments as ex
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
 COMPARE = "app_pages/compare.py"
-
-
-def _wait_experiments_idle(timeout: float = 180) -> None:
-    from ui import compare
-
-    end = time.time() + timeout
-    while time.time() < end:
-        if not any(h.alive for h in compare.handles().values()):
-            return
-        time.sleep(0.2)
-    raise AssertionError("experiment still running")
 
 
 def test_new_experiment_form_starts_a_race_and_shows_the_table():
@@ -38,7 +35,7 @@ def test_new_experiment_form_starts_a_race_and_shows_the_table():
     at.number_input(key="cmp_points").set_value(2)
     at.number_input(key="cmp_seeds").set_value(2)
     ok(at.button(key="cmp_go").click().run())
-    _wait_experiments_idle()
+    wait_until_idle(300)
     at = ok(at.run())
     exps = ex.list_experiments(storage())
     assert len(exps) == 1 and exps[0].status == "finished"
@@ -91,3 +88,35 @@ def test_experiments_are_listed_on_home_and_open_in_compare():
     ok(at.button(key="open_experiment").click().run())
     assert at.title[0].value == "Compare methods"
     assert at.selectbox(key="compare_select").value == name
+
+
+def test_members_wait_in_the_apps_queue_and_stop_with_the_experiment(monkeypatch):
+    """An experiment's members are runs of the app's RunManager: the cap holds for them, the
+    sidebar lists the ones waiting, and Stop stops the working one and dequeues the rest."""
+    monkeypatch.setenv("TUNING_STUDIO_MAX_RUNNING", "1")
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=100_000, cv_folds=3,
+                     n_jobs=1)  # fmt: skip
+    name = ex.create_experiment(
+        ex.ExperimentConfig(base=base, methods=("random", "tpe"), parallel=True), storage()
+    )
+    first, second = (r["run"] for r in ex.get_experiment(name, storage()).runs)
+    from ui import compare
+
+    at = ok(app())
+    compare.start(name)
+    assert manager().queued() == [second] and manager().is_active(first)
+    at.run()
+    assert any(f"1. {second} (queued)" in t for t in texts(at.sidebar.text))
+    assert any("1 running (at most 1 at once), 1 queued" in c for c in texts(at.sidebar.caption))
+    table = next(d.value for d in at.dataframe if "experiment" in d.value.columns)
+    assert table.loc[0, "status"] == "running"
+    at.switch_page(COMPARE).run()
+    members = ok(at).dataframe[1].value
+    assert list(members["status"]) == ["running", "queued"]
+    ok(at.button(key=f"cmp_stop_{name}").click().run())
+    assert manager().queued() == []
+    wait_until_idle(120)
+    assert [r["status"] for r in ex.get_experiment(name, storage()).runs] == ["stopped"] * 2
+    assert list(manager().handles) == [first]  # the queued member never started
+    ok(at.run())
+    assert any(b.label == "Resume" for b in at.button)

@@ -1,7 +1,9 @@
 """Experiments: several methods (optionally over several seeds) raced on one dataset, model,
 search space, CV, scoring and budget. Each member is an ordinary run; the experiment is the
 label they share (`user_attrs["experiment"]`), so experiments need no storage of their own and
-every member opens in Live monitor, Analysis and optuna.load_study like any run.
+every member opens in Live monitor, Analysis and optuna.load_study like any run. Members are
+also scheduled like any run: start_experiment queues them on a RunManager (the app's own, so
+its cap on runs at once holds for them and its queue shows them).
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ from optuna.trial import TrialState
 from tuning.core.config import RunConfig
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
-from tuning.execution.priority import lower_priority
 from tuning.methods import RECOMMENDED, get_method
-from tuning.runs.runner import create_run, execute, worker_processes
+from tuning.runs.runner import RunManager, create_run
 from tuning.store.runs import as_storage as _storage
 from tuning.store.runs import load_study, sanitize_name
-from tuning.store.storage import url_of
 
 EXPERIMENT_ATTR = "experiment"
 
@@ -155,64 +155,57 @@ def get_experiment(name: str, storage: BaseStorage | str | None = None) -> Exper
     raise ConfigError(f"No experiment named '{name}'.")
 
 
+def start_experiment(name: str, manager: RunManager) -> list[str]:
+    """Queue every unfinished member on `manager`, in the experiment's order, like any run: the
+    manager's cap holds for them and its queue lists them. The members of an experiment run one
+    after another share a lane, so they work one at a time. A member already running or queued
+    there keeps its place (a second Start starts nothing). Returns the members queued."""
+    info = get_experiment(name, manager.storage)
+    lane = None if info.config.parallel else f"experiment:{name}"
+    todo = [r["run"] for r in info.runs if r["status"] != "finished"]
+    for run in todo:
+        manager.resume(run, lane=lane)
+    return todo
+
+
+def active_members(info: ExperimentInfo, manager: RunManager) -> list[str]:
+    """The members `manager` is running or has queued."""
+    return [r["run"] for r in info.runs if manager.is_active(r["run"])]
+
+
+def stop_experiment(info: ExperimentInfo, manager: RunManager) -> None:
+    """Stop the members `manager` holds: queued ones are dequeued first, so that none starts as
+    another ends; working ones stop within a fold or epoch (resume by starting it again)."""
+    queued = set(manager.queued())
+    for run in sorted(active_members(info, manager), key=lambda r: r not in queued):
+        manager.stop(run)
+
+
 def run_experiment(
-    name: str,
-    storage: BaseStorage | str | None = None,
-    stop: threading.Event | None = None,
-    parallel: bool | None = None,
-    nice: int = 0,
-    isolate: bool = False,
+    name: str, storage: BaseStorage | str | None = None, stop: threading.Event | None = None
 ) -> dict[str, str]:
-    """Run every unfinished member (blocking); returns run -> final status. The app's
-    experiments lower the priority of the members' threads and processes (`nice`) and work
-    each member in its own processes (`isolate`, see runner.worker_processes)."""
-    lower_priority(nice)  # member threads started below inherit it
+    """Run every unfinished member to its end (blocking) on a RunManager of its own: all at once
+    when the experiment runs side by side, else one after another. A member works on a thread
+    here unless it asks for several workers (then as that many processes, as New run does).
+    `stop` stops the members working and dequeues the rest. Returns run -> final status."""
     storage = _storage(storage)
     stop = stop or threading.Event()
     info = get_experiment(name, storage)
-    todo = [r["run"] for r in info.runs if r["status"] not in ("finished",)]
-    statuses: dict[str, str] = {}
-
-    def one(run: str) -> None:
-        if stop.is_set():
-            statuses[run] = "stopped"
-            return
-        try:
-            statuses[run] = _execute_member(run, storage, stop, nice, isolate)
-        except Exception as exc:  # one member failing must not sink the others
-            statuses[run] = f"failed: {exc}"
-
-    side_by_side = info.config.parallel if parallel is None else parallel
-    if side_by_side:
-        threads = [threading.Thread(target=one, args=(r,), daemon=True) for r in todo]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    else:
-        for r in todo:
-            one(r)
-    return statuses
-
-
-def _execute_member(
-    run: str, storage: BaseStorage, stop: threading.Event, nice: int = 0, isolate: bool = False
-) -> str:
-    """A member asking for several workers runs as that many local processes, as New run does:
-    forests and boosting fit in one thread each there, which beats threads in one process."""
-    config, url = load_study(run, storage).user_attrs["config"], url_of(storage)
-    n = worker_processes(config, url, isolate)
-    if not n:
-        return execute(run, storage, stop=stop)
-    from tuning.runs.workers import WorkerPool
-
-    pool = WorkerPool(run, url, n, nice=nice).start()
-    while pool.join(timeout=0.5) is None:
-        if stop.is_set():
-            pool.stop()
-            pool.join()
+    n = sum(r["status"] != "finished" for r in info.runs)
+    manager = RunManager(storage, max_running=max(1, n) if info.config.parallel else 1,
+                         nice=0, isolate=False)  # fmt: skip
+    todo = start_experiment(name, manager)
+    while active_members(info, manager):
+        if stop.wait(0.2):
+            stop_experiment(info, manager)
             break
-    return pool.status or "failed"
+    statuses = {}
+    for run in todo:
+        h = manager.handles.get(run)
+        if h is not None:
+            h.join()
+        statuses[run] = "stopped" if h is None else (h.status or "failed")  # None: dequeued
+    return statuses
 
 
 # -- analysis ------------------------------------------------------------------------------------
@@ -406,40 +399,3 @@ def classic_preset(
 
 
 PRESETS = {"classic": classic_preset}
-
-
-class ExperimentHandle:
-    """An experiment working on a daemon thread; `stop` ends the member in progress within a
-    fold or epoch and skips the rest (resume by starting the experiment again)."""
-
-    def __init__(
-        self,
-        name: str,
-        storage: BaseStorage | str | None = None,
-        nice: int = 0,
-        isolate: bool = False,
-    ) -> None:
-        self.name, self.storage, self.nice, self.isolate = name, _storage(storage), nice, isolate
-        self.stop_event = threading.Event()
-        self.statuses: dict[str, str] = {}
-        self.error: str | None = None
-        self.thread = threading.Thread(target=self._target, name=f"experiment-{name}", daemon=True)
-
-    def _target(self) -> None:
-        try:
-            self.statuses = run_experiment(
-                self.name, self.storage, self.stop_event, nice=self.nice, isolate=self.isolate
-            )
-        except Exception as exc:  # shown on the page; the members keep what they finished
-            self.error = f"{type(exc).__name__}: {exc}"
-
-    def start(self) -> ExperimentHandle:
-        self.thread.start()
-        return self
-
-    @property
-    def alive(self) -> bool:
-        return self.thread.is_alive()
-
-    def stop(self) -> None:
-        self.stop_event.set()

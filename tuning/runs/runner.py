@@ -193,44 +193,70 @@ class RunManager:
     """Process-wide registry: at most `max_running` runs at once, the rest wait in a queue.
 
     Submitting or resuming a run that is already running or queued returns the existing entry,
-    so reruns and double clicks never start a second worker for one run. Each run works as
-    its own niced worker process(es) when the storage has a URL (see worker_processes), so
-    the server's pages stay responsive; with in-memory storage, as a niced thread.
+    so reruns and double clicks never start a second worker for one run. The app's runs
+    (the defaults) each work as their own niced worker process(es) when the storage has a URL
+    (see worker_processes), so the server's pages stay responsive; with in-memory storage, as a
+    niced thread. The command line's experiments pass `nice=0, isolate=False`: a member then
+    works on a thread here unless it asks for several workers.
     """
 
-    def __init__(self, storage: BaseStorage | str | None = None, max_running: int = 2) -> None:
+    def __init__(
+        self,
+        storage: BaseStorage | str | None = None,
+        max_running: int = 2,
+        nice: int = APP_RUN_NICE,
+        isolate: bool = True,
+    ) -> None:
         self.storage = as_storage(storage)
         self.url = storage if isinstance(storage, str) else url_of(self.storage)
         self.max_running = max_running
+        self.nice, self.isolate = nice, isolate
         self.lock = threading.Lock()
         self.handles: dict[str, Any] = {}  # name -> RunHandle | WorkerPool
         self.queue: deque[str] = deque()
+        self.lanes: dict[str, str] = {}  # name -> lane: runs of one lane work one at a time
 
     def submit(self, config: RunConfig) -> str:
         name = create_run(config, self.storage)
         self.resume(name)
         return name
 
-    def resume(self, name: str) -> str:
+    def resume(self, name: str, lane: str | None = None) -> str:
+        """Queue `name`; it starts as soon as fewer than `max_running` runs work. Runs queued
+        with the same `lane` (an experiment run one after another) work one at a time, in the
+        order queued; a run waiting for its lane lets the runs queued after it pass."""
         with self.lock:
             if self._active(name):
                 return name
             self.queue.append(name)
+            if lane is None:
+                self.lanes.pop(name, None)
+            else:
+                self.lanes[name] = lane
         self._pump()
         return name
 
+    def _next(self) -> str | None:
+        """The first queued run whose lane has no run working (called with the lock held)."""
+        busy = {self.lanes.get(n) for n, h in self.handles.items() if self._working(h)}
+        for name in self.queue:
+            lane = self.lanes.get(name)
+            if lane is None or lane not in busy:
+                return name
+        return None
+
     def _pump(self) -> None:
         with self.lock:
-            while self.queue and self.running_count() < self.max_running:
-                name = self.queue.popleft()
+            while self.running_count() < self.max_running and (name := self._next()):
+                self.queue.remove(name)
                 config = load_study(name, self.storage).user_attrs["config"]
-                n = worker_processes(config, self.url, isolate=True)
+                n = worker_processes(config, self.url, isolate=self.isolate)
                 if n:
                     from tuning.runs.workers import WorkerPool
 
-                    h: Any = WorkerPool(name, self.url, n, nice=APP_RUN_NICE)
+                    h: Any = WorkerPool(name, self.url, n, nice=self.nice)
                 else:
-                    h = RunHandle(name, self.storage, nice=APP_RUN_NICE)
+                    h = RunHandle(name, self.storage, nice=self.nice)
                 self.handles[name] = h
                 # The watcher re-pumps when the run ends, so queued runs start without a page visit.
                 threading.Thread(target=self._run_then_pump, args=(h,), daemon=True).start()
@@ -242,8 +268,14 @@ class RunManager:
         finally:
             self._pump()
 
+    @staticmethod
+    def _working(h: Any) -> bool:
+        """A started run that has not ended, or one about to start (its watcher thread is
+        starting it): either way it holds one of the manager's places."""
+        return h.alive or not h.started.is_set()
+
     def running_count(self) -> int:
-        return sum(1 for h in self.handles.values() if h.alive or not h.started.is_set())
+        return sum(1 for h in self.handles.values() if self._working(h))
 
     def queued(self) -> list[str]:
         with self.lock:
@@ -251,7 +283,7 @@ class RunManager:
 
     def _active(self, name: str) -> bool:
         h = self.handles.get(name)
-        return (h is not None and (h.alive or not h.started.is_set())) or name in self.queue
+        return (h is not None and self._working(h)) or name in self.queue
 
     def is_active(self, name: str) -> bool:
         return self._active(name)
