@@ -14,8 +14,10 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.storages import InMemoryStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from tuning.analysis import runs as an
+from tuning import analysis as an
+from tuning.analysis import param_importance, recommendations
 from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.errors import ConfigError
 from tuning.models import get_model
 from tuning.plots import figures as plots
 from tuning.runs.runner import create_run
@@ -96,7 +98,7 @@ def test_fast_ped_anova_equals_optunas_evaluator(svm_like):
     study = study_of(svm_like.trials)
     names = list(SVM_DISTS)
     ref = PedAnovaImportanceEvaluator().evaluate(study, params=names)
-    ped = an._PedAnova(svm_like.trials, names, study.direction)
+    ped = param_importance._PedAnova(svm_like.trials, names, study.direction)
     mine = ped.evaluate(np.ones(len(svm_like.trials), dtype=np.int64))
     assert mine == pytest.approx([ref[n] for n in names], rel=1e-12, abs=1e-15)
 
@@ -104,7 +106,7 @@ def test_fast_ped_anova_equals_optunas_evaluator(svm_like):
 def test_mdi_and_fanova_rank_the_parameters_that_matter_first(svm_like, monkeypatch):
     mdi = an.importance(svm_like, "mdi", n_boot=3)
     assert set(mdi.table["param"].head(2)) == {"C", "gamma"}
-    monkeypatch.setattr(an, "FANOVA_MAX_TRIALS", 60)  # keep the slow evaluator quick
+    monkeypatch.setattr(param_importance, "FANOVA_MAX_TRIALS", 60)  # keep the slow evaluator quick
     fan = an.importance(svm_like, "fanova", n_boot=2)
     assert set(fan.table["param"].head(2)) == {"C", "gamma"}
     assert fan.n_trials == 60 and "random 60 of the 200" in fan.note
@@ -114,7 +116,7 @@ def test_importance_needs_a_few_trials():
     trials = [frozen(i, {"C": 1.0 + i}, SVM_DISTS, 0.5 + i / 10) for i in range(3)]
     imp = an.importance(an.load_run(study_of(trials)))
     assert not imp.ok and "at least" in imp.note
-    with pytest.raises(an.ConfigError):
+    with pytest.raises(ConfigError):
         an.importance(an.load_run(study_of(trials)), "shap")
 
 
@@ -266,15 +268,15 @@ def test_widening_keeps_log_ranges_positive_and_respects_limits():
     assert not [k for k in recs if k[1] == "min_samples_leaf" and k[0] != "fix"]
 
     info = an.ParamInfo
-    assert an._widened(info("subsample", "float", 0.5, 1.0), "high") == (0.5, 1.0)
-    assert an._widened(info("dropout", "float", 0.0, 0.5), "high") == (0.0, 0.9)
-    assert an._widened(info("max_depth", "int", 5, 30), "low") == (1, 30)
-    assert an._widened(info("min_samples_split", "int", 2, 20), "low") == (2, 20)
-    assert an._widened(info("C", "float", 1e-3, 1e3, log=True), "high") == (
+    assert recommendations._widened(info("subsample", "float", 0.5, 1.0), "high") == (0.5, 1.0)
+    assert recommendations._widened(info("dropout", "float", 0.0, 0.5), "high") == (0.0, 0.9)
+    assert recommendations._widened(info("max_depth", "int", 5, 30), "low") == (1, 30)
+    assert recommendations._widened(info("min_samples_split", "int", 2, 20), "low") == (2, 20)
+    assert recommendations._widened(info("C", "float", 1e-3, 1e3, log=True), "high") == (
         1e-3,
         1e5,
     )  # x100 at most
-    assert an._widened(info("width", "int", 16, 512, log=True), "low") == (1, 512)
+    assert recommendations._widened(info("width", "int", 16, 512, log=True), "low") == (1, 512)
 
     cfg = RunConfig(dataset=DatasetRef("iris"), model="gradient_boosting", n_trials=10,
                     space=get_model("gradient_boosting").default_space("classification"))  # fmt: skip
@@ -293,7 +295,7 @@ def test_refined_config_narrow_and_errors():
         new.space["max_features"].fixed_value() == "log2" and not new.space["max_features"].enabled
     )
     assert new.name == "refined" and new.n_trials == 20
-    with pytest.raises(an.ConfigError):
+    with pytest.raises(ConfigError):
         an.refined_config(cfg, [an.Recommendation("fix", "", param="nope", value=1)])
 
 

@@ -729,7 +729,7 @@ def cmd_experiments(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from tuning.analysis.runs import load_run
+    from tuning.analysis import load_run
     from tuning.report import export
     from tuning.report import html as report
     from tuning.store.runs import load_study
