@@ -421,3 +421,59 @@ def test_sample_rows_keeps_the_best_deterministically():
     b = an.sample_rows(df, 2000, df["value"].to_numpy())
     assert len(a) == 2000 and a.equals(b)
     assert set(df.nlargest(500, "value")["number"]) <= set(a["number"])
+
+
+# -- one best-so-far, one curve selection, one importance cache ------------------------------
+def test_best_so_far_is_carried_over_trials_that_did_not_complete():
+    d = {"x": FloatDistribution(0, 1)}
+    states = [TrialState.PRUNED, TrialState.COMPLETE, TrialState.PRUNED, TrialState.COMPLETE,
+              TrialState.FAIL, TrialState.COMPLETE]  # fmt: skip
+    values = [0.9, 0.5, 0.99, 0.7, None, 0.6]
+    trials = [frozen(i, {"x": 0.1}, d, v, state=s, metrics=metrics(v or 0.0))
+              for i, (s, v) in enumerate(zip(states, values, strict=True))]  # fmt: skip
+    run = an.load_run(study_of(trials))
+    best = run.frame["best_so_far"].tolist()
+    assert math.isnan(best[0]) and best[1:] == [0.5, 0.5, 0.7, 0.7, 0.7]  # pruned 0.99: no best
+    by_end = an.best_by_end(run.frame, run.direction)
+    assert by_end["number"].tolist() == list(range(6))
+    assert by_end["end_s"].tolist() == [1.0, 3.0, 5.0, 7.0, 9.0, 11.0]
+    assert by_end["best"].tolist()[1:] == [0.5, 0.5, 0.7, 0.7, 0.7]
+
+
+def test_curve_selection_for_the_live_monitor_keeps_the_best_and_the_newest():
+    d = {"x": FloatDistribution(0, 1)}
+    trials = [frozen(i, {"x": 0.5}, d, v, metrics=metrics(v), curve={1: v / 2, 2: v})
+              for i, v in enumerate(np.linspace(1.0, 0.0, 50))]  # fmt: skip
+    run = an.load_run(study_of(trials))
+    curves = an.select_curves(run, top=5, recent=5)
+    assert [c.number for c in curves] == [0, 1, 2, 3, 4, 45, 46, 47, 48, 49]
+    assert [c.rank for c in curves[:5]] == [1, 2, 3, 4, 5] and curves[-1].rank == 50
+    assert curves[0].steps == [1, 2] and curves[0].values == [0.5, 1.0]
+    assert run.step_label == "CV folds completed"
+
+
+def test_one_importance_cache_recomputes_by_one_rule(monkeypatch):
+    d = {"a": FloatDistribution(0, 1), "b": FloatDistribution(0, 1)}
+    rng = np.random.default_rng(6)
+
+    def run_of(n, status):
+        trials = []
+        for i in range(n):
+            p = {"a": float(rng.uniform()), "b": float(rng.uniform())}
+            trials.append(frozen(i, p, d, p["a"], metrics=metrics(p["a"])))
+        return an.load_run(study_of(trials, attrs={"status": status}))
+
+    cache = an.ImportanceCache()
+    first = cache.get(run_of(100, "running"), now=0.0)
+    assert first.ok and first.n_complete == 100 and first.n_boot == 50
+    assert first.table["param"].iloc[0] == "a"
+    assert cache.get(run_of(100, "running"), now=1.0) is first  # same count: kept
+    assert not cache.due(run_of(105, "running"), now=1.0)  # working, +5%, fresh: kept
+    assert cache.get(run_of(105, "running"), now=1.0) is first
+    late = param_importance.REFRESH_S["ped_anova"] + 1.0
+    assert cache.due(run_of(105, "running"), now=late)  # stale
+    assert cache.get(run_of(111, "running"), now=2.0).n_complete == 111  # grew by 10%
+    finished = cache.get(run_of(112, "finished"), now=3.0)  # ended: every count is current
+    assert finished.n_complete == 112 and cache.get(run_of(112, "finished")) is finished
+    assert cache.get(run_of(112, "finished"), "mdi").method == "mdi"  # one entry per method
+    assert cache.get(run_of(112, "finished")) is finished
