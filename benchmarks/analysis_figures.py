@@ -30,7 +30,7 @@ import optuna  # noqa: E402
 from optuna.storages import InMemoryStorage  # noqa: E402
 from optuna.trial import FrozenTrial, TrialState  # noqa: E402
 
-from tuning.analysis import runs as an  # noqa: E402
+from tuning import analysis as an  # noqa: E402
 from tuning.core.config import (  # noqa: E402
     DatasetRef,  # noqa: E402
     RunConfig,  # noqa: E402

@@ -3,38 +3,28 @@
 `show(name)` decides once per full run whether the run is live (as the Live monitor does). If
 so, the body is a fragment that reruns every POLL_S seconds and forces one full rerun when the
 run ends, so the browser stops polling. Each refresh reads only new or unfinished trials
-(through the run's long-lived TrialFeed, see ui.live) and turns them into numbers
+(through the run's long-lived reader, tuning.analysis.LiveRun) and turns them into numbers
 (tuning.analysis) and figures (tuning.plots).
 
-Importance is the one costly number (bootstrap resamples; fANOVA and mean decrease impurity
-fit random forests): it is kept per run, study and method, and recomputed only when the count
-of complete trials changed (while the run works, at most every IMPORTANCE_REFRESH_S seconds
-unless that count grew by IMPORTANCE_GROWTH).
+Importance is the one costly number: it comes from the run's one cache
+(tuning.analysis.ImportanceCache), the same the Live monitor reads, so both pages show the
+same importance for the same run.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
-
 import pandas as pd
 import streamlit as st
 
-from tuning.analysis import runs as an
+from tuning import analysis as an
 from tuning.core.errors import UserError
 from tuning.plots import figures as plots
-from tuning.store.runs import run_status
+from ui import live as live_ui
 from ui import pbt_view, registry, runs, state, text
-from ui.live import LiveRun
 from ui.monitor import STATUS_COLORS, STATUS_ICONS
 
 POLL_S = 5.0
 PLOTLY_CONFIG = {"displaylogo": False}
-IMPORTANCE_REFRESH_S = {"ped_anova": 10.0, "fanova": 60.0, "mdi": 30.0}
-IMPORTANCE_GROWTH = 0.1
-CACHE_ENTRIES = 64
 TOP_ON_TEST = 5
 
 METHOD_LABELS = {
@@ -61,91 +51,29 @@ TOP_TEST = "an_top_test"
 TOP_TEST_DONE = "an_top_test_done"  # plain key: a toast on the next run
 
 
-# -- reading the run ----------------------------------------------------------------------------
-def load(live: LiveRun) -> an.RunData:
-    """The run for analysis, through its long-lived feed (converts only new trials)."""
-    with live.lock:  # the Live monitor refreshes the same feed
-        live.feed.refresh()
-        return an.load_run(live.study, live.feed)
-
-
-def status_of(run: an.RunData) -> str:
-    return runs.shown_status(run.name, run_status(run.attrs), registry.manager())
-
-
-@dataclass
-class _Entry:
-    n_complete: int
-    at: float
-    value: an.Importance
-
-
-@st.cache_resource(show_spinner=False)
-def _importance_store() -> dict:
-    """Importances of this server process, shared by every session (plain objects)."""
-    return {"lock": threading.Lock(), "locks": {}, "items": OrderedDict()}
-
-
-def importance(live: LiveRun, run: an.RunData, method: str, working: bool) -> an.Importance:
-    """The run's importance by `method`, recomputed only when the complete trials changed."""
-    store = _importance_store()
-    key = (registry.storage_url(), live.study_id, run.name, method)
-    with store["lock"]:
-        key_lock = store["locks"].setdefault(key, threading.Lock())
-    with key_lock:  # one computation per key at a time; the others wait and reuse it
-        cur = store["items"].get(key)
-        n = run.n_complete
-        if cur is not None and cur.n_complete == n:
-            return cur.value
-        if cur is not None and working and cur.value.ok:
-            fresh = time.time() - cur.at < IMPORTANCE_REFRESH_S[method]
-            if fresh and n - cur.n_complete < IMPORTANCE_GROWTH * cur.n_complete:
-                return cur.value
-        slow = " (fANOVA can take up to a minute)" if method == "fanova" else ""
-        with st.spinner(f"Computing parameter importance{slow}…"):
-            value = an.importance(run, method)
-        with store["lock"]:
-            items = store["items"]
-            items[key] = _Entry(n, time.time(), value)
-            items.move_to_end(key)
-            while len(items) > CACHE_ENTRIES:
-                old, _ = items.popitem(last=False)
-                store["locks"].pop(old, None)
-        return value
-
-
-def importance_basis(live: LiveRun, run: an.RunData, method: str) -> int:
-    """How many trials were complete when the importance shown was computed."""
-    store = _importance_store()
-    key = (registry.storage_url(), live.study_id, run.name, method)
-    with store["lock"]:
-        entry = store["items"].get(key)
-    return entry.n_complete if entry is not None else run.n_complete
-
-
 # -- the page -----------------------------------------------------------------------------------
 def show(name: str) -> None:
     manager = registry.manager()
     try:
         live = registry.live_run(name)
-        attrs = live.storage.get_study_user_attrs(live.study_id)
+        record = live.record()
     except (UserError, KeyError):  # deleted meanwhile (from another tab or process)
         _gone(name)
         return
-    polling = runs.should_poll(name, run_status(attrs), attrs.get("created_at"), manager)
+    polling = runs.should_poll(name, record.status, record.created_at, manager)
 
     @st.fragment(run_every=POLL_S if polling else None)
     def body() -> None:
         try:
-            run = load(live)
+            run = live_ui.load(live)
         except KeyError:  # deleted while this page watched it
             _gone(name)
             if polling:
                 st.rerun()
             return
         render(live, run, polling)
-        stored = run_status(run.attrs)
-        if polling and not runs.should_poll(name, stored, run.attrs.get("created_at"), manager):
+        stored, created = run.record.status, run.record.created_at
+        if polling and not runs.should_poll(name, stored, created, manager):
             st.rerun()  # full rerun: the fragment comes back without run_every
 
     body()
@@ -156,7 +84,7 @@ def _gone(name: str) -> None:
     st.warning(f"Run {text.md(name)} no longer exists: it was deleted.", icon=":material/delete:")
 
 
-def render(live: LiveRun, run: an.RunData, working: bool) -> None:
+def render(live: an.LiveRun, run: an.RunData, working: bool) -> None:
     _status_line(run, working)
     if run.n_complete == 0:
         st.info(
@@ -164,14 +92,14 @@ def render(live: LiveRun, run: an.RunData, working: bool) -> None:
             icon=":material/hourglass_top:",
         )
         return
-    config = run.attrs.get("config") or {}
+    config = run.record.config_dict
     if pbt_view.is_population(config):
         pbt_view.section(
             run.trials, config, f"holdout {run.label} ({run.arrow})",
-            run.direction, run.attrs.get("test") or {}, "analysis",
+            run.direction, run.test, "analysis",
         )  # fmt: skip
-    ped = importance(live, run, "ped_anova", working)
-    _importance_section(live, run, ped, working)
+    ped = live_ui.importance(live, run)
+    _importance_section(live, run, ped)
     _explore_section(run, ped)
     _overfitting_section(live, run)
     eff = an.efficiency(run)
@@ -189,11 +117,11 @@ def _chart(fig, key: str) -> None:
 
 
 def _status_line(run: an.RunData, working: bool) -> None:
-    status = status_of(run)
+    status = live_ui.status_of(run)
     st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
     counts = run.frame["state"].value_counts() if len(run.frame) else pd.Series(dtype=int)
     parts = [f"{int(v):,} {k}" for k, v in counts.items()]
-    cfg = run.attrs.get("config") or {}
+    cfg = run.record.config_dict
     line = (
         f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
         f" · {text.md(runs.method_label(cfg.get('method', '?')))} · trials: "
@@ -205,7 +133,7 @@ def _status_line(run: an.RunData, working: bool) -> None:
 
 
 # -- importance ---------------------------------------------------------------------------------
-def _importance_section(live: LiveRun, run: an.RunData, ped: an.Importance, working: bool) -> None:
+def _importance_section(live: an.LiveRun, run: an.RunData, ped: an.Importance) -> None:
     st.subheader("Which hyperparameters matter")
     method = st.radio(
         "Importance method",
@@ -215,7 +143,7 @@ def _importance_section(live: LiveRun, run: an.RunData, ped: an.Importance, work
         key=IMP_METHOD,
         help=METHOD_HELP,
     )
-    imp = ped if method == "ped_anova" else importance(live, run, method, working)
+    imp = ped if method == an.DEFAULT_METHOD else live_ui.importance(live, run, method)
     left, right = st.columns([3, 2])
     with left:
         _chart(plots.importance_figure(imp), "an_importance")
@@ -238,7 +166,7 @@ def _importance_section(live: LiveRun, run: an.RunData, ped: an.Importance, work
             )
         if imp.note:
             st.caption(text.md(imp.note))
-        basis = importance_basis(live, run, method)
+        basis = imp.n_complete
         stale = " so far; it refreshes as more complete" if basis < run.n_complete else ""
         st.caption(f"Computed in {imp.seconds:.1f} s when {basis:,} trials were complete{stale}.")
 
@@ -352,7 +280,7 @@ def _contour(run: an.RunData, ped: an.Importance) -> None:
 
 
 # -- overfitting --------------------------------------------------------------------------------
-def _overfitting_section(live: LiveRun, run: an.RunData) -> None:
+def _overfitting_section(live: an.LiveRun, run: an.RunData) -> None:
     st.subheader("Does it generalize?")
     df = an.overfitting(run)
     top = df.head(TOP_ON_TEST)

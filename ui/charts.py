@@ -1,4 +1,4 @@
-"""Plotly figures built from the Live monitor's data (ui.live.Snapshot pieces, DataFrames).
+"""Plotly figures built from the Live monitor's data (tuning.analysis.Snapshot pieces).
 
 Every figure has a title, axis titles with units, the score's name and direction, and the same
 colour for a trial state everywhere (STATE_COLORS). Payloads stay small as runs grow: WebGL
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from tuning import analysis as an
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 from ui import text
 
@@ -64,7 +65,7 @@ def hover_texts(
     df: pd.DataFrame, cache: dict[int, str] | None = None, params: pd.DataFrame | None = None
 ) -> list[str]:
     """'trial 12<br>n_estimators=187, max_depth=23' per row. Finished trials never change, so
-    their text is kept in `cache` (one dict per run, owned by ui.live.LiveRun). The param_*
+    their text is kept in `cache` (one dict per run, owned by the run's LiveRun). The param_*
     columns are read from `params` (default: df), only for rows not in the cache."""
     params = df if params is None else params
     cols = [c for c in params.columns if c.startswith("param_")]
@@ -229,18 +230,16 @@ def score_by_time(
     """Each trial's score against when it finished (seconds since the run started)."""
     points = score_points(df) if points is None else points
     best_df = pd.DataFrame(columns=["t_end", "best"])
-    if len(df):
-        mask = (df["state"] == "complete") & df["value"].notna() & df["t_end"].notna()
-        done = df.loc[mask, ["t_end", "value"]]
-        if len(done):
-            done = done.sort_values("t_end")
-            run = done["value"].cummax() if direction == "maximize" else done["value"].cummin()
-            changed = run.ne(run.shift())
-            best_df = pd.DataFrame({"t_end": done["t_end"][changed], "best": run[changed]})
-            end = df["t_end"].max()
-            best_df = pd.concat(
-                [best_df, pd.DataFrame({"t_end": [end], "best": [run.iloc[-1]]})], ignore_index=True
-            )
+    ended = an.best_by_end(df, direction) if len(df) else pd.DataFrame(columns=["best"])
+    ended = ended[ended["best"].notna()]
+    if len(ended):
+        changed = ended["best"].ne(ended["best"].shift())
+        best_df = pd.DataFrame(
+            {
+                "t_end": [*ended.loc[changed, "end_s"], df["t_end"].max()],
+                "best": [*ended.loc[changed, "best"], ended["best"].iloc[-1]],
+            }
+        )
     return _score_scatter(
         points, _n_scored(df), _counts(df), "t_end", "elapsed time (s)", "Score over time",
         score_title, best_df,
@@ -358,10 +357,10 @@ def _end_markers(curves: list) -> list[dict]:
     return out
 
 
-def importance_bars(values: dict[str, float], n_complete: int) -> go.Figure:
-    """Horizontal bars, most important on top."""
+def importance_bars(values: dict[str, float], n_complete: int, method: str) -> go.Figure:
+    """Horizontal bars, most important on top; `method` names the evaluator."""
     title = "Which hyperparameters matter"
-    subtitle = f"PED-ANOVA importance over {n_complete:,} complete trials"
+    subtitle = f"{method} importance over {n_complete:,} complete trials"
     x_title = "importance (share of the total, sums to 1)"
     if not values:
         return empty_figure("Not enough variation to rank parameters",
@@ -410,5 +409,6 @@ def live_figures(snap: Any, hover_cache: dict[int, str] | None = None) -> dict[s
         "states": state_bars(snap.counts),
     }
     if snap.importance is not None:
-        figs["importance"] = importance_bars(snap.importance.values, snap.importance.n_complete)
+        imp = snap.importance
+        figs["importance"] = importance_bars(imp.shares(), imp.n_complete, imp.label)
     return figs

@@ -4,7 +4,7 @@
 "running" in the storage when another process runs it). If so, the fragment reruns every
 POLL_S seconds; when the run ends, it forces one full rerun, which defines the fragment again
 without run_every, so the browser stops polling. Each refresh reads only new or unfinished
-trials (ui.live.LiveRun) and draws small figures (ui.charts).
+trials (tuning.analysis.LiveRun) and draws small figures (ui.charts).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from tuning.analysis import MIN_TRIALS_FOR_IMPORTANCE, Snapshot
 from tuning.core.errors import UserError
-from tuning.store.runs import STALE_S, run_status
+from tuning.store.runs import STALE_S
 from ui import charts, pbt_view, registry, runs, tables, text
-from ui.live import IMPORTANCE_MIN_COMPLETE, Snapshot
 
 POLL_S = 1.5
 RESUMABLE = ("stopped", "interrupted", "queued")
@@ -38,12 +38,13 @@ def show(name: str) -> None:
     manager = registry.manager()
     try:
         live_run = registry.live_run(name)
-        attrs = live_run.storage.get_study_user_attrs(live_run.study_id)
+        attrs = live_run.attrs()
     except (UserError, KeyError):  # deleted meanwhile (from another tab or process)
         _gone(name)
         return
     runs.settle_interrupted(name, attrs, manager)
-    polling = runs.should_poll(name, run_status(attrs), attrs.get("created_at"), manager)
+    record = live_run.record(attrs)
+    polling = runs.should_poll(name, record.status, record.created_at, manager)
 
     @st.fragment(run_every=POLL_S if polling else None)
     def live() -> None:
@@ -54,8 +55,8 @@ def show(name: str) -> None:
             if polling:
                 st.rerun()
             return
-        render(snap, live_run.hover_cache, live_run.feed.trials)
-        still = runs.should_poll(name, snap.status, snap.created_at, manager)
+        render(snap, live_run.hover_cache)
+        still = runs.should_poll(name, snap.status, snap.record.created_at, manager)
         if polling and not still:
             st.rerun()  # full rerun: the fragment comes back without run_every
 
@@ -67,15 +68,17 @@ def _gone(name: str) -> None:
     st.warning(f"Run {text.md(name)} no longer exists: it was deleted.", icon=":material/delete:")
 
 
-def render(snap: Snapshot, hover_cache: dict[int, str] | None = None, trials=None) -> None:
+def render(snap: Snapshot, hover_cache: dict[int, str] | None = None) -> None:
     manager = registry.manager()
     status = runs.shown_status(snap.name, snap.status, manager)
     here = manager.is_active(snap.name)  # running or queued in this process
     _status_line(snap, status, here)
     _queue(snap.name)
     _metrics(snap)
-    if trials is not None and pbt_view.is_population(snap.config):
-        pbt_view.section(trials, snap.config, snap.score_title, snap.direction, snap.test, "live")
+    if pbt_view.is_population(snap.config):
+        pbt_view.section(
+            snap.run.trials, snap.config, snap.score_title, snap.direction, snap.test, "live"
+        )
     _charts(snap, hover_cache)
     _details(snap)
 
@@ -121,8 +124,9 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
     if status == "queued" and not here and snap.status == "queued":
         st.info("This run is waiting but is not in this app's queue (it may have been queued "
                 "before the app restarted): Resume starts it.", icon=":material/info:")  # fmt: skip
-    if snap.message and status in ("failed", "interrupted"):
-        st.error(text.md(snap.message))
+    message = snap.record.message
+    if message and status in ("failed", "interrupted"):
+        st.error(text.md(message))
     elif status == "interrupted" and pbt_view.is_population(snap.config):
         st.warning(
             "The process running this run stopped without finishing. " + pbt_view.NOT_RESUMABLE
@@ -130,8 +134,8 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
     elif status == "interrupted":
         st.warning(f"The process running this run stopped without finishing (no heartbeat for "
                    f"{STALE_S:g} s): its unfinished trial is marked failed. Resume continues it.")  # fmt: skip
-    elif snap.message and status == "stopped":
-        st.info(text.md(snap.message))
+    elif message and status == "stopped":
+        st.info(text.md(message))
 
 
 def _queue(name: str) -> None:
@@ -188,7 +192,7 @@ def _charts(snap: Snapshot, hover_cache: dict[int, str] | None) -> None:
                            "it refreshes as more complete.")  # fmt: skip
         else:
             st.info(
-                f"Parameter importance appears after {IMPORTANCE_MIN_COMPLETE} complete trials "
+                f"Parameter importance appears after {MIN_TRIALS_FOR_IMPORTANCE} complete trials "
                 f"({snap.n_complete} so far).",
                 icon=":material/insights:",
             )
@@ -252,24 +256,23 @@ def _top_table(snap: Snapshot) -> None:
 
 
 def _details(snap: Snapshot) -> None:
-    test = snap.test
-    if test.get("score") is not None and test.get("source") == "population":
-        st.success(
-            f"**Held-out test score: {text.md(snap.scoring.label)} = {text.score(test['score'])}** — "
-            f"the best member's own network (its last segment, trial #{test.get('trial')}), trained "
-            f"with its hyperparameter schedule on {test.get('n_train', '?')} rows, scored once on "
-            f"{test.get('n_test', '?')} rows the search never saw.",
-            icon=":material/verified:",
-        )
-    elif test.get("score") is not None:
-        st.success(
-            f"**Held-out test score: {text.md(snap.scoring.label)} = {text.score(test['score'])}** — "
-            f"the best configuration (trial #{test.get('trial')}) refit on all "
-            f"{test.get('n_train', '?')} training rows and scored once on {test.get('n_test', '?')} "
-            "rows the search never saw.",
-            icon=":material/verified:",
-        )
-    elif test.get("error"):
-        st.warning(f"Refitting the best configuration failed: {text.md(test['error'])}")
+    test = snap.record.test
+    if test is not None and test.score is not None:
+        label, score = text.md(snap.scoring.label), text.score(test.score)
+        n_train, n_test = _or_unknown(test.n_train), _or_unknown(test.n_test)
+        if test.source == "population":
+            how = (f"the best member's own network (its last segment, trial #{test.trial}), trained "
+                   f"with its hyperparameter schedule on {n_train} rows, scored once on {n_test} rows")  # fmt: skip
+        else:
+            how = (f"the best configuration (trial #{test.trial}) refit on all {n_train} training "
+                   f"rows and scored once on {n_test} rows")  # fmt: skip
+        st.success(f"**Held-out test score: {label} = {score}** — {how} the search never saw.",
+                   icon=":material/verified:")  # fmt: skip
+    elif test is not None and test.error:
+        st.warning(f"Refitting the best configuration failed: {text.md(test.error)}")
     with st.expander("Run configuration"):
         st.json(snap.config, expanded=2)
+
+
+def _or_unknown(v) -> str:
+    return "?" if v is None else str(v)

@@ -17,9 +17,9 @@ import os
 import streamlit as st
 from optuna.storages import BaseStorage
 
+from tuning.analysis import LiveRun
 from tuning.runs.runner import RunManager
 from tuning.store.storage import default_url, describe, open_storage
-from ui.live import LiveRun
 
 ENV_MAX_RUNNING = "TUNING_STUDIO_MAX_RUNNING"
 DEFAULT_MAX_RUNNING = 2

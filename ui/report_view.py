@@ -17,14 +17,13 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tuning.analysis.runs import RunData, fmt_value, to_float
+from tuning.analysis import LiveRun, RunData, fmt_value, to_float
 from tuning.core.errors import UserError
 from tuning.report import export
 from tuning.report import html as rp
 from tuning.store.runs import run_status
 from ui import registry, runs, text
-from ui.analysis_view import load, status_of
-from ui.live import LiveRun
+from ui.live import load, status_of
 from ui.monitor import STATUS_COLORS, STATUS_ICONS
 
 MODEL_ENTRIES = 16

@@ -14,8 +14,10 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.storages import InMemoryStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from tuning.analysis import runs as an
+from tuning import analysis as an
+from tuning.analysis import param_importance, recommendations
 from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.errors import ConfigError
 from tuning.models import get_model
 from tuning.plots import figures as plots
 from tuning.runs.runner import create_run
@@ -96,7 +98,7 @@ def test_fast_ped_anova_equals_optunas_evaluator(svm_like):
     study = study_of(svm_like.trials)
     names = list(SVM_DISTS)
     ref = PedAnovaImportanceEvaluator().evaluate(study, params=names)
-    ped = an._PedAnova(svm_like.trials, names, study.direction)
+    ped = param_importance._PedAnova(svm_like.trials, names, study.direction)
     mine = ped.evaluate(np.ones(len(svm_like.trials), dtype=np.int64))
     assert mine == pytest.approx([ref[n] for n in names], rel=1e-12, abs=1e-15)
 
@@ -104,7 +106,7 @@ def test_fast_ped_anova_equals_optunas_evaluator(svm_like):
 def test_mdi_and_fanova_rank_the_parameters_that_matter_first(svm_like, monkeypatch):
     mdi = an.importance(svm_like, "mdi", n_boot=3)
     assert set(mdi.table["param"].head(2)) == {"C", "gamma"}
-    monkeypatch.setattr(an, "FANOVA_MAX_TRIALS", 60)  # keep the slow evaluator quick
+    monkeypatch.setattr(param_importance, "FANOVA_MAX_TRIALS", 60)  # keep the slow evaluator quick
     fan = an.importance(svm_like, "fanova", n_boot=2)
     assert set(fan.table["param"].head(2)) == {"C", "gamma"}
     assert fan.n_trials == 60 and "random 60 of the 200" in fan.note
@@ -114,7 +116,7 @@ def test_importance_needs_a_few_trials():
     trials = [frozen(i, {"C": 1.0 + i}, SVM_DISTS, 0.5 + i / 10) for i in range(3)]
     imp = an.importance(an.load_run(study_of(trials)))
     assert not imp.ok and "at least" in imp.note
-    with pytest.raises(an.ConfigError):
+    with pytest.raises(ConfigError):
         an.importance(an.load_run(study_of(trials)), "shap")
 
 
@@ -266,15 +268,15 @@ def test_widening_keeps_log_ranges_positive_and_respects_limits():
     assert not [k for k in recs if k[1] == "min_samples_leaf" and k[0] != "fix"]
 
     info = an.ParamInfo
-    assert an._widened(info("subsample", "float", 0.5, 1.0), "high") == (0.5, 1.0)
-    assert an._widened(info("dropout", "float", 0.0, 0.5), "high") == (0.0, 0.9)
-    assert an._widened(info("max_depth", "int", 5, 30), "low") == (1, 30)
-    assert an._widened(info("min_samples_split", "int", 2, 20), "low") == (2, 20)
-    assert an._widened(info("C", "float", 1e-3, 1e3, log=True), "high") == (
+    assert recommendations._widened(info("subsample", "float", 0.5, 1.0), "high") == (0.5, 1.0)
+    assert recommendations._widened(info("dropout", "float", 0.0, 0.5), "high") == (0.0, 0.9)
+    assert recommendations._widened(info("max_depth", "int", 5, 30), "low") == (1, 30)
+    assert recommendations._widened(info("min_samples_split", "int", 2, 20), "low") == (2, 20)
+    assert recommendations._widened(info("C", "float", 1e-3, 1e3, log=True), "high") == (
         1e-3,
         1e5,
     )  # x100 at most
-    assert an._widened(info("width", "int", 16, 512, log=True), "low") == (1, 512)
+    assert recommendations._widened(info("width", "int", 16, 512, log=True), "low") == (1, 512)
 
     cfg = RunConfig(dataset=DatasetRef("iris"), model="gradient_boosting", n_trials=10,
                     space=get_model("gradient_boosting").default_space("classification"))  # fmt: skip
@@ -293,7 +295,7 @@ def test_refined_config_narrow_and_errors():
         new.space["max_features"].fixed_value() == "log2" and not new.space["max_features"].enabled
     )
     assert new.name == "refined" and new.n_trials == 20
-    with pytest.raises(an.ConfigError):
+    with pytest.raises(ConfigError):
         an.refined_config(cfg, [an.Recommendation("fix", "", param="nope", value=1)])
 
 
@@ -419,3 +421,59 @@ def test_sample_rows_keeps_the_best_deterministically():
     b = an.sample_rows(df, 2000, df["value"].to_numpy())
     assert len(a) == 2000 and a.equals(b)
     assert set(df.nlargest(500, "value")["number"]) <= set(a["number"])
+
+
+# -- one best-so-far, one curve selection, one importance cache ------------------------------
+def test_best_so_far_is_carried_over_trials_that_did_not_complete():
+    d = {"x": FloatDistribution(0, 1)}
+    states = [TrialState.PRUNED, TrialState.COMPLETE, TrialState.PRUNED, TrialState.COMPLETE,
+              TrialState.FAIL, TrialState.COMPLETE]  # fmt: skip
+    values = [0.9, 0.5, 0.99, 0.7, None, 0.6]
+    trials = [frozen(i, {"x": 0.1}, d, v, state=s, metrics=metrics(v or 0.0))
+              for i, (s, v) in enumerate(zip(states, values, strict=True))]  # fmt: skip
+    run = an.load_run(study_of(trials))
+    best = run.frame["best_so_far"].tolist()
+    assert math.isnan(best[0]) and best[1:] == [0.5, 0.5, 0.7, 0.7, 0.7]  # pruned 0.99: no best
+    by_end = an.best_by_end(run.frame, run.direction)
+    assert by_end["number"].tolist() == list(range(6))
+    assert by_end["end_s"].tolist() == [1.0, 3.0, 5.0, 7.0, 9.0, 11.0]
+    assert by_end["best"].tolist()[1:] == [0.5, 0.5, 0.7, 0.7, 0.7]
+
+
+def test_curve_selection_for_the_live_monitor_keeps_the_best_and_the_newest():
+    d = {"x": FloatDistribution(0, 1)}
+    trials = [frozen(i, {"x": 0.5}, d, v, metrics=metrics(v), curve={1: v / 2, 2: v})
+              for i, v in enumerate(np.linspace(1.0, 0.0, 50))]  # fmt: skip
+    run = an.load_run(study_of(trials))
+    curves = an.select_curves(run, top=5, recent=5)
+    assert [c.number for c in curves] == [0, 1, 2, 3, 4, 45, 46, 47, 48, 49]
+    assert [c.rank for c in curves[:5]] == [1, 2, 3, 4, 5] and curves[-1].rank == 50
+    assert curves[0].steps == [1, 2] and curves[0].values == [0.5, 1.0]
+    assert run.step_label == "CV folds completed"
+
+
+def test_one_importance_cache_recomputes_by_one_rule(monkeypatch):
+    d = {"a": FloatDistribution(0, 1), "b": FloatDistribution(0, 1)}
+    rng = np.random.default_rng(6)
+
+    def run_of(n, status):
+        trials = []
+        for i in range(n):
+            p = {"a": float(rng.uniform()), "b": float(rng.uniform())}
+            trials.append(frozen(i, p, d, p["a"], metrics=metrics(p["a"])))
+        return an.load_run(study_of(trials, attrs={"status": status}))
+
+    cache = an.ImportanceCache()
+    first = cache.get(run_of(100, "running"), now=0.0)
+    assert first.ok and first.n_complete == 100 and first.n_boot == 50
+    assert first.table["param"].iloc[0] == "a"
+    assert cache.get(run_of(100, "running"), now=1.0) is first  # same count: kept
+    assert not cache.due(run_of(105, "running"), now=1.0)  # working, +5%, fresh: kept
+    assert cache.get(run_of(105, "running"), now=1.0) is first
+    late = param_importance.REFRESH_S["ped_anova"] + 1.0
+    assert cache.due(run_of(105, "running"), now=late)  # stale
+    assert cache.get(run_of(111, "running"), now=2.0).n_complete == 111  # grew by 10%
+    finished = cache.get(run_of(112, "finished"), now=3.0)  # ended: every count is current
+    assert finished.n_complete == 112 and cache.get(run_of(112, "finished")) is finished
+    assert cache.get(run_of(112, "finished"), "mdi").method == "mdi"  # one entry per method
+    assert cache.get(run_of(112, "finished")) is finished

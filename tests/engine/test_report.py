@@ -15,7 +15,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from tuning.analysis import runs as an
+from tuning import analysis as an
 from tuning.cli import main
 from tuning.core.config import DatasetRef, RunConfig
 from tuning.core.space import SearchSpace

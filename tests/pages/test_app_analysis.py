@@ -7,6 +7,7 @@ import base64
 import numpy as np
 import pytest
 from app_support import (
+    LIVE,
     app,
     charts,
     finished_run,
@@ -101,3 +102,35 @@ def test_analysis_of_a_finished_run_and_refine():
     assert (config.space["n_neighbors"].low, config.space["n_neighbors"].high) == (1, 70)
     assert config.method == "grid" and config.space["p"].choices == (1, 2, 3)
     assert at.session_state[state.SELECTED_RUN] == new[0].name
+
+
+def test_live_monitor_and_analysis_show_the_same_importance(monkeypatch):
+    """One finished run on both pages: the same importance numbers, from one computation (the
+    run's one cache: same evaluator, same bootstrap, same refresh rule)."""
+    from tuning.analysis import param_importance
+
+    calls = []
+    compute = param_importance.importance
+
+    def counted(run, method="ped_anova", **kw):
+        calls.append(method)
+        return compute(run, method, **kw)
+
+    monkeypatch.setattr(param_importance, "importance", counted)
+    finished_run(n_trials=8)
+    at = ok(app(LIVE))
+    bars = charts(at)["Which hyperparameters matter"]
+    live = dict(zip(bars["data"][0]["y"], finite(bars["data"][0]["x"]), strict=True))
+    assert live and "over 8 complete trials" in bars["layout"]["title"]["subtitle"]["text"]
+
+    at.switch_page(state.PAGE_ANALYSIS).run()
+    figs = charts(ok(at))
+    fig = next(f for t, f in figs.items() if t.startswith("Parameter importance (PED-ANOVA)"))
+    shown = dict(zip(fig["data"][0]["y"], finite(fig["data"][0]["x"]), strict=True))
+    assert shown == live  # the same numbers, to the last bit
+    assert "8 complete trials" in fig["layout"]["title"]["text"]
+    table = next(d.value for d in at.dataframe if "share" in d.value.columns)
+    assert dict(zip(table["parameter"], table["share"], strict=True)) == {
+        k: f"{v:.3f}" for k, v in live.items()
+    }
+    assert calls == ["ped_anova"]  # computed once, for both pages

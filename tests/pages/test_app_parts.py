@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tuning.analysis.live import derived_columns, eta_seconds
 from tuning.core.errors import SpaceError
 from tuning.core.scoring import Scoring
 from tuning.models import REGISTRY as MODELS
 from ui import charts, tables, text
-from ui.live import derived_columns, eta_seconds
 from ui.space_table import parse_token, space_to_table, table_to_space
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from tuning.analysis import runs as an
+from tuning import analysis as an
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 
 TEST_COLOR = "#2ca02c"
@@ -407,7 +407,7 @@ def timeline_figure(run: an.RunData, tl: pd.DataFrame | None = None) -> go.Figur
 # -- learning curves ------------------------------------------------------------------------------
 def learning_curves_figure(run: an.RunData, curves: pd.DataFrame | None = None) -> go.Figure:
     """Intermediate CV scores per trial (after each fold, epoch or boosting round)."""
-    step = an.BUDGET_LABELS.get(run.budget_kind, "step")
+    step = run.step_label
     title = f"Learning curves: CV {esc(run.label)} by {step}"
     curves = an.learning_curves(run) if curves is None else curves
     if curves.empty:

@@ -27,7 +27,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from tuning.analysis.runs import RunData, load_run
+from tuning.analysis import RunData, load_run
 from tuning.core.errors import ConfigError
 from tuning.data import datasets
 from tuning.models import CLASSIFICATION, get_model

@@ -25,7 +25,7 @@ import optuna
 import pandas as pd
 import plotly.graph_objects as go
 
-from tuning.analysis import runs as an
+from tuning import analysis as an
 from tuning.plots import figures as plots
 
 FIGURE_NOTES = {

@@ -145,7 +145,7 @@ class Report(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.analysis.runs import load_run
+        from tuning.analysis import load_run
         from tuning.report import export
         from tuning.report import html as report
         from tuning.store.runs import load_study

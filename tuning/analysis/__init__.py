@@ -1,0 +1,75 @@
+"""Analysis of a run (finished or still running): numbers first, as DataFrames and dataclasses.
+
+`load_run(study)` (or a page's `LiveRun.read()`) reads a run once into a `RunData`; every other
+function here takes it and returns plain data that `tuning.plots` turns into figures and
+`tuning.report` into a report. The Live monitor, the Analysis page and the report all use this
+one code: the same best-so-far, step labels, learning-curve selection and importance.
+
+Modules, each importing only those above it:
+
+- rundata           RunData, ParamInfo, load_run; best so far (running_best, best_by_end),
+                    STEP_LABELS, value helpers (to_float, sample_rows, fmt_value)
+- param_importance  importance(run, method) with a bootstrap interval per parameter, and the
+                    one ImportanceCache per run (evaluator, refresh rule)
+- surfaces          points, contour_grid (two parameters binned), best_pair
+- statistics        score_ecdf, timeline, select_curves / learning_curves, overfitting,
+                    refit_top_on_test, efficiency, corrected_ttest, compare_top, plateau
+- recommendations   recommend(run) (plain-language advice), refined_config (applies it)
+- live              LiveRun (one run's long-lived reader) and the Live monitor's Snapshot
+
+This package's surface is the names below (`from tuning import analysis as an`). Reads use
+`get_trials(deepcopy=False)` (never `study.trials`), so this stays fast at 10,000 trials; only
+the opt-in fANOVA and mean-decrease-impurity importances are slow, and they cap the number of
+trials they look at.
+"""
+
+from tuning.analysis.live import LiveRun, Snapshot
+from tuning.analysis.param_importance import (
+    DEFAULT_METHOD,
+    IMPORTANCE_METHODS,
+    MIN_TRIALS_FOR_IMPORTANCE,
+    Importance,
+    ImportanceCache,
+    importance,
+)
+from tuning.analysis.recommendations import Recommendation, recommend, refined_config
+from tuning.analysis.rundata import (
+    STEP_LABELS,
+    ParamInfo,
+    RunData,
+    best_by_end,
+    fmt_value,
+    load_run,
+    running_best,
+    sample_rows,
+    to_float,
+)
+from tuning.analysis.statistics import (
+    Curve,
+    Efficiency,
+    Plateau,
+    compare_top,
+    corrected_ttest,
+    efficiency,
+    learning_curves,
+    overfitting,
+    plateau,
+    refit_top_on_test,
+    score_ecdf,
+    select_curves,
+    timeline,
+)
+from tuning.analysis.surfaces import ContourGrid, best_pair, contour_grid, points
+
+__all__ = [
+    "RunData", "ParamInfo", "load_run", "running_best", "best_by_end", "STEP_LABELS",
+    "to_float", "sample_rows", "fmt_value",
+    "Importance", "importance", "ImportanceCache", "IMPORTANCE_METHODS", "DEFAULT_METHOD",
+    "MIN_TRIALS_FOR_IMPORTANCE",
+    "ContourGrid", "contour_grid", "best_pair", "points",
+    "score_ecdf", "timeline", "Curve", "select_curves", "learning_curves",
+    "overfitting", "refit_top_on_test", "Efficiency", "efficiency", "corrected_ttest",
+    "compare_top", "Plateau", "plateau",
+    "Recommendation", "recommend", "refined_config",
+    "LiveRun", "Snapshot",
+]  # fmt: skip

@@ -1,0 +1,245 @@
+"""The long-lived reader of one run, and what the Live monitor shows of it at each refresh.
+
+`LiveRun` holds one study object, one incremental `TrialFeed` and the run's `ImportanceCache`;
+a page keeps one per run for the life of the process (ui.registry). `read()` is how the
+Analysis and Report pages get the run's `RunData`; `snapshot()` is what every Live monitor
+refresh calls: the same `RunData` plus the few live numbers (progress, time left, the learning
+curves of the best and newest trials, importance when due), as plain data that ui.charts turns
+into figures. Both read only new or unfinished trials, and both take importance from the same
+cache, so the two pages show the same numbers for the same run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from optuna.storages import BaseStorage
+
+from tuning.analysis.param_importance import (
+    DEFAULT_METHOD,
+    MIN_TRIALS_FOR_IMPORTANCE,
+    Importance,
+    ImportanceCache,
+)
+from tuning.analysis.rundata import RunData, load_run, running_best
+from tuning.analysis.statistics import Curve, select_curves
+from tuning.core.enums import RunStatus
+from tuning.core.scoring import Scoring
+from tuning.store.records import RunRecord, direction_of
+from tuning.store.results import TrialFeed
+from tuning.store.runs import load_study
+
+CURVES_TOP = 20  # learning curves: the best trials...
+CURVES_RECENT = 20  # ...and the most recent ones
+DONE_STATES = ("complete", "pruned", "failed")  # states that used budget ("stopped" did not)
+NUMERIC = ("value", "cv_std", "train_score", "fit_seconds", "score_seconds", "duration_s", "step")
+
+
+@dataclass
+class Snapshot:
+    """One refresh of the Live monitor: the run as read, and what the page shows of it."""
+
+    run: RunData
+    df: pd.DataFrame  # run.frame with numbers made numeric and t_end (s from run start to end)
+    counts: dict[str, int]
+    done: int  # trials that used budget
+    elapsed_s: float
+    eta_s: float | None
+    best: dict[str, Any] | None
+    curves: list[Curve]
+    importance: Importance | None  # None until MIN_TRIALS_FOR_IMPORTANCE trials complete
+
+    @property
+    def record(self) -> RunRecord:
+        return self.run.record
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def status(self) -> str:
+        """As stored (queued/running/finished/stopped/failed/interrupted)."""
+        return str(self.record.status)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The saved configuration, as saved."""
+        return self.record.config_dict
+
+    @property
+    def scoring(self) -> Scoring:
+        return Scoring(self.run.scoring)
+
+    @property
+    def direction(self) -> str:
+        return self.run.direction
+
+    @property
+    def score_title(self) -> str:
+        """E.g. 'accuracy (higher is better)': the score's name and direction, for axes."""
+        return f"{self.run.label} ({self.run.arrow})"
+
+    @property
+    def n_complete(self) -> int:
+        return self.run.n_complete
+
+    @property
+    def n_budget(self) -> int | None:
+        """Trials in the budget (or the grid's size)."""
+        return self.record.n_trials
+
+    @property
+    def timeout_s(self) -> float | None:
+        return self.record.config.timeout_s if self.record.config else None
+
+    @property
+    def step_kind(self) -> str:
+        return self.run.budget_kind
+
+    @property
+    def step_label(self) -> str:
+        return self.run.step_label
+
+    @property
+    def test(self) -> dict[str, Any]:
+        return self.run.test
+
+    @property
+    def progress(self) -> float | None:
+        """Share of the budget used, 0..1 (trials or time, whichever is further)."""
+        shares = []
+        if self.n_budget:
+            shares.append(self.done / self.n_budget)
+        if self.timeout_s:
+            shares.append(self.elapsed_s / self.timeout_s)
+        return min(1.0, max(shares)) if shares else None
+
+
+class LiveRun:
+    """Long-lived reader of one run. Thread-safe: sessions share it through ui.registry."""
+
+    def __init__(self, storage: BaseStorage, name: str) -> None:
+        self.name = name
+        self.storage = storage
+        self.study = load_study(name, storage)
+        self.study_id = storage.get_study_id_from_name(name)
+        self.feed = TrialFeed(self.study)
+        self.lock = threading.Lock()
+        self.hover_cache: dict[int, str] = {}  # finished trials' hover text (ui.charts)
+        self.importances = ImportanceCache()  # the one importance of this run, per method
+
+    def attrs(self) -> dict[str, Any]:
+        """The run's study attributes as stored (one storage read)."""
+        return self.storage.get_study_user_attrs(self.study_id)
+
+    def record(self, attrs: dict[str, Any] | None = None, now: float | None = None) -> RunRecord:
+        """The run's record, from `attrs` when the caller has just read them."""
+        attrs = self.attrs() if attrs is None else attrs
+        return RunRecord.from_attrs(self.name, attrs, direction_of(self.study), now)
+
+    def read(self, now: float | None = None) -> RunData:
+        """The run for analysis; converts only trials that are new or were unfinished."""
+        with self.lock:  # one refresh at a time: the feed appends in place
+            self.feed.refresh()
+            return load_run(self.study, self.feed, now)
+
+    def importance(self, run: RunData, method: str = DEFAULT_METHOD) -> Importance:
+        """The run's importance by `method`, from the one cache (computed when due)."""
+        return self.importances.get(run, method)
+
+    def snapshot(self, now: float | None = None) -> Snapshot:
+        now = time.time() if now is None else now
+        run = self.read(now)
+        ready = run.n_complete >= MIN_TRIALS_FOR_IMPORTANCE
+        return build_snapshot(run, self.importances.get(run, now=now) if ready else None, now)
+
+
+def build_snapshot(run: RunData, importance: Importance | None, now: float) -> Snapshot:
+    df = derived_columns(run.frame, run.direction)
+    counts = df["state"].value_counts().to_dict() if len(df) else {}
+    counts = {str(k): int(v) for k, v in counts.items()}
+    done = sum(counts.get(s, 0) for s in DONE_STATES)
+    elapsed = elapsed_seconds(run.record, df, now)
+    running = run.record.status == RunStatus.RUNNING
+    best = run.best
+    return Snapshot(
+        run=run,
+        df=df,
+        counts=counts,
+        done=done,
+        elapsed_s=elapsed,
+        eta_s=eta_seconds(done, run.record.n_trials, elapsed, _timeout(run)) if running else None,
+        best=None if best is None else df.loc[best.name].to_dict(),
+        curves=select_curves(run, CURVES_TOP, recent=CURVES_RECENT),
+        importance=importance,
+    )
+
+
+def _timeout(run: RunData) -> float | None:
+    return run.config.timeout_s if run.config else None
+
+
+def derived_columns(df: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """The trials frame with numbers made numeric, best_so_far (see running_best; kept when
+    there) and t_end (seconds from the run's first start to each trial's end)."""
+    if not len(df):
+        return df.assign(best_so_far=[], t_end=[])
+    # A running trial's None makes a column object-typed after a concat: keep numbers numeric.
+    numeric = {
+        c: pd.to_numeric(df[c], errors="coerce")
+        for c in NUMERIC
+        if c in df and df[c].dtype == object
+    }
+    start, end = pd.to_datetime(df["start"]), pd.to_datetime(df["complete"])
+    t_end = (end - start.min()).dt.total_seconds()
+    best = df["best_so_far"] if "best_so_far" in df else running_best(df, direction)
+    return df.assign(**numeric, best_so_far=best, t_end=t_end)
+
+
+def _local_naive(iso: str) -> datetime:
+    return datetime.fromisoformat(iso).astimezone().replace(tzinfo=None)
+
+
+def elapsed_seconds(record: RunRecord, df: pd.DataFrame, now: float) -> float:
+    """Wall-clock seconds the run has worked (all its sessions, resumes included)."""
+    before = record.elapsed_s
+    if record.status != RunStatus.RUNNING:
+        if before is not None:
+            return float(before)
+        if len(df) and df["complete"].notna().any():
+            return float(
+                (
+                    pd.to_datetime(df["complete"]).max() - pd.to_datetime(df["start"]).min()
+                ).total_seconds()
+            )
+        return 0.0
+    now_dt = datetime.fromtimestamp(now)
+    if before is None:  # first session: since it started
+        started = record.started_at
+        return max(0.0, (now_dt - _local_naive(started)).total_seconds()) if started else 0.0
+    # A resumed run: earlier sessions plus this one, which began with its first new trial.
+    since = None
+    if record.ended_at and len(df):
+        starts = pd.to_datetime(df["start"])
+        later = starts[starts > _local_naive(record.ended_at)]
+        since = later.min() if len(later) else None
+    extra = (now_dt - since.to_pydatetime()).total_seconds() if since is not None else 0.0
+    return float(before) + max(0.0, extra)
+
+
+def eta_seconds(
+    done: int, n_budget: int | None, elapsed: float, timeout_s: float | None
+) -> float | None:
+    """Time left: trials left at the pace so far, capped by the time budget."""
+    estimates = []
+    if n_budget and done > 0 and elapsed > 0:
+        estimates.append(max(0, n_budget - done) * elapsed / done)
+    if timeout_s:
+        estimates.append(max(0.0, timeout_s - elapsed))
+    return min(estimates) if estimates else None
