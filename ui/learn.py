@@ -54,6 +54,7 @@ def controls() -> tuple[str, list[str], int, int]:
     methods = c2.multiselect(
         f"Methods (1–{learn.MAX_METHODS})", list(learn.LEARN_METHODS), default=DEFAULT_METHODS,
         format_func=_label, max_selections=learn.MAX_METHODS, key="learn_methods",
+        wrap=True,  # in a column the chips would stay on one row and hide the last ones
     )  # fmt: skip
     n = c3.number_input("Trials", learn.MIN_TRIALS, learn.MAX_TRIALS, 30, key="learn_trials",
                         help="The same budget for every method.")  # fmt: skip
@@ -112,16 +113,23 @@ def page() -> None:
 
 
 def summary(land, runs: list[MethodRun]) -> pd.DataFrame:
+    # Where lower is better and the best possible is 0, the regret is the score itself.
+    same = not land.maximize and land.best == 0
     rows = []
     for r in runs:
         best = r.best_so_far()[-1]
         steps = r.steps()
-        rows.append({
+        row = {
             "method": _label(r.method), "trials": r.n_trials,
             "stopped early": sum(t.state.name == "PRUNED" for t in r.trials),
-            "budget steps": sum(steps), "best found": text.score(best),
-            "regret": text.score(None if best is None else land.regret(best)),
-        })  # fmt: skip
+            "budget steps": sum(steps),
+        }  # fmt: skip
+        if same:
+            row["best found (= regret)"] = text.score(best)
+        else:
+            row["best found"] = text.score(best)
+            row["regret"] = text.score(None if best is None else land.regret(best))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

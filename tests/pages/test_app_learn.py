@@ -27,10 +27,13 @@ def test_default_page_animates_four_methods_with_small_figures():
     assert at.title[0].value == "Learn"
     assert at.selectbox(key="learn_landscape").value == "branin"
     assert at.multiselect(key="learn_methods").value == ["random", "tpe", "cmaes", "hyperband"]
+    assert at.multiselect(key="learn_methods").proto.wrap  # all four chips show, in a column
     figs = _figs(at)
     anim = figs[0]
     assert _title(anim).startswith("Where each method samples")
     assert len(anim["frames"]) == 30
+    # the landscape is a picture under each subplot, which the frames cannot take away
+    assert [im["xref"] for im in anim["layout"]["images"]] == ["x", "x2", "x3", "x4"]
     assert [a["text"] for a in anim["layout"]["annotations"]] == [
         "Random search", "Bayesian (TPE)", "CMA-ES (evolution strategy)", "Hyperband",
     ]  # fmt: skip
@@ -45,6 +48,7 @@ def test_default_page_animates_four_methods_with_small_figures():
     ]  # fmt: skip
     hb = table[table["method"] == "Hyperband"].iloc[0]
     assert hb["stopped early"] > 0 and hb["budget steps"] < 30 * 27
+    assert (table["best found"] != table["regret"]).all()  # Branin's best possible is 0.3979
     assert any("Best possible f(x, y): **0.3979**" in c for c in texts(at.caption))
 
 
@@ -70,6 +74,21 @@ def test_stepping_the_trial_moves_every_methods_explanation():
     assert "Trial 3: where it samples next" in titles  # TPE still in its random start-up
     ok(at.button(key="learn_back").click().run())
     assert at.slider(key="learn_trial").value == 2
+
+
+def test_regret_is_one_column_where_the_best_possible_is_zero():
+    at = ok(app(LEARN))
+    ok(at.selectbox(key="learn_landscape").set_value("himmelblau").run())
+    table = at.dataframe[0].value
+    assert list(table.columns) == [
+        "method", "trials", "stopped early", "budget steps", "best found (= regret)",
+    ]  # fmt: skip
+    methods = at.multiselect(key="learn_methods").value
+    runs = [learn.run_method("himmelblau", m, 30, 0) for m in methods]
+    land = get_landscape("himmelblau")
+    assert [float(v) for v in table["best found (= regret)"]] == pytest.approx(
+        [land.regret(r.best_so_far()[-1]) for r in runs], abs=1e-4
+    )
 
 
 def test_real_landscape_with_grid_and_gp():

@@ -7,10 +7,14 @@ so a figure with four heatmaps and an animation of 60 trials stays well under a 
 
 from __future__ import annotations
 
+import base64
+import io
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+from PIL import Image
+from plotly.colors import sample_colorscale, unlabel_rgb
 from plotly.subplots import make_subplots
 
 from tuning.learn import search as learn
@@ -27,6 +31,10 @@ BRACKET_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf")  # no o
 # Generations: light, distinct colours with a dark outline, readable on the Viridis heatmap.
 GEN_COLORS = ("#ff7f0e", "#17becf", "#e377c2", "#ffffff", "#bcbd22", "#1f77b4", "#d62728",
               "#8c564b", "#7f7f7f", "#9467bd")  # fmt: skip
+# The heatmap's colour scale as 256 RGB rows, and the side of the landscape's picture in pixels.
+VIRIDIS = np.array([unlabel_rgb(c) for c in sample_colorscale("Viridis", np.linspace(0, 1, 256))],
+                   dtype=np.uint8)  # fmt: skip
+IMAGE_PIXELS = 400
 
 
 def _f32(a) -> np.ndarray:
@@ -41,16 +49,49 @@ def shown_scores(land: Landscape, z: np.ndarray) -> tuple[np.ndarray, str]:
     return z, land.score_label
 
 
+def _reversed(land: Landscape) -> bool:
+    # Bright = good: reverse the scale where lower is better (or where the gap is shown).
+    return not land.maximize or land.log_color
+
+
 def heatmap(land: Landscape, n: int = HEAT_POINTS, showscale: bool = True, **kw: Any) -> go.Heatmap:
     xs, ys, z = land.surface(n)
     shown, title = shown_scores(land, z)
-    # Bright = good: reverse the scale where lower is better (or where the gap is shown).
-    reverse = not land.maximize or land.log_color
     return go.Heatmap(
-        x=_f32(xs), y=_f32(ys), z=_f32(shown), colorscale="Viridis", reversescale=reverse,
+        x=_f32(xs), y=_f32(ys), z=_f32(shown), colorscale="Viridis", reversescale=_reversed(land),
         showscale=showscale, colorbar=dict(title=dict(text=title, side="right"), thickness=12),
         hovertemplate=f"{land.x.name}=%{{x:.4g}}<br>{land.y.name}=%{{y:.4g}}<br>"
         f"{title}=%{{z:.4g}}<extra></extra>", **kw,
+    )  # fmt: skip
+
+
+def _nearest(axis, points: np.ndarray, size: int) -> np.ndarray:
+    """For each of `size` pixels across the axis's range, the index of the nearest grid point
+    (in the axis's own scale: log where it is log), as the heatmap's cells would place it."""
+    u = axis.to_unit(points)
+    return np.searchsorted((u[1:] + u[:-1]) / 2, (np.arange(size) + 0.5) / size)
+
+
+def landscape_image(land: Landscape, n: int = HEAT_POINTS, size: int = IMAGE_PIXELS) -> dict:
+    """The heatmap's colours as a PNG spanning the axes' ranges: a layout image for under a
+    subplot (add_layout_image), which no animation frame can take away."""
+    xs, ys, z = land.surface(n)
+    shown = shown_scores(land, z)[0]
+    lo, hi = float(shown.min()), float(shown.max())
+    t = (shown - lo) / (hi - lo) if hi > lo else np.zeros_like(shown)
+    if _reversed(land):
+        t = 1 - t
+    rgb = VIRIDIS[np.rint(t * (len(VIRIDIS) - 1)).astype(int)]
+    rows = _nearest(land.y, ys, size)[::-1]  # a picture's first row is its top
+    pixels = rgb[np.ix_(rows, _nearest(land.x, xs, size))]
+    png = io.BytesIO()
+    Image.fromarray(pixels).save(png, format="PNG", optimize=True)
+    (x0, x1), (y0, y1) = _range(land.x), _range(land.y)
+    return dict(
+        source="data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
+        # In axis units, as the ranges are: decades on a log axis.
+        x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0, xanchor="left",
+        yanchor="top", sizing="stretch", layer="below",
     )  # fmt: skip
 
 
@@ -80,8 +121,7 @@ def _points(run: MethodRun, upto: int, showlegend: bool = True, bare: bool = Fal
     pruned = np.array([t.state.name == "PRUNED" for t in run.trials[:upto]], dtype=bool)
     number = np.arange(1, len(xs) + 1, dtype=np.int32)
     if bare:  # coordinates only, no Plotly objects (see search_animation)
-        return [{"x": _f32(xs[m]), "y": _f32(ys[m]), "customdata": number[m]}
-                for m in (~pruned, pruned)]  # fmt: skip
+        return [_bare(xs[m], ys[m], number[m]) for m in (~pruned, pruned)]
     out = []
     for mask, name, symbol, color in ((~pruned, "trials", "circle", "white"),
                                       (pruned, "stopped early", "circle-open",
@@ -95,6 +135,14 @@ def _points(run: MethodRun, upto: int, showlegend: bool = True, bare: bool = Fal
             "<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
         ))  # fmt: skip
     return out
+
+
+def _bare(xs: np.ndarray, ys: np.ndarray, number: np.ndarray) -> dict:
+    if not len(xs):
+        # One point that is not drawn: a frame's empty trace is skipped by Plotly.js, so the
+        # points of the frame before would stay on the plot.
+        return {"x": _f32([np.nan]), "y": _f32([np.nan]), "customdata": np.zeros(1, np.int32)}
+    return {"x": _f32(xs), "y": _f32(ys), "customdata": number}
 
 
 def _next(run: MethodRun, t: int, showlegend: bool = True) -> go.Scatter:
@@ -142,8 +190,14 @@ def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) 
     n = max(r.n_trials for r in runs)
     moving: list[int] = []  # indices of the traces each frame replaces
     legend: set[str] = set()  # each legend entry once, from the first subplot that has it
+    image = landscape_image(land)
     for i, run in enumerate(runs, start=1):
-        fig.add_trace(heatmap(land, HEAT_POINTS, showscale=i == m), row=1, col=i)
+        # The frames replot only the moving scatter traces (redraw=False: smooth, and no blank
+        # frame between steps), and Plotly.js then drops every other trace type's layer from
+        # the subplot. So the landscape is a picture under the plot, and the heatmap stays,
+        # transparent, for its hover values and its colour bar.
+        fig.add_layout_image(image, row=1, col=i)
+        fig.add_trace(heatmap(land, HEAT_POINTS, showscale=i == m, opacity=0), row=1, col=i)
         fig.add_trace(_optimum(land, showlegend=i == 1), row=1, col=i)
         for trace in _points(run, n):
             trace.showlegend = trace.showlegend and trace.name not in legend
@@ -161,7 +215,7 @@ def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) 
             data += [_coords(tr) for tr in (*_points(run, k, False, bare=True),
                                             _latest(run, k, False, bare=True))]  # fmt: skip
         frames.append(go.Frame(name=str(k), data=data, traces=moving))
-    _axes(fig, land)
+    _axes(fig, land, showgrid=False, zeroline=False)  # the picture is under the grid lines
     fig.update_yaxes(title_text=None, col=2)
     fig.update_yaxes(title_text=None, col=3)
     fig.update_yaxes(title_text=None, col=4)
