@@ -150,6 +150,30 @@ def test_cli_compare_prints_the_table_and_exports(tmp_path):
     assert "grid, random" in listed.stdout and "finished" in listed.stdout
 
 
+@pytest.mark.timeout(240)
+def test_cli_compare_ctrl_c_stops_the_members_before_it_exits(tmp_path):
+    """Ctrl-C stops every member within a trial and the command waits for them: no member is
+    left "running" in the storage (a join() interrupted by Ctrl-C used to return at once)."""
+    import signal
+
+    env = {**os.environ, "TUNING_STUDIO_DATA": str(tmp_path)}
+    cmd = [sys.executable, "-m", "tuning", "compare", "--dataset", "iris", "--model", "knn",
+           "--methods", "random", "tpe", "--trials", "5000", "--folds", "3"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    store = open_storage(f"journal:///{tmp_path}/runs.journal")
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(
+        store.get_all_trials(store.get_study_id_from_name(s.study_name))
+        for s in store.get_all_studies()
+    ):
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(120) in (0, 1, 130), proc.stderr.read()
+    statuses = {s.study_name: s.user_attrs.get("status") for s in store.get_all_studies()
+                if "config" in s.user_attrs}  # fmt: skip
+    assert statuses and "running" not in statuses.values(), statuses
+
+
 def test_members_asking_for_workers_run_in_worker_processes(tmp_path, monkeypatch):
     """As New run does, a member with workers=2 runs as two `tuning worker` processes: the
     trials record other process ids than this one, the grid is run exactly once."""

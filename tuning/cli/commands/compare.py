@@ -96,18 +96,25 @@ class Compare(Command):
         n_runs = len(ex.get_experiment(name, store).runs)
         how = "side by side" if exp.parallel else "one after another"
         print(f"Experiment '{name}': {n_runs} runs, {how}. Ctrl-C stops it.", file=sys.stderr)
-        stop = threading.Event()
-        worker = threading.Thread(target=ex.run_experiment, args=(name, store, stop), daemon=True)
-        worker.start()
+        stop, ended = threading.Event(), threading.Event()
+
+        def work() -> None:
+            try:
+                ex.run_experiment(name, store, stop)
+            finally:
+                ended.set()
+
+        threading.Thread(target=work, daemon=True).start()
+        # Waited on through an Event: on Python 3.11 a join() interrupted by Ctrl-C makes the
+        # thread look finished, and the process left while members were mid-trial.
         try:
-            while worker.is_alive():
-                worker.join(2.0)
+            while not ended.wait(2.0):
                 runs = ex.get_experiment(name, store).runs
                 done = sum(1 for r in runs if r["status"] == "finished")
                 print(f"\r  runs finished: {done}/{n_runs}", end="", file=sys.stderr)
         except KeyboardInterrupt:
             stop.set()
-            worker.join()
+            ended.wait()
         print(file=sys.stderr)
         return name
 
