@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.store.results import run_summary
 from ui import registry, runs, state, text
@@ -99,7 +100,7 @@ def experiments_table() -> None:
         st.caption("No experiments yet: race several methods on **Compare methods**.")
         return
     st.dataframe(
-        [{"experiment": e.name, "status": "running" if compare.running(e.name) else e.status,
+        [{"experiment": e.name, "status": RunStatus.RUNNING if compare.running(e.name) else e.status,
           "methods": ", ".join(runs.method_label(m) for m in e.config.methods),
           "seeds": len(e.config.seeds), "runs": len(e.runs),
           "dataset": e.config.base.dataset.label(), "model": runs.model_label(e.config.base.model)}
