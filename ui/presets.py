@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.enums import Task
 from tuning.core.space import SearchSpace, cat_param
 from tuning.models import get_model
 
@@ -23,7 +24,7 @@ class Preset:
 def learning_rate_sweep_space() -> SearchSpace:
     """The MLP's default space with learning_rate as the only searched parameter, taking four
     values a decade apart; every other parameter switched off (fixed at its default value)."""
-    base = get_model("mlp").default_space("classification")
+    base = get_model("mlp").default_space(Task.CLASSIFICATION)
     params = []
     for p in base.params:
         if p.name == "learning_rate":

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from tuning.analysis import LiveRun, RunData, fmt_value, to_float
+from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.report import export
 from tuning.report import html as rp
@@ -144,7 +145,7 @@ def show(name: str) -> None:
             icon=":material/hourglass_top:",
         )
         return
-    if status in ("running", "queued"):
+    if status in (RunStatus.RUNNING, RunStatus.QUEUED):
         c1, c2 = st.columns([5, 1], vertical_alignment="center")
         c1.info(
             f"This run is still working: the report covers the {run.n_complete:,} trials "

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.scoring import Scoring
 from tuning.execution.lifecycle import recover_stale_trials
@@ -36,7 +37,7 @@ class RunRef:
     """What a picker needs about a run, read from study attributes only (no trials)."""
 
     name: str
-    status: str
+    status: RunStatus
     created_at: str | None
 
 
@@ -45,19 +46,19 @@ def active_names(manager: RunManager) -> list[str]:
     return [n for n, h in list(manager.handles.items()) if h.alive or not h.started.is_set()]
 
 
-def shown_status(name: str, stored: str, manager: RunManager) -> str:
+def shown_status(name: str, stored: RunStatus, manager: RunManager) -> RunStatus:
     if name in manager.queued():
-        return "queued"
+        return RunStatus.QUEUED
     if manager.is_active(name):
-        return "running"
+        return RunStatus.RUNNING
     return stored
 
 
 def should_poll(name: str, stored: str, created_at: str | None, manager: RunManager) -> bool:
     """Whether the Live monitor should keep refreshing this run."""
-    if manager.is_active(name) or stored == "running":
+    if manager.is_active(name) or stored == RunStatus.RUNNING:
         return True
-    if stored == "queued" and created_at:  # queued by another process: it may start soon
+    if stored == RunStatus.QUEUED and created_at:  # queued by another process: it may start soon
         try:
             age = time.time() - pd.Timestamp(created_at).timestamp()
         except ValueError:
@@ -156,7 +157,7 @@ def settle_interrupted(name: str, attrs: dict, manager: RunManager) -> None:
     """Mark failed the unfinished trials of a run whose process died (app or worker killed), so
     that the monitor shows them as they are rather than as forever running. Resume would do it
     too; doing it on sight means a reader never has to resume to learn what happened."""
-    if run_status(attrs) != "interrupted" or manager.is_active(name):
+    if run_status(attrs) != RunStatus.INTERRUPTED or manager.is_active(name):
         return
     retries = int((attrs.get("config") or {}).get("retries", 0))
     recover_stale_trials(load_study(name, registry.storage()), retries)
@@ -182,7 +183,7 @@ def delete(name: str) -> None:
     if manager.is_active(name):
         raise ConfigError(f"Run '{name}' is running or queued: stop it before deleting it.")
     attrs = storage.get_study_user_attrs(storage.get_study_id_from_name(name))
-    if run_status(attrs) == "running":
+    if run_status(attrs) == RunStatus.RUNNING:
         raise ConfigError(
             f"Run '{name}' is running in another process (command line or another server): "
             "stop it there before deleting it."

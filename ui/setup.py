@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from tuning.core.config import RunConfig
+from tuning.core.enums import BudgetKind
 from tuning.core.errors import SpaceError, UserError
 from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
@@ -132,7 +133,7 @@ def population_options(
     spec: MethodSpec, space: SearchSpace | None, model: ModelSpec | None
 ) -> dict[str, Any]:
     """Population-based training's options: population, interval, quantile, explore rules."""
-    if model is not None and model.budget != "epochs":
+    if model is not None and model.budget != BudgetKind.EPOCHS:
         st.warning(
             f"Population-based training needs a model that trains in epochs: choose "
             f"**{text.md(get_model('mlp').label)}** in step 2. {text.md(model.label)} trains "
@@ -269,7 +270,7 @@ def budget_section(
             "with the last failure's reason instead of spending its whole budget.",
         )  # fmt: skip
         fidelity = "auto"
-        if method.spec.multi_fidelity and model.budget != "folds":
+        if method.spec.multi_fidelity and model.budget != BudgetKind.FOLDS:
             fidelity = st.radio(
                 "What the multi-fidelity method spends", ["auto", "folds"], key="fidelity",
                 format_func=lambda v: f"the model's own ({model.budget})" if v == "auto" else "CV folds",

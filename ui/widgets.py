@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from tuning.core.config import DatasetRef
+from tuning.core.enums import TASKS
 from tuning.core.errors import DataError, SpaceError
 from tuning.core.space import SearchSpace
 from tuning.data import datasets
@@ -20,7 +21,7 @@ from ui.space_table import COLUMNS, EDITABLE, space_to_table, table_to_space
 from ui.uploads import save_upload
 
 SOURCES = ("Built-in", "Synthetic", "Upload CSV")
-TASK_CHOICES = ("infer from the target", "classification", "regression")
+TASK_CHOICES = ("infer from the target", *TASKS)
 PREVIEW_ROWS = 10
 
 

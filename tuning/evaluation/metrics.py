@@ -8,14 +8,19 @@ stored as None, so every storage (JSON journal, SQL) round-trips the record.
 from __future__ import annotations
 
 import math
+import os
+import socket
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import numpy as np
 from optuna.trial import FrozenTrial
 
 from tuning.core.enums import STOPPED_BY_USER
 
 ATTR = "metrics"  # the trial user attribute that holds the record
+WORKER = f"{socket.gethostname()}:{os.getpid()}"  # this process, as records name it
 
 
 @dataclass
@@ -47,6 +52,31 @@ class TrialMetrics:
         """Scored on part of its budget (pruned, stopped or failed midway): never a score."""
         return self.pruned_step is not None or self.fail_reason is not None
 
+    @classmethod
+    def scored(
+        cls,
+        folds: Iterable[float],
+        train: Iterable[float] = (),
+        fit_seconds: float = 0.0,
+        score_seconds: float = 0.0,
+        **kw: Any,
+    ) -> TrialMetrics:
+        """The record of a trial scored on `folds` so far (one holdout score is one fold):
+        their mean and spread, the mean train score, the seconds, this process as its worker;
+        `kw` sets the other fields (step, pruned_step, fail_reason, best_epoch, ...)."""
+        folds = [float(f) for f in folds]
+        train = [float(x) for x in train]
+        kw.setdefault("worker", WORKER)
+        return cls(
+            cv_mean=float(np.mean(folds)) if folds else None,
+            cv_std=float(np.std(folds)) if len(folds) > 1 else (0.0 if folds else None),
+            fold_scores=folds,
+            train_score=float(np.mean(train)) if train else None,
+            fit_seconds=round(fit_seconds, 4),
+            score_seconds=round(score_seconds, 4),
+            **kw,
+        )
+
     def to_attr(self) -> dict[str, Any]:
         d = asdict(self)
         extra = d.pop("extra")
@@ -59,6 +89,11 @@ class TrialMetrics:
     def save(self, trial: Any) -> None:
         """Write the record on a live optuna.Trial (one storage write)."""
         trial.set_user_attr(ATTR, self.to_attr())
+
+    def save_to(self, storage: Any, trial_id: int) -> None:
+        """Write the record on a trial through its storage (another worker's trial, which no
+        live optuna.Trial of this process holds)."""
+        storage.set_trial_user_attr(trial_id, ATTR, self.to_attr())
 
     @classmethod
     def from_attr(cls, d: dict[str, Any] | None) -> TrialMetrics:
@@ -76,7 +111,14 @@ class TrialMetrics:
 
     @classmethod
     def of(cls, trial: FrozenTrial) -> TrialMetrics:
+        """The trial's record; an empty one (all defaults) where it has none yet."""
         return cls.from_attr(trial.user_attrs.get(ATTR))
+
+    @staticmethod
+    def recorded(trial: FrozenTrial) -> bool:
+        """Whether the trial has a record: a running trial (or one whose worker died before it
+        wrote one) has none, and its seconds and step are unknown rather than 0."""
+        return bool(trial.user_attrs.get(ATTR))
 
 
 # Written even when None, as records have always been (readers look for the key).
@@ -88,4 +130,4 @@ def _finite(v: Any) -> Any:
 
 
 def fail_reason(trial: FrozenTrial) -> str | None:
-    return (trial.user_attrs.get(ATTR) or {}).get("fail_reason")
+    return TrialMetrics.of(trial).fail_reason

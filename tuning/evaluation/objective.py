@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
-import socket
 import threading
 import time
 import warnings
@@ -23,11 +21,13 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from tuning.core.budget import Budget
+from tuning.core.enums import STOPPED_BY_USER, BudgetKind, Task
 from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
-from tuning.models import CLASSIFICATION, MLP_PATIENCE, ModelSpec, build_pipeline
+from tuning.evaluation.metrics import WORKER as WORKER  # where it was first defined
+from tuning.evaluation.metrics import TrialMetrics
+from tuning.models import MLP_PATIENCE, ModelSpec, build_pipeline
 
-WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
 class StopRequested(Exception):
     """Raised inside a trial when the run was asked to stop; the trial is recorded as stopped."""
@@ -35,7 +35,6 @@ class StopRequested(Exception):
 
 class TrialTimeLimit(Exception):
     """Raised inside a trial that ran past the run's per-trial time limit; the trial fails."""
-
 
 
 def thread_limit(n_jobs: int | None) -> contextlib.AbstractContextManager:
@@ -53,21 +52,21 @@ def thread_limit(n_jobs: int | None) -> contextlib.AbstractContextManager:
 
 
 def make_folds(y: pd.Series, task: str, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    cls = StratifiedKFold if task == CLASSIFICATION else KFold
+    cls = StratifiedKFold if task == Task.CLASSIFICATION else KFold
     splitter = cls(n_splits=k, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(y)), y))
 
 
 def budget_for(spec: ModelSpec, space: SearchSpace, folds: int, use: str = "auto") -> Budget:
     """The fidelity a multi-fidelity method spends: the model's own, or folds if asked."""
-    kind = spec.budget if use == "auto" else use
-    if kind == "folds" or spec.budget_param is None or spec.budget_param not in space:
-        return Budget("folds", 1, folds)
+    kind = BudgetKind(spec.budget if use == "auto" else use)
+    if kind == BudgetKind.FOLDS or spec.budget_param is None or spec.budget_param not in space:
+        return Budget(BudgetKind.FOLDS, 1, folds)
     p = space[spec.budget_param]
     high = int(p.high if p.enabled else p.fixed_value())
-    if kind == "epochs":
-        return Budget("epochs", max(1, high // 20), high)
-    return Budget("rounds", round_chunk(high), high)
+    if kind == BudgetKind.EPOCHS:
+        return Budget(BudgetKind.EPOCHS, max(1, high // 20), high)
+    return Budget(BudgetKind.ROUNDS, round_chunk(high), high)
 
 
 def round_chunk(high: int) -> int:
@@ -105,9 +104,9 @@ class Evaluation:
             params = self.space.suggest(trial)
             with warnings.catch_warnings(), thread_limit(self.n_jobs):
                 warnings.simplefilter("ignore")  # convergence chatter: the score tells the story
-                if self.budget.kind == "epochs":
+                if self.budget.kind == BudgetKind.EPOCHS:
                     value = self._by_epoch(trial, params, rec)
-                elif self.budget.kind == "rounds":
+                elif self.budget.kind == BudgetKind.ROUNDS:
                     value = self._by_round(trial, params, rec)
                 else:
                     value = self._by_fold(trial, params, rec)
@@ -120,7 +119,7 @@ class Evaluation:
             rec.save(pruned=True)
             raise
         except StopRequested:
-            rec.save(reason="stopped by user")
+            rec.save(reason=STOPPED_BY_USER)
             raise
         except Exception as exc:
             rec.save(reason=f"{type(exc).__name__}: {exc}"[:500])
@@ -174,10 +173,10 @@ class Evaluation:
                 best, best_folds, best_epoch = mean, scores, epoch
             rec.step = epoch
             rec.folds = best_folds
-            rec.extra["best_epoch"] = best_epoch
+            rec.best_epoch = best_epoch
             self._report(trial, mean, epoch, last=epoch == int(params[self.model.budget_param]))
             if patience and epoch - best_epoch >= patience:
-                rec.extra["stopped_early_at"] = epoch
+                rec.stopped_early_at = epoch
                 break
         if self.train_score:
             t0 = time.perf_counter()
@@ -252,7 +251,8 @@ class Evaluation:
 
 
 class _Record:
-    """What a trial keeps besides params and value, written as one user attribute (one write)."""
+    """What a trial keeps besides params and value, gathered while it runs and written as one
+    TrialMetrics record (one storage write)."""
 
     def __init__(self, trial: optuna.Trial, scoring: Scoring) -> None:
         self.trial = trial
@@ -261,28 +261,16 @@ class _Record:
         self.fit_s = 0.0
         self.score_s = 0.0
         self.step = 0
-        self.extra: dict[str, Any] = {}
+        self.best_epoch: int | None = None  # networks: the epoch early stopping keeps
+        self.stopped_early_at: int | None = None
         self.deadline: float | None = None  # time.monotonic() past which the trial fails
 
+    def metrics(self, pruned: bool = False, reason: str | None = None) -> TrialMetrics:
+        return TrialMetrics.scored(
+            self.folds, self.train, self.fit_s, self.score_s, step=self.step,
+            pruned_step=self.step if pruned else None, fail_reason=reason or None,
+            best_epoch=self.best_epoch, stopped_early_at=self.stopped_early_at,
+        )  # fmt: skip
+
     def save(self, pruned: bool = False, reason: str | None = None) -> None:
-        folds = [float(f) for f in self.folds]
-        metrics: dict[str, Any] = {
-            "cv_mean": float(np.mean(folds)) if folds else None,
-            "cv_std": float(np.std(folds)) if len(folds) > 1 else (0.0 if folds else None),
-            "fold_scores": folds,
-            "train_score": float(np.mean(self.train)) if self.train else None,
-            "fit_seconds": round(self.fit_s, 4),
-            "score_seconds": round(self.score_s, 4),
-            "step": self.step,
-            "worker": WORKER,
-            **self.extra,
-        }
-        metrics = {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in metrics.items()
-        }
-        if pruned:
-            metrics["pruned_step"] = self.step
-        if reason:
-            metrics["fail_reason"] = reason
-        self.trial.set_user_attr("metrics", metrics)
+        self.metrics(pruned, reason).save(self.trial)

@@ -11,6 +11,7 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
+from tuning.evaluation.metrics import TrialMetrics
 from tuning.store import compat
 from tuning.store.runs import (
     BEATING_S,
@@ -107,12 +108,9 @@ def recover_stale_trials(
         tries = int(t.user_attrs.get("retry", 0))
         retry = tries < retries and bool(t.params)
         try:
-            metrics = {
-                **(t.user_attrs.get("metrics") or {}),
-                "fail_reason": reason,
-                "retried": retry,
-            }
-            compat.storage_of(study).set_trial_user_attr(compat.trial_id(t), "metrics", metrics)
+            metrics = TrialMetrics.of(t)  # what it recorded, if anything: kept
+            metrics.fail_reason, metrics.retried = reason, retry
+            metrics.save_to(compat.storage_of(study), compat.trial_id(t))
             if not compat.storage_of(study).set_trial_state_values(
                 compat.trial_id(t), state=TrialState.FAIL
             ):

@@ -19,8 +19,9 @@ from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
 from tuning.core.config import RunConfig
-from tuning.core.enums import STOPPED_BY_USER
+from tuning.core.enums import STOPPED_BY_USER, BudgetKind, RunStatus
 from tuning.core.space import SearchSpace
+from tuning.evaluation.metrics import TrialMetrics
 from tuning.evaluation.objective import Evaluation, StopRequested, make_folds, thread_limit
 from tuning.execution.claims import BudgetSpent, claim_trials
 from tuning.execution.lifecycle import Heartbeat, recover_stale_trials
@@ -50,7 +51,7 @@ def optimize(
     make_sampler: Callable[[int], BaseSampler],
     make_pruner: Callable[[], BasePruner],
     grid: bool = False,
-) -> str:
+) -> RunStatus:
     """Work on a sampler-driven run until its budget is spent or `ctx.stop` is set; returns the
     status. `make_sampler(seed)` and `make_pruner()` come from the run's method; `grid`: the
     trials are the configurations queued when the run was created."""
@@ -73,13 +74,14 @@ def optimize(
     timeout = None if config.timeout_s is None else max(0.0, config.timeout_s - elapsed_before)
     if left == 0 or timeout == 0:
         if live_workers(study.user_attrs, window=BEATING_S):
-            return "finished"  # the last of the other workers sets the status
+            return RunStatus.FINISHED  # the last of the other workers sets the status
         last = None if has_complete(study) else last_failure(study)
         if last:
-            set_status(study, "failed", f"No trial completed; the last one failed with: {last}")
-            return "failed"
-        set_status(study, "finished", "The budget is spent.")
-        return "finished"
+            message = f"No trial completed; the last one failed with: {last}"
+            set_status(study, RunStatus.FAILED, message)
+            return RunStatus.FAILED
+        set_status(study, RunStatus.FINISHED, "The budget is spent.")
+        return RunStatus.FINISHED
 
     # Each worker and each resume seeds by the run's progress and its own identity, so none
     # replays another's draws; a fresh run with one worker is reproducible from `seed`.
@@ -151,13 +153,14 @@ def optimize(
             heart.running.discard(trial.number)
 
     if stop.is_set() and not live_workers(study.user_attrs, window=BEATING_S):
-        set_status(study, "stopped", "Stopped by the user before it started; resume to continue.")
-        return "stopped"
-    set_status(study, "running")
+        message = "Stopped by the user before it started; resume to continue."
+        set_status(study, RunStatus.STOPPED, message)
+        return RunStatus.STOPPED
+    set_status(study, RunStatus.RUNNING)
     if "started_at" not in study.user_attrs:
         study.set_user_attr("started_at", now_iso())
     t0 = time.time()
-    status, message = "finished", "The budget is spent."
+    status, message = RunStatus.FINISHED, "The budget is spent."
     try:
         with heart:
             study.optimize(
@@ -171,23 +174,25 @@ def optimize(
     except BudgetSpent:
         pass
     except Exception as exc:  # the storage or sampler failed: the run cannot go on
-        status, message = "failed", f"The run stopped on an error: {type(exc).__name__}: {exc}"
+        status = RunStatus.FAILED
+        message = f"The run stopped on an error: {type(exc).__name__}: {exc}"
     finally:
         with contextlib.suppress(Exception):  # concurrent workers: the longest session counts
             elapsed = max(
                 float(study.user_attrs.get("elapsed_s", 0.0)), elapsed_before + time.time() - t0
             )
             study.set_user_attr("elapsed_s", elapsed)
-    if status != "failed":
+    if status != RunStatus.FAILED:
         if failures["message"]:
-            status, message = "failed", failures["message"]
+            status, message = RunStatus.FAILED, failures["message"]
         elif stop.is_set():
-            status, message = "stopped", "Stopped by the user; resume to continue."
+            status, message = RunStatus.STOPPED, "Stopped by the user; resume to continue."
         elif not has_complete(study) and (last := last_failure(study)):
-            status, message = "failed", f"No trial completed; the last one failed with: {last}"
+            status = RunStatus.FAILED
+            message = f"No trial completed; the last one failed with: {last}"
         elif max_trials is not None and not _budget_spent(study, config, grid):
             status, message = (
-                "stopped",
+                RunStatus.STOPPED,
                 f"This worker ran its {max_trials} trials; the run has budget left.",
             )
     if grid and stop.is_set():
@@ -215,8 +220,7 @@ def requeue_stopped_grid_trials(study: optuna.Study, trials: list[FrozenTrial]) 
     done = set(study.user_attrs.get("requeued", []))
     todo = [
         t for t in trials
-        if t.state == TrialState.FAIL and t.number not in done
-        and (t.user_attrs.get("metrics") or {}).get("fail_reason") == STOPPED_BY_USER
+        if t.state == TrialState.FAIL and t.number not in done and TrialMetrics.of(t).stopped
     ]  # fmt: skip
     for t in todo:
         study.enqueue_trial(dict(t.params))
@@ -226,7 +230,7 @@ def requeue_stopped_grid_trials(study: optuna.Study, trials: list[FrozenTrial]) 
 
 def last_failure(study: optuna.Study) -> str | None:
     for t in reversed(study.get_trials(deepcopy=False, states=(TrialState.FAIL,))):
-        reason = (t.user_attrs.get("metrics") or {}).get("fail_reason")
+        reason = TrialMetrics.of(t).fail_reason
         if reason != STOPPED_BY_USER:
             # No recorded reason: Optuna's RDB heartbeat failed it because its worker died.
             return reason or "no reason recorded (its worker probably died)"
@@ -248,9 +252,9 @@ def refit_best(study: optuna.Study, prep: Prepared) -> dict[str, Any] | None:
     if not has_complete(study):
         return None
     best, params = best_params(study, prep.space)
-    metrics = best.user_attrs.get("metrics") or {}
-    if prep.model.budget == "epochs" and metrics.get("best_epoch"):
-        params[prep.model.budget_param] = int(metrics["best_epoch"])
+    best_epoch = TrialMetrics.of(best).best_epoch
+    if prep.model.budget == BudgetKind.EPOCHS and best_epoch:
+        params[prep.model.budget_param] = int(best_epoch)
     pipe = build_pipeline(
         prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs
     )

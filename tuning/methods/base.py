@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import optuna
 
 from tuning.core.config import RunConfig
+from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace
 from tuning.execution.loop import RunContext
@@ -81,7 +82,7 @@ class MethodSpec:
     def setup(self, study: optuna.Study, space: SearchSpace, config: RunConfig) -> None:
         """Called once when the run is created, before any worker starts."""
 
-    def run(self, ctx: RunContext) -> str:
+    def run(self, ctx: RunContext) -> RunStatus:
         """Work on the run (one worker's part of it) until it ends; returns the status."""
         raise NotImplementedError
 

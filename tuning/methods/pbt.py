@@ -33,9 +33,11 @@ import optuna
 from optuna.trial import TrialState
 
 from tuning.core.config import RunConfig
+from tuning.core.enums import STOPPED_BY_USER, BudgetKind, RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import Param, SearchSpace
-from tuning.evaluation.objective import WORKER, make_folds, thread_limit
+from tuning.evaluation.metrics import TrialMetrics
+from tuning.evaluation.objective import make_folds, thread_limit
 from tuning.execution.lifecycle import Heartbeat
 from tuning.execution.loop import RunContext, has_complete
 from tuning.methods.base import MethodSpec
@@ -44,6 +46,7 @@ from tuning.models.mlp import import_torch
 from tuning.store.runs import now_iso, set_status
 
 PBT_ATTR = "pbt"  # trial user attribute with the lineage
+TIMEOUT = "timeout"  # Population.run's outcome at the time limit (the run then finishes)
 MUTABLE = ("learning_rate", "dropout", "weight_decay", "batch_size")
 NOT_RESUMABLE = (
     "Population-based training cannot be resumed: its networks live in memory while it runs, "
@@ -110,7 +113,7 @@ def check_options(o: dict) -> None:
 
 def check_run(space, model, options: dict) -> int:
     """Checks that need the model and space; returns the run's number of segments (its trials)."""
-    if model.budget != "epochs" or model.budget_param not in space:
+    if model.budget != BudgetKind.EPOCHS or model.budget_param not in space:
         raise ConfigError(
             f"Population-based training needs a model that trains in epochs (the neural "
             f"network); {model.label} trains in one go. Choose the MLP, or another method."
@@ -304,28 +307,23 @@ class Population:
     def close(self, m: Member) -> None:
         """Finish `m`'s segment trial: complete with its last score, or failed with why."""
         score = m.scores[-1] if m.scores else None
-        metrics = {
-            "cv_mean": score, "cv_std": 0.0 if score is not None else None,
-            "fold_scores": [score] if score is not None else [],
-            "train_score": m.train_score, "fit_seconds": round(m.fit_s, 4),
-            "score_seconds": round(m.score_s, 4), "step": m.epoch, "worker": WORKER,
-            "best_epoch": m.epoch, "segment_epochs": len(m.scores), "validation": "holdout",
-        }  # fmt: skip
-        m.fit_s = m.score_s = 0.0
-        m.train_score = None
         ok = score is not None and math.isfinite(score) and not m.stopped
+        reason = None
         if not ok:
             reason = (
-                "stopped by user"
+                STOPPED_BY_USER
                 if m.stopped
                 else f"the validation score is {score} (the network diverged)"
             )
-            metrics["fail_reason"] = reason
-            metrics = {
-                k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in metrics.items()
-            }
-        m.trial.set_user_attr("metrics", metrics)
+        # A member is scored on one holdout split: its one "fold" is that score.
+        TrialMetrics.scored(
+            [] if score is None else [score],
+            [] if m.train_score is None else [m.train_score],
+            m.fit_s, m.score_s, step=m.epoch, fail_reason=reason, best_epoch=m.epoch,
+            segment_epochs=len(m.scores), validation="holdout",
+        ).save(m.trial)  # fmt: skip
+        m.fit_s = m.score_s = 0.0
+        m.train_score = None
         self.running.discard(m.trial.number)
         if ok:
             self.study.tell(m.trial, score)
@@ -401,7 +399,7 @@ class Population:
     # -- the loop ------------------------------------------------------------------------------
     def run(self, deadline: float | None = None) -> str:
         """Train until every member has `epochs` epochs, Stop, or the deadline; returns
-        "finished", "stopped" or "timeout"."""
+        RunStatus.FINISHED, RunStatus.STOPPED or TIMEOUT."""
         # Warning filters and thread limits are process-wide: set once here, around the pool,
         # not per member thread (nested enter/exit from threads would restore them wrongly).
         with (
@@ -419,11 +417,11 @@ class Population:
                 for m in self.members:  # at the barrier, in member order: deterministic
                     self.close(m)
                 if self.stop.is_set():
-                    return "stopped"
+                    return RunStatus.STOPPED
                 if max(m.epoch for m in self.members) >= self.epochs:
-                    return "finished"
+                    return RunStatus.FINISHED
                 if deadline is not None and time.time() >= deadline:
-                    return "timeout"
+                    return TIMEOUT
                 if all(m.score is None for m in self.members):
                     raise FloatingPointError("every member's network diverged")
                 self.exploit_explore()
@@ -459,32 +457,33 @@ def _last_complete(study: optuna.Study, member: int) -> int | None:
 
 
 # -- the runner's entry point --------------------------------------------------------------------
-def run_population(study: optuna.Study, prep: Any, stop: threading.Event) -> str:
+def run_population(study: optuna.Study, prep: Any, stop: threading.Event) -> RunStatus:
     """Run PBT for the run `study` (PopulationMethod.run); returns the final status."""
     if any(t.state != TrialState.WAITING for t in study.get_trials(deepcopy=False)):
-        if study.user_attrs.get("status") == "finished":
-            return "finished"  # nothing left to do, as for any finished run
+        if RunStatus.parse(study.user_attrs.get("status")) == RunStatus.FINISHED:
+            return RunStatus.FINISHED  # nothing left to do, as for any finished run
         raise ConfigError(NOT_RESUMABLE)
     cfg = prep.config
     heart = Heartbeat(study, stop)
-    set_status(study, "running")
+    set_status(study, RunStatus.RUNNING)
     if "started_at" not in study.user_attrs:
         study.set_user_attr("started_at", now_iso())
     t0 = time.time()
     deadline = None if cfg.timeout_s is None else t0 + cfg.timeout_s
-    status, message = "finished", "Every member trained its epochs."
+    status, message = RunStatus.FINISHED, "Every member trained its epochs."
     pop = None
     try:
         with heart:
             pop = Population(study, prep, stop)
             heart.running = pop.running  # the same set: each beat lists the open segments
             outcome = pop.run(deadline)
-            if outcome == "stopped":
-                status, message = "stopped", "Stopped by the user. " + NOT_RESUMABLE
-            elif outcome == "timeout":
+            if outcome == RunStatus.STOPPED:
+                status, message = RunStatus.STOPPED, "Stopped by the user. " + NOT_RESUMABLE
+            elif outcome == TIMEOUT:
                 message = "The time limit was reached."
     except Exception as exc:
-        status, message = "failed", f"The run stopped on an error: {type(exc).__name__}: {exc}"
+        status = RunStatus.FAILED
+        message = f"The run stopped on an error: {type(exc).__name__}: {exc}"
     finally:
         with contextlib.suppress(Exception):
             study.set_user_attr("elapsed_s", time.time() - t0)
@@ -495,8 +494,8 @@ def run_population(study: optuna.Study, prep: Any, stop: threading.Event) -> str
                 study.set_user_attr("test", test)
         except Exception as exc:  # the search stays; only the test score is missing
             study.set_user_attr("test", {"error": f"{type(exc).__name__}: {exc}"})
-    if status != "failed" and not has_complete(study):
-        status, message = "failed", "No segment completed. " + (message or "")
+    if status != RunStatus.FAILED and not has_complete(study):
+        status, message = RunStatus.FAILED, "No segment completed. " + (message or "")
     set_status(study, status, message)
     return status
 
@@ -516,7 +515,7 @@ class PopulationMethod(MethodSpec):
         # A population run's trials are its segments: members x intervals, fixed in advance.
         return replace(config, n_trials=check_run(space, model, config.method_options))
 
-    def run(self, ctx: RunContext) -> str:
+    def run(self, ctx: RunContext) -> RunStatus:
         return run_population(ctx.study, ctx.prep, ctx.stop)
 
 

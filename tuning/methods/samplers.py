@@ -17,6 +17,7 @@ from optuna.samplers import BaseSampler
 
 from tuning.core.budget import Budget
 from tuning.core.config import RunConfig
+from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace
 from tuning.execution.loop import RunContext, optimize
@@ -44,7 +45,7 @@ class SamplerMethod(MethodSpec):
             return NopPruner()
         return self.make_pruner(budget, {**self.defaults, **(options or {})})
 
-    def run(self, ctx: RunContext) -> str:
+    def run(self, ctx: RunContext) -> RunStatus:
         options = ctx.prep.config.method_options
         return optimize(
             ctx,

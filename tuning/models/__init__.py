@@ -21,11 +21,12 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from tuning.core.enums import BudgetKind, Task
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, float_param, int_param
 
-CLASSIFICATION, REGRESSION = "classification", "regression"
-BOTH = (CLASSIFICATION, REGRESSION)
+CLASSIFICATION, REGRESSION = Task.CLASSIFICATION, Task.REGRESSION
+BOTH = tuple(Task)
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,12 @@ class ModelSpec:
     name: str
     label: str
     description: str  # one line
-    tasks: tuple[str, ...]
+    tasks: tuple[Task, ...]
     build: Callable[
         [dict[str, Any], str, int, int], Any
     ]  # (params, task, seed, n_jobs) -> estimator
     space: Callable[[str], SearchSpace]  # task -> default search space
-    budget: str = "folds"  # "folds" | "epochs" | "rounds"
+    budget: BudgetKind = BudgetKind.FOLDS  # what multi-fidelity methods spend
     budget_param: str | None = None  # the parameter that sets the budget ("epochs", "n_estimators")
     scale: bool = True  # standardize numeric features (distance- and gradient-based models)
     options: tuple[tuple[str, Any], ...] = ()  # fixed settings that are not searched
@@ -49,9 +50,15 @@ class ModelSpec:
     def default_space(self, task: str) -> SearchSpace:
         return self.space(task).validate()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "budget", BudgetKind(self.budget))
+        object.__setattr__(self, "tasks", tuple(Task(t) for t in self.tasks))
+
     @property
-    def budgets(self) -> tuple[str, ...]:
-        return ("folds",) if self.budget == "folds" else ("folds", self.budget)
+    def budgets(self) -> tuple[BudgetKind, ...]:
+        if self.budget == BudgetKind.FOLDS:
+            return (BudgetKind.FOLDS,)
+        return (BudgetKind.FOLDS, self.budget)
 
 
 def preprocessor(scale: bool) -> ColumnTransformer:
@@ -78,6 +85,7 @@ def build_pipeline(
             f"Model '{spec.name}' does not support {task}: choose one of "
             f"{', '.join(m.name for m in REGISTRY.values() if m.supports(task))}."
         )
+    task = Task(task).value  # the estimator keeps a plain string (saved models load without it)
     return Pipeline(
         [
             ("prep", preprocessor(spec.scale)),
@@ -257,13 +265,13 @@ REGISTRY: dict[str, ModelSpec] = {
     for m in (
         ModelSpec("random_forest", "Random forest", "Bagged decision trees, split on random feature subsets.", BOTH, _forest("RandomForest"), _forest_space, scale=False),
         ModelSpec("extra_trees", "Extra trees", "Like a random forest, with random split thresholds: faster, more variance reduction.", BOTH, _forest("ExtraTrees"), _forest_space, scale=False),
-        ModelSpec("gradient_boosting", "Gradient boosting", "Trees added one by one, each fitting the previous ones' errors.", BOTH, _gradient_boosting, _gradient_boosting_space, budget="rounds", budget_param="n_estimators", scale=False),
-        ModelSpec("hist_gradient_boosting", "Histogram gradient boosting", "Fast gradient boosting on binned features (LightGBM-style).", BOTH, _hist_gradient_boosting, _hist_gradient_boosting_space, budget="rounds", budget_param="max_iter", scale=False),
+        ModelSpec("gradient_boosting", "Gradient boosting", "Trees added one by one, each fitting the previous ones' errors.", BOTH, _gradient_boosting, _gradient_boosting_space, budget=BudgetKind.ROUNDS, budget_param="n_estimators", scale=False),
+        ModelSpec("hist_gradient_boosting", "Histogram gradient boosting", "Fast gradient boosting on binned features (LightGBM-style).", BOTH, _hist_gradient_boosting, _hist_gradient_boosting_space, budget=BudgetKind.ROUNDS, budget_param="max_iter", scale=False),
         ModelSpec("svm", "Support vector machine", "Maximum-margin model with a kernel (SVC / SVR).", BOTH, _svm, _svm_space),
         ModelSpec("logistic_regression", "Logistic regression", "Regularized linear classifier.", (CLASSIFICATION,), _logistic, _logistic_space),
         ModelSpec("ridge", "Ridge regression", "L2-regularized linear regression.", (REGRESSION,), _ridge, _ridge_space),
         ModelSpec("knn", "k-nearest neighbours", "Predicts from the k closest training rows.", BOTH, _knn, _knn_space),
-        ModelSpec("mlp", "Neural network (PyTorch MLP)", "Multilayer perceptron trained with AdamW; early stopping; CUDA when available.", BOTH, _mlp, _mlp_space, budget="epochs", budget_param="epochs", options=(("patience", MLP_PATIENCE),)),
+        ModelSpec("mlp", "Neural network (PyTorch MLP)", "Multilayer perceptron trained with AdamW; early stopping; CUDA when available.", BOTH, _mlp, _mlp_space, budget=BudgetKind.EPOCHS, budget_param="epochs", options=(("patience", MLP_PATIENCE),)),
     )
 }  # fmt: skip
 

@@ -32,9 +32,9 @@ from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
+from tuning.core.enums import TASKS, Task
 from tuning.core.errors import ConfigError, DataError
 
-TASKS = ("classification", "regression")
 LIVE_PARAMS = ("learning_rate", "dropout", "weight_decay")
 _PREDICT_CHUNK = 8192
 _VALIDATION_FRACTION = 0.1
@@ -74,7 +74,7 @@ def import_torch():
 
 
 def _is_classification(est) -> bool:
-    return getattr(est, "task", None) == "classification"
+    return getattr(est, "task", None) == Task.CLASSIFICATION
 
 
 class MLPEstimator(BaseEstimator):
@@ -134,7 +134,7 @@ class MLPEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
-        if self.task == "regression":
+        if self.task == Task.REGRESSION:
             tags.estimator_type = "regressor"
             tags.regressor_tags = RegressorTags()
         else:
@@ -260,7 +260,9 @@ class MLPEstimator(BaseEstimator):
     @staticmethod
     def _rng_devices(device) -> list:
         if device.type == "cuda":
-            return [device.index if device.index is not None else import_torch().cuda.current_device()]
+            return [
+                device.index if device.index is not None else import_torch().cuda.current_device()
+            ]
         return []
 
     def _get_rng_state(self, device) -> dict:
@@ -301,7 +303,7 @@ class MLPEstimator(BaseEstimator):
             if hasattr(self, attr):
                 delattr(self, attr)
 
-        if self.task == "classification":
+        if self.task == Task.CLASSIFICATION:
             y = y.ravel() if y.ndim == 2 and y.shape[1] == 1 else y
             if y.ndim != 1:
                 raise MLPDataError("MLP classification needs a single target column.")
@@ -390,7 +392,7 @@ class MLPEstimator(BaseEstimator):
 
         X_arr = self._as_features(X)
         y_arr = np.asarray(y)
-        classes = np.unique(y_arr) if self.task == "classification" else None
+        classes = np.unique(y_arr) if self.task == Task.CLASSIFICATION else None
         tr, va = self._validation_split(y_arr)
         self._begin(X_arr[tr], y_arr[tr], classes=classes)
         X_val = X_arr[va]
@@ -417,7 +419,7 @@ class MLPEstimator(BaseEstimator):
         n = len(y)
         n_val = min(n - 1, max(1, int(round(_VALIDATION_FRACTION * n))))
         rng = np.random.RandomState(self._seed() % (2**32))
-        if self.task == "classification":
+        if self.task == Task.CLASSIFICATION:
             from sklearn.model_selection import train_test_split
 
             try:
@@ -434,7 +436,7 @@ class MLPEstimator(BaseEstimator):
         """Loss of the current network on (X, y), in eval mode, on the training scale."""
         torch = import_torch()
         out = torch.as_tensor(self._forward(self._as_features(X)))
-        if self.task == "classification":
+        if self.task == Task.CLASSIFICATION:
             y_enc = np.searchsorted(self.classes_, np.asarray(y).ravel())
             target = torch.as_tensor(y_enc, dtype=torch.long)
         else:
@@ -479,7 +481,7 @@ class MLPEstimator(BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         out = self._forward(self._as_features(X))
-        if self.task == "classification":
+        if self.task == Task.CLASSIFICATION:
             return self.classes_[np.argmax(out, axis=1)]
         pred = out * self.y_std_ + self.y_mean_
         return pred.ravel() if getattr(self, "_y_1d", True) and pred.shape[1] == 1 else pred
@@ -488,7 +490,7 @@ class MLPEstimator(BaseEstimator):
         """Accuracy for classification, R^2 for regression."""
         from sklearn.metrics import accuracy_score, r2_score
 
-        if self.task == "classification":
+        if self.task == Task.CLASSIFICATION:
             return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
         return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
 
@@ -581,6 +583,6 @@ class MLPEstimator(BaseEstimator):
         est.loss_curve_ = []
         torch = import_torch()
         est._loss_fn = (
-            torch.nn.CrossEntropyLoss() if est.task == "classification" else torch.nn.MSELoss()
+            torch.nn.CrossEntropyLoss() if est.task == Task.CLASSIFICATION else torch.nn.MSELoss()
         )
         return est

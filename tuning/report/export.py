@@ -28,9 +28,11 @@ import optuna
 import pandas as pd
 
 from tuning.analysis import RunData, load_run
+from tuning.core.enums import BudgetKind, Task
 from tuning.core.errors import ConfigError
 from tuning.data import datasets
-from tuning.models import CLASSIFICATION, get_model
+from tuning.evaluation.metrics import TrialMetrics
+from tuning.models import get_model
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,7 +41,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def trials_frame(run: RunData) -> pd.DataFrame:
     """All trials, one row each, with per-fold scores and the run's score name."""
     df = run.frame.copy()
-    folds = {t.number: (t.user_attrs.get("metrics") or {}).get("fold_scores") for t in run.trials}
+    folds = {t.number: TrialMetrics.of(t).fold_scores for t in run.trials}
     df["fold_scores"] = [json.dumps(folds.get(n)) if folds.get(n) else None for n in df["number"]]
     df.insert(3, "scoring", run.scoring)
     return df
@@ -84,8 +86,8 @@ def best_params(run: RunData) -> dict[str, Any]:
     trial = run.trial(int(best["number"]))
     params = run.space.complete(trial.params)
     model = get_model(run.config.model)
-    epoch = (trial.user_attrs.get("metrics") or {}).get("best_epoch")
-    if model.budget == "epochs" and epoch:
+    epoch = TrialMetrics.of(trial).best_epoch
+    if model.budget == BudgetKind.EPOCHS and epoch:
         params[model.budget_param] = int(epoch)
     return params
 
@@ -109,7 +111,7 @@ def best_model(study: optuna.Study, run: RunData | None = None) -> ModelFile:
         pipe.fit(prep.split.X_train, prep.split.y_train)
         score = float(prep.scoring(pipe, prep.split.X_test, prep.split.y_test))
     stem = f"{run.name}-best"
-    if prep.model.budget == "epochs":  # the PyTorch MLP: state dict + preprocessing
+    if prep.model.budget == BudgetKind.EPOCHS:  # the PyTorch MLP: state dict + preprocessing
         return _mlp_file(pipe, params, run, stem, score)
     import skops.io as sio
 
@@ -324,12 +326,13 @@ def reproduce_script(run: RunData) -> str:
     if cfg is None:
         raise ConfigError("This run has no saved configuration: it cannot be reproduced.")
     spec = get_model(cfg.model)
-    task = run.attrs.get("task") or datasets.load_dataset(cfg.dataset).task
+    # The plain string (a Task's repr is no Python the script could run).
+    task = Task(run.attrs.get("task") or datasets.load_dataset(cfg.dataset).task).value
     params = best_params(run)
     stored = run.test.get("score")
     label = run.label
     data_imports, data_code = _data_code(cfg.dataset, task)
-    mlp = spec.budget == "epochs"
+    mlp = spec.budget == BudgetKind.EPOCHS
     if mlp:
         model_imports = [
             "import torch",
@@ -348,9 +351,9 @@ def reproduce_script(run: RunData) -> str:
         est = spec.build(dict(params), task, cfg.seed, cfg.n_jobs)
         imp, model_expr = _constructor(est, params)
         model_imports, extra = [imp], ""
-    stratify = "y" if task == CLASSIFICATION else "None"
+    stratify = "y" if task == Task.CLASSIFICATION else "None"
     sign = "-" if cfg.scoring and cfg.scoring.startswith("neg_") else ""
-    split = "stratified by class" if task == CLASSIFICATION else "shuffled"
+    split = "stratified by class" if task == Task.CLASSIFICATION else "shuffled"
     needs = "pandas, scikit-learn and PyTorch" if mlp else "pandas and scikit-learn"
     header = "\n".join(
         [

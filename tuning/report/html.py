@@ -26,7 +26,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tuning import analysis as an
+from tuning.core.enums import BudgetKind
 from tuning.plots import figures as plots
+from tuning.store.records import RunRecord
 
 FIGURE_NOTES = {
     "importance": "How much each parameter drove reaching the top 10% of scores. The bars give "
@@ -134,7 +136,7 @@ def _best_params(data: ReportData) -> list[tuple[str, Any, str]]:
     rows = []
     for k, v in params.items():
         how = "searched" if k in searched else "fixed"
-        if run.budget_kind == "epochs" and k == "epochs" and k in searched:
+        if run.budget_kind == BudgetKind.EPOCHS and k == "epochs" and k in searched:
             how = "searched; refit with the best trial's best epoch"
         rows.append((k, v, how))
     return rows
@@ -188,24 +190,25 @@ def _performance(data: ReportData) -> list[tuple[str, str]]:
 def _summary(data: ReportData) -> list[tuple[str, str]]:
     run = data.run
     cfg = run.config
+    rec = RunRecord.from_attrs(run.name, run.attrs, run.direction)
     counts = run.frame["state"].value_counts()
     rows = [
         ("Run", run.name),
-        ("Status", str(run.attrs.get("status", "?"))),
+        ("Status", str(rec.status)),
         ("Dataset", cfg.dataset.label() if cfg else "?"),
-        ("Task", str(run.attrs.get("task", "?"))),
+        ("Task", str(rec.task or run.attrs.get("task", "?"))),
         ("Model", cfg.model if cfg else "?"),
         ("Search method", cfg.method if cfg else "?"),
         ("Scoring", f"{run.label} ({run.arrow})"),
         ("Trials", ", ".join(f"{int(v)} {k}" for k, v in counts.items()) or "none"),
     ]
-    if run.attrs.get("elapsed_s"):
-        rows.append(("Tuning time", f"{float(run.attrs['elapsed_s']):.1f} s"))
-    for key, label in (("started_at", "Started"), ("ended_at", "Ended")):
-        if run.attrs.get(key):
-            rows.append((label, str(run.attrs[key])))
-    if run.attrs.get("message"):
-        rows.append(("Note", str(run.attrs["message"])))
+    if rec.elapsed_s:
+        rows.append(("Tuning time", f"{float(rec.elapsed_s):.1f} s"))
+    for value, label in ((rec.started_at, "Started"), (rec.ended_at, "Ended")):
+        if value:
+            rows.append((label, str(value)))
+    if rec.message:
+        rows.append(("Note", str(rec.message)))
     return rows
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tuning.core.config import RunConfig
+from tuning.core.enums import BudgetKind
 from tuning.core.errors import ConfigError
 from tuning.core.scoring import Scoring
 from tuning.data import datasets
@@ -44,7 +45,7 @@ def prepare(config: RunConfig) -> Prepared:
         raise ConfigError(f"Retries cannot be negative, got {config.retries}.")
     if config.n_jobs == 0:
         raise ConfigError("n_jobs must be -1 (all cores) or 1 or more threads, not 0.")
-    if config.fidelity not in ("auto", "folds"):
+    if config.fidelity not in ("auto", BudgetKind.FOLDS):
         raise ConfigError(f"fidelity must be 'auto' or 'folds', not '{config.fidelity}'.")
     ds = datasets.load_dataset(config.dataset)
     if not model.supports(ds.task):

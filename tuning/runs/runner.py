@@ -21,6 +21,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
 from tuning.core.config import RunConfig
+from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import ConfigError, UserError
 from tuning.execution.lifecycle import clear_stop_request, recover_stale_trials, request_stop
 from tuning.execution.loop import RunContext
@@ -71,8 +72,8 @@ def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> s
         # The configuration is written last: a study without it is not a run (pages and the
         # command line skip it), so a write that fails half-way leaves no half-written run.
         study.set_user_attr("created_at", now_iso())
-        study.set_user_attr("status", "queued")
-        study.set_user_attr("task", prep.dataset.task)
+        set_status(study, RunStatus.QUEUED)
+        study.set_user_attr("task", Task(prep.dataset.task).value)
         study.set_user_attr("scoring", prep.scoring.name)
         study.set_user_attr("budget", asdict(prep.budget))
         if cfg.dataset.name == "csv" and cfg.dataset.path:
@@ -98,7 +99,7 @@ def execute(
     max_trials: int | None = None,
     n_jobs: int | None = None,
     clear_stop: bool = True,
-) -> str:
+) -> RunStatus:
     """Run (or resume, or join as one more worker) `name` until its budget is spent or `stop`
     is set; returns the status. Everything is rebuilt from the storage, so this is also what
     a worker process runs. `objective` replaces the cross-validated evaluation (benchmarks use
@@ -114,7 +115,7 @@ def execute(
         config = fetch_dataset(study, config)
         prep = prepare(config)
     except UserError as exc:
-        set_status(study, "failed", str(exc))
+        set_status(study, RunStatus.FAILED, str(exc))
         raise
     recover_stale_trials(study, config.retries)
     if clear_stop:
@@ -150,7 +151,7 @@ class RunHandle:
     def __init__(self, name: str, storage: BaseStorage, nice: int = 0, **kwargs: Any) -> None:
         self.name, self.storage, self.nice = name, storage, nice
         self.stop_event = threading.Event()
-        self.status: str | None = None
+        self.status: RunStatus | None = None
         self.error: str | None = None
         self.started = threading.Event()
         self._kwargs = kwargs
@@ -162,7 +163,7 @@ class RunHandle:
         try:
             self.status = execute(self.name, self.storage, stop=self.stop_event, **self._kwargs)
         except Exception as exc:
-            self.status, self.error = "failed", str(exc)
+            self.status, self.error = RunStatus.FAILED, str(exc)
 
     def start(self) -> RunHandle:
         self.thread.start()
@@ -175,7 +176,7 @@ class RunHandle:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def join(self, timeout: float | None = None) -> str | None:
+    def join(self, timeout: float | None = None) -> RunStatus | None:
         self.thread.join(timeout)
         return self.status
 
@@ -296,7 +297,7 @@ class RunManager:
                 self.queue.remove(name)
                 set_status(
                     load_study(name, self.storage),
-                    "stopped",
+                    RunStatus.STOPPED,
                     "Removed from the queue before it started.",
                 )
                 return

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from tuning.core.enums import RunStatus
 from tuning.store.storage import ENV_STORAGE, data_dir
 
 # Set by WorkerPool for its workers: the pid of the process that started them.
@@ -82,7 +83,7 @@ class WorkerPool:
         self.procs: list[subprocess.Popen] = []
         self.started = threading.Event()
         self.stop_event = threading.Event()  # set once a stop was asked for (as RunHandle)
-        self.status: str | None = None
+        self.status: RunStatus | None = None
         self.error: str | None = None
 
     def start(self) -> WorkerPool:
@@ -127,7 +128,7 @@ class WorkerPool:
         self.stop_event.set()
         request_stop(self.name, self.url)
 
-    def join(self, timeout: float | None = None) -> str | None:
+    def join(self, timeout: float | None = None) -> RunStatus | None:
         deadline = None if timeout is None else time.time() + timeout
         for p in self.procs:
             left = None if deadline is None else max(0.0, deadline - time.time())
@@ -136,9 +137,10 @@ class WorkerPool:
             except subprocess.TimeoutExpired:
                 return None
         codes = [p.returncode for p in self.procs]
-        from tuning.store.runs import load_study, run_status
+        from tuning.store.records import RunRecord
+        from tuning.store.runs import load_study
 
-        self.status = run_status(load_study(self.name, self.url).user_attrs)
+        self.status = RunRecord.from_study(load_study(self.name, self.url)).status
         if any(c not in (0, 1) for c in codes):
             self.error = f"worker exit codes {codes}; see {data_dir() / 'logs'}"
         return self.status

@@ -7,7 +7,8 @@ ones runs have always had, so runs made by earlier versions read the same.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +42,18 @@ class TestResult:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 
+    def to_attr(self) -> dict[str, Any]:
+        """As stored (and as listings hand it on): the fields that are set."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
 
 @dataclass(frozen=True)
 class RunRecord:
     name: str
-    status: RunStatus  # as readers should see it: a "running" run with a stale heartbeat is interrupted
+    # As readers should see it: a "running" run with a stale heartbeat is interrupted.
+    status: RunStatus
     direction: str  # "maximize" | "minimize"
-    config: RunConfig | None  # None: not a Tuning Studio run (or its config cannot be read)
-    config_dict: dict[str, Any]  # the saved JSON, as is
-    config_error: str | None = None  # why `config` is None although a config was saved
+    config_dict: dict[str, Any]  # the saved JSON, as is (`config` parses it)
     message: str | None = None
     task: Task | None = None
     scoring: str | None = None
@@ -65,6 +69,28 @@ class RunRecord:
     test_top: dict[str, Any] | None = None
     experiment: dict[str, Any] | None = None
     dataset_file: dict[str, Any] | None = None
+
+    @property
+    def config(self) -> RunConfig | None:
+        """The saved configuration; None: not a Tuning Studio run, or one this version cannot
+        read (`config_error` says why)."""
+        return self._parsed[0]
+
+    @property
+    def config_error(self) -> str | None:
+        """Why `config` is None although a configuration was saved."""
+        return self._parsed[1]
+
+    @cached_property
+    def _parsed(self) -> tuple[RunConfig | None, str | None]:
+        # Parsed on first use: listings read the saved JSON only, and parsing a configuration
+        # (its search space) costs most of a record's reading.
+        if not self.config_dict:
+            return None, None
+        try:
+            return RunConfig.from_dict(self.config_dict), None
+        except (UserError, TypeError, KeyError, ValueError, AttributeError) as exc:
+            return None, str(exc) or type(exc).__name__
 
     @property
     def is_studio_run(self) -> bool:
@@ -88,20 +114,13 @@ class RunRecord:
         cls, name: str, attrs: dict[str, Any], direction: str, now: float | None = None
     ) -> RunRecord:
         cfg_dict = attrs.get("config") or {}
-        config, error = None, None
-        if cfg_dict:
-            try:
-                config = RunConfig.from_dict(cfg_dict)
-            except (UserError, TypeError, KeyError, ValueError) as exc:
-                error = str(exc)
-        budget = attrs.get("budget")
         task = attrs.get("task")
         return cls(
-            name=name, status=run_status(attrs, now), direction=direction, config=config,
-            config_dict=cfg_dict, config_error=error, message=attrs.get("message"),
+            name=name, status=run_status(attrs, now), direction=direction,
+            config_dict=cfg_dict, message=attrs.get("message"),
             task=Task(task) if task in tuple(Task) else None,
             scoring=attrs.get("scoring") or cfg_dict.get("scoring"),
-            budget=Budget(**budget) if isinstance(budget, dict) else None,
+            budget=_budget(attrs.get("budget")),
             created_at=attrs.get("created_at"), started_at=attrs.get("started_at"),
             ended_at=attrs.get("ended_at"), elapsed_s=attrs.get("elapsed_s"),
             heartbeat=attrs.get("heartbeat"), grid_size=attrs.get("grid_size"),
@@ -116,5 +135,18 @@ class RunRecord:
 
 
 def direction_of(study: optuna.Study) -> str:
-    d = study.directions[0]
-    return "minimize" if d == StudyDirection.MINIMIZE else "maximize"
+    return direction_name(study.directions[0])
+
+
+def direction_name(direction: StudyDirection) -> str:
+    """The word runs and pages use for Optuna's direction: "maximize" or "minimize"."""
+    return "minimize" if direction == StudyDirection.MINIMIZE else "maximize"
+
+
+def _budget(d: Any) -> Budget | None:
+    if not isinstance(d, dict):
+        return None
+    try:
+        return Budget(d["kind"], int(d["min_step"]), int(d["max_step"]))
+    except (KeyError, TypeError, ValueError):  # not a budget this version knows
+        return None

@@ -18,9 +18,9 @@ import pandas as pd
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from tuning.core.enums import STOPPED_BY_USER
+from tuning.evaluation.metrics import TrialMetrics
 from tuning.store import compat
-from tuning.store.runs import run_status
+from tuning.store.records import RunRecord, direction_name
 
 STATE_NAMES = {
     TrialState.COMPLETE: "complete",
@@ -29,6 +29,7 @@ STATE_NAMES = {
     TrialState.RUNNING: "running",
     TrialState.WAITING: "waiting",
 }
+STOPPED = "stopped"  # a failed trial that a Stop cut short (its own row state)
 BASE_COLUMNS = [
     "number", "state", "value", "cv_std", "train_score", "fit_seconds", "score_seconds",
     "duration_s", "start", "complete", "step", "fail_reason", "worker",
@@ -36,23 +37,23 @@ BASE_COLUMNS = [
 
 
 def trial_row(t: FrozenTrial) -> dict[str, Any]:
-    m = t.user_attrs.get("metrics") or {}
-    state = trial_row_state(t)
+    m = TrialMetrics.of(t)
+    known = TrialMetrics.recorded(t)  # without a record (running) the numbers are unknown, not 0
     start, end = t.datetime_start, t.datetime_complete
     row = {
         "number": t.number,
-        "state": state,
-        "value": t.value if t.state == TrialState.COMPLETE else m.get("cv_mean"),
-        "cv_std": m.get("cv_std"),
-        "train_score": m.get("train_score"),
-        "fit_seconds": m.get("fit_seconds"),
-        "score_seconds": m.get("score_seconds"),
+        "state": _row_state(t, m),
+        "value": t.value if t.state == TrialState.COMPLETE else m.cv_mean,
+        "cv_std": m.cv_std,
+        "train_score": m.train_score,
+        "fit_seconds": m.fit_seconds if known else None,
+        "score_seconds": m.score_seconds if known else None,
         "duration_s": (end - start).total_seconds() if start and end else None,
         "start": start,
         "complete": end,
-        "step": m.get("pruned_step") if t.state == TrialState.PRUNED else m.get("step"),
-        "fail_reason": m.get("fail_reason"),
-        "worker": m.get("worker"),
+        "step": m.pruned_step if t.state == TrialState.PRUNED else (m.step if known else None),
+        "fail_reason": m.fail_reason,
+        "worker": m.worker,
     }
     for k, v in t.params.items():
         row[f"param_{k}"] = v
@@ -127,6 +128,8 @@ class RunSummary:
     elapsed_s: float | None = None
     message: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    # The run's record, all the above was read from (None where a summary is built by hand).
+    record: RunRecord | None = field(default=None, repr=False, compare=False)
 
     @property
     def done(self) -> int:
@@ -158,41 +161,43 @@ def _local(iso: str | None) -> str | None:
 def summarize(
     storage: BaseStorage, study_id: int, name: str, attrs: dict, direction: str
 ) -> RunSummary:
-    cfg = attrs.get("config") or {}
+    return summary_of(RunRecord.from_attrs(name, attrs, direction), storage, study_id)
+
+
+def summary_of(run: RunRecord, storage: BaseStorage, study_id: int) -> RunSummary:
+    """A listing's numbers for the run: its record plus a pass over its trials."""
+    cfg = run.config_dict
     trials = storage.get_all_trials(study_id, deepcopy=False)
     counts: dict[str, int] = {}
     best: FrozenTrial | None = None
-    sign = 1 if direction == "maximize" else -1
+    sign = 1 if run.direction == "maximize" else -1
     for t in trials:
         state = trial_row_state(t)
         counts[state] = counts.get(state, 0) + 1
         if t.state == TrialState.COMPLETE and t.value is not None and np.isfinite(t.value):
             if best is None or sign * t.value > sign * best.value:
                 best = t
-    ds = cfg.get("dataset") or {}
-    label = ds.get("name", "?")
-    if label == "csv":
-        label = f"{(ds.get('path') or 'csv').rsplit('/', 1)[-1]} → {ds.get('target')}"
-    metrics = (best.user_attrs.get("metrics") or {}) if best else {}
     return RunSummary(
-        name=name, status=run_status(attrs), dataset=label, model=cfg.get("model", "?"),
-        method=cfg.get("method", "?"), scoring=attrs.get("scoring") or cfg.get("scoring") or "?",
-        direction=direction, n_trials=attrs.get("grid_size") or cfg.get("n_trials"),
-        timeout_s=cfg.get("timeout_s"), counts=counts,
-        best_value=best.value if best else None, best_std=metrics.get("cv_std"),
+        name=run.name, status=run.status, dataset=run.dataset_label,
+        model=cfg.get("model", "?"), method=cfg.get("method", "?"), scoring=run.scoring or "?",
+        direction=run.direction, n_trials=run.n_trials, timeout_s=cfg.get("timeout_s"),
+        counts=counts, best_value=best.value if best else None,
+        best_std=TrialMetrics.of(best).cv_std if best else None,
         best_number=best.number if best else None, best_params=dict(best.params) if best else {},
-        test=attrs.get("test") or {}, created_at=attrs.get("created_at"),
-        started_at=attrs.get("started_at"), ended_at=attrs.get("ended_at"),
-        elapsed_s=attrs.get("elapsed_s"), message=attrs.get("message"), config=cfg,
+        test=run.test.to_attr() if run.test else {}, created_at=run.created_at,
+        started_at=run.started_at, ended_at=run.ended_at, elapsed_s=run.elapsed_s,
+        message=run.message, config=cfg, record=run,
     )  # fmt: skip
 
 
 def trial_row_state(t: FrozenTrial) -> str:
-    if (
-        t.state == TrialState.FAIL
-        and (t.user_attrs.get("metrics") or {}).get("fail_reason") == STOPPED_BY_USER
-    ):
-        return "stopped"
+    return _row_state(t, TrialMetrics.of(t) if t.state == TrialState.FAIL else None)
+
+
+def _row_state(t: FrozenTrial, m: TrialMetrics | None) -> str:
+    """The trial's state as tables show it: Optuna's, and "stopped" for one cut short by Stop."""
+    if t.state == TrialState.FAIL and m is not None and m.stopped:
+        return STOPPED
     return STATE_NAMES.get(t.state, t.state.name.lower())
 
 
@@ -202,10 +207,8 @@ def list_runs(storage: BaseStorage) -> list[RunSummary]:
     for s in storage.get_all_studies():
         if "config" not in s.user_attrs:
             continue
-        direction = (
-            "minimize" if s.direction == optuna.study.StudyDirection.MINIMIZE else "maximize"
-        )
-        out.append(summarize(storage, compat.study_id(s), s.study_name, s.user_attrs, direction))
+        run = RunRecord.from_attrs(s.study_name, s.user_attrs, direction_name(s.direction))
+        out.append(summary_of(run, storage, compat.study_id(s)))
     out.sort(key=lambda r: r.created_at or "", reverse=True)
     return out
 
@@ -213,9 +216,8 @@ def list_runs(storage: BaseStorage) -> list[RunSummary]:
 def run_summary(storage: BaseStorage, name: str) -> RunSummary:
     study_id = storage.get_study_id_from_name(name)
     attrs = storage.get_study_user_attrs(study_id)
-    direction = storage.get_study_directions(study_id)[0]
-    d = "minimize" if direction == optuna.study.StudyDirection.MINIMIZE else "maximize"
-    return summarize(storage, study_id, name, attrs, d)
+    direction = direction_name(storage.get_study_directions(study_id)[0])
+    return summary_of(RunRecord.from_attrs(name, attrs, direction), storage, study_id)
 
 
 def top_trials(df: pd.DataFrame, direction: str, n: int = 10) -> pd.DataFrame:

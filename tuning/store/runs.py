@@ -26,7 +26,7 @@ from optuna.trial import FrozenTrial
 from tuning.core.config import RunConfig
 from tuning.core.enums import STATUSES, STOPPED_BY_USER, RunStatus
 from tuning.core.errors import ConfigError
-from tuning.evaluation.objective import WORKER
+from tuning.evaluation.metrics import WORKER, TrialMetrics
 from tuning.store.storage import data_dir, open_storage
 
 __all__ = ["STATUSES", "STOPPED_BY_USER"]
@@ -111,11 +111,13 @@ def run_status(attrs: dict[str, Any], now: float | None = None) -> RunStatus:
     return status
 
 
-def set_status(study: optuna.Study, status: str, message: str | None = None) -> None:
-    study.set_user_attr("status", status)
+def set_status(study: optuna.Study, status: RunStatus, message: str | None = None) -> None:
+    """Write the run's status (stored as its plain string), its message, and when it ended."""
+    status = RunStatus(status)
+    study.set_user_attr("status", status.value)
     if message is not None:
         study.set_user_attr("message", message)
-    if status in ("finished", "stopped", "failed"):
+    if status.ended:
         study.set_user_attr("ended_at", now_iso())
 
 
@@ -126,8 +128,8 @@ def counted(trials: Iterable[FrozenTrial]) -> int:
     n = 0
     for t in trials:
         if t.state.is_finished():
-            m = t.user_attrs.get("metrics") or {}
-            n += m.get("fail_reason") != STOPPED_BY_USER and not m.get("retried")
+            m = TrialMetrics.of(t)
+            n += not m.stopped and not m.retried
     return n
 
 
