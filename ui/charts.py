@@ -21,6 +21,7 @@ from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 from ui import text
 
 FINISHED = ("complete", "pruned", "failed", "stopped")
+PARTIAL = ("pruned", "failed", "stopped")  # finished without a score
 TRIAL_PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b",
     "#e377c2", "#17becf", "#bcbd22", "#ff7f0e", "#7f7f7f",
@@ -134,10 +135,11 @@ def empty_figure(message: str, lay: dict) -> go.Figure:
 
 # -- figures ---------------------------------------------------------------------------------
 def score_points(df: pd.DataFrame, hover_cache: dict[int, str] | None = None) -> pd.DataFrame:
-    """The scored trials to draw (sampled past MAX_POINTS, every improvement kept), with hover."""
+    """The scored trials to draw (sampled past MAX_POINTS, every improvement kept), with hover.
+    Only scores (tuning.analysis.scored): a pruned or stopped trial's running mean is not one."""
     cols = [c for c in ("number", "state", "value", "best_so_far", "t_end") if c in df]
     base = df[cols]  # copy only what is drawn, not every column of every trial
-    shown = base[base["value"].notna()] if len(df) else base
+    shown = base[an.scored(base)] if len(df) else base
     if not len(shown):
         return shown.assign(hover=[])
     pts = sample(shown, improvements(shown) if "best_so_far" in shown else None)
@@ -188,12 +190,16 @@ def _score_scatter(
                 "hovertemplate": "best so far %{y:.4f}<extra></extra>",
             }
         )
-    subtitle = None
+    notes = []
     if len(xs) < n_scored:
-        subtitle = (
-            f"{len(xs):,} of {n_scored:,} trials drawn: "
+        notes.append(
+            f"{len(xs):,} of {n_scored:,} scored trials drawn: "
             "every new best, the newest and an even sample"
         )
+    partial = sum(int(counts.get(s, 0)) for s in PARTIAL)
+    if partial:
+        notes.append(f"{partial:,} pruned, stopped or failed not drawn: cut short, no score")
+    subtitle = "; ".join(notes) or None
     lay = layout(title, xtitle, score_title, subtitle=subtitle)
     finite = ys[np.isfinite(ys)]
     if len(finite) and finite.min() == finite.max():
@@ -247,7 +253,7 @@ def score_by_time(
 
 
 def _n_scored(df: pd.DataFrame) -> int:
-    return int(df["value"].notna().sum()) if len(df) else 0
+    return int(an.scored(df).sum()) if len(df) else 0
 
 
 def _counts(df: pd.DataFrame) -> dict[str, int]:

@@ -477,3 +477,60 @@ def test_one_importance_cache_recomputes_by_one_rule(monkeypatch):
     assert finished.n_complete == 112 and cache.get(run_of(112, "finished")) is finished
     assert cache.get(run_of(112, "finished"), "mdi").method == "mdi"  # one entry per method
     assert cache.get(run_of(112, "finished")) is finished
+
+
+# -- partial trials are never scores ------------------------------------------------------------
+def _figure_ys(fig) -> list[float]:
+    """Every y of every trace (and every parallel-coordinates value), as floats."""
+    out: list[float] = []
+    for t in fig.data:
+        if t.type == "parcoords":
+            out += [float(v) for d in t.dimensions for v in d["values"]]
+        elif getattr(t, "y", None) is not None:
+            out += [float(v) for v in t.y if v is not None and not isinstance(v, str)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def stopped_mid_trial() -> optuna.Study:
+    """Complete trials up to 0.80; a pruned and a stopped trial whose running means after two
+    folds (0.97, 0.99) are above the real best."""
+    d = {"x": FloatDistribution(0, 1)}
+    trials = [frozen(i, {"x": v}, d, v, metrics=metrics(v), curve={1: v, 2: v, 3: v})
+              for i, v in enumerate([0.6, 0.8, 0.7, 0.75, 0.65, 0.72])]  # fmt: skip
+    pruned = dict(metrics(0.97, folds=[0.97, 0.97]), pruned_step=2)
+    stopped = dict(metrics(0.99, folds=[0.99, 0.99]), fail_reason="stopped by user")
+    trials.append(frozen(6, {"x": 0.3}, d, state=TrialState.PRUNED, metrics=pruned,
+                         curve={1: 0.97, 2: 0.97}))  # fmt: skip
+    trials.append(frozen(7, {"x": 0.9}, d, state=TrialState.FAIL, metrics=stopped,
+                         curve={1: 0.99, 2: 0.99}))  # fmt: skip
+    return study_of(trials, attrs={"scoring": "accuracy"})
+
+
+def test_a_partial_trials_running_mean_is_never_a_score(stopped_mid_trial):
+    run = an.load_run(stopped_mid_trial)
+    assert an.scored(run.frame).tolist() == [True] * 6 + [False, False]
+    assert run.frame["value"].iloc[6:].isna().all()  # no view can read it as a score
+    assert run.frame["partial_value"].iloc[6:].tolist() == [0.97, 0.99]
+    assert int(run.best["number"]) == 1 and run.frame["best_so_far"].max() == 0.8
+    assert run.n_complete == 6 and set(run.ranked()["number"]) == set(range(6))
+    assert an.best_by_end(run.frame, run.direction)["best"].max() == 0.8
+    assert an.score_ecdf(run)["value"].max() == 0.8
+    assert an.compare_top(run)["value"].max() == 0.8
+    figs = plots.analysis_figures(run)
+    for name in ("history", "slices", "parallel", "top_configs", "overfitting", "efficiency"):
+        ys = [y for y in _figure_ys(figs[name]) if y <= 1.0]  # scores, not trial numbers
+        assert ys and max(ys) <= 0.81, name  # 0.81: the best trial's train score
+    assert max(figs["distribution"].data[0].x) == 0.8
+    # Learning curves may show partial trials, as curves (not as a score on the best's line).
+    curves = figs["learning_curves"]
+    assert {t.name.split(" ")[0] for t in curves.data} >= {"pruned", "stopped"}
+
+
+def test_the_report_never_shows_a_partial_mean_as_a_score(stopped_mid_trial):
+    from tuning.report import html as report
+
+    data = report.build_report(stopped_mid_trial, figures=False)
+    assert data.run.best["value"] == 0.8
+    md = report.report_markdown(data)
+    assert "0.99" not in md and "0.97" not in md

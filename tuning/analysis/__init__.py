@@ -7,7 +7,8 @@ one code: the same best-so-far, step labels, learning-curve selection and import
 
 Modules, each importing only those above it:
 
-- rundata           RunData, ParamInfo, load_run; best so far (running_best, best_by_end),
+- rundata           RunData, ParamInfo, load_run; what is a score (scored, score_only: a
+                    partial trial's running mean never is); best so far (running_best, best_by_end),
                     STEP_LABELS, value helpers (to_float, sample_rows, fmt_value)
 - param_importance  importance(run, method) with a bootstrap interval per parameter, and the
                     one ImportanceCache per run (evaluator, refresh rule)
@@ -42,6 +43,8 @@ from tuning.analysis.rundata import (
     load_run,
     running_best,
     sample_rows,
+    score_only,
+    scored,
     to_float,
 )
 from tuning.analysis.statistics import (
@@ -62,7 +65,7 @@ from tuning.analysis.statistics import (
 from tuning.analysis.surfaces import ContourGrid, best_pair, contour_grid, points
 
 __all__ = [
-    "RunData", "ParamInfo", "load_run", "running_best", "best_by_end", "STEP_LABELS",
+    "RunData", "ParamInfo", "load_run", "scored", "score_only", "running_best", "best_by_end", "STEP_LABELS",
     "to_float", "sample_rows", "fmt_value",
     "Importance", "importance", "ImportanceCache", "IMPORTANCE_METHODS", "DEFAULT_METHOD",
     "MIN_TRIALS_FOR_IMPORTANCE",
