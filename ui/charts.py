@@ -101,7 +101,9 @@ def _safe(s: str) -> str:
 def layout(
     title: str, x: str, y: str, height: int = HEIGHT, subtitle: str | None = None, **extra: Any
 ) -> dict:
-    """Title (and subtitle) on top, then the legend in a row of its own, then the plot."""
+    """Title (and subtitle, lines split by <br>) on top, then the legend in a row of its own,
+    then the plot."""
+    extra_lines = (subtitle or "").count("<br>")
     return {
         "title": {
             "text": title, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top",
@@ -109,8 +111,8 @@ def layout(
         },
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},
-        "height": height + (20 if subtitle else 0),
-        "margin": {"l": 10, "r": 10, "t": 100 if subtitle else 80, "b": 10},
+        "height": height + extra_lines * 18 + (20 if subtitle else 0),
+        "margin": {"l": 10, "r": 10, "t": (100 if subtitle else 80) + extra_lines * 18, "b": 10},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         "uirevision": "keep",  # keep zoom and legend toggles across live refreshes
         "hovermode": "closest",
@@ -199,7 +201,7 @@ def _score_scatter(
     partial = sum(int(counts.get(s, 0)) for s in PARTIAL)
     if partial:
         notes.append(f"{partial:,} pruned, stopped or failed not drawn: cut short, no score")
-    subtitle = "; ".join(notes) or None
+    subtitle = "<br>".join(notes) or None
     lay = layout(title, xtitle, score_title, subtitle=subtitle)
     finite = ys[np.isfinite(ys)]
     if len(finite) and finite.min() == finite.max():
@@ -363,10 +365,15 @@ def _end_markers(curves: list) -> list[dict]:
     return out
 
 
-def importance_bars(values: dict[str, float], n_complete: int, method: str) -> go.Figure:
-    """Horizontal bars, most important on top; `method` names the evaluator."""
+def importance_bars(
+    values: dict[str, float], n_complete: int, method: str, disagreement: str = ""
+) -> go.Figure:
+    """Horizontal bars, most important on top; `method` names the evaluator, `disagreement`
+    says which other evaluator orders the parameters differently (Analysis says why)."""
     title = "Which hyperparameters matter"
     subtitle = f"{method} importance over {n_complete:,} complete trials"
+    if disagreement:
+        subtitle += f"<br>⚠ {_safe(disagreement)} (see Analysis)"
     x_title = "importance (share of the total, sums to 1)"
     if not values:
         return empty_figure("Not enough variation to rank parameters",
@@ -416,5 +423,6 @@ def live_figures(snap: Any, hover_cache: dict[int, str] | None = None) -> dict[s
     }
     if snap.importance is not None:
         imp = snap.importance
-        figs["importance"] = importance_bars(imp.shares(), imp.n_complete, imp.label)
+        other = snap.disagreement.short if snap.disagreement else ""
+        figs["importance"] = importance_bars(imp.shares(), imp.n_complete, imp.label, other)
     return figs
