@@ -190,6 +190,9 @@ def test_disagreeing_evaluators_are_named(known_runs):
     assert "top 10%" in found.text  # and why they differ
     # The same numbers the pages show: both results come from the run's one cache.
     assert found.base is cache.get(run) and other is cache.get(run, "ped_anova")
+    # The Live monitor's snapshot carries it, for its importance chart.
+    snap = an.live.build_snapshot(run, found.base, 0.0, found)
+    assert snap.disagreement is found
 
 
 def test_importance_needs_a_few_trials():

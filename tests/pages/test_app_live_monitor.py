@@ -252,3 +252,12 @@ def test_a_stopped_or_pruned_trials_running_mean_is_not_drawn_as_a_score():
     assert {3, 4} <= curves  # the cut-short trials keep their learning curves
     top = tables.top_table(snap.df, Scoring("accuracy"))
     assert top["accuracy"].max() == pytest.approx(0.8) and set(top["trial"]) == {0, 1, 2}
+
+
+def test_the_importance_chart_says_when_evaluators_disagree():
+    fig = chart_mod.importance_bars({"kernel": 0.7, "C": 0.3}, 30, "mean decrease impurity",
+                                    "PED-ANOVA ranks C above kernel")  # fmt: skip
+    sub = fig.layout.title.subtitle.text
+    assert "mean decrease impurity importance over 30" in sub
+    assert "PED-ANOVA ranks C above kernel (see Analysis)" in sub
+    assert "⚠" not in chart_mod.importance_bars({"a": 1.0}, 5, "PED-ANOVA").layout.title.subtitle.text

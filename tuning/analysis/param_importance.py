@@ -130,11 +130,12 @@ def importance(
     if method != "ped_anova":
         conditional = [p for p in names if not all(p in t.params for t in trials)]
         if conditional:
-            verb = "applies" if len(conditional) == 1 else "apply"
+            one = len(conditional) == 1
             notes.append(
-                f"{', '.join(conditional)} {verb} only to some trials (conditional): where it "
-                "does not apply, the forest sees a random value from its range, so its "
-                "importance is what it does where it applies."
+                f"{', '.join(conditional)} {'applies' if one else 'apply'} only to some trials "
+                f"(conditional): where {'it does' if one else 'one does'} not apply, the forest "
+                "sees a random value from its range, so its importance is what it does where it "
+                "applies."
             )
         cap = FANOVA_MAX_TRIALS if method == "fanova" else MDI_MAX_TRIALS
         if len(trials) > cap:
