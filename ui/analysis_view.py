@@ -27,18 +27,19 @@ POLL_S = 5.0
 PLOTLY_CONFIG = {"displaylogo": False}
 TOP_ON_TEST = 5
 
-METHOD_LABELS = {
+METHOD_LABELS = {  # the default first: the radio starts on it
+    "mdi": "Mean decrease impurity (default)",
     "ped_anova": "PED-ANOVA (fast)",
     "fanova": "fANOVA (slower)",
-    "mdi": "Mean decrease impurity",
 }
 METHOD_HELP = (
-    "**PED-ANOVA** (default): how differently each parameter is distributed among the top 10% "
-    "of trials than among all trials; fast at any number of trials. **fANOVA**: fits a random "
-    "forest to the scores and splits their variance between the parameters; slower, computed "
-    "on at most 200 trials. **Mean decrease impurity**: how much each parameter's splits "
-    "improve a random forest fit to the scores. The bars show each estimate's 5–95% range "
-    "over bootstrap resamples of the trials."
+    "**Mean decrease impurity** (default): how much of the scores' variation each parameter's "
+    "splits explain in a random forest fit to them. **PED-ANOVA**: how differently each "
+    "parameter is distributed among the top 10% of trials than among all trials; fast at any "
+    "number of trials, and it favours a narrow best range over a choice that moves every score. "
+    "**fANOVA**: splits the variance of a random forest's predictions between the parameters; "
+    "slower, computed on at most 200 trials. The bars show each estimate's 5–95% range over "
+    "bootstrap resamples of the trials."
 )
 REC_LABELS = {"widen": "Widen", "narrow": "Narrow", "fix": "Fix", "stop": "Stop", "note": "Note"}
 
@@ -98,9 +99,9 @@ def render(live: an.LiveRun, run: an.RunData, working: bool) -> None:
             run.trials, config, f"holdout {run.label} ({run.arrow})",
             run.direction, run.test, "analysis",
         )  # fmt: skip
-    ped = live_ui.importance(live, run)
-    _importance_section(live, run, ped)
-    _explore_section(run, ped)
+    first = live_ui.importance(live, run)
+    _importance_section(live, run, first)
+    _explore_section(run, first)
     _overfitting_section(live, run)
     eff = an.efficiency(run)
     _efficiency_section(run, eff)
@@ -108,7 +109,7 @@ def render(live: an.LiveRun, run: an.RunData, working: bool) -> None:
     _best_section(run, ranks)
     stall = an.plateau(run)
     _plateau_section(stall)
-    recs = an.recommend(run, ped, stall, ranks)
+    recs = an.recommend(run, first, stall, ranks)
     _recommendations_section(run, recs)
 
 
@@ -133,7 +134,7 @@ def _status_line(run: an.RunData, working: bool) -> None:
 
 
 # -- importance ---------------------------------------------------------------------------------
-def _importance_section(live: an.LiveRun, run: an.RunData, ped: an.Importance) -> None:
+def _importance_section(live: an.LiveRun, run: an.RunData, first: an.Importance) -> None:
     st.subheader("Which hyperparameters matter")
     method = st.radio(
         "Importance method",
@@ -143,14 +144,14 @@ def _importance_section(live: an.LiveRun, run: an.RunData, ped: an.Importance) -
         key=IMP_METHOD,
         help=METHOD_HELP,
     )
-    imp = ped if method == an.DEFAULT_METHOD else live_ui.importance(live, run, method)
+    imp = first if method == an.DEFAULT_METHOD else live_ui.importance(live, run, method)
     left, right = st.columns([3, 2])
     with left:
         _chart(plots.importance_figure(imp), "an_importance")
     with right:
         st.markdown(
-            "A longer bar: the parameter did more to decide whether a trial reached the top "
-            "scores. The whiskers give the 5–95% range over bootstrap resamples of the trials: "
+            "A longer bar: the parameter did more to decide the scores (what each method "
+            "counts: see its help). The whiskers give the 5–95% range over bootstrap resamples of the trials: "
             "where two ranges overlap, the data cannot tell those parameters apart."
         )
         if imp.ok:
@@ -166,6 +167,9 @@ def _importance_section(live: an.LiveRun, run: an.RunData, ped: an.Importance) -
             )
         if imp.note:
             st.caption(text.md(imp.note))
+        other = live.importances.disagreement(run)
+        if other is not None:
+            st.warning(text.md(other.text), icon=":material/compare_arrows:")
         basis = imp.n_complete
         stale = " so far; it refreshes as more complete" if basis < run.n_complete else ""
         st.caption(f"Computed in {imp.seconds:.1f} s when {basis:,} trials were complete{stale}.")
@@ -192,13 +196,13 @@ VIEWS = (
 )  # fmt: skip
 
 
-def _explore_section(run: an.RunData, ped: an.Importance) -> None:
+def _explore_section(run: an.RunData, imp: an.Importance) -> None:
     st.subheader("Where the good scores are")
     # Stateful tabs: only the open one is drawn (a refresh sends one figure, not seven).
     tabs = st.tabs(list(VIEWS), key=VIEW, on_change="rerun")
     views = {
         "Slices": lambda: _slices(run),
-        "Contour": lambda: _contour(run, ped),
+        "Contour": lambda: _contour(run, imp),
         "Parallel coordinates": lambda: _parallel(run),
         "Score distribution": lambda: _distribution(run),
         "History": lambda: _history(run),
@@ -251,9 +255,9 @@ def _curves(run: an.RunData) -> None:
     )
 
 
-def _contour(run: an.RunData, ped: an.Importance) -> None:
+def _contour(run: an.RunData, imp: an.Importance) -> None:
     names = run.param_names
-    pair = an.best_pair(run, ped)
+    pair = an.best_pair(run, imp)
     if pair is None:
         st.info("A contour needs two searched parameters; this run searches "
                 f"{text.plural(len(names), 'parameter')}.")  # fmt: skip

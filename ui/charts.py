@@ -21,6 +21,7 @@ from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 from ui import text
 
 FINISHED = ("complete", "pruned", "failed", "stopped")
+PARTIAL = ("pruned", "failed", "stopped")  # finished without a score
 TRIAL_PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b",
     "#e377c2", "#17becf", "#bcbd22", "#ff7f0e", "#7f7f7f",
@@ -100,7 +101,9 @@ def _safe(s: str) -> str:
 def layout(
     title: str, x: str, y: str, height: int = HEIGHT, subtitle: str | None = None, **extra: Any
 ) -> dict:
-    """Title (and subtitle) on top, then the legend in a row of its own, then the plot."""
+    """Title (and subtitle, lines split by <br>) on top, then the legend in a row of its own,
+    then the plot."""
+    extra_lines = (subtitle or "").count("<br>")
     return {
         "title": {
             "text": title, "x": 0, "xanchor": "left", "y": 0.98, "yanchor": "top",
@@ -108,8 +111,8 @@ def layout(
         },
         "xaxis": {"title": {"text": x}},
         "yaxis": {"title": {"text": y}},
-        "height": height + (20 if subtitle else 0),
-        "margin": {"l": 10, "r": 10, "t": 100 if subtitle else 80, "b": 10},
+        "height": height + extra_lines * 18 + (20 if subtitle else 0),
+        "margin": {"l": 10, "r": 10, "t": (100 if subtitle else 80) + extra_lines * 18, "b": 10},
         "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         "uirevision": "keep",  # keep zoom and legend toggles across live refreshes
         "hovermode": "closest",
@@ -134,10 +137,11 @@ def empty_figure(message: str, lay: dict) -> go.Figure:
 
 # -- figures ---------------------------------------------------------------------------------
 def score_points(df: pd.DataFrame, hover_cache: dict[int, str] | None = None) -> pd.DataFrame:
-    """The scored trials to draw (sampled past MAX_POINTS, every improvement kept), with hover."""
+    """The scored trials to draw (sampled past MAX_POINTS, every improvement kept), with hover.
+    Only scores (tuning.analysis.scored): a pruned or stopped trial's running mean is not one."""
     cols = [c for c in ("number", "state", "value", "best_so_far", "t_end") if c in df]
     base = df[cols]  # copy only what is drawn, not every column of every trial
-    shown = base[base["value"].notna()] if len(df) else base
+    shown = base[an.scored(base)] if len(df) else base
     if not len(shown):
         return shown.assign(hover=[])
     pts = sample(shown, improvements(shown) if "best_so_far" in shown else None)
@@ -188,12 +192,16 @@ def _score_scatter(
                 "hovertemplate": "best so far %{y:.4f}<extra></extra>",
             }
         )
-    subtitle = None
+    notes = []
     if len(xs) < n_scored:
-        subtitle = (
-            f"{len(xs):,} of {n_scored:,} trials drawn: "
+        notes.append(
+            f"{len(xs):,} of {n_scored:,} scored trials drawn: "
             "every new best, the newest and an even sample"
         )
+    partial = sum(int(counts.get(s, 0)) for s in PARTIAL)
+    if partial:
+        notes.append(f"{partial:,} pruned, stopped or failed not drawn: cut short, no score")
+    subtitle = "<br>".join(notes) or None
     lay = layout(title, xtitle, score_title, subtitle=subtitle)
     finite = ys[np.isfinite(ys)]
     if len(finite) and finite.min() == finite.max():
@@ -247,7 +255,7 @@ def score_by_time(
 
 
 def _n_scored(df: pd.DataFrame) -> int:
-    return int(df["value"].notna().sum()) if len(df) else 0
+    return int(an.scored(df).sum()) if len(df) else 0
 
 
 def _counts(df: pd.DataFrame) -> dict[str, int]:
@@ -357,10 +365,15 @@ def _end_markers(curves: list) -> list[dict]:
     return out
 
 
-def importance_bars(values: dict[str, float], n_complete: int, method: str) -> go.Figure:
-    """Horizontal bars, most important on top; `method` names the evaluator."""
+def importance_bars(
+    values: dict[str, float], n_complete: int, method: str, disagreement: str = ""
+) -> go.Figure:
+    """Horizontal bars, most important on top; `method` names the evaluator, `disagreement`
+    says which other evaluator orders the parameters differently (Analysis says why)."""
     title = "Which hyperparameters matter"
     subtitle = f"{method} importance over {n_complete:,} complete trials"
+    if disagreement:
+        subtitle += f"<br>⚠ {_safe(disagreement)} (see Analysis)"
     x_title = "importance (share of the total, sums to 1)"
     if not values:
         return empty_figure("Not enough variation to rank parameters",
@@ -410,5 +423,6 @@ def live_figures(snap: Any, hover_cache: dict[int, str] | None = None) -> dict[s
     }
     if snap.importance is not None:
         imp = snap.importance
-        figs["importance"] = importance_bars(imp.shares(), imp.n_complete, imp.label)
+        other = snap.disagreement.short if snap.disagreement else ""
+        figs["importance"] = importance_bars(imp.shares(), imp.n_complete, imp.label, other)
     return figs

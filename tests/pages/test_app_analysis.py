@@ -19,6 +19,7 @@ from app_support import (
     wait_until_idle,
 )
 
+from tuning import analysis as an
 from tuning.core.config import RunConfig
 from tuning.models import REGISTRY as MODELS
 from ui import analysis_view as view
@@ -57,7 +58,7 @@ def test_analysis_of_a_finished_run_and_refine():
         at.session_state[view.VIEW] = view_name
         figs |= charts(ok(at.run()))
     expected = (
-        "Parameter importance (PED-ANOVA)", "Slices", "n_neighbors × p", "Parallel coordinates",
+        "Parameter importance (mean decrease impurity)", "Slices", "n_neighbors × p", "Parallel coordinates",
         "Empirical distribution of CV accuracy", "Optimization history", "Timeline of trials",
         "Learning curves", "Overfitting check", "Best CV accuracy against cumulative compute",
         "Where the wall time went", "Is the best really the best?",
@@ -80,10 +81,8 @@ def test_analysis_of_a_finished_run_and_refine():
     ranks = next(d.value for d in at.dataframe if "same as best?" in d.value.columns)
     assert ranks["same as best?"].iloc[0] == "best" and len(ranks) == 6
 
-    at.radio(key=view.IMP_METHOD).set_value("mdi").run()
-    assert any(
-        t.startswith("Parameter importance (mean decrease impurity)") for t in charts(ok(at))
-    )
+    at.radio(key=view.IMP_METHOD).set_value("ped_anova").run()
+    assert any(t.startswith("Parameter importance (PED-ANOVA)") for t in charts(ok(at)))
 
     # Score the top 5 on the test set: the overfitting view then has 5 test scores.
     at.button(key=view.TOP_TEST).click().run()
@@ -112,7 +111,7 @@ def test_live_monitor_and_analysis_show_the_same_importance(monkeypatch):
     calls = []
     compute = param_importance.importance
 
-    def counted(run, method="ped_anova", **kw):
+    def counted(run, method=an.DEFAULT_METHOD, **kw):
         calls.append(method)
         return compute(run, method, **kw)
 
@@ -125,7 +124,8 @@ def test_live_monitor_and_analysis_show_the_same_importance(monkeypatch):
 
     at.switch_page(state.PAGE_ANALYSIS).run()
     figs = charts(ok(at))
-    fig = next(f for t, f in figs.items() if t.startswith("Parameter importance (PED-ANOVA)"))
+    label = an.IMPORTANCE_METHODS[an.DEFAULT_METHOD]
+    fig = next(f for t, f in figs.items() if t.startswith(f"Parameter importance ({label})"))
     shown = dict(zip(fig["data"][0]["y"], finite(fig["data"][0]["x"]), strict=True))
     assert shown == live  # the same numbers, to the last bit
     assert "8 complete trials" in fig["layout"]["title"]["text"]
@@ -133,4 +133,5 @@ def test_live_monitor_and_analysis_show_the_same_importance(monkeypatch):
     assert dict(zip(table["parameter"], table["share"], strict=True)) == {
         k: f"{v:.3f}" for k, v in live.items()
     }
-    assert calls == ["ped_anova"]  # computed once, for both pages
+    # Computed once, for both pages: the default and its cross-check (do they disagree?).
+    assert sorted(calls) == sorted([an.DEFAULT_METHOD, an.CROSS_CHECK])

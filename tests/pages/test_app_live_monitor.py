@@ -205,3 +205,59 @@ def test_a_run_deleted_elsewhere_disappears_without_an_error():
     at.run()
     assert ok(at).selectbox(key=state.LIVE_PICK).value == keep
     assert at.selectbox(key=state.LIVE_PICK).options == [keep]
+
+
+def test_a_stopped_or_pruned_trials_running_mean_is_not_drawn_as_a_score():
+    """A trial cut short after 2 folds with a running mean above the real best: not a dot on
+    either score chart, not the best, not in the top table; its learning curve stays."""
+    import optuna
+    from optuna.distributions import FloatDistribution
+    from optuna.storages import InMemoryStorage
+    from optuna.trial import TrialState, create_trial
+
+    from tuning.analysis import LiveRun
+    from tuning.core.scoring import Scoring
+    from ui import tables
+
+    storage = InMemoryStorage()
+    study = optuna.create_study(storage=storage, study_name="cut-short", direction="maximize")
+    study.set_user_attr("scoring", "accuracy")
+    d = {"x": FloatDistribution(0, 1)}
+
+    def add(state, folds, **extra):
+        m = {"cv_mean": float(np.mean(folds)), "cv_std": 0.0, "fold_scores": folds,
+             "step": len(folds), **extra}  # fmt: skip
+        study.add_trial(create_trial(
+            state=state, value=m["cv_mean"] if state == TrialState.COMPLETE else None,
+            params={"x": 0.5}, distributions=d, user_attrs={"metrics": m},
+            intermediate_values={i + 1: f for i, f in enumerate(folds)},
+        ))  # fmt: skip
+
+    for v in (0.6, 0.8, 0.7):
+        add(TrialState.COMPLETE, [v, v, v])
+    add(TrialState.PRUNED, [0.97, 0.97], pruned_step=2)
+    add(TrialState.FAIL, [0.99, 0.99], fail_reason="stopped by user")
+
+    snap = LiveRun(storage, "cut-short").snapshot()
+    assert snap.best["number"] == 1 and snap.best["value"] == pytest.approx(0.8)
+    figs = chart_mod.live_figures(snap)
+    for key in ("by_trial", "by_time"):
+        fig = figs[key]
+        names = [t.name for t in fig.data]
+        assert not [n for n in names if n.startswith(("pruned", "stopped"))], names
+        ys = [float(y) for t in fig.data for y in t.y]
+        assert max(ys) == pytest.approx(0.8), key
+        assert "2 pruned, stopped or failed not drawn" in fig.layout.title.subtitle.text
+    curves = {c.number for c in snap.curves}
+    assert {3, 4} <= curves  # the cut-short trials keep their learning curves
+    top = tables.top_table(snap.df, Scoring("accuracy"))
+    assert top["accuracy"].max() == pytest.approx(0.8) and set(top["trial"]) == {0, 1, 2}
+
+
+def test_the_importance_chart_says_when_evaluators_disagree():
+    fig = chart_mod.importance_bars({"kernel": 0.7, "C": 0.3}, 30, "mean decrease impurity",
+                                    "PED-ANOVA ranks C above kernel")  # fmt: skip
+    sub = fig.layout.title.subtitle.text
+    assert "mean decrease impurity importance over 30" in sub
+    assert "PED-ANOVA ranks C above kernel (see Analysis)" in sub
+    assert "⚠" not in chart_mod.importance_bars({"a": 1.0}, 5, "PED-ANOVA").layout.title.subtitle.text

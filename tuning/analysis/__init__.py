@@ -7,10 +7,12 @@ one code: the same best-so-far, step labels, learning-curve selection and import
 
 Modules, each importing only those above it:
 
-- rundata           RunData, ParamInfo, load_run; best so far (running_best, best_by_end),
+- rundata           RunData, ParamInfo, load_run; what is a score (scored, score_only: a
+                    partial trial's running mean never is); best so far (running_best, best_by_end),
                     STEP_LABELS, value helpers (to_float, sample_rows, fmt_value)
-- param_importance  importance(run, method) with a bootstrap interval per parameter, and the
-                    one ImportanceCache per run (evaluator, refresh rule)
+- param_importance  importance(run, method) with a bootstrap interval per parameter, the
+                    one ImportanceCache per run (evaluator, refresh rule), and disagreement
+                    (where two evaluators order the parameters differently)
 - surfaces          points, contour_grid (two parameters binned), best_pair
 - statistics        score_ecdf, timeline, select_curves / learning_curves, overfitting,
                     refit_top_on_test, efficiency, corrected_ttest, compare_top, plateau
@@ -19,17 +21,20 @@ Modules, each importing only those above it:
 
 This package's surface is the names below (`from tuning import analysis as an`). Reads use
 `get_trials(deepcopy=False)` (never `study.trials`), so this stays fast at 10,000 trials; only
-the opt-in fANOVA and mean-decrease-impurity importances are slow, and they cap the number of
-trials they look at.
+the forest importances (mean decrease impurity, the default, and the opt-in fANOVA) are slow,
+and they cap the number of trials they look at.
 """
 
 from tuning.analysis.live import LiveRun, Snapshot
 from tuning.analysis.param_importance import (
+    CROSS_CHECK,
     DEFAULT_METHOD,
     IMPORTANCE_METHODS,
     MIN_TRIALS_FOR_IMPORTANCE,
+    Disagreement,
     Importance,
     ImportanceCache,
+    disagreement,
     importance,
 )
 from tuning.analysis.recommendations import Recommendation, recommend, refined_config
@@ -42,6 +47,8 @@ from tuning.analysis.rundata import (
     load_run,
     running_best,
     sample_rows,
+    score_only,
+    scored,
     to_float,
 )
 from tuning.analysis.statistics import (
@@ -62,10 +69,10 @@ from tuning.analysis.statistics import (
 from tuning.analysis.surfaces import ContourGrid, best_pair, contour_grid, points
 
 __all__ = [
-    "RunData", "ParamInfo", "load_run", "running_best", "best_by_end", "STEP_LABELS",
+    "RunData", "ParamInfo", "load_run", "scored", "score_only", "running_best", "best_by_end", "STEP_LABELS",
     "to_float", "sample_rows", "fmt_value",
     "Importance", "importance", "ImportanceCache", "IMPORTANCE_METHODS", "DEFAULT_METHOD",
-    "MIN_TRIALS_FOR_IMPORTANCE",
+    "CROSS_CHECK", "MIN_TRIALS_FOR_IMPORTANCE", "Disagreement", "disagreement",
     "ContourGrid", "contour_grid", "best_pair", "points",
     "score_ecdf", "timeline", "Curve", "select_curves", "learning_curves",
     "overfitting", "refit_top_on_test", "Efficiency", "efficiency", "corrected_ttest",

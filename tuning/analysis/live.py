@@ -4,7 +4,8 @@
 a page keeps one per run for the life of the process (ui.registry). `read()` is how the
 Analysis and Report pages get the run's `RunData`; `snapshot()` is what every Live monitor
 refresh calls: the same `RunData` plus the few live numbers (progress, time left, the learning
-curves of the best and newest trials, importance when due), as plain data that ui.charts turns
+curves of the best and newest trials, importance when due, and whether another evaluator
+ranks the parameters differently), as plain data that ui.charts turns
 into figures. Both read only new or unfinished trials, and both take importance from the same
 cache, so the two pages show the same numbers for the same run.
 """
@@ -23,6 +24,7 @@ from optuna.storages import BaseStorage
 from tuning.analysis.param_importance import (
     DEFAULT_METHOD,
     MIN_TRIALS_FOR_IMPORTANCE,
+    Disagreement,
     Importance,
     ImportanceCache,
 )
@@ -53,6 +55,7 @@ class Snapshot:
     best: dict[str, Any] | None
     curves: list[Curve]
     importance: Importance | None  # None until MIN_TRIALS_FOR_IMPORTANCE trials complete
+    disagreement: Disagreement | None = None  # where another evaluator ranks differently
 
     @property
     def record(self) -> RunRecord:
@@ -156,11 +159,15 @@ class LiveRun:
     def snapshot(self, now: float | None = None) -> Snapshot:
         now = time.time() if now is None else now
         run = self.read(now)
-        ready = run.n_complete >= MIN_TRIALS_FOR_IMPORTANCE
-        return build_snapshot(run, self.importances.get(run, now=now) if ready else None, now)
+        if run.n_complete < MIN_TRIALS_FOR_IMPORTANCE:
+            return build_snapshot(run, None, now)
+        imp = self.importances.get(run, now=now)
+        return build_snapshot(run, imp, now, self.importances.disagreement(run, now))
 
 
-def build_snapshot(run: RunData, importance: Importance | None, now: float) -> Snapshot:
+def build_snapshot(
+    run: RunData, importance: Importance | None, now: float, disagreement: Disagreement | None = None
+) -> Snapshot:
     df = derived_columns(run.frame, run.direction)
     counts = df["state"].value_counts().to_dict() if len(df) else {}
     counts = {str(k): int(v) for k, v in counts.items()}
@@ -178,6 +185,7 @@ def build_snapshot(run: RunData, importance: Importance | None, now: float) -> S
         best=None if best is None else df.loc[best.name].to_dict(),
         curves=select_curves(run, CURVES_TOP, recent=CURVES_RECENT),
         importance=importance,
+        disagreement=disagreement,
     )
 
 

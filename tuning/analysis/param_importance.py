@@ -35,13 +35,20 @@ IMPORTANCE_METHODS = {
     "fanova": "fANOVA",
     "mdi": "mean decrease impurity",
 }
-DEFAULT_METHOD = "ped_anova"  # what both pages show first, the report and the advice use
+# What both pages show first, the report and the advice use. Mean decrease impurity splits the
+# score's variation between the parameters, so it ranks a two-way kernel that decides the score
+# above a narrow best range of C; PED-ANOVA, which asks how concentrated the top 10% of trials
+# are in each parameter, ranks the other way round (tests/engine/test_analysis.py's known
+# answers). PED-ANOVA is the cheap second opinion (CROSS_CHECK): where the two order the
+# parameters differently, the pages say so (`disagreement`).
+DEFAULT_METHOD = "mdi"
+CROSS_CHECK = "ped_anova"
 # Trial caps and default effort for the slow evaluators (fANOVA: ~12 s at 200 trials, 64 trees).
 FANOVA_MAX_TRIALS = 200
-MDI_MAX_TRIALS = 1000
+MDI_MAX_TRIALS = 500  # ~0.1 s of CPU per resample: the default must stay cheap while a run works
 MIN_TRIALS_FOR_IMPORTANCE = 5
-_DEFAULT_BOOT = {"ped_anova": 50, "fanova": 5, "mdi": 20}
-_DEFAULT_SECONDS = {"ped_anova": 5.0, "fanova": 40.0, "mdi": 15.0}
+_DEFAULT_BOOT = {"ped_anova": 50, "fanova": 5, "mdi": 10}
+_DEFAULT_SECONDS = {"ped_anova": 5.0, "fanova": 40.0, "mdi": 3.0}
 
 
 @dataclass
@@ -90,10 +97,12 @@ def importance(
 ) -> Importance:
     """Importance of each parameter, with an uncertainty band from resampling the trials.
 
-    PED-ANOVA (default) is fast at any size (a vectorized re-implementation of Optuna's, exact
-    on the full sample, ~10 ms per resample). fANOVA and mean decrease impurity use Optuna's
-    evaluators on at most FANOVA_MAX_TRIALS / MDI_MAX_TRIALS trials (a random subset beyond,
-    said in `note`). Resampling stops after `max_seconds` (at least 3 resamples).
+    Mean decrease impurity (default) and fANOVA use Optuna's evaluators on at most
+    MDI_MAX_TRIALS / FANOVA_MAX_TRIALS trials (a random subset beyond, said in `note`), on the
+    log scale where a parameter is searched on it and with conditional parameters included
+    (`_forest_view`). PED-ANOVA is fast at any size (a vectorized re-implementation of
+    Optuna's, exact on the full sample, ~10 ms per resample). Resampling stops after
+    `max_seconds` (at least 3 resamples).
     """
     if method not in IMPORTANCE_METHODS:
         raise ConfigError(
@@ -119,15 +128,15 @@ def importance(
     notes = []
     rng = np.random.default_rng(seed)
     if method != "ped_anova":
-        # fANOVA and MDI need every parameter in every trial: conditional ones are left out.
-        common = [p for p in names if all(p in t.params for t in trials)]
-        dropped = [p for p in names if p not in common]
-        if dropped:
+        conditional = [p for p in names if not all(p in t.params for t in trials)]
+        if conditional:
+            one = len(conditional) == 1
             notes.append(
-                f"{IMPORTANCE_METHODS[method]} needs parameters present in every trial: "
-                f"{', '.join(dropped)} (conditional) left out; PED-ANOVA includes them."
+                f"{', '.join(conditional)} {'applies' if one else 'apply'} only to some trials "
+                f"(conditional): where {'it does' if one else 'one does'} not apply, the forest "
+                "sees a random value from its range, so its importance is what it does where it "
+                "applies."
             )
-        names = common
         cap = FANOVA_MAX_TRIALS if method == "fanova" else MDI_MAX_TRIALS
         if len(trials) > cap:
             keep = np.sort(rng.choice(len(trials), size=cap, replace=False))
@@ -136,9 +145,6 @@ def importance(
                 f"{cap:,} of the {len(trials):,} complete trials. PED-ANOVA uses all of them."
             )
             trials = [trials[i] for i in keep]
-        if not names:
-            seconds = time.perf_counter() - t0
-            return Importance(empty, method, len(trials), 0, seconds, " ".join(notes), n_complete)
     direction = StudyDirection.MAXIMIZE if run.maximize else StudyDirection.MINIMIZE
     n_boot = _DEFAULT_BOOT[method] if n_boot is None else max(0, int(n_boot))
     budget = _DEFAULT_SECONDS[method] if max_seconds is None else max_seconds
@@ -159,14 +165,20 @@ def importance(
         def replicate(i: int) -> np.ndarray:
             w = np.bincount(rng.integers(0, len(trials), len(trials)), minlength=len(trials))
             return ped.evaluate(w)
+    elif method == "mdi":
+        mdi = _Mdi(_forest_view(trials, names, seed), names)
+        point = mdi.evaluate(np.arange(len(trials)), seed, n_trees=32)
+
+        def replicate(i: int) -> np.ndarray:
+            return mdi.evaluate(rng.integers(0, len(trials), len(trials)), seed + 1 + i, 16)
     else:
-        trials = _log_view(trials, names)
-        point = _forest_importance(method, trials, names, direction, seed, n_trees=32)
+        trials = _forest_view(trials, names, seed)
+        point = _fanova(trials, names, direction, seed, n_trees=32)
 
         def replicate(i: int) -> np.ndarray:
             idx = rng.integers(0, len(trials), len(trials))
             sample = [trials[j] for j in idx]
-            return _forest_importance(method, sample, names, direction, seed + 1 + i, n_trees=16)
+            return _fanova(sample, names, direction, seed + 1 + i, n_trees=16)
 
     reps = []
     t_boot = time.perf_counter()
@@ -229,28 +241,40 @@ class _TrialSet:
         return False
 
 
-def _log_view(trials: list[FrozenTrial], names: list[str]) -> list[FrozenTrial]:
-    """Copies of the trials with log-scaled parameters on the log scale (a linear range over
-    log values). fANOVA integrates over the search space uniformly in the values it is given:
-    on the raw scale, C in [0.001, 1000] would be judged almost only by C > 1."""
-    logs = {}
+def _forest_view(trials: list[FrozenTrial], names: list[str], seed: int) -> list[FrozenTrial]:
+    """Copies of the trials for the forest evaluators: every parameter in every trial, and
+    log-scaled ones on the log scale (a linear range over log values).
+
+    fANOVA integrates over the search space uniformly in the values it is given: on the raw
+    scale, C in [0.001, 1000] would be judged almost only by C > 1. A conditional parameter
+    (gamma only under kernel=rbf) gets, where it does not apply, a value drawn at random from
+    its range: then its being absent tells the forest nothing (a fixed stand-in would let its
+    splits stand in for the kernel's), and its importance is what it does where it applies."""
+    dists: dict[str, BaseDistribution] = {}
     for t in trials:
         for n in names:
-            d = t.distributions.get(n)
-            if n not in logs and d is not None and not isinstance(d, CategoricalDistribution):
-                logs[n] = bool(d.log)
-    if not any(logs.values()):
-        return trials
+            if n not in dists and n in t.distributions:
+                dists[n] = t.distributions[n]
+    rng = np.random.default_rng(seed)
+    view = {}
+    for n, d in dists.items():
+        if isinstance(d, CategoricalDistribution):
+            view[n] = d
+        elif d.log:
+            view[n] = FloatDistribution(math.log(d.low), math.log(d.high))
+        else:
+            view[n] = FloatDistribution(float(d.low), float(d.high))
     out = []
     for t in trials:
-        params, dists = {}, {}
+        params = {}
         for n in names:
-            d = t.distributions[n]
-            if logs.get(n):
-                params[n] = math.log(t.params[n])
-                dists[n] = FloatDistribution(math.log(d.low), math.log(d.high))
+            d = dists[n]
+            if n not in t.params:
+                params[n] = _draw(view[n], rng)
+            elif isinstance(d, CategoricalDistribution):
+                params[n] = t.params[n]
             else:
-                params[n], dists[n] = t.params[n], d
+                params[n] = math.log(t.params[n]) if d.log else float(t.params[n])
         out.append(
             FrozenTrial(
                 number=t.number,
@@ -259,7 +283,7 @@ def _log_view(trials: list[FrozenTrial], names: list[str]) -> list[FrozenTrial]:
                 datetime_start=None,
                 datetime_complete=None,
                 params=params,
-                distributions=dists,
+                distributions=view,
                 user_attrs={},
                 system_attrs={},
                 intermediate_values={},
@@ -269,25 +293,57 @@ def _log_view(trials: list[FrozenTrial], names: list[str]) -> list[FrozenTrial]:
     return out
 
 
-def _forest_importance(
-    method: str,
+def _draw(d: BaseDistribution, rng: np.random.Generator) -> Any:
+    if isinstance(d, CategoricalDistribution):
+        return d.choices[int(rng.integers(len(d.choices)))]
+    return float(rng.uniform(d.low, d.high))
+
+
+def _fanova(
     trials: list[FrozenTrial],
     names: list[str],
     direction: StudyDirection,
     seed: int,
     n_trees: int,
 ) -> np.ndarray:
-    from optuna.importance import (
-        FanovaImportanceEvaluator,
-        MeanDecreaseImpurityImportanceEvaluator,
-    )
+    from optuna.importance import FanovaImportanceEvaluator
 
-    cls = (
-        FanovaImportanceEvaluator if method == "fanova" else MeanDecreaseImpurityImportanceEvaluator
-    )
-    evaluator = cls(n_trees=n_trees, seed=seed)
+    evaluator = FanovaImportanceEvaluator(n_trees=n_trees, seed=seed)
     result = evaluator.evaluate(_TrialSet(trials, direction), params=list(names))  # type: ignore[arg-type]
     return np.array([float(result.get(n, 0.0)) for n in names])
+
+
+class _Mdi:
+    """Mean decrease impurity as Optuna's evaluator computes it (a random forest fit to the
+    scores, categorical parameters one-hot, each parameter's columns summed), on a matrix
+    encoded once, so that a bootstrap resample costs one forest fit. (Optuna 5.0's evaluator
+    also names its results in the order given but computes them in sorted order, so any other
+    order swapped the numbers.)"""
+
+    def __init__(self, trials: list[FrozenTrial], names: list[str]) -> None:
+        columns, owner = [], []
+        for j, name in enumerate(names):
+            d = trials[0].distributions[name]  # a _forest_view: the same in every trial
+            if isinstance(d, CategoricalDistribution):
+                for choice in d.choices:
+                    columns.append([float(t.params[name] == choice) for t in trials])
+                    owner.append(j)
+            else:
+                columns.append([float(t.params[name]) for t in trials])
+                owner.append(j)
+        self.X = np.array(columns, dtype=float).T
+        self.y = np.array([t.value for t in trials], dtype=float)
+        self.owner = np.array(owner, dtype=np.int64)
+        self.n_params = len(names)
+
+    def evaluate(self, rows: np.ndarray, seed: int, n_trees: int) -> np.ndarray:
+        from sklearn.ensemble import RandomForestRegressor
+
+        forest = RandomForestRegressor(n_estimators=n_trees, max_depth=64, random_state=seed)
+        forest.fit(self.X[rows], self.y[rows])
+        out = np.zeros(self.n_params)
+        np.add.at(out, self.owner, forest.feature_importances_)
+        return out
 
 
 class _PedAnova:
@@ -397,10 +453,90 @@ def _dist_key(d: BaseDistribution | None) -> Any:
     return (type(d).__name__, d.low, d.high, d.log, d.step)
 
 
+# -- when evaluators disagree --------------------------------------------------------------------
+MATTERS = 0.1  # a parameter with at least this share (by one evaluator) counts in the comparison
+MARGIN = 0.05  # and an order counts only where the shares differ by at least this
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """Evaluators that order the parameters that matter differently: `base` (the default's
+    result) and, per other evaluator, the pairs (a, b) that base ranks a above b and it ranks b
+    above a."""
+
+    base: Importance
+    others: tuple[tuple[Importance, tuple[tuple[str, str], ...]], ...]
+
+    @property
+    def short(self) -> str:
+        """One line, e.g. 'PED-ANOVA ranks C above kernel'."""
+        return "; ".join(
+            f"{imp.label} ranks {', '.join(f'{b} above {a}' for a, b in pairs)}"
+            for imp, pairs in self.others
+        )
+
+    @property
+    def text(self) -> str:
+        """What differs and why, for the page."""
+        a = self.base.shares()
+        lines = []
+        for imp, pairs in self.others:
+            b = imp.shares()
+            lines += [
+                f"{_capital(self.base.label)} ranks {p} above {q} ({a.get(p, 0):.2f} vs {a.get(q, 0):.2f}), "
+                f"{imp.label} {q} above {p} ({b.get(q, 0):.2f} vs {b.get(p, 0):.2f})."
+                for p, q in pairs
+            ]
+        methods = [self.base.method, *(imp.method for imp, _ in self.others)]
+        why = " ".join(EVALUATOR_QUESTIONS[m] for m in methods)
+        if "ped_anova" in methods:
+            why += (
+                " So a choice that moves every score counts for more in the first, and a narrow "
+                "best range that the top trials share counts for more in PED-ANOVA's."
+            )
+        return f"The importance evaluators disagree. {' '.join(lines)} {why}"
+
+
+def _capital(label: str) -> str:
+    """'mean decrease impurity' -> 'Mean decrease impurity'; 'fANOVA' stays as it is."""
+    return label[:1].upper() + label[1:] if label.islower() else label
+
+
+EVALUATOR_QUESTIONS = {
+    "mdi": "Mean decrease impurity measures how much of the scores' variation each parameter "
+    "explains (in a random forest fit to them).",
+    "fanova": "fANOVA measures the share of the scores' variance due to each parameter alone.",
+    "ped_anova": "PED-ANOVA measures how much more concentrated the top 10% of trials are in "
+    "each parameter than all trials.",
+}
+
+
+def disagreement(base: Importance, others: Iterable[Importance]) -> Disagreement | None:
+    """Where `others` order the parameters that matter differently from `base` (None: they
+    agree, or there is nothing to compare)."""
+    a = base.shares()
+    found = []
+    for imp in others:
+        b = imp.shares()
+        if not a or not b or imp.method == base.method:
+            continue
+        # In base's order, most important first: (p, q) means base ranks p above q.
+        names = [p for p in dict.fromkeys([*a, *b]) if max(a.get(p, 0), b.get(p, 0)) >= MATTERS]
+        names.sort(key=lambda p: -a.get(p, 0))
+        pairs = []
+        for i, p in enumerate(names):
+            for q in names[i + 1 :]:
+                if a.get(p, 0) - a.get(q, 0) >= MARGIN and b.get(q, 0) - b.get(p, 0) >= MARGIN:
+                    pairs.append((p, q))
+        if pairs:
+            found.append((imp, tuple(pairs)))
+    return Disagreement(base, tuple(found)) if found else None
+
+
 # -- the one cache --------------------------------------------------------------------------------
 # While a run works, an importance is kept until it is REFRESH_S[method] old or the count of
 # complete trials grew by GROWTH: cheap while a run is small, bounded when it is big.
-REFRESH_S = {"ped_anova": 10.0, "fanova": 60.0, "mdi": 30.0}
+REFRESH_S = {"ped_anova": 10.0, "fanova": 60.0, "mdi": 15.0}
 GROWTH = 0.1
 
 
@@ -455,6 +591,21 @@ class ImportanceCache:
             with self._lock:
                 self._items[method] = _Entry(run.n_complete, now, value)
             return value
+
+    def disagreement(self, run: RunData, now: float | None = None) -> Disagreement | None:
+        """Whether the default evaluator and the others disagree on this run: the default and
+        CROSS_CHECK (computed when due; both are cheap), and any other evaluator already
+        computed for the run's current trials (fANOVA once a page asked for it)."""
+        now = time.time() if now is None else now
+        base = self.get(run, DEFAULT_METHOD, now)
+        others = [self.get(run, CROSS_CHECK, now)]
+        with self._lock:
+            cached = dict(self._items)
+        others += [
+            e.value for m, e in cached.items()
+            if m not in (DEFAULT_METHOD, CROSS_CHECK) and self._current(e, run, m, now)
+        ]  # fmt: skip
+        return disagreement(base, others)
 
     @staticmethod
     def _current(cur: _Entry | None, run: RunData, method: str, now: float) -> bool:

@@ -66,7 +66,8 @@ class RunData:
     """One run read from storage: its trials as a DataFrame plus what describes the run.
 
     `frame` has one row per trial (the columns of `tuning.store.results.trial_row`, plus
-    `best_so_far`); `trials` holds the same trials as Optuna FrozenTrials (not copied: read
+    `best_so_far` and `partial_value`); its `value` is a score only for the trials that have one
+    (see `scored`): a trial cut short keeps its running mean in `partial_value`. `trials` holds the same trials as Optuna FrozenTrials (not copied: read
     only). `record` is the run's typed record; `attrs` the raw study attributes it was read from.
     Read once per refresh and not changed afterwards (derived tables are cached on it).
     """
@@ -127,11 +128,7 @@ class RunData:
         return self.frame.iloc[rows[0]] if len(rows) else None
 
     def _complete_mask(self) -> np.ndarray:
-        def mask() -> np.ndarray:
-            df = self.frame
-            return (df["state"] == "complete").to_numpy() & np.isfinite(to_float(df["value"]))
-
-        return self._cached("complete_mask", mask)
+        return self._cached("complete_mask", lambda: scored(self.frame))
 
     def _ranked_rows(self) -> np.ndarray:
         """Positions in `frame` of the complete trials, best first, ties by trial number."""
@@ -227,7 +224,7 @@ def load_run(
     direction = direction_of(study)
     attrs = study.user_attrs
     record = RunRecord.from_attrs(study.study_name, attrs, direction, now)
-    frame = frame.assign(best_so_far=running_best(frame, direction))
+    frame = score_only(frame).assign(best_so_far=running_best(frame, direction))
     return RunData(
         name=study.study_name,
         frame=frame,
@@ -240,12 +237,33 @@ def load_run(
     )
 
 
+def scored(frame: pd.DataFrame) -> np.ndarray:
+    """The one rule of what is a score: the trials that completed with a finite value.
+
+    A pruned, stopped or failed trial also carries a `value` in the feed (its running mean over
+    the folds or epochs it got through, `TrialMetrics.cv_mean`), but that mean is over part of
+    the budget: never a score, never a best, never on a score axis."""
+    if not len(frame):
+        return np.zeros(0, dtype=bool)
+    return (frame["state"] == "complete").to_numpy() & np.isfinite(to_float(frame["value"]))
+
+
+def score_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """The trials frame with `value` kept only where it is a score (`scored`); a partial trial's
+    running mean moves to `partial_value`. Every view reads this frame, so none can draw it as
+    a score by mistake."""
+    ok = scored(frame)
+    values = to_float(frame["value"]) if len(frame) else np.zeros(0)
+    return frame.assign(
+        value=np.where(ok, values, np.nan), partial_value=np.where(ok, np.nan, values)
+    )
+
+
 def running_best(frame: pd.DataFrame, direction: str) -> pd.Series:
     """The best score over complete trials so far, in trial order: NaN before the first complete
     trial, carried over the trials that did not complete (a pruned trial is not a new best)."""
     sign = 1.0 if direction == "maximize" else -1.0
-    complete = (frame["state"] == "complete").to_numpy()
-    goodness = np.where(complete, sign * to_float(frame["value"]), np.nan)
+    goodness = np.where(scored(frame), sign * to_float(frame["value"]), np.nan)
     # fmax skips NaN: NaN until the first complete trial, then the best so far, carried over.
     return pd.Series(sign * np.fmax.accumulate(goodness), index=frame.index, dtype=float)
 
@@ -263,7 +281,7 @@ def best_by_end(frame: pd.DataFrame, direction: str) -> pd.DataFrame:
     fin, end = fin.iloc[order], end.iloc[order]
     sign = 1.0 if direction == "maximize" else -1.0
     values = to_float(fin["value"])
-    ok = (fin["state"] == "complete").to_numpy() & np.isfinite(values)
+    ok = scored(fin)
     best = np.maximum.accumulate(np.where(ok, sign * values, -np.inf))
     return pd.DataFrame(
         {

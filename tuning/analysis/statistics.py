@@ -14,7 +14,7 @@ import optuna
 import pandas as pd
 from scipy import stats
 
-from tuning.analysis.rundata import RunData, best_by_end, load_run, to_float
+from tuning.analysis.rundata import RunData, best_by_end, load_run, scored, to_float
 from tuning.core.errors import ConfigError
 from tuning.evaluation.metrics import TrialMetrics
 from tuning.store.records import RunRecord
@@ -360,8 +360,7 @@ def plateau(run: RunData, tail: float = 0.4, min_trials: int = 10) -> Plateau:
         return Plateau(
             False, f"Too few finished trials ({n}) to judge whether the search has stalled.", n
         )
-    ok = (fin["state"] == "complete").to_numpy() & np.isfinite(to_float(fin["value"]))
-    g = np.where(ok, run.sign * to_float(fin["value"]), -np.inf)
+    g = np.where(scored(fin), run.sign * to_float(fin["value"]), -np.inf)
     curve = np.maximum.accumulate(g)
     final = curve[-1]
     noise = cv_noise(run, best)

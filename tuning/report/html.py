@@ -105,7 +105,7 @@ class ReportData:
 def build_report(
     study: optuna.Study,
     run: an.RunData | None = None,
-    importance_method: str = "ped_anova",
+    importance_method: str = an.DEFAULT_METHOD,
     figures: bool = True,
 ) -> ReportData:
     """Compute everything the report shows. figures=False skips the Plotly figures (Markdown)."""
