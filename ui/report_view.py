@@ -85,7 +85,7 @@ def _bundle(
     except Exception as exc:  # e.g. no complete trial, no saved configuration
         script_error = str(exc)
     try:
-        data = rp.build_report(_live.study, _run, importance_method="ped_anova")
+        data = rp.build_report(_live.study, _run)  # the default evaluator, as on the other pages
         html = rp.report_html(data).encode("utf-8")
         markdown = rp.report_markdown(data)
     except Exception as exc:  # the page still offers the trials and the script

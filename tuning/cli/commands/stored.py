@@ -130,8 +130,9 @@ class Report(Command):
             help="html or md (default: from the file extension, else html)",
         )  # fmt: skip
         add(
-            "--importance", choices=("ped_anova", "fanova", "mdi"), default="ped_anova",
-            help="importance method (default ped_anova; fanova is slow, capped at 200 trials)",
+            "--importance", choices=("ped_anova", "fanova", "mdi"),
+            help="importance method (default: the one the pages show first; fanova is slow, "
+            "capped at 200 trials)",
         )  # fmt: skip
         add(
             "--model", type=Path, metavar="FILE",
@@ -145,7 +146,7 @@ class Report(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.analysis import load_run
+        from tuning.analysis import DEFAULT_METHOD, load_run
         from tuning.report import export
         from tuning.report import html as report
         from tuning.store.runs import load_study
@@ -157,8 +158,9 @@ class Report(Command):
         file_format = args.format or ("md" if ext in (".md", ".markdown") else "html")
         out = args.output or Path(f"{run.name}-report.{file_format}")
         data = report.build_report(
-            study, run, importance_method=args.importance, figures=file_format == "html"
-        )
+            study, run, importance_method=args.importance or DEFAULT_METHOD,
+            figures=file_format == "html",
+        )  # fmt: skip
         write(
             out, report.report_html(data) if file_format == "html" else report.report_markdown(data)
         )
