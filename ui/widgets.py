@@ -41,6 +41,21 @@ def load(ref: DatasetRef) -> Dataset:
     return _load(json.dumps(ref.to_dict(), sort_keys=True))
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _problem(ref_json: str, test_size: float, folds: int, seed: int) -> str | None:
+    try:
+        datasets.check_trainable(_load(ref_json), test_size, folds, seed)
+    except DataError as exc:
+        return str(exc)
+    return None
+
+
+def data_problem(ref: DatasetRef, test_size: float, folds: int, seed: int) -> str | None:
+    """What would make every trial fail with these settings (the holdout split and the CV
+    folds of the data), in a sentence that says what to change; None when nothing would."""
+    return _problem(json.dumps(ref.to_dict(), sort_keys=True), test_size, folds, seed)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _columns(path: str) -> list[str]:
     return datasets.csv_columns(path)
