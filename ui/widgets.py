@@ -137,7 +137,7 @@ def _csv_ref() -> DatasetRef | None:
     c1, c2 = st.columns(2)
     target = c1.selectbox(
         "Target column (what the model predicts)", columns, index=len(columns) - 1,
-        key=f"ds_target_{path.stem[:16]}",
+        key=f"ds_target_{path.parent.name[:16]}",  # one picker per file content
     )  # fmt: skip
     task = c2.radio("Task", TASK_CHOICES, horizontal=True, key="ds_task")
     return DatasetRef(
