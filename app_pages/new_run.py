@@ -3,7 +3,7 @@
 import streamlit as st
 
 from tuning.core.config import RunConfig
-from ui import setup, widgets
+from ui import setup, text, widgets
 
 st.title("New run")
 
@@ -11,6 +11,7 @@ st.subheader("1 · Data")
 choice = widgets.dataset_picker()
 if choice is None:
     st.stop()
+data_problem = st.empty()  # filled once the folds and test share below are known
 task = choice.dataset.task
 n_classes = len(choice.dataset.classes) if choice.dataset.classes is not None else None
 
@@ -23,8 +24,14 @@ method = setup.method_section(space, model)
 st.subheader("4 · Budget and evaluation")
 settings = setup.budget_section(task, n_classes, method, model, space)
 
+problem = widgets.data_problem(
+    choice.ref, settings["test_size"], settings["cv_folds"], settings["seed"]
+)
+if problem:
+    data_problem.error(text.md(problem), icon=":material/block:")
+
 config = None
-if space is not None:
+if space is not None and problem is None:
     config = RunConfig(
         dataset=choice.ref,
         model=model.name,
@@ -34,4 +41,4 @@ if space is not None:
         grid_points=method.grid_points,
         **settings,
     )
-setup.launch_button(config)
+setup.launch_button(config, "Fix the data above to launch." if problem else None)

@@ -16,6 +16,12 @@ def _any_live(refs: list[runs.RunRef]) -> bool:
     return any(runs.should_poll(r.name, r.status, r.created_at, manager) for r in refs)
 
 
+def _text_width(values, low: int, high: int) -> int:
+    """Pixels for a text column to show its longest value whole, within [low, high]."""
+    longest = max((len(str(v)) for v in values), default=0)
+    return int(min(high, max(low, 6.8 * longest + 24)))
+
+
 def runs_table() -> None:
     """Every run in the storage; refreshes itself while any run works (here or elsewhere)."""
     polling = _any_live(runs.run_refs())
@@ -30,14 +36,16 @@ def runs_table() -> None:
         frame = runs.overview_frame(summaries, registry.manager())
         st.dataframe(
             frame, hide_index=True, key="runs_table",
-            column_config={  # widths that fit a laptop screen; the full name is in the picker
-                "run": st.column_config.TextColumn(width=175, pinned=True),
+            column_config={  # names as wide as they are (up to a limit), so runs on one dataset
+                # do not all read as the same cut-off prefix; the rest fits a laptop screen
+                "run": st.column_config.TextColumn(width=_text_width(frame["run"], 175, 440),
+                                                   pinned=True),
                 "status": st.column_config.TextColumn(width=70),
-                "dataset": st.column_config.TextColumn(width=115),
+                "dataset": st.column_config.TextColumn(width=_text_width(frame["dataset"], 115, 240)),
                 "model": st.column_config.TextColumn(width=140),
                 "method": st.column_config.TextColumn(width=105),
                 "trials done": st.column_config.TextColumn(width=75),
-                "best score": st.column_config.NumberColumn(format="%.4f", width=80),
+                "best score": st.column_config.TextColumn(width=80),
                 "score": st.column_config.TextColumn(width=95),
                 "started": st.column_config.TextColumn(width=110),
             },

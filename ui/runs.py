@@ -123,12 +123,12 @@ def overview_frame(runs: list[RunSummary], manager: RunManager) -> pd.DataFrame:
                 "run": r.name,
                 "status": shown_status(r.name, r.status, manager),
                 "dataset": dataset_label(r.config),
-                "model": model_label(r.model).split(" (")[
-                    0
-                ],  # "Neural network", not "(PyTorch MLP)"
+                "model": model_label(r.model).split(" (")[0],  # not "(PyTorch MLP)"
                 "method": method_label(r.method),
                 "trials done": budget,
-                "best score": r.best_value,
+                # text: a run without a finished trial shows a blank cell (a missing number
+                # would read "None")
+                "best score": "" if r.best_value is None else f"{r.best_value:.4f}",
                 "score": scoring_label(r.scoring, r.direction),
                 "started": text.local_time(r.started_at or r.created_at, short=True),
             }

@@ -294,7 +294,8 @@ def budget_section(
     }
 
 
-def launch_button(config: RunConfig | None) -> None:
+def launch_button(config: RunConfig | None, blocked: str | None = None) -> None:
+    """Launch, or (disabled) with ``blocked`` saying what to fix first."""
     if st.button("Launch run", type="primary", icon=":material/rocket_launch:", key="launch",
                  disabled=config is None):  # fmt: skip
         try:
@@ -304,4 +305,4 @@ def launch_button(config: RunConfig | None) -> None:
             return
         st.switch_page(state.PAGE_LIVE)
     if config is None:
-        st.caption("Fix the search space above to launch.")
+        st.caption(blocked or "Fix the search space above to launch.")

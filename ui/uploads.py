@@ -1,41 +1,47 @@
-"""Uploaded CSV files: saved once by content hash under <data dir>/uploads/<sha256>.csv.
+"""Uploaded CSV files: saved once per content and name under <data dir>/uploads/<sha256>/<name>.
 
-Runs reference the saved file (DatasetRef("csv", path=...)), so any process can reload it. The
-name the user gave the file is kept in a small JSON index beside the files, only for display.
+Runs reference the saved file (DatasetRef("csv", path=...)), so any process can reload it; the
+file keeps the name the user gave it (made safe for a path), so runs, tables and the report are
+named after the file, not its hash. Uploads saved before as <sha256>.csv stay readable: their
+original names are in a small JSON index beside them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
+import re
+import uuid
 from pathlib import Path
 
 from tuning.store.storage import data_dir
 
-INDEX = "index.json"
-_lock = threading.Lock()
+INDEX = "index.json"  # <sha256> -> original name, for uploads saved as <sha256>.csv
+_UNSAFE = re.compile(r"[^\w.\- ]+")
 
 
 def uploads_dir() -> Path:
     return data_dir() / "uploads"
 
 
+def safe_file_name(filename: str) -> str:
+    """The upload's own file name, kept to characters that are safe in a path and a run name."""
+    name = _UNSAFE.sub("_", Path(filename or "").name).strip(" ._")[:100]
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or not stem:
+        name = f"{name or 'upload'}.csv"
+    return name
+
+
 def save_upload(data: bytes, filename: str) -> Path:
-    """Write the bytes (once per content) and remember the original file name; returns the path."""
+    """Write the bytes (once per content and name); returns the path."""
     digest = hashlib.sha256(data).hexdigest()
-    folder = uploads_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{digest}.csv"
+    path = uploads_dir() / digest / safe_file_name(filename)
     if not path.exists():
-        tmp = path.with_suffix(".part")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")  # one per writer
         tmp.write_bytes(data)
         tmp.replace(path)  # atomic: a reader never sees half a file
-    with _lock:
-        index = _read_index(folder)
-        if index.get(digest) != filename:
-            index[digest] = Path(filename).name[:200]
-            (folder / INDEX).write_text(json.dumps(index, indent=0))
     return path
 
 
@@ -48,9 +54,9 @@ def _read_index(folder: Path) -> dict[str, str]:
 
 
 def display_name(path: str | None) -> str:
-    """The uploaded file's original name for a saved path, else the path's file name."""
+    """The uploaded file's original name for a saved path."""
     if not path:
         return "csv"
     p = Path(path)
-    name = _read_index(p.parent).get(p.stem)
+    name = _read_index(p.parent).get(p.stem)  # an upload saved as <sha256>.csv
     return name or p.name

@@ -42,6 +42,21 @@ def load(ref: DatasetRef) -> Dataset:
     return _load(json.dumps(ref.to_dict(), sort_keys=True))
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _problem(ref_json: str, test_size: float, folds: int, seed: int) -> str | None:
+    try:
+        datasets.check_trainable(_load(ref_json), test_size, folds, seed)
+    except DataError as exc:
+        return str(exc)
+    return None
+
+
+def data_problem(ref: DatasetRef, test_size: float, folds: int, seed: int) -> str | None:
+    """What would make every trial fail with these settings (the holdout split and the CV
+    folds of the data), in a sentence that says what to change; None when nothing would."""
+    return _problem(json.dumps(ref.to_dict(), sort_keys=True), test_size, folds, seed)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _columns(path: str) -> list[str]:
     return datasets.csv_columns(path)
@@ -123,7 +138,7 @@ def _csv_ref() -> DatasetRef | None:
     c1, c2 = st.columns(2)
     target = c1.selectbox(
         "Target column (what the model predicts)", columns, index=len(columns) - 1,
-        key=f"ds_target_{path.stem[:16]}",
+        key=f"ds_target_{path.parent.name[:16]}",  # one picker per file content
     )  # fmt: skip
     task = c2.radio("Task", TASK_CHOICES, horizontal=True, key="ds_task")
     return DatasetRef(

@@ -16,7 +16,7 @@ from app_support import fresh_data as fresh_data  # noqa: F401  (fixture)
 
 from tuning.cli import main as cli  # noqa: E402
 from tuning.core.errors import DataError  # noqa: E402
-from tuning.data.datasets import read_csv  # noqa: E402
+from tuning.data.datasets import check_trainable, read_csv  # noqa: E402
 from tuning.store.storage import open_storage  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_csv"
@@ -28,10 +28,21 @@ REFUSED = {
     "empty.csv": "The file is empty",
     "header_only.csv": "no rows of data",
     "single_class.csv": "has only one class ('yes')",
-    "binary_garbage.csv": "contains binary data",
+    "binary_garbage.csv": "not a text CSV: it contains binary data",
+    "binary_high_bytes.csv": "not a text CSV: it contains binary data",
+    "headerless_numbers.csv": "The first row looks like data ('0', '0', '1'), not column names: "
+    "add a header row",
+    "headerless_with_labels.csv": "The first row looks like data",
     "duplicate_columns.csv": "duplicate column names: 'a'",
     "ragged_rows.csv": "line 18 has 5 values but the first row has 3 columns",
     "free_text_target.csv": "Every row has a different value in the target column 'target'",
+}
+# file -> the words of its message: it loads, but the default settings (5 CV folds, a 20% test
+# part) would make every trial fail, so a run is refused before it starts
+REFUSED_AT_SETTINGS = {
+    "one_row_class.csv": "Class 'maybe' has only 1 row",
+    "feature_empty_after_id.csv": "Only 1 of the 48 rows in the training part has a value in any "
+    "feature column ('a')",
 }
 # file -> (feature columns, a note the user is shown, or None)
 LOADS = {
@@ -47,7 +58,9 @@ LOADS = {
 
 def test_the_corpus_is_complete_and_as_committed(tmp_path):
     committed = {p.name for p in CORPUS.glob("*.csv")}
-    assert committed | {"thousands_of_columns.csv"} == set(REFUSED) | set(LOADS)
+    assert committed | {"thousands_of_columns.csv"} == (
+        set(REFUSED) | set(REFUSED_AT_SETTINGS) | set(LOADS)
+    )
     for name, data in make_corpus.files().items():
         assert (CORPUS / name).read_bytes() == data, f"{name}: run make_corpus.py again"
 
@@ -67,6 +80,15 @@ def test_engine_refuses_with_a_specific_message(name, corpus):
     message = str(err.value)
     assert REFUSED[name] in message
     assert len(message) < 600  # a sentence, not the file's contents
+    assert message.isprintable()  # and never the file's bytes
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED_AT_SETTINGS))
+def test_engine_refuses_what_would_fail_every_trial_before_a_run(name, corpus):
+    ds = read_csv(corpus[name], "target")
+    with pytest.raises(DataError) as err:
+        check_trainable(ds, test_size=0.2, folds=5, seed=0)
+    assert REFUSED_AT_SETTINGS[name] in str(err.value)
 
 
 @pytest.mark.parametrize("name", sorted(LOADS))
@@ -84,14 +106,15 @@ def test_engine_loads_what_a_careful_tool_would(name, corpus):
         assert ds.X["b"].abs().max() < 1e38 and ds.X["a"].abs().max() < 1e38
 
 
-@pytest.mark.parametrize("name", sorted(REFUSED))
+@pytest.mark.parametrize("name", sorted(REFUSED) + sorted(REFUSED_AT_SETTINGS))
 def test_command_line_refuses_with_the_same_message(name, corpus, tmp_path, capsys):
     url = f"journal:///{tmp_path}/runs.journal"
     code = cli(["run", "--dataset", str(corpus[name]), "--target", "target", "--model", "knn",
-                "--trials", "1", "--folds", "3", "--quiet", "--storage", url])  # fmt: skip
+                "--trials", "1", "--folds", "5", "--quiet", "--storage", url])  # fmt: skip
     err = capsys.readouterr().err
+    words = REFUSED.get(name) or REFUSED_AT_SETTINGS[name]
     assert code == 2
-    assert err.startswith("error: ") and REFUSED[name] in err and "Traceback" not in err
+    assert err.startswith("error: ") and words in err and "Traceback" not in err
     assert open_storage(url).get_all_studies() == []  # nothing left behind
 
 
@@ -108,7 +131,7 @@ def test_command_line_runs_the_files_that_load(name, corpus, tmp_path, capsys):
 
 
 @pytest.mark.usefixtures("fresh_data")
-@pytest.mark.parametrize("name", sorted(REFUSED) + sorted(LOADS))
+@pytest.mark.parametrize("name", sorted(REFUSED) + sorted(REFUSED_AT_SETTINGS) + sorted(LOADS))
 def test_new_run_upload_shows_a_message_or_the_preview(name, corpus):
     at = ok(app(NEW_RUN))
     at.segmented_control(key="ds_source").set_value("Upload CSV").run()
@@ -118,6 +141,11 @@ def test_new_run_upload_shows_a_message_or_the_preview(name, corpus):
     if name in REFUSED:
         assert any(REFUSED[name] in e for e in errors), errors
         assert not at.button  # nothing to launch without data
+        return
+    if name in REFUSED_AT_SETTINGS:  # refused on upload, before any Launch
+        assert any(REFUSED_AT_SETTINGS[name] in e for e in errors), errors
+        assert at.button(key="launch").disabled
+        assert "Fix the data above to launch." in texts(at.caption)
         return
     assert not errors, errors
     rows = "80" if name == "thousands_of_columns.csv" else "60"

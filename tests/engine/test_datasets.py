@@ -363,6 +363,49 @@ def test_error_binary_and_excel_files():
     assert "Excel" in _error(b"PK\x03\x04" + b"\x00" * 100)
 
 
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [
+        (bytes(range(128, 256)) * 16, ""),  # no NUL bytes, not UTF-8: not Latin-1 text either
+        (b"%PDF-1.4\n" + bytes(range(128, 256)) * 8, " (it is a PDF document)"),
+        (b"\x1f\x8b\x08" + bytes(range(1, 200)), " (it is gzip-compressed)"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(1, 200)), " (it is a PNG image)"),
+    ],
+)
+def test_binary_files_are_not_a_text_csv_and_are_never_echoed(data, what):
+    msg = _error(data)
+    assert msg.startswith(f"The file is not a text CSV: it contains binary data{what}.")
+    assert len(msg) < 300 and msg.isprintable()
+    with pytest.raises(DataError, match="not a text CSV"):
+        csv_columns(data)
+
+
+def test_names_in_messages_are_capped_and_escaped():
+    long_name = "x" * 2000
+    msg = _error(f"{long_name},b\x07c,y\n".encode())
+    assert "no rows of data" in msg and len(msg) < 300
+    assert "'xxxxxxxx" in msg and "…'" in msg and "b\\x07c" in msg and "\x07" not in msg
+
+
+def test_a_first_row_of_data_asks_for_a_header():
+    for data in (b"0,0,1\n1,0,0\n" * 10, b"5.1,3.5,setosa\n4.9,3.0,setosa\n6.0,2.9,virginica\n"):
+        msg = _error(data)
+        assert msg.startswith("The first row looks like data") and "add a header row" in msg
+    # numbers as names are fine beside a name that is not a value below it (years as columns)
+    ds = read_csv(_csv([[i % 4, i * 2 % 7, "yes" if i % 2 else "no"] for i in range(20)],
+                       ["2019", "2020", "y"]), "y")  # fmt: skip
+    assert list(ds.X.columns) == ["2019", "2020"]
+
+
+def test_messages_count_one_row_in_the_singular():
+    ds = read_csv(_csv([[i % 5, i % 3, None if i == 0 else i % 2] for i in range(30)],
+                       ["a", "b", "y"]), "y")  # fmt: skip
+    assert "1 of 30 rows has no value in the target column 'y'" in ds.warnings[0]
+    assert "29 rows, 2 feature columns" in ds.description
+    one = read_csv(_csv([[i, i % 2] for i in range(12)], ["t", "y"]), "y")
+    assert "12 rows, 1 feature column (" in one.description
+
+
 def test_error_no_such_target_lists_columns_and_suggests(mixed_frame):
     msg = _error(_frame_bytes(mixed_frame), target="Label")
     assert "There is no column 'Label'" in msg
@@ -529,6 +572,32 @@ def test_check_cv_regression():
         check_cv(pd.Series(np.arange(9.0)), "regression", 5)
     with pytest.raises(DataError, match="too few for cross-validation: add data"):
         check_cv(pd.Series([1.0, 2.0, 3.0]), "regression", 2)
+
+
+def test_check_cv_refuses_folds_left_without_feature_values():
+    y = pd.Series([0, 1] * 20)
+    X = pd.DataFrame({"a": [1.0] + [np.nan] * 39, "b": [np.nan] * 40})
+    with pytest.raises(DataError) as e:
+        check_cv(y, "classification", 5, X)
+    assert str(e.value).startswith(
+        "Only 1 of the 40 rows in the training part has a value in any feature column ('a', 'b')"
+    )
+    X["b"] = [np.nan] * 30 + [2.0] * 10  # 11 rows with a value: more than a fold's 8
+    check_cv(y, "classification", 5, X)
+
+
+def test_check_trainable_splits_as_a_run_would():
+    rows = [[i % 7, i % 3, "yes" if i % 2 else "no"] for i in range(40)] + [[1, 2, "rare"]]
+    ds = read_csv(_csv(rows, ["a", "b", "y"]), "y")
+    with pytest.raises(DataError, match="Class 'rare' has only 1 row"):
+        D.check_trainable(ds, 0.2, 5)
+    rows[-1][2] = "yes"
+    D.check_trainable(read_csv(_csv(rows, ["a", "b", "y"]), "y"), 0.2, 5)
+    few = read_csv(_csv([[i % 5, i % 3, "yes" if i < 19 else "no"] for i in range(24)],
+                        ["a", "b", "y"]), "y")  # fmt: skip
+    D.check_trainable(few, 0.2, 3)  # 'no' has 5 rows, 4 of them in the training part
+    with pytest.raises(DataError, match="Class 'no' has only 4 rows in the training part"):
+        D.check_trainable(few, 0.2, 5)
 
 
 def test_check_cv_bad_folds():

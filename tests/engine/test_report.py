@@ -103,9 +103,13 @@ def test_html_report_is_self_contained(iris_run):
     markup = re.sub(r"<script>.*?</script>", "", text, flags=re.S)  # the page without scripts
     assert not re.search(r"<link|@import|url\(|\bsrc\s*=|\bhref\s*=", markup, re.I)
     assert "Content-Security-Policy" in text and "default-src 'none'" in text
-    # plotly.js inlined exactly once; one newPlot per figure.
+    # plotly.js inlined exactly once (gzip + base64, unpacked in the browser); one newPlot per
+    # figure; the whole file well under the 4.9 MB that the plain bundle made it
     bundle = report.plotly_js()
-    assert text.count(bundle[:300]) == 1 and len(bundle) > 1_000_000
+    packed = report.plotly_js_packed()
+    assert len(bundle) > 1_000_000 and text.count(packed[:300]) == 1
+    assert len(text.encode()) < 2_500_000
+    assert "DecompressionStream" in text and text.count("plotlyTemplate=") == 1
     assert len(re.findall(r"<script\b", text)) == 1 + len(data.figures)
     assert text.count("Plotly.newPlot(") == len(data.figures) == len(report.plots.FIGURES)
     for section in ("Optimal hyperparameters", "Performance", "Top 10 configurations",
@@ -115,6 +119,34 @@ def test_html_report_is_self_contained(iris_run):
     assert an.fmt_value(test["score"]) in text
     for name in test["params"]:
         assert f"<td>{name}</td>" in text
+    # the app's words for the model, method and scoring, and no empty header cell
+    assert "<th>Model</th><td>k-nearest neighbours</td>" in text
+    assert "<th>Search method</th><td>Random search</td>" in text
+    assert "<th>Model</th><td>k-nearest neighbours (knn)</td>" in text  # configuration
+    assert "<th></th>" not in text and "<th> </th>" not in text
+
+
+def test_report_numbers_are_rounded():
+    assert report.num(0.008148) == "0.00815" and report.num(0.008148, 2) == "0.0081"
+    assert report.num(1.2784) == "1.28" and report.num(795.1) == "795"
+    assert report.num(2.0) == "2" and report.num(7) == "7" and report.num(float("nan")) == ""
+    assert report.num(1e-6) == "1e-06" and report.num("linear") == "linear"
+    assert report.p_text(0.008148) == "0.0081" and report.p_text(0.0002) == "< 0.001"
+    assert report.p_text(float("nan")) == "n/a"
+
+
+def test_report_tables_show_rounded_numbers(iris_run):
+    data = report.build_report(iris_run)
+    top = report._top_table(data)
+    for column in ("std", "seconds", "p vs best"):
+        for v in top[column]:
+            digits = re.sub(r"^[<\s0.]+", "", str(v)).replace(".", "")
+            assert v in ("best", "n/a") or len(digits) <= 3, (column, v)
+    md_text = report.report_markdown(data)
+    lines = md_text.splitlines()
+    headers = [a for a, b in zip(lines, lines[1:], strict=False) if b.startswith("|---")]
+    assert "| item | value |" in headers and not any("|  |" in a for a in headers)
+    assert "k-nearest neighbours" in md_text and "Random search" in md_text
 
 
 def test_plotly_bundle_still_parses_as_javascript(tmp_path):

@@ -44,9 +44,24 @@ def test_lists_every_run_with_its_numbers():
     assert row["model"] == "k-nearest neighbours"
     assert row["method"] == "Random search"
     assert row["trials done"] == "5 / 5"
-    assert 0.5 < row["best score"] <= 1.0
+    assert 0.5 < float(row["best score"]) <= 1.0 and len(row["best score"]) == 6  # 0.xxxx
     assert row["score"] == "accuracy ↑"
     assert row["started"] and row["started"] != "–"
+
+
+def test_a_run_without_scores_shows_a_blank_best_score_and_names_are_not_cut():
+    import json
+
+    from tuning.runs.runner import create_run
+
+    done = finished_run(n_trials=3)
+    waiting = create_run(tiny_config(n_trials=3, name="a-run-that-has-not-started-yet-on-iris"))
+    at = ok(app())
+    table = at.dataframe[0].value.set_index("run")
+    assert table.loc[waiting, "best score"] == "" and table.loc[done, "best score"] != ""
+    # the run column is as wide as its longest name (within a limit), not a fixed cut-off
+    config = json.loads(at.dataframe[0].proto.columns)["run"]
+    assert config["width"] >= 6.5 * max(len(done), len(waiting))
 
 
 def test_open_selects_the_run_for_the_live_monitor():

@@ -26,7 +26,7 @@ from app_support import (
 
 from tuning.methods import get_method
 from tuning.store.runs import load_config
-from ui import state
+from ui import state, uploads
 
 CUSTOMERS = "id,age,income,city,notes,bought\n" + "".join(
     f"{i},{20 + i % 50},{'' if i % 10 == 0 else 1000 * (i % 90 + 10)},{['Paris', 'Lyon', 'Nice'][i % 3]},,"
@@ -84,9 +84,15 @@ def test_csv_upload_preview_warnings_and_saved_file(tmp_path):
     at.file_uploader(key="ds_upload").set_value(("customers.csv", data, "text/csv")).run()
     ok(at)
     digest = hashlib.sha256(data).hexdigest()
-    saved = tmp_path / "uploads" / f"{digest}.csv"
+    saved = tmp_path / "uploads" / digest / "customers.csv"  # the file keeps its own name
     assert saved.read_bytes() == data
-    assert json.loads((tmp_path / "uploads" / "index.json").read_text())[digest] == "customers.csv"
+    # uploads saved before as <sha256>.csv keep their names from the index beside them
+    legacy = tmp_path / "uploads" / f"{digest}.csv"
+    legacy.write_bytes(data)
+    (tmp_path / "uploads" / "index.json").write_text(json.dumps({digest: "customers.csv"}))
+    assert uploads.display_name(str(legacy)) == "customers.csv"
+    assert uploads.safe_file_name("../my data (v2).csv") == "my data _v2_.csv"
+    assert uploads.safe_file_name("<x>") == "x.csv"
     # target defaults to the last column; the preview shows what the model will see
     assert metrics(at)["Rows"] == "200" and metrics(at)["Task"] == "classification"
     notes = " ".join(texts(at.warning))
@@ -192,6 +198,9 @@ def test_launch_from_an_uploaded_csv(tmp_path):
     config = load_config(at.session_state[state.SELECTED_RUN])
     assert config.dataset.name == "csv" and config.dataset.target == "bought"
     assert config.dataset.path.startswith(str(tmp_path / "uploads"))
+    # the run is named after the file, not its content hash
+    run = at.session_state[state.SELECTED_RUN]
+    assert run.startswith(f"knn-{config.method}-customers.csv-bought-"), run
     at.switch_page(HOME).run()
     assert ok(at).dataframe[0].value["dataset"].tolist() == ["customers.csv → bought"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 import warnings as _warnings
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,25 @@ def _read_bytes(source: Any) -> bytes:
     )
 
 
+_NOT_TEXT = (
+    "The file is not a text CSV: it contains binary data{what}. Export your data as CSV "
+    "(comma-, semicolon- or tab-separated text) and use that file."
+)
+# Signatures of binary formats people pick by mistake (Office and zip files are told apart)
+_MAGIC = {
+    b"%PDF": " (it is a PDF document)",
+    b"\x1f\x8b": " (it is gzip-compressed)",
+    b"\x89PNG": " (it is a PNG image)",
+    b"\xff\xd8\xff": " (it is a JPEG image)",
+    b"GIF8": " (it is a GIF image)",
+    b"BZh": " (it is bzip2-compressed)",
+    b"7z\xbc\xaf": " (it is a 7-Zip archive)",
+    b"\x7fELF": " (it is a program)",
+    b"SQLite format 3": " (it is an SQLite database)",
+    b"PAR1": " (it is a Parquet file)",
+}
+
+
 def _decode(data: bytes) -> str:
     if not data or data.isspace():
         raise DataError("The file is empty: choose a CSV file with a header row and rows of data.")
@@ -67,27 +87,28 @@ def _decode(data: bytes) -> str:
                 "The file looks like an Excel workbook (or another Office or zip file), not a "
                 "CSV file: open it in your spreadsheet program and save it as CSV."
             )
+        for magic, what in _MAGIC.items():
+            if head.startswith(magic):
+                raise DataError(_NOT_TEXT.format(what=what))
         if b"\x00" in head:
-            raise DataError(
-                "The file contains binary data, so it is not a CSV text file: export your "
-                "data as CSV (comma-, semicolon- or tab-separated text) and use that file."
-            )
-        for encoding in ("utf-8-sig", "cp1252"):
+            raise DataError(_NOT_TEXT.format(what=""))
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            # A legacy-encoded text (Windows-1252, Latin-1) is mostly ASCII with a few accented
+            # letters; bytes that are mostly above 127 and not UTF-8 are binary.
+            if sum(b > 127 for b in head) > len(head) * 0.3:
+                raise DataError(_NOT_TEXT.format(what="")) from None
             try:
-                text = data.decode(encoding)
-                break
+                text = data.decode("cp1252")
             except UnicodeDecodeError:
-                continue
-        else:
-            text = data.decode("latin-1")
+                text = data.decode("latin-1")
     text = text.lstrip("\ufeff")
     sample = text[:8192]
-    controls = sum(1 for ch in sample if ch < " " and ch not in "\t\r\n")
-    if controls > max(8, len(sample) // 100):  # text files have next to none
-        raise DataError(
-            "The file contains binary data (control characters), so it is not a CSV text "
-            "file: export your data as CSV (comma-, semicolon- or tab-separated text)."
-        )
+    # text files have next to no control characters (C0, or C1 from a Latin-1 decode)
+    controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\t\r\n")
+    if controls > max(8, len(sample) // 100):
+        raise DataError(_NOT_TEXT.format(what=" (control characters)"))
     start = text.lstrip()[:1]
     if not start:
         raise DataError("The file is empty: choose a CSV file with a header row and rows of data.")
@@ -127,22 +148,28 @@ def _sniff_separator(text: str) -> str:
     return best
 
 
-def _header(text: str, sep: str) -> list[str]:
-    lines = _sample_lines(text)
+def _rows(text: str, sep: str, limit: int = 50) -> list[list[str]]:
+    """The first rows of the file, split by ``sep``, fields stripped (the header first)."""
+    lines = _sample_lines(text, limit)
     try:
-        first = next(csv.reader(lines, delimiter=sep), [])
+        return [[field.strip() for field in row] for row in csv.reader(lines, delimiter=sep)]
     except csv.Error as e:
         raise DataError(
             f"Could not read the first row of the file ({e}): check that it is a CSV file "
             "with column names in the first row."
         ) from e
-    return [name.strip() for name in first]
 
 
-def _check_header(names: list[str]) -> None:
+def _check_header(rows: list[list[str]]) -> None:
+    names = rows[0] if rows else []
     if not any(names):
         raise DataError(
             "The first row of the file is empty: put the column names in the first row."
+        )
+    if _looks_like_data(names, rows[1:]):
+        raise DataError(
+            f"The first row looks like data ({quoted(names, 4)}), not column names: add a "
+            "header row with a name for each column."
         )
     counts: dict[str, int] = {}
     for name in names:
@@ -154,11 +181,23 @@ def _check_header(names: list[str]) -> None:
             f"The file has duplicate column names: {quoted(duplicates)}. Give every column "
             "a different name and load the file again."
         )
-    if len(names) > 1 and all(_is_number(name) for name in names):
-        raise DataError(
-            f"The first row holds numbers ({', '.join(names[:4])}, ...) where column names "
-            "are expected: add a header row with a name for each column."
-        )
+
+
+def _looks_like_data(names: list[str], below: list[list[str]]) -> bool:
+    """Whether a first row is a row of values: all numbers, or mostly numbers with its text
+    values found again under them (like "5.1,3.5,setosa" above more "setosa" rows)."""
+    filled = [name for name in names if name]
+    numbers = sum(_is_number(name) for name in filled)
+    if numbers == len(filled):
+        return True
+    if numbers * 2 < len(filled) or not below:
+        return False
+    for i, name in enumerate(names):
+        if name and not _is_number(name):
+            column = {row[i] for row in below if i < len(row)}
+            if name not in column:
+                return False
+    return True
 
 
 def _is_number(text: str) -> bool:
@@ -170,7 +209,7 @@ def _is_number(text: str) -> bool:
 
 
 def _parse(text: str, sep: str) -> pd.DataFrame:
-    _check_header(_header(text, sep))
+    _check_header(_rows(text, sep))
     try:
         with _warnings.catch_warnings(record=True) as caught:
             _warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -243,8 +282,7 @@ def load_text(source: Any) -> tuple[str, str]:
 def csv_columns(source: str | Path | bytes) -> list[str]:
     """The column names of a CSV file (for pickers); DataError when it cannot be read."""
     text, sep = load_text(source)
-    names = _header(text, sep)
-    _check_header(names)
+    _check_header(_rows(text, sep))
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, nrows=0, index_col=False)
     except (ValueError, pd.errors.ParserError, csv.Error) as e:

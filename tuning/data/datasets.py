@@ -8,8 +8,8 @@ This module is the data package's public surface; the code sits in one module pe
   :func:`load_text`) as data only (pandas, never eval or pickle);
 - :mod:`tuning.data.frame`: :func:`dataset_from_frame` (target, task inference, feature checks)
   and the :class:`Dataset` record;
-- :mod:`tuning.data.split`: the holdout :func:`split` and the cross-validation check
-  :func:`check_cv`.
+- :mod:`tuning.data.split`: the holdout :func:`split`, the cross-validation check
+  :func:`check_cv`, and :func:`check_trainable` (both, for a dataset and a run's settings).
 
 A dataset is named by a :class:`DatasetRef` (saved in a run's JSON config) and loaded into a
 :class:`Dataset` (features ``X``, target ``y``, task, warnings). Every problem raises
@@ -40,7 +40,7 @@ from tuning.data.registry import (
     load_dataset,
     validate_params,
 )
-from tuning.data.split import Split, check_cv, split
+from tuning.data.split import Split, check_cv, check_trainable, split
 
 __all__ = [
     "IMBALANCE_RATIO",
@@ -56,6 +56,7 @@ __all__ = [
     "ParamLimit",
     "Split",
     "check_cv",
+    "check_trainable",
     "csv_columns",
     "dataset_from_frame",
     "get_spec",

@@ -20,7 +20,7 @@ from pandas.api import types as ptypes
 
 from tuning.core.enums import TASKS
 from tuning.core.errors import DataError
-from tuning.data.messages import examples, it_they, percent, quoted, row_count, subject
+from tuning.data.messages import count, examples, it_they, percent, quoted, row_count, subject
 
 MIN_ROWS = 10  # fewer rows than this cannot be tuned and tested meaningfully
 MANY_ROWS = 100_000  # above this, warn that trials may be slow
@@ -117,21 +117,23 @@ def dataset_from_frame(
     if missing.any():
         k = int(missing.sum())
         notes.append(
-            f"{k} of {len(df)} rows have no value in the target column '{target}'; "
-            f"{'it was' if k == 1 else 'they were'} dropped."
+            f"{k:,} of {row_count(len(df))} {'has' if k == 1 else 'have'} no value in the "
+            f"target column '{target}'; {'it was' if k == 1 else 'they were'} dropped."
         )
         df = df.loc[~missing]
     df = df.reset_index(drop=True)
     if len(df) < MIN_ROWS:
         raise DataError(
-            f"Only {len(df)} rows have a value in the target column '{target}'; at least "
+            f"Only {row_count(len(df))} {'has' if len(df) == 1 else 'have'} a value in the "
+            f"target column '{target}'; at least "
             f"{MIN_ROWS} are needed to tune and test a model: add more rows."
         )
     y, task_used = _prepare_target(df[target], target, task)
     X, id_columns = _prepare_features(df.drop(columns=[target]), notes)
     n_categorical = len(_categorical_columns(X))
     description = (
-        f"{name}: {len(X):,} rows, {X.shape[1]} feature columns ({n_categorical} categorical); "
+        f"{name}: {row_count(len(X))}, {count(X.shape[1], 'feature column')} "
+        f"({n_categorical} categorical); "
         f"target '{target}' ({task_used}{', inferred' if task is None else ''})"
     )
     return make_dataset(name, task_used, X, y, description, notes, id_columns)
@@ -338,7 +340,7 @@ def make_dataset(
         smallest, largest = counts.idxmin(), counts.idxmax()
         if counts.min() / counts.max() < IMBALANCE_RATIO:
             notes.append(
-                f"The classes are imbalanced: '{smallest}' has {int(counts.min()):,} rows, "
+                f"The classes are imbalanced: '{smallest}' has {row_count(int(counts.min()))}, "
                 f"'{largest}' has {int(counts.max()):,}. Accuracy can look good while the small "
                 "class is ignored; consider balanced accuracy or F1 as the score."
             )

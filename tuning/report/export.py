@@ -32,6 +32,7 @@ from tuning.core.enums import BudgetKind, Task
 from tuning.core.errors import ConfigError
 from tuning.data import datasets
 from tuning.evaluation.metrics import TrialMetrics
+from tuning.methods import REGISTRY as METHODS
 from tuning.models import get_model
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -360,7 +361,7 @@ def reproduce_script(run: RunData) -> str:
             f'"""Rebuild the best model of the Tuning Studio run {_doc(run.name)}; print its test score.',
             "",
             f"Dataset: {_doc(cfg.dataset.label())} ({task}); model: {_doc(spec.label)}; "
-            f"search: {_doc(cfg.method)}.",
+            f"search: {_doc(METHODS[cfg.method].label if cfg.method in METHODS else cfg.method)}.",
             f"The same holdout split as the run (test_size={cfg.test_size}, seed {cfg.seed}, {split}),",
             "the same preprocessing and the best hyperparameters; fit on the training part,",
             "scored once on the test part.",

@@ -1,7 +1,7 @@
 """The run report: one self-contained HTML file (opens offline) and a Markdown version.
 
     data = build_report(study)          # numbers and figures, computed once
-    html_text = report_html(data)       # plotly.js inlined exactly once, no network access
+    html_text = report_html(data)       # plotly.js inlined once (packed), no network access
     md_text = report_markdown(data)
 
 Both have: the optimal hyperparameters; CV and test performance; the top-10 configurations
@@ -13,20 +13,29 @@ configuration. Every user-controlled string is escaped (HTML, or Markdown + HTML
 
 from __future__ import annotations
 
+import base64
+import functools
+import gzip
 import html
 import json
+import math
+import numbers
 import platform
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import optuna
 import pandas as pd
 import plotly.graph_objects as go
 
 from tuning import analysis as an
 from tuning.core.enums import BudgetKind
+from tuning.core.scoring import Scoring
+from tuning.methods import REGISTRY as METHODS
+from tuning.models import REGISTRY as MODELS
 from tuning.plots import figures as plots
 from tuning.store.records import RunRecord
 
@@ -122,6 +131,52 @@ def build_report(
     )  # fmt: skip
 
 
+# -- numbers and names as people read them --------------------------------------------------------
+def num(v: Any, digits: int = 3) -> str:
+    """A number to at most ``digits`` significant digits (0.008148 -> 0.00815, 2.0 -> 2), in
+    exponent form only outside 1e-4 to 1e6; text and categories stay as they are."""
+    if v is None:
+        return ""
+    if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
+        return str(v)
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    v = float(v)
+    if v != v:
+        return ""
+    if abs(v) < 1e-12:  # rounding noise (a spread of 1.1e-16 between equal fold scores)
+        return "0"
+    if math.isinf(v) or not 1e-4 <= abs(v) < 1e6:
+        return f"{v:.{digits}g}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(v))))
+    text = f"{round(v, decimals):.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text  # 2.00 -> 2, like %g
+
+
+def p_text(p: float) -> str:
+    """A p-value to two significant digits, and "< 0.001" below that."""
+    if p != p:
+        return "n/a"
+    return "< 0.001" if p < 0.001 else num(p, 2)
+
+
+def model_label(name: str) -> str:
+    spec = MODELS.get(name)
+    return spec.label if spec else name
+
+
+def method_label(name: str) -> str:
+    spec = METHODS.get(name)
+    return spec.label if spec else name
+
+
+def scoring_label(name: str | None) -> str:
+    try:
+        return Scoring(name).label if name else "default"
+    except Exception:  # a scorer this version does not know: its name is the best label
+        return str(name)
+
+
 # -- shared content -------------------------------------------------------------------------------
 def _best_params(data: ReportData) -> list[tuple[str, Any, str]]:
     """(name, value, how) for the refit model's configuration."""
@@ -154,7 +209,7 @@ def _performance(data: ReportData) -> list[tuple[str, str]]:
         (
             f"Best CV {run.label}",
             f"{an.fmt_value(float(best['value']))}"
-            + (f" ± {std:.3g}" if std == std else "")
+            + (f" ± {num(std, 2)}" if std == std else "")
             + f" (mean ± std over {folds} folds; trial {int(best['number'])})",
         )
     )
@@ -197,8 +252,8 @@ def _summary(data: ReportData) -> list[tuple[str, str]]:
         ("Status", str(rec.status)),
         ("Dataset", cfg.dataset.label() if cfg else "?"),
         ("Task", str(rec.task or run.attrs.get("task", "?"))),
-        ("Model", cfg.model if cfg else "?"),
-        ("Search method", cfg.method if cfg else "?"),
+        ("Model", model_label(cfg.model) if cfg else "?"),
+        ("Search method", method_label(cfg.method) if cfg else "?"),
         ("Scoring", f"{run.label} ({run.arrow})"),
         ("Trials", ", ".join(f"{int(v)} {k}" for k, v in counts.items()) or "none"),
     ]
@@ -222,18 +277,18 @@ def _top_table(data: ReportData) -> pd.DataFrame:
             "rank": i,
             "trial": int(r.number),
             f"CV {run.label}": an.fmt_value(float(r.value)),
-            "std": an.fmt_value(an.to_float([r.cv_std])[0]),
-            "train": an.fmt_value(an.to_float([r.train_score])[0]),
-            "seconds": an.fmt_value(an.to_float([r.duration_s])[0]),
+            "std": num(an.to_float([r.cv_std])[0], 2),
+            "train": num(an.to_float([r.train_score])[0], 4),
+            "seconds": num(an.to_float([r.duration_s])[0], 3),
         }
         if int(r.number) in ranks.index:
             p = ranks.loc[int(r.number), "p"]
             same = ranks.loc[int(r.number), "same_as_best"]
-            row["p vs best"] = "best" if i == 1 else an.fmt_value(p) if p == p else "n/a"
+            row["p vs best"] = "best" if i == 1 else p_text(p)
             row["same as best?"] = "" if i == 1 else {True: "yes", False: "no"}.get(same, "n/a")
         for name in run.param_names:
             v = getattr(r, f"param_{name}", None) if f"param_{name}" in top else None
-            row[name] = "" if v is None or (isinstance(v, float) and v != v) else an.fmt_value(v)
+            row[name] = "" if v is None or (isinstance(v, float) and v != v) else num(v)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -243,6 +298,8 @@ def _config_rows(data: ReportData) -> list[tuple[str, str]]:
     if cfg is None:
         return [("Configuration", "not saved with this run")]
     options = ", ".join(f"{k}={v}" for k, v in cfg.method_options.items()) or "defaults"
+    label = scoring_label(cfg.scoring)
+    scoring = label if label == cfg.scoring else f"{label} ({cfg.scoring})"
     budget = []
     if cfg.n_trials is not None:
         budget.append(f"{cfg.n_trials} trials")
@@ -250,11 +307,11 @@ def _config_rows(data: ReportData) -> list[tuple[str, str]]:
         budget.append(f"{cfg.timeout_s / 60:g} min")
     return [
         ("Dataset", json.dumps(cfg.dataset.to_dict(), ensure_ascii=False)),
-        ("Model", cfg.model),
-        ("Method", f"{cfg.method} ({options})"),
+        ("Model", f"{model_label(cfg.model)} ({cfg.model})"),
+        ("Method", f"{method_label(cfg.method)} ({cfg.method}; options: {options})"),
         ("Budget", " / ".join(budget) or "the whole grid"),
         ("Cross-validation", f"{cfg.cv_folds} folds"),
-        ("Scoring", str(cfg.scoring)),
+        ("Scoring", scoring),
         ("Held-out test fraction", f"{cfg.test_size:g}"),
         ("Seed", str(cfg.seed)),
         ("Multi-fidelity budget", cfg.fidelity),
@@ -323,6 +380,37 @@ def plotly_js() -> str:
     return re.sub(r"\b(https?):(?=\\/\\/)", r"\1\\u003a", js)
 
 
+@functools.cache
+def plotly_js_packed() -> str:
+    """plotly.js gzip-compressed and base64-encoded: 1.9 MB instead of 4.8 MB. Plotly ships one
+    full bundle only (3-D, maps and all), so the report carries it packed and the browser
+    unpacks it (DecompressionStream) when the file opens, still with no network access."""
+    return base64.b64encode(gzip.compress(plotly_js().encode("utf-8"), 9, mtime=0)).decode()
+
+
+def _plotly_loader(template: dict | None) -> str:
+    """The one script that unpacks plotly.js; every figure waits for `plotlyReady`."""
+    return (
+        "window.plotlyTemplate=" + json.dumps(template) + ";"
+        "window.plotlyReady=(async function(){"
+        'if(typeof DecompressionStream==="undefined"){throw new Error("This browser cannot '
+        'unpack the embedded charts: open the report in a current Chrome, Edge, Firefox or '
+        'Safari.");}'
+        f'var b=atob("{plotly_js_packed()}");'
+        "var a=new Uint8Array(b.length);for(var i=0;i<b.length;i++){a[i]=b.charCodeAt(i);}"
+        "var s=new Blob([a]).stream().pipeThrough(new DecompressionStream(\"gzip\"));"
+        "(0,eval)(await new Response(s).text());})();"
+    )
+
+
+def _shared_template(figures: dict[str, go.Figure]) -> dict | None:
+    """The layout template every figure uses (Plotly repeats ~6 kB of it in each figure)."""
+    templates = [fig.layout.template.to_plotly_json() for fig in figures.values()]
+    if templates and all(t == templates[0] for t in templates):
+        return templates[0]
+    return None
+
+
 def _kv_table(rows: list[tuple[str, str]]) -> str:
     body = "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows)
     return f'<table class="kv">{body}</table>'
@@ -342,20 +430,34 @@ def _df_table(df: pd.DataFrame) -> str:
     return f'<div class="scroll"><table><tr>{head}</tr>{"".join(rows)}</table></div>'
 
 
-def _figure_html(name: str, fig: go.Figure) -> str:
+def _figure_html(name: str, fig: go.Figure, shared_template: bool = False) -> str:
+    fig = go.Figure(fig)  # a copy: the report's own margins, the Analysis figure untouched
+    # Room for every tick label and axis title: long parameter names and category labels
+    # were cut at the figure's edge with the Analysis page's tight margins.
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    if any(trace.type == "parcoords" for trace in fig.data):  # its labels overhang the plot
+        fig.update_layout(margin={"l": 80, "r": 80, "t": 110})
+    if shared_template:
+        fig.layout.template = None
     payload = fig.to_json()  # Plotly escapes <, > and / in strings: no early </script>
     div = f"fig-{re.sub(r'[^a-z0-9_-]', '', name)}"
     config = json.dumps(_PLOTLY_CONFIG)
     note = FIGURE_NOTES.get(name, "")
+    template = "f.layout.template=plotlyTemplate;" if shared_template else ""
     return (
         f'<div id="{div}" class="fig"></div>'
-        f'<script>(function(){{var f={payload};Plotly.newPlot("{div}",f.data,f.layout,{config});}})();</script>'
+        f"<script>(function(){{var f={payload};{template}plotlyReady.then(function(){{"
+        f'Plotly.newPlot("{div}",f.data,f.layout,{config});}},function(e){{'
+        f'document.getElementById("{div}").textContent=e.message;}});}})();</script>'
         + (f'<p class="caption">{h(note)}</p>' if note else "")
     )
 
 
-def _figures_html(data: ReportData, names: tuple[str, ...]) -> str:
-    return "".join(_figure_html(n, data.figures[n]) for n in names if n in data.figures)
+def _figures_html(data: ReportData, names: tuple[str, ...], shared_template: bool) -> str:
+    return "".join(
+        _figure_html(n, data.figures[n], shared_template) for n in names if n in data.figures
+    )
 
 
 def _recs_html(recs: list[an.Recommendation]) -> str:
@@ -382,26 +484,28 @@ def report_html(data: ReportData | optuna.Study) -> str:
         data.figures = _all_figures(run, data.importance, data.efficiency, data.ranks)
     imp_table = (
         data.importance.table.assign(
-            importance=lambda d: d["importance"].map(an.fmt_value),
-            low=lambda d: d["low"].map(an.fmt_value),
-            high=lambda d: d["high"].map(an.fmt_value),
+            importance=lambda d: d["importance"].map(lambda v: f"{v:.2f}"),
+            low=lambda d: d["low"].map(lambda v: f"{v:.2f}"),
+            high=lambda d: d["high"].map(lambda v: f"{v:.2f}"),
             above_next=lambda d: d["above_next"].map(lambda v: "" if v != v else f"{100 * v:.0f}%"),
         ).rename(columns={"above_next": "beats the next one in"})
         if data.importance.ok
         else pd.DataFrame()
     )
-    params = pd.DataFrame(_best_params(data), columns=["parameter", "value", ""])
-    params["value"] = params["value"].map(an.fmt_value)
+    params = pd.DataFrame(_best_params(data), columns=["parameter", "value", "how"])
+    params["value"] = params["value"].map(num)
     space = pd.DataFrame(_space_rows(data), columns=["parameter", "kind", "range"])
     raw = json.dumps(run.attrs.get("config") or {}, indent=2, ensure_ascii=False, default=str)
     eff = data.efficiency
+    template = _shared_template(data.figures)
+    shared = template is not None
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',  # our constant
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{h(data.title)}</title><style>{_CSS}</style>",
-        f"<script>{plotly_js()}</script>",
+        f"<script>{_plotly_loader(template)}</script>",
         "</head><body><main>",
         f"<h1>{h(data.title)}</h1>",
         f'<p class="muted">Generated {h(data.generated_at)} by Tuning Studio. This file works '
@@ -413,21 +517,21 @@ def report_html(data: ReportData | optuna.Study) -> str:
         "<h2>Performance</h2>",
         _kv_table(_performance(data)),
         "<h2>Population-based training</h2>" if "pbt_population" in data.figures else "",
-        _figures_html(data, SECTIONS_FIGURES["population"]),
+        _figures_html(data, SECTIONS_FIGURES["population"], shared),
         "<h2>Top 10 configurations</h2>",
         '<p class="muted">p vs best: corrected resampled t-test (Nadeau &amp; Bengio, 2003) on the '
         "per-fold scores; &quot;same as best&quot; when p ≥ 0.05 (the data cannot tell them apart)."
         "</p>",
         _df_table(_top_table(data)),
-        _figures_html(data, SECTIONS_FIGURES["best"]),
+        _figures_html(data, SECTIONS_FIGURES["best"], shared),
         "<h2>Tuning efficiency</h2>",
         f"<p>{h(eff.message)}</p>",
         f"<p><b>Diminishing returns.</b> {h(data.plateau.message)}</p>",
-        _figures_html(data, SECTIONS_FIGURES["efficiency"]),
+        _figures_html(data, SECTIONS_FIGURES["efficiency"], shared),
         "<h2>Parameter impact</h2>",
         f"<p>{h(data.importance.note)}</p>" if data.importance.note else "",
         _df_table(imp_table) if not imp_table.empty else "",
-        _figures_html(data, SECTIONS_FIGURES["impact"]),
+        _figures_html(data, SECTIONS_FIGURES["impact"], shared),
         "<h2>Recommendations</h2>",
         _recs_html(data.recommendations),
         "<h2>Configuration</h2>",
@@ -453,7 +557,7 @@ def md(text: Any) -> str:
 
 
 def _md_kv(rows: list[tuple[str, str]]) -> str:
-    return _md_table(pd.DataFrame(rows, columns=["", "value"]))
+    return _md_table(pd.DataFrame(rows, columns=["item", "value"]))  # no empty header cell
 
 
 def _md_table(df: pd.DataFrame) -> str:
@@ -486,7 +590,7 @@ def report_markdown(data: ReportData | optuna.Study) -> str:
     if not isinstance(data, ReportData):
         data = build_report(data, figures=False)
     params = pd.DataFrame(_best_params(data), columns=["parameter", "value", "how"])
-    params["value"] = params["value"].map(an.fmt_value)
+    params["value"] = params["value"].map(num)
     eff = data.efficiency
     breakdown = eff.breakdown.assign(
         seconds=lambda d: d["seconds"].map(lambda v: f"{v:.1f}"),
@@ -519,7 +623,7 @@ def report_markdown(data: ReportData | optuna.Study) -> str:
         _md_table(
             data.overfit.assign(
                 **{
-                    c: data.overfit[c].map(an.fmt_value)
+                    c: data.overfit[c].map(lambda v, d=(2 if c in ("cv_std", "gap") else 4): num(v, d))
                     for c in ("train", "cv", "cv_std", "test", "gap")
                 }
             )
@@ -537,4 +641,7 @@ def report_markdown(data: ReportData | optuna.Study) -> str:
     return "\n".join(p for p in out if p)
 
 
-__all__ = ["ReportData", "build_report", "report_html", "report_markdown", "plotly_js", "md", "h"]
+__all__ = [
+    "ReportData", "build_report", "report_html", "report_markdown", "plotly_js",
+    "plotly_js_packed", "md", "h", "num", "p_text",
+]  # fmt: skip

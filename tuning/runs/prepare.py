@@ -63,7 +63,7 @@ def prepare(config: RunConfig) -> Prepared:
         config.scoring or Scoring.default(ds.task), ds.task, len(ds.classes or []) or None
     )
     split = datasets.split(ds, config.test_size, config.seed)
-    datasets.check_cv(split.y_train, ds.task, config.cv_folds)
+    datasets.check_cv(split.y_train, ds.task, config.cv_folds, split.X_train)
     config = method.validate_run(replace(config, method_options=options), space, model)
     config = replace(
         config, space=space, scoring=scoring.name, method_options=options, name=config.name

@@ -72,6 +72,21 @@ def files() -> dict[str, bytes]:
         "a,b,target\n"
         + "".join(f"{a},{b},customer {i} said the delivery was late\n" for i, (a, b, _) in enumerate(rows))
     ).encode()
+    # issue 14: binary without NUL bytes, a file with no header, and files that load but
+    # would make every trial fail with the default settings (5 folds, 20% test)
+    high = random.Random(3)
+    f["binary_high_bytes.csv"] = bytes(high.randrange(128, 256) for _ in range(2048))
+    f["headerless_numbers.csv"] = "".join(
+        f"{int(a) % 2},{int(b) % 2},{1 if t == 'yes' else 0}\n" for a, b, t in rows
+    ).encode()
+    f["headerless_with_labels.csv"] = "".join(f"{a},{b},{t}\n" for a, b, t in rows).encode()
+    f["one_row_class.csv"] = (
+        "a,b,target\n" + "".join(f"{a},{b},{t}\n" for a, b, t in rows[:-1]) + "1.5,2.5,maybe\n"
+    ).encode()
+    f["feature_empty_after_id.csv"] = (
+        "id,a,target\n"
+        + "".join(f"{i},{a if i == 3 else ''},{t}\n" for i, (a, _, t) in enumerate(rows))
+    ).encode()
     return f
 
 
