@@ -27,8 +27,8 @@ from ui.setup import scoring_choices
 PICK = "compare_pick"  # plain key: the experiment shown (survives page switches)
 NEW = "New experiment"
 GOTO = "compare_goto"  # plain key: the experiment to select on the next run
-# Measured on two cores with two worker processes per method (benchmarks/tpe_to_target.py's
-# recorded fit times: grid search's 81 trials take most of it).
+# On a quiet two-core machine with two worker processes per method (benchmarks/compare_grid.py):
+# grid search's 81 trials take about 3 minutes, each 30-trial method about one.
 CLASSIC_MINUTES_PER_SEED = 6
 
 

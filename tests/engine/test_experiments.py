@@ -380,3 +380,32 @@ def test_the_target_label_stays_clear_of_the_curves():
     note = fig.to_plotly_json()["layout"]["annotations"][0]
     assert note["text"] == "target 0.9000" and note["xanchor"] == "left" and note["bgcolor"]
     assert "median over 3 seeds" in fig.layout.title.subtitle.text
+
+
+def test_a_population_run_is_labelled_as_holdout_in_the_race(store):
+    """Issue 14: PBT's best holdout score (0.985) stood beside Hyperband's 5-fold CV mean as the
+    same kind of number. Its trials say they were validated on one split; the table keeps it
+    apart from the CV gaps while its test score stays comparable."""
+    from tuning.models import get_model
+
+    space = (
+        get_model("mlp").default_space("classification")
+        .replace_param("width", low=8, high=16)
+        .replace_param("n_layers", enabled=False, default=1)
+        .replace_param("epochs", low=2, high=4)
+    )  # fmt: skip
+    base = RunConfig(dataset=DatasetRef("iris"), model="mlp", method="random", space=space,
+                     n_trials=2, cv_folds=3, n_jobs=1)  # fmt: skip
+    exp = ex.ExperimentConfig(
+        base=base, methods=("random", "pbt"),
+        overrides={"pbt": {"method_options": {"population_size": 2, "interval": 2}}},
+    )  # fmt: skip
+    name = ex.create_experiment(exp, store)
+    assert set(ex.run_experiment(name, store).values()) == {"finished"}
+    info = ex.get_experiment(name, store)
+    traj = ex.trajectories(info, store)
+    assert set(traj.loc[traj["method"] == "pbt", "validation"]) == {"holdout"}
+    table = ex.summary_table(info, traj, store).set_index("method")
+    assert table.loc["pbt", "validation"] == "holdout" and pd.isna(table.loc["pbt", "gap"])
+    assert table.loc["random", "validation"] == "cv" and table.loc["random", "gap"] == 0
+    assert pd.notna(table.loc["pbt", "test"])
