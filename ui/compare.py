@@ -17,16 +17,19 @@ from tuning.core.scoring import Scoring
 from tuning.data import datasets
 from tuning.methods import list_methods
 from tuning.models import list_models
-from tuning.plots import figures as plots
+from tuning.plots import compare as plots
 from tuning.runs import experiments as ex
 from tuning.store.results import run_summary
-from ui import pbt_view, registry, text
+from ui import registry, text
 from ui.runs import method_label, model_label, shown_status
 from ui.setup import scoring_choices
 
 PICK = "compare_pick"  # plain key: the experiment shown (survives page switches)
-NEW = "➕ New experiment"
+NEW = "New experiment"
 GOTO = "compare_goto"  # plain key: the experiment to select on the next run
+# On a quiet two-core machine with two worker processes per method (benchmarks/compare_grid.py):
+# grid search's 81 trials take about 3 minutes, each 30-trial method about one.
+CLASSIC_MINUTES_PER_SEED = 6
 
 
 def start(name: str) -> None:
@@ -53,31 +56,46 @@ def live_statuses(info: ex.ExperimentInfo) -> ex.ExperimentInfo:
 def picker() -> str | None:
     names = [e.name for e in ex.list_experiments(registry.storage())]
     options = [NEW, *names]
-    current = st.session_state.get(PICK)
     if GOTO in st.session_state:  # set before the widget exists, so Streamlit allows it
         st.session_state["compare_select"] = st.session_state.pop(GOTO)
     if st.session_state.get("compare_select") not in options:
         st.session_state.pop("compare_select", None)  # e.g. a deleted experiment
-    index = options.index(current) if current in options else (1 if names else 0)
-    choice = st.selectbox("Experiment", options, index=index, key="compare_select")
+    if "compare_select" not in st.session_state:
+        # The widget's value lives in session state only: a selectbox given both an index and
+        # a session-state value makes Streamlit warn, so the starting choice is set here.
+        current = st.session_state.get(PICK)
+        st.session_state["compare_select"] = (
+            current if current in options else (names[0] if names else NEW)
+        )
+    # Options are plain text; the icon (Streamlit's Material set, no emoji font needed) sits
+    # in the field.
+    new = st.session_state["compare_select"] == NEW
+    choice = st.selectbox("Experiment", options, key="compare_select",
+                          icon=":material/add:" if new else ":material/leaderboard:")  # fmt: skip
     st.session_state[PICK] = choice
     return None if choice == NEW else choice
 
 
 def new_experiment_form() -> None:
     st.subheader("The classic comparison")
+    preset = ex.classic_preset()
     st.markdown(
         "Random forest on the 2000 × 50 synthetic benchmark, 5-fold CV: **grid search** over "
         "n_estimators {50, 100, 200} × max_depth {5, 10, 15} × min_samples_split {2, 5, 10} × "
-        "min_samples_leaf {1, 2, 4} (81 configurations), **random search** and **TPE** with 20 "
-        "trials each over n_estimators 50–300, max_depth 5–30, min_samples_split 2–20, "
-        "min_samples_leaf 1–10, max_features {sqrt, log2}, and **Hyperband** on the same space. "
-        "Expect several minutes on two cores."
+        f"min_samples_leaf {{1, 2, 4}} (81 configurations), **random search** and **TPE** with "
+        f"{preset.base.n_trials} trials each over n_estimators 50–300, max_depth 5–30, "
+        "min_samples_split 2–20, min_samples_leaf 1–10, max_features {sqrt, log2}, and "
+        "**Hyperband** on the same space. Each method runs once per seed: the curves show the "
+        "median over seeds and a band from the worst to the best seed, so what a method buys "
+        "stands apart from luck. On two cores a seed takes about "
+        f"{CLASSIC_MINUTES_PER_SEED} minutes ({len(preset.seeds)} seeds: about "
+        f"{CLASSIC_MINUTES_PER_SEED * len(preset.seeds)})."
     )
     c1, c2, c3 = st.columns([1, 1, 2])
     seeds = c1.number_input(
-        "Seeds", 1, 5, 1, key="classic_seeds", help="Each method runs once per seed."
-    )
+        "Seeds", 1, 5, len(preset.seeds), key="classic_seeds",
+        help="Each method runs once per seed; fewer seeds finish sooner but show no spread.",
+    )  # fmt: skip
     workers = workers_input(c2, "classic_workers")
     if c3.button("Run the classic comparison", icon=":material/play_arrow:", key="classic_go"):
         _create(ex.classic_preset(seeds=tuple(range(int(seeds))), workers=workers))
@@ -167,16 +185,19 @@ def render(info: ex.ExperimentInfo) -> None:
     store = registry.storage()
     cfg = info.config
     here = running(info)
-    done = sum(1 for r in info.runs if r["status"] == "finished")
+    runs_done = sum(1 for r in info.runs if r["status"] == "finished")
+    trials_done, trials_total = ex.progress(info, store)
     st.markdown(
         f"**{text.md(cfg.base.dataset.label())}** · {text.md(model_label(cfg.base.model))} · "
         f"{cfg.base.cv_folds}-fold CV · seeds {', '.join(map(str, cfg.seeds))} · "
         f"{'side by side' if cfg.parallel else 'one after another'}"
     )
     c1, c2, c3 = st.columns([2, 1, 1])
+    # Trials, not only whole runs: a race's first member (grid search) alone takes minutes.
     c1.progress(
-        done / max(1, len(info.runs)),
-        text=f"{done} of {len(info.runs)} runs finished · {info.status}",
+        trials_done / max(1, trials_total),
+        text=f"{trials_done:,} of {text.plural(trials_total, 'trial')} · {runs_done} of "
+        f"{len(info.runs)} runs finished · {info.status}",
     )
     if here:
         if c2.button("Stop", icon=":material/stop:", key=f"cmp_stop_{info.name}"):
@@ -200,24 +221,32 @@ def render(info: ex.ExperimentInfo) -> None:
     one_target = next(iter(target.values())) if len(set(target.values())) == 1 else None
     labels = {m: method_label(m) for m in cfg.methods}
     table = ex.summary_table(info, traj, store, target)
+    holdout = list(table.loc[table["validation"] == "holdout", "method"])
 
     # On a model that trains in epochs, trials differ in cost (pruned, early-stopped, PBT
     # segments): compare on the epochs trained instead.
     x = "epochs_so_far" if traj["epochs"].notna().any() else "trials"
     tab_trials, tab_time = st.columns(2)
     tab_trials.plotly_chart(
-        plots.compare_curve_figure(ex.band(traj.dropna(subset=[x]), x), x, score_title, list(cfg.methods), one_target, labels),
+        plots.compare_curve_figure(ex.band(traj.dropna(subset=[x]), x), x, score_title,
+                                   list(cfg.methods), one_target, labels, holdout),
         key=f"cmp_curve_n_{info.name}", width="stretch",
     )  # fmt: skip
     tab_time.plotly_chart(
-        plots.compare_curve_figure(ex.band(traj, "elapsed_s"), "elapsed_s", score_title, list(cfg.methods), one_target, labels),
+        plots.compare_curve_figure(ex.band(traj, "elapsed_s"), "elapsed_s", score_title,
+                                   list(cfg.methods), one_target, labels, holdout),
         key=f"cmp_curve_t_{info.name}", width="stretch",
     )  # fmt: skip
+    for line in shared_start_lines(ex.shared_starts(info, store), labels, len(cfg.seeds)):
+        st.info(line, icon=":material/call_split:")
     st.plotly_chart(
         plots.compare_bars_figure(table, score_title, labels),
         key=f"cmp_bars_{info.name}",
         width="stretch",
     )
+    if plots.noise_note(table) is not None:
+        st.caption("The error bars show the spread of each best score: a gap smaller than that "
+                   "is what another seed or another fold split could undo.")  # fmt: skip
 
     if target:
         source = (
@@ -231,12 +260,14 @@ def render(info: ex.ExperimentInfo) -> None:
         )
     else:
         st.caption("Time to target needs grid search among the methods, or a target score.")
-    st.dataframe(_table_view(table, labels), hide_index=True, width="stretch")
-    if any(pbt_view.is_population({"method": m}) for m in cfg.methods):
+    st.dataframe(_table_view(table, labels, cfg.base.cv_folds), hide_index=True, width="stretch")
+    if holdout:
         st.caption(
-            "Population-based training scores its members on one holdout split (the first CV "
-            "fold) instead of the full cross-validation, and its test score is the best "
-            "member's own network; compare methods on epochs trained, not on trials."
+            f"{', '.join(labels[m] for m in holdout)}: its validation score comes from one "
+            "holdout split (the first CV fold), picked as the best of many segments, while the "
+            f"others' are {cfg.base.cv_folds}-fold CV means: the two are not the same kind of "
+            "number, and the holdout one is optimistic. Compare methods on the test score, "
+            "which all score the same way, and on epochs trained, not on trials."
         )
     st.download_button(
         "Download all trials (CSV)", ex.export_csv(info, store), file_name=f"{info.name}-trials.csv",
@@ -250,15 +281,62 @@ def render(info: ex.ExperimentInfo) -> None:
         )
 
 
-def _table_view(table: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+def shared_start_lines(shared: list[dict], labels: dict[str, str], n_seeds: int) -> list[str]:
+    """One sentence per group of methods that began with the same configurations: the same
+    on every seed reads as one line."""
+    by_group: dict[tuple, dict[int, int]] = {}
+    for g in shared:
+        by_group.setdefault(tuple(g["methods"]), {})[g["seed"]] = g["trials"]
+    lines = []
+    for methods, seeds in by_group.items():
+        names = text.md(_and([labels.get(m, m) for m in methods]))
+        counts = sorted(set(seeds.values()))
+        if len(seeds) == n_seeds and len(counts) == 1:
+            where = f"their first {text.plural(counts[0], 'trial')}" + (
+                " on every seed" if n_seeds > 1 else ""
+            )
+        else:
+            where = "their first trials (" + ", ".join(
+                f"seed {s}: {n}" for s, n in sorted(seeds.items())
+            ) + ")"
+        lines.append(
+            f"{names} shared {where}: with the same seed, methods that start with random draws "
+            "draw the same configurations, so their curves coincide until they part. "
+            "What each method adds shows only after that point, and across seeds."
+        )
+    return lines
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _table_view(table: pd.DataFrame, labels: dict[str, str], folds: int) -> pd.DataFrame:
     def pm(r) -> str:
         if pd.isna(r.best_cv):
             return "–"
         return text.score(r.best_cv) + ("" if pd.isna(r.best_cv_std) else f" ± {r.best_cv_std:.4f}")
 
+    def gap(r) -> str:
+        if pd.isna(r.gap):
+            return "not comparable" if r.validation == "holdout" else "–"
+        if r.gap == 0:
+            return "best"
+        err = "" if pd.isna(r.gap_std) else f" ± {r.gap_std:.4f}"
+        return f"{r.gap:+.4f}{err}" + (" (within noise)" if r.within_noise is True else "")
+
+    spread = {"seeds": "std over seeds", "folds": "std over folds"}
+    kinds = {s for s in table["spread"] if s}
+    score = "validation score" if (table["validation"] == "holdout").any() else "CV"
+    header = f"best {score} (mean ± {spread[kinds.pop()] if len(kinds) == 1 else 'std'})"
     return pd.DataFrame({
         "method": [labels.get(m, m) for m in table["method"]],
-        "best CV (mean ± std over seeds)": [pm(r) for r in table.itertuples()],
+        "validated on": [
+            "one holdout split" if v == "holdout" else f"{folds}-fold CV mean"
+            for v in table["validation"]
+        ],
+        header: [pm(r) for r in table.itertuples()],
+        "vs the best": [gap(r) for r in table.itertuples()],
         "test score of its best": [text.score(v) for v in table["test"]],
         "complete / pruned / failed": [f"{r.complete} / {r.pruned} / {r.failed}" for r in table.itertuples()],
         "model seconds": table["fit_seconds"].round(1),

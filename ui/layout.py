@@ -19,12 +19,23 @@ def storage_or_stop() -> None:
 
 
 def sidebar() -> None:
-    manager = registry.manager()
-    queued = manager.queued()
-    running = [n for n in runs.active_names(manager) if n not in queued]
     with st.sidebar:
         st.caption("Storage in use")
         st.code(registry.storage_label(), language=None, wrap_lines=True)
+        runs_here()
+
+
+def runs_here() -> None:
+    """The runs this app works on. It refreshes itself while any works or waits: a page that
+    follows a run reruns only its own fragment, so a list drawn once would go stale (a race's
+    members start one after another while the sidebar still said "0 running")."""
+    manager = registry.manager()
+    busy = bool(runs.active_names(manager) or manager.queued())
+
+    @st.fragment(run_every=2.0 if busy else None)
+    def panel() -> None:
+        queued = manager.queued()
+        running = [n for n in runs.active_names(manager) if n not in queued]
         st.caption(
             f"Runs in this app: {len(running)} running (at most {manager.max_running} at once), "
             f"{len(queued)} queued"
@@ -33,3 +44,7 @@ def sidebar() -> None:
             st.text(f"▶ {n}")
         for i, n in enumerate(queued, 1):
             st.text(f"{i}. {n} (queued)")
+        if busy and not (running or queued):
+            st.rerun()  # a full rerun: run_every=None stops the polling
+
+    panel()

@@ -17,6 +17,7 @@ import pytest
 
 from tuning.core.config import DatasetRef, RunConfig
 from tuning.core.errors import UserError
+from tuning.methods import get_method
 from tuning.runs import experiments as ex
 from tuning.runs import runner
 from tuning.runs.runner import RunManager
@@ -129,8 +130,67 @@ def test_classic_preset_matches_the_field_comparison():
     }  # fmt: skip
     assert space["max_features"].choices == ("sqrt", "log2")
     assert exp.methods == ("grid", "random", "tpe", "hyperband")
-    assert exp.base.n_trials == 20 and exp.base.cv_folds == 5
+    assert exp.base.cv_folds == 5
     assert exp.base.dataset.name == "seed-classification" and exp.base.workers == 2
+    # Issue 14: one seed and 20 trials (inside TPE's random start-up) made random search, TPE
+    # and Hyperband tie; several seeds, and a budget well past the start-up, by default.
+    assert len(exp.seeds) >= 3
+    startup = get_method("tpe").defaults["n_startup_trials"]
+    assert exp.base.n_trials >= 2 * startup and exp.base.n_trials == 30
+
+
+def test_members_that_began_with_the_same_draws_are_detected(shared, finished):
+    """Random search, TPE and median stopping (TPE inside) draw their first trials from the same
+    seed: with 4 trials, inside TPE's start-up, they try the same configurations; grid search
+    does not."""
+    store = shared[0]
+    info = ex.get_experiment(finished[0], store)
+    shared_starts = ex.shared_starts(info, store)
+    startup = min(4, get_method("tpe").defaults["n_startup_trials"])
+    assert [(g["seed"], g["methods"]) for g in shared_starts] == [
+        (0, ["random", "tpe", "median"]), (1, ["random", "tpe", "median"])
+    ]  # fmt: skip
+    assert all(g["trials"] >= startup for g in shared_starts)
+    # different seeds: nothing shared
+    other = ex.ExperimentInfo(info.name, replace(info.config, seeds=(0, 1)), [
+        r for r in info.runs if (r["method"], r["seed"]) in {("random", 0), ("tpe", 1)}
+    ], info.created_at)  # fmt: skip
+    assert ex.shared_starts(other, store) == []
+    assert ex._common_start([1, 2, 3, 4], [2, 1, 3, 5]) == 3  # as sets: order within a start
+
+
+def test_progress_counts_trials_not_only_finished_runs(shared, finished, store):
+    info = ex.get_experiment(finished[0], shared[0])
+    assert ex.progress(info, shared[0]) == (2 * (8 + 4 + 4 + 4),) * 2
+    name = ex.create_experiment(small(methods=("grid", "random"), seeds=(0,)), store)
+    fresh = ex.get_experiment(name, store)
+    assert ex.progress(fresh, store) == (0, 8 + 4)  # the grid's size, then the trials budget
+
+
+def test_gaps_come_with_their_uncertainty_and_holdout_scores_stand_apart(shared, finished):
+    store = shared[0]
+    info = ex.get_experiment(finished[0], store)
+    traj = ex.trajectories(info, store)
+    assert set(traj["validation"]) == {"cv"}
+    table = ex.summary_table(info, traj, store, ex.targets(traj, info)).set_index("method")
+    assert (table["validation"] == "cv").all() and (table["spread"] == "seeds").all()
+    best = table["best_cv"].max()
+    assert table["gap"].max() == 0 and (table["gap"] <= 0).all()
+    assert ((table["best_cv"] - best - table["gap"]).abs() < 1e-12).all()
+    assert table["gap_std"].notna().all()
+    for m, r in table.iterrows():
+        assert r.within_noise == (abs(r.gap) <= r.gap_std), m
+    # one seed: the spread is the best trial's fold spread
+    one = ex.ExperimentInfo(info.name, replace(info.config, seeds=(0,)),
+                            [r for r in info.runs if r["seed"] == 0], info.created_at)  # fmt: skip
+    t1 = ex.summary_table(one, traj[traj["seed"] == 0], store).set_index("method")
+    assert (t1["spread"] == "folds").all() and t1["best_cv_std"].notna().all()
+    # a method validated on one holdout split has no gap: it is not the same kind of number
+    traj2 = traj.copy()
+    traj2.loc[traj2["method"] == "tpe", "validation"] = "holdout"
+    t2 = ex.summary_table(info, traj2, store).set_index("method")
+    assert t2.loc["tpe", "validation"] == "holdout" and pd.isna(t2.loc["tpe", "gap"])
+    assert t2.drop(index="tpe")["gap"].notna().all()
 
 
 def test_cli_compare_prints_the_table_and_exports(tmp_path):
@@ -278,3 +338,98 @@ def test_stopping_an_experiment_stops_its_members_and_dequeues_the_rest(store):
     assert manager.handles[first].join(60) == "stopped"
     assert [r["status"] for r in ex.get_experiment(name, store).runs] == ["stopped"] * 3
     assert list(manager.handles) == [first]  # the queued members never started
+
+
+def _table(best, std, validation=None, spread="seeds"):
+    """A summary table as summary_table returns it, for the figure tests."""
+    n = len(best)
+    table = pd.DataFrame({
+        "method": [f"m{i}" for i in range(n)], "validation": validation or ["cv"] * n,
+        "best_cv": best, "best_cv_std": std, "spread": [spread] * n, "test": [0.9] * n,
+        "fit_seconds": [1.0] * n, "wall_seconds": [2.0] * n,
+    })  # fmt: skip
+    return ex._gaps(table, minimize=False)
+
+
+def test_score_differences_are_drawn_with_their_spread_on_an_honest_axis():
+    """Issue 14: bars on an axis from 0.876 made a 0.0025 gap, inside CV noise, look like a
+    factor of three. Gaps to the best now carry error bars, the axis is at least three spreads
+    each way, and the figure says when every gap is within the noise."""
+    from tuning.plots import compare as plots
+
+    table = _table([0.8790, 0.8765, 0.8781], [0.004, 0.003, 0.005])
+    fig = plots.compare_bars_figure(table, "CV accuracy (higher is better)").to_plotly_json()
+    points = [t for t in fig["data"] if t["type"] == "scatter"]
+    assert [t["y"][0] for t in points] == pytest.approx([0.0, -0.0025, -0.0009])
+    assert all(t["error_y"]["visible"] and t["error_y"]["array"][0] > 0 for t in points)
+    low, high = fig["layout"]["yaxis"]["range"]
+    assert low <= -3 * 0.005 and high >= 3 * 0.005 and low == -high
+    assert "within ±1 std" in fig["layout"]["title"]["subtitle"]["text"]
+    assert "std over seeds" in fig["layout"]["title"]["subtitle"]["text"]
+    # a gap well beyond the noise is not called noise, and fits on the axis with its bar
+    wide = _table([0.95, 0.85], [0.002, 0.003])
+    fig = plots.compare_bars_figure(wide, "CV accuracy").to_plotly_json()
+    assert "within" not in fig["layout"]["title"]["subtitle"]["text"]
+    assert fig["layout"]["yaxis"]["range"][0] < -0.1 - 0.0036
+    # one seed: the error bars are the best trial's fold spread, and say so
+    folds = _table([0.9, 0.89], [0.01, 0.02], spread="folds")
+    fig = plots.compare_bars_figure(folds, "CV accuracy").to_plotly_json()
+    assert "CV folds" in fig["layout"]["title"]["subtitle"]["text"]
+
+
+def test_holdout_scores_are_not_set_beside_cv_means_as_the_same_number():
+    """Issue 14: PBT's best holdout score (one split, best of many segments) stood beside
+    5-fold CV means. It gets no gap, stays off the CV axis and is named as different."""
+    from tuning.plots import compare as plots
+
+    table = _table([0.974, 0.985], [0.004, 0.002], validation=["cv", "holdout"])
+    assert table.loc[0, "gap"] == 0 and pd.isna(table.loc[1, "gap"])
+    fig = plots.compare_bars_figure(table, "CV accuracy", {"m1": "PBT"}).to_plotly_json()
+    points = [t for t in fig["data"] if t["type"] == "scatter"]
+    assert [t["x"][0] for t in points] == ["m0"]
+    assert "not shown: PBT (one holdout split, not a CV mean)" in fig["layout"]["title"]["subtitle"]["text"]
+    band = pd.DataFrame({"method": ["m0", "m1"], "trials": [1, 1], "median": [0.9, 0.95],
+                         "low": [0.9, 0.95], "high": [0.9, 0.95], "seeds": [1, 1]})  # fmt: skip
+    curve = plots.compare_curve_figure(band, "trials", "CV accuracy", ["m0", "m1"],
+                                       labels={"m1": "PBT"}, holdout=["m1"]).to_plotly_json()  # fmt: skip
+    assert [t["name"] for t in curve["data"]] == ["m0", "PBT (one holdout split)"]
+
+
+def test_the_target_label_stays_clear_of_the_curves():
+    from tuning.plots import compare as plots
+
+    band = pd.DataFrame({"method": ["m0"] * 2, "trials": [1, 2], "median": [0.8, 0.9],
+                         "low": [0.7, 0.85], "high": [0.85, 0.95], "seeds": [3, 3]})  # fmt: skip
+    fig = plots.compare_curve_figure(band, "trials", "CV accuracy", ["m0"], target=0.9)
+    note = fig.to_plotly_json()["layout"]["annotations"][0]
+    assert note["text"] == "target 0.9000" and note["xanchor"] == "left" and note["bgcolor"]
+    assert "median over 3 seeds" in fig.layout.title.subtitle.text
+
+
+def test_a_population_run_is_labelled_as_holdout_in_the_race(store):
+    """Issue 14: PBT's best holdout score (0.985) stood beside Hyperband's 5-fold CV mean as the
+    same kind of number. Its trials say they were validated on one split; the table keeps it
+    apart from the CV gaps while its test score stays comparable."""
+    from tuning.models import get_model
+
+    space = (
+        get_model("mlp").default_space("classification")
+        .replace_param("width", low=8, high=16)
+        .replace_param("n_layers", enabled=False, default=1)
+        .replace_param("epochs", low=2, high=4)
+    )  # fmt: skip
+    base = RunConfig(dataset=DatasetRef("iris"), model="mlp", method="random", space=space,
+                     n_trials=2, cv_folds=3, n_jobs=1)  # fmt: skip
+    exp = ex.ExperimentConfig(
+        base=base, methods=("random", "pbt"),
+        overrides={"pbt": {"method_options": {"population_size": 2, "interval": 2}}},
+    )  # fmt: skip
+    name = ex.create_experiment(exp, store)
+    assert set(ex.run_experiment(name, store).values()) == {"finished"}
+    info = ex.get_experiment(name, store)
+    traj = ex.trajectories(info, store)
+    assert set(traj.loc[traj["method"] == "pbt", "validation"]) == {"holdout"}
+    table = ex.summary_table(info, traj, store).set_index("method")
+    assert table.loc["pbt", "validation"] == "holdout" and pd.isna(table.loc["pbt", "gap"])
+    assert table.loc["random", "validation"] == "cv" and table.loc["random", "gap"] == 0
+    assert pd.notna(table.loc["pbt", "test"])

@@ -18,15 +18,42 @@ from app_support import (  # noqa: F401
 
 from tuning.core.config import DatasetRef, RunConfig
 from tuning.runs import experiments as ex
+from tuning.store.runs import load_study
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
 COMPARE = "app_pages/compare.py"
 
 
-def test_new_experiment_form_starts_a_race_and_shows_the_table():
+@pytest.fixture
+def widget_warnings(monkeypatch):
+    """Streamlit's warning about a widget given both a default and a session-state value. It
+    is logged only under a real server runtime and once per process: both are lifted here."""
+    import logging
+    from types import SimpleNamespace
+
+    from streamlit.elements.lib import policies
+
+    monkeypatch.setattr(policies, "runtime", SimpleNamespace(exists=lambda: True))
+    monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+    seen: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Catch(level=logging.WARNING)
+    policies._LOGGER.addHandler(handler)
+    yield seen
+    policies._LOGGER.removeHandler(handler)
+
+
+def test_new_experiment_form_starts_a_race_and_shows_the_table(widget_warnings):
     at = ok(app(COMPARE))
     assert at.title[0].value == "Compare methods"
-    assert at.selectbox(key="compare_select").value.endswith("New experiment")
+    picker = at.selectbox(key="compare_select")
+    # Issue 14: an emoji option label showed as an empty box without an emoji font; the
+    # icon is Streamlit's own (Material) and sits in the field.
+    assert picker.value == "New experiment" and picker.proto.icon == ":material/add:"
     at.selectbox(key="cmp_dataset").set_value("iris").run()
     at.selectbox(key="cmp_model").set_value("knn").run()
     at.multiselect(key="cmp_methods").set_value(["grid", "random", "tpe"]).run()
@@ -34,6 +61,7 @@ def test_new_experiment_form_starts_a_race_and_shows_the_table():
     at.number_input(key="cmp_folds").set_value(3)
     at.number_input(key="cmp_points").set_value(2)
     at.number_input(key="cmp_seeds").set_value(2)
+    at.number_input(key="cmp_workers").set_value(1)  # one process: seeds as in a fresh run
     ok(at.button(key="cmp_go").click().run())
     wait_until_idle(300)
     at = ok(at.run())
@@ -41,11 +69,21 @@ def test_new_experiment_form_starts_a_race_and_shows_the_table():
     assert len(exps) == 1 and exps[0].status == "finished"
     assert len(exps[0].runs) == 6  # 3 methods x 2 seeds
     assert at.selectbox(key="compare_select").value == exps[0].name
-    assert "6 of 6 runs finished" in str(at.get("progress")[0].proto)
+    progress = str(at.get("progress")[0].proto)
+    assert "6 of 6 runs finished" in progress
+    # progress counts trials (a grid's size, the others' budgets), not only finished runs
+    trials = sum(len(load_study(r["run"], storage()).get_trials()) for r in exps[0].runs)
+    assert f"{trials} of {trials} trials" in progress
+    assert widget_warnings == []  # the picker switched to the new experiment without a warning
+    # random search and TPE drew the same first trials from each seed: the page says so
+    shared = [i.value for i in at.info if "shared their first" in i.value]
+    assert len(shared) == 1 and shared[0].startswith("Random search and Bayesian")
     table = at.dataframe[0].value
     assert list(table["method"]) == ["Grid search", "Random search", "Bayesian (TPE)"]
     assert table.loc[0, "reached target"] == "2/2"  # grid reaches its own best on each seed
     assert all("±" in v for v in table["best CV (mean ± std over seeds)"])
+    assert set(table["validated on"]) == {"3-fold CV mean"}
+    assert "best" in list(table["vs the best"])
     figs = charts(at)
     titles = {
         json.loads(json.dumps(f)).get("layout", {}).get("title", {}).get("text")
@@ -120,3 +158,35 @@ def test_members_wait_in_the_apps_queue_and_stop_with_the_experiment(monkeypatch
     assert list(manager().handles) == [first]  # the queued member never started
     ok(at.run())
     assert any(b.label == "Resume" for b in at.button)
+
+
+def test_the_sidebar_refreshes_itself_while_runs_work(monkeypatch):
+    """Issue 14: the sidebar said "0 running" during a race: a page that follows a run reruns
+    only its fragment, so the sidebar must refresh itself while this app works on runs."""
+    import streamlit as st
+
+    from ui import layout
+
+    asked = []  # the sidebar panel's run_every, each time it is drawn
+    real = st.fragment
+
+    def fragment(func=None, **kwargs):
+        def wrap(f):
+            if f.__qualname__.startswith("runs_here."):
+                asked.append(kwargs.get("run_every"))
+            return real(f, **kwargs)
+
+        return wrap if func is None else wrap(func)
+
+    monkeypatch.setattr(layout.st, "fragment", fragment)
+    at = ok(app())
+    assert asked[-1] is None  # nothing works: no polling
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=100_000, cv_folds=3,
+                     n_jobs=1)  # fmt: skip
+    name = ex.create_experiment(ex.ExperimentConfig(base=base, methods=("random",)), storage())
+    from ui import compare
+
+    compare.start(name)
+    ok(at.run())
+    assert asked[-1] == 2.0
+    assert any("1 running" in c for c in texts(at.sidebar.caption))

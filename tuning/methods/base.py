@@ -94,6 +94,7 @@ OPTION_RULES: dict[str, tuple | int] = {
     "reduction_factor": 2,
     "population_size": 2,
     "n_startup_trials": 0,
+    "constant_liar": (True, False),
     "n_warmup_steps": 0,
     "interval": 1,
 }

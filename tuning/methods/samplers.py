@@ -82,9 +82,12 @@ class GridMethod(SamplerMethod):
 
 def tpe(seed: int, o: dict) -> BaseSampler:
     # group=True lets multivariate TPE model conditional parameters (e.g. SVM gamma) jointly.
+    # constant_liar: a worker counts the others' running trials as bad results, so that
+    # parallel workers do not all propose the same promising point.
     return optuna.samplers.TPESampler(
-        seed=seed, n_startup_trials=o.get("n_startup_trials", 10), multivariate=True, group=True
-    )
+        seed=seed, n_startup_trials=o.get("n_startup_trials", 10), multivariate=True, group=True,
+        constant_liar=o.get("constant_liar", False),
+    )  # fmt: skip
 
 
 def inner_sampler(seed: int, o: dict) -> BaseSampler:

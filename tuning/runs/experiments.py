@@ -9,6 +9,7 @@ its cap on runs at once holds for them and its queue shows them).
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
 from tuning.methods import RECOMMENDED, get_method
 from tuning.runs.runner import RunManager, create_run
+from tuning.store.records import RunRecord
 from tuning.store.runs import as_storage as _storage
 from tuning.store.runs import load_study, sanitize_name
 
@@ -233,6 +235,7 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
                 "value": t.value if ok else np.nan, "state": t.state.name.lower(),
                 "fit_seconds": (m.get("fit_seconds") or 0.0) + (m.get("score_seconds") or 0.0),
                 "epochs": epochs_trained(m, folds) if by_epoch else np.nan,
+                "validation": m.get("validation") or "cv",
             })  # fmt: skip
         df = pd.DataFrame(rows)
         df["epochs_so_far"] = df["epochs"].cumsum()
@@ -243,9 +246,78 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
     if not frames:
         return pd.DataFrame(
             columns=["method", "seed", "run", "trials", "number", "elapsed_s", "value", "state",
-                     "fit_seconds", "epochs", "epochs_so_far", "best_so_far", "direction"]
+                     "fit_seconds", "epochs", "validation", "epochs_so_far", "best_so_far",
+                     "direction"]
         )  # fmt: skip
     return pd.concat(frames, ignore_index=True)
+
+
+def progress(info: ExperimentInfo, storage: BaseStorage | str | None = None) -> tuple[int, int]:
+    """Trials finished and trials in the budget, over all members (a grid's size for grid
+    search; a finished member counts as its whole budget). A member whose budget is a time
+    limit only counts as one trial, done when it has finished."""
+    storage = _storage(storage)
+    done = total = 0
+    for r in info.runs:
+        study = load_study(r["run"], storage)
+        budget = RunRecord.from_study(study).n_trials
+        if r["status"] == "finished":
+            n = budget or 1
+            done, total = done + n, total + n
+            continue
+        finished = sum(t.state.is_finished() for t in study.get_trials(deepcopy=False))
+        done += min(finished, budget) if budget else 0
+        total += budget or 1
+    return done, total
+
+
+def shared_starts(
+    info: ExperimentInfo, storage: BaseStorage | str | None = None, at_least: int = 2
+) -> list[dict[str, Any]]:
+    """Members of one seed that began by trying the same configurations: methods that start
+    with random draws (random search, TPE's and Hyperband's start-up trials) draw the same
+    points from the same seed, so their curves coincide until they part. One entry per seed
+    and group: {"seed", "methods" (in the experiment's order), "trials" (how many first trials
+    they share, as sets, so that workers finishing in another order do not hide it)}."""
+    storage = _storage(storage)
+    out = []
+    for seed in info.config.seeds:
+        firsts = {}
+        for r in info.runs:
+            if r["seed"] != seed:
+                continue
+            trials = sorted(
+                (t for t in load_study(r["run"], storage).get_trials(deepcopy=False)
+                 if t.state != TrialState.WAITING and t.params),
+                key=lambda t: t.number,
+            )  # fmt: skip
+            firsts[r["method"]] = [tuple(sorted(t.params.items())) for t in trials]
+        groups: list[dict[str, Any]] = []
+        for method, params in firsts.items():
+            for g in groups:
+                n = _common_start(firsts[g["methods"][0]], params)
+                if n >= at_least:
+                    g["methods"].append(method)
+                    g["trials"] = min(g["trials"], n)
+                    break
+            else:
+                groups.append({"seed": seed, "methods": [method], "trials": len(params)})
+        out += [g for g in groups if len(g["methods"]) > 1]
+    return out
+
+
+def _common_start(a: list, b: list) -> int:
+    """The largest k such that the first k of a and of b are the same configurations."""
+    pending: Counter = Counter()  # configurations seen in one list's start but not the other's
+    k = 0
+    for n, (x, y) in enumerate(zip(a, b, strict=False), 1):
+        for key, d in ((x, 1), (y, -1)):
+            pending[key] += d
+            if not pending[key]:
+                del pending[key]
+        if not pending:
+            k = n
+    return k
 
 
 def epochs_trained(metrics: dict, folds: int) -> int:
@@ -279,8 +351,14 @@ def summary_table(
     info: ExperimentInfo, traj: pd.DataFrame, storage: BaseStorage | str | None = None,
     target: dict[int, float] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
-    """One row per method: best CV (mean ± std over seeds), test score, trial states, times,
-    and seconds / trials until the target was first reached (median over seeds)."""
+    """One row per method: best validation score (mean over seeds) with its spread, how it was
+    validated, its gap to the best method with that gap's uncertainty, test score, trial states,
+    times, and seconds / trials until the target was first reached (median over seeds).
+
+    The spread is the standard deviation over seeds, or with one seed over the best trial's CV
+    folds (`spread`: "seeds" or "folds"). `validation` is "cv" or "holdout" (population-based
+    training scores one split): the gap is measured to the best cross-validated method, and a
+    holdout score has no gap, since it is not the same kind of number."""
     from tuning.store.results import run_summary
 
     storage = _storage(storage)
@@ -291,6 +369,13 @@ def summary_table(
         best = [s.best_value for s in sums if s.best_value is not None]
         tests = [s.test.get("score") for s in sums if s.test.get("score") is not None]
         t = traj[traj["method"] == method]
+        holdout = "validation" in t and (t["validation"] == "holdout").any()
+        if len(best) > 1:
+            spread, spread_of = float(np.std(best, ddof=1)), "seeds"
+        elif best and not holdout and sums[0].best_std is not None:
+            spread, spread_of = float(sums[0].best_std), "folds"
+        else:
+            spread, spread_of = np.nan, None
         to_s, to_n, reached = [], [], 0
         if target:
             for seed, g in t.groupby("seed"):
@@ -312,8 +397,10 @@ def summary_table(
         }
         rows.append({
             "method": method,
+            "validation": "holdout" if holdout else "cv",
             "best_cv": float(np.mean(best)) if best else np.nan,
-            "best_cv_std": float(np.std(best)) if len(best) > 1 else np.nan,
+            "best_cv_std": spread,
+            "spread": spread_of,
             "test": float(np.mean(tests)) if tests else np.nan,
             **counts,
             "fit_seconds": float(fit.median()) if len(fit) else np.nan,
@@ -324,7 +411,25 @@ def summary_table(
             "reached": f"{reached}/{len(runs)}" if target else "-",
             "seeds": len(runs),
         })  # fmt: skip
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return _gaps(table, minimize=bool((traj["direction"] == "minimize").any()))
+
+
+def _gaps(table: pd.DataFrame, minimize: bool) -> pd.DataFrame:
+    """Each cross-validated method's difference to the best one (`gap`, signed as the score:
+    negative = worse when higher is better), its uncertainty (`gap_std`: the two spreads
+    combined) and whether the gap lies within it (`within_noise`)."""
+    table = table.assign(gap=np.nan, gap_std=np.nan, within_noise=pd.NA)
+    cv = table[(table["validation"] == "cv") & table["best_cv"].notna()] if len(table) else table
+    if cv.empty:
+        return table
+    top = cv.loc[cv["best_cv"].idxmin() if minimize else cv["best_cv"].idxmax()]
+    for i, r in cv.iterrows():
+        spreads = np.array([r.best_cv_std] if i == top.name else [r.best_cv_std, top.best_cv_std])
+        std = float(np.sqrt(np.sum(spreads**2)))  # NaN when a spread is unknown
+        table.loc[i, ["gap", "gap_std"]] = [r.best_cv - top.best_cv, std]
+        table.loc[i, "within_noise"] = bool(np.isfinite(std) and abs(r.best_cv - top.best_cv) <= std)
+    return table
 
 
 def band(traj: pd.DataFrame, x: str = "trials", points: int = 200) -> pd.DataFrame:
@@ -370,6 +475,7 @@ def export_csv(info: ExperimentInfo, storage: BaseStorage | str | None = None) -
 
 
 # -- presets -------------------------------------------------------------------------------------
+CLASSIC_TRIALS = 30  # per sampler method; grid search runs its 81 configurations
 def classic_space() -> SearchSpace:
     """The field's classic random-forest comparison: ranges for samplers, 81 points for grid."""
     return SearchSpace((
@@ -382,15 +488,19 @@ def classic_space() -> SearchSpace:
 
 
 def classic_preset(
-    seeds: tuple[int, ...] = (0,), parallel: bool = False, workers: int = 1
+    seeds: tuple[int, ...] = (0, 1, 2), parallel: bool = False, workers: int = 1
 ) -> ExperimentConfig:
-    """`workers` > 1 runs each member in that many processes (one thread each): the studio's
+    """The field's classic race. Several seeds by default, because one seed cannot tell a
+    method from its luck; 30 trials, so that TPE works well past its random start-up trials
+    (with fewer, random search, TPE and Hyperband try the same first draws and tie).
+    `workers` > 1 runs each member in that many processes (one thread each): the studio's
     fastest way to use several cores for forests, as GridSearchCV's n_jobs does."""
     from tuning.core.config import DatasetRef
 
     base = RunConfig(
         dataset=DatasetRef("seed-classification"), model="random_forest", method="grid",
-        space=classic_space(), n_trials=20, cv_folds=5, scoring="accuracy", workers=workers,
+        space=classic_space(), n_trials=CLASSIC_TRIALS, cv_folds=5, scoring="accuracy",
+        workers=workers,
     )  # fmt: skip
     return ExperimentConfig(
         base=base, methods=("grid", "random", RECOMMENDED, "hyperband"), seeds=seeds,

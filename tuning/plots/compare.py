@@ -1,0 +1,168 @@
+"""Figures of the Compare page, built from `tuning.runs.experiments` tables (band, summary).
+
+Differences between methods are often smaller than the noise of cross-validation, so the score
+panel draws each method's gap to the best one with its uncertainty, on an axis at least a few
+spreads wide, and says when every gap lies within the noise. A method validated on one holdout
+split (population-based training) is not set on the same axis as cross-validated means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from tuning.plots.figures import base_layout, empty_figure, esc
+
+METHOD_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+                  "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
+HOLDOUT_NOTE = "one holdout split"
+
+X_TITLES = {
+    "trials": ("trial", "trials finished"),
+    "elapsed_s": ("wall-clock time", "elapsed time (s)"),
+    "epochs_so_far": ("epochs trained", "network epochs trained (all folds and members)"),
+}
+SPREAD_WORDS = {"seeds": "±1 std over seeds", "folds": "±1 std over the best trial's CV folds"}
+
+
+def method_colors(methods: list[str]) -> dict[str, str]:
+    return {m: METHOD_PALETTE[i % len(METHOD_PALETTE)] for i, m in enumerate(methods)}
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _name(m: str, labels: dict[str, str] | None, holdout: Iterable[str]) -> str:
+    label = (labels or {}).get(m, m)
+    return esc(f"{label} ({HOLDOUT_NOTE})" if m in set(holdout) else label)
+
+
+def compare_curve_figure(
+    band: pd.DataFrame, x: str, score_title: str, methods: list[str],
+    target: float | None = None, labels: dict[str, str] | None = None,
+    holdout: Iterable[str] = (),
+) -> go.Figure:  # fmt: skip
+    """Best-so-far per method against trials or seconds: the median over seeds as a line and
+    the min-max over seeds as a band (a single seed has no band). Methods in `holdout` are
+    named as scored on one holdout split, not the CV mean."""
+    title = "Best score so far, by " + X_TITLES.get(x, ("wall-clock time", ""))[0]
+    xlabel = X_TITLES.get(x, ("", "elapsed time (s)"))[1]
+    if band.empty:
+        return empty_figure(title, "No finished trials yet.")
+    holdout = set(holdout)
+    colors = method_colors(methods)
+    fig = go.Figure()
+    for m in methods:
+        b = band[band["method"] == m]
+        if b.empty:
+            continue
+        name = _name(m, labels, holdout)
+        if (b["seeds"] > 1).any():
+            fig.add_trace(go.Scatter(x=b[x], y=b["high"], mode="lines", line=dict(width=0, shape="hv"),
+                                     hoverinfo="skip", showlegend=False, legendgroup=m))  # fmt: skip
+            fig.add_trace(go.Scatter(x=b[x], y=b["low"], mode="lines", line=dict(width=0, shape="hv"),
+                                     fill="tonexty", fillcolor=_rgba(colors[m], 0.18),
+                                     hoverinfo="skip", showlegend=False, legendgroup=m))  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=b[x], y=b["median"], mode="lines", name=name, legendgroup=m,
+            line=dict(color=colors[m], width=2.5, shape="hv", dash="dot" if m in holdout else None),
+            hovertemplate=f"{name}<br>{xlabel}: %{{x:.4g}}<br>best: %{{y:.4f}}<extra></extra>",
+        ))  # fmt: skip
+    if target is not None:
+        # The label sits above the line at the left, on a white box: the curves end at the
+        # right, where they would draw over it.
+        fig.add_hline(y=target, line=dict(color="#444", dash="dot"),
+                      annotation=dict(text=f"target {target:.4f}", bgcolor="rgba(255,255,255,0.85)"),
+                      annotation_position="top left")  # fmt: skip
+    seeds = int(band["seeds"].max())
+    note = f"median over {seeds} seeds, band: min–max" if seeds > 1 else "one seed"
+    base_layout(fig, title, xlabel, score_title, height=460)
+    # Legend below the plot: with several methods a legend above it collides with the title.
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0),
+                      title_subtitle_text=note, margin=dict(b=110, t=80))  # fmt: skip
+    return fig
+
+
+def gap_axis(table: pd.DataFrame) -> tuple[float, float]:
+    """A range for the gaps that does not make noise look like a difference: it holds every
+    gap with its error bar, and is at least three spreads (or 1% of the best score) each way."""
+    cv = table[table["gap"].notna()]
+    err = cv["gap_std"].fillna(0.0)
+    reach = float(np.max(np.abs(cv["gap"]) + err)) if len(cv) else 0.0
+    spread = float(np.nanmax(cv["best_cv_std"])) if cv["best_cv_std"].notna().any() else 0.0
+    top = float(cv.loc[cv["gap"].abs().idxmin(), "best_cv"]) if len(cv) else 1.0
+    half = max(reach * 1.15, 3 * spread, 0.01 * abs(top), 1e-6)
+    return -half, half
+
+
+def noise_note(table: pd.DataFrame) -> str | None:
+    """A sentence on whether the methods' differences exceed their spread (None: unknown)."""
+    cv = table[table["gap"].notna()]
+    if len(cv) < 2 or cv["gap_std"].isna().any():
+        return None
+    behind = cv[cv["gap"].abs() > 0]
+    if behind.empty:
+        return "All methods reached the same best score."
+    if cv["within_noise"].astype(bool).all():
+        return "Every difference is within ±1 std: no method is clearly better here."
+    return None
+
+
+def compare_bars_figure(
+    table: pd.DataFrame, score_title: str, labels: dict[str, str] | None = None
+) -> go.Figure:
+    """Per method, left: best CV score minus the best method's, error bar = the gap's spread
+    (over seeds, or over the best trial's folds with one seed), on an axis that does not
+    exaggerate noise; methods validated on one holdout split stand apart (named below).
+    Right: seconds spent (wall clock, with the part spent fitting and scoring models)."""
+    title = "Best score and time per method"
+    if table.empty:
+        return empty_figure(title, "No runs yet.")
+    names = {m: esc((labels or {}).get(m, m)) for m in table["method"]}
+    colors = method_colors(list(table["method"]))
+    spread_of = next((s for s in table["spread"] if s), None)
+    cv = table[table["gap"].notna()]
+    top = cv.loc[cv["gap"].abs().idxmin()] if len(cv) else None
+    left = (
+        f"Best CV score minus {names[top.method]}'s ({top.best_cv:.4f})"
+        if top is not None else "Best CV score"
+    )  # fmt: skip
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(left, "Time spent (s)"))
+    for r in cv.itertuples():
+        fig.add_trace(go.Scatter(
+            x=[names[r.method]], y=[r.gap], mode="markers", showlegend=False,
+            marker=dict(color=colors[r.method], size=12),
+            error_y=dict(type="data", array=[0.0 if pd.isna(r.gap_std) else r.gap_std],
+                         visible=True, thickness=2, width=8),
+            hovertemplate=(f"{names[r.method]}<br>best CV {r.best_cv:.4f}"
+                           f"<br>difference %{{y:+.4f}} ± {0 if pd.isna(r.gap_std) else r.gap_std:.4f}"
+                           "<extra></extra>"),
+        ), row=1, col=1)  # fmt: skip
+    fig.add_hline(y=0, line=dict(color="#444", width=1), row=1, col=1)
+    if len(cv):
+        fig.update_yaxes(range=list(gap_axis(table)), zeroline=False, row=1, col=1)
+    fig.add_trace(go.Bar(x=list(names.values()), y=table["wall_seconds"], name="wall clock",
+                         marker_color="#c7c7c7",
+                         hovertemplate="%{x}<br>wall %{y:.1f} s<extra></extra>"), row=1, col=2)  # fmt: skip
+    fig.add_trace(go.Bar(x=list(names.values()), y=table["fit_seconds"],
+                         name="fitting + scoring models", marker_color="#1f77b4",
+                         hovertemplate="%{x}<br>models %{y:.1f} s<extra></extra>"), row=1, col=2)  # fmt: skip
+    fig.update_layout(barmode="overlay")
+    fig.update_yaxes(title_text=f"difference in {score_title}", row=1, col=1)
+    fig.update_yaxes(title_text="seconds (median over seeds)", row=1, col=2)
+    notes = [f"error bars: {SPREAD_WORDS[spread_of]}" if spread_of else "no spread known"]
+    if (note := noise_note(table)) is not None:
+        notes.append(note)
+    apart = [(labels or {}).get(m, m) for m in table.loc[table["validation"] == "holdout", "method"]]
+    if apart:
+        notes.append(f"not shown: {', '.join(apart)} ({HOLDOUT_NOTE}, not a CV mean)")
+    base_layout(fig, title, height=460)
+    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="right", x=1.0),
+                      title_subtitle_text=esc(" · ".join(notes)), margin=dict(b=90, t=100))  # fmt: skip
+    return fig
