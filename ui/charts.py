@@ -1,8 +1,8 @@
 """Plotly figures built from the Live monitor's data (tuning.analysis.Snapshot pieces).
 
 Every figure has a title, axis titles with units, the score's name and direction, and the same
-colour for a trial state everywhere (STATE_COLORS). Payloads stay small as runs grow: WebGL
-traces (Scattergl), at most ~MAX_POINTS markers per chart (all best-so-far improvements kept,
+colour for a trial state everywhere (STATE_COLORS). Payloads stay small as runs grow: SVG
+traces, at most ~MAX_POINTS markers per chart (all best-so-far improvements kept,
 a deterministic sample of the rest), learning curves of ~40 trials only.
 """
 
@@ -30,6 +30,10 @@ KEEP_RECENT = 50  # the newest trials are always drawn, so a live chart visibly 
 FEW_CURVES = 10  # up to this many learning curves get one colour and legend entry each
 HEIGHT = 380
 VALIDATE = False  # plotly property validation on the live path (tests turn it on)
+# SVG, not WebGL (scattergl): at <= MAX_POINTS markers SVG draws a chart in ~0.1 s, while each
+# WebGL chart costs ~0.4 s to set up in a browser without a GPU (software GL), and the page's
+# first look waited for all of them.
+SCATTER = "scatter"
 
 
 def state_color(state: str) -> str:
@@ -163,7 +167,7 @@ def _score_scatter(
             continue
         data.append(
             {
-                "type": "scattergl",
+                "type": SCATTER,
                 "x": xs[mask],
                 "y": ys[mask],
                 "mode": "markers",
@@ -179,7 +183,7 @@ def _score_scatter(
     if len(best_df):
         data.append(
             {
-                "type": "scattergl",
+                "type": SCATTER,
                 "x": best_df[x].to_numpy(),
                 "y": best_df["best"].to_numpy(dtype=float),
                 "mode": "lines",
@@ -256,7 +260,7 @@ def _counts(df: pd.DataFrame) -> dict[str, int]:
 
 def _curve_trace(c: Any, name: str, color: str, width: float, markers: bool) -> dict:
     return {
-        "type": "scattergl",
+        "type": SCATTER,
         "x": c.steps,
         "y": c.values,
         "mode": "lines+markers" if markers else "lines",
@@ -293,7 +297,7 @@ def learning_curves(
             xs, ys, nums = _joined(group)
             data.append(
                 {
-                    "type": "scattergl", "x": xs, "y": ys, "customdata": nums, "mode": "lines",
+                    "type": SCATTER, "x": xs, "y": ys, "customdata": nums, "mode": "lines",
                     "name": f"{state} ({len(group)})", "opacity": 0.6,
                     "line": {"color": state_color(state), "width": 1.5},
                     "hovertemplate": "trial %{customdata}<br>step %{x}<br>score %{y:.4f}"
@@ -334,7 +338,7 @@ def _end_markers(curves: list) -> list[dict]:
     if pruned:
         out.append(
             {
-                "type": "scattergl", "mode": "markers", "name": "pruned here",
+                "type": SCATTER, "mode": "markers", "name": "pruned here",
                 "x": [c.steps[-1] for c in pruned], "y": [c.values[-1] for c in pruned],
                 "customdata": [c.number for c in pruned],
                 "marker": {"symbol": "x", "size": 11, "color": STATE_COLORS["pruned"]},
@@ -346,7 +350,7 @@ def _end_markers(curves: list) -> list[dict]:
         at = [c.stopped_early_at for c in early]
         out.append(
             {
-                "type": "scattergl", "mode": "markers", "name": "stopped early",
+                "type": SCATTER, "mode": "markers", "name": "stopped early",
                 "x": at,
                 "y": [c.values[c.steps.index(a)] if a in c.steps else c.values[-1] for c, a in zip(early, at, strict=True)],
                 "customdata": [c.number for c in early],
