@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -568,3 +569,36 @@ def test_compare_target_is_named_in_the_legend_not_drawn_over():
     fig = plots.compare_curve_figure(band, "trials", "accuracy", ["tpe"], target=0.95)
     assert not [a for a in fig.layout.annotations if "target" in (a.text or "")]
     assert any(t.name == "target 0.9500" and t.showlegend is not False for t in fig.data)
+
+
+def _conditional_study():
+    """An SVM-like study where gamma applies only to the rbf kernel."""
+    d = {"kernel": CategoricalDistribution(["linear", "rbf"]), "C": FloatDistribution(0.1, 20),
+         "gamma": FloatDistribution(1e-3, 1.0, log=True)}  # fmt: skip
+    trials = []
+    for i in range(12):
+        p = {"kernel": "linear", "C": 1.0 + i} if i % 2 == 0 else {"kernel": "rbf", "C": 1.0,
+                                                                    "gamma": 0.01 * i}  # fmt: skip
+        v = 0.97 if i % 2 == 0 else 0.6 + i / 100
+        trials.append(frozen(i, p, {k: d[k] for k in p}, v, metrics=metrics(v)))
+    return study_of(trials)
+
+
+def test_a_parameter_that_does_not_apply_reads_a_dash():
+    assert an.param_cell(float("nan")) == an.NOT_APPLICABLE == "—"
+    assert an.param_cell(None) == "None"  # a real choice (max_depth=None), not a missing value
+    assert an.param_cell(0.5) == "0.5" and an.param_cell("rbf") == "rbf"
+
+
+def test_report_tables_say_dash_where_a_parameter_does_not_apply():
+    from tuning.report import html as report
+
+    data = report.build_report(_conditional_study(), figures=False)
+    html = report.report_html(data)
+    md = report.report_markdown(data)
+    rows = re.findall(r"<tr>(<td.*?)</tr>", html)
+    linear = [r for r in rows if "<td>linear</td>" in r and r.startswith('<td class="num">')]
+    assert linear and all("<td>—</td>" in r for r in linear)
+    assert ">nan<" not in html and "<td></td>" not in html
+    md_linear = [line for line in md.splitlines() if "| linear |" in line and line[2].isdigit()]
+    assert md_linear and all("| — |" in line for line in md_linear) and "nan" not in md

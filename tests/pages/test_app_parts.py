@@ -158,3 +158,15 @@ def test_removing_a_choice_that_a_condition_needs_is_refused():
     table.loc[table["parameter"] == "kernel", "choices"] = "rbf, linear"
     with pytest.raises(SpaceError, match="not choices of 'kernel'"):
         table_to_space(table, space)
+
+
+def test_top_table_says_dash_for_a_parameter_that_does_not_apply():
+    from ui import tables
+
+    df = pd.DataFrame({"number": [0, 1], "state": ["complete", "complete"], "value": [0.9, 0.8],
+                       "cv_std": [0.01, 0.02], "train_score": [1.0, 1.0], "fit_seconds": [1, 2],
+                       "param_kernel": ["linear", "rbf"], "param_gamma": [np.nan, 0.1],
+                       "param_max_depth": pd.Series([None, 3], dtype=object)})  # fmt: skip
+    table = tables.top_table(df, Scoring("accuracy"))
+    assert table["gamma"].tolist() == ["—", "0.1"]
+    assert table["max_depth"].tolist() == ["None", "3"]  # None is a real choice

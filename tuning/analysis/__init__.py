@@ -34,12 +34,14 @@ from tuning.analysis.param_importance import (
 )
 from tuning.analysis.recommendations import Recommendation, recommend, refined_config
 from tuning.analysis.rundata import (
+    NOT_APPLICABLE,
     STEP_LABELS,
     ParamInfo,
     RunData,
     best_by_end,
     fmt_value,
     load_run,
+    param_cell,
     running_best,
     sample_rows,
     to_float,
@@ -63,7 +65,7 @@ from tuning.analysis.surfaces import ContourGrid, best_pair, contour_grid, point
 
 __all__ = [
     "RunData", "ParamInfo", "load_run", "running_best", "best_by_end", "STEP_LABELS",
-    "to_float", "sample_rows", "fmt_value",
+    "to_float", "sample_rows", "fmt_value", "param_cell", "NOT_APPLICABLE",
     "Importance", "importance", "ImportanceCache", "IMPORTANCE_METHODS", "DEFAULT_METHOD",
     "MIN_TRIALS_FOR_IMPORTANCE",
     "ContourGrid", "contour_grid", "best_pair", "points",
