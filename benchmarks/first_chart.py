@@ -26,6 +26,7 @@ import datetime as dt
 import os
 import platform
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -158,6 +159,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 10_000])
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on a kill too
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing")
     from playwright.sync_api import sync_playwright

@@ -25,7 +25,7 @@ TRIAL_PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b",
     "#e377c2", "#17becf", "#bcbd22", "#ff7f0e", "#7f7f7f",
 )  # fmt: skip
-MAX_POINTS = 2000  # markers per chart before sampling
+MAX_POINTS = 1000  # markers per chart before sampling (SVG: each costs the browser time)
 KEEP_RECENT = 50  # the newest trials are always drawn, so a live chart visibly moves
 FEW_CURVES = 10  # up to this many learning curves get one colour and legend entry each
 HEIGHT = 380
@@ -121,6 +121,17 @@ def layout(
     }  # fmt: skip
 
 
+def fixed_margins(lay: dict) -> dict:
+    """Margins given here instead of measured by Plotly (automargin): an automargin chart is
+    laid out, measured and drawn again, up to twice the browser's work for each chart. Numeric
+    tick labels of scores and steps fit in these margins."""
+    for axis in ("xaxis", "yaxis"):
+        lay[axis]["automargin"] = False
+        lay[axis]["title"]["standoff"] = 6
+    lay["margin"] = {**lay["margin"], "l": 76, "b": 50}
+    return lay
+
+
 def figure(data: list[dict], layout: dict) -> go.Figure:
     """One constructor call per figure. Validation is off on the live path (it costs more than
     building the data); tests rebuild every figure with validation on."""
@@ -156,7 +167,7 @@ def _score_scatter(
     xs = pts[x].to_numpy(dtype=float) if len(pts) else np.empty(0)
     keep = ~np.isnan(xs)
     if not keep.any():
-        return empty_figure("No scored trials yet", layout(title, xtitle, score_title))
+        return empty_figure("No scored trials yet", fixed_margins(layout(title, xtitle, score_title)))
     xs, ys = xs[keep], pts["value"].to_numpy(dtype=float)[keep]
     states = pts["state"].to_numpy(dtype=object)[keep]
     hover = np.asarray(pts["hover"].tolist(), dtype=str)[keep]  # fixed-width: one memcpy to copy
@@ -198,7 +209,7 @@ def _score_scatter(
             f"{len(xs):,} of {n_scored:,} trials drawn: "
             "every new best, the newest and an even sample"
         )
-    lay = layout(title, xtitle, score_title, subtitle=subtitle)
+    lay = fixed_margins(layout(title, xtitle, score_title, subtitle=subtitle))
     finite = ys[np.isfinite(ys)]
     if len(finite) and finite.min() == finite.max():
         # Plotly pads a flat series by +-0.5 or more, so an accuracy of 0.95 showed on an axis up
@@ -310,11 +321,11 @@ def learning_curves(
     data.extend(_end_markers(curves))
     few = len(curves) <= FEW_CURVES
     subtitle = None if few else f"{len(curves)} trials: the best and the most recent"
-    lay = layout(title, step_label, score_title, subtitle=subtitle)
+    lay = fixed_margins(layout(title, step_label, score_title, subtitle=subtitle))
     if few:  # long per-trial names: legend under the plot, one per line
         lay["legend"] = {"orientation": "v", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0}
         lay["height"] = HEIGHT + 22 * (len(curves) + 1)
-        lay["margin"] = {"l": 10, "r": 10, "t": 60, "b": 10}
+        lay["margin"] = {**lay["margin"], "t": 60}
     if max(max(c.steps) for c in curves) <= 20:
         lay["xaxis"]["dtick"] = 1
     return figure(data, lay)

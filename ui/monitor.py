@@ -53,19 +53,21 @@ def show(name: str) -> None:
         holder = st.empty()
         if not st.session_state.get(drawn_key):
             # The first look in this session: the page's layout at once, while the trials are
-            # read; its empty chart also starts the browser loading Plotly's code.
+            # read; its empty charts also start the browser loading Plotly's code.
             with holder.container():
                 skeleton()
         try:
             snap = live_run.snapshot()
         except KeyError:  # deleted while this page watched it
-            holder.empty()
+            snap = None
+        # Emptied, not overwritten: elements drawn in this same run would survive an overwrite.
+        holder.empty()
+        if snap is None:
             _gone(name)
             if polling:
                 st.rerun()
             return
-        with holder.container():
-            render(snap, live_run.hover_cache)
+        render(snap, live_run.hover_cache)
         st.session_state[drawn_key] = True
         still = runs.should_poll(name, snap.status, snap.record.created_at, manager)
         if polling and not still:

@@ -28,7 +28,7 @@ from app_support import (
 from tuning.runs.runner import RunHandle, create_run
 from tuning.store.runs import counted, delete_run, load_study
 from ui import charts as chart_mod
-from ui import state
+from ui import monitor, state
 from ui.charts import STATE_COLORS
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
@@ -52,6 +52,8 @@ def test_finished_run_shows_progress_charts_and_tables():
     assert at.selectbox(key=state.LIVE_PICK).value == name
     m = metrics(at)
     assert m["Trials done"] == "6 / 6"
+    assert len(at.metric) == 5 and "…" not in m.values()  # the placeholder is gone
+    assert not [c for c in charts(at) if not charts(at)[c]["data"]]  # so are its empty charts
     best = float(m["Best accuracy"])
     assert 0.5 < best <= 1.0 and m["Best trial"].startswith("#")
     assert m["Time left (estimate)"] == "–"
@@ -207,3 +209,20 @@ def test_a_run_deleted_elsewhere_disappears_without_an_error():
     at.run()
     assert ok(at).selectbox(key=state.LIVE_PICK).value == keep
     assert at.selectbox(key=state.LIVE_PICK).options == [keep]
+
+
+def test_placeholder_shows_the_pages_layout_before_the_first_snapshot():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from ui import monitor
+
+        monitor.skeleton()
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    assert [m.label for m in at.metric] == list(monitor.METRIC_LABELS)
+    assert {m.value for m in at.metric} == {"…"}
+    figs = charts(at)
+    assert set(figs) == {"Score of every trial", "Score over time"}
+    assert all(f["layout"]["annotations"][0]["text"] == "Loading trials…" for f in figs.values())
