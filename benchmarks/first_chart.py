@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import platform
 import random
@@ -138,16 +139,24 @@ def start_servers(data: str) -> tuple[list[subprocess.Popen], str, str]:
 
 
 def measure(pw, url: str, first_js: str, done_js: str) -> tuple[float, float]:
-    """(first chart, complete) in seconds since navigation start, in a fresh browser."""
+    """(first chart, complete) in seconds since navigation start, in a fresh browser; a wait
+    past TIMEOUT_MS counts as infinite (the medians then say so)."""
+    from playwright.sync_api import TimeoutError as WaitTimeout
+
     browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    first = done = math.inf
     try:
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         page.goto(url, wait_until="commit")
         first = page.wait_for_function(first_js, timeout=TIMEOUT_MS, polling="raf").json_value()
+        first /= 1000
         done = page.wait_for_function(done_js, timeout=TIMEOUT_MS, polling="raf").json_value()
-        return first / 1000, done / 1000
+        done /= 1000
+    except WaitTimeout:
+        pass
     finally:
         browser.close()
+    return first, done
 
 
 def _stats(xs: list[float]) -> str:
@@ -202,6 +211,10 @@ def main() -> None:
                 f"  first chart no later than optuna-dashboard's (medians): "
                 f"{'yes' if statistics.median(app_first) <= statistics.median(dash_first) else 'NO'}",
             ]
+            _write(lines)  # after each size: a long run keeps what it measured
+
+
+def _write(lines: list[str]) -> None:
     text = "\n".join(lines) + "\n"
     print(text, end="")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
