@@ -1,8 +1,8 @@
 """Plotly figures built from the Live monitor's data (tuning.analysis.Snapshot pieces).
 
 Every figure has a title, axis titles with units, the score's name and direction, and the same
-colour for a trial state everywhere (STATE_COLORS). Payloads stay small as runs grow: WebGL
-traces (Scattergl), at most ~MAX_POINTS markers per chart (all best-so-far improvements kept,
+colour for a trial state everywhere (STATE_COLORS). Payloads stay small as runs grow: SVG
+traces, at most ~MAX_POINTS markers per chart (all best-so-far improvements kept,
 a deterministic sample of the rest), learning curves of ~40 trials only.
 """
 
@@ -26,11 +26,15 @@ TRIAL_PALETTE = (
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b",
     "#e377c2", "#17becf", "#bcbd22", "#ff7f0e", "#7f7f7f",
 )  # fmt: skip
-MAX_POINTS = 2000  # markers per chart before sampling
+MAX_POINTS = 1000  # markers per chart before sampling (SVG: each costs the browser time)
 KEEP_RECENT = 50  # the newest trials are always drawn, so a live chart visibly moves
 FEW_CURVES = 10  # up to this many learning curves get one colour and legend entry each
 HEIGHT = 380
 VALIDATE = False  # plotly property validation on the live path (tests turn it on)
+# SVG, not WebGL (scattergl): at <= MAX_POINTS markers SVG draws a chart in ~0.1 s, while each
+# WebGL chart costs ~0.4 s to set up in a browser without a GPU (software GL), and the page's
+# first look waited for all of them.
+SCATTER = "scatter"
 
 
 def state_color(state: str) -> str:
@@ -120,6 +124,17 @@ def layout(
     }  # fmt: skip
 
 
+def fixed_margins(lay: dict) -> dict:
+    """Margins given here instead of measured by Plotly (automargin): an automargin chart is
+    laid out, measured and drawn again, up to twice the browser's work for each chart. Numeric
+    tick labels of scores and steps fit in these margins."""
+    for axis in ("xaxis", "yaxis"):
+        lay[axis]["automargin"] = False
+        lay[axis]["title"]["standoff"] = 6
+    lay["margin"] = {**lay["margin"], "l": 76, "b": 50}
+    return lay
+
+
 def figure(data: list[dict], layout: dict) -> go.Figure:
     """One constructor call per figure. Validation is off on the live path (it costs more than
     building the data); tests rebuild every figure with validation on."""
@@ -156,7 +171,7 @@ def _score_scatter(
     xs = pts[x].to_numpy(dtype=float) if len(pts) else np.empty(0)
     keep = ~np.isnan(xs)
     if not keep.any():
-        return empty_figure("No scored trials yet", layout(title, xtitle, score_title))
+        return empty_figure("No scored trials yet", fixed_margins(layout(title, xtitle, score_title)))
     xs, ys = xs[keep], pts["value"].to_numpy(dtype=float)[keep]
     states = pts["state"].to_numpy(dtype=object)[keep]
     hover = np.asarray(pts["hover"].tolist(), dtype=str)[keep]  # fixed-width: one memcpy to copy
@@ -167,7 +182,7 @@ def _score_scatter(
             continue
         data.append(
             {
-                "type": "scattergl",
+                "type": SCATTER,
                 "x": xs[mask],
                 "y": ys[mask],
                 "mode": "markers",
@@ -183,7 +198,7 @@ def _score_scatter(
     if len(best_df):
         data.append(
             {
-                "type": "scattergl",
+                "type": SCATTER,
                 "x": best_df[x].to_numpy(),
                 "y": best_df["best"].to_numpy(dtype=float),
                 "mode": "lines",
@@ -202,7 +217,7 @@ def _score_scatter(
     if partial:
         notes.append(f"{partial:,} pruned, stopped or failed not drawn: cut short, no score")
     subtitle = "<br>".join(notes) or None
-    lay = layout(title, xtitle, score_title, subtitle=subtitle)
+    lay = fixed_margins(layout(title, xtitle, score_title, subtitle=subtitle))
     finite = ys[np.isfinite(ys)]
     if len(finite) and finite.min() == finite.max():
         # Plotly pads a flat series by +-0.5 or more, so an accuracy of 0.95 showed on an axis up
@@ -264,7 +279,7 @@ def _counts(df: pd.DataFrame) -> dict[str, int]:
 
 def _curve_trace(c: Any, name: str, color: str, width: float, markers: bool) -> dict:
     return {
-        "type": "scattergl",
+        "type": SCATTER,
         "x": c.steps,
         "y": c.values,
         "mode": "lines+markers" if markers else "lines",
@@ -301,7 +316,7 @@ def learning_curves(
             xs, ys, nums = _joined(group)
             data.append(
                 {
-                    "type": "scattergl", "x": xs, "y": ys, "customdata": nums, "mode": "lines",
+                    "type": SCATTER, "x": xs, "y": ys, "customdata": nums, "mode": "lines",
                     "name": f"{state} ({len(group)})", "opacity": 0.6,
                     "line": {"color": state_color(state), "width": 1.5},
                     "hovertemplate": "trial %{customdata}<br>step %{x}<br>score %{y:.4f}"
@@ -314,11 +329,11 @@ def learning_curves(
     data.extend(_end_markers(curves))
     few = len(curves) <= FEW_CURVES
     subtitle = None if few else f"{len(curves)} trials: the best and the most recent"
-    lay = layout(title, step_label, score_title, subtitle=subtitle)
+    lay = fixed_margins(layout(title, step_label, score_title, subtitle=subtitle))
     if few:  # long per-trial names: legend under the plot, one per line
         lay["legend"] = {"orientation": "v", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0}
         lay["height"] = HEIGHT + 22 * (len(curves) + 1)
-        lay["margin"] = {"l": 10, "r": 10, "t": 60, "b": 10}
+        lay["margin"] = {**lay["margin"], "t": 60}
     if max(max(c.steps) for c in curves) <= 20:
         lay["xaxis"]["dtick"] = 1
     return figure(data, lay)
@@ -342,7 +357,7 @@ def _end_markers(curves: list) -> list[dict]:
     if pruned:
         out.append(
             {
-                "type": "scattergl", "mode": "markers", "name": "pruned here",
+                "type": SCATTER, "mode": "markers", "name": "pruned here",
                 "x": [c.steps[-1] for c in pruned], "y": [c.values[-1] for c in pruned],
                 "customdata": [c.number for c in pruned],
                 "marker": {"symbol": "x", "size": 11, "color": STATE_COLORS["pruned"]},
@@ -354,7 +369,7 @@ def _end_markers(curves: list) -> list[dict]:
         at = [c.stopped_early_at for c in early]
         out.append(
             {
-                "type": "scattergl", "mode": "markers", "name": "stopped early",
+                "type": SCATTER, "mode": "markers", "name": "stopped early",
                 "x": at,
                 "y": [c.values[c.steps.index(a)] if a in c.steps else c.values[-1] for c, a in zip(early, at, strict=True)],
                 "customdata": [c.number for c in early],

@@ -46,16 +46,29 @@ def show(name: str) -> None:
     record = live_run.record(attrs)
     polling = runs.should_poll(name, record.status, record.created_at, manager)
 
+    drawn_key = f"live_drawn:{name}"
+
     @st.fragment(run_every=POLL_S if polling else None)
     def live() -> None:
+        holder = st.empty()
+        if not st.session_state.get(drawn_key):
+            # The first look in this session: the page's layout at once, while the trials are
+            # read; its empty charts also start the browser loading Plotly's code.
+            with holder.container():
+                skeleton()
         try:
             snap = live_run.snapshot()
         except KeyError:  # deleted while this page watched it
+            snap = None
+        # Emptied, not overwritten: elements drawn in this same run would survive an overwrite.
+        holder.empty()
+        if snap is None:
             _gone(name)
             if polling:
                 st.rerun()
             return
         render(snap, live_run.hover_cache)
+        st.session_state[drawn_key] = True
         still = runs.should_poll(name, snap.status, snap.record.created_at, manager)
         if polling and not still:
             st.rerun()  # full rerun: the fragment comes back without run_every
@@ -152,8 +165,24 @@ def _queue(name: str) -> None:
     )
 
 
+METRIC_LABELS = ("Trials done", "Best score", "Best trial", "Elapsed", "Time left (estimate)")
+# "10,000 / 10,000" needs about 1.6 times the width of the other values.
+METRIC_WIDTHS = [1.6, 1, 1, 1, 1.2]
+
+
+def skeleton() -> None:
+    """What the page will show, before the first snapshot: metric tiles and the first charts."""
+    c = st.columns(METRIC_WIDTHS)
+    for col, label in zip(c, METRIC_LABELS, strict=True):
+        col.metric(label, "…")
+    left, right = st.columns(2)
+    for col, title in ((left, "Score of every trial"), (right, "Score over time")):
+        frame = charts.empty_figure("Loading trials…", charts.layout(title, "", ""))
+        col.plotly_chart(frame, config=PLOTLY_CONFIG)
+
+
 def _metrics(snap: Snapshot) -> None:
-    c = st.columns(5)
+    c = st.columns(METRIC_WIDTHS)
     budget = f" / {snap.n_budget:,}" if snap.n_budget else ""
     c[0].metric("Trials done", f"{snap.done:,}{budget}", help="Complete, pruned and failed trials")
     best = snap.best["value"] if snap.best else None

@@ -6,6 +6,7 @@ from collections import deque
 
 import pandas as pd
 
+from tuning import analysis as an
 from tuning.core.scoring import Scoring
 from ui import text
 
@@ -31,7 +32,7 @@ def top_table(df: pd.DataFrame, scoring: Scoring, n: int = 10) -> pd.DataFrame:
     if "worker" in df.columns and df["worker"].nunique() > 1:
         table["worker"] = top["worker"]  # host:pid of the process that ran it
     for c in (c for c in top.columns if c.startswith("param_")):
-        table[c[len("param_") :]] = top[c].map(text.value)
+        table[c[len("param_") :]] = top[c].map(lambda v: an.param_cell(v, text.value))
     return table
 
 

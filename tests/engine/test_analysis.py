@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -489,7 +490,8 @@ def test_contour_is_binned_and_small_at_2000_trials(svm_like):
     fig = plots.contour_figure(grid, run)
     assert len(fig.to_json()) < 2_000_000
     slices = plots.slice_figure(run)
-    assert sum(len(t.x) for t in slices.data) <= 5 * 2000 and len(slices.to_json()) < 2_000_000
+    drawn = sum(len(t.x) for t in slices.data)
+    assert drawn <= 5 * (2000 + 1) and len(slices.to_json()) < 2_000_000  # + the best, per panel
     mean = an.contour_grid(run, "noise_c", "C", bins=10, agg="mean")
     assert mean.z.shape == (10, 3) and mean.x_labels == ["x", "y", "z"]
 
@@ -619,3 +621,126 @@ def test_the_report_never_shows_a_partial_mean_as_a_score(stopped_mid_trial):
     assert data.run.best["value"] == 0.8
     md = report.report_markdown(data)
     assert "0.99" not in md and "0.97" not in md
+
+
+def _contrast_on_white(hex_color: str) -> float:
+    """WCAG contrast ratio of a colour against white."""
+    c = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4 for x in c]
+    return 1.05 / (0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2] + 0.05)
+
+
+def _round_number(text: str) -> bool:
+    """1, 2.5, 10, 250, 0.001: at most two significant digits (31.62 and 0.001778 are not)."""
+    digits = f"{abs(float(text)):.6e}".split("e")[0].replace(".", "").rstrip("0")
+    return len(digits) <= 2
+
+
+def _readable_run(n=40):
+    d = {"C": FloatDistribution(1e-3, 1e3, log=True), "lr": FloatDistribution(1e-4, 0.1, log=True),
+         "depth": IntDistribution(1, 5), "leaves": IntDistribution(2, 50),
+         "kernel": CategoricalDistribution(["linear", "rbf"])}  # fmt: skip
+    rng = np.random.default_rng(8)
+    trials = []
+    for i in range(n):
+        p = {"C": float(10 ** rng.uniform(-3, 3)), "lr": float(10 ** rng.uniform(-4, -1)),
+             "depth": int(rng.integers(1, 6)), "leaves": int(rng.integers(2, 51)),
+             "kernel": str(rng.choice(["linear", "rbf"]))}  # fmt: skip
+        v = 0.99 - i / 100 if i < 3 else float(rng.uniform(0.5, 0.9))  # the best trial is early
+        trials.append(frozen(i, p, d, v, metrics=metrics(v)))
+    return an.load_run(study_of(trials))
+
+
+def test_slices_read_the_same_on_every_panel():
+    run = _readable_run()
+    fig = plots.slice_figure(run)
+    layout = fig.to_plotly_json()["layout"]
+    # every row's score axis has the score's own title (one said "score")
+    titles = {v["title"]["text"] for k, v in layout.items() if k.startswith("yaxis") and "title" in v}
+    assert titles == {run.score_title}
+    # integer parameters: whole-number ticks only (no 2.5 on depth 1..5)
+    for name in ("depth", "leaves"):
+        i = run.param_names.index(name) if name in run.param_names else None
+        axis = next(v for k, v in layout.items() if k.startswith("xaxis")
+                    and v.get("title", {}).get("text") == name)  # fmt: skip
+        assert axis["tickvals"] and all(float(t).is_integer() for t in axis["tickvals"]), (name, i)
+    # the first trials are drawn in a colour that shows on white, and the best trial is marked
+    trials = [t for t in fig.data if t.marker.colorscale]
+    first_colour = trials[0].marker.colorscale[0][1]
+    assert _contrast_on_white(first_colour) >= 3.0
+    best = [t for t in fig.data if t.name and t.name.startswith("best trial")]
+    assert len(best) == 5 and all(t.marker.color == plots.BEST_COLOR for t in best)
+    assert best[0].y[0] == pytest.approx(0.99)
+
+
+def test_parallel_coordinates_tick_at_round_numbers():
+    run = _readable_run()
+    fig = plots.parallel_figure(run)
+    for dim in fig.data[0].dimensions[:-1]:
+        if dim.label == "kernel":
+            continue
+        texts = [t for t in dim.ticktext if t != "(inactive)"]
+        assert len(texts) >= 2 and all(_round_number(t) for t in texts), (dim.label, texts)
+        if dim.label.startswith("depth"):
+            assert texts == ["1", "2", "3", "4", "5"]
+    c = next(d for d in fig.data[0].dimensions if d.label.startswith("C"))
+    assert list(c.ticktext) == ["0.001", "0.01", "0.1", "1", "10", "100", "1000"]
+    assert list(c.tickvals) == pytest.approx([-3, -2, -1, 0, 1, 2, 3])
+
+
+def test_nice_ticks():
+    assert plots.nice_ticks(1e-4, 0.1, log=True) == [1e-4, 1e-3, 1e-2, 0.1]
+    assert plots.nice_ticks(0.01, 0.5, log=True) == [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+    assert plots.nice_ticks(1, 4, integer=True) == [1, 2, 3, 4]
+    assert plots.nice_ticks(50, 300, integer=True) == [50, 100, 150, 200, 250, 300]
+    assert plots.nice_ticks(0.0, 1.0) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+
+
+def test_timeline_has_a_legend_entry_per_state_even_for_one_state():
+    run = _readable_run(10)  # all complete: one trace, which Plotly would draw without a legend
+    fig = plots.timeline_figure(run)
+    assert [t.showlegend for t in fig.data] == [True]
+    assert fig.data[0].name.startswith("complete")
+
+
+def test_compare_target_is_named_in_the_legend_not_drawn_over():
+    import pandas as pd
+
+    band = pd.DataFrame({"method": ["tpe"] * 3, "trials": [1, 2, 3], "median": [0.8, 0.9, 0.95],
+                         "low": [0.8, 0.9, 0.95], "high": [0.8, 0.9, 0.95], "seeds": [1, 1, 1]})  # fmt: skip
+    fig = plots.compare_curve_figure(band, "trials", "accuracy", ["tpe"], target=0.95)
+    assert not [a for a in fig.layout.annotations if "target" in (a.text or "")]
+    assert any(t.name == "target 0.9500" and t.showlegend is not False for t in fig.data)
+
+
+def _conditional_study():
+    """An SVM-like study where gamma applies only to the rbf kernel."""
+    d = {"kernel": CategoricalDistribution(["linear", "rbf"]), "C": FloatDistribution(0.1, 20),
+         "gamma": FloatDistribution(1e-3, 1.0, log=True)}  # fmt: skip
+    trials = []
+    for i in range(12):
+        p = {"kernel": "linear", "C": 1.0 + i} if i % 2 == 0 else {"kernel": "rbf", "C": 1.0,
+                                                                    "gamma": 0.01 * i}  # fmt: skip
+        v = 0.97 if i % 2 == 0 else 0.6 + i / 100
+        trials.append(frozen(i, p, {k: d[k] for k in p}, v, metrics=metrics(v)))
+    return study_of(trials)
+
+
+def test_a_parameter_that_does_not_apply_reads_a_dash():
+    assert an.param_cell(float("nan")) == an.NOT_APPLICABLE == "—"
+    assert an.param_cell(None) == "None"  # a real choice (max_depth=None), not a missing value
+    assert an.param_cell(0.5) == "0.5" and an.param_cell("rbf") == "rbf"
+
+
+def test_report_tables_say_dash_where_a_parameter_does_not_apply():
+    from tuning.report import html as report
+
+    data = report.build_report(_conditional_study(), figures=False)
+    html = report.report_html(data)
+    md = report.report_markdown(data)
+    rows = re.findall(r"<tr>(<td.*?)</tr>", html)
+    linear = [r for r in rows if "<td>linear</td>" in r and r.startswith('<td class="num">')]
+    assert linear and all("<td>—</td>" in r for r in linear)
+    assert ">nan<" not in html and "<td></td>" not in html
+    md_linear = [line for line in md.splitlines() if "| linear |" in line and line[2].isdigit()]
+    assert md_linear and all("| — |" in line for line in md_linear) and "nan" not in md

@@ -30,7 +30,7 @@ def test_empty_storage_shows_presets_and_no_runs(tmp_path):
     assert len(starts) == len(presets.PRESETS) == 4
     assert any("No runs yet" in i for i in texts(at.info))
     # the sidebar says which storage is in use and that nothing runs
-    sidebar = " ".join(texts(at.sidebar.code) + texts(at.sidebar.caption))
+    sidebar = " ".join(texts(at.sidebar.text) + texts(at.sidebar.caption))
     assert str(tmp_path / "runs.journal") in sidebar and "0 running" in sidebar
 
 

@@ -28,7 +28,7 @@ from app_support import (
 from tuning.runs.runner import RunHandle, create_run
 from tuning.store.runs import counted, delete_run, load_study
 from ui import charts as chart_mod
-from ui import state
+from ui import monitor, state
 from ui.charts import STATE_COLORS
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
@@ -52,6 +52,8 @@ def test_finished_run_shows_progress_charts_and_tables():
     assert at.selectbox(key=state.LIVE_PICK).value == name
     m = metrics(at)
     assert m["Trials done"] == "6 / 6"
+    assert len(at.metric) == 5 and "…" not in m.values()  # the placeholder is gone
+    assert not [c for c in charts(at) if not charts(at)[c]["data"]]  # so are its empty charts
     best = float(m["Best accuracy"])
     assert 0.5 < best <= 1.0 and m["Best trial"].startswith("#")
     assert m["Time left (estimate)"] == "–"
@@ -64,9 +66,11 @@ def test_finished_run_shows_progress_charts_and_tables():
     assert by_trial["layout"]["yaxis"]["title"]["text"] == "accuracy (higher is better)"
     complete = next(t for t in by_trial["data"] if t["name"].startswith("complete"))
     assert (
-        complete["marker"]["color"] == STATE_COLORS["complete"] and complete["type"] == "scattergl"
+        complete["marker"]["color"] == STATE_COLORS["complete"] and complete["type"] == "scatter"
     )
     assert len(_values(complete["x"])) == 6
+    # No WebGL on this page: each WebGL chart costs ~0.4 s to set up in a browser without a GPU.
+    assert not [t for f in figs.values() for t in f["data"] if t["type"].endswith("gl")]
     best_line = next(t for t in by_trial["data"] if t["name"] == "best so far")
     assert max(_values(best_line["y"])) == pytest.approx(best, abs=1e-4)
     assert figs["Score over time"]["layout"]["xaxis"]["title"]["text"] == "elapsed time (s)"
@@ -261,3 +265,20 @@ def test_the_importance_chart_says_when_evaluators_disagree():
     assert "mean decrease impurity importance over 30" in sub
     assert "PED-ANOVA ranks C above kernel (see Analysis)" in sub
     assert "⚠" not in chart_mod.importance_bars({"a": 1.0}, 5, "PED-ANOVA").layout.title.subtitle.text
+
+
+def test_placeholder_shows_the_pages_layout_before_the_first_snapshot():
+    from streamlit.testing.v1 import AppTest
+
+    def page():
+        from ui import monitor
+
+        monitor.skeleton()
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    assert [m.label for m in at.metric] == list(monitor.METRIC_LABELS)
+    assert {m.value for m in at.metric} == {"…"}
+    figs = charts(at)
+    assert set(figs) == {"Score of every trial", "Score over time"}
+    assert all(f["layout"]["annotations"][0]["text"] == "Loading trials…" for f in figs.values())

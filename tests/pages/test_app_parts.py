@@ -91,7 +91,7 @@ def test_sampling_keeps_every_improvement_and_is_deterministic():
 def test_live_figures_stay_small_at_ten_thousand_trials():
     df = _frame(10_000, np.random.default_rng(1))
     fig = charts.score_by_trial(df, "accuracy (higher is better)")
-    assert fig.data[0].type == "scattergl"
+    assert fig.data[0].type == "scatter"  # SVG: no WebGL context to set up in the browser
     drawn = sum(len(t.x) for t in fig.data if t.mode == "markers")
     assert drawn <= charts.MAX_POINTS + 200
     assert "trials drawn" in fig.layout.title.subtitle.text
@@ -158,3 +158,15 @@ def test_removing_a_choice_that_a_condition_needs_is_refused():
     table.loc[table["parameter"] == "kernel", "choices"] = "rbf, linear"
     with pytest.raises(SpaceError, match="not choices of 'kernel'"):
         table_to_space(table, space)
+
+
+def test_top_table_says_dash_for_a_parameter_that_does_not_apply():
+    from ui import tables
+
+    df = pd.DataFrame({"number": [0, 1], "state": ["complete", "complete"], "value": [0.9, 0.8],
+                       "cv_std": [0.01, 0.02], "train_score": [1.0, 1.0], "fit_seconds": [1, 2],
+                       "param_kernel": ["linear", "rbf"], "param_gamma": [np.nan, 0.1],
+                       "param_max_depth": pd.Series([None, 3], dtype=object)})  # fmt: skip
+    table = tables.top_table(df, Scoring("accuracy"))
+    assert table["gamma"].tolist() == ["—", "0.1"]
+    assert table["max_depth"].tolist() == ["None", "3"]  # None is a real choice

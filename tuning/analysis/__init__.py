@@ -39,12 +39,14 @@ from tuning.analysis.param_importance import (
 )
 from tuning.analysis.recommendations import Recommendation, recommend, refined_config
 from tuning.analysis.rundata import (
+    NOT_APPLICABLE,
     STEP_LABELS,
     ParamInfo,
     RunData,
     best_by_end,
     fmt_value,
     load_run,
+    param_cell,
     running_best,
     sample_rows,
     score_only,
@@ -69,8 +71,8 @@ from tuning.analysis.statistics import (
 from tuning.analysis.surfaces import ContourGrid, best_pair, contour_grid, points
 
 __all__ = [
-    "RunData", "ParamInfo", "load_run", "scored", "score_only", "running_best", "best_by_end", "STEP_LABELS",
-    "to_float", "sample_rows", "fmt_value",
+    "RunData", "ParamInfo", "load_run", "scored", "score_only", "running_best", "best_by_end",
+    "STEP_LABELS", "to_float", "sample_rows", "fmt_value", "param_cell", "NOT_APPLICABLE",
     "Importance", "importance", "ImportanceCache", "IMPORTANCE_METHODS", "DEFAULT_METHOD",
     "CROSS_CHECK", "MIN_TRIALS_FOR_IMPORTANCE", "Disagreement", "disagreement",
     "ContourGrid", "contour_grid", "best_pair", "points",

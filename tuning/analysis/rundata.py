@@ -8,7 +8,7 @@ new trials); the run's attributes are read once, through `RunRecord`, per `load_
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -344,6 +344,18 @@ def sample_rows(df: pd.DataFrame, n_max: int, goodness: np.ndarray | None = None
     pick = np.linspace(0, len(rest) - 1, n_max - n_best).round().astype(int)
     keep[rest[pick]] = True
     return df[keep]
+
+
+NOT_APPLICABLE = "—"  # a parameter a trial did not have (gamma under a linear kernel)
+
+
+def param_cell(v: Any, fmt: Callable[[Any], str] | None = None) -> str:
+    """A trial's parameter value for a shown table: "—" where the parameter does not apply
+    (missing: NaN in the trials' frame), else fmt(v) (default fmt_value). None is a real
+    choice (max_depth=None) and is formatted, not hidden. Every table of trials uses this."""
+    if v is not None and not isinstance(v, str) and pd.api.types.is_scalar(v) and pd.isna(v):
+        return NOT_APPLICABLE
+    return (fmt or fmt_value)(v)
 
 
 def fmt_value(v: Any) -> str:

@@ -26,6 +26,9 @@ TRAIN_COLOR = "#7f7f7f"
 HEIGHT = 420
 TEMPLATE = "plotly_white"
 MAX_POINTS = 2000
+# Trial number as colour: the darker part of Blues only, so the first trials stay visible on a
+# white background (the scale's lightest end is nearly white).
+TRIAL_SCALE = [[0.0, "#4292c6"], [0.5, "#2171b5"], [1.0, "#08306b"]]  # 3.4:1 on white and darker
 
 
 def esc(text: Any) -> str:
@@ -56,6 +59,40 @@ def empty_figure(title: str, message: str) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return base_layout(fig, title, height=240)
+
+
+def nice_ticks(low: float, high: float, log: bool = False, integer: bool = False,
+               target: int = 5) -> list[float]:  # fmt: skip
+    """Round tick values in [low, high], in the parameter's own units: 1-2-5 steps (whole
+    numbers for integers); on a log axis the decades, or 1-2-5 multiples of them when the range
+    spans less than three decades."""
+    if log and low > 0 and high > low:
+        lo, hi = math.log10(low), math.log10(high)
+        decades = [10.0**k for k in range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)]
+        if len(decades) >= 3:
+            step = max(1, math.ceil(len(decades) / (target + 2)))
+            return decades[::step]
+        out = [m * 10.0**k for k in range(math.floor(lo) - 1, math.ceil(hi) + 1) for m in (1, 2, 5)]
+        return [_round(v) for v in out if low * (1 - 1e-9) <= v <= high * (1 + 1e-9)]
+    if not high > low:
+        return [float(low)]
+    raw = (high - low) / target
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    if integer:
+        step = max(1.0, round(step))
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = np.arange(first, high + step * 1e-9, step)
+    return [_round(float(v)) for v in ticks]
+
+
+def _round(v: float) -> float:
+    """Drop float noise (0.30000000000000004 -> 0.3)."""
+    return float(f"{v:.12g}")
+
+
+def _tick_text(v: float, integer: bool) -> str:
+    return str(int(round(v))) if integer or float(v).is_integer() else an.fmt_value(v)
 
 
 def _ids(values: Any) -> np.ndarray:
@@ -118,6 +155,8 @@ def slice_figure(run: an.RunData, params: list[str] | None = None,
                         vertical_spacing=0.16 if rows > 1 else 0.1)  # fmt: skip
     y = an.to_float(pts["value"])
     numbers = _ids(pts["number"])
+    best = run.best  # drawn on top of every panel: it must never hide among the others
+    best_vals = None if best is None else {n: best.get(f"param_{n}") for n in names}
     for i, name in enumerate(names):
         r, c = divmod(i, cols)
         info = run.params[name]
@@ -137,7 +176,7 @@ def slice_figure(run: an.RunData, params: list[str] | None = None,
                 marker=dict(
                     size=5,
                     color=numbers[ok],
-                    colorscale="Blues",
+                    colorscale=TRIAL_SCALE,
                     opacity=0.8,
                     showscale=i == 0,
                     cmin=0,
@@ -151,16 +190,32 @@ def slice_figure(run: an.RunData, params: list[str] | None = None,
             row=r + 1,
             col=c + 1,
         )
+        if best is not None and best_vals is not None and pd.notna(best_vals.get(name)):
+            bx = best_vals[name]
+            fig.add_trace(
+                go.Scatter(
+                    x=[float(bx) if info.numeric else esc(bx)], y=[float(best["value"])],
+                    mode="markers", name=f"best trial (#{int(best['number'])})",
+                    marker=dict(symbol="star", size=13, color=BEST_COLOR,
+                                line=dict(width=1, color="#1b5e20")),
+                    hovertemplate=f"best trial<br>{esc(name)}=%{{x}}<br>score=%{{y:.4g}}"
+                    "<extra></extra>",
+                    showlegend=i == 0, legendgroup="best",
+                ),
+                row=r + 1, col=c + 1,
+            )  # fmt: skip
         axis = dict(title_text=esc(name) + (" (log)" if info.log else ""))
         if info.log:
             axis["type"] = "log"
+        elif info.kind == "int" and info.low is not None and info.high is not None:
+            ticks = nice_ticks(info.low, info.high, integer=True, target=4)
+            axis.update(tickmode="array", tickvals=ticks, ticktext=[_tick_text(t, True) for t in ticks])
         elif not info.numeric:
             axis.update(type="category", categoryorder="array",
                         categoryarray=[esc(v) for v in (info.choices or [])])  # fmt: skip
         fig.update_xaxes(row=r + 1, col=c + 1, **axis)
-    fig.update_yaxes(title_text=esc(run.score_title), row=1, col=1)
-    for r in range(2, rows + 1):
-        fig.update_yaxes(title_text="score", row=r, col=1)
+    for r in range(1, rows + 1):  # the same score title on every row
+        fig.update_yaxes(title_text=esc(run.score_title), row=r, col=1)
     note = (
         f" ({len(pts):,} of {run.n_complete:,} trials, best kept)"
         if len(pts) < run.n_complete
@@ -232,13 +287,9 @@ def _decades(info: an.ParamInfo) -> dict[str, Any]:
     """Tick labels in the parameter's own units on an axis drawn in log10 units."""
     if not (info.numeric and info.log and info.low and info.high):
         return {}
-    lo, hi = math.log10(info.low), math.log10(info.high)
-    ticks = list(range(math.ceil(lo), math.floor(hi) + 1))
-    if len(ticks) < 2:
-        ticks = list(np.linspace(lo, hi, 4))
-    step = max(1, len(ticks) // 7)
-    ticks = ticks[::step]
-    return dict(tickmode="array", tickvals=ticks, ticktext=[an.fmt_value(10**t) for t in ticks])
+    raw = nice_ticks(info.low, info.high, log=True, integer=info.kind == "int")
+    return dict(tickmode="array", tickvals=[math.log10(r) for r in raw],
+                ticktext=[_tick_text(r, info.kind == "int") for r in raw])  # fmt: skip
 
 
 # -- parallel coordinates -------------------------------------------------------------------------
@@ -272,9 +323,10 @@ def parallel_figure(run: an.RunData, params: list[str] | None = None,
         hi = math.log10(info.high) if info.log else float(info.high)
         if hi <= lo:
             hi = lo + 1.0
-        ticks = list(np.linspace(lo, hi, 5))
-        raw = [10**t if info.log else t for t in ticks]
-        text = [an.fmt_value(round(r) if info.kind == "int" else r) for r in raw]
+        integer = info.kind == "int"
+        raw = nice_ticks(10**lo if info.log else lo, 10**hi if info.log else hi, info.log, integer)
+        ticks = [math.log10(r) if info.log else r for r in raw]
+        text = [_tick_text(r, integer) for r in raw]
         if np.isnan(v).any():
             missing = lo - 0.1 * (hi - lo)
             v = np.where(np.isnan(v), missing, v)
@@ -396,6 +448,7 @@ def timeline_figure(run: an.RunData, tl: pd.DataFrame | None = None) -> go.Figur
                 mode="lines",
                 line=dict(color=STATE_COLORS.get(state, "#7f7f7f"), width=width),
                 name=f"{esc(state)} ({n:,})",
+                showlegend=True,  # the legend says what the colours mean, even for one state
                 hovertemplate="trial %{y}: %{x:.1f} s<extra>" + esc(state) + "</extra>",
             )
         )

@@ -277,18 +277,22 @@ def _top_table(data: ReportData) -> pd.DataFrame:
             "rank": i,
             "trial": int(r.number),
             f"CV {run.label}": an.fmt_value(float(r.value)),
-            "std": num(an.to_float([r.cv_std])[0], 2),
-            "train": num(an.to_float([r.train_score])[0], 4),
-            "seconds": num(an.to_float([r.duration_s])[0], 3),
+            "std": an.param_cell(an.to_float([r.cv_std])[0], lambda v: num(v, 2)),
+            "train": an.param_cell(an.to_float([r.train_score])[0], lambda v: num(v, 4)),
+            "seconds": an.param_cell(an.to_float([r.duration_s])[0], lambda v: num(v, 3)),
         }
         if int(r.number) in ranks.index:
             p = ranks.loc[int(r.number), "p"]
             same = ranks.loc[int(r.number), "same_as_best"]
             row["p vs best"] = "best" if i == 1 else p_text(p)
-            row["same as best?"] = "" if i == 1 else {True: "yes", False: "no"}.get(same, "n/a")
+            row["same as best?"] = (
+                an.NOT_APPLICABLE if i == 1 else {True: "yes", False: "no"}.get(same, "n/a")
+            )
         for name in run.param_names:
-            v = getattr(r, f"param_{name}", None) if f"param_{name}" in top else None
-            row[name] = "" if v is None or (isinstance(v, float) and v != v) else num(v)
+            col = f"param_{name}"
+            row[name] = (
+                an.param_cell(top[col].iloc[i - 1], num) if col in top else an.NOT_APPLICABLE
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -416,6 +420,11 @@ def _kv_table(rows: list[tuple[str, str]]) -> str:
     return f'<table class="kv">{body}</table>'
 
 
+def _cell(v: Any) -> Any:
+    """A missing number reads "—" (does not apply), never "nan" or blank."""
+    return an.NOT_APPLICABLE if isinstance(v, float) and v != v else v
+
+
 def _df_table(df: pd.DataFrame) -> str:
     if df.empty:
         return '<p class="muted">Nothing to show yet.</p>'
@@ -425,7 +434,7 @@ def _df_table(df: pd.DataFrame) -> str:
         cells = []
         for v in r:
             cls = ' class="num"' if isinstance(v, int | float) and not isinstance(v, bool) else ""
-            cells.append(f"<td{cls}>{h(v)}</td>")
+            cells.append(f"<td{cls}>{h(_cell(v))}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return f'<div class="scroll"><table><tr>{head}</tr>{"".join(rows)}</table></div>'
 
@@ -487,7 +496,9 @@ def report_html(data: ReportData | optuna.Study) -> str:
             importance=lambda d: d["importance"].map(lambda v: f"{v:.2f}"),
             low=lambda d: d["low"].map(lambda v: f"{v:.2f}"),
             high=lambda d: d["high"].map(lambda v: f"{v:.2f}"),
-            above_next=lambda d: d["above_next"].map(lambda v: "" if v != v else f"{100 * v:.0f}%"),
+            above_next=lambda d: d["above_next"].map(
+                lambda v: an.NOT_APPLICABLE if v != v else f"{100 * v:.0f}%"
+            ),
         ).rename(columns={"above_next": "beats the next one in"})
         if data.importance.ok
         else pd.DataFrame()
@@ -565,7 +576,7 @@ def _md_table(df: pd.DataFrame) -> str:
         return "_Nothing to show yet._\n"
     head = "| " + " | ".join(md(c) for c in df.columns) + " |"
     sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(md(v) for v in r) + " |" for r in df.itertuples(index=False)]
+    body = ["| " + " | ".join(md(_cell(v)) for v in r) + " |" for r in df.itertuples(index=False)]
     return "\n".join([head, sep, *body]) + "\n"
 
 
@@ -623,7 +634,11 @@ def report_markdown(data: ReportData | optuna.Study) -> str:
         _md_table(
             data.overfit.assign(
                 **{
-                    c: data.overfit[c].map(lambda v, d=(2 if c in ("cv_std", "gap") else 4): num(v, d))
+                    c: data.overfit[c].map(
+                        lambda v, d=(2 if c in ("cv_std", "gap") else 4): an.param_cell(
+                            v, lambda x: num(x, d)
+                        )
+                    )
                     for c in ("train", "cv", "cv_std", "test", "gap")
                 }
             )
