@@ -703,16 +703,6 @@ def test_timeline_has_a_legend_entry_per_state_even_for_one_state():
     assert fig.data[0].name.startswith("complete")
 
 
-def test_compare_target_is_named_in_the_legend_not_drawn_over():
-    import pandas as pd
-
-    band = pd.DataFrame({"method": ["tpe"] * 3, "trials": [1, 2, 3], "median": [0.8, 0.9, 0.95],
-                         "low": [0.8, 0.9, 0.95], "high": [0.8, 0.9, 0.95], "seeds": [1, 1, 1]})  # fmt: skip
-    fig = plots.compare_curve_figure(band, "trials", "accuracy", ["tpe"], target=0.95)
-    assert not [a for a in fig.layout.annotations if "target" in (a.text or "")]
-    assert any(t.name == "target 0.9500" and t.showlegend is not False for t in fig.data)
-
-
 def _conditional_study():
     """An SVM-like study where gamma applies only to the rbf kernel."""
     d = {"kernel": CategoricalDistribution(["linear", "rbf"]), "C": FloatDistribution(0.1, 20),

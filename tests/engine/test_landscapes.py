@@ -130,10 +130,14 @@ def test_unknown_landscape_and_bad_requests_say_what_to_do():
 def _direct(method: str, seed: int):
     """The sampler and pruner each method stands for, built straight from Optuna's API."""
     tpe = optuna.samplers.TPESampler(seed=seed, n_startup_trials=10, multivariate=True, group=True)
+    # The recommended method's own defaults: 5 random start-up trials and the constant liar.
+    tpe_default = optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=5, multivariate=True, group=True, constant_liar=True
+    )
     return {
         "random": (optuna.samplers.RandomSampler(seed=seed), None),
         "sobol": (optuna.samplers.QMCSampler(qmc_type="sobol", scramble=True, seed=seed), None),
-        "tpe": (tpe, None),
+        "tpe": (tpe_default, None),
         "gp": (optuna.samplers.GPSampler(seed=seed), None),
         "cmaes": (optuna.samplers.CmaEsSampler(seed=seed), None),
         "nsga2": (optuna.samplers.NSGAIISampler(seed=seed, population_size=10), None),
@@ -206,7 +210,8 @@ def test_best_so_far_never_gets_worse_and_ignores_stopped_trials():
 # -- internals agree with the trials they explain ----------------------------------------------
 def test_tpe_densities_favour_the_good_trials():
     run = learn.run_method("branin", "tpe", 30, seed=0)
-    assert learn.tpe_densities(run, 5) is None  # random start-up: no model yet
+    assert learn.tpe_densities(run, 4) is None  # random start-up (5 trials): no model yet
+    assert learn.tpe_densities(run, 5) is not None  # the model chose the 6th
     d = learn.tpe_densities(run, 20)
     seen = run.trials[:20]
     n_good = math.ceil(0.1 * 20)
