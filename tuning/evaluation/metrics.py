@@ -98,7 +98,7 @@ class TrialMetrics:
     @classmethod
     def from_attr(cls, d: dict[str, Any] | None) -> TrialMetrics:
         d = dict(d or {})
-        known = {f.name for f in fields(cls)} - {"extra"}
+        known = _FIELDS
         kw = {k: d.pop(k) for k in list(d) if k in known}
         if kw.get("fold_scores") is None:
             kw["fold_scores"] = []
@@ -123,6 +123,15 @@ class TrialMetrics:
 
 # Written even when None, as records have always been (readers look for the key).
 _ALWAYS = {"cv_mean", "cv_std", "train_score", "worker"}
+_FIELDS = frozenset(f.name for f in fields(TrialMetrics)) - {"extra"}
+
+
+def used_budget(trial: FrozenTrial) -> bool:
+    """Whether a finished trial used budget: not cut short by a Stop, and not queued again
+    after its worker died. Read without building the record: the budget count runs on every
+    trial claim of every worker."""
+    m = trial.user_attrs.get(ATTR) or {}
+    return m.get("fail_reason") != STOPPED_BY_USER and not m.get("retried")
 
 
 def _finite(v: Any) -> Any:

@@ -26,7 +26,7 @@ from optuna.trial import FrozenTrial
 from tuning.core.config import RunConfig
 from tuning.core.enums import STATUSES, STOPPED_BY_USER, RunStatus
 from tuning.core.errors import ConfigError
-from tuning.evaluation.metrics import WORKER, TrialMetrics
+from tuning.evaluation.metrics import WORKER, used_budget
 from tuning.store.storage import data_dir, open_storage
 
 __all__ = ["STATUSES", "STOPPED_BY_USER"]
@@ -125,12 +125,7 @@ def set_status(study: optuna.Study, status: RunStatus, message: str | None = Non
 def counted(trials: Iterable[FrozenTrial]) -> int:
     """Trials that used budget: finished ones, except those cut short by a Stop and those
     whose worker died and that were queued again (their retry counts instead)."""
-    n = 0
-    for t in trials:
-        if t.state.is_finished():
-            m = TrialMetrics.of(t)
-            n += not m.stopped and not m.retried
-    return n
+    return sum(1 for t in trials if t.state.is_finished() and used_budget(t))
 
 
 def worker_key(worker: str = WORKER) -> str:
