@@ -97,14 +97,6 @@ class TrialFeed:
         return pd.concat([self._done, pd.DataFrame(self._tail)], ignore_index=True)
 
 
-def add_running_best(df: pd.DataFrame, direction: str) -> pd.DataFrame:
-    """Best-so-far over complete trials, in trial order (NaN before the first complete one)."""
-    out = df.copy()
-    values = out["value"].where(out["state"] == "complete")
-    out["best_so_far"] = values.cummax() if direction == "maximize" else values.cummin()
-    return out
-
-
 @dataclass
 class RunSummary:
     name: str
