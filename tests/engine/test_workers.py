@@ -267,7 +267,17 @@ def test_killed_worker_on_postgresql_is_failed_by_the_next_worker():
     name = create_run(slow(n_trials=1, name=f"pgkill-{uuid.uuid4().hex[:8]}"), store)
     proc = spawn_worker(name, PG_URL)
     study = load_study(name, store)
-    running = wait_for(lambda: study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)), 120)
+    # killed once a fold is reported: by then Optuna's heartbeat thread has recorded the trial
+    # (a trial killed before its first heartbeat is not stale to Optuna; the studio's own
+    # recovery fails it after STALE_S instead)
+    running = wait_for(
+        lambda: [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if t.intermediate_values
+        ],
+        120,
+    )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(10)
     victim = running[0].number
