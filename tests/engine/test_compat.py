@@ -29,7 +29,7 @@ SHIMS = {  # every public name of compat.py; each has a test below
     "WRITTEN_FOR", "storage_of", "study_id", "trial_id", "set_trial_claimer",
     "TrialNumberHyperband", "bracket_id", "tpe_startup_trials", "tpe_densities", "cmaes_state",
     "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "scott_parzen_estimator",
-    "RollbackFileBackend",
+    "RollbackFileBackend", "hypervolume",
 }  # fmt: skip
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -186,6 +186,15 @@ def test_nsga_generation_key():
 
 
 # -- importance ------------------------------------------------------------------------------
+def test_hypervolume_of_known_fronts():
+    # two corners of the unit square, reference (1, 1): 0.5 + 0.5 - their 0.25 overlap
+    assert compat.hypervolume([[0.5, 0.0], [0.0, 0.5]], [1.0, 1.0]) == pytest.approx(0.75)
+    assert compat.hypervolume([[0.0, 0.0, 0.0]], [2.0, 1.0, 3.0]) == pytest.approx(6.0)
+    # a point beyond the reference adds nothing; none inside: zero
+    assert compat.hypervolume([[0.5, 0.5], [2.0, 0.0]], [1.0, 1.0]) == pytest.approx(0.25)
+    assert compat.hypervolume([[3.0, 3.0]], [1.0, 1.0]) == 0.0
+
+
 def test_scott_parzen_estimator_is_a_density_on_the_grid():
     estimator = compat.scott_parzen_estimator()
     assert isinstance(estimator, type)

@@ -115,6 +115,13 @@ class RunConfig:
     trial_timeout_s: float | None = None  # a trial still working past this is failed
     workers: int = 1  # local worker processes (1: a thread in the launching process)
     name: str | None = None
+    # Cost objectives traded against the score ("fit_seconds", "cv_std:minimize", ...; see
+    # core/objectives.py); () is a single-objective run, as every run before them was.
+    objectives: tuple[str, ...] = ()
+
+    @property
+    def multi_objective(self) -> bool:
+        return bool(self.objectives)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -133,6 +140,7 @@ class RunConfig:
             raise ConfigError(f"Unknown run setting(s): {', '.join(sorted(unknown))}.")
         d["dataset"] = DatasetRef.from_dict(d["dataset"])
         d["space"] = SearchSpace.from_dict(d["space"]) if d.get("space") else None
+        d["objectives"] = tuple(d.get("objectives") or ())
         return cls(**d)
 
     @classmethod

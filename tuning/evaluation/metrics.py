@@ -40,6 +40,10 @@ class TrialMetrics:
     stopped_early_at: int | None = None
     segment_epochs: int | None = None  # population-based training: epochs in this segment
     validation: str | None = None  # "holdout" (one split) where not cross-validated
+    # Costs a multi-objective run can trade against the score (tuning/core/objectives.py).
+    predict_ms: float | None = None  # median over folds of predict time per 1,000 rows
+    model_bytes: int | None = None  # serialized size of the last fold's fitted pipeline
+    n_params: int | None = None  # networks: trainable parameters
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
     @property

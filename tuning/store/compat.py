@@ -106,6 +106,20 @@ def nsga_generation_key(sampler: optuna.samplers.NSGAIISampler) -> str:
 
 
 # -- importance ------------------------------------------------------------------------------
+def hypervolume(losses: Any, reference: Any) -> float:
+    """Hypervolume dominated by `losses` (rows of objective values, every objective minimized)
+    up to `reference`; Optuna's exact WFG algorithm, which has no public entry point."""
+    import numpy as np
+    from optuna._hypervolume import compute_hypervolume
+
+    losses = np.asarray(losses, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    inside = losses[np.all(losses < reference, axis=1)] if len(losses) else losses
+    if not len(inside):
+        return 0.0
+    return float(compute_hypervolume(inside, reference))
+
+
 def scott_parzen_estimator() -> type:
     """PED-ANOVA's Parzen estimator (Optuna keeps it private); our bootstrap reuses it."""
     from optuna.importance._ped_anova.scott_parzen_estimator import ScottParzenEstimator

@@ -19,6 +19,7 @@ from tuning.core.budget import Budget
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import UserError
+from tuning.core.objectives import Objective, run_objectives, score_objective
 from tuning.store.runs import run_status
 
 
@@ -91,6 +92,18 @@ class RunRecord:
             return RunConfig.from_dict(self.config_dict), None
         except (UserError, TypeError, KeyError, ValueError, AttributeError) as exc:
             return None, str(exc) or type(exc).__name__
+
+    @property
+    def objectives(self) -> list[Objective]:
+        """The run's objectives in its study's order (objective 0: the CV score)."""
+        cfg = self.config
+        if cfg is not None:
+            return run_objectives(cfg, self.scoring)
+        return [score_objective(self.scoring or "accuracy")]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
 
     @property
     def is_studio_run(self) -> bool:

@@ -33,6 +33,7 @@ STOPPED = "stopped"  # a failed trial that a Stop cut short (its own row state)
 BASE_COLUMNS = [
     "number", "state", "value", "cv_std", "train_score", "fit_seconds", "score_seconds",
     "duration_s", "start", "complete", "step", "fail_reason", "worker",
+    "predict_ms", "model_bytes", "n_params",
 ]  # fmt: skip
 
 
@@ -54,6 +55,9 @@ def trial_row(t: FrozenTrial) -> dict[str, Any]:
         "step": m.pruned_step if t.state == TrialState.PRUNED else (m.step if known else None),
         "fail_reason": m.fail_reason,
         "worker": m.worker,
+        "predict_ms": m.predict_ms,
+        "model_bytes": m.model_bytes,
+        "n_params": m.n_params,
     }
     for k, v in t.params.items():
         row[f"param_{k}"] = v
