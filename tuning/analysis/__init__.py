@@ -17,6 +17,8 @@ Modules, each importing only those above it:
 - statistics        score_ecdf, timeline, select_curves / learning_curves, overfitting,
                     refit_top_on_test, efficiency, corrected_ttest, compare_top, plateau
 - recommendations   recommend(run) (plain-language advice), refined_config (applies it)
+- pareto            multi-objective runs: ParetoFront (incremental), front_mask, reference_point,
+                    hypervolume, hypervolume_history, tradeoff (`from tuning.analysis import pareto`)
 - live              LiveRun (one run's long-lived reader) and the Live monitor's Snapshot
 
 This package's surface is the names below (`from tuning import analysis as an`). Reads use
