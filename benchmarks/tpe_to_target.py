@@ -28,7 +28,9 @@ import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 from sklearn.metrics import accuracy_score  # noqa: E402
 
+from tuning.core.budget import Budget  # noqa: E402
 from tuning.core.config import DatasetRef  # noqa: E402
+from tuning.core.enums import BudgetKind  # noqa: E402
 from tuning.data.datasets import load_dataset, split  # noqa: E402
 from tuning.evaluation.objective import make_folds  # noqa: E402
 from tuning.methods import REGISTRY  # noqa: E402
@@ -65,11 +67,18 @@ VARIANTS = {
     "s6liar": tpe(n_startup_trials=6, multivariate=True, group=True, constant_liar=True),
     "s3liar": tpe(n_startup_trials=3, multivariate=True, group=True, constant_liar=True),
     "s5liar_uni": tpe(n_startup_trials=5, constant_liar=True),
+    "s10liar": tpe(n_startup_trials=10, multivariate=True, group=True, constant_liar=True),
+    "s5liar_pw2": tpe(n_startup_trials=5, multivariate=True, group=True, constant_liar=True,
+                      prior_weight=2.0),
+    "s8liar": tpe(n_startup_trials=8, multivariate=True, group=True, constant_liar=True),
+    "gp5": lambda seed: optuna.samplers.GPSampler(seed=seed, n_startup_trials=5),
+    "gp10": lambda seed: optuna.samplers.GPSampler(seed=seed, n_startup_trials=10),
 }
 
 
 class Scorer:
-    """CV accuracy of one configuration, cached on disk per seed with its seconds."""
+    """Each configuration's score and seconds per CV fold, as the studio computes them, cached on
+    disk per seed; folds are scored only when a race needs them (a pruned trial needs few)."""
 
     def __init__(self, seed: int) -> None:
         ds = load_dataset(DatasetRef("seed-classification"))
@@ -77,23 +86,28 @@ class Scorer:
         self.X, self.y, self.task, self.seed = sp.X_train, sp.y_train, ds.task, seed
         self.folds = make_folds(self.y, ds.task, 5, seed)
         self.spec = get_model("random_forest")
-        self.path = CACHE / f"seed{seed}.json"
+        self.path = CACHE / f"seed{seed}_cpu.json"
         self.cache = json.loads(self.path.read_text()) if self.path.exists() else {}
 
-    def __call__(self, params: dict) -> tuple[float, float]:
-        key = json.dumps(params, sort_keys=True)
+    def fold(self, params: dict, i: int) -> tuple[float, float]:
+        key = f"{json.dumps(params, sort_keys=True)}|{i}"
         if key not in self.cache:
-            t0 = time.perf_counter()
-            scores = []
-            for tr, va in self.folds:
-                pipe = build_pipeline(self.spec, params, self.task, self.seed, 1)
-                pipe.fit(self.X.iloc[tr], self.y.iloc[tr])
-                scores.append(accuracy_score(self.y.iloc[va], pipe.predict(self.X.iloc[va])))
-            self.cache[key] = [float(np.mean(scores)), time.perf_counter() - t0]
+            tr, va = self.folds[i]
+            # CPU seconds of this process (one thread): what the fold costs whatever else runs
+            # on the machine, so grid and races measured at different times compare fairly.
+            t0 = time.process_time()
+            pipe = build_pipeline(self.spec, params, self.task, self.seed, 1)
+            pipe.fit(self.X.iloc[tr], self.y.iloc[tr])
+            score = accuracy_score(self.y.iloc[va], pipe.predict(self.X.iloc[va]))
+            self.cache[key] = [float(score), time.process_time() - t0]
             CACHE.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps(self.cache))
-        value, seconds = self.cache[key]
-        return value, seconds
+        score, seconds = self.cache[key]
+        return score, seconds
+
+    def __call__(self, params: dict) -> tuple[float, float]:
+        res = [self.fold(params, i) for i in range(len(self.folds))]
+        return float(np.mean([r[0] for r in res])), sum(r[1] for r in res)
 
 
 def grid(scorer: Scorer) -> tuple[float, float]:
@@ -105,40 +119,59 @@ def grid(scorer: Scorer) -> tuple[float, float]:
     return max(v for v, _ in res), sum(s for _, s in res) / 2
 
 
-def race(scorer: Scorer, make, target: float, cap_s: float, workers: int = 2):
-    """Simulated workers until a trial reaches target or cap_s; (seconds, trials) or None."""
+def race(scorer: Scorer, variant: str, target: float, cap_s: float, workers: int = 2):
+    """Simulated workers, fold by fold, until a complete trial reaches target or cap_s passes;
+    (seconds, complete trials, trials started) with seconds None when not reached. Each fold
+    reports the running mean, and the method's pruner may stop the trial there, as the
+    studio's objective does (never at the last fold)."""
     storage = optuna.storages.InMemoryStorage()
     space = classic_space().distributions()
-    studies = [
-        optuna.create_study(storage=storage, study_name="x", direction="maximize",
-                            sampler=make(scorer.seed + i), load_if_exists=True)
-        for i in range(workers)
-    ]  # fmt: skip
-    running = []  # (finish time, worker, trial, value)
-    for w, st in enumerate(studies):
-        tr = st.ask(space)
-        v, s = scorer(tr.params)
-        running.append((s, w, tr, v))
-    done = 0
+    n_folds = len(scorer.folds)
+    if variant in REGISTRY:
+        method = REGISTRY[variant]
+        budget = Budget(BudgetKind.FOLDS, 1, n_folds)
+        make = lambda i: (method.sampler(scorer.seed + i), method.pruner(budget))  # noqa: E731
+    else:
+        make = lambda i: (VARIANTS[variant](scorer.seed + i), optuna.pruners.NopPruner())  # noqa: E731
+    studies = []
+    for i in range(workers):
+        sampler, pruner = make(i)
+        studies.append(optuna.create_study(storage=storage, study_name="x", direction="maximize",
+                                           sampler=sampler, pruner=pruner, load_if_exists=True))  # fmt: skip
+    # (time the fold ends, worker, trial, fold index, scores so far)
+    running = [(0.0, w, st.ask(space), 0, []) for w, st in enumerate(studies)]
+    running = [(scorer.fold(tr.params, 0)[1], w, tr, 0, []) for _, w, tr, _, _ in running]
+    started, complete = workers, 0
     while running:
         running.sort(key=lambda r: r[0])
-        t, w, tr, v = running.pop(0)
+        t, w, tr, i, scores = running.pop(0)
         if t > cap_s:
-            return None, done
-        studies[w].tell(tr, v)
-        done += 1
-        if v >= target - 1e-12:
-            return t, done
+            return None, complete, started
+        scores = [*scores, scorer.fold(tr.params, i)[0]]
+        mean = float(np.mean(scores))
+        tr.report(mean, i + 1)
+        if i + 1 < n_folds and not tr.should_prune():
+            running.append((t + scorer.fold(tr.params, i + 1)[1], w, tr, i + 1, scores))
+            continue
+        if i + 1 < n_folds:
+            studies[w].tell(tr, state=optuna.trial.TrialState.PRUNED)
+        else:
+            studies[w].tell(tr, mean)
+            complete += 1
+            if mean >= target - 1e-12:
+                return t, complete, started
         nxt = studies[w].ask(space)
-        nv, ns = scorer(nxt.params)
-        running.append((t + ns, w, nxt, nv))
-    return None, done
+        started += 1
+        running.append((t + scorer.fold(nxt.params, 0)[1], w, nxt, 0, []))
+    return None, complete, started
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3, 4])
-    ap.add_argument("--variants", nargs="+", default=["studio"], choices=sorted(VARIANTS))
+    ap.add_argument(
+        "--variants", nargs="+", default=["studio"], choices=sorted({*VARIANTS, *REGISTRY})
+    )
     ap.add_argument("--grid-only", action="store_true")
     ap.add_argument(
         "--known",
@@ -164,10 +197,14 @@ def main() -> None:
         if args.grid_only:
             continue
         for name in args.variants:
-            s, n = race(scorer, VARIANTS[name], target, cap_s=grid_s)
+            s, n, started = race(scorer, name, target, cap_s=grid_s)
             ratio = s / grid_s if s is not None else float("inf")
             ratios[name].append(ratio)
-            how = f"reached after {n} trials" if s is not None else f"NOT reached ({n} trials)"
+            how = (
+                f"reached after {n} complete trials ({started} started)"
+                if s is not None
+                else f"NOT reached ({n} complete, {started} started)"
+            )
             print(f"  {name:12s} {how} = {ratio:.2f} of grid's time", flush=True)
     for name, r in ratios.items():
         if r:
