@@ -509,3 +509,16 @@ def classic_preset(
 
 
 PRESETS = {"classic": classic_preset}
+
+
+def tradeoff_demo_config() -> RunConfig:
+    """The Home demo of a multi-objective run: a random forest on the seed benchmark, accuracy
+    against fit time. Forests buy accuracy with trees and trees cost time, so the front spans
+    small quick forests to large slow ones; 40 TPE trials on 3 folds take a couple of minutes
+    on 2 cores."""
+    from tuning.core.config import DatasetRef
+
+    return RunConfig(
+        dataset=DatasetRef("seed-classification"), model="random_forest", method=RECOMMENDED,
+        n_trials=40, cv_folds=3, scoring="accuracy", objectives=("fit_seconds",), n_jobs=1,
+    )  # fmt: skip
