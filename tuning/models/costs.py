@@ -28,9 +28,11 @@ def model_bytes(pipe: Pipeline) -> int:
     return len(pickle.dumps(pipe, protocol=pickle.HIGHEST_PROTOCOL))
 
 
-def n_params(pipe: Pipeline) -> int | None:
-    """Trainable parameters of a fitted network; None for models that are not networks."""
-    module: Any = getattr(pipe[-1], "model_", None)
+def n_params(model: Any) -> int | None:
+    """Trainable parameters of a network (a pipeline's final step, or the estimator itself);
+    None for models that are not networks."""
+    final = model[-1] if isinstance(model, Pipeline) else model
+    module: Any = getattr(final, "model_", None)
     if module is None or not hasattr(module, "parameters"):
         return None
     return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
