@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import pickle
 import threading
 import time
 import warnings
@@ -120,6 +121,9 @@ class Evaluation:
                     f"the CV score is {value} (a fold produced NaN or inf: the model diverged)"
                 )
             rec.measure_model()
+            unknown = [c for c in self.costs if getattr(rec.metrics(), c) is None]
+            if unknown:
+                raise ValueError(f"the cost(s) {', '.join(unknown)} could not be measured")
         except optuna.TrialPruned:
             rec.save(pruned=True)
             raise
@@ -300,8 +304,14 @@ class _Record:
 
     def measure_model(self) -> None:
         """Size of the last fold's pipeline, once per trial that completes (one pickle)."""
-        if self.last_pipe is not None:
+        if self.last_pipe is None:
+            return
+        try:
             self.model_bytes = model_bytes(self.last_pipe)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            # An estimator that cannot be pickled (a class defined in a function) has no size
+            # to report; its trial still counts. A run that trades size for score fails it below.
+            self.model_bytes = None
 
     def _n_params(self) -> int | None:
         # Known as soon as a network is built, so pruned and stopped trials have it too.
