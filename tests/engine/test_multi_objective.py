@@ -269,3 +269,20 @@ def test_the_home_demo_is_a_valid_two_objective_forest_run():
     assert prep.directions == ["maximize", "minimize"]
     assert [o.name for o in prep.objectives] == ["accuracy", "fit_seconds"]
     assert prep.config.method == "tpe" and prep.config.n_trials == 40
+
+
+def test_a_resumed_run_reapplies_its_rule_and_keeps_a_hand_picked_trade_off(storage):
+    name = create_run(make_config("knn", n_trials=6, objectives=("predict_ms",)), storage)
+    assert execute(name, storage, max_trials=2) == "stopped"  # this worker's share, budget left
+    choose(name, storage, within_pct=5.0)
+    assert execute(name, storage, max_trials=2) == "stopped"
+    study = load_study(name, storage)
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 4
+    assert study.user_attrs["choice"]["within_pct"] == 5.0  # the same rule, on all 4 trials
+    assert study.user_attrs["choice"]["trial"] == _by_hand(study, 5.0, "predict_ms")
+
+    choose(name, storage, trial=1)
+    assert execute(name, storage) == "finished"
+    study = load_study(name, storage)
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 6
+    assert study.user_attrs["choice"]["trial"] == study.user_attrs["test"]["trial"] == 1
