@@ -252,12 +252,12 @@ class Evaluation:
     def _time_predict(self, pipe, va, rec: _Record) -> None:
         """Prediction latency of the fitted fold: one predict call on its validation rows, timed
         by itself. The scorer predicts too, but its time also holds the metric and sklearn's
-        checks, which would swamp the predict time of fast models."""
+        checks, which would swamp the predict time of fast models. Kept out of score_seconds,
+        so that those mean what they meant before costs were measured."""
         X = self.X.iloc[va]
         t0 = time.perf_counter()
         pipe.predict(X)
         seconds = time.perf_counter() - t0
-        rec.score_s += seconds
         rec.predict_ms.append(seconds * 1000 * 1000 / max(1, len(va)))
 
     def _report(self, trial: optuna.Trial, value: float, step: int, last: bool = False) -> None:

@@ -311,7 +311,6 @@ class Population:
         t0 = time.perf_counter()
         m.net.predict(self.X_va)
         seconds = time.perf_counter() - t0
-        m.score_s += seconds
         m.predict_ms = seconds * 1000 * 1000 / max(1, len(self.y_va))
 
     def close(self, m: Member) -> None:
