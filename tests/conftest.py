@@ -121,6 +121,8 @@ def assert_complete_metrics(trial, folds: int = FOLDS, budget: str = "folds") ->
     assert m["fit_seconds"] >= 0 and m["score_seconds"] >= 0
     assert m["fit_seconds"] + m["score_seconds"] > 0
     assert "fail_reason" not in m and "pruned_step" not in m
+    # The costs a multi-objective run can trade against the score are measured on every trial.
+    assert m["predict_ms"] > 0 and m["model_bytes"] > 0
     assert trial.intermediate_values, "a trial reports at least one step"
     if budget == "folds":
         assert sorted(trial.intermediate_values) == list(range(1, folds + 1))

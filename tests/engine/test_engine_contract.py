@@ -32,6 +32,7 @@ from tuning.store.runs import load_study
 OPTIONS = {
     "tpe": {"n_startup_trials": 2},
     "nsga2": {"population_size": 2},
+    "nsga3": {"population_size": 2},
     "median": {"n_startup_trials": 1, "n_warmup_steps": 0},
     "pbt": {"population_size": 2, "interval": 2},
 }

@@ -141,6 +141,7 @@ def _direct(method: str, seed: int):
         "gp": (optuna.samplers.GPSampler(seed=seed), None),
         "cmaes": (optuna.samplers.CmaEsSampler(seed=seed), None),
         "nsga2": (optuna.samplers.NSGAIISampler(seed=seed, population_size=10), None),
+        "nsga3": (optuna.samplers.NSGAIIISampler(seed=seed, population_size=10), None),
         "hyperband": (tpe, optuna.pruners.HyperbandPruner(1, FIDELITY_STEPS, 3)),
         "successive_halving": (tpe, optuna.pruners.SuccessiveHalvingPruner(1, 3, 0)),
         # Median stopping's n_startup_trials option also reaches its TPE sampler.

@@ -12,7 +12,7 @@ import sys
 from tuning.cli.command import Command
 from tuning.cli.commands.compare import Compare, Experiments
 from tuning.cli.commands.registries import Datasets, Methods, Models, Space
-from tuning.cli.commands.runs import Resume, Run, Stop, Worker
+from tuning.cli.commands.runs import Choose, Resume, Run, Stop, Worker
 from tuning.cli.commands.stored import Delete, List, Report, Show
 from tuning.core.errors import UserError
 
@@ -25,8 +25,8 @@ EPILOG = (
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
-        Run(), Resume(), Worker(), Stop(), List(), Show(), Delete(), Compare(), Experiments(),
-        Report(), Datasets(), Models(), Methods(), Space(),
+        Run(), Resume(), Worker(), Stop(), Choose(), List(), Show(), Delete(), Compare(),
+        Experiments(), Report(), Datasets(), Models(), Methods(), Space(),
     )
 }  # fmt: skip
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tuning.core.errors import UserError
+from tuning.core.objectives import COSTS, parse_cost
 from tuning.core.space import SearchSpace
 from tuning.data import datasets
 
@@ -79,6 +80,16 @@ TRIALS = option(
 )
 FOLDS = option("--folds", type=positive_int, default=5, help="cross-validation folds (default 5)")
 SCORING = option("--scoring", help="scikit-learn scorer name (default accuracy / r2)")
+OBJECTIVE = option(
+    "--objective",
+    action="append",
+    default=[],
+    metavar="NAME[:DIRECTION]",
+    help="what the run optimizes (repeatable): a scikit-learn scorer name sets the CV score, "
+    "the others are costs traded against it: fit_seconds, predict_ms, model_bytes, cv_std, "
+    "n_params (MLP), optionally with :minimize or :maximize. Two or more make a "
+    "multi-objective run, e.g. --objective accuracy --objective fit_seconds",
+)
 GRID_POINTS = option(
     "--grid-points",
     type=positive_int,
@@ -132,3 +143,35 @@ def read_space(path: Path | None) -> SearchSpace | None:
         return SearchSpace.from_json(path.read_text())
     except OSError as exc:
         raise UserError(f"Cannot read {path}: {exc.strerror}.") from None
+
+
+def objectives(values: list[str], scoring: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """--objective values -> (the scoring, the cost objectives). A name that is not a cost is
+    taken as the scorer (checked against the task when the run is created); a bad cost or
+    direction is an error at once."""
+    costs: list[str] = []
+    for value in values:
+        name = value.strip().partition(":")[0]
+        if name in COSTS:
+            parse_cost(value)  # checks the direction
+            costs.append(value.strip())
+            continue
+        from sklearn.metrics import get_scorer_names
+
+        if name not in get_scorer_names():
+            raise UserError(
+                f"Unknown objective '{value}': give a scorer name (e.g. accuracy, r2) or a cost: "
+                f"{', '.join(COSTS)} (optionally with ':minimize' or ':maximize')."
+            )
+        if ":" in value:
+            raise UserError(
+                f"'{value}': the CV score keeps its own direction (higher is better, or lower "
+                "for errors); give the scorer's name alone."
+            )
+        if scoring is not None and scoring != name:
+            raise UserError(
+                f"Two scores given ('{scoring}' and '{name}'): a run has one CV score; the "
+                "other objectives must be costs."
+            )
+        scoring = name
+    return scoring, tuple(costs)

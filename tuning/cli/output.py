@@ -5,7 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import optuna
+
 from tuning.core.errors import UserError
+from tuning.execution.choice import ATTR as CHOICE
+from tuning.execution.choice import front_numbers
+from tuning.store.records import RunRecord
 from tuning.store.results import RunSummary
 
 
@@ -50,14 +55,18 @@ def format_summary(s: RunSummary, seconds: float | None = None) -> str:
             f"Best CV:    {scoring} = {s.best_value:.4f}{std}  (trial {s.best_number}, {direction})"
         )
         test = s.test.get("score")
+        # A multi-objective run refits its chosen trade-off, not the best score.
+        refit = "chosen trade-off" if s.config.get("objectives") else "best configuration"
         if test is not None:
             lines.append(
-                f"Test:       {scoring} = {test:.4f}  (best configuration refit on all "
+                f"Test:       {scoring} = {test:.4f}  ({refit} refit on all "
                 f"{s.test.get('n_train')} training rows, scored once on {s.test.get('n_test')} held-out rows)"
             )
         elif s.test.get("error"):
             lines.append(f"Test:       refit failed: {s.test['error']}")
-        lines.append("Best hyperparameters:")
+        lines.append(
+            "Chosen hyperparameters:" if s.config.get("objectives") else "Best hyperparameters:"
+        )
         params = s.test.get("params") or s.best_params
         width = max(map(len, params), default=0)
         lines += [f"  {k:<{width}} = {fmt(v)}" for k, v in params.items()]
@@ -68,6 +77,37 @@ def format_summary(s: RunSummary, seconds: float | None = None) -> str:
     lines.append(
         f"Open it:    optuna.load_study(study_name={s.name!r}, storage=...)  or  python -m tuning show {s.name}"
     )
+    return "\n".join(lines)
+
+
+def format_tradeoff(study: optuna.Study) -> str:
+    """A multi-objective run's objectives, the size of its Pareto front and the trade-off it
+    refit, with why (`run`, `show`, `choose`)."""
+    run = RunRecord.from_study(study)
+    objectives = run.objectives
+    names = ", ".join(f"{o.title} ({o.direction})" for o in objectives)
+    front = front_numbers(study)
+    lines = [
+        f"Objectives: {names}",
+        f"Front:      {len(front)} trial{'s' if len(front) != 1 else ''} that no other "
+        f"complete trial beats on every objective: {', '.join(map(str, front[:20]))}"
+        + (" ..." if len(front) > 20 else ""),
+    ]
+    choice = study.user_attrs.get(CHOICE) or {}
+    if "trial" not in choice:
+        lines.append("Chosen:     none yet (`python -m tuning choose RUN --within 1`)")
+        return "\n".join(lines)
+    lines.append(f"Chosen:     trial {choice['trial']}, {choice.get('rule', '')}")
+    if choice.get("reason"):
+        lines.append(f"            {choice['reason']}")
+    test = study.user_attrs.get("test") or {}
+    if test.get("trial") == choice["trial"] and test.get("score") is not None:
+        lines.append(
+            f"Test:       {objectives[0].label[3:]} = {test['score']:.4f} (refit on all "
+            f"{test.get('n_train')} training rows, scored once on {test.get('n_test')} held-out rows)"
+        )
+    elif test.get("error"):
+        lines.append(f"Test:       refit failed: {test['error']}")
     return "\n".join(lines)
 
 

@@ -127,6 +127,7 @@ class RunConfig:
         d = asdict(self)
         d["dataset"] = self.dataset.to_dict()
         d["space"] = self.space.to_dict() if self.space else None
+        d["objectives"] = list(self.objectives)  # as JSON keeps it, so a saved config compares
         return d
 
     def to_json(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import pickle
 import threading
 import time
 import warnings
@@ -27,6 +28,7 @@ from tuning.core.space import SearchSpace
 from tuning.evaluation.metrics import WORKER as WORKER  # where it was first defined
 from tuning.evaluation.metrics import TrialMetrics
 from tuning.models import MLP_PATIENCE, ModelSpec, build_pipeline
+from tuning.models.costs import model_bytes, n_params
 
 
 class StopRequested(Exception):
@@ -95,8 +97,11 @@ class Evaluation:
     # record and could leave a storage write or the budget lock half-done. So one step (a fold's
     # fit) can overrun the limit; the trial then fails at the next check, with the reason.
     trial_timeout_s: float | None = None
+    # A multi-objective run's cost objectives: the TrialMetrics fields returned after the score,
+    # in the order of the study's directions. (): a single-objective run, which returns a float.
+    costs: tuple[str, ...] = ()
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         rec = _Record(trial, self.scoring)
         if self.trial_timeout_s is not None:
             rec.deadline = time.monotonic() + self.trial_timeout_s
@@ -115,6 +120,10 @@ class Evaluation:
                 raise FloatingPointError(
                     f"the CV score is {value} (a fold produced NaN or inf: the model diverged)"
                 )
+            rec.measure_model()
+            unknown = [c for c in self.costs if getattr(rec.metrics(), c) is None]
+            if unknown:
+                raise ValueError(f"the cost(s) {', '.join(unknown)} could not be measured")
         except optuna.TrialPruned:
             rec.save(pruned=True)
             raise
@@ -124,8 +133,11 @@ class Evaluation:
         except Exception as exc:
             rec.save(reason=f"{type(exc).__name__}: {exc}"[:500])
             raise
-        rec.save()
-        return value
+        metrics = rec.save()
+        if not self.costs:
+            return value
+        # The costs come from the trial's own record, so its values and its metrics agree.
+        return (value, *(float(getattr(metrics, c)) for c in self.costs))
 
     # -- the three budgets ---------------------------------------------------------------------
     def _by_fold(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
@@ -138,6 +150,7 @@ class Evaluation:
             rec.fit_s += time.perf_counter() - t0
             rec.folds.append(self._score(pipe, tr, va, rec))
             rec.step = step
+            rec.last_pipe = pipe
             self._report(trial, float(np.mean(rec.folds)), step, last=step == len(self.folds))
         return float(np.mean(rec.folds))
 
@@ -151,6 +164,7 @@ class Evaluation:
             pipe[-1].begin(prep.transform(self.X.iloc[tr]), self.y.iloc[tr].to_numpy())
             rec.fit_s += time.perf_counter() - t0
             nets.append(pipe)
+        rec.last_pipe = nets[-1]
         best, best_folds, best_epoch = None, [], 0
         patience = dict(self.model.options).get("patience", MLP_PATIENCE)
         for epoch in range(1, int(params[self.model.budget_param]) + 1):
@@ -185,6 +199,8 @@ class Evaluation:
                 for p, (tr, _) in zip(nets, self.folds, strict=True)
             )
             rec.score_s += time.perf_counter() - t0
+        for pipe, (_, va) in zip(nets, self.folds, strict=True):
+            self._time_predict(pipe, va, rec)  # once, on the trained networks
         return float(best)
 
     def _by_round(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
@@ -214,6 +230,9 @@ class Evaluation:
                 rec.fit_s += time.perf_counter() - t0
                 last = rounds == total
                 scores.append(self._score(pipe, tr, va, rec, train=last))
+                if last:
+                    self._time_predict(pipe, va, rec)
+                    rec.last_pipe = pipe
             rec.folds = scores
             rec.step = rounds
             self._report(trial, float(np.mean(scores)), rounds, last=rounds == total)
@@ -226,10 +245,25 @@ class Evaluation:
         if self.train_score and train:
             rec.train.append(self.scoring(pipe, self.X.iloc[tr], self.y.iloc[tr]))
         rec.score_s += time.perf_counter() - t0
+        if self.budget.kind == BudgetKind.FOLDS:
+            self._time_predict(pipe, va, rec)
         return score
 
+    def _time_predict(self, pipe, va, rec: _Record) -> None:
+        """Prediction latency of the fitted fold: one predict call on its validation rows, timed
+        by itself. The scorer predicts too, but its time also holds the metric and sklearn's
+        checks, which would swamp the predict time of fast models. Kept out of score_seconds,
+        so that those mean what they meant before costs were measured."""
+        X = self.X.iloc[va]
+        t0 = time.perf_counter()
+        pipe.predict(X)
+        seconds = time.perf_counter() - t0
+        rec.predict_ms.append(seconds * 1000 * 1000 / max(1, len(va)))
+
     def _report(self, trial: optuna.Trial, value: float, step: int, last: bool = False) -> None:
-        if not math.isfinite(value):
+        if not math.isfinite(value) or self.costs:
+            # Optuna refuses intermediate values on multi-objective trials (no pruner could use
+            # them): such a trial's progress shows only in its record's step and fold scores.
             return
         trial.report(value, step)
         # A trial that has spent its whole budget is complete: pruning it then would throw away
@@ -264,13 +298,35 @@ class _Record:
         self.best_epoch: int | None = None  # networks: the epoch early stopping keeps
         self.stopped_early_at: int | None = None
         self.deadline: float | None = None  # time.monotonic() past which the trial fails
+        self.predict_ms: list[float] = []  # per fold: ms per 1,000 validation rows
+        self.last_pipe: Any = None  # the last fold's fitted pipeline
+        self.model_bytes: int | None = None
+
+    def measure_model(self) -> None:
+        """Size of the last fold's pipeline, once per trial that completes (one pickle)."""
+        if self.last_pipe is None:
+            return
+        try:
+            self.model_bytes = model_bytes(self.last_pipe)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            # An estimator that cannot be pickled (a class defined in a function) has no size
+            # to report; its trial still counts. A run that trades size for score fails it below.
+            self.model_bytes = None
+
+    def _n_params(self) -> int | None:
+        # Known as soon as a network is built, so pruned and stopped trials have it too.
+        return None if self.last_pipe is None else n_params(self.last_pipe)
 
     def metrics(self, pruned: bool = False, reason: str | None = None) -> TrialMetrics:
         return TrialMetrics.scored(
             self.folds, self.train, self.fit_s, self.score_s, step=self.step,
             pruned_step=self.step if pruned else None, fail_reason=reason or None,
             best_epoch=self.best_epoch, stopped_early_at=self.stopped_early_at,
+            predict_ms=round(float(np.median(self.predict_ms)), 4) if self.predict_ms else None,
+            model_bytes=self.model_bytes, n_params=self._n_params(),
         )  # fmt: skip
 
-    def save(self, pruned: bool = False, reason: str | None = None) -> None:
-        self.metrics(pruned, reason).save(self.trial)
+    def save(self, pruned: bool = False, reason: str | None = None) -> TrialMetrics:
+        metrics = self.metrics(pruned, reason)
+        metrics.save(self.trial)
+        return metrics

@@ -23,6 +23,7 @@ from tuning.core.enums import STOPPED_BY_USER, BudgetKind, RunStatus
 from tuning.core.space import SearchSpace
 from tuning.evaluation.metrics import TrialMetrics
 from tuning.evaluation.objective import Evaluation, StopRequested, make_folds, thread_limit
+from tuning.execution import choice as choosing
 from tuning.execution.claims import BudgetSpent, claim_trials
 from tuning.execution.lifecycle import Heartbeat, recover_stale_trials
 from tuning.execution.prepared import Prepared
@@ -40,7 +41,7 @@ class RunContext:
     stop: threading.Event
     callbacks: Iterable[Callable[[optuna.Study, FrozenTrial], None]] = ()
     # Replaces the cross-validated evaluation (benchmarks use a trivial one).
-    objective: Callable[[optuna.Trial], float] | None = None
+    objective: Callable[[optuna.Trial], float | tuple[float, ...]] | None = None
     refit: bool = True
     max_trials: int | None = None  # this worker's share
     n_jobs: int | None = None  # overrides threads per fit
@@ -98,6 +99,7 @@ def optimize(
             scoring=prep.scoring, budget=prep.budget, seed=config.seed,
             n_jobs=config.n_jobs if n_jobs is None else n_jobs,
             train_score=config.train_score, stop=stop, trial_timeout_s=config.trial_timeout_s,
+            costs=tuple(o.column for o in prep.objectives[1:]),
         )  # fmt: skip
     inner = objective
 
@@ -133,8 +135,9 @@ def optimize(
         reason = None  # why the trial failed, as the objective records it; None: it did not
         try:
             value = inner(trial)
-            try:
-                nan = math.isnan(float(value))
+            try:  # one value, or a multi-objective run's (score, *costs)
+                values = value if isinstance(value, (tuple, list)) else (value,)
+                nan = any(math.isnan(float(v)) for v in values)
             except (TypeError, ValueError):
                 nan = True
             if nan:
@@ -248,10 +251,24 @@ def best_params(study: optuna.Study, space: SearchSpace) -> tuple[FrozenTrial, d
 
 
 def refit_best(study: optuna.Study, prep: Prepared) -> dict[str, Any] | None:
-    """Refit the best configuration on all training data and score it once on the test part."""
+    """Refit the best configuration on all training data and score it once on the test part.
+    A multi-objective run has no single best: it refits its chosen trade-off (execution/choice)."""
     if not has_complete(study):
         return None
-    best, params = best_params(study, prep.space)
+    if len(study.directions) > 1:
+        choice = choosing.default_choice(study, prep.objectives)
+        if choice is None:
+            return None
+        study.set_user_attr(choosing.ATTR, choice.to_attr())
+        return refit_trial(study, prep, study.get_trials(deepcopy=False)[choice.trial])
+    best, _ = best_params(study, prep.space)
+    return refit_trial(study, prep, best)
+
+
+def refit_trial(study: optuna.Study, prep: Prepared, best: FrozenTrial) -> dict[str, Any]:
+    """Refit one trial's configuration on all training data, score it once on the test part,
+    and store that as the run's test result (`user_attrs["test"]`, with the trial's number)."""
+    params = prep.space.complete(best.params)
     best_epoch = TrialMetrics.of(best).best_epoch
     if prep.model.budget == BudgetKind.EPOCHS and best_epoch:
         params[prep.model.budget_param] = int(best_epoch)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from tuning.core.budget import Budget
 from tuning.core.config import RunConfig
+from tuning.core.objectives import Objective, run_objectives
 from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
 from tuning.data import datasets
@@ -30,3 +31,12 @@ class Prepared:
     @property
     def direction(self) -> str:
         return self.scoring.direction
+
+    @property
+    def objectives(self) -> list[Objective]:
+        """The study's objectives in order: the CV score, then the run's costs."""
+        return run_objectives(self.config, self.scoring.name)
+
+    @property
+    def directions(self) -> list[str]:
+        return [o.direction for o in self.objectives]

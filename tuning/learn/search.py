@@ -74,6 +74,9 @@ VIEW_NOTES = {
     "nsga2": "The genetic algorithm starts with a random population; each later generation's "
     "children are crossovers and mutations of good parents from earlier ones. Colours are "
     "generations: watch them gather in good regions.",
+    "nsga3": "NSGA-III evolves its population like NSGA-II; it differs only in how it breaks ties "
+    "among equally good points (by reference directions), which shows with several objectives, "
+    "not on one score: expect the same gathering of generations in good regions.",
     "hyperband": "Every trial learns step by step (right). At the rungs (dashed lines) a "
     "trial is compared with others that reached the same budget in its bracket; those "
     "outside the top third are stopped (×). Brackets differ in how early stopping starts.",

@@ -45,6 +45,7 @@ REGISTRY: dict[str, MethodSpec] = {
             "of its trials on parameters that barely matter while testing few distinct values of "
             "the ones that do.",
             make_sampler=lambda seed, o: optuna.samplers.RandomSampler(seed=seed),
+            multi_objective=True,
         ),
         SamplerMethod(
             "random", "Random search", "random",
@@ -54,6 +55,7 @@ REGISTRY: dict[str, MethodSpec] = {
             "parameters matter, every random trial tests a new value of each of them, whereas a "
             "grid repeats the same few values. It is the baseline every smarter method must beat.",
             make_sampler=lambda seed, o: optuna.samplers.RandomSampler(seed=seed),
+            multi_objective=True,
         ),
         SamplerMethod(
             "sobol", "Quasi-random (Sobol)", "random",
@@ -65,6 +67,7 @@ REGISTRY: dict[str, MethodSpec] = {
             make_sampler=lambda seed, o: optuna.samplers.QMCSampler(
                 qmc_type="sobol", scramble=True, seed=seed, warn_independent_sampling=False
             ),
+            multi_objective=True,
         ),
         SamplerMethod(
             "tpe", "Bayesian (TPE)", "bayesian",
@@ -83,6 +86,7 @@ REGISTRY: dict[str, MethodSpec] = {
                 "constant_liar": "Workers treat each other's running trials as bad, so that "
                 "they explore different points.",
             },
+            multi_objective=True,  # with several objectives TPE ranks trials by Pareto front
         ),
         SamplerMethod(
             "gp", "Bayesian (Gaussian process)", "bayesian",
@@ -93,6 +97,7 @@ REGISTRY: dict[str, MethodSpec] = {
             "It is very sample-efficient on a few continuous parameters, but its cost per trial "
             "grows quickly with the number of trials (seconds per trial after several hundred).",
             make_sampler=lambda seed, o: optuna.samplers.GPSampler(seed=seed),
+            multi_objective=True,  # Optuna 5's GPSampler handles several objectives
         ),
         SamplerMethod(
             "cmaes", "CMA-ES (evolution strategy)", "evolutionary",
@@ -119,6 +124,22 @@ REGISTRY: dict[str, MethodSpec] = {
             ),
             defaults={"population_size": 10},
             option_help={"population_size": "Configurations per generation."},
+            multi_objective=True,
+        ),
+        SamplerMethod(
+            "nsga3", "Genetic algorithm (NSGA-III)", "evolutionary",
+            "A genetic algorithm that spreads its population along reference directions.",
+            "NSGA-III evolves a population like NSGA-II (selection, crossover, mutation), but "
+            "when it must choose among equally good configurations it keeps those closest to a "
+            "set of evenly spread reference directions, rather than the least crowded ones. "
+            "With three or more objectives this keeps the whole front covered, where NSGA-II's "
+            "crowding tends to bunch up; with one objective it is a plain genetic algorithm.",
+            make_sampler=lambda seed, o: optuna.samplers.NSGAIIISampler(
+                seed=seed, population_size=o["population_size"]
+            ),
+            defaults={"population_size": 10},
+            option_help={"population_size": "Configurations per generation."},
+            multi_objective=True,
         ),
         SamplerMethod(
             "hyperband", "Hyperband", "multi-fidelity",
@@ -198,3 +219,31 @@ def get_method(name: str) -> MethodSpec:
 
 def list_methods() -> list[MethodSpec]:
     return list(REGISTRY.values())
+
+
+def multi_objective_methods() -> list[str]:
+    """The methods that can search a run with cost objectives."""
+    return [m.name for m in REGISTRY.values() if m.multi_objective]
+
+
+def check_multi_objective(method: MethodSpec) -> None:
+    """Refuse a method that cannot search several objectives, saying why and what can."""
+    if method.multi_objective:
+        return
+    if method.multi_fidelity:
+        why = (
+            f"{method.label} stops trials early with an Optuna pruner, and Optuna's pruners do "
+            "not apply to multi-objective runs: a trial cannot be stopped early on several "
+            "objectives at once."
+        )
+    elif method.kind == "population":
+        why = (
+            f"{method.label} ranks its members on one score to decide which copy which, so it "
+            "cannot trade the score against a cost."
+        )
+    else:
+        why = f"{method.label} follows one score and cannot search several objectives."
+    raise ConfigError(
+        f"{why} For a run with cost objectives choose one of: "
+        f"{', '.join(multi_objective_methods())}; or remove the cost objectives."
+    )

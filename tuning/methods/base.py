@@ -32,6 +32,8 @@ class MethodSpec:
     explanation: str  # a paragraph for learners
     defaults: dict[str, Any] = field(default_factory=dict)
     option_help: dict[str, str] = field(default_factory=dict)
+    # Whether its sampler can search several objectives at once (a run with cost objectives).
+    multi_objective: bool = False
 
     kind: ClassVar[str] = "sampler"  # what the pages describe: "sampler" | "population"
     enumerates_grid: ClassVar[bool] = False  # its trials are a grid queued at creation

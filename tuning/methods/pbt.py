@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import optuna
 from optuna.trial import TrialState
+from sklearn.pipeline import Pipeline
 
 from tuning.core.config import RunConfig
 from tuning.core.enums import STOPPED_BY_USER, BudgetKind, RunStatus
@@ -42,6 +43,7 @@ from tuning.execution.lifecycle import Heartbeat
 from tuning.execution.loop import RunContext, has_complete
 from tuning.methods.base import MethodSpec
 from tuning.models import ModelSpec, build_pipeline
+from tuning.models.costs import model_bytes, n_params
 from tuning.models.mlp import import_torch
 from tuning.store.runs import now_iso, set_status
 
@@ -202,6 +204,7 @@ class Member:
     scores: list[float] = field(default_factory=list)  # this segment's, one per epoch
     score: float | None = None  # at the end of the last finished segment
     train_score: float | None = None
+    predict_ms: float | None = None  # the segment's last network, per 1,000 holdout rows
     fit_s: float = 0.0
     score_s: float = 0.0
     stopped: bool = False
@@ -303,6 +306,12 @@ class Population:
             m.trial.report(float(score), m.epoch)
         if self.prep.config.train_score:
             m.train_score = float(self.scoring(m.net, self.X_tr, self.y_tr))
+        # The costs every trial records (core/objectives.py); the features are preprocessed
+        # once for the population, so this times the network alone.
+        t0 = time.perf_counter()
+        m.net.predict(self.X_va)
+        seconds = time.perf_counter() - t0
+        m.predict_ms = seconds * 1000 * 1000 / max(1, len(self.y_va))
 
     def close(self, m: Member) -> None:
         """Finish `m`'s segment trial: complete with its last score, or failed with why."""
@@ -321,9 +330,13 @@ class Population:
             [] if m.train_score is None else [m.train_score],
             m.fit_s, m.score_s, step=m.epoch, fail_reason=reason, best_epoch=m.epoch,
             segment_epochs=len(m.scores), validation="holdout",
+            predict_ms=None if m.predict_ms is None else round(m.predict_ms, 4),
+            model_bytes=model_bytes(Pipeline([("prep", self.prep_step), ("model", m.net)]))
+            if ok else None,
+            n_params=n_params(m.net),
         ).save(m.trial)  # fmt: skip
         m.fit_s = m.score_s = 0.0
-        m.train_score = None
+        m.train_score = m.predict_ms = None
         self.running.discard(m.trial.number)
         if ok:
             self.study.tell(m.trial, score)

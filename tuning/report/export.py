@@ -76,15 +76,25 @@ class ModelFile:
     test_score: float | None = None
 
 
+def _multi_objective(run: RunData) -> bool:
+    return bool(run.config is not None and run.config.multi_objective)
+
+
 def best_params(run: RunData) -> dict[str, Any]:
-    """The complete configuration of the refit best model (as the run stored it after refit)."""
+    """The complete configuration of the refit best model (as the run stored it after refit);
+    for a multi-objective run, that of its chosen trade-off (`user_attrs["choice"]`)."""
     test = run.test
     if test.get("params"):
         return dict(test["params"])
-    best = run.best
-    if best is None or run.config is None or run.space is None:
+    choice = run.attrs.get("choice") or {}
+    if _multi_objective(run) and isinstance(choice.get("trial"), int):
+        number = choice["trial"]
+    else:
+        best = run.best
+        number = None if best is None else int(best["number"])
+    if number is None or run.config is None or run.space is None:
         raise ConfigError("The run has no complete trial yet: there is no best model.")
-    trial = run.trial(int(best["number"]))
+    trial = run.trial(number)
     params = run.space.complete(trial.params)
     model = get_model(run.config.model)
     epoch = TrialMetrics.of(trial).best_epoch
@@ -356,14 +366,17 @@ def reproduce_script(run: RunData) -> str:
     sign = "-" if cfg.scoring and cfg.scoring.startswith("neg_") else ""
     split = "stratified by class" if task == Task.CLASSIFICATION else "shuffled"
     needs = "pandas, scikit-learn and PyTorch" if mlp else "pandas and scikit-learn"
+    # A multi-objective run exports the trade-off it chose, not the best score.
+    which = "chosen trade-off" if _multi_objective(run) else "best model"
+    chosen = "the chosen trade-off's" if _multi_objective(run) else "the best"
     header = "\n".join(
         [
-            f'"""Rebuild the best model of the Tuning Studio run {_doc(run.name)}; print its test score.',
+            f'"""Rebuild the {which} of the Tuning Studio run {_doc(run.name)}; print its test score.',
             "",
             f"Dataset: {_doc(cfg.dataset.label())} ({task}); model: {_doc(spec.label)}; "
             f"search: {_doc(METHODS[cfg.method].label if cfg.method in METHODS else cfg.method)}.",
             f"The same holdout split as the run (test_size={cfg.test_size}, seed {cfg.seed}, {split}),",
-            "the same preprocessing and the best hyperparameters; fit on the training part,",
+            f"the same preprocessing and {chosen} hyperparameters; fit on the training part,",
             "scored once on the test part.",
             f"Needs only {needs}. Run: python {_doc(script_filename(run))}",
             '"""',

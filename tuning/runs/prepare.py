@@ -7,11 +7,12 @@ from dataclasses import replace
 from tuning.core.config import RunConfig
 from tuning.core.enums import BudgetKind
 from tuning.core.errors import ConfigError
+from tuning.core.objectives import validate_costs
 from tuning.core.scoring import Scoring
 from tuning.data import datasets
 from tuning.evaluation.objective import budget_for
 from tuning.execution.prepared import Prepared
-from tuning.methods import get_method
+from tuning.methods import check_multi_objective, get_method
 from tuning.models import REGISTRY as MODELS
 from tuning.models import get_model
 
@@ -21,6 +22,9 @@ def prepare(config: RunConfig) -> Prepared:
     model = get_model(config.model)
     method = get_method(config.method)
     options = method.validate_options(dict(config.method_options))
+    if config.objectives:
+        config = replace(config, objectives=validate_costs(config.objectives, config.model))
+        check_multi_objective(method)
     if config.n_trials is None and config.timeout_s is None and method.needs_budget:
         raise ConfigError("Give a budget: a number of trials, a time limit in minutes, or both.")
     if config.n_trials is not None and config.n_trials < 1:

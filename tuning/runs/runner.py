@@ -23,8 +23,9 @@ from optuna.trial import FrozenTrial
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import ConfigError, UserError
+from tuning.execution import choice as choosing
 from tuning.execution.lifecycle import clear_stop_request, recover_stale_trials, request_stop
-from tuning.execution.loop import RunContext
+from tuning.execution.loop import RunContext, refit_trial
 from tuning.execution.priority import APP_RUN_NICE, lower_priority
 from tuning.methods import get_method
 from tuning.runs.prepare import prepare
@@ -46,6 +47,7 @@ def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> s
     """Validate, create the study, save the configuration; returns the run's name."""
     storage = as_storage(storage)
     prep = prepare(config)
+    cfg_multi = prep.config.multi_objective
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     base = config.name or f"{config.model}-{config.method}-{config.dataset.label()}-{stamp}"
     name = sanitize_name(base)
@@ -55,7 +57,12 @@ def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> s
         raise ConfigError(f"A run named '{name}' already exists: choose another name.")
     for attempt in range(20):
         try:
-            study = optuna.create_study(study_name=name, storage=storage, direction=prep.direction)
+            # A multi-objective study has one direction per objective (score, then costs); a
+            # single-objective one is created exactly as before.
+            directions = (
+                {"directions": prep.directions} if cfg_multi else {"direction": prep.direction}
+            )
+            study = optuna.create_study(study_name=name, storage=storage, **directions)
             break
         except optuna.exceptions.DuplicatedStudyError:
             # Another session or process took the name since we looked (two launches in the
@@ -127,6 +134,42 @@ def execute(
         max_trials=max_trials, n_jobs=n_jobs,
     )  # fmt: skip
     return get_method(config.method).run(ctx)
+
+
+def choose(
+    name: str,
+    storage: BaseStorage | str | None = None,
+    trial: int | None = None,
+    within_pct: float | None = None,
+    cost: str | None = None,
+) -> int:
+    """Choose the trade-off a run refits: trial number `trial`, or the cheapest in `cost`
+    (default: the run's first cost objective) within `within_pct` % of the best CV score.
+    Stores it as `user_attrs["choice"]`, refits and tests it (`user_attrs["test"]` then
+    describes it) and returns its number."""
+    if (trial is None) == (within_pct is None):
+        raise ConfigError("Choose a trade-off by a trial number or by a margin, not both.")
+    storage = as_storage(storage)
+    study = load_study(name, storage)
+    config = fetch_dataset(study, config_of(study))
+    prep = prepare(config)
+    objectives = prep.objectives
+    if trial is not None:
+        choice = choosing.trial_choice(study, objectives, int(trial))
+    else:
+        if cost is None:
+            if len(objectives) < 2:
+                raise ConfigError(
+                    "This run has no cost objective: name the cost to be cheapest in "
+                    "(e.g. fit_seconds)."
+                )
+            cost = objectives[1].name
+        choice = choosing.rule_choice(study, objectives, float(within_pct), cost)
+        if choice is None:
+            raise ConfigError("The run has no complete trial yet: there is nothing to choose.")
+    study.set_user_attr(choosing.ATTR, choice.to_attr())
+    refit_trial(study, prep, study.get_trials(deepcopy=False)[choice.trial])
+    return choice.trial
 
 
 def worker_processes(config: dict[str, Any], url: str | None, isolate: bool = False) -> int:

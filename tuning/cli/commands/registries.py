@@ -10,7 +10,7 @@ from tuning.cli.command import Command
 from tuning.cli.output import print_table
 from tuning.core.errors import UserError
 from tuning.data import datasets
-from tuning.methods import RECOMMENDED, list_methods
+from tuning.methods import RECOMMENDED, list_methods, multi_objective_methods
 from tuning.models import get_model, list_models
 
 
@@ -55,6 +55,10 @@ class Methods(Command):
         ]  # fmt: skip
         print_table(["name", "family", "description", "options (default)"], rows)
         print(f"\nRecommended default: {RECOMMENDED}. Set options with --option KEY=VALUE.")
+        print(
+            "Multi-objective runs (a score and costs, `run --objective ...`) can use: "
+            f"{', '.join(multi_objective_methods())}."
+        )
         return 0
 
 

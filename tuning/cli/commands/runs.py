@@ -8,7 +8,7 @@ import time
 
 from tuning.cli import options as o
 from tuning.cli.command import Command
-from tuning.cli.output import format_summary
+from tuning.cli.output import format_summary, format_tradeoff
 from tuning.methods import RECOMMENDED
 from tuning.store import storage as storage_mod
 
@@ -48,6 +48,7 @@ class Run(Command):
         add("--minutes", type=o.positive_float, help="wall-clock budget in minutes")
         o.FOLDS.add_to(parser)
         o.SCORING.add_to(parser)
+        o.OBJECTIVE.add_to(parser)
         add(
             "--seed", type=int, default=0,
             help="random seed for split, folds, sampler and models (default 0)",
@@ -85,6 +86,7 @@ class Run(Command):
         from tuning.core.config import RunConfig
         from tuning.runs.runner import RunHandle, create_run
 
+        scoring, costs = o.objectives(args.objective, args.scoring)
         ref = o.dataset_ref(args.dataset, args.target, args.task, args.data_param)
         space = o.read_space(args.space)
         n_trials = args.trials if args.trials or args.minutes else 50
@@ -92,7 +94,7 @@ class Run(Command):
             dataset=ref, model=args.model, method=args.method, space=space,
             method_options=dict(args.option), n_trials=n_trials,
             timeout_s=args.minutes * 60 if args.minutes else None, cv_folds=args.folds,
-            scoring=args.scoring, seed=args.seed, test_size=args.test_size,
+            scoring=scoring, objectives=costs, seed=args.seed, test_size=args.test_size,
             grid_points=args.grid_points, max_consecutive_failures=args.max_failures,
             n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
             workers=args.workers, retries=args.retries, trial_timeout_s=args.trial_timeout,
@@ -106,6 +108,43 @@ class Run(Command):
             url = storage_mod.url_of(store) or storage_mod.default_url()
             return watch(WorkerPool(name, url, args.workers).start(), store, quiet=args.quiet)
         return watch(RunHandle(name, store).start(), store, quiet=args.quiet)
+
+
+class Choose(Command):
+    name = "choose"
+    help = "choose a multi-objective run's trade-off: refit and test it"
+    description = (
+        "Choose the configuration a multi-objective run refits, scores once on the held-out "
+        "test part and exports: a trial of its front by number, or the cheapest configuration "
+        "within PCT % of the best CV score."
+    )
+    epilog = "Example: python -m tuning choose RUN --within 2 --cost fit_seconds"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        o.RUN.add_to(parser)
+        how = parser.add_mutually_exclusive_group(required=True)
+        how.add_argument("--trial", type=int, metavar="N", help="this trial")
+        how.add_argument(
+            "--within", type=float, metavar="PCT",
+            help="the cheapest trial whose CV score is within PCT %% of the best",
+        )  # fmt: skip
+        parser.add_argument(
+            "--cost", help="cost to be cheapest in (default: the run's first cost objective)"
+        )
+        o.STORAGE.add_to(parser)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from tuning.core.errors import UserError
+        from tuning.runs.runner import choose
+        from tuning.store.runs import load_study
+
+        if args.cost is not None and args.within is None:
+            raise UserError("--cost goes with --within: the cost to be cheapest in.")
+        store = storage_mod.open_storage(args.storage)
+        load_study(args.run, store)
+        choose(args.run, store, trial=args.trial, within_pct=args.within, cost=args.cost)
+        print(format_tradeoff(load_study(args.run, store)))
+        return 0
 
 
 class Resume(Command):
@@ -220,6 +259,11 @@ def watch(handle, store, quiet: bool = False) -> int:
         print(f"error: {handle.error}", file=sys.stderr)
         return 2
     print(format_summary(run_summary(store, handle.name), time.time() - t0))
+    from tuning.store.runs import load_study
+
+    study = load_study(handle.name, store)
+    if len(study.directions) > 1:
+        print(format_tradeoff(study))
     return 0 if handle.status in ("finished", "stopped") else 1
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tuning.cli import options as o
 from tuning.cli.command import Command
-from tuning.cli.output import fmt, format_summary, print_table, write
+from tuning.cli.output import fmt, format_summary, format_tradeoff, print_table, write
 from tuning.core.errors import UserError
 from tuning.store import storage as storage_mod
 
@@ -63,6 +63,8 @@ class Show(Command):
         study = load_study(args.run, store)
         s = run_summary(store, args.run)
         print(format_summary(s))
+        if len(study.directions) > 1:
+            print(format_tradeoff(study))
         df = TrialFeed(study).refresh()
         top = top_trials(df, s.direction, args.top)
         if top.empty:
