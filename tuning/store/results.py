@@ -37,6 +37,12 @@ BASE_COLUMNS = [
 ]  # fmt: skip
 
 
+def score_of(t: FrozenTrial) -> float | None:
+    """A trial's CV score: its value, or objective 0 of a multi-objective trial (whose `value`
+    Optuna refuses to read)."""
+    return t.values[0] if t.values else None
+
+
 def trial_row(t: FrozenTrial) -> dict[str, Any]:
     m = TrialMetrics.of(t)
     known = TrialMetrics.recorded(t)  # without a record (running) the numbers are unknown, not 0
@@ -44,7 +50,7 @@ def trial_row(t: FrozenTrial) -> dict[str, Any]:
     row = {
         "number": t.number,
         "state": _row_state(t, m),
-        "value": t.value if t.state == TrialState.COMPLETE else m.cv_mean,
+        "value": score_of(t) if t.state == TrialState.COMPLETE else m.cv_mean,
         "cv_std": m.cv_std,
         "train_score": m.train_score,
         "fit_seconds": m.fit_seconds if known else None,
@@ -170,14 +176,15 @@ def summary_of(run: RunRecord, storage: BaseStorage, study_id: int) -> RunSummar
     for t in trials:
         state = trial_row_state(t)
         counts[state] = counts.get(state, 0) + 1
-        if t.state == TrialState.COMPLETE and t.value is not None and np.isfinite(t.value):
-            if best is None or sign * t.value > sign * best.value:
+        v = score_of(t) if t.state == TrialState.COMPLETE else None
+        if v is not None and np.isfinite(v):
+            if best is None or sign * v > sign * score_of(best):
                 best = t
     return RunSummary(
         name=run.name, status=run.status, dataset=run.dataset_label,
         model=cfg.get("model", "?"), method=cfg.get("method", "?"), scoring=run.scoring or "?",
         direction=run.direction, n_trials=run.n_trials, timeout_s=cfg.get("timeout_s"),
-        counts=counts, best_value=best.value if best else None,
+        counts=counts, best_value=score_of(best) if best else None,
         best_std=TrialMetrics.of(best).cv_std if best else None,
         best_number=best.number if best else None, best_params=dict(best.params) if best else {},
         test=run.test.to_attr() if run.test else {}, created_at=run.created_at,
