@@ -128,6 +128,9 @@ def test_hypervolume_bands_over_seeds():
     # a front only grows: its hypervolume never falls
     for _, g in traj.groupby("run"):
         assert (np.diff(g["hypervolume"].to_numpy()) >= -1e-12).all()
+    # the single-objective view of the same members still reads their score (objective 0)
+    best = ex.trajectories(info, storage).groupby("run")["best_so_far"].last()
+    assert ((best > 0.7) & (best < 0.95)).all()
     time_band = ex.band(traj, "elapsed_s", y="hypervolume")
     assert not time_band.empty and time_band["median"].max() <= last["high"].max() + 1e-12
 

@@ -25,6 +25,7 @@ from tuning.core.space import SearchSpace, cat_param, int_param
 from tuning.methods import RECOMMENDED, get_method, list_methods
 from tuning.runs.runner import RunManager, create_run
 from tuning.store.records import RunRecord
+from tuning.store.results import score_of
 from tuning.store.runs import as_storage as _storage
 from tuning.store.runs import load_study, sanitize_name
 
@@ -253,18 +254,19 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
         rows = []
         for i, t in enumerate(trials, 1):
             m = t.user_attrs.get("metrics") or {}
-            ok = t.state == TrialState.COMPLETE and t.value is not None and np.isfinite(t.value)
+            v = score_of(t) if t.state == TrialState.COMPLETE else None
+            ok = v is not None and np.isfinite(v)
             rows.append({
                 "method": r["method"], "seed": r["seed"], "run": r["run"], "trials": i,
                 "number": t.number, "elapsed_s": (t.datetime_complete - t0).total_seconds(),
-                "value": t.value if ok else np.nan, "state": t.state.name.lower(),
+                "value": v if ok else np.nan, "state": t.state.name.lower(),
                 "fit_seconds": (m.get("fit_seconds") or 0.0) + (m.get("score_seconds") or 0.0),
                 "epochs": epochs_trained(m, folds) if by_epoch else np.nan,
                 "validation": m.get("validation") or "cv",
             })  # fmt: skip
         df = pd.DataFrame(rows)
         df["epochs_so_far"] = df["epochs"].cumsum()
-        minimize = study.direction.name == "MINIMIZE"
+        minimize = study.directions[0].name == "MINIMIZE"  # the score's, on any run
         df["best_so_far"] = df["value"].cummin() if minimize else df["value"].cummax()
         df["direction"] = "minimize" if minimize else "maximize"
         frames.append(df)
