@@ -162,3 +162,26 @@ def test_home_trade_off_demo_launches_and_opens_the_live_monitor(monkeypatch):
     name = at.session_state[state.SELECTED_RUN]
     wait_until_idle()
     assert load_config(name).objectives == ("fit_seconds",)
+
+
+def test_a_single_objective_run_shows_no_trade_off_section():
+    study = optuna.create_study(storage=storage(), study_name="one-score", direction="maximize")
+    study.set_user_attr("config", tiny_config(12).to_dict())
+    study.set_user_attr("scoring", "accuracy")
+    study.set_user_attr("status", "finished")
+    rng = np.random.default_rng(0)
+    dist = {"n_neighbors": optuna.distributions.IntDistribution(1, 30)}
+    for _ in range(12):
+        k = int(rng.integers(1, 31))
+        v = 0.9 - 0.005 * k
+        study.add_trial(optuna.trial.create_trial(
+            value=v, params={"n_neighbors": k}, distributions=dist,
+            user_attrs={"metrics": {"cv_mean": v, "cv_std": 0.01, "fold_scores": [v] * 3,
+                                    "fit_seconds": 0.01 * k, "step": 3}},
+        ))  # fmt: skip
+    at = ok(app(state.PAGE_ANALYSIS))
+    heads = [h.value for h in at.subheader]
+    assert "Which hyperparameters matter" in heads
+    assert "Which hyperparameters trade score for cost" not in heads
+    assert not [c for c in texts(at.caption) if "not the costs" in c]
+    assert not [i for i in texts(at.info) if "multi-objective" in i]
