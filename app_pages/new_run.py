@@ -19,7 +19,8 @@ st.subheader("2 · Model")
 model, space = setup.model_and_space(task)
 
 st.subheader("3 · Search method")
-method = setup.method_section(space, model)
+objectives = setup.objectives_picker(model)
+method = setup.method_section(space, model, objectives)
 
 st.subheader("4 · Budget and evaluation")
 settings = setup.budget_section(task, n_classes, method, model, space)
@@ -39,6 +40,7 @@ if space is not None and problem is None:
         space=space,
         method_options=method.options,
         grid_points=method.grid_points,
+        objectives=objectives,
         **settings,
     )
 setup.launch_button(config, "Fix the data above to launch." if problem else None)

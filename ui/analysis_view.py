@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from tuning import analysis as an
+from tuning.analysis import statistics as an_stats
 from tuning.core.errors import UserError
 from tuning.plots import figures as plots
 from ui import live as live_ui
@@ -41,7 +42,8 @@ METHOD_HELP = (
     "slower, computed on at most 200 trials. The bars show each estimate's 5–95% range over "
     "bootstrap resamples of the trials."
 )
-REC_LABELS = {"widen": "Widen", "narrow": "Narrow", "fix": "Fix", "stop": "Stop", "note": "Note"}
+REC_LABELS = {"widen": "Widen", "narrow": "Narrow", "fix": "Fix", "stop": "Stop", "note": "Note",
+              "tradeoff": "Trade-off"}  # fmt: skip
 
 # Widget keys
 IMP_METHOD = "an_imp_method"
@@ -99,8 +101,13 @@ def render(live: an.LiveRun, run: an.RunData, working: bool) -> None:
             run.trials, config, f"holdout {run.label} ({run.arrow})",
             run.direction, run.test, "analysis",
         )  # fmt: skip
+    multi = run.record.multi_objective
+    if multi:
+        _objectives_line(run)
     first = live_ui.importance(live, run)
     _importance_section(live, run, first)
+    if multi:
+        _tradeoff_section(live, run)
     _explore_section(run, first)
     _overfitting_section(live, run)
     eff = an.efficiency(run)
@@ -108,7 +115,7 @@ def render(live: an.LiveRun, run: an.RunData, working: bool) -> None:
     ranks = an.compare_top(run)
     _best_section(run, ranks)
     stall = an.plateau(run)
-    _plateau_section(stall)
+    _plateau_section(stall, run)
     recs = an.recommend(run, first, stall, ranks)
     _recommendations_section(run, recs)
 
@@ -134,8 +141,29 @@ def _status_line(run: an.RunData, working: bool) -> None:
 
 
 # -- importance ---------------------------------------------------------------------------------
+def _objectives_line(run: an.RunData) -> None:
+    score, *costs = run.record.objectives
+    st.info(
+        f"A multi-objective run: {text.md(score.label)} against "
+        f"{text.md(', '.join(c.label.lower() for c in costs))}. Importance and the trade-off "
+        "section judge each objective; the views below them that need one value per trial "
+        f"(slices, contours, history, overfitting, the t-test, diminishing returns) show "
+        f"{text.md(score.label)}, objective 0.",
+        icon=":material/balance:",
+    )
+
+
+def _score_only(run: an.RunData, what: str) -> None:
+    """On a multi-objective run, say that a one-value view reads the score only."""
+    if run.record.multi_objective:
+        st.caption(f"{what} {text.md(run.record.objectives[0].label)} only, not the costs.")
+
+
 def _importance_section(live: an.LiveRun, run: an.RunData, first: an.Importance) -> None:
     st.subheader("Which hyperparameters matter")
+    if run.record.multi_objective:
+        st.caption(f"Judged on {text.md(run.record.objectives[0].label)}; each cost's own "
+                   "importance is in the trade-off section below.")  # fmt: skip
     method = st.radio(
         "Importance method",
         list(METHOD_LABELS),
@@ -189,6 +217,53 @@ def importance_table(imp: an.Importance) -> pd.DataFrame:
     )
 
 
+# -- multi-objective: what each parameter does to the score and to each cost -----------------
+def _tradeoff_section(live: an.LiveRun, run: an.RunData) -> None:
+    st.subheader("Which hyperparameters trade score for cost")
+    score, *costs = run.record.objectives
+    effects = an_stats.tradeoff_effects(run)
+    trades = an_stats.tradeoffs(run, effects)
+    if trades:
+        st.markdown("\n".join(f"- {text.md(t.sentence)}" for t in trades))
+    else:
+        st.markdown(
+            "No numeric parameter clearly moves the score and a cost yet (a rank correlation "
+            f"of at least {an_stats.TRADE_MIN_RHO:g} with p < {an_stats.TRADE_ALPHA:g}, over "
+            f"at least {an_stats.TRADE_MIN_TRIALS} complete trials)."
+        )
+    if not effects.empty:
+        table = effects.pivot(index="param", columns="objective", values="rho")
+        names = {o.name: o.title for o in run.record.objectives}
+        table = table[[o.name for o in run.record.objectives if o.name in table]]
+        st.dataframe(
+            table.rename(columns=names).reset_index().rename(columns={"param": "parameter"}),
+            hide_index=True,
+            column_config={
+                names[o.name]: st.column_config.NumberColumn(format="%+.2f")
+                for o in run.record.objectives if o.name in table
+            },
+        )  # fmt: skip
+        st.caption(
+            "Spearman rank correlation of each numeric parameter with each objective over the "
+            "complete trials: +1, the objective rises whenever the parameter does; 0, no "
+            "link. A parameter with a strong link to the score and to a cost is the price of "
+            "the score; categorical parameters have no order and are not listed."
+        )
+    cols = st.columns(len(costs))
+    for col, cost in zip(cols, costs, strict=True):
+        with col:
+            if live.importances.due(run, an.DEFAULT_METHOD, objective=cost):
+                with st.spinner(f"Computing importance for {cost.label.lower()}…"):
+                    imp = live.importances.get(run, an.DEFAULT_METHOD, objective=cost)
+            else:
+                imp = live.importances.get(run, an.DEFAULT_METHOD, objective=cost)
+            fig = plots.importance_figure(imp)
+            fig.update_layout(title_text=f"Importance for {cost.title} ({imp.label})")
+            _chart(fig, f"an_importance_{cost.name}")
+            if imp.note:
+                st.caption(text.md(imp.note))
+
+
 # -- slices, contour, parallel coordinates, distribution, timeline, learning curves -------------
 VIEWS = (
     "Slices", "Contour", "Parallel coordinates", "Score distribution", "History", "Timeline",
@@ -198,6 +273,7 @@ VIEWS = (
 
 def _explore_section(run: an.RunData, imp: an.Importance) -> None:
     st.subheader("Where the good scores are")
+    _score_only(run, "These views show")
     # Stateful tabs: only the open one is drawn (a refresh sends one figure, not seven).
     tabs = st.tabs(list(VIEWS), key=VIEW, on_change="rerun")
     views = {
@@ -286,6 +362,7 @@ def _contour(run: an.RunData, imp: an.Importance) -> None:
 # -- overfitting --------------------------------------------------------------------------------
 def _overfitting_section(live: an.LiveRun, run: an.RunData) -> None:
     st.subheader("Does it generalize?")
+    _score_only(run, "The top trials here are ranked by")
     df = an.overfitting(run)
     top = df.head(TOP_ON_TEST)
     missing = int(top["test"].isna().sum())
@@ -332,6 +409,7 @@ def _overfitting_section(live: an.LiveRun, run: an.RunData) -> None:
 # -- efficiency ---------------------------------------------------------------------------------
 def _efficiency_section(run: an.RunData, eff: an.Efficiency) -> None:
     st.subheader("Where the time went")
+    _score_only(run, "The curve follows the best")
     compute = float(eff.curve["compute_s"].max()) if len(eff.curve) else 0.0
     left, right = st.columns([3, 2])
     with right:
@@ -358,6 +436,7 @@ def _efficiency_section(run: an.RunData, eff: an.Efficiency) -> None:
 # -- is the best really the best? ---------------------------------------------------------------
 def _best_section(run: an.RunData, ranks: pd.DataFrame) -> None:
     st.subheader("Is the best really the best?")
+    _score_only(run, "The best and its rivals are ranked by")
     st.markdown(
         "Each of the top configurations against the best, fold by fold, with the **corrected "
         "resampled t-test** (Nadeau & Bengio, 2003): a paired t-test on the per-fold scores "
@@ -408,8 +487,10 @@ def _fixed(v) -> str:
 
 
 # -- diminishing returns ------------------------------------------------------------------------
-def _plateau_section(stall: an.Plateau) -> None:
+def _plateau_section(stall: an.Plateau, run: an.RunData | None = None) -> None:
     st.subheader("Diminishing returns")
+    if run is not None:
+        _score_only(run, "This follows the best")
     if stall.detected:
         st.success(text.md(stall.message), icon=":material/flag:")
     else:

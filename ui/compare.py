@@ -11,8 +11,10 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from tuning.analysis import race
 from tuning.core.config import RunConfig
 from tuning.core.errors import UserError
+from tuning.core.objectives import COSTS
 from tuning.core.scoring import Scoring
 from tuning.data import datasets
 from tuning.methods import list_methods
@@ -22,7 +24,7 @@ from tuning.runs import experiments as ex
 from tuning.store.results import run_summary
 from ui import registry, text
 from ui.runs import method_label, model_label, shown_status
-from ui.setup import scoring_choices
+from ui.setup import cost_label, scoring_choices
 
 PICK = "compare_pick"  # plain key: the experiment shown (survives page switches)
 NEW = "New experiment"
@@ -110,10 +112,30 @@ def new_experiment_form() -> None:
     model = st.selectbox(
         "Model (its default search space)", models, key="cmp_model", format_func=model_label
     )
-    methods = st.multiselect(
-        "Methods", [m.name for m in list_methods()], default=["grid", "random", "tpe", "hyperband"],
-        format_func=method_label, key="cmp_methods",
+    objectives = st.multiselect(
+        "Objectives: the CV score, and optionally costs to trade against it",
+        [n for n, o in COSTS.items() if o.applies_to(model)], default=[],
+        key=f"cmp_objectives_{model}", format_func=cost_label, placeholder="the CV score only",
+        help="With a cost, each method searches for the best trade-offs, and the race is on "
+        "the hypervolume of their Pareto fronts.",
     )  # fmt: skip
+    if objectives:
+        able = ex.multi_objective_methods()
+        methods = st.multiselect(
+            "Methods (those that can search several objectives)", able,
+            default=[m for m in ("random", "tpe", "nsga2") if m in able],
+            format_func=method_label, key="cmp_methods_mo",
+        )  # fmt: skip
+        st.caption(
+            "Multi-fidelity methods, population-based training and CMA-ES search one objective "
+            "only, so they are not offered here."
+        )
+    else:
+        methods = st.multiselect(
+            "Methods", [m.name for m in list_methods()],
+            default=["grid", "random", "tpe", "hyperband"], format_func=method_label,
+            key="cmp_methods",
+        )  # fmt: skip
     c1, c2, c3, c4 = st.columns(4)
     trials = c1.number_input("Trials per method", 2, 2000, 20, key="cmp_trials",
                              help="Grid search runs its whole grid instead.")  # fmt: skip
@@ -138,7 +160,7 @@ def new_experiment_form() -> None:
             return
         base = RunConfig(dataset=datasets.DatasetRef(ds_name), model=model, n_trials=int(trials),
                          cv_folds=int(folds), scoring=scoring, grid_points=int(points),
-                         workers=workers)  # fmt: skip
+                         workers=workers, objectives=tuple(objectives))  # fmt: skip
         _create(ex.ExperimentConfig(
             base=base, methods=tuple(methods), seeds=tuple(range(int(n_seeds))),
             parallel=mode == "side by side", target=target,
@@ -214,6 +236,10 @@ def render(info: ex.ExperimentInfo) -> None:
         if h is not None and h.error:
             st.error(text.md(f"{r['run']}: {h.error}"))
 
+    if cfg.base.multi_objective:
+        front_race(info)
+        downloads(info)
+        return
     traj = ex.trajectories(info, store)
     scoring = Scoring(run_summary(store, info.runs[0]["run"]).scoring)
     score_title = f"CV {scoring.label} ({scoring.arrow})"
@@ -269,9 +295,14 @@ def render(info: ex.ExperimentInfo) -> None:
             "number, and the holdout one is optimistic. Compare methods on the test score, "
             "which all score the same way, and on epochs trained, not on trials."
         )
+    downloads(info)
+
+
+def downloads(info: ex.ExperimentInfo) -> None:
     st.download_button(
-        "Download all trials (CSV)", ex.export_csv(info, store), file_name=f"{info.name}-trials.csv",
-        mime="text/csv", icon=":material/download:", key=f"cmp_csv_{info.name}",
+        "Download all trials (CSV)", ex.export_csv(info, registry.storage()),
+        file_name=f"{info.name}-trials.csv", mime="text/csv", icon=":material/download:",
+        key=f"cmp_csv_{info.name}",
     )  # fmt: skip
     with st.expander("Runs of this experiment (each opens in Live monitor)"):
         st.dataframe(
@@ -279,6 +310,66 @@ def render(info: ex.ExperimentInfo) -> None:
             hide_index=True,
             width="stretch",
         )
+
+
+def front_race(info: ex.ExperimentInfo) -> None:
+    """A multi-objective experiment: methods raced on the hypervolume of their Pareto fronts,
+    every member against one reference point."""
+    store = registry.storage()
+    cfg = info.config
+    objectives = race.experiment_objectives(info)
+    score, costs = objectives[0], objectives[1:]
+    traj, ref = race.hypervolume_trajectories(info, store)
+    labels = {m: method_label(m) for m in cfg.methods}
+    st.markdown(
+        f"Each method searches for the best trade-offs of {text.md(score.label)} against "
+        f"{text.md(', '.join(c.label.lower() for c in costs))}: its Pareto front, the trials no "
+        "other of its trials beats on every objective. The race is on the **hypervolume** of "
+        "that front: the area of the objective space it dominates up to one reference point, "
+        "the same for every method and seed. Greater is better: a front that reaches a better "
+        "score, a lower cost, or both."
+    )
+    tab_trials, tab_time = st.columns(2)
+    for where, x, key in ((tab_trials, "trials", "n"), (tab_time, "elapsed_s", "t")):
+        where.plotly_chart(
+            plots.compare_curve_figure(
+                ex.band(traj, x, y="hypervolume"), x, "hypervolume (greater is better)",
+                list(cfg.methods), labels=labels, quantity="Hypervolume",
+            ),
+            key=f"cmp_hv_{key}_{info.name}", width="stretch",
+        )  # fmt: skip
+    table = race.hypervolume_table(info, traj)
+    st.plotly_chart(plots.hypervolume_bars_figure(table, labels), key=f"cmp_hv_bars_{info.name}",
+                    width="stretch")  # fmt: skip
+    if len(ref) and bool(pd.notna(ref).all()):
+        point = ", ".join(f"{o.label} {v:.4g}" for o, v in zip(objectives, ref, strict=True))
+        st.caption(
+            f"Reference point: {text.md(point)}: each objective's worst value over all members' "
+            "complete trials, pushed a tenth of its range further. It moves as trials arrive, so "
+            "compare the methods with each other, not with a hypervolume read earlier."
+        )
+    st.dataframe(_hv_table_view(table, labels), hide_index=True, width="stretch")
+
+
+def _hv_table_view(table: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    def num(v, fmt: str = "{:.4g}") -> str:
+        return "–" if pd.isna(v) else fmt.format(v)
+
+    return pd.DataFrame({
+        "method": [labels.get(m, m) for m in table["method"]],
+        "final hypervolume (median)": [num(v) for v in table["hypervolume"]],
+        "worst – best seed": [
+            "–" if pd.isna(lo) else f"{lo:.4g} – {hi:.4g}"
+            for lo, hi in zip(table["hv_low"], table["hv_high"], strict=True)
+        ],
+        "± std over seeds": [num(v) for v in table["hv_std"]],
+        "front size (median)": [num(v, "{:.0f}") for v in table["front_size"]],
+        "complete / pruned / failed": [
+            f"{r.complete} / {r.pruned} / {r.failed}" for r in table.itertuples()
+        ],
+        "wall seconds": [num(v, "{:.1f}") for v in table["wall_seconds"]],
+        "seeds": table["seeds"],
+    })  # fmt: skip
 
 
 def shared_start_lines(shared: list[dict], labels: dict[str, str], n_seeds: int) -> list[str]:

@@ -16,11 +16,13 @@ import streamlit as st
 from tuning.core.config import RunConfig
 from tuning.core.enums import BudgetKind
 from tuning.core.errors import SpaceError, UserError
+from tuning.core.objectives import COSTS
 from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
 from tuning.methods import RECOMMENDED, get_method, list_methods
 from tuning.methods.base import MethodSpec
 from tuning.models import ModelSpec, get_model, list_models
+from tuning.runs.experiments import multi_objective_methods
 from ui import runs, state, text, widgets
 
 MAX_GRID = 100_000  # the engine refuses bigger grids
@@ -69,7 +71,37 @@ def grid_size(space: SearchSpace, points: int) -> int | None:
     return space.grid_size(points)
 
 
-def method_section(space: SearchSpace | None, model: ModelSpec | None = None) -> MethodChoice:
+def cost_label(name: str) -> str:
+    """A cost as the picker lists it: label, unit and which way is better."""
+    o = COSTS[name]
+    unit = f", {o.unit}" if o.unit else ""
+    return f"{o.label} ({'lower' if o.direction == 'minimize' else 'higher'} is better{unit})"
+
+
+def objectives_picker(model: ModelSpec) -> tuple[str, ...]:
+    """The run's cost objectives: none (the CV score alone, as every run was) or costs that
+    apply to the model, each traded against the score."""
+    names = [n for n, o in COSTS.items() if o.applies_to(model.name)]
+    picked = st.multiselect(
+        "Objectives: the CV score, and optionally costs to trade against it", names,
+        default=[], key=f"objectives_{model.name}", format_func=cost_label,
+        placeholder="the CV score only",
+        help="With a cost chosen the run searches for the best trade-offs (the Pareto front: "
+        "trials no other beats on both the score and the cost) instead of the single best "
+        "score. Every run measures these costs anyway; choosing one makes the search use it.",
+    )  # fmt: skip
+    if picked:
+        st.caption(
+            f"A multi-objective run: the CV score against {text.md(', '.join(COSTS[n].label.lower() for n in picked))}. "
+            "When it ends, the cheapest trial within 1% of the best score is chosen by default, "
+            "refit and scored on the test set."
+        )  # fmt: skip
+    return tuple(picked)
+
+
+def method_section(
+    space: SearchSpace | None, model: ModelSpec | None = None, objectives: tuple[str, ...] = ()
+) -> MethodChoice:
     methods = list_methods()
     names = [m.name for m in methods]
     name = st.selectbox(
@@ -78,6 +110,8 @@ def method_section(space: SearchSpace | None, model: ModelSpec | None = None) ->
     )  # fmt: skip
     spec = get_method(name)
     st.info(f"**{spec.label}** ({spec.family}). {spec.explanation}", icon=":material/school:")
+    if objectives:
+        multi_objective_note(spec)
     options: dict[str, Any] = {}
     grid_points = 5
     if spec.enumerates_grid:
@@ -127,6 +161,28 @@ def method_section(space: SearchSpace | None, model: ModelSpec | None = None) ->
                 else:
                     options[key] = st.text_input(key, value=default, help=help_, key=wkey)
     return MethodChoice(spec, options, int(grid_points))
+
+
+def multi_objective_note(spec: MethodSpec) -> None:
+    """Which methods can search several objectives, and why the chosen one cannot."""
+    able = multi_objective_methods()
+    labels = ", ".join(get_method(m).label for m in able)
+    if spec.name in able:
+        st.caption(f"Methods that can search several objectives: {text.md(labels)}.")
+        return
+    if spec.multi_fidelity:
+        why = (
+            f"{spec.label} stops poor trials early by comparing their running score, but "
+            "Optuna's pruning does not apply to multi-objective runs: a trial cannot be judged "
+            "on one number when it is weighed on several."
+        )
+    else:
+        why = f"{spec.label} searches one objective only."
+    st.warning(
+        f"{text.md(why)} With costs chosen, pick one of: {text.md(labels)}; or clear the "
+        "costs above for a single-objective run.",
+        icon=":material/block:",
+    )
 
 
 def population_options(

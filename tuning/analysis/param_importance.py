@@ -26,8 +26,9 @@ from optuna.distributions import (
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from tuning.analysis.rundata import RunData
+from tuning.analysis.rundata import RunData, to_float
 from tuning.core.errors import ConfigError
+from tuning.core.objectives import Objective
 from tuning.store import compat
 
 IMPORTANCE_METHODS = {
@@ -94,6 +95,7 @@ def importance(
     n_boot: int | None = None,
     max_seconds: float | None = None,
     seed: int = 0,
+    objective: Objective | None = None,
 ) -> Importance:
     """Importance of each parameter, with an uncertainty band from resampling the trials.
 
@@ -103,17 +105,24 @@ def importance(
     (`_forest_view`). PED-ANOVA is fast at any size (a vectorized re-implementation of
     Optuna's, exact on the full sample, ~10 ms per resample). Resampling stops after
     `max_seconds` (at least 3 resamples).
+
+    `objective` (one of `run.record.objectives`) is what the parameters are judged on: the
+    CV score by default, or a cost of a multi-objective run (its column of `run.frame`).
     """
     if method not in IMPORTANCE_METHODS:
         raise ConfigError(
             f"Unknown importance method '{method}': use one of {', '.join(IMPORTANCE_METHODS)}."
         )
     t0 = time.perf_counter()
-    trials = [
-        t
-        for t in run.trials
-        if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
-    ]
+    if objective is None and not run.record.multi_objective:
+        trials = [
+            t
+            for t in run.trials
+            if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+        ]
+    else:
+        objective = objective or run.record.objectives[0]
+        trials = _judged_on(run, objective)
     n_complete = len(trials)
     names = [p for p in (params or run.param_names) if any(p in t.params for t in trials)]
     empty = pd.DataFrame(columns=["param", "importance", "low", "high", "above_next"])
@@ -145,7 +154,8 @@ def importance(
                 f"{cap:,} of the {len(trials):,} complete trials. PED-ANOVA uses all of them."
             )
             trials = [trials[i] for i in keep]
-    direction = StudyDirection.MAXIMIZE if run.maximize else StudyDirection.MINIMIZE
+    maximize = run.maximize if objective is None else objective.direction == "maximize"
+    direction = StudyDirection.MAXIMIZE if maximize else StudyDirection.MINIMIZE
     n_boot = _DEFAULT_BOOT[method] if n_boot is None else max(0, int(n_boot))
     budget = _DEFAULT_SECONDS[method] if max_seconds is None else max_seconds
 
@@ -223,6 +233,30 @@ def _importance_table(names: list[str], point: np.ndarray, reps: np.ndarray | No
             }
         )
     return pd.DataFrame(rows)
+
+
+def _judged_on(run: RunData, objective: Objective) -> list[FrozenTrial]:
+    """Copies of the run's complete trials whose `value` is the objective's (from its column of
+    the trials frame), so the evaluators below, which read `value`, judge the parameters on it.
+    A trial without a finite value for it is left out."""
+    frame = run.frame
+    if objective.column not in frame or not len(frame):
+        return []
+    values = dict(zip(frame["number"], to_float(frame[objective.column]), strict=True))
+    out = []
+    for t in run.trials:
+        v = values.get(t.number)
+        if t.state != TrialState.COMPLETE or v is None or not math.isfinite(v):
+            continue
+        out.append(
+            FrozenTrial(
+                number=t.number, state=t.state, value=float(v), datetime_start=None,
+                datetime_complete=None, params=t.params, distributions=t.distributions,
+                user_attrs={}, system_attrs={}, intermediate_values={},
+                trial_id=compat.trial_id(t),
+            )  # fmt: skip
+        )  # fmt: skip
+    return out
 
 
 class _TrialSet:
@@ -547,6 +581,12 @@ class _Entry:
     value: Importance
 
 
+def _key(method: str, objective: Objective | None) -> str:
+    """The cache key: the method for the score (as every run had), "method:cost" for a cost."""
+    score = objective is None or objective.column == "value"
+    return method if score else f"{method}:{objective.name}"
+
+
 class ImportanceCache:
     """The importances of one run, one per method, shared by every page and session that shows
     that run (it lives on the run's LiveRun). Thread-safe: one computation per method at a
@@ -561,26 +601,32 @@ class ImportanceCache:
         self._method_locks = {m: threading.Lock() for m in IMPORTANCE_METHODS}
         self._items: dict[str, _Entry] = {}
 
-    def due(self, run: RunData, method: str = DEFAULT_METHOD, now: float | None = None) -> bool:
+    def due(
+        self, run: RunData, method: str = DEFAULT_METHOD, now: float | None = None,
+        objective: Objective | None = None,
+    ) -> bool:  # fmt: skip
         """Whether `get` would compute (for a spinner); False when the cached value is current."""
         with self._lock:
-            cur = self._items.get(method)
+            cur = self._items.get(_key(method, objective))
         return not self._current(cur, run, method, time.time() if now is None else now)
 
     def get(
-        self, run: RunData, method: str = DEFAULT_METHOD, now: float | None = None
-    ) -> Importance:
-        """The run's importance by `method`: cached, or computed now from `run`'s trials."""
+        self, run: RunData, method: str = DEFAULT_METHOD, now: float | None = None,
+        objective: Objective | None = None,
+    ) -> Importance:  # fmt: skip
+        """The run's importance by `method`: cached, or computed now from `run`'s trials.
+        `objective`: judged on that objective of a multi-objective run (None: the score)."""
         if method not in IMPORTANCE_METHODS:
             return importance(run, method)  # raises the ConfigError that says what to use
         now = time.time() if now is None else now
+        key = _key(method, objective)
         with self._method_locks[method]:
             with self._lock:
-                cur = self._items.get(method)
+                cur = self._items.get(key)
             if self._current(cur, run, method, now):
                 return cur.value
             try:
-                value = importance(run, method)
+                value = importance(run, method, objective=objective)
             except Exception as exc:  # an evaluator that fails on this data: say so, keep going
                 value = Importance(
                     pd.DataFrame(columns=["param", "importance", "low", "high", "above_next"]),
@@ -589,7 +635,7 @@ class ImportanceCache:
                     run.n_complete,
                 )  # fmt: skip
             with self._lock:
-                self._items[method] = _Entry(run.n_complete, now, value)
+                self._items[key] = _Entry(run.n_complete, now, value)
             return value
 
     def disagreement(self, run: RunData, now: float | None = None) -> Disagreement | None:
@@ -601,9 +647,11 @@ class ImportanceCache:
         others = [self.get(run, CROSS_CHECK, now)]
         with self._lock:
             cached = dict(self._items)
+        # per-objective entries ("method:cost") judge another objective: not a second opinion
         others += [
             e.value for m, e in cached.items()
-            if m not in (DEFAULT_METHOD, CROSS_CHECK) and self._current(e, run, m, now)
+            if m in IMPORTANCE_METHODS and m not in (DEFAULT_METHOD, CROSS_CHECK)
+            and self._current(e, run, m, now)
         ]  # fmt: skip
         return disagreement(base, others)
 

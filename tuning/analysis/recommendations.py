@@ -15,13 +15,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tuning.analysis import pareto
 from tuning.analysis.param_importance import Importance, importance
 from tuning.analysis.rundata import ParamInfo, RunData, fmt_value, to_float
-from tuning.analysis.statistics import Plateau, compare_top, cv_noise, plateau
+from tuning.analysis.statistics import (
+    Plateau,
+    Tradeoff,
+    compare_top,
+    cv_noise,
+    plateau,
+    tradeoffs,
+)
 from tuning.core.config import RunConfig
 from tuning.core.errors import ConfigError
 
-RECOMMENDATION_KINDS = ("widen", "narrow", "fix", "stop", "note")
+RECOMMENDATION_KINDS = ("widen", "narrow", "fix", "stop", "note", "tradeoff")
+TRADEOFF_PCT = 1.0  # "as good as the best": within this % of the best score (the engine's default)
 
 
 @dataclass(frozen=True)
@@ -66,7 +75,10 @@ def recommend(
     - fix: a parameter barely matters while another clearly does (importance);
     - narrow: the most important parameter's top trials fill a small part of its range;
     - stop: the best stopped improving by more than the CV noise (see plateau());
-    - note: top trials indistinguishable from the best, overfitting, many failed trials.
+    - note: top trials indistinguishable from the best, overfitting, many failed trials;
+    - tradeoff (multi-objective runs): which parameters buy score with a cost, and the cheapest
+      trial as good as the best. There fix and narrow, which look at the score only, leave
+      alone the parameters that clearly move a cost: the cheap end of the front needs them.
     """
     c = run.complete
     out: list[Recommendation] = []
@@ -90,7 +102,68 @@ def recommend(
     if stall.detected:
         out.append(Recommendation("stop", stall.message, evidence={"plateau": stall.__dict__}))
     out += _notes(run, c, ranks)
+    if run.record.multi_objective:
+        trades = tradeoffs(run)
+        costly = {t.param for t in trades if t.kind != "score_only"}
+        out = [r for r in out if not (r.kind in ("fix", "narrow") and r.param in costly)]
+        out += _tradeoff_advice(run, trades)
     return out
+
+
+def _tradeoff_advice(run: RunData, trades: list[Tradeoff]) -> list[Recommendation]:
+    """What a multi-objective run says about its trade-off, in words."""
+    out = []
+    for t in trades:
+        if t.kind == "trade":
+            out.append(Recommendation(
+                "tradeoff", t.sentence + " The best score is not free here: pick on the Pareto "
+                "front how much score a cheaper model is worth.", param=t.param,
+                evidence={"cost": t.cost, "higher": t.higher},
+            ))  # fmt: skip
+        elif t.kind == "free":
+            out.append(Recommendation(
+                "tradeoff", t.sentence + " Nothing is traded there: move its range that way.",
+                param=t.param, evidence={"cost": t.cost, "higher": t.higher},
+            ))  # fmt: skip
+    objectives = run.record.objectives
+    best = run.best
+    if best is None:
+        return out
+    score = objectives[0]
+    for cost in objectives[1:]:
+        pick = pareto.tradeoff(run.frame, objectives, TRADEOFF_PCT, cost.name)
+        if pick is None or pick == int(best["number"]):
+            continue
+        row = run.frame.set_index("number").loc[pick]
+        mine, theirs = float(row[cost.column]), float(best[cost.column])
+        if not (np.isfinite(mine) and np.isfinite(theirs)) or mine == theirs:
+            continue
+        change = (
+            f"{abs(1 - mine / theirs):.0%} {'less' if mine < theirs else 'more'}"
+            if theirs else "a different"
+        )  # fmt: skip
+        out.append(Recommendation(
+            "tradeoff",
+            f"Trial {pick} scores {fmt_value(float(row['value']))} {score.label}, within "
+            f"{TRADEOFF_PCT:g}% of the best ({fmt_value(float(best['value']))}, trial "
+            f"{int(best['number'])}), with {change} {cost.label.lower()}: "
+            f"{cost_text(mine, cost)} against {cost_text(theirs, cost)}.",
+            evidence={"trial": pick, "best": int(best["number"]), "cost": cost.name},
+        ))  # fmt: skip
+    return out
+
+
+def cost_text(value: float, objective: Any) -> str:
+    """A cost as a reader reads it: "1.2 s", "3.4 MB", "12,345"."""
+    if objective.unit == "bytes":
+        for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+            if abs(value) >= size:
+                return f"{value / size:.3g} {unit}"
+        return f"{value:.0f} bytes"
+    if objective.name == "n_params":
+        return f"{value:,.0f}"
+    unit = {"s": " s", "ms per 1,000 rows": " ms per 1,000 rows"}.get(objective.unit, "")
+    return f"{fmt_value(value)}{unit}"
 
 
 def _edge(run: RunData, info: ParamInfo, top: pd.DataFrame) -> Recommendation | None:

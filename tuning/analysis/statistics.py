@@ -403,3 +403,106 @@ def cv_noise(run: RunData, best: pd.Series) -> float | None:
     top = to_float(run.ranked().head(10)["cv_std"])
     top = top[np.isfinite(top) & (top > 0)]
     return float(np.median(top)) if len(top) else None
+
+
+# -- multi-objective: which parameters trade the score for a cost --------------------------------
+TRADE_MIN_RHO = 0.3  # a rank correlation at least this strong (and significant) counts
+TRADE_ALPHA = 0.05
+TRADE_MIN_TRIALS = 8
+
+
+def tradeoff_effects(run: RunData, objectives: Sequence[Any] | None = None) -> pd.DataFrame:
+    """How each numeric searched parameter moves each objective, over the complete trials: one
+    row per (param, objective) with `rho` (Spearman rank correlation of the parameter with the
+    objective's value), `p`, `n`, and `gain` = rho signed so that > 0 means higher values of the
+    parameter make that objective better (score up when maximized, a cost down when
+    minimized). Categorical parameters have no order, so they are left out."""
+    objectives = list(objectives if objectives is not None else run.record.objectives)
+    done = run.complete
+    rows = []
+    for name, info in run.params.items():
+        if not info.numeric:
+            continue
+        x = to_float(run.param_values(name, done))
+        for o in objectives:
+            y = to_float(done[o.column]) if o.column in done else np.full(len(done), np.nan)
+            ok = np.isfinite(x) & np.isfinite(y)
+            rho, p = np.nan, np.nan
+            if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(y[ok]) > 0:
+                rho, p = (float(v) for v in stats.spearmanr(x[ok], y[ok]))
+            sign = 1.0 if o.direction == "maximize" else -1.0
+            rows.append({"param": name, "objective": o.name, "rho": rho, "p": p,
+                         "n": int(ok.sum()), "gain": sign * rho})  # fmt: skip
+    return pd.DataFrame(rows, columns=["param", "objective", "rho", "p", "n", "gain"])
+
+
+@dataclass
+class Tradeoff:
+    """What raising one parameter does to the score and to one cost."""
+
+    param: str
+    cost: str  # the cost objective's name
+    kind: str  # "trade" (better score, worse cost), "free" (both better), "score_only", "cost_only"
+    higher: bool  # the better score (for "cost_only": the better cost) comes with higher values
+    sentence: str
+
+
+def tradeoffs(run: RunData, effects: pd.DataFrame | None = None) -> list[Tradeoff]:
+    """Plain sentences on the parameters that clearly move the score or a cost, strongest trade
+    first: "n_estimators buys CV accuracy with fit time per trial: higher values raise both". A
+    link counts when its rank correlation is at least TRADE_MIN_RHO with p < TRADE_ALPHA, over
+    at least TRADE_MIN_TRIALS complete trials."""
+    objectives = run.record.objectives
+    if len(objectives) < 2:
+        return []
+    effects = tradeoff_effects(run, objectives) if effects is None else effects
+    score, costs = objectives[0], objectives[1:]
+    strong = effects[
+        (effects["n"] >= TRADE_MIN_TRIALS) & (effects["rho"].abs() >= TRADE_MIN_RHO)
+        & (effects["p"] < TRADE_ALPHA)
+    ].set_index(["param", "objective"])  # fmt: skip
+    out: list[tuple[float, Tradeoff]] = []
+    for param in dict.fromkeys(effects["param"]):
+        gs = strong["gain"].get((param, score.name))
+        for cost in costs:
+            gc = strong["gain"].get((param, cost.name))
+            what = cost.label[0].lower() + cost.label[1:]
+            # a minimized cost gets worse as it grows ("more fit time"), a maximized one shrinks
+            worse, better = ("more", "less") if cost.direction == "minimize" else ("less", "more")
+            if gs is not None and gc is not None and np.sign(gs) != np.sign(gc):
+                way = "higher" if gs > 0 else "lower"
+                out.append((abs(gs) + abs(gc), Tradeoff(
+                    param, cost.name, "trade", bool(gs > 0),
+                    f"{param} buys {score.label} with {what}: {way} values give a better score "
+                    f"and {worse} {what} (rank correlation {_rho(effects, param, score)} with the "
+                    f"score, {_rho(effects, param, cost)} with the cost).",
+                )))  # fmt: skip
+            elif gs is not None and gc is not None:
+                way = "higher" if gs > 0 else "lower"
+                out.append((abs(gs) + abs(gc), Tradeoff(
+                    param, cost.name, "free", bool(gs > 0),
+                    f"{way.capitalize()} {param} is better on both: a better {score.label} and "
+                    f"{better} {what} ({_rho(effects, param, score)} with the score, "
+                    f"{_rho(effects, param, cost)} with the cost).",
+                )))  # fmt: skip
+            elif gs is not None and cost is costs[0]:
+                way = "higher" if gs > 0 else "lower"
+                out.append((abs(gs), Tradeoff(
+                    param, cost.name, "score_only", bool(gs > 0),
+                    f"{way.capitalize()} {param} improves {score.label} without a clear cost in "
+                    f"{what} (rank correlation {_rho(effects, param, score)} with the score).",
+                )))  # fmt: skip
+            elif gc is not None:
+                way = "higher" if gc > 0 else "lower"
+                out.append((abs(gc) / 2, Tradeoff(
+                    param, cost.name, "cost_only", bool(gc > 0),
+                    f"{way.capitalize()} {param} saves {what} without a clear effect on "
+                    f"{score.label} ({_rho(effects, param, cost)} with the cost).",
+                )))  # fmt: skip
+    order = {"trade": 0, "free": 1, "score_only": 2, "cost_only": 3}
+    return [t for _, t in sorted(out, key=lambda e: (order[e[1].kind], -e[0]))]
+
+
+def _rho(effects: pd.DataFrame, param: str, objective: Any) -> str:
+    row = effects[(effects["param"] == param) & (effects["objective"] == objective.name)]
+    return f"{float(row['rho'].iloc[0]):+.2f}"

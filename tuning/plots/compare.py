@@ -46,12 +46,13 @@ def _name(m: str, labels: dict[str, str] | None, holdout: Iterable[str]) -> str:
 def compare_curve_figure(
     band: pd.DataFrame, x: str, score_title: str, methods: list[str],
     target: float | None = None, labels: dict[str, str] | None = None,
-    holdout: Iterable[str] = (),
+    holdout: Iterable[str] = (), quantity: str = "Best score",
 ) -> go.Figure:  # fmt: skip
     """Best-so-far per method against trials or seconds: the median over seeds as a line and
     the min-max over seeds as a band (a single seed has no band). Methods in `holdout` are
-    named as scored on one holdout split, not the CV mean."""
-    title = "Best score so far, by " + X_TITLES.get(x, ("wall-clock time", ""))[0]
+    named as scored on one holdout split, not the CV mean. `quantity` names what is raced
+    (a multi-objective race: "Hypervolume")."""
+    title = f"{quantity} so far, by " + X_TITLES.get(x, ("wall-clock time", ""))[0]
     xlabel = X_TITLES.get(x, ("", "elapsed time (s)"))[1]
     if band.empty:
         return empty_figure(title, "No finished trials yet.")
@@ -72,7 +73,8 @@ def compare_curve_figure(
         fig.add_trace(go.Scatter(
             x=b[x], y=b["median"], mode="lines", name=name, legendgroup=m,
             line=dict(color=colors[m], width=2.5, shape="hv", dash="dot" if m in holdout else None),
-            hovertemplate=f"{name}<br>{xlabel}: %{{x:.4g}}<br>best: %{{y:.4f}}<extra></extra>",
+            hovertemplate=f"{name}<br>{xlabel}: %{{x:.4g}}<br>{esc(quantity.lower())}: "
+            "%{y:.4g}<extra></extra>",
         ))  # fmt: skip
     if target is not None:
         # The label sits above the line at the left, on a white box: the curves end at the
@@ -165,4 +167,29 @@ def compare_bars_figure(
     base_layout(fig, title, height=460)
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="right", x=1.0),
                       title_subtitle_text=esc(" · ".join(notes)), margin=dict(b=90, t=100))  # fmt: skip
+    return fig
+
+
+def hypervolume_bars_figure(table: pd.DataFrame, labels: dict[str, str] | None = None) -> go.Figure:
+    """Per method of a multi-objective race: the final hypervolume (median over seeds, a bar)
+    with the worst and best seed (an error bar), and the front's size in the hover."""
+    title = "Final hypervolume per method"
+    done = table[table["hypervolume"].notna()] if len(table) else table
+    if done.empty:
+        return empty_figure(title, "No complete trials yet.")
+    colors = method_colors(list(table["method"]))
+    fig = go.Figure()
+    for r in done.itertuples():
+        name = esc((labels or {}).get(r.method, r.method))
+        fig.add_trace(go.Bar(
+            x=[name], y=[r.hypervolume], marker_color=colors[r.method], showlegend=False,
+            error_y=dict(type="data", symmetric=False, array=[r.hv_high - r.hypervolume],
+                         arrayminus=[r.hypervolume - r.hv_low], visible=r.seeds > 1),
+            hovertemplate=(f"{name}<br>hypervolume %{{y:.4g}} (seeds: {r.hv_low:.4g} – "
+                           f"{r.hv_high:.4g})<br>front: {r.front_size:.0f} trials<extra></extra>"),
+        ))  # fmt: skip
+    seeds = int(done["seeds"].max())
+    note = f"median over {seeds} seeds, bars: worst to best seed" if seeds > 1 else "one seed"
+    base_layout(fig, title, "", "hypervolume (greater is better)", height=380)
+    fig.update_layout(title_subtitle_text=note, margin=dict(t=80))
     return fig

@@ -22,13 +22,30 @@ from optuna.trial import TrialState
 from tuning.core.config import RunConfig
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
-from tuning.methods import RECOMMENDED, get_method
+from tuning.methods import RECOMMENDED, get_method, list_methods
 from tuning.runs.runner import RunManager, create_run
 from tuning.store.records import RunRecord
+from tuning.store.results import score_of
 from tuning.store.runs import as_storage as _storage
 from tuning.store.runs import load_study, sanitize_name
 
 EXPERIMENT_ATTR = "experiment"
+# The methods that search several objectives, as the engine's MethodSpec.multi_objective says;
+# this set only stands in where that flag is missing.
+MULTI_OBJECTIVE_METHODS = ("grid", "random", "sobol", "tpe", "gp", "nsga2", "nsga3")
+
+
+def multi_objective_methods() -> list[str]:
+    """Names of the methods that can search a multi-objective run, in the registry's order."""
+    from tuning import methods
+
+    listed = getattr(methods, "multi_objective_methods", None)
+    if listed is not None:
+        return list(listed())
+    return [
+        m.name for m in list_methods()
+        if getattr(m, "multi_objective", m.name in MULTI_OBJECTIVE_METHODS)
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,15 @@ class ExperimentConfig:
             raise ConfigError("Give at least one seed.")
         if len(set(self.seeds)) != len(self.seeds):
             raise ConfigError("A seed is listed twice: list each seed once.")
+        if self.base.multi_objective:
+            able = multi_objective_methods()
+            unable = [m for m in self.methods if m not in able]
+            if unable:
+                raise ConfigError(
+                    f"{', '.join(get_method(m).label for m in unable)} cannot search several "
+                    f"objectives. For a comparison on score and cost choose among: "
+                    f"{', '.join(get_method(m).label for m in able)}."
+                )
         bad = set(self.overrides) - set(self.methods)
         if bad:
             raise ConfigError(f"Settings given for methods not in the experiment: {sorted(bad)}.")
@@ -228,18 +254,19 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
         rows = []
         for i, t in enumerate(trials, 1):
             m = t.user_attrs.get("metrics") or {}
-            ok = t.state == TrialState.COMPLETE and t.value is not None and np.isfinite(t.value)
+            v = score_of(t) if t.state == TrialState.COMPLETE else None
+            ok = v is not None and np.isfinite(v)
             rows.append({
                 "method": r["method"], "seed": r["seed"], "run": r["run"], "trials": i,
                 "number": t.number, "elapsed_s": (t.datetime_complete - t0).total_seconds(),
-                "value": t.value if ok else np.nan, "state": t.state.name.lower(),
+                "value": v if ok else np.nan, "state": t.state.name.lower(),
                 "fit_seconds": (m.get("fit_seconds") or 0.0) + (m.get("score_seconds") or 0.0),
                 "epochs": epochs_trained(m, folds) if by_epoch else np.nan,
                 "validation": m.get("validation") or "cv",
             })  # fmt: skip
         df = pd.DataFrame(rows)
         df["epochs_so_far"] = df["epochs"].cumsum()
-        minimize = study.direction.name == "MINIMIZE"
+        minimize = study.directions[0].name == "MINIMIZE"  # the score's, on any run
         df["best_so_far"] = df["value"].cummin() if minimize else df["value"].cummax()
         df["direction"] = "minimize" if minimize else "maximize"
         frames.append(df)
@@ -432,11 +459,14 @@ def _gaps(table: pd.DataFrame, minimize: bool) -> pd.DataFrame:
     return table
 
 
-def band(traj: pd.DataFrame, x: str = "trials", points: int = 200) -> pd.DataFrame:
-    """Best-so-far per method on a common x axis: median, min and max over seeds (step curves)."""
+def band(
+    traj: pd.DataFrame, x: str = "trials", points: int = 200, y: str = "best_so_far"
+) -> pd.DataFrame:
+    """Best-so-far (or another running column `y`, such as the hypervolume) per method on a
+    common x axis: median, min and max over seeds (step curves)."""
     out = []
     for method, t in traj.groupby("method", sort=False):
-        t = t.dropna(subset=["best_so_far"])
+        t = t.dropna(subset=[y])
         if t.empty:
             continue
         grid = np.unique(np.linspace(t[x].min(), t[x].max(), points))
@@ -446,7 +476,7 @@ def band(traj: pd.DataFrame, x: str = "trials", points: int = 200) -> pd.DataFra
         for _, g in t.groupby("seed"):
             g = g.sort_values(x)
             idx = np.searchsorted(g[x].to_numpy(), grid, side="right") - 1
-            vals = np.where(idx >= 0, g["best_so_far"].to_numpy()[np.clip(idx, 0, None)], np.nan)
+            vals = np.where(idx >= 0, g[y].to_numpy()[np.clip(idx, 0, None)], np.nan)
             vals = np.where(grid <= g[x].max(), vals, np.nan)  # no extrapolation past a seed's end
             curves.append(vals)
         arr = np.vstack(curves)
