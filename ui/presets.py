@@ -78,7 +78,7 @@ PRESETS: tuple[Preset, ...] = (
 
 
 # Multi-objective: the engine's demo configuration (random forest on the seed benchmark, CV
-# accuracy against fit time, TPE). Listed once the engine provides it.
+# accuracy against fit time, TPE).
 TRADEOFF = Preset(
     "tradeoff",
     "Trade-off: accuracy against fit time",
@@ -87,8 +87,7 @@ TRADEOFF = Preset(
     "trees buy accuracy with time.",
     lambda: experiments.tradeoff_demo_config(),
 )
-if hasattr(experiments, "tradeoff_demo_config"):
-    PRESETS = (*PRESETS, TRADEOFF)
+PRESETS = (*PRESETS, TRADEOFF)
 
 
 def get_preset(key: str) -> Preset:

@@ -23,7 +23,6 @@ from app_support import (
 )
 from mo_support import tradeoff_experiment, tradeoff_study
 
-from tuning import methods as methods_module
 from tuning.runs import experiments as ex
 from tuning.store.runs import load_config
 from ui import presets, state
@@ -81,8 +80,6 @@ def test_a_multi_fidelity_method_with_costs_is_explained_and_refused():
     at.selectbox(key="method").set_value("hyperband").run()
     warning = next(w for w in texts(ok(at).warning) if PRUNING in w)
     assert method_label("random") in warning and method_label("hyperband") in warning
-    if not hasattr(methods_module, "multi_objective_methods"):
-        pytest.skip("the engine's refusal of multi-fidelity methods on several objectives")
     at.button(key="launch").click().run()
     assert ok(at).error and not runs()  # the engine's message, no traceback, no run
 

@@ -69,7 +69,8 @@ def cheapest_within(
     best = max((t for t, _ in costed), key=lambda t: sign * t.values[0])
     margin = abs(best.values[0]) * within_pct / 100.0
     near = [(t, c) for t, c in costed if sign * (best.values[0] - t.values[0]) <= margin]
-    chosen = min(near, key=lambda tc: (tc[1], -sign * tc[0].values[0]))[0]
+    cheap = 1.0 if cost.direction == "minimize" else -1.0
+    chosen = min(near, key=lambda tc: (cheap * tc[1], -sign * tc[0].values[0], tc[0].number))[0]
     return chosen, best, len(near)
 
 

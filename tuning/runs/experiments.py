@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 from tuning.core.config import RunConfig
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
-from tuning.methods import RECOMMENDED, get_method, list_methods
+from tuning.methods import RECOMMENDED, get_method, multi_objective_methods
 from tuning.runs.runner import RunManager, create_run
 from tuning.store.records import RunRecord
 from tuning.store.results import score_of
@@ -30,24 +30,6 @@ from tuning.store.runs import as_storage as _storage
 from tuning.store.runs import load_study, sanitize_name
 
 EXPERIMENT_ATTR = "experiment"
-# The methods that search several objectives, as the engine's MethodSpec.multi_objective says;
-# this set only stands in where that flag is missing.
-MULTI_OBJECTIVE_METHODS = ("grid", "random", "sobol", "tpe", "gp", "nsga2", "nsga3")
-
-
-def multi_objective_methods() -> list[str]:
-    """Names of the methods that can search a multi-objective run, in the registry's order."""
-    from tuning import methods
-
-    listed = getattr(methods, "multi_objective_methods", None)
-    if listed is not None:
-        return list(listed())
-    return [
-        m.name for m in list_methods()
-        if getattr(m, "multi_objective", m.name in MULTI_OBJECTIVE_METHODS)
-    ]  # fmt: skip
-
-
 @dataclass(frozen=True)
 class ExperimentConfig:
     base: RunConfig  # dataset, model, space, CV, scoring and budget shared by every member
