@@ -44,7 +44,8 @@ def trial_row(t: FrozenTrial) -> dict[str, Any]:
     row = {
         "number": t.number,
         "state": _row_state(t, m),
-        "value": t.value if t.state == TrialState.COMPLETE else m.cv_mean,
+        # values[0]: the CV score, also of a multi-objective trial (whose .value raises)
+        "value": (t.values or [None])[0] if t.state == TrialState.COMPLETE else m.cv_mean,
         "cv_std": m.cv_std,
         "train_score": m.train_score,
         "fit_seconds": m.fit_seconds if known else None,
