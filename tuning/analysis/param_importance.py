@@ -112,7 +112,7 @@ def importance(
     trials = [
         t
         for t in run.trials
-        if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+        if t.state == TrialState.COMPLETE and t.values and math.isfinite(t.values[0])
     ]
     n_complete = len(trials)
     names = [p for p in (params or run.param_names) if any(p in t.params for t in trials)]
@@ -279,7 +279,7 @@ def _forest_view(trials: list[FrozenTrial], names: list[str], seed: int) -> list
             FrozenTrial(
                 number=t.number,
                 state=t.state,
-                value=t.value,
+                value=t.values[0],  # the CV score, also of a multi-objective trial
                 datetime_start=None,
                 datetime_complete=None,
                 params=params,
@@ -332,7 +332,7 @@ class _Mdi:
                 columns.append([float(t.params[name]) for t in trials])
                 owner.append(j)
         self.X = np.array(columns, dtype=float).T
-        self.y = np.array([t.value for t in trials], dtype=float)
+        self.y = np.array([t.values[0] for t in trials], dtype=float)
         self.owner = np.array(owner, dtype=np.int64)
         self.n_params = len(names)
 
@@ -362,7 +362,7 @@ class _PedAnova:
     ) -> None:
         self._pe = compat.scott_parzen_estimator()
         sign = 1.0 if direction == StudyDirection.MINIMIZE else -1.0
-        self.loss = sign * np.array([t.value for t in trials], dtype=float)
+        self.loss = sign * np.array([t.values[0] for t in trials], dtype=float)
         self.order = np.argsort(self.loss, kind="stable")
         self.params = []  # per parameter: list of (dist, member indices, grid index, size)
         for name in names:
