@@ -26,6 +26,12 @@ FRONT = [0, 1, 3]
 T0 = dt.datetime(2026, 1, 1)
 
 
+@pytest.fixture(autouse=True)
+def validated(monkeypatch):
+    """Plotly's property validation on: every figure here must be a valid one."""
+    monkeypatch.setattr(plots, "VALIDATE", True)
+
+
 def trial(i, values, state=TrialState.COMPLETE, kind="a", size=1000):
     acc, fit = values
     metrics = {"cv_mean": acc, "cv_std": 0.01, "fold_scores": [acc] * 3, "fit_seconds": fit,

@@ -25,14 +25,19 @@ from plotly.subplots import make_subplots
 from tuning.analysis.rundata import NOT_APPLICABLE, param_cell
 from tuning.core.objectives import Objective
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS
-from tuning.plots.figures import base_layout, empty_figure, esc
+from tuning.plots.figures import TEMPLATE, base_layout, empty_figure, esc
 
 MAX_POINTS = 1000  # dominated markers drawn before sampling (SVG: each costs the browser)
 KEEP_RECENT = 50  # the newest trials are always drawn, so a live front visibly moves
 FRONT_COLOR = BEST_COLOR
 DOMINATED_COLOR = STATE_COLORS["complete"]
 CHOSEN_COLOR = "#d62728"
+HEIGHT = 420
 MAX_PARAMS = 8  # parameters listed in a hover
+# Figures are built from plain dicts without Plotly's property validation, which (with the
+# report's template) cost ~100 ms a figure at each Live refresh; `styled=True` (the report)
+# adds the template of the Analysis figures, Streamlit applies its own theme.
+VALIDATE = False
 
 
 # -- text -----------------------------------------------------------------------------------------
@@ -77,6 +82,28 @@ def _num(v: float) -> str:
 
 
 # -- shared pieces --------------------------------------------------------------------------------
+def _layout(title: str, x: str | None, y: str | None, height: int, **kw: Any) -> dict:
+    """figures.base_layout as a dict (title, height, margins, legend on top, axis titles)."""
+    lay: dict[str, Any] = dict(
+        title=dict(text=title, x=0.01, xanchor="left"),
+        height=height,
+        margin=dict(l=60, r=20, t=70 + 18 * title.count("<br>") if "<br>" in title else 60, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        xaxis=dict(title=dict(text=x or "")),
+        yaxis=dict(title=dict(text=y or "")),
+    )
+    for k, v in kw.items():
+        lay[k] = {**lay[k], **v} if isinstance(v, dict) and isinstance(lay.get(k), dict) else v
+    return lay
+
+
+def _figure(data: list[dict], layout: dict, styled: bool) -> go.Figure:
+    fig = go.Figure(data=data, layout=layout, _validate=VALIDATE)
+    if styled:
+        fig.update_layout(template=TEMPLATE)
+    return fig
+
+
 def drawn(
     points: pd.DataFrame, front_numbers: Sequence[int], chosen: int | None = None,
     max_points: int = MAX_POINTS,
@@ -114,7 +141,8 @@ def _hovertemplate(xo: Objective, yo: Objective, what: str) -> str:
 
 
 def _markers(rows: pd.DataFrame, xo: Objective, yo: Objective, texts: list[str], **kw: Any):
-    return go.Scatter(
+    return dict(
+        type="scatter",
         x=rows[xo.name].to_numpy(dtype=float),
         y=rows[yo.name].to_numpy(dtype=float),
         customdata=rows["number"].to_numpy(dtype=np.int64),
@@ -128,7 +156,7 @@ def front_figure(
     points: pd.DataFrame, objectives: Sequence[Objective], x: str, y: str,
     front_numbers: Sequence[int], hover: pd.DataFrame | None = None,
     chosen: int | None = None, cache: dict[int, str] | None = None,
-    max_points: int = MAX_POINTS,
+    max_points: int = MAX_POINTS, styled: bool = False,
 ) -> go.Figure:  # fmt: skip
     """Every complete trial on objectives `x` against `y` (names): dominated trials faded, front
     members bold and, for a two-objective run, joined by the step line that bounds what they
@@ -183,21 +211,17 @@ def front_figure(
             f"front of all {len(objectives)} objectives: in this view some members look dominated"
         )
     full = title + "".join(f"<br><sup>{n}</sup>" for n in notes)
-    fig = go.Figure(data=data)
-    base_layout(fig, full, axis_title(xo), axis_title(yo), height=440 + 18 * len(notes),
-                uirevision="keep", hovermode="closest")  # fmt: skip
+    lay = _layout(full, axis_title(xo), axis_title(yo), 440 + 18 * len(notes),
+                  uirevision="keep", hovermode="closest")  # fmt: skip
     for axis, o in (("xaxis", xo), ("yaxis", yo)):
-        ax: dict = {}
-        _pad_flat(ax, points[o.name].to_numpy(dtype=float))
-        if ax:
-            fig.layout[axis].range = ax["range"]
-    return fig
+        _pad_flat(lay[axis], points[o.name].to_numpy(dtype=float))
+    return _figure(data, lay, styled)
 
 
 # -- hypervolume ----------------------------------------------------------------------------------
 def hypervolume_figure(
     history: pd.DataFrame, reference: np.ndarray | None = None,
-    objectives: Sequence[Objective] | None = None,
+    objectives: Sequence[Objective] | None = None, styled: bool = False,
 ) -> go.Figure:  # fmt: skip
     """The hypervolume the front covers after each complete trial (a step line: it grows only
     when the front changes). The y axis starts at 0: growth is shown at its true scale."""
@@ -214,22 +238,22 @@ def hypervolume_figure(
     # Only the changes and the last trial: the line is the same, the payload much smaller.
     change = np.r_[True, hv[1:] != hv[:-1]]
     change[-1] = True
-    fig = go.Figure(
-        go.Scatter(
-            x=numbers[change], y=hv[change], mode="lines+markers",
+    data = [
+        dict(
+            type="scatter", x=numbers[change], y=hv[change], mode="lines+markers",
             line=dict(color=FRONT_COLOR, width=2, shape="hv"), marker=dict(size=5),
             name="hypervolume", hovertemplate="after trial %{x}: %{y:.4g}<extra></extra>",
         )
-    )  # fmt: skip
-    base_layout(fig, title, "trial number", "hypervolume (higher is better)", showlegend=False,
-                uirevision="keep", yaxis=dict(rangemode="tozero"))  # fmt: skip
-    return fig
+    ]  # fmt: skip
+    lay = _layout(title, "trial number", "hypervolume (higher is better)", HEIGHT,
+                  showlegend=False, uirevision="keep", yaxis=dict(rangemode="tozero"))  # fmt: skip
+    return _figure(data, lay, styled)
 
 
 # -- three or more objectives ---------------------------------------------------------------------
 def parallel_front_figure(
     points: pd.DataFrame, objectives: Sequence[Objective], front_numbers: Sequence[int],
-    chosen: int | None = None,
+    chosen: int | None = None, styled: bool = False,
 ) -> go.Figure:  # fmt: skip
     """One line per front member across every objective, coloured by the score. Each axis spans
     the values of all complete trials, not only the front's, so that small differences between
@@ -251,22 +275,24 @@ def parallel_front_figure(
     sub = f"{len(front):,} front members; ↑ higher is better, ↓ lower is better"
     if chosen is not None and chosen in set(front["number"]):
         sub += f"; the chosen trade-off is trial #{chosen}"
-    fig = go.Figure(
-        go.Parcoords(
-            dimensions=dims,
+    data = [
+        dict(
+            type="parcoords", dimensions=dims,
             line=dict(color=score, colorscale="Viridis",
                       reversescale=objectives[0].direction == "minimize", showscale=True,
-                      colorbar=dict(title=esc(objectives[0].label), thickness=12, x=1.06,
-                                    xanchor="left")),
+                      colorbar=dict(title=dict(text=esc(objectives[0].label)), thickness=12,
+                                    x=1.06, xanchor="left")),
         )
-    )  # fmt: skip
-    return base_layout(fig, f"{title}<br><sup>{sub}</sup>", height=460,
-                       margin=dict(l=70, r=120, t=100, b=40))  # fmt: skip
+    ]  # fmt: skip
+    lay = _layout(f"{title}<br><sup>{sub}</sup>", None, None, 460,
+                  margin=dict(l=70, r=120, t=100, b=40))  # fmt: skip
+    del lay["xaxis"], lay["yaxis"]
+    return _figure(data, lay, styled)
 
 
 def pairwise_fronts_figure(
     points: pd.DataFrame, objectives: Sequence[Objective], front_numbers: Sequence[int],
-    chosen: int | None = None, max_points: int = MAX_POINTS // 2,
+    chosen: int | None = None, max_points: int = MAX_POINTS // 2, styled: bool = False,
 ) -> go.Figure:  # fmt: skip
     """Small multiples: every pair of objectives, dominated trials faded, the members of the
     front over all objectives bold, the chosen trade-off starred."""
@@ -304,7 +330,14 @@ def pairwise_fronts_figure(
     sub = "the front of all objectives, seen two at a time: a member may look dominated in one pair"
     if len(dominated) < n_dominated:
         sub += f"; {len(dominated):,} of {n_dominated:,} dominated trials drawn (an even sample)"
-    return base_layout(fig, f"{title}<br><sup>{sub}</sup>", height=max(420, 320 * rows + 100))
+    full = f"{title}<br><sup>{sub}</sup>"
+    height = max(420, 320 * rows + 100)
+    if styled:
+        return base_layout(fig, full, height=height)
+    lay = _layout(full, None, None, height)
+    del lay["xaxis"], lay["yaxis"]  # the subplots' own axes keep their titles
+    fig.update_layout(lay)
+    return fig
 
 
 # -- the front as a table -------------------------------------------------------------------------

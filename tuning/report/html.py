@@ -130,16 +130,16 @@ def _tradeoff_figures(run: an.RunData, t: Tradeoffs) -> dict[str, go.Figure]:
     obj = t.objectives
     figs = {
         "pareto_front": pareto_plots.front_figure(
-            t.points, obj, obj[1].name, obj[0].name, t.numbers, run.frame, t.chosen
+            t.points, obj, obj[1].name, obj[0].name, t.numbers, run.frame, t.chosen, styled=True
         ),
-        "hypervolume": pareto_plots.hypervolume_figure(t.history, t.reference, obj),
+        "hypervolume": pareto_plots.hypervolume_figure(t.history, t.reference, obj, styled=True),
     }
     if len(obj) >= 3:
         figs["parallel_front"] = pareto_plots.parallel_front_figure(
-            t.points, obj, t.numbers, t.chosen
+            t.points, obj, t.numbers, t.chosen, styled=True
         )
         figs["pairwise_fronts"] = pareto_plots.pairwise_fronts_figure(
-            t.points, obj, t.numbers, t.chosen
+            t.points, obj, t.numbers, t.chosen, styled=True
         )
     return figs
 
