@@ -135,3 +135,15 @@ def test_a_single_objective_run_looks_as_before():
     assert "Front members" not in m and m["Best trial"].startswith("#")
     assert not [t for t in charts(at) if t.startswith(("Pareto", "Hypervolume"))]
     assert not any("show the CV score alone" in c for c in texts(at.caption))
+
+
+def test_the_report_page_of_a_two_objective_run_names_the_chosen_trade_off():
+    from ui import state
+
+    finished_mo_run(CHOICE, {"score": 0.83, "trial": 3, "n_train": 100, "n_test": 50})
+    at = ok(app(state.PAGE_REPORT))
+    m = metrics(at)
+    assert m["Chosen trade-off"] == "#3" and m["Best CV accuracy"] == "0.9000"
+    assert any("the chosen trade-off" in c for c in texts(at.caption))
+    preview = " ".join(texts(at.markdown))
+    assert "Trade-offs: the Pareto front" in preview and "Chosen trade-off: trial 3" in preview
