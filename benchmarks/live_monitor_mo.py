@@ -16,6 +16,8 @@
    front_mask over all complete trials and the hypervolume history from the first trial),
    to show what the incremental front saves; and front_mask / Optuna's study.best_trials over
    all trials alone, for scale.
+4. The single-objective refresh of benchmarks/live_monitor.py on the same machine, right after,
+   so that the two-objective figures can be read against it under the same load.
 
 Output is printed and saved to benchmarks/results/live_monitor_mo.txt.
 """
@@ -35,6 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 RESULTS = ROOT / "benchmarks" / "results" / "live_monitor_mo.txt"
 NEW_PER_REFRESH = 5
 
@@ -111,6 +114,16 @@ def refresh(live_run, scratch: bool = False) -> tuple[float, int, dict]:
     sizes = {k: len(fig.to_json()) for k, fig in figs.items()}
     t4 = time.perf_counter()
     parts = {"snapshot": t1 - t0, "figures": t2 - t1, "tables": t3 - t2, "json": t4 - t3}
+    # what the front adds (measured again, outside the refresh): the tracker's update, its
+    # figures and its table
+    t5 = time.perf_counter()
+    live_run.front(snap.run)
+    t6 = time.perf_counter()
+    charts.front_figures(f, snap.df)
+    t7 = time.perf_counter()
+    pareto_plots.front_table(f.points, f.objectives, f.numbers, snap.df)
+    t8 = time.perf_counter()
+    parts.update({"front update": t6 - t5, "front figures": t7 - t6, "front table": t8 - t7})
     return t4 - t0, sum(sizes.values()), {"parts": parts, "sizes": sizes, "snap": snap}
 
 
@@ -141,6 +154,14 @@ def series(study, live_run, dists, t0, rng, done, n, scratch, lines, label):
             f"  {key:9s} {statistics.median(p['parts'][key] for p in parts) * 1000:6.1f} ms"
         )
     if not scratch:
+        lines.append(
+            "  of which the front's own work: "
+            + ", ".join(
+                f"{key} {statistics.median(p['parts'][key] for p in parts) * 1000:.1f} ms"
+                for key in ("front update", "front figures", "front table")
+            )
+            + " (the update with no new trials: the tracker's cost at every refresh)"
+        )
         last = parts[-1]["sizes"]
         lines.append(
             "  bytes per figure: " + ", ".join(f"{k} {v / 1000:.0f} kB" for k, v in last.items())
@@ -227,6 +248,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=10_000)
     ap.add_argument("--refreshes", type=int, default=20)
+    ap.add_argument("--no-single", action="store_true", help="skip the single-objective run")
     args = ap.parse_args()
     lines = [
         f"# Live monitor benchmark, two-objective run ({time.strftime('%Y-%m-%d %H:%M')}, "
@@ -234,6 +256,14 @@ def main() -> None:
         f"Python {platform.python_version()})"
     ]
     bench(args.trials, args.refreshes, lines)
+    if not args.no_single:
+        # The single-objective refresh on the same machine under the same load, for scale.
+        import live_monitor
+
+        lines.append("Same machine, same load: the single-objective benchmark (live_monitor.py)")
+        single: list[str] = []
+        live_monitor.bench_refresh(args.trials, single)
+        lines.extend("  " + line for line in single if not line.startswith("For scale"))
     text = "\n".join(lines) + "\n"
     print(text, end="")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -355,7 +355,8 @@ def front_table(
         out[o.title] = front[o.name].to_numpy(dtype=float)
     if frame is not None and len(out):
         cols = [c for c in frame.columns if c.startswith("param_")]
-        params = frame.set_index("number").loc[out["trial"], cols]
+        rows = frame.loc[frame["number"].isin(out["trial"]), ["number", *cols]]
+        params = rows.set_index("number").loc[out["trial"]]
         for c in cols:
             out[c[len("param_") :]] = [param_cell(v) for v in params[c].to_numpy(dtype=object)]
     return out
