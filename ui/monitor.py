@@ -416,7 +416,7 @@ def _cheapest(snap: Snapshot, can_choose: bool) -> None:
         "Cheapest by", [o.name for o in costs], key=f"within_cost:{snap.name}",
         format_func=lambda n: next(o.title for o in costs if o.name == n),
     )  # fmt: skip
-    number = pareto.tradeoff(snap.df, front.objectives, float(pct), cost)
+    number = _cheapest_trial(snap, float(pct), cost) if can_choose else None
     pressed = right.button(
         "Choose the cheapest", key=f"within_go:{snap.name}", icon=":material/balance:",
         disabled=not can_choose or number is None,
@@ -430,6 +430,17 @@ def _cheapest(snap: Snapshot, can_choose: bool) -> None:
         )
     if pressed and number is not None:
         _apply_choice(snap, within_pct=float(pct), cost=cost)
+
+
+def _cheapest_trial(snap: Snapshot, pct: float, cost: str) -> int | None:
+    """pareto.tradeoff over the run's trials, kept while they do not change: it is offered once
+    the run has ended, and each refresh would recompute it over every trial."""
+    key = (snap.name, len(snap.df), snap.n_complete, pct, cost)
+    memo = st.session_state.setdefault("cheapest_memo", {})
+    if key not in memo:
+        memo.clear()  # one run and rule at a time
+        memo[key] = pareto.tradeoff(snap.df, snap.front.objectives, pct, cost)
+    return memo[key]
 
 
 def _apply_choice(snap: Snapshot, **how) -> None:

@@ -180,6 +180,7 @@ class FrontTracker:
         self._hist_numbers: list[int] = []
         self._hist_values: list[float] = []
         self._hv = 0.0
+        self._history: pd.DataFrame | None = None  # the lists as a frame, made when read
 
     def _extend_history(self, numbers: np.ndarray, values: np.ndarray) -> None:
         """As pareto.hypervolume_history, from where the history stopped."""
@@ -190,6 +191,7 @@ class FrontTracker:
                 )
             self._hist_numbers.append(int(number))
             self._hist_values.append(self._hv)
+        self._history = None
 
     def update(self, frame: pd.DataFrame, choice: dict[str, Any] | None = None) -> FrontView:
         pts = pareto.objective_points(frame, self.objectives)
@@ -213,12 +215,14 @@ class FrontTracker:
             self.recomputed += 1
         elif new.any():  # numbers (objective_points) ascend: the new ones in trial order
             self._extend_history(numbers[new], values[new])
-        history = pd.DataFrame(
-            {
-                "number": np.asarray(self._hist_numbers, dtype=np.int64),
-                "hypervolume": np.asarray(self._hist_values, dtype=float),
-            }
-        )
+        if self._history is None:
+            self._history = pd.DataFrame(
+                {
+                    "number": np.asarray(self._hist_numbers, dtype=np.int64),
+                    "hypervolume": np.asarray(self._hist_values, dtype=float),
+                }
+            )
+        history = self._history
         return FrontView(
             self.objectives, pts, np.sort(self.front.numbers), self.reference, history, choice,
             self.hover_cache,
@@ -238,6 +242,7 @@ class LiveRun:
         self.hover_cache: dict[int, str] = {}  # finished trials' hover text (ui.charts)
         self.importances = ImportanceCache()  # the one importance of this run, per method
         self.fronts: FrontTracker | None = None  # multi-objective runs: made on first refresh
+        self.n_objectives: int | None = None
 
     def attrs(self) -> dict[str, Any]:
         """The run's study attributes as stored (one storage read)."""
@@ -257,8 +262,10 @@ class LiveRun:
     def front(self, run: RunData) -> FrontView | None:
         """The Pareto front of a multi-objective run (None for a single-objective one),
         updated with the trials completed since the last call."""
+        if self.n_objectives is None:  # a study's directions never change: read them once
+            self.n_objectives = len(self.study.directions)
         objectives = run.record.objectives
-        if len(self.study.directions) < 2 or len(objectives) != len(self.study.directions):
+        if self.n_objectives < 2 or len(objectives) != self.n_objectives:
             return None  # single-objective; or no studio config to name them (issue 16)
         with self.lock:
             if self.fronts is None:
