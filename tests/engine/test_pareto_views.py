@@ -262,3 +262,26 @@ def test_report_of_a_single_objective_run_has_no_tradeoff_section():
                                      distributions={"x": DISTS["x"]}, user_attrs={"metrics": m}))  # fmt: skip
     assert "Pareto" not in report.report_markdown(study)
     assert "Trade-offs" not in report.report_html(report.build_report(study))
+
+
+def test_three_objectives_front_is_exact_and_the_last_hypervolume_too():
+    import pandas as pd
+
+    from tuning.analysis.live import FrontTracker
+
+    rng = np.random.default_rng(5)
+    objs = [ACC, FIT, SIZE]
+    n = 60
+    frame = pd.DataFrame({"number": np.arange(n), "state": "complete",
+                          "value": rng.random(n), "fit_seconds": rng.random(n),
+                          "model_bytes": rng.random(n)})  # fmt: skip
+    tracker = FrontTracker(objs)
+    view = tracker.update(frame.iloc[:50])
+    view = tracker.update(frame)
+    values = frame[["value", "fit_seconds", "model_bytes"]].to_numpy()
+    dirs = [o.direction for o in objs]
+    assert view.numbers.tolist() == np.flatnonzero(pareto.front_mask(values, dirs)).tolist()
+    exact = pareto.hypervolume(values[view.numbers], dirs, view.reference)
+    assert view.hypervolume == pytest.approx(exact)
+    fig = plots.hypervolume_figure(view.history, view.reference, objs)
+    assert "evaluated at about 100 trials" in fig.layout.title.text

@@ -41,6 +41,8 @@ from tuning.store.runs import load_study
 
 CURVES_TOP = 20  # learning curves: the best trials...
 CURVES_RECENT = 20  # ...and the most recent ones
+# 3+ objectives: hypervolume evaluations over a recomputed history (and one per refresh)
+HV_EVALUATIONS = 100
 DONE_STATES = ("complete", "pruned", "failed")  # states that used budget ("stopped" did not)
 NUMERIC = ("value", "cv_std", "train_score", "fit_seconds", "score_seconds", "duration_s", "step")
 
@@ -182,13 +184,21 @@ class FrontTracker:
         self._hv = 0.0
         self._history: pd.DataFrame | None = None  # the lists as a frame, made when read
 
-    def _extend_history(self, numbers: np.ndarray, values: np.ndarray) -> None:
-        """As pareto.hypervolume_history, from where the history stopped."""
-        for number, row in zip(numbers, values, strict=True):
-            if self._hist_front.add([number], row[None, :]):
+    def _extend_history(self, numbers: np.ndarray, values: np.ndarray, every: int) -> None:
+        """As pareto.hypervolume_history, from where the history stopped. Two objectives: the
+        hypervolume after every trial that changed the front (exact and cheap). Three or more:
+        the exact volume costs far more (seconds for a few hundred members in 4-D), so it is
+        evaluated only at every `every`-th trial and at the last one when the front changed
+        since, and carried over between (HV_EVALUATIONS)."""
+        exact = len(self.directions) == 2
+        stale, last = False, len(numbers) - 1
+        for i, (number, row) in enumerate(zip(numbers, values, strict=True)):
+            stale |= self._hist_front.add([number], row[None, :])
+            if stale and (exact or i % every == 0 or i == last):
                 self._hv = pareto.hypervolume(
                     self._hist_front.points, self.directions, self.reference
                 )
+                stale = False
             self._hist_numbers.append(int(number))
             self._hist_values.append(self._hv)
         self._history = None
@@ -211,10 +221,10 @@ class FrontTracker:
         if self.reference is None or not np.array_equal(ref, self.reference) or not in_order:
             self.reference = ref
             self._reset_history()
-            self._extend_history(numbers, values)
+            self._extend_history(numbers, values, max(1, -(-len(numbers) // HV_EVALUATIONS)))
             self.recomputed += 1
         elif new.any():  # numbers (objective_points) ascend: the new ones in trial order
-            self._extend_history(numbers[new], values[new])
+            self._extend_history(numbers[new], values[new], int(new.sum()))
         if self._history is None:
             self._history = pd.DataFrame(
                 {

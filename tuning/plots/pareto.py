@@ -228,6 +228,11 @@ def hypervolume_figure(
             f"<br><sup>measured against the reference point {reference_text(reference, objectives)}"
         )
         title += ": each objective's worst value, 10% of its range further</sup>"
+    if objectives is not None and len(objectives) > 2:
+        title += (
+            "<br><sup>3+ objectives: the exact volume is costly, so it is evaluated at about "
+            "100 trials of the run and at each refresh, flat between</sup>"
+        )
     if history.empty:
         return empty_figure(title, "No complete trials yet.")
     numbers = history["number"].to_numpy(dtype=np.int64)

@@ -32,7 +32,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tuning import analysis as an
-from tuning.analysis import pareto
+from tuning.analysis.live import FrontTracker
 from tuning.core.enums import BudgetKind
 from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
@@ -116,14 +116,12 @@ def tradeoffs_of(run: an.RunData) -> Tradeoffs | None:
     """The front of a multi-objective run; None for a single-objective one."""
     if not run.record.multi_objective:
         return None
-    objectives = run.record.objectives
-    points = pareto.objective_points(run.frame, objectives)
-    directions = [o.direction for o in objectives]
-    values = points[[o.name for o in objectives]].to_numpy(dtype=float)
-    numbers = points["number"].to_numpy(dtype=int)[pareto.front_mask(values, directions)]
-    reference = pareto.reference_point(values, directions)
-    history = pareto.hypervolume_history(run.frame, objectives, reference)
-    return Tradeoffs(objectives, points, numbers, reference, history, run.attrs.get("choice"))
+    # The Live monitor's tracker: the same front, reference point and history as that page
+    # (with 3+ objectives, a history whose costly volume is evaluated at about 100 trials).
+    view = FrontTracker(run.record.objectives).update(run.frame, run.attrs.get("choice"))
+    return Tradeoffs(
+        view.objectives, view.points, view.numbers, view.reference, view.history, view.choice
+    )
 
 
 def _tradeoff_figures(run: an.RunData, t: Tradeoffs) -> dict[str, go.Figure]:
