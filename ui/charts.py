@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tuning import analysis as an
+from tuning.plots import pareto as pareto_plots
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 from ui import text
 
@@ -440,4 +441,26 @@ def live_figures(snap: Any, hover_cache: dict[int, str] | None = None) -> dict[s
         imp = snap.importance
         other = snap.disagreement.short if snap.disagreement else ""
         figs["importance"] = importance_bars(imp.shares(), imp.n_complete, imp.label, other)
+    if snap.front is not None:
+        figs.update(front_figures(snap.front, snap.df))
+    return figs
+
+
+def front_figures(front: Any, df: pd.DataFrame) -> dict[str, go.Figure]:
+    """A multi-objective run's figures (an FrontView): the front of the score against the
+    first cost, the hypervolume history, and for 3+ objectives the front across all of them."""
+    obj = front.objectives
+    cache = front.hover_cache
+    figs = {
+        "front": pareto_plots.front_figure(front.points, obj, obj[1].name, obj[0].name,
+                                           front.numbers, df, front.chosen, cache),
+        "hypervolume": pareto_plots.hypervolume_figure(front.history, front.reference, obj),
+    }  # fmt: skip
+    if len(obj) >= 3:
+        figs["parallel_front"] = pareto_plots.parallel_front_figure(
+            front.points, obj, front.numbers, front.chosen
+        )
+        figs["pairwise_fronts"] = pareto_plots.pairwise_fronts_figure(
+            front.points, obj, front.numbers, front.chosen
+        )
     return figs

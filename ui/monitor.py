@@ -9,11 +9,14 @@ trials (tuning.analysis.LiveRun) and draws small figures (ui.charts).
 
 from __future__ import annotations
 
+import zlib
+
 import pandas as pd
 import streamlit as st
 
-from tuning.analysis import MIN_TRIALS_FOR_IMPORTANCE, Snapshot
+from tuning.analysis import MIN_TRIALS_FOR_IMPORTANCE, Snapshot, pareto
 from tuning.core.errors import UserError
+from tuning.plots import pareto as pareto_plots
 from tuning.store.runs import STALE_S
 from ui import charts, pbt_view, registry, runs, tables, text
 
@@ -92,7 +95,10 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None) -> None:
         pbt_view.section(
             snap.run.trials, snap.config, snap.score_title, snap.direction, snap.test, "live"
         )
-    _charts(snap, hover_cache)
+    figs = charts.live_figures(snap, hover_cache)
+    if snap.front is not None:
+        _tradeoffs(snap, figs)
+    _charts(snap, figs)
     _details(snap)
 
 
@@ -188,9 +194,14 @@ def _metrics(snap: Snapshot) -> None:
     best = snap.best["value"] if snap.best else None
     c[1].metric(
         f"Best {snap.scoring.label}", text.score(best),
-        help=f"Best cross-validated score so far ({snap.scoring.arrow})",
+        help=f"Best cross-validated score so far ({snap.scoring.arrow})"
+        + (", whatever it cost" if snap.front is not None else ""),
     )  # fmt: skip
-    c[2].metric("Best trial", f"#{int(snap.best['number'])}" if snap.best else "–")
+    if snap.front is not None:  # one best score is not the answer here: the front is
+        c[2].metric("Front members", f"{len(snap.front):,}",
+                    help="Complete trials that no other beats on every objective")  # fmt: skip
+    else:
+        c[2].metric("Best trial", f"#{int(snap.best['number'])}" if snap.best else "–")
     c[3].metric("Elapsed", text.duration(snap.elapsed_s))
     c[4].metric(
         "Time left (estimate)", text.duration(snap.eta_s) if snap.eta_s is not None else "–"
@@ -204,8 +215,12 @@ def _metrics(snap: Snapshot) -> None:
         st.progress(snap.progress, text=" · ".join(parts))
 
 
-def _charts(snap: Snapshot, hover_cache: dict[int, str] | None) -> None:
-    figs = charts.live_figures(snap, hover_cache)
+def _charts(snap: Snapshot, figs: dict) -> None:
+    if snap.front is not None:
+        st.caption(
+            f"The charts below show the CV score alone ({text.md(snap.score_title)}): its "
+            "best so far is the best score whatever it cost, not the chosen trade-off."
+        )
     left, right = st.columns(2)
     left.plotly_chart(figs["by_trial"], key="chart_by_trial", config=PLOTLY_CONFIG)
     right.plotly_chart(figs["by_time"], key="chart_by_time", config=PLOTLY_CONFIG)
@@ -261,7 +276,8 @@ def _failures(df: pd.DataFrame) -> None:
 
 
 def _top_table(snap: Snapshot) -> None:
-    st.markdown(f"**Top trials** by {text.md(snap.score_title)}")
+    alone = " alone (the front above weighs it against the costs)" if snap.front else ""
+    st.markdown(f"**Top trials** by {text.md(snap.score_title)}{alone}")
     table = tables.top_table(snap.df, snap.scoring)
     if not len(table):
         st.caption("No complete trials yet.")
@@ -284,6 +300,167 @@ def _top_table(snap: Snapshot) -> None:
     )  # fmt: skip
 
 
+# -- multi-objective runs ----------------------------------------------------------------------
+def choose_tradeoff(name: str, **how) -> int | None:
+    """Refit and test a trade-off through the engine (`trial=N`, or `within_pct=X, cost=NAME`):
+    it stores user_attrs["choice"] and the test of that trial. None where this version's engine
+    cannot choose yet (tuning.runs.runner.choose is part of the multi-objective engine)."""
+    from tuning.runs import runner
+
+    choose = getattr(runner, "choose", None)
+    if choose is None:
+        return None
+    return choose(name, registry.storage(), **how)
+
+
+def front_table_key(name: str, numbers) -> str:
+    """The front table's widget key: a new one whenever the front changes, so that a row
+    selected in an older front (rows are positions) never chooses another trial."""
+    return f"front_table:{name}:{zlib.crc32(bytes(str(list(map(int, numbers))), 'ascii'))}"
+
+
+def _tradeoffs(snap: Snapshot, figs: dict) -> None:
+    front = snap.front
+    objs = front.objectives
+    st.markdown("#### Trade-offs: the Pareto front")
+    st.caption(
+        "Objectives: "
+        + " · ".join(text.md(f"{o.title} ({pareto_plots.better(o)})") for o in objs)
+        + f". {len(front):,} of {len(front.points):,} complete trials are on the front: no other "
+        "trial is at least as good on every objective and better on one."
+    )
+    left, right = st.columns(2)
+    left.plotly_chart(figs["front"], key="chart_front", config=PLOTLY_CONFIG)
+    right.plotly_chart(figs["hypervolume"], key="chart_hypervolume", config=PLOTLY_CONFIG)
+    if "parallel_front" in figs:
+        st.plotly_chart(figs["parallel_front"], key="chart_parallel_front", config=PLOTLY_CONFIG)
+        st.plotly_chart(figs["pairwise_fronts"], key="chart_pairwise_fronts", config=PLOTLY_CONFIG)
+    _choice(snap)
+    working = snap.status in ("running", "queued")
+    can_choose = not working and len(front) > 0
+    _front_table(snap, can_choose)
+    _cheapest(snap, can_choose)
+    if working:
+        st.caption(
+            "You can choose a trade-off once the run has ended: choosing refits that trial on "
+            "all training rows and scores it once on the held-out test set. When the run "
+            "finishes it chooses the cheapest trial within 1 % of the best score by the first cost."
+        )
+
+
+def _choice(snap: Snapshot) -> None:
+    front = snap.front
+    choice = front.choice
+    if not choice:
+        st.info("No trade-off chosen yet.", icon=":material/balance:")
+        return
+    number = int(choice["trial"])
+    row = front.points[front.points["number"] == number]
+    values = ""
+    if len(row):
+        values = " · ".join(
+            f"{text.md(o.title)}: {text.score(float(row[o.name].iloc[0]))}"
+            for o in front.objectives
+        )
+    test = snap.record.test
+    if test is not None and test.trial == number and test.score is not None:
+        tested = f"Held-out test {text.md(snap.scoring.label)}: **{text.score(test.score)}**."
+    elif test is not None and test.trial == number and test.error:
+        tested = f"Its refit failed: {text.md(test.error)}"
+    else:
+        tested = "Not refit and tested yet."
+    st.success(
+        f"**Chosen trade-off: trial #{number}** ({text.md(choice.get('rule', ''))}). "
+        f"{text.md(choice.get('reason', ''))}\n\n{values}\n\n{tested}",
+        icon=":material/balance:",
+    )
+
+
+def _front_table(snap: Snapshot, can_choose: bool) -> None:
+    front = snap.front
+    table = pareto_plots.front_table(front.points, front.objectives, front.numbers, snap.df)
+    st.markdown("**The front**" + (" — click a row to choose that trade-off" if can_choose else ""))
+    if not len(table):
+        st.caption("No complete trials yet.")
+        return
+    formats = {o.title: st.column_config.NumberColumn(format="%.4g") for o in front.objectives}
+    key = front_table_key(snap.name, table["trial"])
+    shown = dict(hide_index=True, column_config=formats, height=min(400, 40 + 35 * len(table)))
+    if not can_choose:
+        st.dataframe(table, **shown)
+        return
+    event = st.dataframe(
+        table, key=key, on_select="rerun", selection_mode="single-row", **shown
+    )  # fmt: skip
+    rows = list(event.selection.rows) if event is not None else []
+    if not rows:
+        return
+    number = int(table["trial"].iloc[rows[0]])
+    done_key = f"front_chosen:{snap.name}"
+    if st.session_state.get(done_key) == (key, number) or number == front.chosen:
+        return  # this click was handled (the selection stays on later reruns)
+    st.session_state[done_key] = (key, number)
+    _apply_choice(snap, trial=number)
+
+
+def _cheapest(snap: Snapshot, can_choose: bool) -> None:
+    front = snap.front
+    costs = front.objectives[1:]
+    score = front.objectives[0]
+    left, mid, right = st.columns([1, 2, 1.4], vertical_alignment="bottom")
+    pct = left.number_input(
+        "Within % of the best score", min_value=0.0, max_value=100.0, value=1.0, step=0.5,
+        key=f"within_pct:{snap.name}",
+    )  # fmt: skip
+    cost = mid.selectbox(
+        "Cheapest by", [o.name for o in costs], key=f"within_cost:{snap.name}",
+        format_func=lambda n: next(o.title for o in costs if o.name == n),
+    )  # fmt: skip
+    number = _cheapest_trial(snap, float(pct), cost) if can_choose else None
+    pressed = right.button(
+        "Choose the cheapest", key=f"within_go:{snap.name}", icon=":material/balance:",
+        disabled=not can_choose or number is None,
+        help=f"The complete trial with the lowest {cost} whose {score.label} is within this "
+        "share of the best; ties go to the better score",
+    )  # fmt: skip
+    if number is not None:
+        st.caption(
+            f"By this rule: trial #{number}"
+            + (" (the chosen one)" if number == front.chosen else "")
+        )
+    if pressed and number is not None:
+        _apply_choice(snap, within_pct=float(pct), cost=cost)
+
+
+def _cheapest_trial(snap: Snapshot, pct: float, cost: str) -> int | None:
+    """pareto.tradeoff over the run's trials, kept while they do not change: it is offered once
+    the run has ended, and each refresh would recompute it over every trial."""
+    key = (snap.name, len(snap.df), snap.n_complete, pct, cost)
+    memo = st.session_state.setdefault("cheapest_memo", {})
+    if key not in memo:
+        memo.clear()  # one run and rule at a time
+        memo[key] = pareto.tradeoff(snap.df, snap.front.objectives, pct, cost)
+    return memo[key]
+
+
+def _apply_choice(snap: Snapshot, **how) -> None:
+    what = f"trial #{how['trial']}" if "trial" in how else "the cheapest trade-off"
+    with st.spinner(f"Refitting {what} on all training rows and scoring it on the test set…"):
+        try:
+            number = choose_tradeoff(snap.name, **how)
+        except (UserError, ValueError) as exc:
+            st.error(text.md(str(exc)))
+            return
+    if number is None:
+        st.warning(
+            "This version's engine cannot choose a trade-off yet (it has no "
+            "tuning.runs.runner.choose): the run keeps the choice it has."
+        )
+        return
+    st.toast(f"Chose trial #{number}: refit and tested.")
+    st.rerun()
+
+
 def _details(snap: Snapshot) -> None:
     test = snap.record.test
     if test is not None and test.score is not None:
@@ -293,7 +470,8 @@ def _details(snap: Snapshot) -> None:
             how = (f"the best member's own network (its last segment, trial #{test.trial}), trained "
                    f"with its hyperparameter schedule on {n_train} rows, scored once on {n_test} rows")  # fmt: skip
         else:
-            how = (f"the best configuration (trial #{test.trial}) refit on all {n_train} training "
+            what = "chosen trade-off" if snap.front is not None else "best configuration"
+            how = (f"the {what} (trial #{test.trial}) refit on all {n_train} training "
                    f"rows and scored once on {n_test} rows")  # fmt: skip
         st.success(f"**Held-out test score: {label} = {score}** — {how} the search never saw.",
                    icon=":material/verified:")  # fmt: skip

@@ -71,6 +71,7 @@ def signature(run: RunData) -> tuple:
         run_status(run.attrs),
         repr(run.attrs.get("test")),
         repr(run.attrs.get("test_top")),
+        repr(run.attrs.get("choice")),  # a multi-objective run's chosen trade-off
     )
 
 
@@ -104,8 +105,16 @@ def _model_store() -> dict:
 
 
 def _model_key(live: LiveRun, run: RunData) -> tuple:
-    best = run.best
-    return (registry.storage_url(), live.study_id, run.name, int(best["number"]))
+    number = _chosen(run)
+    if number is None:
+        number = int(run.best["number"])
+    return (registry.storage_url(), live.study_id, run.name, number)
+
+
+def _chosen(run: RunData) -> int | None:
+    """A multi-objective run's chosen trade-off (user_attrs["choice"]), the trial it refits."""
+    trial = (run.attrs.get("choice") or {}).get("trial") if run.record.multi_objective else None
+    return None if trial is None else int(trial)
 
 
 def cached_model(live: LiveRun, run: RunData) -> export.ModelFile | None:
@@ -190,7 +199,16 @@ def _summary(run: RunData) -> None:
         help="The best configuration refit on all training rows and scored once on the "
         "held-out test rows, which the search never saw.",
     )
-    c[2].metric("Best trial", f"#{int(best['number'])}")
+    chosen = _chosen(run)
+    if run.record.multi_objective:
+        c[2].metric("Chosen trade-off", f"#{chosen}" if chosen is not None else "–",
+                    help="The trial this run refits and tests: see the report's trade-offs")  # fmt: skip
+        st.caption(
+            f"A multi-objective run: the best CV {text.md(run.label)} is the best score whatever "
+            "it cost; the test score and the hyperparameters are those of the chosen trade-off."
+        )
+    else:
+        c[2].metric("Best trial", f"#{int(best['number'])}")
     total = len(run.frame)
     c[3].metric("Complete trials", f"{run.n_complete:,} of {total:,}")
     if test.get("score") is not None and test.get("source") == "population":
@@ -211,7 +229,8 @@ def _summary(run: RunData) -> None:
         st.caption(
             "No test score yet: the run refits and scores its best configuration when it ends."
         )
-    st.markdown("**Best hyperparameters**")
+    mo = run.record.multi_objective
+    st.markdown("**Hyperparameters of the chosen trade-off**" if mo else "**Best hyperparameters**")
     try:
         params = export.best_params(run)
     except UserError as exc:

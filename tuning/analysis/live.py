@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from optuna.storages import BaseStorage
 
+from tuning.analysis import pareto
 from tuning.analysis.param_importance import (
     DEFAULT_METHOD,
     MIN_TRIALS_FOR_IMPORTANCE,
@@ -31,6 +33,7 @@ from tuning.analysis.param_importance import (
 from tuning.analysis.rundata import RunData, load_run, running_best
 from tuning.analysis.statistics import Curve, select_curves
 from tuning.core.enums import RunStatus
+from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
 from tuning.store.records import RunRecord, direction_of
 from tuning.store.results import TrialFeed
@@ -38,6 +41,8 @@ from tuning.store.runs import load_study
 
 CURVES_TOP = 20  # learning curves: the best trials...
 CURVES_RECENT = 20  # ...and the most recent ones
+# 3+ objectives: hypervolume evaluations over a recomputed history (and one per refresh)
+HV_EVALUATIONS = 100
 DONE_STATES = ("complete", "pruned", "failed")  # states that used budget ("stopped" did not)
 NUMERIC = ("value", "cv_std", "train_score", "fit_seconds", "score_seconds", "duration_s", "step")
 
@@ -56,6 +61,7 @@ class Snapshot:
     curves: list[Curve]
     importance: Importance | None  # None until MIN_TRIALS_FOR_IMPORTANCE trials complete
     disagreement: Disagreement | None = None  # where another evaluator ranks differently
+    front: FrontView | None = None  # multi-objective runs: the Pareto front (FrontTracker)
 
     @property
     def record(self) -> RunRecord:
@@ -124,6 +130,115 @@ class Snapshot:
         return min(1.0, max(shares)) if shares else None
 
 
+@dataclass
+class FrontView:
+    """A multi-objective run's Pareto front at one refresh, as the Live monitor shows it."""
+
+    objectives: list[Objective]
+    points: pd.DataFrame  # the complete trials' objective values (pareto.objective_points)
+    numbers: np.ndarray  # the front's trial numbers, ascending
+    reference: np.ndarray  # the hypervolume's reference point (pareto.reference_point)
+    history: pd.DataFrame  # number, hypervolume: after each complete trial, in trial order
+    choice: dict[str, Any] | None = None  # user_attrs["choice"]: trial, rule, reason
+    # complete trials' hover text of the front figures (tuning.plots.pareto.param_texts)
+    hover_cache: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    @property
+    def hypervolume(self) -> float:
+        return float(self.history["hypervolume"].iloc[-1]) if len(self.history) else 0.0
+
+    @property
+    def chosen(self) -> int | None:
+        trial = (self.choice or {}).get("trial")
+        return None if trial is None else int(trial)
+
+
+class FrontTracker:
+    """The Pareto front and hypervolume history of one run, kept across Live refreshes.
+
+    Each refresh feeds the front only the trials that became complete since the last one
+    (`pareto.ParetoFront.add` compares them with the current front only): a 10,000-trial run
+    is not rescanned every few seconds. The reference point is recomputed from all complete
+    trials (cheap, vectorized); only when it moved, or when a trial completed before an
+    earlier-numbered one already in the history (parallel workers), is the history recomputed
+    from the start; otherwise it is extended with the new trials."""
+
+    def __init__(self, objectives: list[Objective]) -> None:
+        self.objectives = objectives
+        self.directions = [o.direction for o in objectives]
+        self.names = [o.name for o in objectives]
+        self.front = pareto.ParetoFront(self.directions)
+        self._fed = np.zeros(0, dtype=bool)  # by trial number: already given to `front`
+        self.reference: np.ndarray | None = None
+        self._reset_history()
+        self.recomputed = 0  # full history recomputations (the benchmark reports them)
+        self.hover_cache: dict[int, str] = {}
+
+    def _reset_history(self) -> None:
+        self._hist_front = pareto.ParetoFront(self.directions)
+        self._hist_numbers: list[int] = []
+        self._hist_values: list[float] = []
+        self._hv = 0.0
+        self._history: pd.DataFrame | None = None  # the lists as a frame, made when read
+
+    def _extend_history(self, numbers: np.ndarray, values: np.ndarray, every: int) -> None:
+        """As pareto.hypervolume_history, from where the history stopped. Two objectives: the
+        hypervolume after every trial that changed the front (exact and cheap). Three or more:
+        the exact volume costs far more (seconds for a few hundred members in 4-D), so it is
+        evaluated only at every `every`-th trial and at the last one when the front changed
+        since, and carried over between (HV_EVALUATIONS)."""
+        exact = len(self.directions) == 2
+        stale, last = False, len(numbers) - 1
+        for i, (number, row) in enumerate(zip(numbers, values, strict=True)):
+            stale |= self._hist_front.add([number], row[None, :])
+            if stale and (exact or i % every == 0 or i == last):
+                self._hv = pareto.hypervolume(
+                    self._hist_front.points, self.directions, self.reference
+                )
+                stale = False
+            self._hist_numbers.append(int(number))
+            self._hist_values.append(self._hv)
+        self._history = None
+
+    def update(self, frame: pd.DataFrame, choice: dict[str, Any] | None = None) -> FrontView:
+        pts = pareto.objective_points(frame, self.objectives)
+        numbers = pts["number"].to_numpy(dtype=np.int64)
+        values = pts[self.names].to_numpy(dtype=float)
+        if len(numbers) and numbers.max() >= len(self._fed):
+            grown = np.zeros(int(numbers.max()) + 1, dtype=bool)
+            grown[: len(self._fed)] = self._fed
+            self._fed = grown
+        new = ~self._fed[numbers] if len(numbers) else np.zeros(0, dtype=bool)
+        if new.any():
+            self.front.add(numbers[new], values[new])
+            self._fed[numbers[new]] = True
+        ref = pareto.reference_point(values, self.directions)
+        last = self._hist_numbers[-1] if self._hist_numbers else -1
+        in_order = not new.any() or numbers[new].min() > last
+        if self.reference is None or not np.array_equal(ref, self.reference) or not in_order:
+            self.reference = ref
+            self._reset_history()
+            self._extend_history(numbers, values, max(1, -(-len(numbers) // HV_EVALUATIONS)))
+            self.recomputed += 1
+        elif new.any():  # numbers (objective_points) ascend: the new ones in trial order
+            self._extend_history(numbers[new], values[new], int(new.sum()))
+        if self._history is None:
+            self._history = pd.DataFrame(
+                {
+                    "number": np.asarray(self._hist_numbers, dtype=np.int64),
+                    "hypervolume": np.asarray(self._hist_values, dtype=float),
+                }
+            )
+        history = self._history
+        return FrontView(
+            self.objectives, pts, np.sort(self.front.numbers), self.reference, history, choice,
+            self.hover_cache,
+        )  # fmt: skip
+
+
 class LiveRun:
     """Long-lived reader of one run. Thread-safe: sessions share it through ui.registry."""
 
@@ -136,6 +251,8 @@ class LiveRun:
         self.lock = threading.Lock()
         self.hover_cache: dict[int, str] = {}  # finished trials' hover text (ui.charts)
         self.importances = ImportanceCache()  # the one importance of this run, per method
+        self.fronts: FrontTracker | None = None  # multi-objective runs: made on first refresh
+        self.n_objectives: int | None = None
 
     def attrs(self) -> dict[str, Any]:
         """The run's study attributes as stored (one storage read)."""
@@ -152,6 +269,19 @@ class LiveRun:
             self.feed.refresh()
             return load_run(self.study, self.feed, now)
 
+    def front(self, run: RunData) -> FrontView | None:
+        """The Pareto front of a multi-objective run (None for a single-objective one),
+        updated with the trials completed since the last call."""
+        if self.n_objectives is None:  # a study's directions never change: read them once
+            self.n_objectives = len(self.study.directions)
+        objectives = run.record.objectives
+        if self.n_objectives < 2 or len(objectives) != self.n_objectives:
+            return None  # single-objective; or no studio config to name them (issue 16)
+        with self.lock:
+            if self.fronts is None:
+                self.fronts = FrontTracker(objectives)
+            return self.fronts.update(run.frame, run.attrs.get("choice"))
+
     def importance(self, run: RunData, method: str = DEFAULT_METHOD) -> Importance:
         """The run's importance by `method`, from the one cache (computed when due)."""
         return self.importances.get(run, method)
@@ -160,9 +290,12 @@ class LiveRun:
         now = time.time() if now is None else now
         run = self.read(now)
         if run.n_complete < MIN_TRIALS_FOR_IMPORTANCE:
-            return build_snapshot(run, None, now)
-        imp = self.importances.get(run, now=now)
-        return build_snapshot(run, imp, now, self.importances.disagreement(run, now))
+            snap = build_snapshot(run, None, now)
+        else:
+            imp = self.importances.get(run, now=now)
+            snap = build_snapshot(run, imp, now, self.importances.disagreement(run, now))
+        snap.front = self.front(run)
+        return snap
 
 
 def build_snapshot(

@@ -32,11 +32,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tuning import analysis as an
+from tuning.analysis.live import FrontTracker
 from tuning.core.enums import BudgetKind
+from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
 from tuning.methods import REGISTRY as METHODS
 from tuning.models import REGISTRY as MODELS
 from tuning.plots import figures as plots
+from tuning.plots import pareto as pareto_plots
 from tuning.store.records import RunRecord
 
 FIGURE_NOTES = {
@@ -66,6 +69,14 @@ FIGURE_NOTES.update(
         "pbt_lineage": "Every segment of training as a node (end epoch, member), linked to the "
         "segment its weights came from; the best member's ancestry is green.",
         "pbt_schedule": "The best member's hyperparameters over epochs: the schedule that PBT found.",
+        "pareto_front": "Every complete trial on the CV score against the first cost: faded "
+        "trials are dominated (another trial is at least as good on both and better on one); "
+        "the front members are joined by the line that bounds what they dominate; the star is "
+        "the chosen trade-off.",
+        "hypervolume": "The area (volume, for more objectives) that the front dominates up to "
+        "the reference point, after each complete trial: it grows only when the front moves.",
+        "parallel_front": "Each line is one front member across every objective.",
+        "pairwise_fronts": "The front of all objectives seen two objectives at a time.",
     }
 )
 SECTIONS_FIGURES = {
@@ -76,12 +87,67 @@ SECTIONS_FIGURES = {
     ),
     "best": ("top_configs",),
     "population": ("pbt_population", "pbt_lineage", "pbt_schedule"),
+    "tradeoffs": ("pareto_front", "hypervolume", "parallel_front", "pairwise_fronts"),
 }  # fmt: skip
 
 
-def _all_figures(run: an.RunData, imp, eff, ranks) -> dict[str, go.Figure]:
-    """The Analysis figures, plus the population views for a population-based training run."""
+@dataclass
+class Tradeoffs:
+    """A multi-objective run's front, as the report shows it."""
+
+    objectives: list[Objective]
+    points: pd.DataFrame  # complete trials' objective values (pareto.objective_points)
+    numbers: np.ndarray  # the front's trial numbers
+    reference: np.ndarray
+    history: pd.DataFrame  # number, hypervolume
+    choice: dict[str, Any] | None  # user_attrs["choice"]: trial, rule, reason
+
+    @property
+    def chosen(self) -> int | None:
+        trial = (self.choice or {}).get("trial")
+        return None if trial is None else int(trial)
+
+    @property
+    def hypervolume(self) -> float:
+        return float(self.history["hypervolume"].iloc[-1]) if len(self.history) else 0.0
+
+
+def tradeoffs_of(run: an.RunData) -> Tradeoffs | None:
+    """The front of a multi-objective run; None for a single-objective one."""
+    if not run.record.multi_objective:
+        return None
+    # The Live monitor's tracker: the same front, reference point and history as that page
+    # (with 3+ objectives, a history whose costly volume is evaluated at about 100 trials).
+    view = FrontTracker(run.record.objectives).update(run.frame, run.attrs.get("choice"))
+    return Tradeoffs(
+        view.objectives, view.points, view.numbers, view.reference, view.history, view.choice
+    )
+
+
+def _tradeoff_figures(run: an.RunData, t: Tradeoffs) -> dict[str, go.Figure]:
+    obj = t.objectives
+    figs = {
+        "pareto_front": pareto_plots.front_figure(
+            t.points, obj, obj[1].name, obj[0].name, t.numbers, run.frame, t.chosen, styled=True
+        ),
+        "hypervolume": pareto_plots.hypervolume_figure(t.history, t.reference, obj, styled=True),
+    }
+    if len(obj) >= 3:
+        figs["parallel_front"] = pareto_plots.parallel_front_figure(
+            t.points, obj, t.numbers, t.chosen, styled=True
+        )
+        figs["pairwise_fronts"] = pareto_plots.pairwise_fronts_figure(
+            t.points, obj, t.numbers, t.chosen, styled=True
+        )
+    return figs
+
+
+def _all_figures(run: an.RunData, imp, eff, ranks, tradeoffs=None) -> dict[str, go.Figure]:
+    """The Analysis figures, plus the population views for a population-based training run
+    and the front's for a multi-objective one."""
     figs = plots.analysis_figures(run, imp, eff, ranks)
+    if tradeoffs is not None:
+        figs.update(_tradeoff_figures(run, tradeoffs))
     from tuning.plots.pbt import is_population, pbt_figures
 
     if is_population(run.trials):
@@ -105,6 +171,7 @@ class ReportData:
     overfit: pd.DataFrame
     figures: dict[str, go.Figure] = field(default_factory=dict)
     generated_at: str = ""
+    tradeoffs: Tradeoffs | None = None  # multi-objective runs
 
     @property
     def title(self) -> str:
@@ -124,10 +191,11 @@ def build_report(
     eff = an.efficiency(run)
     stall = an.plateau(run)
     recs = an.recommend(run, imp, stall, ranks)
-    figs = _all_figures(run, imp, eff, ranks) if figures else {}
+    trade = tradeoffs_of(run)
+    figs = _all_figures(run, imp, eff, ranks, trade) if figures else {}
     return ReportData(
         run, imp, ranks, eff, stall, recs, an.overfitting(run), figs,
-        datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), trade,
     )  # fmt: skip
 
 
@@ -183,9 +251,13 @@ def _best_params(data: ReportData) -> list[tuple[str, Any, str]]:
     run = data.run
     test = run.test
     best = run.best
+    number = None if best is None else int(best["number"])
     params: dict[str, Any] = dict(test.get("params") or {})
-    if not params and best is not None:
-        trial = run.trial(int(best["number"]))
+    chosen = data.tradeoffs.chosen if data.tradeoffs else None
+    if chosen is not None and test.get("trial") != chosen:  # not refit yet: the chosen trial's
+        params, number = {}, chosen
+    if not params and number is not None:
+        trial = run.trial(number)
         params = run.space.complete(trial.params) if run.space else dict(trial.params)
     searched = set(run.params)
     rows = []
@@ -295,6 +367,76 @@ def _top_table(data: ReportData) -> pd.DataFrame:
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _params_heading(data: ReportData) -> str:
+    if data.tradeoffs is not None and data.tradeoffs.chosen is not None:
+        return f"Hyperparameters of the chosen trade-off (trial {data.tradeoffs.chosen})"
+    return "Optimal hyperparameters"
+
+
+def _objective_value(o: Objective, v: float) -> str:
+    return f"{num(v, 4)}{' ' + o.unit if o.unit else ''}"
+
+
+def _tradeoff_intro(data: ReportData) -> str:
+    t = data.tradeoffs
+    objectives = "; ".join(f"{o.title} ({pareto_plots.better(o)})" for o in t.objectives)
+    ref = ", ".join(
+        f"{o.label} {_objective_value(o, v)}"
+        for o, v in zip(t.objectives, t.reference, strict=True)
+    )
+    return (
+        f"This run optimized {len(t.objectives)} objectives at once: {objectives}. "
+        f"{len(t.numbers)} of its {len(t.points)} complete trials are on the Pareto front (no "
+        "other trial is at least as good on every objective and better on one). The front's "
+        f"hypervolume is {num(t.hypervolume, 4)}, measured against the reference point {ref} "
+        "(each objective's worst value, 10% of its range further)."
+    )
+
+
+def _choice_rows(data: ReportData) -> list[tuple[str, str]]:
+    t = data.tradeoffs
+    run = data.run
+    if t.chosen is None:
+        return [("Chosen trade-off", "none yet (the run chooses one when it finishes)")]
+    rows = [("Rule", str(t.choice.get("rule", ""))), ("Why", str(t.choice.get("reason", "")))]
+    mine = t.points[t.points["number"] == t.chosen]
+    for o in t.objectives:
+        value = _objective_value(o, float(mine[o.name].iloc[0])) if len(mine) else "?"
+        rows.append((o.title, value))
+    test = run.test
+    if test.get("trial") == t.chosen and test.get("score") is not None:
+        rows.append((f"Test {run.label}", f"{an.fmt_value(test['score'])} (refit on all "
+                     f"{test.get('n_train', '?')} training rows, scored once on "
+                     f"{test.get('n_test', '?')} held-out rows)"))  # fmt: skip
+    elif test.get("trial") == t.chosen and test.get("error"):
+        rows.append((f"Test {run.label}", f"the refit failed: {test['error']}"))
+    else:
+        rows.append((f"Test {run.label}", "not refit and tested yet"))
+    return rows
+
+
+def _front_df(data: ReportData) -> pd.DataFrame:
+    t = data.tradeoffs
+    table = pareto_plots.front_table(t.points, t.objectives, t.numbers, data.run.frame)
+    for o in t.objectives:
+        table[o.title] = table[o.title].map(lambda v: num(v, 4))
+    if t.chosen is not None:
+        table.insert(1, "chosen", ["★" if n == t.chosen else "" for n in table["trial"]])
+    return table
+
+
+def _single_score_note(data: ReportData) -> str:
+    """What the views built for one score show on a multi-objective run."""
+    if data.tradeoffs is None:
+        return ""
+    return (
+        f"On this multi-objective run, the sections below follow the CV {data.run.label} alone "
+        "(the first objective): the best, the top 10, the efficiency and the parameter impact "
+        "rank trials by it whatever they cost; the trade-off section above weighs it against "
+        "the costs."
+    )
 
 
 def _config_rows(data: ReportData) -> list[tuple[str, str]]:
@@ -484,13 +626,33 @@ def _recs_html(recs: list[an.Recommendation]) -> str:
     )
 
 
+def _tradeoffs_html(data: ReportData, shared: bool) -> str:
+    t = data.tradeoffs
+    if t is None:
+        return ""
+    chosen = f"Chosen trade-off: trial {t.chosen}" if t.chosen is not None else "Chosen trade-off"
+    return "".join(
+        [
+            "<h2>Trade-offs: the Pareto front</h2>",
+            f"<p>{h(_tradeoff_intro(data))}</p>",
+            f"<h3>{h(chosen)}</h3>",
+            _kv_table(_choice_rows(data)),
+            _figures_html(data, SECTIONS_FIGURES["tradeoffs"], shared),
+            "<h3>The front</h3>",
+            _df_table(_front_df(data)),
+        ]
+    )
+
+
 def report_html(data: ReportData | optuna.Study) -> str:
     """The report as one self-contained HTML document (string)."""
     if not isinstance(data, ReportData):
         data = build_report(data)
     run = data.run
     if not data.figures:
-        data.figures = _all_figures(run, data.importance, data.efficiency, data.ranks)
+        data.figures = _all_figures(
+            run, data.importance, data.efficiency, data.ranks, data.tradeoffs
+        )
     imp_table = (
         data.importance.table.assign(
             importance=lambda d: d["importance"].map(lambda v: f"{v:.2f}"),
@@ -523,10 +685,12 @@ def report_html(data: ReportData | optuna.Study) -> str:
         "offline: the figures are embedded and interactive (hover, zoom, double-click to reset)."
         "</p>",
         _kv_table(_summary(data)),
-        "<h2>Optimal hyperparameters</h2>",
+        f"<h2>{h(_params_heading(data))}</h2>",
         _df_table(params),
         "<h2>Performance</h2>",
         _kv_table(_performance(data)),
+        _tradeoffs_html(data, shared),
+        f'<p class="muted">{h(_single_score_note(data))}</p>' if data.tradeoffs else "",
         "<h2>Population-based training</h2>" if "pbt_population" in data.figures else "",
         _figures_html(data, SECTIONS_FIGURES["population"], shared),
         "<h2>Top 10 configurations</h2>",
@@ -596,6 +760,31 @@ def _bars(imp: an.Importance, width: int = 30) -> str:
     return f"```text\n{text}\n```\n"
 
 
+def _tradeoffs_md(data: ReportData) -> str:
+    t = data.tradeoffs
+    if t is None:
+        return ""
+    chosen = f"Chosen trade-off: trial {t.chosen}" if t.chosen is not None else "Chosen trade-off"
+    final = t.history.iloc[-1] if len(t.history) else None
+    grew = (
+        f"The hypervolume reached {num(t.hypervolume, 4)} after trial {int(final['number'])}"
+        f" (the HTML report draws its history).\n"
+        if final is not None
+        else ""
+    )
+    return "\n".join(
+        [
+            "## Trade-offs: the Pareto front\n",
+            md(_tradeoff_intro(data)) + "\n",
+            grew,
+            f"### {md(chosen)}\n",
+            _md_kv(_choice_rows(data)),
+            "### The front\n",
+            _md_table(_front_df(data)),
+        ]
+    )
+
+
 def report_markdown(data: ReportData | optuna.Study) -> str:
     """The report as Markdown (tables; importance as text bars; no embedded figures)."""
     if not isinstance(data, ReportData):
@@ -613,10 +802,12 @@ def report_markdown(data: ReportData | optuna.Study) -> str:
         f"_Generated {md(data.generated_at)} by Tuning Studio. The HTML report has the "
         "interactive figures._\n",
         _md_kv(_summary(data)),
-        "## Optimal hyperparameters\n",
+        f"## {md(_params_heading(data))}\n",
         _md_table(params),
         "## Performance\n",
         _md_kv(_performance(data)),
+        _tradeoffs_md(data),
+        f"_{md(_single_score_note(data))}_\n" if data.tradeoffs else "",
         "## Top 10 configurations\n",
         "p vs best: corrected resampled t-test (Nadeau & Bengio, 2003) on the per-fold scores; "
         '"same as best" when p ≥ 0.05.\n',

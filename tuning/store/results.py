@@ -210,7 +210,7 @@ def list_runs(storage: BaseStorage) -> list[RunSummary]:
     for s in storage.get_all_studies():
         if "config" not in s.user_attrs:
             continue
-        run = RunRecord.from_attrs(s.study_name, s.user_attrs, direction_name(s.direction))
+        run = RunRecord.from_attrs(s.study_name, s.user_attrs, direction_name(s.directions[0]))
         out.append(summary_of(run, storage, compat.study_id(s)))
     out.sort(key=lambda r: r.created_at or "", reverse=True)
     return out

@@ -1,0 +1,373 @@
+"""Plotly figures of a multi-objective run: its Pareto front, the hypervolume the front covers
+as trials complete, and for three or more objectives the front across all of them.
+
+Shared by the Live monitor and the report. Inputs are `tuning.analysis.pareto` data: the
+complete trials' objective values (`pareto.objective_points`: `number` and one column per
+objective, named by the objective) and the front's trial numbers. Values are as the user reads
+them (accuracy up, seconds down). Dominated trials are faded and, past `MAX_POINTS`, drawn as
+an even sample (every front member and the chosen trade-off are always drawn). Every string
+that can come from a user (parameter names and values) is HTML-escaped. SVG traces, not WebGL:
+the Live monitor redraws these every refresh (see ui.charts).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from tuning.analysis.rundata import NOT_APPLICABLE, param_cell
+from tuning.core.objectives import Objective
+from tuning.plots.colors import BEST_COLOR, STATE_COLORS
+from tuning.plots.figures import TEMPLATE, base_layout, empty_figure, esc
+
+MAX_POINTS = 1000  # dominated markers drawn before sampling (SVG: each costs the browser)
+KEEP_RECENT = 50  # the newest trials are always drawn, so a live front visibly moves
+FRONT_COLOR = BEST_COLOR
+DOMINATED_COLOR = STATE_COLORS["complete"]
+CHOSEN_COLOR = "#d62728"
+HEIGHT = 420
+MAX_PARAMS = 8  # parameters listed in a hover
+# Figures are built from plain dicts without Plotly's property validation, which (with the
+# report's template) cost ~100 ms a figure at each Live refresh; `styled=True` (the report)
+# adds the template of the Analysis figures, Streamlit applies its own theme.
+VALIDATE = False
+
+
+# -- text -----------------------------------------------------------------------------------------
+def better(o: Objective) -> str:
+    return "lower is better" if o.direction == "minimize" else "higher is better"
+
+
+def axis_title(o: Objective) -> str:
+    """E.g. 'Fit time per trial (s), lower is better'."""
+    return esc(f"{o.title}, {better(o)}")
+
+
+def param_texts(
+    frame: pd.DataFrame, numbers: Sequence[int], cache: dict[int, str] | None = None
+) -> list[str]:
+    """'n_estimators=120, max_depth=7' for each trial number, escaped for Plotly. Complete
+    trials never change, so their text is kept in `cache` (one dict per run)."""
+    cache = {} if cache is None else cache
+    todo = [int(n) for n in numbers if int(n) not in cache]
+    if todo:
+        cols = [c for c in frame.columns if c.startswith("param_")][:MAX_PARAMS]
+        rows = frame.loc[frame["number"].isin(todo), ["number", *cols]]
+        for r in rows.itertuples(index=False):
+            cells = ((c[len("param_") :], param_cell(v)) for c, v in zip(cols, r[1:], strict=True))
+            parts = [f"{name}={cell}" for name, cell in cells if cell != NOT_APPLICABLE]
+            cache[int(r[0])] = esc(", ".join(parts))
+    return [cache.get(int(n), "") for n in numbers]
+
+
+def reference_text(reference: np.ndarray, objectives: Sequence[Objective]) -> str:
+    return ", ".join(
+        f"{esc(o.label)} {_num(v)}{' ' + esc(o.unit) if o.unit else ''}"
+        for o, v in zip(objectives, reference, strict=True)
+    )
+
+
+def _num(v: float) -> str:
+    return f"{float(v):.4g}"
+
+
+# -- shared pieces --------------------------------------------------------------------------------
+def _layout(title: str, x: str | None, y: str | None, height: int, **kw: Any) -> dict:
+    """figures.base_layout as a dict (title, height, margins, legend on top, axis titles)."""
+    lay: dict[str, Any] = dict(
+        title=dict(text=title, x=0.01, xanchor="left"),
+        height=height,
+        margin=dict(l=60, r=20, t=70 + 18 * title.count("<br>") if "<br>" in title else 60, b=50),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        xaxis=dict(title=dict(text=x or "")),
+        yaxis=dict(title=dict(text=y or "")),
+    )
+    for k, v in kw.items():
+        lay[k] = {**lay[k], **v} if isinstance(v, dict) and isinstance(lay.get(k), dict) else v
+    return lay
+
+
+def _figure(data: list[dict], layout: dict, styled: bool) -> go.Figure:
+    fig = go.Figure(data=data, layout=layout, _validate=VALIDATE)
+    if styled:
+        fig.update_layout(template=TEMPLATE)
+    return fig
+
+
+def drawn(
+    points: pd.DataFrame, front_numbers: Sequence[int], chosen: int | None = None,
+    max_points: int = MAX_POINTS,
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:  # fmt: skip
+    """(front rows, dominated rows to draw, dominated count). Past max_points the dominated rows
+    are every k-th trial number (k a power of two, so the sample changes only when the run
+    doubles and points do not jump between refreshes), the newest and the chosen one."""
+    on_front = points["number"].isin(np.asarray(front_numbers, dtype=int)).to_numpy()
+    front, dominated = points[on_front], points[~on_front]
+    n_dominated = len(dominated)
+    if n_dominated > max_points:
+        stride = 2 ** math.ceil(math.log2(n_dominated / max_points))
+        num = dominated["number"]
+        keep = (num % stride == 0) | (num >= points["number"].max() - KEEP_RECENT)
+        if chosen is not None:
+            keep |= num == chosen
+        dominated = dominated[keep]
+    return front, dominated, n_dominated
+
+
+def _pad_flat(lay_axis: dict, values: np.ndarray) -> None:
+    """An axis over one repeated value: Plotly pads it by +-0.5 or more (an accuracy of 0.95
+    drawn on an axis up to 1.5); keep the axis near the value instead."""
+    finite = values[np.isfinite(values)]
+    if len(finite) and finite.min() == finite.max():
+        pad = max(abs(float(finite[0])) * 0.01, 0.01)
+        lay_axis["range"] = [float(finite[0]) - pad, float(finite[0]) + pad]
+
+
+def _hovertemplate(xo: Objective, yo: Objective, what: str) -> str:
+    return (
+        f"trial %{{customdata}}<br>{esc(xo.title)}: %{{x:.4g}}<br>{esc(yo.title)}: %{{y:.4g}}"
+        f"<br>%{{text}}<extra>{what}</extra>"
+    )
+
+
+def _markers(rows: pd.DataFrame, xo: Objective, yo: Objective, texts: list[str], **kw: Any):
+    return dict(
+        type="scatter",
+        x=rows[xo.name].to_numpy(dtype=float),
+        y=rows[yo.name].to_numpy(dtype=float),
+        customdata=rows["number"].to_numpy(dtype=np.int64),
+        text=texts,
+        **kw,
+    )
+
+
+# -- the 2-D front --------------------------------------------------------------------------------
+def front_figure(
+    points: pd.DataFrame, objectives: Sequence[Objective], x: str, y: str,
+    front_numbers: Sequence[int], hover: pd.DataFrame | None = None,
+    chosen: int | None = None, cache: dict[int, str] | None = None,
+    max_points: int = MAX_POINTS, styled: bool = False,
+) -> go.Figure:  # fmt: skip
+    """Every complete trial on objectives `x` against `y` (names): dominated trials faded, front
+    members bold and, for a two-objective run, joined by the step line that bounds what they
+    dominate; the chosen trade-off starred. `hover` is the trials frame whose param_* columns
+    each marker's hover lists."""
+    by_name = {o.name: o for o in objectives}
+    xo, yo = by_name[x], by_name[y]
+    title = f"Pareto front: {esc(yo.label)} against {esc(xo.label.lower())}"
+    if points.empty:
+        return empty_figure(title, "No complete trials yet.")
+    front, dominated, n_dominated = drawn(points, front_numbers, chosen, max_points)
+    front = front.sort_values([x, "number"], kind="stable")
+
+    def texts(rows: pd.DataFrame) -> list[str]:
+        if hover is None:
+            return [""] * len(rows)
+        return param_texts(hover, rows["number"].to_numpy(), cache)
+
+    data = [
+        _markers(dominated, xo, yo, texts(dominated), mode="markers",
+                 name=f"dominated ({n_dominated:,})",
+                 marker=dict(color=DOMINATED_COLOR, size=6, opacity=0.3),
+                 hovertemplate=_hovertemplate(xo, yo, "dominated")),
+    ]  # fmt: skip
+    two = len(objectives) == 2
+    # The front bounds the region its members dominate: from each member, first along x to
+    # the next, then along y ("hv") when x is minimized; first along y ("vh") when maximized.
+    shape = "hv" if xo.direction == "minimize" else "vh"
+    data.append(
+        _markers(front, xo, yo, texts(front), mode="lines+markers" if two else "markers",
+                 name=f"Pareto front ({len(front):,})",
+                 line=dict(color=FRONT_COLOR, width=2, shape=shape),
+                 marker=dict(color=FRONT_COLOR, size=10, line=dict(width=1.5, color="#1b5e20")),
+                 hovertemplate=_hovertemplate(xo, yo, "on the front"))
+    )  # fmt: skip
+    pick = points[points["number"] == chosen] if chosen is not None else points.iloc[:0]
+    if len(pick):
+        data.append(
+            _markers(pick, xo, yo, texts(pick), mode="markers", name=f"chosen (trial #{chosen})",
+                     marker=dict(symbol="star", size=18, color=CHOSEN_COLOR,
+                                 line=dict(width=1, color="#7f0000")),
+                     hovertemplate=_hovertemplate(xo, yo, "chosen"))
+        )  # fmt: skip
+    notes = []
+    if len(dominated) < n_dominated:
+        notes.append(
+            f"{len(dominated):,} of {n_dominated:,} dominated trials drawn (an even sample and "
+            "the newest); every front member drawn"
+        )
+    if not two:
+        notes.append(
+            f"front of all {len(objectives)} objectives: in this view some members look dominated"
+        )
+    full = title + "".join(f"<br><sup>{n}</sup>" for n in notes)
+    lay = _layout(full, axis_title(xo), axis_title(yo), 440 + 18 * len(notes),
+                  uirevision="keep", hovermode="closest")  # fmt: skip
+    for axis, o in (("xaxis", xo), ("yaxis", yo)):
+        _pad_flat(lay[axis], points[o.name].to_numpy(dtype=float))
+    return _figure(data, lay, styled)
+
+
+# -- hypervolume ----------------------------------------------------------------------------------
+def hypervolume_figure(
+    history: pd.DataFrame, reference: np.ndarray | None = None,
+    objectives: Sequence[Objective] | None = None, styled: bool = False,
+) -> go.Figure:  # fmt: skip
+    """The hypervolume the front covers after each complete trial (a step line: it grows only
+    when the front changes). The y axis starts at 0: growth is shown at its true scale."""
+    title = "Hypervolume against trial number"
+    if reference is not None and objectives is not None and np.isfinite(reference).all():
+        title += (
+            f"<br><sup>measured against the reference point {reference_text(reference, objectives)}"
+        )
+        title += ": each objective's worst value, 10% of its range further</sup>"
+    if objectives is not None and len(objectives) > 2:
+        title += (
+            "<br><sup>3+ objectives: the exact volume is costly, so it is evaluated at about "
+            "100 trials of the run and at each refresh, flat between</sup>"
+        )
+    if history.empty:
+        return empty_figure(title, "No complete trials yet.")
+    numbers = history["number"].to_numpy(dtype=np.int64)
+    hv = history["hypervolume"].to_numpy(dtype=float)
+    # Only the changes and the last trial: the line is the same, the payload much smaller.
+    change = np.r_[True, hv[1:] != hv[:-1]]
+    change[-1] = True
+    data = [
+        dict(
+            type="scatter", x=numbers[change], y=hv[change], mode="lines+markers",
+            line=dict(color=FRONT_COLOR, width=2, shape="hv"), marker=dict(size=5),
+            name="hypervolume", hovertemplate="after trial %{x}: %{y:.4g}<extra></extra>",
+        )
+    ]  # fmt: skip
+    lay = _layout(title, "trial number", "hypervolume (higher is better)", HEIGHT,
+                  showlegend=False, uirevision="keep", yaxis=dict(rangemode="tozero"))  # fmt: skip
+    return _figure(data, lay, styled)
+
+
+# -- three or more objectives ---------------------------------------------------------------------
+def parallel_front_figure(
+    points: pd.DataFrame, objectives: Sequence[Objective], front_numbers: Sequence[int],
+    chosen: int | None = None, styled: bool = False,
+) -> go.Figure:  # fmt: skip
+    """One line per front member across every objective, coloured by the score. Each axis spans
+    the values of all complete trials, not only the front's, so that small differences between
+    members are not stretched over the whole axis."""
+    title = "The front across every objective"
+    front = points[points["number"].isin(np.asarray(front_numbers, dtype=int))]
+    if front.empty:
+        return empty_figure(title, "No complete trials yet.")
+    dims = []
+    for o in objectives:
+        v = points[o.name].to_numpy(dtype=float)
+        lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+        if hi <= lo:
+            pad = max(abs(lo) * 0.01, 0.01)
+            lo, hi = lo - pad, hi + pad
+        label = esc(f"{o.title}{' ↓' if o.direction == 'minimize' else ' ↑'}")
+        dims.append(dict(label=label, values=front[o.name].to_numpy(dtype=float), range=[lo, hi]))
+    score = front[objectives[0].name].to_numpy(dtype=float)
+    sub = f"{len(front):,} front members; ↑ higher is better, ↓ lower is better"
+    if chosen is not None and chosen in set(front["number"]):
+        sub += f"; the chosen trade-off is trial #{chosen}"
+    data = [
+        dict(
+            type="parcoords", dimensions=dims,
+            line=dict(color=score, colorscale="Viridis",
+                      reversescale=objectives[0].direction == "minimize", showscale=True,
+                      colorbar=dict(title=dict(text=esc(objectives[0].label)), thickness=12,
+                                    x=1.06, xanchor="left")),
+        )
+    ]  # fmt: skip
+    lay = _layout(f"{title}<br><sup>{sub}</sup>", None, None, 460,
+                  margin=dict(l=70, r=120, t=100, b=40))  # fmt: skip
+    del lay["xaxis"], lay["yaxis"]
+    return _figure(data, lay, styled)
+
+
+def pairwise_fronts_figure(
+    points: pd.DataFrame, objectives: Sequence[Objective], front_numbers: Sequence[int],
+    chosen: int | None = None, max_points: int = MAX_POINTS // 2, styled: bool = False,
+) -> go.Figure:  # fmt: skip
+    """Small multiples: every pair of objectives, dominated trials faded, the members of the
+    front over all objectives bold, the chosen trade-off starred."""
+    title = "Every pair of objectives"
+    pairs = list(combinations(range(len(objectives)), 2))
+    if points.empty or not pairs:
+        return empty_figure(title, "No complete trials yet.")
+    cols = min(3, len(pairs))
+    rows = math.ceil(len(pairs) / cols)
+    fig = make_subplots(rows=rows, cols=cols, horizontal_spacing=0.09, vertical_spacing=0.2)
+    front, dominated, n_dominated = drawn(points, front_numbers, chosen, max_points)
+    pick = points[points["number"] == chosen] if chosen is not None else points.iloc[:0]
+    for k, (i, j) in enumerate(pairs):
+        xo, yo = objectives[j], objectives[i]  # the score (objective 0) on y, as elsewhere
+        r, c = divmod(k, cols)
+        first = k == 0
+        for rows_, name, marker, group in (
+            (dominated, f"dominated ({n_dominated:,})",
+             dict(color=DOMINATED_COLOR, size=5, opacity=0.3), "dominated"),
+            (front, f"Pareto front ({len(front):,})",
+             dict(color=FRONT_COLOR, size=8, line=dict(width=1, color="#1b5e20")), "front"),
+            (pick, f"chosen (trial #{chosen})",
+             dict(symbol="star", size=14, color=CHOSEN_COLOR), "chosen"),
+        ):  # fmt: skip
+            if not len(rows_):
+                continue
+            fig.add_trace(
+                _markers(rows_, xo, yo, [""] * len(rows_), mode="markers", name=name,
+                         marker=marker, legendgroup=group, showlegend=first,
+                         hovertemplate=_hovertemplate(xo, yo, group)),
+                row=r + 1, col=c + 1,
+            )  # fmt: skip
+        fig.update_xaxes(title_text=esc(xo.title), row=r + 1, col=c + 1)
+        fig.update_yaxes(title_text=esc(yo.title), row=r + 1, col=c + 1)
+    sub = "the front of all objectives, seen two at a time: a member may look dominated in one pair"
+    if len(dominated) < n_dominated:
+        sub += f"; {len(dominated):,} of {n_dominated:,} dominated trials drawn (an even sample)"
+    full = f"{title}<br><sup>{sub}</sup>"
+    height = max(420, 320 * rows + 100)
+    if styled:
+        return base_layout(fig, full, height=height)
+    lay = _layout(full, None, None, height)
+    del lay["xaxis"], lay["yaxis"]  # the subplots' own axes keep their titles
+    fig.update_layout(lay)
+    return fig
+
+
+# -- the front as a table -------------------------------------------------------------------------
+def front_table(
+    points: pd.DataFrame, objectives: Sequence[Objective], front_numbers: Sequence[int],
+    frame: pd.DataFrame | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """The front members, best score first: `trial`, each objective (titled with its unit) as
+    a number, then the parameters as text ("—" where one does not apply). Numpy, not pandas
+    row selection: the Live monitor builds it at every refresh of a 10,000-trial run."""
+    numbers = points["number"].to_numpy(dtype=np.int64)
+    on = np.isin(numbers, np.asarray(front_numbers, dtype=np.int64))
+    s = -1.0 if objectives[0].direction == "maximize" else 1.0
+    score = points[objectives[0].name].to_numpy(dtype=float)[on]
+    order = np.lexsort((numbers[on], s * score))
+    trials = numbers[on][order]
+    out: dict[str, Any] = {"trial": trials}
+    for o in objectives:
+        out[o.title] = points[o.name].to_numpy(dtype=float)[on][order]
+    if frame is not None and len(trials):
+        at = pd.Index(frame["number"].to_numpy(dtype=np.int64)).get_indexer(trials)
+        for c in (c for c in frame.columns if c.startswith("param_")):
+            values = frame[c].to_numpy()[at]
+            out[c[len("param_") :]] = [param_cell(v) for v in values]
+    return pd.DataFrame(out)
+
+
+__all__ = [
+    "front_figure", "hypervolume_figure", "parallel_front_figure", "pairwise_fronts_figure",
+    "front_table", "param_texts", "axis_title", "drawn", "MAX_POINTS",
+]  # fmt: skip
