@@ -17,6 +17,7 @@ import streamlit as st
 from tuning.analysis import MIN_TRIALS_FOR_IMPORTANCE, Snapshot, pareto
 from tuning.core.errors import UserError
 from tuning.plots import pareto as pareto_plots
+from tuning.runs.runner import choose
 from tuning.store.runs import STALE_S
 from ui import charts, pbt_view, registry, runs, tables, text
 
@@ -301,15 +302,9 @@ def _top_table(snap: Snapshot) -> None:
 
 
 # -- multi-objective runs ----------------------------------------------------------------------
-def choose_tradeoff(name: str, **how) -> int | None:
+def choose_tradeoff(name: str, **how) -> int:
     """Refit and test a trade-off through the engine (`trial=N`, or `within_pct=X, cost=NAME`):
-    it stores user_attrs["choice"] and the test of that trial. None where this version's engine
-    cannot choose yet (tuning.runs.runner.choose is part of the multi-objective engine)."""
-    from tuning.runs import runner
-
-    choose = getattr(runner, "choose", None)
-    if choose is None:
-        return None
+    it stores user_attrs["choice"] and the test of that trial."""
     return choose(name, registry.storage(), **how)
 
 
@@ -451,12 +446,6 @@ def _apply_choice(snap: Snapshot, **how) -> None:
         except (UserError, ValueError) as exc:
             st.error(text.md(str(exc)))
             return
-    if number is None:
-        st.warning(
-            "This version's engine cannot choose a trade-off yet (it has no "
-            "tuning.runs.runner.choose): the run keeps the choice it has."
-        )
-        return
     st.toast(f"Chose trial #{number}: refit and tested.")
     st.rerun()
 

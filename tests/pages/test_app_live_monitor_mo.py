@@ -22,7 +22,6 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import create_trial
 
 from tuning.core.config import DatasetRef, RunConfig
-from tuning.runs import runner
 from ui import monitor
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
@@ -95,7 +94,7 @@ def test_clicking_a_front_row_chooses_that_trial(monkeypatch):
                                        "reason": "by hand"})  # fmt: skip
         return trial
 
-    monkeypatch.setattr(runner, "choose", choose, raising=False)
+    monkeypatch.setattr(monitor, "choose", choose)
     at = ok(app(LIVE))
     key = monitor.front_table_key(NAME, [0, 3, 1])
     at.session_state[key] = {"selection": {"rows": [2], "columns": [], "cells": []}}
@@ -109,23 +108,13 @@ def test_clicking_a_front_row_chooses_that_trial(monkeypatch):
 def test_cheapest_within_a_share_of_the_best(monkeypatch):
     finished_mo_run()
     calls = []
-    monkeypatch.setattr(
-        runner, "choose", lambda name, storage, **how: calls.append(how) or 3, raising=False
-    )
+    monkeypatch.setattr(monitor, "choose", lambda name, storage, **how: calls.append(how) or 3)
     at = ok(app(LIVE))
     assert "No trade-off chosen yet." in texts(at.info)
     at.number_input(key=f"within_pct:{NAME}").set_value(6.0).run()
     assert "By this rule: trial #3" in texts(at.caption)  # 0.85 is within 6 % of 0.90
     at.button(key=f"within_go:{NAME}").click().run()
     assert calls == [{"within_pct": 6.0, "cost": "fit_seconds"}]
-
-
-def test_without_the_engines_choose_the_page_says_so(monkeypatch):
-    finished_mo_run()
-    monkeypatch.delattr(runner, "choose", raising=False)
-    at = ok(app(LIVE))
-    at.button(key=f"within_go:{NAME}").click().run()
-    assert any("cannot choose a trade-off yet" in w for w in texts(at.warning))
 
 
 def test_a_single_objective_run_looks_as_before():
