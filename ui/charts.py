@@ -291,8 +291,17 @@ def _curve_trace(c: Any, name: str, color: str, width: float, markers: bool) -> 
     }
 
 
+NO_CURVES_MO = (
+    "Optuna keeps no per-fold scores of multi-objective trials, so there are no learning curves"
+)
+
+
 def learning_curves(
-    curves: list, step_label: str, score_title: str, best_number: int | None
+    curves: list,
+    step_label: str,
+    score_title: str,
+    best_number: int | None,
+    empty: str = "No intermediate scores yet",
 ) -> go.Figure:
     """Intermediate scores per fold/epoch/round; pruned trials end in an orange ×.
 
@@ -301,7 +310,7 @@ def learning_curves(
     """
     title = "Learning curves"
     if not curves:
-        return empty_figure("No intermediate scores yet", layout(title, step_label, score_title))
+        return empty_figure(empty, layout(title, step_label, score_title))
     data = []
     if len(curves) <= FEW_CURVES:
         for i, c in enumerate(curves):
@@ -434,7 +443,10 @@ def live_figures(snap: Any, hover_cache: dict[int, str] | None = None) -> dict[s
     figs = {
         "by_trial": score_by_trial(snap.df, snap.score_title, points),
         "by_time": score_by_time(snap.df, snap.score_title, snap.direction, points),
-        "curves": learning_curves(snap.curves, snap.step_label, snap.score_title, best_number),
+        "curves": learning_curves(
+            snap.curves, snap.step_label, snap.score_title, best_number,
+            **({"empty": NO_CURVES_MO} if snap.front is not None else {}),
+        ),  # fmt: skip
         "states": state_bars(snap.counts),
     }
     if snap.importance is not None:

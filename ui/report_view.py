@@ -329,9 +329,10 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
 
 
 def _model_card(live: LiveRun, run: RunData) -> None:
+    what = "chosen trade-off" if run.record.multi_objective else "best configuration"
     box = _card(
-        "Best model",
-        "The best configuration refit on all training rows, ready to predict. Preparing it "
+        "Chosen model" if run.record.multi_objective else "Best model",
+        f"The {what} refit on all training rows, ready to predict. Preparing it "
         "costs one model fit.",
     )
     model = cached_model(live, run)

@@ -464,6 +464,8 @@ def learning_curves_figure(run: an.RunData, curves: pd.DataFrame | None = None) 
     title = f"Learning curves: CV {esc(run.label)} by {step}"
     curves = an.learning_curves(run) if curves is None else curves
     if curves.empty:
+        if run.record.multi_objective:  # Optuna refuses trial.report on several objectives
+            return empty_figure(title, "Multi-objective trials keep no per-fold scores in Optuna.")
         return empty_figure(title, "No intermediate scores were reported yet.")
     fig = go.Figure()
     best_number = int(run.best["number"]) if run.best is not None else None

@@ -80,12 +80,13 @@ def _num(v: float) -> str:
 
 # -- shared pieces --------------------------------------------------------------------------------
 def _layout(title: str, x: str | None, y: str | None, height: int, **kw: Any) -> dict:
-    """figures.base_layout as a dict (title, height, margins, legend on top, axis titles)."""
+    """figures.base_layout as a dict (title, height, margins, axis titles); the legend goes
+    under the plot, where it cannot cover a long title in a narrow column."""
     lay: dict[str, Any] = dict(
         title=dict(text=title, x=0.01, xanchor="left"),
         height=height,
-        margin=dict(l=60, r=20, t=70 + 18 * title.count("<br>") if "<br>" in title else 60, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
+        margin=dict(l=60, r=20, t=50 + 18 * title.count("<br>"), b=100),
+        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0),
         xaxis=dict(title=dict(text=x or "")),
         yaxis=dict(title=dict(text=y or "")),
     )
@@ -225,9 +226,9 @@ def hypervolume_figure(
     title = "Hypervolume against trial number"
     if reference is not None and objectives is not None and np.isfinite(reference).all():
         title += (
-            f"<br><sup>measured against the reference point {reference_text(reference, objectives)}"
+            f"<br><sup>against the reference point {reference_text(reference, objectives)}</sup>"
         )
-        title += ": each objective's worst value, 10% of its range further</sup>"
+        title += "<br><sup>(each objective's worst value, 10% of its range further)</sup>"
     if objectives is not None and len(objectives) > 2:
         title += (
             "<br><sup>3+ objectives: the exact volume is costly, so it is evaluated at about "
