@@ -78,3 +78,31 @@ def test_tradeoff_is_the_cheapest_within_the_tolerance():
     assert pareto.tradeoff(frame([]), [ACC, FIT], 1.0, "fit_seconds") is None
     with pytest.raises(ValueError):
         pareto.tradeoff(f, [ACC, FIT], 1.0, "model_bytes")
+
+
+@pytest.mark.parametrize("within", [0.0, 0.5, 2.0, 10.0])
+def test_the_engine_and_the_views_choose_and_draw_the_same(within):
+    """The engine's rule and front (execution/choice.py, on trials) and the views' (on the
+    trials frame) are written for their own inputs; they must agree on every run."""
+    from tuning.execution import choice
+    from tuning.store.results import TrialFeed
+
+    rng = np.random.default_rng(int(within * 10))
+    study = optuna.create_study(directions=DIRS)
+    for i in range(60):
+        acc, sec = round(float(rng.uniform(0.8, 0.9)), 3), round(float(rng.uniform(1, 5)), 1)
+        state = "complete" if i % 7 else "pruned"
+        study.add_trial(optuna.trial.create_trial(
+            state=optuna.trial.TrialState.COMPLETE if state == "complete"
+            else optuna.trial.TrialState.PRUNED,
+            values=[acc, sec] if state == "complete" else None,
+            params={}, distributions={},
+            user_attrs={"metrics": {"cv_mean": acc, "fit_seconds": sec}},
+        ))  # fmt: skip
+    frame = TrialFeed(study).refresh()
+    engine = choice.cheapest_within(choice.scored_trials(study), ACC, within, FIT)
+    assert engine is not None
+    assert engine[0].number == pareto.tradeoff(frame, [ACC, FIT], within, "fit_seconds")
+    pts = pareto.objective_points(frame, [ACC, FIT])
+    drawn = pts["number"][pareto.front_mask(pts[["accuracy", "fit_seconds"]].to_numpy(), DIRS)]
+    assert sorted(choice.front_numbers(study)) == sorted(drawn)
