@@ -308,6 +308,14 @@ def choose_tradeoff(name: str, **how) -> int:
     return choose(name, registry.storage(), **how)
 
 
+def _objective_value(v: float, index: int) -> str:
+    """The score as scores are shown everywhere; a cost with 4 significant digits, whole
+    numbers (bytes, parameters) with thousands separators."""
+    if index == 0:
+        return text.score(v)
+    return f"{int(v):,}" if v.is_integer() and abs(v) >= 1000 else f"{v:.4g}"
+
+
 def front_table_key(name: str, numbers) -> str:
     """The front table's widget key: a new one whenever the front changes, so that a row
     selected in an older front (rows are positions) never chooses another trial."""
@@ -354,8 +362,8 @@ def _choice(snap: Snapshot) -> None:
     values = ""
     if len(row):
         values = " · ".join(
-            f"{text.md(o.title)}: {text.score(float(row[o.name].iloc[0]))}"
-            for o in front.objectives
+            f"{text.md(o.title)}: {_objective_value(float(row[o.name].iloc[0]), i)}"
+            for i, o in enumerate(front.objectives)
         )
     test = snap.record.test
     if test is not None and test.trial == number and test.score is not None:

@@ -83,9 +83,11 @@ def _layout(title: str, x: str | None, y: str | None, height: int, **kw: Any) ->
     """figures.base_layout as a dict (title, height, margins, axis titles); the legend goes
     under the plot, where it cannot cover a long title in a narrow column."""
     lay: dict[str, Any] = dict(
-        title=dict(text=title, x=0.01, xanchor="left"),
+        # from the top down, so that a title of several lines fills the margin made for it
+        title=dict(text=title, x=0.01, xanchor="left", yref="container", y=1.0, yanchor="top",
+                   pad=dict(t=12)),  # fmt: skip
         height=height,
-        margin=dict(l=60, r=20, t=50 + 18 * title.count("<br>"), b=100),
+        margin=dict(l=60, r=20, t=50 + 22 * title.count("<br>"), b=100),
         legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0),
         xaxis=dict(title=dict(text=x or "")),
         yaxis=dict(title=dict(text=y or "")),
@@ -225,14 +227,16 @@ def hypervolume_figure(
     when the front changes). The y axis starts at 0: growth is shown at its true scale."""
     title = "Hypervolume against trial number"
     if reference is not None and objectives is not None and np.isfinite(reference).all():
-        title += (
-            f"<br><sup>against the reference point {reference_text(reference, objectives)}</sup>"
-        )
-        title += "<br><sup>(each objective's worst value, 10% of its range further)</sup>"
+        # short lines: the figure sits in half the page's width
+        title += "<br><sup>against the reference point (each objective's worst value,"
+        title += " 10% of its range further):</sup>"
+        parts = reference_text(reference, objectives).split(", ")
+        for i in range(0, len(parts), 2):
+            title += f"<br><sup>{', '.join(parts[i : i + 2])}</sup>"
     if objectives is not None and len(objectives) > 2:
         title += (
-            "<br><sup>3+ objectives: the exact volume is costly, so it is evaluated at about "
-            "100 trials of the run and at each refresh, flat between</sup>"
+            "<br><sup>3+ objectives: the exact volume is costly, so it is</sup>"
+            "<br><sup>evaluated at about 100 trials of the run and at each refresh, flat between</sup>"
         )
     if history.empty:
         return empty_figure(title, "No complete trials yet.")
@@ -248,7 +252,8 @@ def hypervolume_figure(
             name="hypervolume", hovertemplate="after trial %{x}: %{y:.4g}<extra></extra>",
         )
     ]  # fmt: skip
-    lay = _layout(title, "trial number", "hypervolume (higher is better)", HEIGHT,
+    lines = title.count("<br>")  # the plot keeps its height under a long title
+    lay = _layout(title, "trial number", "hypervolume (higher is better)", HEIGHT + 22 * lines,
                   showlegend=False, uirevision="keep", yaxis=dict(rangemode="tozero"))  # fmt: skip
     return _figure(data, lay, styled)
 
