@@ -69,7 +69,9 @@ def idle(page, expect, timeout_ms: int = 60_000) -> None:
 
 
 def open_page(page, url: str, expect, timeout_ms: int = 60_000) -> None:
-    page.goto(url)
+    # the same patience for the first load as for the rest (Playwright's default is 30 s):
+    # the load test gives a page 120 s while runs keep both cores busy
+    page.goto(url, timeout=timeout_ms)
     page.locator("[data-testid='stApp'][data-test-connection-state='CONNECTED']").wait_for(
         state="attached", timeout=60_000
     )
