@@ -5,9 +5,8 @@ Values are as the user reads them (accuracy up, seconds down); `directions` says
 objective is better. Only complete trials are ever on a front: a pruned, stopped or failed
 trial's numbers cover part of its budget (`rundata.scored`).
 
-The front is kept incrementally (`ParetoFront.add` compares new trials with the current front
-only) because the Live monitor refreshes a 10,000-trial run every few seconds; Optuna computes
-`study.best_trials` from scratch over all trials on every call.
+The front itself (ParetoFront, front_mask) lives in tuning/core/pareto.py, which the engine
+shares; it is re-exported here.
 """
 
 from __future__ import annotations
@@ -19,16 +18,13 @@ import pandas as pd
 
 from tuning.analysis.rundata import scored, to_float
 from tuning.core.objectives import Objective
+from tuning.core.pareto import ParetoFront as ParetoFront  # re-exported for the views
+from tuning.core.pareto import front_mask as front_mask
+from tuning.core.pareto import loss_signs
 from tuning.store import compat
 
-REFERENCE_MARGIN = (
-    0.1  # the reference point lies this share of each objective's range past its worst
-)
-
-
-def _signs(directions: Sequence[str]) -> np.ndarray:
-    """+1 for objectives to minimize, -1 to maximize: multiplying gives losses."""
-    return np.array([1.0 if d == "minimize" else -1.0 for d in directions])
+# The reference point lies this share of each objective's range past its worst value.
+REFERENCE_MARGIN = 0.1
 
 
 def objective_points(frame: pd.DataFrame, objectives: Sequence[Objective]) -> pd.DataFrame:
@@ -45,52 +41,6 @@ def objective_points(frame: pd.DataFrame, objectives: Sequence[Objective]) -> pd
     return out.sort_values("number", kind="stable").reset_index(drop=True)
 
 
-class ParetoFront:
-    """The non-dominated trials seen so far, updated with new trials only."""
-
-    def __init__(self, directions: Sequence[str]) -> None:
-        self.directions = list(directions)
-        self._signs = _signs(directions)
-        self._numbers = np.zeros(0, dtype=int)
-        self._losses = np.zeros((0, len(self.directions)))
-
-    def add(self, numbers: Sequence[int], points: np.ndarray) -> bool:
-        """Adds trials (their values, one row each); True if the front changed."""
-        changed = False
-        losses = np.asarray(points, dtype=float).reshape(-1, len(self.directions)) * self._signs
-        for number, loss in zip(numbers, losses, strict=True):
-            front = self._losses
-            # dominated: some member is no worse everywhere and better somewhere
-            if len(front) and np.any(np.all(front <= loss, axis=1) & np.any(front < loss, axis=1)):
-                continue
-            keep = ~(np.all(loss <= front, axis=1) & np.any(loss < front, axis=1))
-            self._losses = np.vstack([front[keep], loss])
-            self._numbers = np.append(self._numbers[keep], int(number))
-            changed = True
-        return changed
-
-    @property
-    def numbers(self) -> np.ndarray:
-        return self._numbers.copy()
-
-    @property
-    def points(self) -> np.ndarray:
-        return self._losses * self._signs
-
-    def __len__(self) -> int:
-        return len(self._numbers)
-
-
-def front_mask(points: np.ndarray, directions: Sequence[str]) -> np.ndarray:
-    """Which rows no other row dominates (equal rows are all kept)."""
-    points = np.asarray(points, dtype=float).reshape(-1, len(directions))
-    front = ParetoFront(directions)
-    front.add(range(len(points)), points)
-    mask = np.zeros(len(points), dtype=bool)
-    mask[front.numbers] = True
-    return mask
-
-
 def reference_point(points: np.ndarray, directions: Sequence[str]) -> np.ndarray:
     """The hypervolume's reference: each objective's worst observed value, pushed a tenth of
     its observed range further (a tenth of its size, or 1, where all values are equal), so
@@ -99,16 +49,16 @@ def reference_point(points: np.ndarray, directions: Sequence[str]) -> np.ndarray
     points = np.asarray(points, dtype=float).reshape(-1, len(directions))
     if not len(points):
         return np.full(len(directions), np.nan)
-    losses = points * _signs(directions)
+    losses = points * loss_signs(directions)
     worst, best = losses.max(axis=0), losses.min(axis=0)
     span = worst - best
     span = np.where(span > 0, span, np.where(worst != 0, np.abs(worst), 1.0))
-    return (worst + REFERENCE_MARGIN * span) * _signs(directions)
+    return (worst + REFERENCE_MARGIN * span) * loss_signs(directions)
 
 
 def hypervolume(points: np.ndarray, directions: Sequence[str], reference: np.ndarray) -> float:
     """The volume that the points dominate up to `reference` (greater is better)."""
-    signs = _signs(directions)
+    signs = loss_signs(directions)
     points = np.asarray(points, dtype=float).reshape(-1, len(directions))
     return compat.hypervolume(points * signs, np.asarray(reference, dtype=float) * signs)
 

@@ -18,6 +18,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from tuning.core.errors import ConfigError
 from tuning.core.objectives import COSTS, Objective, parse_cost
+from tuning.core.pareto import front_mask
 from tuning.evaluation.metrics import TrialMetrics
 
 ATTR = "choice"
@@ -133,17 +134,10 @@ def default_choice(study: optuna.Study, objectives: list[Objective]) -> Choice |
 
 def front_numbers(study: optuna.Study) -> list[int]:
     """Numbers of the complete trials whose values no other complete trial dominates (at least
-    as good on every objective, better on one); ties are all kept. One pass over the trials,
-    for the engine and the command line; tuning.analysis.pareto keeps the front incrementally
-    for the live pages."""
-    signs = np.array([1.0 if d.name == "MAXIMIZE" else -1.0 for d in study.directions])
+    as good on every objective, better on one); ties are all kept."""
     trials = [t for t in scored_trials(study) if all(math.isfinite(v) for v in t.values)]
     if not trials:
         return []
-    points = np.array([t.values for t in trials]) * signs  # higher is better on every axis
-    keep = np.ones(len(points), dtype=bool)
-    for i in range(len(points)):
-        if keep[i]:  # a dominated point's victims are also dominated by whoever beat it
-            p = points[i]
-            keep &= ~((points <= p).all(axis=1) & (points < p).any(axis=1))
+    directions = ["maximize" if d.name == "MAXIMIZE" else "minimize" for d in study.directions]
+    keep = front_mask(np.array([t.values for t in trials]), directions)
     return [t.number for t, k in zip(trials, keep, strict=True) if k]
