@@ -31,6 +31,7 @@ from sklearn.metrics import accuracy_score  # noqa: E402
 from tuning.core.budget import Budget  # noqa: E402
 from tuning.core.config import DatasetRef  # noqa: E402
 from tuning.core.enums import BudgetKind  # noqa: E402
+from tuning.core.space import SearchSpace, cat_param, int_param  # noqa: E402
 from tuning.data.datasets import load_dataset, split  # noqa: E402
 from tuning.evaluation.objective import make_folds  # noqa: E402
 from tuning.methods import REGISTRY  # noqa: E402
@@ -50,7 +51,21 @@ GRID = {
 
 # GridSearchCV's best per seed from results/compare_grid.txt (4 decimals; CV accuracies here
 # are multiples of 1/1600, so 5e-5 below the rounded value is exactly the grid's best).
-KNOWN_BEST = {0: 0.8769, 1: 0.8794, 2: 0.8756}
+KNOWN_BEST = {0: 0.8769, 1: 0.8794, 2: 0.8756, 3: 0.8713, 4: 0.8775}
+
+
+def wide_space() -> SearchSpace:
+    """The classic comparison's earlier ranges, wider than the grid's box (for the record)."""
+    return SearchSpace((
+        int_param("n_estimators", 50, 300), int_param("max_depth", 5, 30),
+        int_param("min_samples_split", 2, 20), int_param("min_samples_leaf", 1, 10),
+        cat_param("max_features", ["sqrt", "log2"]),
+    )).validate()  # fmt: skip
+
+
+# --space: the region the samplers search (the preset's, or the earlier wider ranges).
+SPACES = {"classic": classic_space, "wide": wide_space}
+SPACE = SPACES["classic"]
 
 
 def tpe(**kw):
@@ -68,8 +83,9 @@ VARIANTS = {
     "s3liar": tpe(n_startup_trials=3, multivariate=True, group=True, constant_liar=True),
     "s5liar_uni": tpe(n_startup_trials=5, constant_liar=True),
     "s10liar": tpe(n_startup_trials=10, multivariate=True, group=True, constant_liar=True),
-    "s5liar_pw2": tpe(n_startup_trials=5, multivariate=True, group=True, constant_liar=True,
-                      prior_weight=2.0),
+    "s5liar_pw2": tpe(
+        n_startup_trials=5, multivariate=True, group=True, constant_liar=True, prior_weight=2.0
+    ),
     "s8liar": tpe(n_startup_trials=8, multivariate=True, group=True, constant_liar=True),
     "gp5": lambda seed: optuna.samplers.GPSampler(seed=seed, n_startup_trials=5),
     "gp10": lambda seed: optuna.samplers.GPSampler(seed=seed, n_startup_trials=10),
@@ -125,7 +141,9 @@ def race(scorer: Scorer, variant: str, target: float, cap_s: float, workers: int
     reports the running mean, and the method's pruner may stop the trial there, as the
     studio's objective does (never at the last fold)."""
     storage = optuna.storages.InMemoryStorage()
-    space = classic_space().distributions()
+    full = SPACE()
+    space = full.distributions()
+    fixed = {p.name: p.fixed_value() for p in full.params if not p.enabled}
     n_folds = len(scorer.folds)
     if variant in REGISTRY:
         method = REGISTRY[variant]
@@ -138,20 +156,24 @@ def race(scorer: Scorer, variant: str, target: float, cap_s: float, workers: int
         sampler, pruner = make(i)
         studies.append(optuna.create_study(storage=storage, study_name="x", direction="maximize",
                                            sampler=sampler, pruner=pruner, load_if_exists=True))  # fmt: skip
+
     # (time the fold ends, worker, trial, fold index, scores so far)
+    def P(tr):  # noqa: N802 - the trial's full configuration
+        return {**tr.params, **fixed}
+
     running = [(0.0, w, st.ask(space), 0, []) for w, st in enumerate(studies)]
-    running = [(scorer.fold(tr.params, 0)[1], w, tr, 0, []) for _, w, tr, _, _ in running]
+    running = [(scorer.fold(P(tr), 0)[1], w, tr, 0, []) for _, w, tr, _, _ in running]
     started, complete = workers, 0
     while running:
         running.sort(key=lambda r: r[0])
         t, w, tr, i, scores = running.pop(0)
         if t > cap_s:
             return None, complete, started
-        scores = [*scores, scorer.fold(tr.params, i)[0]]
+        scores = [*scores, scorer.fold(P(tr), i)[0]]
         mean = float(np.mean(scores))
         tr.report(mean, i + 1)
         if i + 1 < n_folds and not tr.should_prune():
-            running.append((t + scorer.fold(tr.params, i + 1)[1], w, tr, i + 1, scores))
+            running.append((t + scorer.fold(P(tr), i + 1)[1], w, tr, i + 1, scores))
             continue
         if i + 1 < n_folds:
             studies[w].tell(tr, state=optuna.trial.TrialState.PRUNED)
@@ -162,7 +184,7 @@ def race(scorer: Scorer, variant: str, target: float, cap_s: float, workers: int
                 return t, complete, started
         nxt = studies[w].ask(space)
         started += 1
-        running.append((t + scorer.fold(nxt.params, 0)[1], w, nxt, 0, []))
+        running.append((t + scorer.fold(P(nxt), 0)[1], w, nxt, 0, []))
     return None, complete, started
 
 
@@ -174,6 +196,12 @@ def main() -> None:
     )
     ap.add_argument("--grid-only", action="store_true")
     ap.add_argument(
+        "--space",
+        choices=sorted(SPACES),
+        default="classic",
+        help="the samplers' region: the preset's (the grid's box), or the earlier wider ranges",
+    )
+    ap.add_argument(
         "--known",
         nargs="+",
         type=int,
@@ -182,6 +210,8 @@ def main() -> None:
         help="use KNOWN_BEST for seeds 0-2, with the grid time of these cached seeds",
     )
     args = ap.parse_args()
+    global SPACE
+    SPACE = SPACES[args.space]
     ratios = {v: [] for v in args.variants}
     for seed in args.seeds:
         scorer = Scorer(seed)
@@ -191,6 +221,7 @@ def main() -> None:
                 KNOWN_BEST[seed] - 5e-5,
                 np.median([grid(Scorer(s))[1] for s in args.known]),
             )
+
         else:
             target, grid_s = grid(scorer)
         print(f"seed {seed}: grid best {target:.4f}, grid {grid_s:.0f} s on 2 cores", flush=True)

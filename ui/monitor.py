@@ -386,7 +386,10 @@ def _front_table(snap: Snapshot, can_choose: bool) -> None:
     if not len(table):
         st.caption("No complete trials yet.")
         return
-    formats = {o.title: st.column_config.NumberColumn(format="%.4g") for o in front.objectives}
+    formats = {
+        o.title: st.column_config.NumberColumn(format="localized" if o.counts else "%.4g")
+        for o in front.objectives
+    }
     key = front_table_key(snap.name, table["trial"])
     shown = dict(hide_index=True, column_config=formats, height=min(400, 40 + 35 * len(table)))
     if not can_choose:

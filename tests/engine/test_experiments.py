@@ -124,11 +124,12 @@ def test_classic_preset_matches_the_field_comparison():
     exp = ex.classic_preset(workers=2)
     space = exp.base.space
     assert space.grid_size() == 81
-    assert {p.name: (p.low, p.high) for p in space.params if p.kind == "int"} == {
-        "n_estimators": (50, 300), "max_depth": (5, 30), "min_samples_split": (2, 20),
-        "min_samples_leaf": (1, 10),
-    }  # fmt: skip
-    assert space["max_features"].choices == ("sqrt", "log2")
+    # Every method searches the grid's own box: each range spans its grid values exactly, and
+    # what the grid holds fixed the samplers hold fixed too.
+    for p in space.params:
+        if p.enabled:
+            assert (p.low, p.high) == (min(p.grid), max(p.grid)), p.name
+    assert not space["max_features"].enabled and space["max_features"].fixed_value() == "sqrt"
     assert exp.methods == ("grid", "random", "tpe", "hyperband")
     assert exp.base.cv_folds == 5
     assert exp.base.dataset.name == "seed-classification" and exp.base.workers == 2

@@ -25,6 +25,7 @@ class Objective:
     direction: str  # "minimize" | "maximize"
     column: str  # the TrialFeed column that holds its value
     only_for: tuple[str, ...] = ()  # models it applies to; () = every model
+    counts: bool = False  # a whole count (bytes, parameters): shown as 80,150, not 8.015e+04
 
     def applies_to(self, model: str) -> bool:
         return not self.only_for or model in self.only_for
@@ -35,7 +36,9 @@ class Objective:
         return f"{self.label} ({self.unit})" if self.unit else self.label
 
     def with_direction(self, direction: str) -> Objective:
-        return Objective(self.name, self.label, self.unit, direction, self.column, self.only_for)
+        return Objective(
+            self.name, self.label, self.unit, direction, self.column, self.only_for, self.counts
+        )
 
 
 COSTS: dict[str, Objective] = {
@@ -45,9 +48,11 @@ COSTS: dict[str, Objective] = {
         Objective(
             "predict_ms", "Prediction latency", "ms per 1,000 rows", "minimize", "predict_ms"
         ),
-        Objective("model_bytes", "Model size", "bytes", "minimize", "model_bytes"),
+        Objective("model_bytes", "Model size", "bytes", "minimize", "model_bytes", counts=True),
         Objective("cv_std", "CV spread (stability)", "", "minimize", "cv_std"),
-        Objective("n_params", "Parameter count", "", "minimize", "n_params", only_for=("mlp",)),
+        Objective(
+            "n_params", "Parameter count", "", "minimize", "n_params", ("mlp",), counts=True
+        ),
     )
 }
 
