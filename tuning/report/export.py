@@ -98,7 +98,7 @@ def best_params(run: RunData) -> dict[str, Any]:
     params = run.space.complete(trial.params)
     model = get_model(run.config.model)
     epoch = TrialMetrics.of(trial).best_epoch
-    if model.budget == BudgetKind.EPOCHS and epoch:
+    if model.budget != BudgetKind.FOLDS and epoch:  # early stopping's best step
         params[model.budget_param] = int(epoch)
     return params
 
@@ -106,7 +106,7 @@ def best_params(run: RunData) -> dict[str, Any]:
 def best_model(study: optuna.Study, run: RunData | None = None) -> ModelFile:
     """Refit the best configuration on all training data (the same fit the run scored on the
     test part) and serialize it. Costs one model fit."""
-    from tuning.models import build_pipeline
+    from tuning.models import build_pipeline, categorical_columns
     from tuning.runs.prepare import prepare
 
     run = run or load_run(study)
@@ -115,7 +115,8 @@ def best_model(study: optuna.Study, run: RunData | None = None) -> ModelFile:
     params = best_params(run)
     prep = prepare(run.config)
     pipe = build_pipeline(
-        prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs
+        prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs,
+        categorical_columns(prep.split.X_train),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence and deprecation chatter, as in the run
