@@ -25,9 +25,11 @@ import operator
 from typing import Any
 
 import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
+from sklearn.preprocessing import FunctionTransformer, LabelEncoder
 
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, float_param, int_param
@@ -42,17 +44,40 @@ FORMS = {"lightgbm": "category", "xgboost": "category", "catboost": "text"}
 _INSTALL = {"lightgbm": "lightgbm", "xgboost": "xgboost-cpu", "catboost": "catboost"}
 
 
+class Categories(TransformerMixin, BaseEstimator):
+    """Columns as pandas categories whose categories are those seen in fit (as text): an unseen
+    or missing value becomes missing. Hand-written: scikit-learn's encoders output numbers, and
+    a category dtype taken from each batch can be empty or differ between fit and predict
+    (XGBoost refuses unseen categories and empty ones)."""
+
+    def fit(self, X, y=None):
+        X = pd.DataFrame(X).astype("str")  # pandas 3: missing stays NaN
+        self.categories_ = {c: sorted(X[c].dropna().unique()) for c in X.columns}
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        X = pd.DataFrame(X).astype("str")
+        return pd.DataFrame(
+            {c: pd.Categorical(X[c], categories=cats) for c, cats in self.categories_.items()},
+            index=X.index,
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(list(self.categories_), dtype=object)
+
+
 def native_preprocessor(form: str) -> ColumnTransformer:
-    """Numeric columns as they are (the libraries split on missing values themselves);
-    the others as pandas categories or as text. methodcaller rather than a function of ours:
-    a saved pipeline then loads with pandas and scikit-learn alone."""
-    # Via pandas' string dtype: XGBoost takes only text or integer categories (not bools).
-    steps = [operator.methodcaller("astype", "string")]
+    """Numeric columns as they are (the libraries split on missing values themselves); the
+    others as categories (LightGBM, XGBoost) or as text with missing values named (CatBoost,
+    which takes unseen categories itself)."""
     if form == "category":
-        steps.append(operator.methodcaller("astype", "category"))  # missing stays missing
+        cat: Any = Categories()
     else:
-        steps.append(operator.methodcaller("fillna", MISSING))  # CatBoost refuses missing text
-    cat = make_pipeline(*(FunctionTransformer(f, feature_names_out="one-to-one") for f in steps))
+        cat = FunctionTransformer(operator.methodcaller("fillna", MISSING),
+                                  feature_names_out="one-to-one")  # fmt: skip
+        cat = make_pipeline(FunctionTransformer(operator.methodcaller("astype", "str"),
+                                                feature_names_out="one-to-one"), cat)  # fmt: skip
     return ColumnTransformer(
         [
             ("num", "passthrough", make_column_selector(dtype_include=np.number)),
@@ -60,6 +85,26 @@ def native_preprocessor(form: str) -> ColumnTransformer:
         ],
         verbose_feature_names_out=False,
     ).set_output(transform="pandas")
+
+
+class LabelEncodedClassifier(ClassifierMixin, BaseEstimator):
+    """A classifier fit on the labels 0..k-1 that predicts the original labels. XGBoost's
+    classifier refuses any other labels ('yes'/'no'); scikit-learn has no wrapper for this."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        self.encoder_ = LabelEncoder().fit(y)
+        self.classes_ = self.encoder_.classes_
+        self.estimator_ = clone(self.estimator).fit(X, self.encoder_.transform(y))
+        return self
+
+    def predict(self, X):
+        return self.classes_[np.asarray(self.estimator_.predict(X), dtype=int)]
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
 
 
 def library(name: str):
@@ -106,13 +151,17 @@ def build(lib: str, params: dict[str, Any], task: str, seed: int, n_jobs: int):
         lgb = library("lightgbm")
         cls = lgb.LGBMClassifier if classify else lgb.LGBMRegressor
         # subsample_freq=1: LightGBM ignores subsample (bagging) unless it is set.
+        # min_data_per_group follows the leaf minimum: at its default of 100 rows per category,
+        # a CSV of a few hundred rows got no categorical split at all.
+        params.setdefault("min_data_per_group", int(params.get("min_child_samples", 20)))
         return cls(random_state=seed, n_jobs=n_jobs, subsample_freq=1, verbose=-1,
                    device_type=device, **params)  # fmt: skip
     if lib == "xgboost":
         xgb = library("xgboost")
         cls = xgb.XGBClassifier if classify else xgb.XGBRegressor
-        return cls(random_state=seed, n_jobs=n_jobs, tree_method="hist", enable_categorical=True,
-                   device="cuda" if device == "gpu" else "cpu", **params)  # fmt: skip
+        est = cls(random_state=seed, n_jobs=n_jobs, tree_method="hist", enable_categorical=True,
+                  device="cuda" if device == "gpu" else "cpu", **params)  # fmt: skip
+        return LabelEncodedClassifier(est) if classify else est
     cb = library("catboost")
     cls = cb.CatBoostClassifier if classify else cb.CatBoostRegressor
     # Bernoulli bootstrap: the one that takes `subsample` as a row fraction on CPU and GPU.
@@ -124,6 +173,13 @@ def build(lib: str, params: dict[str, Any], task: str, seed: int, n_jobs: int):
 def grow(est, X, y, more: int):
     """`est` with `more` rounds trained on top of its booster (from scratch the first time),
     through the library's own continuation; the returned estimator holds all the rounds."""
+    if isinstance(est, LabelEncodedClassifier):
+        if not hasattr(est, "encoder_"):
+            est.encoder_ = LabelEncoder().fit(y)
+            est.classes_ = est.encoder_.classes_
+            est.estimator_ = clone(est.estimator)
+        est.estimator_ = grow(est.estimator_, X, est.encoder_.transform(y), more)
+        return est
     module = type(est).__module__.split(".")[0]
     if not is_fitted(est):
         return est.set_params(**{ROUNDS: more}).fit(X, y)
