@@ -61,6 +61,25 @@ NARROW: dict[str, dict[str, dict]] = {
     },
 }
 NARROW["extra_trees"] = NARROW["random_forest"]
+# LightGBM, XGBoost, CatBoost: few small trees, the regularization fixed.
+_BOOSTING_FIXED = {"enabled": False}
+NARROW["lightgbm"] = {
+    "n_estimators": {"low": 5, "high": 20},
+    "num_leaves": {"low": 4, "high": 8},
+    "min_child_samples": {"enabled": False, "default": 5},
+    **{n: _BOOSTING_FIXED for n in ("subsample", "colsample_bytree", "reg_alpha", "reg_lambda")},
+}
+NARROW["xgboost"] = {
+    "n_estimators": {"low": 5, "high": 20},
+    "max_depth": {"low": 2, "high": 3},
+    **{n: _BOOSTING_FIXED for n in ("min_child_weight", "subsample", "colsample_bytree",
+                                    "reg_alpha", "reg_lambda")},
+}  # fmt: skip
+NARROW["catboost"] = {
+    "n_estimators": {"low": 5, "high": 20},
+    "depth": {"low": 2, "high": 3},
+    **{n: _BOOSTING_FIXED for n in ("l2_leaf_reg", "subsample", "rsm", "random_strength")},
+}
 
 
 def narrow_space(model: str, task: str) -> SearchSpace:

@@ -47,6 +47,9 @@ GRID_OFF = {
     "svm": "C",
     "knn": "p",
     "mlp": "learning_rate",
+    "lightgbm": "learning_rate",
+    "xgboost": "learning_rate",
+    "catboost": "learning_rate",
 }
 
 # Models that handle both tasks run these methods on the regression set (r2), the rest on iris.

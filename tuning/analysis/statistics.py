@@ -164,7 +164,7 @@ def refit_top_on_test(
     """Refit the top n configurations on all training data and score each on the held-out
     test part (for the overfitting view; the best one is already scored by the run).
     Saved on the study as user attribute `test_top` when `store`. Costs n model fits."""
-    from tuning.models import build_pipeline
+    from tuning.models import build_pipeline, categorical_columns
     from tuning.runs.prepare import prepare
 
     run = run or load_run(study)
@@ -176,10 +176,11 @@ def refit_top_on_test(
         t = run.trial(int(number))
         params = prep.space.complete(t.params)
         best_epoch = TrialMetrics.of(t).best_epoch
-        if prep.model.budget == "epochs" and best_epoch:
+        if prep.model.budget != "folds" and best_epoch:  # early stopping's best step
             params[prep.model.budget_param] = int(best_epoch)
         pipe = build_pipeline(
-            prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs
+            prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs,
+            categorical_columns(prep.split.X_train),
         )
         pipe.fit(prep.split.X_train, prep.split.y_train)
         score = prep.scoring(pipe, prep.split.X_test, prep.split.y_test)

@@ -27,7 +27,7 @@ from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
 from tuning.evaluation.metrics import WORKER as WORKER  # where it was first defined
 from tuning.evaluation.metrics import TrialMetrics
-from tuning.models import MLP_PATIENCE, ModelSpec, build_pipeline
+from tuning.models import MLP_PATIENCE, ModelSpec, build_pipeline, categorical_columns
 from tuning.models.costs import model_bytes, n_params
 
 
@@ -144,7 +144,7 @@ class Evaluation:
         for step, (tr, va) in enumerate(self.folds, 1):
             self._check_stop()
             self._check_time(rec)
-            pipe = build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
+            pipe = self._pipeline(params)
             t0 = time.perf_counter()
             pipe.fit(self.X.iloc[tr], self.y.iloc[tr])
             rec.fit_s += time.perf_counter() - t0
@@ -158,7 +158,7 @@ class Evaluation:
         # Folds train in lockstep so that each epoch has a CV score a pruner can compare.
         nets = []
         for tr, _ in self.folds:
-            pipe = build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
+            pipe = self._pipeline(params)
             t0 = time.perf_counter()
             prep = pipe[:-1].fit(self.X.iloc[tr], self.y.iloc[tr])
             pipe[-1].begin(prep.transform(self.X.iloc[tr]), self.y.iloc[tr].to_numpy())
@@ -204,39 +204,65 @@ class Evaluation:
         return float(best)
 
     def _by_round(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
-        # Warm start adds trees to the fitted ensemble, so each checkpoint costs only its new trees.
+        # Each checkpoint costs only its new trees: sklearn's warm start adds them to the fitted
+        # ensemble; LightGBM, XGBoost and CatBoost continue from the fold's booster (spec.grow).
         name = self.model.budget_param
         total = int(params[name])
         chunk = round_chunk(self.budget.max_step)
         checkpoints = [*range(chunk, total, chunk), total]
-        pipes = [
-            build_pipeline(self.model, params, self.task, self.seed, self.n_jobs)
-            for _ in self.folds
-        ]
-        for pipe in pipes:
-            pipe[-1].set_params(warm_start=True)
+        grow = self.model.grow
+        pipes = [self._pipeline(params) for _ in self.folds]
+        if grow is None:
+            for pipe in pipes:
+                pipe[-1].set_params(warm_start=True)
+        patience = int(params.get(self.model.patience_param, 0) or 0) if grow else 0
+        best, best_folds, best_rounds = None, [], 0
         scores: list[float] = []
         features: list[Any] = []  # each fold's preprocessed training set, fitted once
+        done = 0
         for rounds in checkpoints:
             self._check_stop()
             self._check_time(rec)
             scores = []
             for i, (pipe, (tr, va)) in enumerate(zip(pipes, self.folds, strict=True)):
-                pipe[-1].set_params(**{name: rounds})
                 t0 = time.perf_counter()
                 if len(features) <= i:
                     features.append(pipe[:-1].fit_transform(self.X.iloc[tr], self.y.iloc[tr]))
-                pipe[-1].fit(features[i], self.y.iloc[tr].to_numpy())
+                y_tr = self.y.iloc[tr].to_numpy()
+                if grow is None:
+                    pipe[-1].set_params(**{name: rounds})
+                    pipe[-1].fit(features[i], y_tr)
+                else:
+                    pipe.steps[-1] = (pipe.steps[-1][0], grow(pipe[-1], features[i], y_tr, rounds - done))
                 rec.fit_s += time.perf_counter() - t0
-                last = rounds == total
-                scores.append(self._score(pipe, tr, va, rec, train=last))
-                if last:
-                    self._time_predict(pipe, va, rec)
-                    rec.last_pipe = pipe
+                scores.append(self._score(pipe, tr, va, rec, train=False))
+            done = rounds
+            mean = float(np.mean(scores))
             rec.folds = scores
             rec.step = rounds
-            self._report(trial, float(np.mean(scores)), rounds, last=rounds == total)
+            if patience and math.isfinite(mean) and self.scoring.better(mean, best):
+                best, best_folds, best_rounds = mean, scores, rounds
+            self._report(trial, mean, rounds, last=rounds == total)
+            if patience and rounds < total and rounds - best_rounds >= patience:
+                rec.stopped_early_at = rounds
+                break
+        rec.last_pipe = pipes[-1]
+        for pipe, (tr, va) in zip(pipes, self.folds, strict=True):
+            if self.train_score:
+                t0 = time.perf_counter()
+                rec.train.append(self.scoring(pipe, self.X.iloc[tr], self.y.iloc[tr]))
+                rec.score_s += time.perf_counter() - t0
+            self._time_predict(pipe, va, rec)
+        if patience and best is not None:
+            # Early stopping keeps the best round: the trial's score and the refit's rounds.
+            rec.folds, rec.best_epoch = best_folds, best_rounds
+            return float(best)
         return float(np.mean(scores))
+
+    def _pipeline(self, params: dict):
+        return build_pipeline(
+            self.model, params, self.task, self.seed, self.n_jobs, categorical_columns(self.X)
+        )
 
     # -- helpers -------------------------------------------------------------------------------
     def _score(self, pipe, tr, va, rec: _Record, train: bool = True) -> float:

@@ -27,7 +27,7 @@ from tuning.execution import choice as choosing
 from tuning.execution.claims import BudgetSpent, claim_trials
 from tuning.execution.lifecycle import Heartbeat, recover_stale_trials
 from tuning.execution.prepared import Prepared
-from tuning.models import build_pipeline
+from tuning.models import build_pipeline, categorical_columns
 from tuning.store.runs import BEATING_S, STALE_S, counted, live_workers, now_iso, set_status
 
 
@@ -270,10 +270,11 @@ def refit_trial(study: optuna.Study, prep: Prepared, best: FrozenTrial) -> dict[
     and store that as the run's test result (`user_attrs["test"]`, with the trial's number)."""
     params = prep.space.complete(best.params)
     best_epoch = TrialMetrics.of(best).best_epoch
-    if prep.model.budget == BudgetKind.EPOCHS and best_epoch:
+    if prep.model.budget != BudgetKind.FOLDS and best_epoch:  # early stopping's best step
         params[prep.model.budget_param] = int(best_epoch)
     pipe = build_pipeline(
-        prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs
+        prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs,
+        categorical_columns(prep.split.X_train),
     )
     t0 = time.perf_counter()
     with warnings.catch_warnings(), thread_limit(prep.config.n_jobs):

@@ -6,12 +6,13 @@ Pipeline whose preprocessing (imputation, scaling, one-hot encoding) is fit insi
 Budgets (what multi-fidelity methods spend and prune on):
 - "folds":  every model: a trial reports its running CV mean after each fold;
 - "epochs": the MLP: folds train in lockstep, one epoch at a time;
-- "rounds": boosting with warm start: trees are added in chunks, folds in lockstep.
+- "rounds": boosting: trees are added in chunks, folds in lockstep (sklearn's warm start, or
+  for LightGBM, XGBoost and CatBoost the library's own continuation: models/boosting.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from tuning.core.enums import BudgetKind, Task
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, float_param, int_param
+from tuning.models import boosting
 
 CLASSIFICATION, REGRESSION = Task.CLASSIFICATION, Task.REGRESSION
 BOTH = tuple(Task)
@@ -43,6 +45,13 @@ class ModelSpec:
     budget_param: str | None = None  # the parameter that sets the budget ("epochs", "n_estimators")
     scale: bool = True  # standardize numeric features (distance- and gradient-based models)
     options: tuple[tuple[str, Any], ...] = ()  # fixed settings that are not searched
+    # How categorical columns reach the model: "onehot" (imputed, one-hot encoded), or natively:
+    # "category" (pandas category dtype) or "text" (strings, named in `cat_features_param`).
+    categorical: str = "onehot"
+    cat_features_param: str | None = None
+    # (estimator, X, y, more_rounds) -> the estimator with those rounds added; None: warm_start.
+    grow: Callable[[Any, Any, Any, int], Any] | None = None
+    patience_param: str | None = None  # "rounds" budget: the parameter that sets early stopping
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -77,21 +86,36 @@ def preprocessor(scale: bool) -> ColumnTransformer:
     )
 
 
+def categorical_columns(X: Any) -> list[str]:
+    """The columns the pipelines treat as categorical (the same selector as the preprocessing)."""
+    return list(make_column_selector(dtype_exclude=np.number)(X))
+
+
 def build_pipeline(
-    spec: ModelSpec, params: dict[str, Any], task: str, seed: int = 0, n_jobs: int = 1
+    spec: ModelSpec,
+    params: dict[str, Any],
+    task: str,
+    seed: int = 0,
+    n_jobs: int = 1,
+    categorical: Sequence[str] = (),
 ) -> Pipeline:
+    """The model in a pipeline whose preprocessing is fit with it. `categorical`: the training
+    data's categorical columns (`categorical_columns(X)`), for models that take them by name."""
     if not spec.supports(task):
         raise ConfigError(
             f"Model '{spec.name}' does not support {task}: choose one of "
             f"{', '.join(m.name for m in REGISTRY.values() if m.supports(task))}."
         )
     task = Task(task).value  # the estimator keeps a plain string (saved models load without it)
-    return Pipeline(
-        [
-            ("prep", preprocessor(spec.scale)),
-            ("model", spec.build(dict(params), task, seed, n_jobs)),
-        ]
+    model = spec.build(dict(params), task, seed, n_jobs)
+    if spec.cat_features_param and categorical:
+        model.set_params(**{spec.cat_features_param: list(categorical)})
+    prep = (
+        preprocessor(spec.scale)
+        if spec.categorical == "onehot"
+        else boosting.native_preprocessor(spec.categorical)
     )
+    return Pipeline([("prep", prep), ("model", model)])
 
 
 # -- builders ------------------------------------------------------------------------------
@@ -260,6 +284,22 @@ def _mlp_space(task: str) -> SearchSpace:
     )
 
 
+def _library(lib: str) -> Callable:
+    def build(params, task, seed, n_jobs):
+        return boosting.build(lib, params, task, seed, n_jobs)
+
+    return build
+
+
+def _boosting(lib: str, label: str, description: str, space: Callable) -> ModelSpec:
+    return ModelSpec(
+        lib, label, description, BOTH, _library(lib), space, budget=BudgetKind.ROUNDS,
+        budget_param=boosting.ROUNDS, scale=False, categorical=boosting.FORMS[lib],
+        cat_features_param="cat_features" if lib == "catboost" else None, grow=boosting.grow,
+        patience_param=boosting.EARLY_STOPPING,
+    )  # fmt: skip
+
+
 REGISTRY: dict[str, ModelSpec] = {
     m.name: m
     for m in (
@@ -271,6 +311,9 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec("logistic_regression", "Logistic regression", "Regularized linear classifier.", (CLASSIFICATION,), _logistic, _logistic_space),
         ModelSpec("ridge", "Ridge regression", "L2-regularized linear regression.", (REGRESSION,), _ridge, _ridge_space),
         ModelSpec("knn", "k-nearest neighbours", "Predicts from the k closest training rows.", BOTH, _knn, _knn_space),
+        _boosting("lightgbm", "LightGBM", "Leaf-wise gradient boosting on histograms; native categorical splits.", boosting.lightgbm_space),
+        _boosting("xgboost", "XGBoost", "Depth-wise regularized gradient boosting (hist); native categorical splits.", boosting.xgboost_space),
+        _boosting("catboost", "CatBoost", "Symmetric-tree gradient boosting; ordered target statistics for categoricals.", boosting.catboost_space),
         ModelSpec("mlp", "Neural network (PyTorch MLP)", "Multilayer perceptron trained with AdamW; early stopping; CUDA when available.", BOTH, _mlp, _mlp_space, budget=BudgetKind.EPOCHS, budget_param="epochs", options=(("patience", MLP_PATIENCE),)),
     )
 }  # fmt: skip

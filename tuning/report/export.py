@@ -33,7 +33,8 @@ from tuning.core.errors import ConfigError
 from tuning.data import datasets
 from tuning.evaluation.metrics import TrialMetrics
 from tuning.methods import REGISTRY as METHODS
-from tuning.models import get_model
+from tuning.models import build_pipeline, categorical_columns, get_model
+from tuning.models.boosting import MISSING, Categories, LabelEncodedClassifier, native_preprocessor
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -98,7 +99,7 @@ def best_params(run: RunData) -> dict[str, Any]:
     params = run.space.complete(trial.params)
     model = get_model(run.config.model)
     epoch = TrialMetrics.of(trial).best_epoch
-    if model.budget == BudgetKind.EPOCHS and epoch:
+    if model.budget != BudgetKind.FOLDS and epoch:  # early stopping's best step
         params[model.budget_param] = int(epoch)
     return params
 
@@ -106,7 +107,6 @@ def best_params(run: RunData) -> dict[str, Any]:
 def best_model(study: optuna.Study, run: RunData | None = None) -> ModelFile:
     """Refit the best configuration on all training data (the same fit the run scored on the
     test part) and serialize it. Costs one model fit."""
-    from tuning.models import build_pipeline
     from tuning.runs.prepare import prepare
 
     run = run or load_run(study)
@@ -115,7 +115,8 @@ def best_model(study: optuna.Study, run: RunData | None = None) -> ModelFile:
     params = best_params(run)
     prep = prepare(run.config)
     pipe = build_pipeline(
-        prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs
+        prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs,
+        categorical_columns(prep.split.X_train),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence and deprecation chatter, as in the run
@@ -330,6 +331,13 @@ class TorchMLP(BaseEstimator):
 '''
 
 
+def _native_preprocessing() -> str:
+    """The boosting models' preprocessing, as source the script runs without Tuning Studio."""
+    return "\n\n" + inspect.getsource(Categories) + "\n\n" + inspect.getsource(
+        native_preprocessor
+    ).replace("MISSING", repr(MISSING)).replace("cat: Any = ", "cat = ")
+
+
 def reproduce_script(run: RunData) -> str:
     """Python source that rebuilds the run's best model with plain scikit-learn (and PyTorch
     for the MLP) and prints its test score; it does not import Tuning Studio."""
@@ -359,13 +367,33 @@ def reproduce_script(run: RunData) -> str:
         )
         extra = _MLP
     else:
-        est = spec.build(dict(params), task, cfg.seed, cfg.n_jobs)
-        imp, model_expr = _constructor(est, params)
-        model_imports, extra = [imp], ""
+        categorical = (
+            [] if spec.categorical == "onehot"
+            else categorical_columns(datasets.load_dataset(cfg.dataset).X)
+        )  # fmt: skip
+        est = build_pipeline(spec, dict(params), task, cfg.seed, cfg.n_jobs, categorical)[-1]
+        if isinstance(est, LabelEncodedClassifier):  # XGBoost: labels 0..k-1 only
+            imp, inner = _constructor(est.estimator, params)
+            model_expr = f"LabelEncodedClassifier({inner})"
+            model_imports = [
+                imp,
+                "from sklearn.base import BaseEstimator, ClassifierMixin, clone",
+                "from sklearn.preprocessing import LabelEncoder",
+            ]
+            extra = inspect.getsource(LabelEncodedClassifier)
+        else:
+            imp, model_expr = _constructor(est, params)
+            model_imports, extra = [imp], ""
     stratify = "y" if task == Task.CLASSIFICATION else "None"
     sign = "-" if cfg.scoring and cfg.scoring.startswith("neg_") else ""
     split = "stratified by class" if task == Task.CLASSIFICATION else "shuffled"
-    needs = "pandas, scikit-learn and PyTorch" if mlp else "pandas and scikit-learn"
+    native = spec.categorical != "onehot"  # LightGBM, XGBoost, CatBoost
+    library = type(est).__module__.split(".")[0] if native else ""
+    needs = (
+        "pandas, scikit-learn and PyTorch" if mlp
+        else f"pandas, scikit-learn and {library}" if native
+        else "pandas and scikit-learn"
+    )  # fmt: skip
     # A multi-objective run exports the trade-off it chose, not the best score.
     which = "chosen trade-off" if _multi_objective(run) else "best model"
     chosen = "the chosen trade-off's" if _multi_objective(run) else "the best"
@@ -387,11 +415,16 @@ def reproduce_script(run: RunData) -> str:
             "import numpy as np",
             "import pandas as pd  # noqa: F401",
             "from sklearn.compose import ColumnTransformer, make_column_selector",
-            "from sklearn.impute import SimpleImputer",
             "from sklearn.metrics import get_scorer",
             "from sklearn.model_selection import train_test_split",
             "from sklearn.pipeline import Pipeline, make_pipeline",
-            "from sklearn.preprocessing import OneHotEncoder, StandardScaler",
+            (
+                "from sklearn.preprocessing import FunctionTransformer" if native
+                else "from sklearn.preprocessing import OneHotEncoder, StandardScaler"
+            ),
+            *(["from sklearn.impute import SimpleImputer"] if not native else [
+                "from sklearn.base import BaseEstimator, TransformerMixin",
+            ]),
             *data_imports,
             *model_imports,
         },
@@ -401,6 +434,7 @@ def reproduce_script(run: RunData) -> str:
         header,
         "",
         "import io  # noqa: F401",
+        *(["import operator"] if native else []),
         "import warnings",
         "",
         *third_party,
@@ -414,7 +448,7 @@ def reproduce_script(run: RunData) -> str:
         f"BEST_PARAMS = {_literal(params)}",
         data_code.rstrip("\n"),
         "",
-        _PREPROCESSING.rstrip("\n"),
+        (_native_preprocessing() if native else _PREPROCESSING).rstrip("\n"),
         "",
         *([extra.strip("\n"), "", ""] if extra else [""]),
         "X, y = load_data()",
@@ -422,7 +456,11 @@ def reproduce_script(run: RunData) -> str:
         f"    X, y, test_size=TEST_SIZE, random_state=SEED, shuffle=True, stratify={stratify}",
         ")",
         f"model = {model_expr}",
-        f'pipe = Pipeline([("prep", preprocessing({spec.scale!r})), ("model", model)])',
+        (
+            f'pipe = Pipeline([("prep", native_preprocessor({spec.categorical!r})), '
+            '("model", model)])' if native
+            else f'pipe = Pipeline([("prep", preprocessing({spec.scale!r})), ("model", model)])'
+        ),
         "pipe.fit(X_train, y_train)",
         f"score = {sign}get_scorer(SCORING)(pipe, X_test, y_test)",
         f'print(f"test {label} = {{score!r}}")',
@@ -497,6 +535,8 @@ def _constructor(est: Any, best: dict[str, Any]) -> tuple[str, str]:
     args = ["**BEST_PARAMS"] if spread else []
     for k, v in given.items():
         if (spread and k in best) or (k in defaults and _same(defaults[k], v)):
+            continue
+        if k not in defaults and v is None:  # a **kwargs setting left to the library (XGBoost)
             continue
         args.append(f"{k}={_literal(v)}")
     return f"from {module} import {cls.__name__}", f"{cls.__name__}({', '.join(args)})"

@@ -63,6 +63,9 @@ def prepare(config: RunConfig) -> Prepared:
         raise ConfigError(
             f"{model.label} has no parameter(s) {', '.join(sorted(unknown))}: remove them."
         )
+    # Fixed settings that cannot work here (a GPU asked for where there is none) fail now,
+    # with what to change, rather than in every trial.
+    model.build(space.complete({}), ds.task, config.seed, 1)
     scoring = Scoring.validated(
         config.scoring or Scoring.default(ds.task), ds.task, len(ds.classes or []) or None
     )
