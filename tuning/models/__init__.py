@@ -43,6 +43,8 @@ class ModelSpec:
     budget_param: str | None = None  # the parameter that sets the budget ("epochs", "n_estimators")
     scale: bool = True  # standardize numeric features (distance- and gradient-based models)
     options: tuple[tuple[str, Any], ...] = ()  # fixed settings that are not searched
+    # False: `build` returns the whole estimator (a user's own pipeline), used as it is.
+    preprocess: bool = True
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -86,6 +88,8 @@ def build_pipeline(
             f"{', '.join(m.name for m in REGISTRY.values() if m.supports(task))}."
         )
     task = Task(task).value  # the estimator keeps a plain string (saved models load without it)
+    if not spec.preprocess:
+        return spec.build(dict(params), task, seed, n_jobs)
     return Pipeline(
         [
             ("prep", preprocessor(spec.scale)),
