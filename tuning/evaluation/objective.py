@@ -116,6 +116,8 @@ class Evaluation:
     # False: skip the per-fold predict timing and the model-size pickle (the costs a
     # multi-objective run trades); a search object that does not show them saves their time.
     measure: bool = True
+    # False: no intermediate value per fold (one storage write each) where nothing prunes.
+    report_steps: bool = True
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         rec = _Record(trial, self.scoring)
@@ -311,7 +313,7 @@ class Evaluation:
         rec.predict_ms.append(seconds * 1000 * 1000 / max(1, len(va)))
 
     def _report(self, trial: optuna.Trial, value: float, step: int, last: bool = False) -> None:
-        if not math.isfinite(value) or self.costs:
+        if not math.isfinite(value) or self.costs or not self.report_steps:
             # Optuna refuses intermediate values on multi-objective trials (no pruner could use
             # them): such a trial's progress shows only in its record's step and fold scores.
             return

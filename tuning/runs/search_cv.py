@@ -172,7 +172,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
             budget=prep.budget, seed=self.random_state, n_jobs=-1,
             train_score=self.return_train_score, stop=None,
             fold_jobs=1 if multi_fidelity or self.n_jobs is None else self.n_jobs,
-            measure=False,
+            measure=False, report_steps=multi_fidelity,
         )  # fmt: skip
         stop = threading.Event()
         objective.stop = stop
