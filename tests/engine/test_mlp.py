@@ -18,9 +18,10 @@ from sklearn.metrics import get_scorer
 from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from tuning.core.errors import ConfigError, DataError
-from tuning.models.mlp import MLPEstimator
+from tuning.models.mlp import MLPClassifier, MLPEstimator, MLPRegressor
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -275,3 +276,51 @@ def test_bad_input_gives_clear_errors(binary_data):
     est = MLPEstimator(epochs=1).fit(X_tr, y_tr)
     with pytest.raises(DataError, match="features"):
         est.predict(X_tr[:, :3])
+
+
+# scikit-learn's own estimator checks (all of them: none is skipped), on few small epochs so
+# that they take seconds; the learning rate is raised so that 20 epochs learn the checks' data.
+_SMALL = {"epochs": 20, "width": 16, "learning_rate": 1e-2, "device": "cpu"}
+
+
+@parametrize_with_checks(
+    [
+        MLPClassifier(**_SMALL),
+        MLPRegressor(**_SMALL),
+        MLPEstimator(task="classification", **_SMALL),
+        MLPEstimator(task="regression", **_SMALL),
+    ]
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_classifier_and_regressor_classes(binary_data, regression_data):
+    X_tr, X_te, y_tr, y_te = binary_data
+    clf = MLPClassifier(epochs=10, random_state=3).fit(X_tr, y_tr)
+    assert is_classifier(clf) and "task" not in clf.get_params()
+    same = MLPEstimator(task="classification", epochs=10, random_state=3).fit(X_tr, y_tr)
+    _same(clf.predict_proba(X_te), same.predict_proba(X_te))
+    assert clf.score(X_te, y_te) > 0.85
+    Xr_tr, Xr_te, yr_tr, yr_te = regression_data
+    reg = make_pipeline(StandardScaler(), MLPRegressor(epochs=40, learning_rate=1e-2))
+    reg.fit(Xr_tr, yr_tr)
+    assert is_regressor(reg) and reg.score(Xr_te, yr_te) > 0.8
+    # A row's prediction does not depend on the rows predicted with it (to float64 rounding).
+    net = reg[-1]
+    rows = reg[:-1].transform(Xr_te)
+    one_by_one = np.concatenate([net.predict(rows[i : i + 1]) for i in range(7)])
+    np.testing.assert_allclose(net.predict(rows)[:7], one_by_one, rtol=1e-12)
+
+
+def test_data_errors_say_what_to_do(binary_data):
+    X_tr, _, y_tr, _ = binary_data
+    est = MLPClassifier(epochs=1).fit(X_tr, y_tr)
+    with pytest.raises(ValueError, match="Reshape your data"):
+        est.predict(X_tr[0])
+    with pytest.raises(ValueError, match="10 features"):
+        est.predict(X_tr[:, :3])
+    with pytest.raises(ValueError, match="Unknown label type"):
+        MLPClassifier(epochs=1).fit(X_tr, np.linspace(0, 1, len(X_tr)))
+    with pytest.raises(ValueError, match="encoder"):
+        MLPClassifier(epochs=1).fit(np.array([["a", "b"]] * 10), [0, 1] * 5)

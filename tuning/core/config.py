@@ -7,6 +7,7 @@ run's study (user_attrs["config"]) so that any process can rebuild the run from 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 from tuning.core.enums import TASKS
 from tuning.core.errors import ConfigError, DataError
 from tuning.core.space import SearchSpace
+
+CUSTOM_MODEL = "custom"  # the model name of a run whose estimator is its own (EstimatorRef)
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,50 @@ class DatasetRef:
 
 
 @dataclass(frozen=True)
+class EstimatorRef:
+    """A run's own scikit-learn estimator, as its saved configuration describes it.
+
+    `path` ("package.module:factory") is set when whoever started the process named an
+    importable factory (the command line's --estimator): any worker re-imports it. A Python
+    object handed to TuningSearchCV has no path: it is described by its class and parameters
+    only, and no other process can rebuild it (`importable` is False).
+    """
+
+    cls: str  # "sklearn.linear_model._logistic.LogisticRegression"
+    params: str = ""  # repr of get_params(deep=False), for people to read
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.path is not None and not _IMPORT_PATH.fullmatch(str(self.path)):
+            raise ConfigError(
+                f"'{self.path}' is not an import path: write package.module:factory, e.g. "
+                "mypkg.models:make_pipeline."
+            )
+
+    @property
+    def importable(self) -> bool:
+        return self.path is not None
+
+    def label(self) -> str:
+        return self.path or self.cls.rsplit(".", 1)[-1]
+
+    def to_dict(self) -> dict:
+        return {"cls": self.cls, "params": self.params, "path": self.path}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> EstimatorRef:
+        if isinstance(d, EstimatorRef):
+            return d
+        if not isinstance(d, Mapping) or "cls" not in d:
+            raise ConfigError("A saved estimator needs its class ('cls').")
+        return cls(cls=str(d["cls"]), params=str(d.get("params") or ""), path=d.get("path"))
+
+
+# package.module:attribute, each part a Python identifier (nothing else is ever imported).
+_IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything needed to rebuild a run's objective. Saved on the study as JSON."""
 
@@ -118,6 +165,8 @@ class RunConfig:
     # Cost objectives traded against the score ("fit_seconds", "cv_std:minimize", ...; see
     # core/objectives.py); () is a single-objective run, as every run before them was.
     objectives: tuple[str, ...] = ()
+    # A run's own estimator (model == CUSTOM_MODEL): from Python or an import path.
+    estimator: EstimatorRef | None = None
 
     @property
     def multi_objective(self) -> bool:
@@ -128,6 +177,7 @@ class RunConfig:
         d["dataset"] = self.dataset.to_dict()
         d["space"] = self.space.to_dict() if self.space else None
         d["objectives"] = list(self.objectives)  # as JSON keeps it, so a saved config compares
+        d["estimator"] = self.estimator.to_dict() if self.estimator else None
         return d
 
     def to_json(self) -> str:
@@ -142,6 +192,7 @@ class RunConfig:
         d["dataset"] = DatasetRef.from_dict(d["dataset"])
         d["space"] = SearchSpace.from_dict(d["space"]) if d.get("space") else None
         d["objectives"] = tuple(d.get("objectives") or ())
+        d["estimator"] = EstimatorRef.from_dict(d["estimator"]) if d.get("estimator") else None
         return cls(**d)
 
     @classmethod

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from sklearn.metrics import get_scorer, get_scorer_names
@@ -86,3 +87,18 @@ class Scoring:
                 else f"'{name}' needs two classes and this dataset has {n_classes}: use {name}_macro."
             )
         return cls(name)
+
+
+@dataclass(frozen=True)
+class ScorerScoring(Scoring):
+    """A scorer given as a callable `scorer(estimator, X, y)` (or the estimator's own `score`
+    method), greater is better, as scikit-learn's searches take it. `name` labels it."""
+
+    scorer: Callable[[Any, Any, Any], float] | None = field(default=None, compare=False)
+
+    @property
+    def negated(self) -> bool:
+        return False
+
+    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
+        return float(self.scorer(estimator, X, y))

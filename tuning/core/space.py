@@ -319,6 +319,45 @@ class SearchSpace:
     def grid_size(self, n_points: int = 5) -> int:
         return len(self.grid(n_points))
 
+    @classmethod
+    def from_distributions(cls, space: Mapping[str, Any]) -> SearchSpace:
+        """A space from Optuna distributions, or lists of values as scikit-learn's param_grid
+        takes them (categorical), keyed by parameter name ("C", "clf__C"). Names are sorted, as
+        ParameterGrid sorts them, so grid search tries configurations in GridSearchCV's order."""
+        if isinstance(space, SearchSpace):
+            return space.validate()
+        if not isinstance(space, Mapping) or not space:
+            raise SpaceError(
+                "The search space must be a non-empty dict of parameter name -> Optuna "
+                "distribution (e.g. {'C': FloatDistribution(1e-3, 1e3, log=True)}) or list of "
+                "values, or a SearchSpace."
+            )
+        params = []
+        for name in sorted(space):
+            d = space[name]
+            if isinstance(d, list | tuple):
+                d = CategoricalDistribution(list(d))
+            if isinstance(d, CategoricalDistribution):
+                bad = [c for c in d.choices if not (c is None or isinstance(c, str | bool | int | float))]
+                if bad:
+                    raise SpaceError(
+                        f"Parameter '{name}': choice {bad[0]!r} is not a number, string, bool or "
+                        "None; the run is saved as JSON, so search objects by name instead "
+                        "(e.g. a factory argument)."
+                    )
+                params.append(cat_param(str(name), d.choices))
+            elif isinstance(d, IntDistribution):
+                step = None if d.step == 1 else d.step
+                params.append(int_param(str(name), d.low, d.high, log=d.log, step=step))
+            elif isinstance(d, FloatDistribution):
+                params.append(float_param(str(name), d.low, d.high, log=d.log, step=d.step))
+            else:
+                raise SpaceError(
+                    f"Parameter '{name}': {d!r} is not an Optuna distribution (Float-, Int- or "
+                    "CategoricalDistribution) or a list of values."
+                )
+        return cls(tuple(params)).validate()
+
     # -- JSON -----------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {"params": [p.to_dict() for p in self.params]}

@@ -44,6 +44,10 @@ class TrialMetrics:
     predict_ms: float | None = None  # median over folds of predict time per 1,000 rows
     model_bytes: int | None = None  # serialized size of the last fold's fitted pipeline
     n_params: int | None = None  # networks: trainable parameters
+    # Per fold, where the budget is folds: seconds to fit and to score the validation part.
+    fold_fit_seconds: list[float] | None = None
+    fold_score_seconds: list[float] | None = None
+    train_fold_scores: list[float] | None = None  # per fold (folds budget, train scores on)
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
     @property

@@ -53,6 +53,16 @@ def thread_limit(n_jobs: int | None) -> contextlib.AbstractContextManager:
     return threadpool_limits(limits=n_jobs)
 
 
+def rows(data: Any, idx: np.ndarray) -> Any:
+    """Rows `idx` of a DataFrame or Series, an array, a sparse matrix or a list (written here
+    because scikit-learn's own `_safe_indexing` is private)."""
+    if hasattr(data, "iloc"):
+        return data.iloc[idx]
+    if hasattr(data, "shape"):
+        return data[idx]
+    return [data[i] for i in idx]
+
+
 def make_folds(y: pd.Series, task: str, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     cls = StratifiedKFold if task == Task.CLASSIFICATION else KFold
     splitter = cls(n_splits=k, shuffle=True, random_state=seed)
@@ -100,6 +110,14 @@ class Evaluation:
     # A multi-objective run's cost objectives: the TrialMetrics fields returned after the score,
     # in the order of the study's directions. (): a single-objective run, which returns a float.
     costs: tuple[str, ...] = ()
+    # Folds fitted at once (joblib, as scikit-learn's searches do) when the budget is folds and
+    # nothing prunes between them; 1: one after another, reporting after each.
+    fold_jobs: int = 1
+    # False: skip the per-fold predict timing and the model-size pickle (the costs a
+    # multi-objective run trades); a search object that does not show them saves their time.
+    measure: bool = True
+    # False: no intermediate value per fold (one storage write each) where nothing prunes.
+    report_steps: bool = True
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
         rec = _Record(trial, self.scoring)
@@ -120,7 +138,8 @@ class Evaluation:
                 raise FloatingPointError(
                     f"the CV score is {value} (a fold produced NaN or inf: the model diverged)"
                 )
-            rec.measure_model()
+            if self.measure:
+                rec.measure_model()
             unknown = [c for c in self.costs if getattr(rec.metrics(), c) is None]
             if unknown:
                 raise ValueError(f"the cost(s) {', '.join(unknown)} could not be measured")
@@ -141,13 +160,17 @@ class Evaluation:
 
     # -- the three budgets ---------------------------------------------------------------------
     def _by_fold(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
+        if self.fold_jobs != 1:
+            return self._folds_at_once(trial, params, rec)
         for step, (tr, va) in enumerate(self.folds, 1):
             self._check_stop()
             self._check_time(rec)
             pipe = self._pipeline(params)
             t0 = time.perf_counter()
-            pipe.fit(self.X.iloc[tr], self.y.iloc[tr])
-            rec.fit_s += time.perf_counter() - t0
+            pipe.fit(rows(self.X, tr), rows(self.y, tr))
+            seconds = time.perf_counter() - t0
+            rec.fit_s += seconds
+            rec.fold_fit_s.append(seconds)
             rec.folds.append(self._score(pipe, tr, va, rec))
             rec.step = step
             rec.last_pipe = pipe
@@ -160,8 +183,8 @@ class Evaluation:
         for tr, _ in self.folds:
             pipe = self._pipeline(params)
             t0 = time.perf_counter()
-            prep = pipe[:-1].fit(self.X.iloc[tr], self.y.iloc[tr])
-            pipe[-1].begin(prep.transform(self.X.iloc[tr]), self.y.iloc[tr].to_numpy())
+            prep = pipe[:-1].fit(rows(self.X, tr), rows(self.y, tr))
+            pipe[-1].begin(prep.transform(rows(self.X, tr)), np.asarray(rows(self.y, tr)))
             rec.fit_s += time.perf_counter() - t0
             nets.append(pipe)
         rec.last_pipe = nets[-1]
@@ -176,7 +199,7 @@ class Evaluation:
             rec.fit_s += time.perf_counter() - t0
             t0 = time.perf_counter()
             scores = [
-                self.scoring(p, self.X.iloc[va], self.y.iloc[va])
+                self.scoring(p, rows(self.X, va), rows(self.y, va))
                 for p, (_, va) in zip(nets, self.folds, strict=True)
             ]
             rec.score_s += time.perf_counter() - t0
@@ -195,7 +218,7 @@ class Evaluation:
         if self.train_score:
             t0 = time.perf_counter()
             rec.train.extend(
-                self.scoring(p, self.X.iloc[tr], self.y.iloc[tr])
+                self.scoring(p, rows(self.X, tr), rows(self.y, tr))
                 for p, (tr, _) in zip(nets, self.folds, strict=True)
             )
             rec.score_s += time.perf_counter() - t0
@@ -227,8 +250,8 @@ class Evaluation:
             for i, (pipe, (tr, va)) in enumerate(zip(pipes, self.folds, strict=True)):
                 t0 = time.perf_counter()
                 if len(features) <= i:
-                    features.append(pipe[:-1].fit_transform(self.X.iloc[tr], self.y.iloc[tr]))
-                y_tr = self.y.iloc[tr].to_numpy()
+                    features.append(pipe[:-1].fit_transform(rows(self.X, tr), rows(self.y, tr)))
+                y_tr = np.asarray(rows(self.y, tr))
                 if grow is None:
                     pipe[-1].set_params(**{name: rounds})
                     pipe[-1].fit(features[i], y_tr)
@@ -250,7 +273,7 @@ class Evaluation:
         for pipe, (tr, va) in zip(pipes, self.folds, strict=True):
             if self.train_score:
                 t0 = time.perf_counter()
-                rec.train.append(self.scoring(pipe, self.X.iloc[tr], self.y.iloc[tr]))
+                rec.train.append(self.scoring(pipe, rows(self.X, tr), rows(self.y, tr)))
                 rec.score_s += time.perf_counter() - t0
             self._time_predict(pipe, va, rec)
         if patience and best is not None:
@@ -264,14 +287,40 @@ class Evaluation:
             self.model, params, self.task, self.seed, self.n_jobs, categorical_columns(self.X)
         )
 
+    def _folds_at_once(self, trial: optuna.Trial, params: dict, rec: _Record) -> float:
+        from joblib import Parallel, delayed
+
+        self._check_stop()
+        pipes = [self._pipeline(params) for _ in self.folds]
+        done = Parallel(n_jobs=self.fold_jobs)(
+            delayed(_fit_and_score)(
+                pipe, self.scoring, rows(self.X, tr), rows(self.y, tr), rows(self.X, va),
+                rows(self.y, va), self.train_score,
+            )
+            for pipe, (tr, va) in zip(pipes, self.folds, strict=True)
+        )  # fmt: skip
+        for fit_s, score_s, score, train in done:
+            rec.fit_s += fit_s
+            rec.score_s += score_s
+            rec.fold_fit_s.append(fit_s)
+            rec.fold_score_s.append(score_s)
+            rec.folds.append(score)
+            if train is not None:
+                rec.train.append(train)
+        rec.step = len(self.folds)
+        value = float(np.mean(rec.folds))
+        self._report(trial, value, rec.step, last=True)
+        return value
+
     # -- helpers -------------------------------------------------------------------------------
     def _score(self, pipe, tr, va, rec: _Record, train: bool = True) -> float:
         t0 = time.perf_counter()
-        score = self.scoring(pipe, self.X.iloc[va], self.y.iloc[va])
+        score = self.scoring(pipe, rows(self.X, va), rows(self.y, va))
+        rec.fold_score_s.append(time.perf_counter() - t0)
         if self.train_score and train:
-            rec.train.append(self.scoring(pipe, self.X.iloc[tr], self.y.iloc[tr]))
+            rec.train.append(self.scoring(pipe, rows(self.X, tr), rows(self.y, tr)))
         rec.score_s += time.perf_counter() - t0
-        if self.budget.kind == BudgetKind.FOLDS:
+        if self.budget.kind == BudgetKind.FOLDS and self.measure:
             self._time_predict(pipe, va, rec)
         return score
 
@@ -280,14 +329,14 @@ class Evaluation:
         by itself. The scorer predicts too, but its time also holds the metric and sklearn's
         checks, which would swamp the predict time of fast models. Kept out of score_seconds,
         so that those mean what they meant before costs were measured."""
-        X = self.X.iloc[va]
+        X = rows(self.X, va)
         t0 = time.perf_counter()
         pipe.predict(X)
         seconds = time.perf_counter() - t0
         rec.predict_ms.append(seconds * 1000 * 1000 / max(1, len(va)))
 
     def _report(self, trial: optuna.Trial, value: float, step: int, last: bool = False) -> None:
-        if not math.isfinite(value) or self.costs:
+        if not math.isfinite(value) or self.costs or not self.report_steps:
             # Optuna refuses intermediate values on multi-objective trials (no pruner could use
             # them): such a trial's progress shows only in its record's step and fold scores.
             return
@@ -310,6 +359,20 @@ class Evaluation:
             )
 
 
+def _fit_and_score(pipe, scoring, X_tr, y_tr, X_va, y_va, train_score: bool):
+    """One fold fitted and scored where joblib runs it: (fit s, score s, score, train score)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        pipe.fit(X_tr, y_tr)
+        fit_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        score = scoring(pipe, X_va, y_va)
+        score_s = time.perf_counter() - t0
+        train = scoring(pipe, X_tr, y_tr) if train_score else None
+    return fit_s, score_s, score, train
+
+
 class _Record:
     """What a trial keeps besides params and value, gathered while it runs and written as one
     TrialMetrics record (one storage write)."""
@@ -320,6 +383,8 @@ class _Record:
         self.train: list[float] = []
         self.fit_s = 0.0
         self.score_s = 0.0
+        self.fold_fit_s: list[float] = []  # per fold, by folds only (search objects report them)
+        self.fold_score_s: list[float] = []
         self.step = 0
         self.best_epoch: int | None = None  # networks: the epoch early stopping keeps
         self.stopped_early_at: int | None = None
@@ -350,6 +415,9 @@ class _Record:
             best_epoch=self.best_epoch, stopped_early_at=self.stopped_early_at,
             predict_ms=round(float(np.median(self.predict_ms)), 4) if self.predict_ms else None,
             model_bytes=self.model_bytes, n_params=self._n_params(),
+            fold_fit_seconds=[round(x, 5) for x in self.fold_fit_s] or None,
+            fold_score_seconds=[round(x, 5) for x in self.fold_score_s] or None,
+            train_fold_scores=([float(x) for x in self.train] or None) if self.fold_fit_s else None,
         )  # fmt: skip
 
     def save(self, pruned: bool = False, reason: str | None = None) -> TrialMetrics:

@@ -52,6 +52,8 @@ class ModelSpec:
     # (estimator, X, y, more_rounds) -> the estimator with those rounds added; None: warm_start.
     grow: Callable[[Any, Any, Any, int], Any] | None = None
     patience_param: str | None = None  # "rounds" budget: the parameter that sets early stopping
+    # False: `build` returns the whole estimator (a user's own pipeline), used as it is.
+    preprocess: bool = True
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
@@ -87,7 +89,10 @@ def preprocessor(scale: bool) -> ColumnTransformer:
 
 
 def categorical_columns(X: Any) -> list[str]:
-    """The columns the pipelines treat as categorical (the same selector as the preprocessing)."""
+    """The columns the pipelines treat as categorical (the same selector as the preprocessing);
+    none for arrays, which have no column types."""
+    if not hasattr(X, "columns"):
+        return []
     return list(make_column_selector(dtype_exclude=np.number)(X))
 
 
@@ -108,6 +113,8 @@ def build_pipeline(
         )
     task = Task(task).value  # the estimator keeps a plain string (saved models load without it)
     model = spec.build(dict(params), task, seed, n_jobs)
+    if not spec.preprocess:
+        return model
     if spec.cat_features_param and categorical:
         model.set_params(**{spec.cat_features_param: list(categorical)})
     prep = (

@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from tuning.core.enums import TASKS, Task
 from tuning.core.errors import ConfigError, DataError
@@ -134,9 +135,11 @@ class MLPEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        tags.input_tags.sparse = True  # made dense (a one-hot encoder's output fits in memory)
         if self.task == Task.REGRESSION:
             tags.estimator_type = "regressor"
             tags.regressor_tags = RegressorTags()
+            tags.target_tags.multi_output = True  # one output unit per target column
         else:
             tags.estimator_type = "classifier"
             tags.classifier_tags = ClassifierTags()
@@ -208,25 +211,33 @@ class MLPEstimator(BaseEstimator):
 
     @staticmethod
     def _as_features(X) -> np.ndarray:
+        """Dense float32 rows of an array already validated (internal use)."""
         if sparse.issparse(X):  # e.g. the output of a one-hot encoder
             X = X.toarray()
+        return np.asarray(X, dtype=np.float32)
+
+    def _validated(self, X, y=None, reset: bool = True):
+        """scikit-learn's own checks of X (and y when fitting): 2-D, numeric, finite, not empty,
+        the feature count (and names) seen in fit; sparse input is made dense. Their messages
+        are kept, with what to do added where the cause is the data."""
+        kw = {"accept_sparse": True, "dtype": np.float32, "reset": reset}
         try:
-            X = np.asarray(X, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise MLPDataError(
-                "The MLP needs numeric features; encode text or categorical columns first "
-                f"(put an encoder before it in the pipeline). Details: {exc}"
-            ) from None
-        if X.ndim == 1:
-            X = X.reshape(-1, 1)
-        if X.ndim != 2:
-            raise MLPDataError(f"The MLP needs a 2-D table of features, got shape {X.shape}.")
-        if not np.isfinite(X).all():
-            raise MLPDataError(
-                "The MLP cannot use missing or infinite feature values; impute them first "
-                "(put an imputer before it in the pipeline)."
-            )
-        return X
+            if y is None and not reset:
+                X = validate_data(self, X, **kw)
+            else:
+                multi = self.task == Task.REGRESSION
+                X, y = validate_data(self, X, y, multi_output=multi, y_numeric=multi, **kw)
+                if self.task == Task.CLASSIFICATION:
+                    check_classification_targets(y)
+        except ValueError as exc:
+            text = str(exc)
+            if "NaN" in text or "infinity" in text:
+                text += " Impute the missing values first (put an imputer before the MLP)."
+            elif "could not convert" in text:
+                text += " The MLP needs numeric features: put an encoder before it."
+            raise MLPDataError(text) from None
+        X = self._as_features(X)
+        return X if y is None and not reset else (X, y)
 
     # ------------------------------------------------------------------ network
 
@@ -286,12 +297,13 @@ class MLPEstimator(BaseEstimator):
         No training happens; afterwards ``predict``/``predict_proba``/``score`` work (on the
         untrained network) and ``train_epoch`` trains one epoch at a time.
         """
+        self._check_params()
+        X, y = self._validated(X, y)
         return self._begin(X, y, classes=None)
 
     def _begin(self, X, y, classes):
+        """`X`, `y` validated by `_validated`."""
         torch = import_torch()
-        self._check_params()
-        X = self._as_features(X)
         n = X.shape[0]
         if n < 1:
             raise MLPDataError("The MLP needs at least one training row.")
@@ -310,8 +322,8 @@ class MLPEstimator(BaseEstimator):
             self.classes_ = np.unique(y) if classes is None else np.asarray(classes)
             if len(self.classes_) < 2:
                 raise MLPDataError(
-                    "MLP classification needs at least two classes in the target; "
-                    f"found only {self.classes_.tolist()}."
+                    "MLP classification needs at least two classes in the target; found only "
+                    f"one class: {self.classes_.tolist()}."
                 )
             y_enc = np.searchsorted(self.classes_, y)
             target = torch.as_tensor(y_enc, dtype=torch.long)
@@ -383,15 +395,14 @@ class MLPEstimator(BaseEstimator):
     def fit(self, X, y):
         """Train for ``epochs`` epochs (early stopping with best-weight restore if patience > 0)."""
         self._check_params()
-        n = len(y)
+        X_arr, y_arr = self._validated(X, y)
+        n = X_arr.shape[0]
         if self.patience <= 0 or n < 2:
-            self._begin(X, y, classes=None)
+            self._begin(X_arr, y_arr, classes=None)
             for _ in range(int(self.epochs)):
                 self.train_epoch()
             return self
 
-        X_arr = self._as_features(X)
-        y_arr = np.asarray(y)
         classes = np.unique(y_arr) if self.task == Task.CLASSIFICATION else None
         tr, va = self._validation_split(y_arr)
         self._begin(X_arr[tr], y_arr[tr], classes=classes)
@@ -460,10 +471,19 @@ class MLPEstimator(BaseEstimator):
         model.eval()
         device = torch.device(self.device_)
         outs = []
+        # On the CPU the forward pass runs in float64: float32 kernels round differently with
+        # the batch size, so a row's prediction depended on the rows predicted with it
+        # (scikit-learn's check_methods_subset_invariance). GPUs keep float32 (fp64 is slow).
+        exact = device.type == "cpu"
         with torch.inference_mode():
+            weights = {k: v.double() for k, v in model.state_dict().items()} if exact else None
             for start in range(0, X.shape[0], _PREDICT_CHUNK):
                 chunk = torch.as_tensor(X[start : start + _PREDICT_CHUNK]).to(device)
-                outs.append(model(chunk).double().cpu().numpy())
+                if exact:
+                    out = torch.func.functional_call(model, weights, (chunk.double(),))
+                else:
+                    out = model(chunk)
+                outs.append(out.double().cpu().numpy())
         if was_training:
             model.train()
         if not outs:
@@ -473,14 +493,16 @@ class MLPEstimator(BaseEstimator):
     @available_if(_is_classification)
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (columns in the order of ``classes_``)."""
-        logits = self._forward(self._as_features(X))
+        check_is_fitted(self)
+        logits = self._forward(self._validated(X, reset=False))
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
         probs /= probs.sum(axis=1, keepdims=True)
         return probs
 
     def predict(self, X) -> np.ndarray:
-        out = self._forward(self._as_features(X))
+        check_is_fitted(self)
+        out = self._forward(self._validated(X, reset=False))
         if self.task == Task.CLASSIFICATION:
             return self.classes_[np.argmax(out, axis=1)]
         pred = out * self.y_std_ + self.y_mean_
@@ -586,3 +608,65 @@ class MLPEstimator(BaseEstimator):
             torch.nn.CrossEntropyLoss() if est.task == Task.CLASSIFICATION else torch.nn.MSELoss()
         )
         return est
+
+
+class MLPClassifier(ClassifierMixin, MLPEstimator):
+    """The studio's network as a scikit-learn classifier, for your own pipelines and searches
+    (``MLPEstimator(task="classification")`` with ClassifierMixin; no ``task`` parameter)."""
+
+    task = Task.CLASSIFICATION.value
+
+    def __init__(
+        self,
+        learning_rate=1e-3,
+        batch_size=64,
+        n_layers=2,
+        width=64,
+        dropout=0.1,
+        weight_decay=1e-5,
+        epochs=50,
+        patience=0,
+        random_state=0,
+        device="auto",
+    ):
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_layers = n_layers
+        self.width = width
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+
+
+class MLPRegressor(RegressorMixin, MLPEstimator):
+    """The studio's network as a scikit-learn regressor (one or several targets), for your own
+    pipelines and searches (``MLPEstimator(task="regression")`` with RegressorMixin)."""
+
+    task = Task.REGRESSION.value
+
+    def __init__(
+        self,
+        learning_rate=1e-3,
+        batch_size=64,
+        n_layers=2,
+        width=64,
+        dropout=0.1,
+        weight_decay=1e-5,
+        epochs=50,
+        patience=0,
+        random_state=0,
+        device="auto",
+    ):
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_layers = n_layers
+        self.width = width
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device

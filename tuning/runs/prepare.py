@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tuning.core.config import RunConfig
-from tuning.core.enums import BudgetKind
-from tuning.core.errors import ConfigError
+from tuning.core.enums import BudgetKind, Task
+from tuning.core.errors import ConfigError, UserError
 from tuning.core.objectives import validate_costs
 from tuning.core.scoring import Scoring
 from tuning.data import datasets
@@ -15,16 +15,99 @@ from tuning.execution.prepared import Prepared
 from tuning.methods import check_multi_objective, get_method
 from tuning.models import REGISTRY as MODELS
 from tuning.models import get_model
+from tuning.models.custom import check_space, estimator_task, import_estimator, own_model
+
+
+def rebuild_problem(config: RunConfig) -> str | None:
+    """Why this process cannot rebuild the run's estimator, as a sentence for people; None
+    when it can (every registry model, and an own estimator whose import path imports here).
+    A run with a problem is read-only: its trials can be read and shown (Live monitor, Analysis,
+    Report), but it cannot be resumed, refined, joined or refit."""
+    ref = config.estimator
+    if ref is None:
+        return None
+    if not ref.importable:
+        return (
+            f"This run's estimator ({ref.cls}) was handed to TuningSearchCV as a Python object, "
+            "and its data lived in that Python process: its trials can be read here, but it "
+            "cannot be resumed, refined or refit. Run it again from Python, or give the "
+            "command line an importable factory (--estimator package.module:factory)."
+        )
+    try:
+        import_estimator(ref.path)
+    except UserError as exc:
+        return f"{exc} Until then the run is read-only here: its trials can be read."
+    return None
 
 
 def prepare(config: RunConfig) -> Prepared:
     """Validate a configuration against its data; raises UserError with what to change."""
+    if config.estimator is not None:
+        return _prepare_own(config)
     model = get_model(config.model)
     method = get_method(config.method)
     options = method.validate_options(dict(config.method_options))
     if config.objectives:
         config = replace(config, objectives=validate_costs(config.objectives, config.model))
         check_multi_objective(method)
+    _check_settings(config, method)
+    ds = datasets.load_dataset(config.dataset)
+    if not model.supports(ds.task):
+        raise ConfigError(
+            f"{model.label} does not handle {ds.task}; for this dataset choose one of: "
+            f"{', '.join(m for m, s in MODELS.items() if s.supports(ds.task))}."
+        )
+    space = (config.space or model.default_space(ds.task)).validate()
+    unknown = set(space.names) - set(model.default_space(ds.task).names)
+    if unknown:
+        raise ConfigError(
+            f"{model.label} has no parameter(s) {', '.join(sorted(unknown))}: remove them."
+        )
+    # Fixed settings that cannot work here (a GPU asked for where there is none) fail now,
+    # with what to change, rather than in every trial.
+    model.build(space.complete({}), ds.task, config.seed, 1)
+    return _resolve(config, method, options, model, ds, space)
+
+
+def _prepare_own(config: RunConfig) -> Prepared:
+    """A run whose estimator is imported from its saved path (the command line's --estimator)."""
+    problem = rebuild_problem(config)
+    if problem:
+        raise ConfigError(problem)
+    estimator = import_estimator(config.estimator.path)
+    model = own_model(estimator, config.estimator)
+    method = get_method(config.method)
+    if method.kind == "population":
+        raise ConfigError(POPULATION_OWN)
+    options = method.validate_options(dict(config.method_options))
+    if config.objectives:
+        config = replace(config, objectives=validate_costs(config.objectives, config.model))
+        check_multi_objective(method)
+    _check_settings(config, method)
+    if config.space is None:
+        raise ConfigError(
+            "Your own estimator has no default search space: give one (--space FILE.json)."
+        )
+    space = config.space.validate()
+    check_space(estimator, space)
+    ds = datasets.load_dataset(config.dataset)
+    task = estimator_task(estimator)
+    if task != ds.task:
+        kind = "classifier" if task == Task.CLASSIFICATION else "regressor"
+        raise ConfigError(
+            f"{config.estimator.path} builds a {kind}, but the dataset is a {ds.task} task: "
+            f"choose a {task} dataset or another estimator."
+        )
+    return _resolve(config, method, options, model, ds, space)
+
+
+POPULATION_OWN = (
+    "Population-based training trains the studio's own network epoch by epoch; it cannot "
+    "tune another estimator: choose a sampler method (e.g. tpe, random, grid)."
+)
+
+
+def _check_settings(config: RunConfig, method) -> None:
     if config.n_trials is None and config.timeout_s is None and method.needs_budget:
         raise ConfigError("Give a budget: a number of trials, a time limit in minutes, or both.")
     if config.n_trials is not None and config.n_trials < 1:
@@ -51,21 +134,9 @@ def prepare(config: RunConfig) -> Prepared:
         raise ConfigError("n_jobs must be -1 (all cores) or 1 or more threads, not 0.")
     if config.fidelity not in ("auto", BudgetKind.FOLDS):
         raise ConfigError(f"fidelity must be 'auto' or 'folds', not '{config.fidelity}'.")
-    ds = datasets.load_dataset(config.dataset)
-    if not model.supports(ds.task):
-        raise ConfigError(
-            f"{model.label} does not handle {ds.task}; for this dataset choose one of: "
-            f"{', '.join(m for m, s in MODELS.items() if s.supports(ds.task))}."
-        )
-    space = (config.space or model.default_space(ds.task)).validate()
-    unknown = set(space.names) - set(model.default_space(ds.task).names)
-    if unknown:
-        raise ConfigError(
-            f"{model.label} has no parameter(s) {', '.join(sorted(unknown))}: remove them."
-        )
-    # Fixed settings that cannot work here (a GPU asked for where there is none) fail now,
-    # with what to change, rather than in every trial.
-    model.build(space.complete({}), ds.task, config.seed, 1)
+
+
+def _resolve(config: RunConfig, method, options, model, ds, space) -> Prepared:
     scoring = Scoring.validated(
         config.scoring or Scoring.default(ds.task), ds.task, len(ds.classes or []) or None
     )

@@ -26,9 +26,10 @@ from tuning.core.errors import ConfigError, UserError
 from tuning.execution import choice as choosing
 from tuning.execution.lifecycle import clear_stop_request, recover_stale_trials, request_stop
 from tuning.execution.loop import RunContext, refit_trial
+from tuning.execution.prepared import Prepared
 from tuning.execution.priority import APP_RUN_NICE, lower_priority
 from tuning.methods import get_method
-from tuning.runs.prepare import prepare
+from tuning.runs.prepare import prepare, rebuild_problem
 from tuning.store.runs import (
     as_storage,
     config_of,
@@ -45,13 +46,23 @@ from tuning.store.storage import url_of, write_error
 
 def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> str:
     """Validate, create the study, save the configuration; returns the run's name."""
-    storage = as_storage(storage)
     prep = prepare(config)
-    cfg_multi = prep.config.multi_objective
+    return record_run(prep, as_storage(storage), config.name)
+
+
+def record_run(
+    prep: Prepared, storage: BaseStorage, requested: str | None = None, rename: bool = False
+) -> str:
+    """Create the study of a prepared run and save its configuration; returns its name.
+    `requested`: the name asked for (None: one made from the model, method and data), which
+    must be free unless `rename` (then `-2`, `-3`, ... is added as needed)."""
+    config = prep.config
+    cfg_multi = config.multi_objective
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = config.name or f"{config.model}-{config.method}-{config.dataset.label()}-{stamp}"
+    base = requested or f"{config.model}-{config.method}-{config.dataset.label()}-{stamp}"
     name = sanitize_name(base)
-    if config.name is None:
+    free = requested is None or rename
+    if free:
         name = unique_name(storage, name)
     elif name in {s.study_name for s in storage.get_all_studies()}:
         raise ConfigError(f"A run named '{name}' already exists: choose another name.")
@@ -67,7 +78,7 @@ def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> s
         except optuna.exceptions.DuplicatedStudyError:
             # Another session or process took the name since we looked (two launches in the
             # same second): a generated name moves on to the next free one.
-            if config.name is not None or attempt == 19:
+            if not free or attempt == 19:
                 raise ConfigError(
                     f"A run named '{name}' already exists: choose another name."
                 ) from None
@@ -118,6 +129,9 @@ def execute(
     stop = stop or threading.Event()
     study = load_study(name, storage)
     config = config_of(study)
+    problem = rebuild_problem(config)
+    if problem:  # the run is read-only here: its status stays as its own process left it
+        raise ConfigError(problem)
     try:
         config = fetch_dataset(study, config)
         prep = prepare(config)

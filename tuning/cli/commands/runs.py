@@ -9,6 +9,7 @@ import time
 from tuning.cli import options as o
 from tuning.cli.command import Command
 from tuning.cli.output import format_summary, format_tradeoff
+from tuning.core.errors import UserError
 from tuning.methods import RECOMMENDED
 from tuning.store import storage as storage_mod
 
@@ -22,7 +23,8 @@ class Run(Command):
     )
     epilog = (
         "Example: python -m tuning run --dataset seed-classification --model random_forest "
-        "--method tpe --trials 30"
+        "--method tpe --trials 30. Your own estimator: python -m tuning run --dataset iris "
+        "--estimator mypkg.models:make_pipeline --space space.json --trials 30"
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -34,7 +36,14 @@ class Run(Command):
             "--data-param", action="append", type=o.key_value, default=[], metavar="KEY=VALUE",
             help="dataset setting, e.g. n_samples=500 or noise=0.3 for synthetic sets (repeatable)",
         )  # fmt: skip
-        o.MODEL.add_to(parser, required=True)
+        which = parser.add_mutually_exclusive_group(required=True)
+        o.MODEL.add_to(which)
+        which.add_argument(
+            "--estimator", metavar="PACKAGE.MODULE:FACTORY",
+            help="your own scikit-learn estimator or pipeline: an importable function that "
+            "returns it (or an estimator object at that path); needs --space. The path is saved "
+            "with the run, so `worker` re-imports it on any machine where it is installed",
+        )  # fmt: skip
         add(
             "--method",
             default=RECOMMENDED,
@@ -83,15 +92,26 @@ class Run(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.core.config import RunConfig
+        from tuning.core.config import CUSTOM_MODEL, RunConfig
         from tuning.runs.runner import RunHandle, create_run
 
         scoring, costs = o.objectives(args.objective, args.scoring)
+        model, estimator = args.model, None
+        if args.estimator is not None:
+            from tuning.models.custom import describe, import_estimator
+
+            if args.space is None:
+                raise UserError(
+                    "--estimator needs --space FILE.json: your own estimator has no default "
+                    "search space (write one as `python -m tuning space MODEL` shows)."
+                )
+            model = CUSTOM_MODEL
+            estimator = describe(import_estimator(args.estimator), path=args.estimator)
         ref = o.dataset_ref(args.dataset, args.target, args.task, args.data_param)
         space = o.read_space(args.space)
         n_trials = args.trials if args.trials or args.minutes else 50
         config = RunConfig(
-            dataset=ref, model=args.model, method=args.method, space=space,
+            dataset=ref, model=model, estimator=estimator, method=args.method, space=space,
             method_options=dict(args.option), n_trials=n_trials,
             timeout_s=args.minutes * 60 if args.minutes else None, cv_folds=args.folds,
             scoring=scoring, objectives=costs, seed=args.seed, test_size=args.test_size,
@@ -134,7 +154,6 @@ class Choose(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.core.errors import UserError
         from tuning.runs.runner import choose
         from tuning.store.runs import load_study
 

@@ -1,0 +1,95 @@
+"""A run's own scikit-learn estimator: imported from a path, described, and made a ModelSpec.
+
+Whoever starts a process names the code it imports (Python, the command line's --estimator, an
+environment variable); the path is saved with the run so that workers re-import it. An object
+handed in from Python is described by its class and parameters only: no other process can
+rebuild it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from sklearn.base import BaseEstimator, clone, is_classifier
+
+from tuning.core.config import CUSTOM_MODEL, EstimatorRef
+from tuning.core.enums import Task
+from tuning.core.errors import ConfigError
+from tuning.core.space import SearchSpace
+from tuning.models import ModelSpec
+
+
+def import_estimator(path: str) -> Any:
+    """The estimator that `path` ("package.module:factory") names: the factory called with no
+    arguments, or an estimator object at that path (cloned). Raises ConfigError saying why."""
+    EstimatorRef(cls="", path=path)  # checks the form
+    module_name, _, attr = path.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            f"Cannot import '{module_name}' for the estimator {path}: {exc}. Install the "
+            "package (or add its folder to PYTHONPATH) where this process runs."
+        ) from None
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ConfigError(f"'{module_name}' has no '{attr}': check the estimator path {path}.")
+        obj = getattr(obj, part)
+    if isinstance(obj, BaseEstimator):
+        return clone(obj)
+    if not callable(obj):
+        raise ConfigError(f"{path} is neither an estimator nor a function that returns one.")
+    try:
+        est = obj()
+    except Exception as exc:  # the user's factory: say which one failed and how
+        raise ConfigError(f"{path}() failed: {type(exc).__name__}: {exc}") from None
+    if not (hasattr(est, "fit") and hasattr(est, "get_params") and hasattr(est, "set_params")):
+        raise ConfigError(
+            f"{path}() returned {type(est).__name__}, not a scikit-learn estimator (it needs "
+            "fit, get_params and set_params)."
+        )
+    return est
+
+
+def describe(estimator: Any, path: str | None = None) -> EstimatorRef:
+    """What a run saves about its estimator: its class path, its parameters as text, and the
+    import path that rebuilds it (None: an object from Python, which only its process has)."""
+    cls = type(estimator)
+    try:
+        params = repr(estimator.get_params(deep=False))
+    except Exception:  # an odd estimator's get_params: the class still identifies it
+        params = ""
+    return EstimatorRef(cls=f"{cls.__module__}.{cls.__qualname__}", params=params[:2000], path=path)
+
+
+def estimator_task(estimator: Any) -> Task:
+    return Task.CLASSIFICATION if is_classifier(estimator) else Task.REGRESSION
+
+
+def own_model(estimator: Any, ref: EstimatorRef) -> ModelSpec:
+    """A ModelSpec whose builds are clones of `estimator` with a trial's parameters set; no
+    preprocessing is added (the estimator is the user's whole pipeline)."""
+
+    def build(params: dict[str, Any], task: str, seed: int, n_jobs: int) -> Any:
+        return clone(estimator).set_params(**params)
+
+    def space(task: str) -> SearchSpace:
+        raise ConfigError("Your own estimator has no default search space: give one.")
+
+    return ModelSpec(
+        CUSTOM_MODEL, ref.label(), f"Your own estimator: {ref.cls}", tuple(Task), build, space,
+        preprocess=False,
+    )  # fmt: skip
+
+
+def check_space(estimator: Any, space: SearchSpace) -> None:
+    """Every searched name must be a parameter of the estimator (nested ones as step__name)."""
+    known = set(estimator.get_params(deep=True))
+    unknown = [n for n in space.names if n not in known]
+    if unknown:
+        shown = ", ".join(sorted(known)[:12]) + (", ..." if len(known) > 12 else "")
+        raise ConfigError(
+            f"{type(estimator).__name__} has no parameter(s) {', '.join(unknown)}: its "
+            f"parameters are {shown}."
+        )
