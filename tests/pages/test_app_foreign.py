@@ -187,3 +187,30 @@ def test_notes_are_saved_on_the_run_and_shown_as_text():
     assert any(m.value == note and not m.proto.allow_html for m in ok(at).markdown)
     at.switch_page(HOME).run()
     ok(at)
+
+
+def test_an_experiment_link_opens_it_on_compare_and_follows_the_picker():
+    from tuning.core.config import DatasetRef, RunConfig
+    from tuning.runs import experiments as ex
+
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=2, cv_folds=3, n_jobs=1)
+    names = [ex.create_experiment(ex.ExperimentConfig(base=base, methods=("random",), name=n),
+                                  storage()) for n in ("race-a", "race-b")]  # fmt: skip
+    at = app()
+    at.query_params["experiment"] = names[0]
+    at.switch_page(state.PAGE_COMPARE).run()
+    assert ok(at).selectbox(key="compare_select").value == names[0]
+    assert next(c.value for c in at.code).endswith(f"/compare?experiment={names[0]}")
+    at.selectbox(key="compare_select").set_value(names[1]).run()
+    assert ok(at).query_params["experiment"] == names[1]
+
+
+def test_a_foreign_study_in_progress_is_followed_as_running():
+    fs.single(storage(), n=3)
+    study = load_study("plain-single", storage())
+    trial = study.ask()  # another process is running this trial now
+    trial.suggest_float("x", -5.0, 5.0)
+    at = page_with("plain-single", LIVE)
+    assert any("running" in m for m in texts(at.markdown) if "badge" in m)
+    assert any("Another process is optimizing this study" in t for t in everything(at))
+    assert "stop_run" not in {b.key for b in at.button}
