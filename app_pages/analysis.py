@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from ui import analysis_view, widgets
+from ui import analysis_view, links, widgets
 
 st.title("Analysis")
 st.caption(
     "What the trials say: which hyperparameters matter, where the good scores are, whether the "
     "best is really the best, where the time went, and how to search better next time."
 )
-name = widgets.pick_run_or_stop()
+name = widgets.pick_run_or_stop(links.ANALYSIS)
 analysis_view.show(name)

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ui import monitor, widgets
+from ui import links, monitor, widgets
 
 st.title("Live monitor")
-name = widgets.pick_run_or_stop()
+name = widgets.pick_run_or_stop(links.LIVE)
 monitor.show(name)

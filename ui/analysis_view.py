@@ -20,8 +20,9 @@ from tuning import analysis as an
 from tuning.analysis import statistics as an_stats
 from tuning.core.errors import UserError
 from tuning.plots import figures as plots
+from tuning.store.foreign import needs_config
+from ui import foreign, notes, pbt_view, registry, runs, state, text
 from ui import live as live_ui
-from ui import pbt_view, registry, runs, state, text
 from ui.monitor import STATUS_COLORS, STATUS_ICONS
 
 POLL_S = 5.0
@@ -75,6 +76,8 @@ def show(name: str) -> None:
                 st.rerun()
             return
         render(live, run, polling)
+        notes.run_note(live, run, "analysis")
+        notes.trial_panel(live, run, "analysis")
         stored, created = run.record.status, run.record.created_at
         if polling and not runs.should_poll(name, stored, created, manager):
             st.rerun()  # full rerun: the fragment comes back without run_every
@@ -129,6 +132,10 @@ def _status_line(run: an.RunData, working: bool) -> None:
     st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
     counts = run.frame["state"].value_counts() if len(run.frame) else pd.Series(dtype=int)
     parts = [f"{int(v):,} {k}" for k, v in counts.items()]
+    if run.record.read_only:
+        st.caption(foreign.caption(run))
+        foreign.notice(str(status))
+        return
     cfg = run.record.config_dict
     line = (
         f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
@@ -362,6 +369,9 @@ def _contour(run: an.RunData, imp: an.Importance) -> None:
 # -- overfitting --------------------------------------------------------------------------------
 def _overfitting_section(live: an.LiveRun, run: an.RunData) -> None:
     st.subheader("Does it generalize?")
+    if run.record.read_only:
+        st.caption(text.md(needs_config("Comparing train, CV and held-out test scores")))
+        return
     _score_only(run, "The top trials here are ranked by")
     df = an.overfitting(run)
     top = df.head(TOP_ON_TEST)
@@ -436,6 +446,10 @@ def _efficiency_section(run: an.RunData, eff: an.Efficiency) -> None:
 # -- is the best really the best? ---------------------------------------------------------------
 def _best_section(run: an.RunData, ranks: pd.DataFrame) -> None:
     st.subheader("Is the best really the best?")
+    if run.record.read_only:
+        st.caption("This study was made outside Tuning Studio: its trials have no per-fold "
+                   "scores, so the best cannot be tested against its rivals fold by fold.")  # fmt: skip
+        return
     _score_only(run, "The best and its rivals are ranked by")
     st.markdown(
         "Each of the top configurations against the best, fold by fold, with the **corrected "
@@ -512,6 +526,9 @@ def _recommendations_section(run: an.RunData, recs: list[an.Recommendation]) -> 
     changes = refine_changes(run, recs)
     with st.container(border=True):
         st.markdown("**Refine: a new run with the search space changed as recommended**")
+        if run.record.read_only:
+            st.caption(text.md(needs_config("Refine")))
+            return
         if run.config is None:
             st.caption("This run has no saved configuration, so it cannot be refined.")
             return

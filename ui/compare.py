@@ -22,7 +22,7 @@ from tuning.models import list_models
 from tuning.plots import compare as plots
 from tuning.runs import experiments as ex
 from tuning.store.results import run_summary
-from ui import registry, text
+from ui import links, registry, text
 from ui.runs import method_label, model_label, shown_status
 from ui.setup import cost_label, scoring_choices
 
@@ -58,6 +58,14 @@ def live_statuses(info: ex.ExperimentInfo) -> ex.ExperimentInfo:
 def picker() -> str | None:
     names = [e.name for e in ex.list_experiments(registry.storage())]
     options = [NEW, *names]
+    asked = links.linked(links.EXPERIMENT)  # a link (?experiment=NAME) selects its experiment
+    if GOTO in st.session_state:  # a launch here chose the experiment: the URL follows it
+        asked = None
+    if asked is not None and asked in names and asked != st.session_state.get("compare_select"):
+        st.session_state[GOTO] = asked
+    elif asked is not None and asked not in names:
+        st.warning(f"The link names experiment {text.md(asked)}, which is not in this storage.",
+                   icon=":material/link_off:")  # fmt: skip
     if GOTO in st.session_state:  # set before the widget exists, so Streamlit allows it
         st.session_state["compare_select"] = st.session_state.pop(GOTO)
     if st.session_state.get("compare_select") not in options:
@@ -72,10 +80,25 @@ def picker() -> str | None:
     # Options are plain text; the icon (Streamlit's Material set, no emoji font needed) sits
     # in the field.
     new = st.session_state["compare_select"] == NEW
-    choice = st.selectbox("Experiment", options, key="compare_select",
-                          icon=":material/add:" if new else ":material/leaderboard:")  # fmt: skip
+
+    def changed() -> None:  # the URL follows the picker
+        pick = st.session_state["compare_select"]
+        if pick == NEW:
+            st.query_params.pop(links.EXPERIMENT, None)
+        else:
+            st.query_params[links.EXPERIMENT] = pick
+
+    left, right = st.columns([6, 1], vertical_alignment="bottom")
+    choice = left.selectbox("Experiment", options, key="compare_select", on_change=changed,
+                            icon=":material/add:" if new else ":material/leaderboard:")  # fmt: skip
     st.session_state[PICK] = choice
-    return None if choice == NEW else choice
+    if choice == NEW:
+        st.query_params.pop(links.EXPERIMENT, None)
+        return None
+    links.follow(links.EXPERIMENT, choice)
+    with right:
+        links.copy_link(links.COMPARE, experiment=choice)
+    return choice
 
 
 def new_experiment_form() -> None:

@@ -66,7 +66,10 @@ def run_actions() -> None:
     if mid.button("Open in Live monitor", icon=":material/monitoring:", key="open_run"):
         state.select_run(pick)
         st.switch_page(state.PAGE_LIVE)
-    if right.button("Delete…", icon=":material/delete:", key="delete_run"):
+    foreign = next(r.foreign for r in refs if r.name == pick)
+    if right.button("Delete…", icon=":material/delete:", key="delete_run", disabled=foreign,
+                    help="Tuning Studio deletes only the runs it made: this study was made "
+                    "outside it (delete it with optuna.delete_study)" if foreign else None):  # fmt: skip
         st.session_state[state.PENDING_DELETE] = pick
     pending = st.session_state.get(state.PENDING_DELETE)
     if pending not in names:

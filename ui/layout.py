@@ -5,16 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from tuning.core.errors import StorageError
-from ui import registry, runs, text
+from ui import links, registry, runs, text
 
 
 def storage_or_stop() -> None:
     """Stop the page with a clear message when the storage cannot be opened (server down,
     bad URL, read-only folder): every page needs it, and a traceback would say nothing."""
+    links.apply_storage_param()
     try:
         registry.storage()
     except StorageError as exc:
         st.error(text.md(exc), icon=":material/database:")
+        if len(registry.storage_urls()) > 1:
+            with st.sidebar:  # the other storages stay one click away
+                st.caption("Storage in use")
+                links.storage_picker()
         st.stop()
 
 
@@ -23,7 +28,7 @@ def sidebar() -> None:
         st.caption("Storage in use")
         # Plain text, not st.code: a code block makes every page's first load fetch and run a
         # 1.5 MB syntax highlighter (0.5-1 s of the browser's main thread before any chart).
-        st.text(registry.storage_label())
+        links.storage_picker()
         runs_here()
 
 

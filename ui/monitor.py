@@ -18,8 +18,9 @@ from tuning.analysis import MIN_TRIALS_FOR_IMPORTANCE, Snapshot, pareto
 from tuning.core.errors import UserError
 from tuning.plots import pareto as pareto_plots
 from tuning.runs.runner import choose
+from tuning.store.foreign import needs_config
 from tuning.store.runs import STALE_S
-from ui import charts, pbt_view, registry, runs, tables, text
+from ui import charts, foreign, notes, pbt_view, registry, runs, tables, text
 
 POLL_S = 1.5
 RESUMABLE = ("stopped", "interrupted", "queued")
@@ -46,8 +47,9 @@ def show(name: str) -> None:
     except (UserError, KeyError):  # deleted meanwhile (from another tab or process)
         _gone(name)
         return
-    runs.settle_interrupted(name, attrs, manager)
     record = live_run.record(attrs)
+    if not record.read_only:  # a study another tool made is never written to
+        runs.settle_interrupted(name, attrs, manager)
     polling = runs.should_poll(name, record.status, record.created_at, manager)
 
     drawn_key = f"live_drawn:{name}"
@@ -72,6 +74,8 @@ def show(name: str) -> None:
                 st.rerun()
             return
         render(snap, live_run.hover_cache)
+        notes.run_note(live_run, snap.run, "live")
+        notes.trial_panel(live_run, snap.run, "live")
         st.session_state[drawn_key] = True
         still = runs.should_poll(name, snap.status, snap.record.created_at, manager)
         if polling and not still:
@@ -104,6 +108,11 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None) -> None:
 
 
 def _status_line(snap: Snapshot, status: str, here: bool) -> None:
+    if snap.record.read_only:
+        st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+        st.caption(foreign.caption(snap.run))
+        foreign.notice(status)
+        return
     left, right = st.columns([4, 1], vertical_alignment="center")
     with left:
         st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
@@ -195,7 +204,9 @@ def _metrics(snap: Snapshot) -> None:
     best = snap.best["value"] if snap.best else None
     c[1].metric(
         f"Best {snap.scoring.label}", text.score(best),
-        help=f"Best cross-validated score so far ({snap.scoring.arrow})"
+        help=(f"Best value the study's objective returned so far ({snap.scoring.arrow})"
+              if snap.record.read_only
+              else f"Best cross-validated score so far ({snap.scoring.arrow})")
         + (", whatever it cost" if snap.front is not None else ""),
     )  # fmt: skip
     if snap.front is not None:  # one best score is not the answer here: the front is
@@ -254,6 +265,9 @@ def _charts(snap: Snapshot, figs: dict) -> None:
 
 
 def _curves_note(snap: Snapshot) -> str:
+    if snap.record.read_only:
+        return ("Each line is one trial: the intermediate values its objective reported "
+                "(trial.report), by step. An × marks where a pruned trial was stopped.")  # fmt: skip
     if snap.step_kind == "folds":
         what = "the running mean of the CV score after each fold"
     elif snap.step_kind == "epochs":
@@ -338,6 +352,10 @@ def _tradeoffs(snap: Snapshot, figs: dict) -> None:
     if "parallel_front" in figs:
         st.plotly_chart(figs["parallel_front"], key="chart_parallel_front", config=PLOTLY_CONFIG)
         st.plotly_chart(figs["pairwise_fronts"], key="chart_pairwise_fronts", config=PLOTLY_CONFIG)
+    if snap.record.read_only:
+        _front_table(snap, False)
+        st.caption(text.md(needs_config("Choosing a trade-off (a refit and a test)")))
+        return
     _choice(snap)
     working = snap.status in ("running", "queued")
     can_choose = not working and len(front) > 0
@@ -477,6 +495,10 @@ def _details(snap: Snapshot) -> None:
                    icon=":material/verified:")  # fmt: skip
     elif test is not None and test.error:
         st.warning(f"Refitting the best configuration failed: {text.md(test.error)}")
+    if snap.record.read_only:
+        with st.expander("What is known of this study"):
+            foreign.known(snap.run)
+        return
     with st.expander("Run configuration"):
         st.json(snap.config, expanded=2)
 

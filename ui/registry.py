@@ -13,29 +13,41 @@ outlive it.
 from __future__ import annotations
 
 import os
+import sys
 
 import streamlit as st
 from optuna.storages import BaseStorage
 
 from tuning.analysis import LiveRun
 from tuning.runs.runner import RunManager
-from tuning.store.storage import default_url, describe, open_storage
+from tuning.store.storage import named_storages, open_storage, storage_labels
+from ui import state
 
 ENV_MAX_RUNNING = "TUNING_STUDIO_MAX_RUNNING"
 DEFAULT_MAX_RUNNING = 2
 
 
+def storage_urls() -> list[str]:
+    """The storages whoever started the app named (`streamlit run app.py -- --storage URL
+    --storage URL2`, or $TUNING_STUDIO_STORAGES); by default the one of
+    $TUNING_STUDIO_STORAGE, or the journal under $TUNING_STUDIO_DATA."""
+    return named_storages(sys.argv[1:])
+
+
+def storage_index() -> int:
+    """Which of storage_urls() this session uses (the sidebar's choice; 0 by default)."""
+    i = st.session_state.get(state.STORAGE_INDEX, 0)
+    return i if isinstance(i, int) and 0 <= i < len(storage_urls()) else 0
+
+
 def storage_url() -> str:
-    """The storage in use: $TUNING_STUDIO_STORAGE, or the journal under $TUNING_STUDIO_DATA."""
-    return default_url()
+    """The storage this session uses."""
+    return storage_urls()[storage_index()]
 
 
 def storage_label() -> str:
     """The storage for people: a journal file's path, or the URL without its password."""
-    url = describe(storage_url())
-    if url.startswith("journal://"):
-        return "journal file " + "/" + url[len("journal://") :].lstrip("/")
-    return url
+    return storage_labels(storage_urls())[storage_index()]
 
 
 def storage() -> BaseStorage:

@@ -22,8 +22,9 @@ from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.report import export
 from tuning.report import html as rp
+from tuning.store.foreign import needs_config
 from tuning.store.runs import run_status
-from ui import registry, runs, text
+from ui import foreign, registry, runs, text
 from ui.live import load, status_of
 from ui.monitor import STATUS_COLORS, STATUS_ICONS
 
@@ -171,6 +172,10 @@ def show(name: str) -> None:
 
 def _status_line(run: RunData, status: str) -> None:
     st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+    if run.record.read_only:
+        st.caption(foreign.caption(run))
+        foreign.notice(status)
+        return
     cfg = run.attrs.get("config") or {}
     st.caption(
         f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
@@ -182,6 +187,9 @@ def _status_line(run: RunData, status: str) -> None:
 def _summary(run: RunData) -> None:
     st.subheader("Summary")
     best = run.best
+    if run.record.read_only:
+        _foreign_summary(run)
+        return
     std = to_float([best.get("cv_std")])[0]
     test = run.test
     c = st.columns(4)
@@ -245,6 +253,22 @@ def _summary(run: RunData) -> None:
         }
     )
     st.dataframe(table, hide_index=True)
+
+
+def _foreign_summary(run: RunData) -> None:
+    best = run.best
+    c = st.columns(3)
+    c[0].metric(f"Best {run.label}", text.score(float(best["value"])),
+                help=f"The best value the study's objective returned ({run.arrow}); its trials "
+                "have no CV folds, so no spread is known")  # fmt: skip
+    c[1].metric("Best trial", f"#{int(best['number'])}")
+    c[2].metric("Complete trials", f"{run.n_complete:,} of {len(run.frame):,}")
+    st.caption(text.md(needs_config("A held-out test score")))
+    st.markdown("**Best parameters** (as the best trial holds them)")
+    params = dict(run.trial(int(best["number"])).params)
+    st.dataframe(pd.DataFrame({"parameter": list(params),
+                               "value": [fmt_value(v) for v in params.values()]}),
+                 hide_index=True)  # fmt: skip
 
 
 def _code(name: str) -> str:
@@ -312,7 +336,9 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
             "network): it reloads the data, makes the same train/test split, fits the best "
             "configuration and prints its test score.",
         )
-        if b.script is None:
+        if run.record.read_only:
+            box.caption(text.md(needs_config("The reproduce script")))
+        elif b.script is None:
             box.caption(text.md(b.script_error or "No script for this run."))
         else:
             box.markdown(
@@ -336,6 +362,11 @@ def _model_card(live: LiveRun, run: RunData) -> None:
         "costs one model fit.",
     )
     model = cached_model(live, run)
+    if run.record.read_only:
+        box.button("Prepare the best model", key=PREPARE_MODEL, icon=":material/build:",
+                   disabled=True, help=needs_config("Refitting the best model"))  # fmt: skip
+        box.caption(text.md(needs_config("Refitting the best model")))
+        return
     if model is None:
         slot = box.empty()
         if not slot.button("Prepare the best model", key=PREPARE_MODEL, icon=":material/build:",

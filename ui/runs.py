@@ -22,7 +22,9 @@ from tuning.execution.lifecycle import recover_stale_trials
 from tuning.methods import REGISTRY as METHODS
 from tuning.models import REGISTRY as MODELS
 from tuning.runs.runner import RunManager
-from tuning.store.results import RunSummary, list_runs
+from tuning.store import compat
+from tuning.store.foreign import is_foreign, listed
+from tuning.store.results import RunSummary, list_runs, record_in
 from tuning.store.runs import delete_run, load_study, run_status
 from ui import registry, state, text
 from ui.uploads import display_name
@@ -39,6 +41,7 @@ class RunRef:
     name: str
     status: RunStatus
     created_at: str | None
+    foreign: bool = False  # a study another tool made (shown read-only)
 
 
 def active_names(manager: RunManager) -> list[str]:
@@ -68,11 +71,17 @@ def should_poll(name: str, stored: str, created_at: str | None, manager: RunMana
 
 
 def run_refs() -> list[RunRef]:
-    """Every Tuning Studio run in the storage, newest first (cheap: study attributes only)."""
+    """Every study in the storage, newest first: Tuning Studio's runs (cheap: study attributes
+    only) and studies other tools made (their trials give their status and date)."""
     refs = []
-    for s in registry.storage().get_all_studies():  # in creation order
+    storage = registry.storage()
+    for s in storage.get_all_studies():  # in creation order
         attrs = s.user_attrs
-        if "config" not in attrs:
+        if not listed(attrs):
+            continue
+        if is_foreign(attrs):  # another tool made it: its status and date come from its trials
+            rec = record_in(storage, compat.study_id(s), s.study_name, attrs, "maximize")
+            refs.append(RunRef(s.study_name, rec.status, rec.created_at, foreign=True))
             continue
         refs.append(RunRef(s.study_name, run_status(attrs), attrs.get("created_at")))
     # created_at has whole seconds: among runs created in the same second, the later is newer
@@ -117,6 +126,9 @@ def overview_frame(runs: list[RunSummary], manager: RunManager) -> pd.DataFrame:
     """One row per run for the Home table (shown with st.dataframe: cells are plain text)."""
     rows = []
     for r in runs:
+        if r.record is not None and r.record.foreign is not None:
+            rows.append(_foreign_row(r))
+            continue
         budget = f"{r.done} / {r.n_trials}" if r.n_trials else f"{r.done}"
         rows.append(
             {
@@ -134,6 +146,19 @@ def overview_frame(runs: list[RunSummary], manager: RunManager) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+FOREIGN_DATASET = "— (an Optuna study made outside Tuning Studio)"
+
+
+def _foreign_row(r: RunSummary) -> dict:
+    return {
+        "run": r.name, "status": r.status, "dataset": FOREIGN_DATASET, "model": "—",
+        "method": "—", "trials done": f"{r.done}",
+        "best score": "" if r.best_value is None else f"{r.best_value:.4g}",
+        "score": f"{r.scoring} {ARROWS.get(r.direction, '')}".strip(),
+        "started": text.local_time(r.started_at, short=True),
+    }  # fmt: skip
 
 
 def launch(config: RunConfig) -> str:

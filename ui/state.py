@@ -13,10 +13,12 @@ SELECTED_RUN = "selected_run"  # the run the Live monitor shows (plain key, surv
 LAST_LAUNCH = "last_launch"  # (fingerprint, time, run name) of the last launch: double-click guard
 PENDING_DELETE = "pending_delete"  # run name waiting for the delete confirmation on Home
 FLASH = "flash"  # one message shown once on the next page (e.g. "run deleted")
+STORAGE_INDEX = "storage_index"  # which of the started-with storages this session uses
 
 # Widget keys (pages read them back with st.session_state when needed).
 LIVE_PICK = "live_run_pick"
 HOME_PICK = "home_run_pick"
+STORAGE_PICK = "storage_pick"
 
 
 def selected_run() -> str | None:

@@ -7,13 +7,13 @@ from collections import deque
 import pandas as pd
 
 from tuning import analysis as an
-from tuning.core.scoring import Scoring
+from tuning.core.scoring import Scoring, StudyValue
 from ui import text
 
 NOT_COMPLETED = ("failed", "stopped", "pruned")
 
 
-def top_table(df: pd.DataFrame, scoring: Scoring, n: int = 10) -> pd.DataFrame:
+def top_table(df: pd.DataFrame, scoring: Scoring | StudyValue, n: int = 10) -> pd.DataFrame:
     """The n best complete trials: score, spread over folds, train score, fit time, params."""
     if not len(df):
         return pd.DataFrame()
@@ -29,6 +29,8 @@ def top_table(df: pd.DataFrame, scoring: Scoring, n: int = 10) -> pd.DataFrame:
             "fit time (s)": top["fit_seconds"],
         }
     )
+    # Columns no trial records (a study another tool made has no folds or fit times).
+    table = table.drop(columns=[c for c in table.columns[2:] if table[c].isna().all()])
     if "worker" in df.columns and df["worker"].nunique() > 1:
         table["worker"] = top["worker"]  # host:pid of the process that ran it
     for c in (c for c in top.columns if c.startswith("param_")):

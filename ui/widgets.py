@@ -15,7 +15,7 @@ from tuning.core.errors import DataError, SpaceError
 from tuning.core.space import SearchSpace
 from tuning.data import datasets
 from tuning.data.datasets import Dataset
-from ui import state, text
+from ui import links, registry, state, text
 from ui.runs import RunRef
 from ui.space_table import COLUMNS, EDITABLE, space_to_table, table_to_space
 from ui.uploads import save_upload
@@ -211,10 +211,17 @@ def space_editor(base: SearchSpace, key: str) -> SearchSpace | None:
 
 
 # -- runs --------------------------------------------------------------------------------------
-def run_picker(refs: list[RunRef], label: str = "Run") -> str:
-    """A selectbox over runs that follows (and sets) the selected run across pages."""
+def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) -> str:
+    """A selectbox over runs that follows (and sets) the selected run across pages, and the
+    page's URL (`?run=NAME`): a link selects its run, a choice here rewrites the link."""
     names = [r.name for r in refs]
     wanted = state.selected_run()
+    asked = links.linked(links.RUN) if page else None
+    if asked is not None and asked in names:
+        wanted = asked
+    elif asked is not None:
+        st.warning(f"The link names run {text.md(asked)}, which is not in this storage "
+                   f"({text.md(registry.storage_label())}).", icon=":material/link_off:")  # fmt: skip
     if wanted not in names:
         wanted = names[0]
     if st.session_state.get(state.LIVE_PICK) != wanted:
@@ -222,16 +229,29 @@ def run_picker(refs: list[RunRef], label: str = "Run") -> str:
 
     def _changed() -> None:
         state.select_run(st.session_state[state.LIVE_PICK])
+        if page:
+            st.query_params[links.RUN] = st.session_state[state.LIVE_PICK]
 
     # Names only: a keyed selectbox keeps showing the label it first drew for its value, so a
     # status in the label would go stale (the status badge below the picker stays current).
-    st.selectbox(label, names, key=state.LIVE_PICK, on_change=_changed)
-    state.select_run(st.session_state[state.LIVE_PICK])
-    return st.session_state[state.LIVE_PICK]
+    if page:
+        left, right = st.columns([6, 1], vertical_alignment="bottom")
+        with left:
+            st.selectbox(label, names, key=state.LIVE_PICK, on_change=_changed)
+    else:
+        st.selectbox(label, names, key=state.LIVE_PICK, on_change=_changed)
+    name = st.session_state[state.LIVE_PICK]
+    state.select_run(name)
+    if page:
+        links.follow(links.RUN, name)
+        with right:
+            links.copy_link(page, run=name)
+    return name
 
 
-def pick_run_or_stop() -> str:
-    """The run picker shared by the per-run pages; with no runs yet, say where to start one."""
+def pick_run_or_stop(page: str | None = None) -> str:
+    """The run picker shared by the per-run pages (`page`: its URL path, for links); with no
+    runs yet, say where to start one."""
     from ui import runs
 
     refs = runs.run_refs()
@@ -239,4 +259,4 @@ def pick_run_or_stop() -> str:
         st.info("No runs yet: start one on **New run** or from a demo on **Home**.")
         st.page_link(state.PAGE_NEW_RUN, label="New run", icon=":material/add_circle:")
         st.stop()
-    return run_picker(refs)
+    return run_picker(refs, page=page)

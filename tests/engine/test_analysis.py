@@ -42,6 +42,9 @@ def frozen(number, params, dists, value=None, state=TrialState.COMPLETE, start=N
 def study_of(trials, direction="maximize", attrs=None) -> optuna.Study:
     study = optuna.create_study(storage=InMemoryStorage(), direction=direction)
     study.add_trials(trials)
+    # As create_run starts a run (its first attribute): read as a Tuning Studio run, not as a
+    # study another tool made (tests/engine/test_foreign_studies.py covers those).
+    study.set_user_attr("created_at", "2026-01-01T00:00:00+00:00")
     for k, v in (attrs or {}).items():
         study.set_user_attr(k, v)
     return study

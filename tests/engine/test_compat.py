@@ -7,6 +7,7 @@ import ast
 import errno
 import json
 import os
+import warnings
 from pathlib import Path
 
 import archcheck
@@ -29,7 +30,7 @@ SHIMS = {  # every public name of compat.py; each has a test below
     "WRITTEN_FOR", "storage_of", "study_id", "trial_id", "set_trial_claimer",
     "TrialNumberHyperband", "bracket_id", "tpe_startup_trials", "tpe_densities", "cmaes_state",
     "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "scott_parzen_estimator",
-    "RollbackFileBackend", "hypervolume",
+    "RollbackFileBackend", "hypervolume", "metric_names",
 }  # fmt: skip
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -69,6 +70,16 @@ def test_storage_study_and_trial_ids():
     ids = [compat.trial_id(t) for t in study.trials]
     assert len(set(ids)) == 3
     assert [storage.get_trial(i).number for i in ids] == [0, 1, 2]
+
+
+def test_metric_names_read_as_study_metric_names_does():
+    study = optuna.create_study(directions=["minimize", "maximize"])
+    storage, sid = compat.storage_of(study), compat.study_id(study)
+    assert compat.metric_names(storage, sid) is None
+    with warnings.catch_warnings():  # set_metric_names is marked experimental
+        warnings.simplefilter("ignore")
+        study.set_metric_names(["loss", "accuracy"])
+    assert compat.metric_names(storage, sid) == study.metric_names == ["loss", "accuracy"]
 
 
 def test_set_trial_claimer_makes_ask_take_the_claimed_trial():

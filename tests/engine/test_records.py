@@ -181,9 +181,11 @@ def test_the_record_of_a_study_without_a_config(storage):
     study = optuna.create_study(storage=storage, study_name="foreign", direction="minimize")
     rec = RunRecord.from_study(study)
     assert rec.config is None and rec.config_dict == {} and rec.config_error is None
-    assert not rec.is_studio_run and rec.status is RunStatus.QUEUED
+    assert not rec.is_studio_run and rec.status is RunStatus.QUEUED  # no trials yet
+    assert rec.foreign is not None and rec.foreign.directions == ("minimize",)
     assert rec.direction == "minimize" and rec.dataset_label == "?" and rec.n_trials is None
-    assert list_runs(storage) == []  # not a Tuning Studio run: listings skip it
+    (listed,) = list_runs(storage)  # another tool's study: listed, known as foreign
+    assert listed.name == "foreign" and listed.record.read_only
 
     study.set_user_attr("config", {"dataset": {"name": "iris"}, "not_a_setting": 1})
     broken = RunRecord.from_study(study)

@@ -30,12 +30,13 @@ from tuning.analysis.param_importance import (
     Importance,
     ImportanceCache,
 )
-from tuning.analysis.rundata import RunData, load_run, running_best
+from tuning.analysis.rundata import RunData, load_run, record_of, running_best
 from tuning.analysis.statistics import Curve, select_curves
 from tuning.core.enums import RunStatus
 from tuning.core.objectives import Objective
-from tuning.core.scoring import Scoring
-from tuning.store.records import RunRecord, direction_of
+from tuning.core.scoring import Scoring, StudyValue
+from tuning.store.foreign import is_foreign
+from tuning.store.records import RunRecord
 from tuning.store.results import TrialFeed
 from tuning.store.runs import load_study
 
@@ -82,8 +83,8 @@ class Snapshot:
         return self.record.config_dict
 
     @property
-    def scoring(self) -> Scoring:
-        return Scoring(self.run.scoring)
+    def scoring(self) -> Scoring | StudyValue:
+        return self.run.metric
 
     @property
     def direction(self) -> str:
@@ -247,7 +248,8 @@ class LiveRun:
         self.storage = storage
         self.study = load_study(name, storage)
         self.study_id = storage.get_study_id_from_name(name)
-        self.feed = TrialFeed(self.study)
+        self.foreign = is_foreign(self.study.user_attrs)  # made by another tool: read-only
+        self.feed = TrialFeed(self.study, values=self.foreign)
         self.lock = threading.Lock()
         self.hover_cache: dict[int, str] = {}  # finished trials' hover text (ui.charts)
         self.importances = ImportanceCache()  # the one importance of this run, per method
@@ -261,7 +263,8 @@ class LiveRun:
     def record(self, attrs: dict[str, Any] | None = None, now: float | None = None) -> RunRecord:
         """The run's record, from `attrs` when the caller has just read them."""
         attrs = self.attrs() if attrs is None else attrs
-        return RunRecord.from_attrs(self.name, attrs, direction_of(self.study), now)
+        trials = self.study.get_trials(deepcopy=False) if is_foreign(attrs) else ()
+        return record_of(self.study, attrs, trials, now)
 
     def read(self, now: float | None = None) -> RunData:
         """The run for analysis; converts only trials that are new or were unfinished."""
@@ -276,7 +279,7 @@ class LiveRun:
             self.n_objectives = len(self.study.directions)
         objectives = run.record.objectives
         if self.n_objectives < 2 or len(objectives) != self.n_objectives:
-            return None  # single-objective; or no studio config to name them (issue 16)
+            return None  # single-objective (or a saved config this version cannot read)
         with self.lock:
             if self.fronts is None:
                 self.fronts = FrontTracker(objectives)

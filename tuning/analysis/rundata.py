@@ -20,9 +20,11 @@ from optuna.trial import FrozenTrial
 
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
+from tuning.core.scoring import Scoring, StudyValue
 from tuning.core.space import SearchSpace
 from tuning.evaluation.metrics import TrialMetrics
-from tuning.store.records import RunRecord, direction_of
+from tuning.store.foreign import is_foreign
+from tuning.store.records import RunRecord, direction_name, direction_of
 from tuning.store.results import TrialFeed
 
 # What one step of a trial's intermediate scores is, by the run's budget kind (axis titles).
@@ -93,7 +95,16 @@ class RunData:
 
     @property
     def label(self) -> str:
+        if self.record.foreign is not None:
+            return self.scoring
         return self.scoring[4:] if self.scoring.startswith("neg_") else self.scoring
+
+    @property
+    def metric(self) -> Scoring | StudyValue:
+        """Objective 0 as the views name it: the run's scorer, or a foreign study's value."""
+        if self.record.foreign is not None:
+            return StudyValue(self.scoring, self.direction)
+        return Scoring(self.scoring)
 
     @property
     def arrow(self) -> str:
@@ -101,8 +112,9 @@ class RunData:
 
     @property
     def score_title(self) -> str:
-        """e.g. 'CV accuracy (higher is better)'."""
-        return f"CV {self.label} ({self.arrow})"
+        """e.g. 'CV accuracy (higher is better)'; a foreign study's value has no CV."""
+        cv = "" if self.record.foreign is not None else "CV "
+        return f"{cv}{self.label} ({self.arrow})"
 
     # -- trials -----------------------------------------------------------------------------
     @property
@@ -217,24 +229,38 @@ def load_run(
     """Read a run for analysis. Pass the page's long-lived TrialFeed, refreshed, to reuse its
     incremental frame (a refresh then converts only new trials); without one, all trials are
     read once. `now` dates the status (a stale heartbeat reads as interrupted)."""
+    attrs = study.user_attrs
     if feed is None:
-        feed = TrialFeed(study)
+        feed = TrialFeed(study, values=is_foreign(attrs))
         feed.refresh()
     frame, trials = feed.frame(), feed.trials
     direction = direction_of(study)
-    attrs = study.user_attrs
-    record = RunRecord.from_attrs(study.study_name, attrs, direction, now)
+    record = record_of(study, attrs, trials, now)
     frame = score_only(frame).assign(best_so_far=running_best(frame, direction))
     return RunData(
         name=study.study_name,
         frame=frame,
         trials=list(trials),
         direction=direction,
-        scoring=record.scoring or "score",
+        scoring=record.scoring or record.objectives[0].label,
         record=record,
         attrs=attrs,
         params=_param_infos(record.config, trials, frame),
     )
+
+
+def record_of(
+    study: optuna.Study, attrs: dict[str, Any], trials: Sequence[FrozenTrial], now: float | None
+) -> RunRecord:
+    """The study's record from attributes just read (and, for a study another tool made, its
+    directions, metric names and these trials)."""
+    if not is_foreign(attrs):
+        return RunRecord.from_attrs(study.study_name, attrs, direction_of(study), now)
+    return RunRecord.from_attrs(
+        study.study_name, attrs, direction_of(study), now,
+        directions=[direction_name(d) for d in study.directions],
+        metric_names=study.metric_names, trials=trials,
+    )  # fmt: skip
 
 
 def scored(frame: pd.DataFrame) -> np.ndarray:

@@ -254,6 +254,16 @@ def efficiency(run: RunData) -> Efficiency:
     )
     useful = (fit + score) / total if total > 0 else None
     lanes = f" on {workers} parallel workers" if workers > 1 else ""
+    if run.record.foreign is not None:  # its trials hold durations, not fit and score times
+        breakdown = breakdown[breakdown["part"].isin(["in_trial", "between"])].assign(
+            label=["inside trials (the study's objective)", "between trials"]
+        )
+        message = (
+            f"The study's {wall:.1f} s of wall time{lanes}: {float(dur.sum()):.1f} s inside "
+            f"trials, {between:.1f} s between them. It was made outside Tuning Studio, so its "
+            "trials record no fit and score times: how much went into fitting is not known."
+        )
+        return Efficiency(curve, breakdown, wall, workers, None, message)
     message = (
         f"{100 * useful:.0f}% of the run's {wall:.1f} s of wall time{lanes} went into fitting "
         f"({fit:.1f} s) and scoring ({score:.1f} s) models; the rest was overhead in trials "

@@ -35,6 +35,8 @@ def print_table(header: list[str], rows: list[list[Any]]) -> None:
 
 def format_summary(s: RunSummary, seconds: float | None = None) -> str:
     """A run's state, best CV score, test score and best hyperparameters (`run`, `show`)."""
+    if s.record is not None and s.record.foreign is not None:
+        return _foreign_summary(s)
     lines = [
         "",
         f"Run:        {s.name}  [{s.status}]",
@@ -80,6 +82,30 @@ def format_summary(s: RunSummary, seconds: float | None = None) -> str:
     return "\n".join(lines)
 
 
+def _foreign_summary(s: RunSummary) -> str:
+    """A study another tool made: what its trials say, and that the rest is not known."""
+    lines = [
+        "",
+        f"Study:      {s.name}  [{s.status}]",
+        "Made:       outside Tuning Studio (plain Optuna): read-only, no data, model, CV or test",
+        f"Trials:     {s.done} done ("
+        + ", ".join(f"{v} {k}" for k, v in sorted(s.counts.items()))
+        + ")",
+    ]
+    if s.best_value is None:
+        lines.append("Best:       no trial completed")
+    else:
+        direction = "lower is better" if s.direction == "minimize" else "higher is better"
+        lines.append(
+            f"Best:       {s.scoring} = {s.best_value:.6g}  (trial {s.best_number}, {direction})"
+        )
+        width = max(map(len, s.best_params), default=0)
+        lines += ["Best parameters:"] + [
+            f"  {k:<{width}} = {fmt(v)}" for k, v in s.best_params.items()
+        ]
+    return "\n".join(lines)
+
+
 def format_tradeoff(study: optuna.Study) -> str:
     """A multi-objective run's objectives, the size of its Pareto front and the trade-off it
     refit, with why (`run`, `show`, `choose`)."""
@@ -93,6 +119,8 @@ def format_tradeoff(study: optuna.Study) -> str:
         f"complete trial beats on every objective: {', '.join(map(str, front[:20]))}"
         + (" ..." if len(front) > 20 else ""),
     ]
+    if run.read_only:  # choosing refits and tests: not for a study another tool made
+        return "\n".join(lines)
     choice = study.user_attrs.get(CHOICE) or {}
     if "trial" not in choice:
         lines.append("Chosen:     none yet (`python -m tuning choose RUN --within 1`)")

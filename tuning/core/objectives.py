@@ -105,3 +105,15 @@ def run_objectives(config: Any, scoring: str | None = None) -> list[Objective]:
     configuration's costs. `scoring` overrides the config's (a saved run's is always set)."""
     name = scoring or config.scoring or "accuracy"
     return [score_objective(name), *(parse_cost(s) for s in config.objectives)]
+
+
+def value_column(index: int) -> str:
+    """The TrialFeed column of a study's value `index` (0: "value"; others: "values_1", ...)."""
+    return "value" if index == 0 else f"values_{index}"
+
+
+def value_objective(index: int, n: int, direction: str, metric_name: str | None = None) -> Objective:
+    """Value `index` of the trials of a study another tool made: named by its metric name
+    (study.set_metric_names) where set, else as Optuna's trials_dataframe names it."""
+    label = metric_name or ("value" if n == 1 else f"values_{index}")
+    return Objective(f"values_{index}", label, "", direction, value_column(index))

@@ -102,3 +102,26 @@ class ScorerScoring(Scoring):
 
     def __call__(self, estimator: Any, X: Any, y: Any) -> float:
         return float(self.scorer(estimator, X, y))
+
+
+@dataclass(frozen=True)
+class StudyValue:
+    """Objective 0 of a study another tool made, read as `Scoring` is read by the views (name,
+    label, direction, arrow): its value as the study's objective returned it, not a scorer."""
+
+    name: str
+    direction: str  # "minimize" | "maximize"
+    negated = False
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    @property
+    def arrow(self) -> str:
+        return "lower is better" if self.direction == "minimize" else "higher is better"
+
+    def better(self, a: float, b: float | None) -> bool:
+        if b is None:
+            return True
+        return a < b if self.direction == "minimize" else a > b

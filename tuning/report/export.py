@@ -93,6 +93,8 @@ def best_params(run: RunData) -> dict[str, Any]:
     else:
         best = run.best
         number = None if best is None else int(best["number"])
+    if number is not None and run.record.foreign is not None:
+        return dict(run.trial(number).params)  # all a study another tool made knows
     if number is None or run.config is None or run.space is None:
         raise ConfigError("The run has no complete trial yet: there is no best model.")
     trial = run.trial(number)

@@ -40,7 +40,8 @@ from tuning.methods import REGISTRY as METHODS
 from tuning.models import REGISTRY as MODELS
 from tuning.plots import figures as plots
 from tuning.plots import pareto as pareto_plots
-from tuning.store.records import RunRecord
+from tuning.store.foreign import needs_config
+from tuning.store.notes import notes_of
 
 FIGURE_NOTES = {
     "importance": "How much each parameter drove reaching the top 10% of scores. The bars give "
@@ -275,6 +276,13 @@ def _performance(data: ReportData) -> list[tuple[str, str]]:
     rows: list[tuple[str, str]] = []
     if best is None:
         return [("Best", "no trial completed")]
+    if run.record.foreign is not None:
+        return [
+            (f"Best {run.label}", f"{an.fmt_value(float(best['value']))} (trial "
+             f"{int(best['number'])}, {run.arrow}; as the study's objective returned it: no CV "
+             "folds, so no spread)"),
+            ("Test score", needs_config("A held-out test score")),
+        ]  # fmt: skip
     std = an.to_float([best.get("cv_std")])[0]
     folds = run.folds or "?"
     rows.append(
@@ -317,8 +325,18 @@ def _performance(data: ReportData) -> list[tuple[str, str]]:
 def _summary(data: ReportData) -> list[tuple[str, str]]:
     run = data.run
     cfg = run.config
-    rec = RunRecord.from_attrs(run.name, run.attrs, run.direction)
+    rec = run.record
     counts = run.frame["state"].value_counts()
+    if rec.foreign is not None:
+        unknown = "not known (made outside Tuning Studio)"
+        return [
+            ("Study", run.name), ("Made by", "another tool (plain Optuna): shown read-only"),
+            ("Status", str(rec.status)), ("Dataset", unknown), ("Model", unknown),
+            ("Search method", unknown), ("Objective", f"{run.label} ({run.arrow})"),
+            ("Trials", ", ".join(f"{int(v)} {k}" for k, v in counts.items()) or "none"),
+            *((label, str(v)) for v, label in ((rec.started_at, "First trial started"),
+                                               (rec.ended_at, "Last trial ended")) if v),
+        ]  # fmt: skip
     rows = [
         ("Run", run.name),
         ("Status", str(rec.status)),
@@ -348,7 +366,7 @@ def _top_table(data: ReportData) -> pd.DataFrame:
         row: dict[str, Any] = {
             "rank": i,
             "trial": int(r.number),
-            f"CV {run.label}": an.fmt_value(float(r.value)),
+            f"{'' if run.record.foreign else 'CV '}{run.label}": an.fmt_value(float(r.value)),
             "std": an.param_cell(an.to_float([r.cv_std])[0], lambda v: num(v, 2)),
             "train": an.param_cell(an.to_float([r.train_score])[0], lambda v: num(v, 4)),
             "seconds": an.param_cell(an.to_float([r.duration_s])[0], lambda v: num(v, 3)),
@@ -398,6 +416,8 @@ def _tradeoff_intro(data: ReportData) -> str:
 def _choice_rows(data: ReportData) -> list[tuple[str, str]]:
     t = data.tradeoffs
     run = data.run
+    if run.record.foreign is not None:
+        return [("Chosen trade-off", needs_config("Choosing a trade-off (a refit and a test)"))]
     if t.chosen is None:
         return [("Chosen trade-off", "none yet (the run chooses one when it finishes)")]
     rows = [("Rule", str(t.choice.get("rule", ""))), ("Why", str(t.choice.get("reason", "")))]
@@ -431,8 +451,9 @@ def _single_score_note(data: ReportData) -> str:
     """What the views built for one score show on a multi-objective run."""
     if data.tradeoffs is None:
         return ""
+    cv = "" if data.run.record.foreign else "CV "
     return (
-        f"On this multi-objective run, the sections below follow the CV {data.run.label} alone "
+        f"On this multi-objective run, the sections below follow the {cv}{data.run.label} alone "
         "(the first objective): the best, the top 10, the efficiency and the parameter impact "
         "rank trials by it whatever they cost; the trade-off section above weighs it against "
         "the costs."
@@ -441,6 +462,15 @@ def _single_score_note(data: ReportData) -> str:
 
 def _config_rows(data: ReportData) -> list[tuple[str, str]]:
     cfg = data.run.config
+    foreign = data.run.record.foreign
+    if foreign is not None:
+        return [
+            *((f"Objective {i}", f"{o.label} ({o.direction})")
+              for i, o in enumerate(foreign.objectives)),
+            ("Metric names", ", ".join(foreign.metric_names) if foreign.metric_names
+             else "not set (study.set_metric_names)"),
+            ("Not known", "; ".join(foreign.unknown)),
+        ]  # fmt: skip
     if cfg is None:
         return [("Configuration", "not saved with this run")]
     options = ", ".join(f"{k}={v}" for k, v in cfg.method_options.items()) or "defaults"
@@ -644,6 +674,32 @@ def _tradeoffs_html(data: ReportData, shared: bool) -> str:
     )
 
 
+def _notes_html(data: ReportData) -> str:
+    """The run's and its trials' notes, as text: a note's own HTML is escaped, never run."""
+    run_note, trial_notes = notes_of(data.run.attrs)
+    if not run_note and not trial_notes:
+        return ""
+    parts = ["<h2>Notes</h2>"]
+    if run_note:
+        parts.append(f'<pre class="note">{h(run_note)}</pre>')
+    for number, note in trial_notes.items():
+        parts.append(f'<h3>Trial {number}</h3><pre class="note">{h(note)}</pre>')
+    return "\n".join(parts)
+
+
+def _notes_md(data: ReportData) -> str:
+    """The notes as Markdown the note's author wrote, with any HTML in them escaped."""
+    run_note, trial_notes = notes_of(data.run.attrs)
+    if not run_note and not trial_notes:
+        return ""
+    out = ["## Notes\n"]
+    if run_note:
+        out.append(html.escape(run_note, quote=False) + "\n")
+    for number, note in trial_notes.items():
+        out.append(f"**Trial {number}**\n\n{html.escape(note, quote=False)}\n")
+    return "\n".join(out)
+
+
 def report_html(data: ReportData | optuna.Study) -> str:
     """The report as one self-contained HTML document (string)."""
     if not isinstance(data, ReportData):
@@ -685,6 +741,7 @@ def report_html(data: ReportData | optuna.Study) -> str:
         "offline: the figures are embedded and interactive (hover, zoom, double-click to reset)."
         "</p>",
         _kv_table(_summary(data)),
+        _notes_html(data),
         f"<h2>{h(_params_heading(data))}</h2>",
         _df_table(params),
         "<h2>Performance</h2>",
@@ -802,6 +859,7 @@ def report_markdown(data: ReportData | optuna.Study) -> str:
         f"_Generated {md(data.generated_at)} by Tuning Studio. The HTML report has the "
         "interactive figures._\n",
         _md_kv(_summary(data)),
+        _notes_md(data),
         f"## {md(_params_heading(data))}\n",
         _md_table(params),
         "## Performance\n",

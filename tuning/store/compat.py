@@ -32,6 +32,14 @@ def study_id(study: optuna.Study | Any) -> int:
     return study._study_id
 
 
+def metric_names(storage: BaseStorage, study_id: int) -> list[str] | None:
+    """What `study.metric_names` returns, without a Study object: Optuna keeps the names set by
+    `study.set_metric_names` in a study system attribute under a private key."""
+    from optuna.study.study import _SYSTEM_ATTR_METRIC_NAMES
+
+    return storage.get_study_system_attrs(study_id).get(_SYSTEM_ATTR_METRIC_NAMES)
+
+
 def trial_id(trial: FrozenTrial) -> int:
     return trial._trial_id
 

@@ -7,19 +7,23 @@ ones runs have always had, so runs made by earlier versions read the same.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial
 
 from tuning.core.budget import Budget
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import UserError
 from tuning.core.objectives import Objective, run_objectives, score_objective
+from tuning.store.foreign import ForeignStudy, foreign_status, is_foreign
 from tuning.store.runs import run_status
 
 
@@ -70,6 +74,8 @@ class RunRecord:
     test_top: dict[str, Any] | None = None
     experiment: dict[str, Any] | None = None
     dataset_file: dict[str, Any] | None = None
+    # A study another tool made: what is known of it (None for a Tuning Studio run).
+    foreign: ForeignStudy | None = None
 
     @property
     def config(self) -> RunConfig | None:
@@ -96,6 +102,8 @@ class RunRecord:
     @property
     def objectives(self) -> list[Objective]:
         """The run's objectives in its study's order (objective 0: the CV score)."""
+        if self.foreign is not None:
+            return self.foreign.objectives
         cfg = self.config
         if cfg is not None:
             return run_objectives(cfg, self.scoring)
@@ -122,10 +130,22 @@ class RunRecord:
             label = f"{Path(ds.get('path') or 'csv').name} → {ds.get('target')}"
         return label
 
+    @property
+    def read_only(self) -> bool:
+        """A study another tool made: shown from its trials, never written to."""
+        return self.foreign is not None
+
     @classmethod
     def from_attrs(
-        cls, name: str, attrs: dict[str, Any], direction: str, now: float | None = None
+        cls, name: str, attrs: dict[str, Any], direction: str, now: float | None = None, *,
+        directions: Sequence[str] | None = None, metric_names: Sequence[str] | None = None,
+        trials: Sequence[FrozenTrial] | None = None,
     ) -> RunRecord:
+        """The record from the study's attributes. A study another tool made (no saved
+        configuration) also needs its `directions`, `metric_names` and `trials`: its status and
+        dates come from the trials (pass them; without them it reads as finished)."""
+        if is_foreign(attrs):
+            return cls._foreign(name, attrs, directions or (direction,), metric_names, trials, now)
         cfg_dict = attrs.get("config") or {}
         task = attrs.get("task")
         return cls(
@@ -143,8 +163,40 @@ class RunRecord:
         )  # fmt: skip
 
     @classmethod
+    def _foreign(
+        cls, name: str, attrs: dict[str, Any], directions: Sequence[str],
+        metric_names: Sequence[str] | None, trials: Sequence[FrozenTrial] | None,
+        now: float | None,
+    ) -> RunRecord:  # fmt: skip
+        when = datetime.fromtimestamp(now) if now is not None else None
+        status = RunStatus.FINISHED if trials is None else foreign_status(trials, when)
+        starts = [t.datetime_start for t in trials or () if t.datetime_start]
+        ends = [t.datetime_complete for t in trials or () if t.datetime_complete]
+        first = _iso(min(starts)) if starts else None
+        return cls(
+            name=name, status=status, direction=directions[0], config_dict={},
+            created_at=first, started_at=first,
+            ended_at=_iso(max(ends)) if ends and status.ended else None,
+            foreign=ForeignStudy(
+                tuple(directions), tuple(metric_names) if metric_names else None
+            ),
+        )  # fmt: skip
+
+    @classmethod
     def from_study(cls, study: optuna.Study, now: float | None = None) -> RunRecord:
-        return cls.from_attrs(study.study_name, study.user_attrs, direction_of(study), now)
+        attrs = study.user_attrs
+        if not is_foreign(attrs):
+            return cls.from_attrs(study.study_name, attrs, direction_of(study), now)
+        return cls.from_attrs(
+            study.study_name, attrs, direction_of(study), now,
+            directions=[direction_name(d) for d in study.directions],
+            metric_names=study.metric_names, trials=study.get_trials(deepcopy=False),
+        )  # fmt: skip
+
+
+def _iso(naive_local: datetime) -> str:
+    """Optuna's naive local datetimes as the UTC ISO strings runs keep their dates in."""
+    return naive_local.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def direction_of(study: optuna.Study) -> str:

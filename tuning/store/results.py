@@ -18,8 +18,10 @@ import pandas as pd
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
+from tuning.core.objectives import value_column
 from tuning.evaluation.metrics import TrialMetrics
 from tuning.store import compat
+from tuning.store.foreign import is_foreign, listed
 from tuning.store.records import RunRecord, direction_name
 
 STATE_NAMES = {
@@ -43,7 +45,9 @@ def score_of(t: FrozenTrial) -> float | None:
     return t.values[0] if t.state == TrialState.COMPLETE and t.values else None
 
 
-def trial_row(t: FrozenTrial) -> dict[str, Any]:
+def trial_row(t: FrozenTrial, values: bool = False) -> dict[str, Any]:
+    """One trial as a row. `values`: also each of a multi-objective trial's values after the
+    first ("values_1", ...): a study another tool made keeps its objectives only there."""
     m = TrialMetrics.of(t)
     known = TrialMetrics.recorded(t)  # without a record (running) the numbers are unknown, not 0
     start, end = t.datetime_start, t.datetime_complete
@@ -65,16 +69,24 @@ def trial_row(t: FrozenTrial) -> dict[str, Any]:
         "model_bytes": m.model_bytes,
         "n_params": m.n_params,
     }
+    if values and t.values and len(t.values) > 1:
+        for i, v in enumerate(t.values[1:], 1):
+            row[value_column(i)] = v if t.state == TrialState.COMPLETE else None
+    if t.state == TrialState.PRUNED and row["step"] is None and t.intermediate_values:
+        row["step"] = max(t.intermediate_values)  # no record of ours: its last reported step
     for k, v in t.params.items():
         row[f"param_{k}"] = v
     return row
 
 
 class TrialFeed:
-    """Incremental DataFrame of a study's trials. Keep one per run for the life of the process."""
+    """Incremental DataFrame of a study's trials. Keep one per run for the life of the process.
 
-    def __init__(self, study: optuna.Study) -> None:
+    `values`: also a column per objective value after the first (studies another tool made)."""
+
+    def __init__(self, study: optuna.Study, values: bool = False) -> None:
         self.study = study
+        self.values = values
         self._done = pd.DataFrame(columns=BASE_COLUMNS)  # finished trials, in number order
         self._n_done = 0  # trials[:_n_done] are all finished and converted
         self._tail: list[dict[str, Any]] = []
@@ -88,9 +100,9 @@ class TrialFeed:
         i = self._n_done
         # Advance the finished prefix; everything after the first unfinished trial is re-read.
         while i < len(trials) and trials[i].state.is_finished():
-            new_done.append(trial_row(trials[i]))
+            new_done.append(trial_row(trials[i], self.values))
             i += 1
-        tail = [trial_row(t) for t in trials[i:]]
+        tail = [trial_row(t, self.values) for t in trials[i:]]
         if new_done:
             chunk = pd.DataFrame(new_done)
             self._done = (
@@ -163,13 +175,35 @@ def _local(iso: str | None) -> str | None:
 def summarize(
     storage: BaseStorage, study_id: int, name: str, attrs: dict, direction: str
 ) -> RunSummary:
-    return summary_of(RunRecord.from_attrs(name, attrs, direction), storage, study_id)
+    return summary_of(record_in(storage, study_id, name, attrs, direction), storage, study_id)
+
+
+def record_in(
+    storage: BaseStorage, study_id: int, name: str, attrs: dict, direction: str,
+    trials: list[FrozenTrial] | None = None, now: float | None = None,
+) -> RunRecord:  # fmt: skip
+    """The study's record; for a study another tool made, from its directions, metric names
+    and trials too (read here unless given)."""
+    if not is_foreign(attrs):
+        return RunRecord.from_attrs(name, attrs, direction, now)
+    directions = [direction_name(d) for d in storage.get_study_directions(study_id)]
+    names = compat.metric_names(storage, study_id)
+    if trials is None:
+        trials = storage.get_all_trials(study_id, deepcopy=False)
+    return RunRecord.from_attrs(
+        name, attrs, direction, now, directions=directions, metric_names=names, trials=trials
+    )
+
+
+FOREIGN_LABEL = "—"  # what a study another tool made shows for its dataset, model and method
 
 
 def summary_of(run: RunRecord, storage: BaseStorage, study_id: int) -> RunSummary:
     """A listing's numbers for the run: its record plus a pass over its trials."""
     cfg = run.config_dict
     trials = storage.get_all_trials(study_id, deepcopy=False)
+    if run.foreign is not None:
+        return _foreign_summary(run, trials)
     counts: dict[str, int] = {}
     best: FrozenTrial | None = None
     sign = 1 if run.direction == "maximize" else -1
@@ -193,6 +227,27 @@ def summary_of(run: RunRecord, storage: BaseStorage, study_id: int) -> RunSummar
     )  # fmt: skip
 
 
+def _foreign_summary(run: RunRecord, trials: list[FrozenTrial]) -> RunSummary:
+    counts: dict[str, int] = {}
+    best: FrozenTrial | None = None
+    sign = 1 if run.direction == "maximize" else -1
+    for t in trials:
+        state = STATE_NAMES.get(t.state, t.state.name.lower())
+        counts[state] = counts.get(state, 0) + 1
+        v = score_of(t)
+        if v is not None and np.isfinite(v) and (best is None or sign * v > sign * score_of(best)):
+            best = t
+    return RunSummary(
+        name=run.name, status=run.status, dataset=FOREIGN_LABEL, model=FOREIGN_LABEL,
+        method=FOREIGN_LABEL, scoring=run.objectives[0].label, direction=run.direction,
+        n_trials=None, timeout_s=None, counts=counts,
+        best_value=score_of(best) if best else None, best_std=None,
+        best_number=best.number if best else None, best_params=dict(best.params) if best else {},
+        created_at=run.created_at, started_at=run.started_at, ended_at=run.ended_at,
+        record=run,
+    )  # fmt: skip
+
+
 def trial_row_state(t: FrozenTrial) -> str:
     return _row_state(t, TrialMetrics.of(t) if t.state == TrialState.FAIL else None)
 
@@ -205,13 +260,15 @@ def _row_state(t: FrozenTrial, m: TrialMetrics | None) -> str:
 
 
 def list_runs(storage: BaseStorage) -> list[RunSummary]:
-    """Every run in the storage, newest first. Studies not made by Tuning Studio are skipped."""
+    """Every study in the storage, newest first: Tuning Studio's runs and studies other tools
+    made (`RunSummary.record.foreign`); half-written runs (creation cut short) are skipped."""
     out = []
     for s in storage.get_all_studies():
-        if "config" not in s.user_attrs:
+        if not listed(s.user_attrs):
             continue
-        run = RunRecord.from_attrs(s.study_name, s.user_attrs, direction_name(s.directions[0]))
-        out.append(summary_of(run, storage, compat.study_id(s)))
+        sid = compat.study_id(s)
+        run = record_in(storage, sid, s.study_name, s.user_attrs, direction_name(s.directions[0]))
+        out.append(summary_of(run, storage, sid))
     out.sort(key=lambda r: r.created_at or "", reverse=True)
     return out
 
@@ -220,7 +277,7 @@ def run_summary(storage: BaseStorage, name: str) -> RunSummary:
     study_id = storage.get_study_id_from_name(name)
     attrs = storage.get_study_user_attrs(study_id)
     direction = direction_name(storage.get_study_directions(study_id)[0])
-    return summary_of(RunRecord.from_attrs(name, attrs, direction), storage, study_id)
+    return summary_of(record_in(storage, study_id, name, attrs, direction), storage, study_id)
 
 
 def top_trials(df: pd.DataFrame, direction: str, n: int = 10) -> pd.DataFrame:

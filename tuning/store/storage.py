@@ -7,12 +7,13 @@ server and is created on first use under the data folder.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import os
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
@@ -22,6 +23,8 @@ from tuning.core.errors import ConfigError, StorageError
 from tuning.store import compat
 
 ENV_STORAGE = "TUNING_STUDIO_STORAGE"
+ENV_STORAGES = "TUNING_STUDIO_STORAGES"  # several storages for the app, separated by:
+STORAGES_SEP = ";"  # not "," (PostgreSQL URLs may list hosts with commas) nor ":" (URLs)
 ENV_DATA_DIR = "TUNING_STUDIO_DATA"
 JOURNAL_NAME = "runs.journal"
 
@@ -38,6 +41,40 @@ def data_dir() -> Path:
 
 def default_url() -> str:
     return os.environ.get(ENV_STORAGE) or f"journal:///{data_dir() / JOURNAL_NAME}"
+
+
+def named_storages(argv: Sequence[str] = (), env: Mapping[str, str] | None = None) -> list[str]:
+    """The storages whoever started the process named, in their order: `--storage URL` options
+    in `argv` (e.g. `streamlit run app.py -- --storage URL --storage URL2`), else
+    $TUNING_STUDIO_STORAGES (URLs separated by STORAGES_SEP), else the one default storage.
+    Repeats are dropped. Nothing typed in a browser ever names a storage."""
+    env = os.environ if env is None else env
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--storage", action="append", default=[])
+    flags = parser.parse_known_args(list(argv))[0].storage
+    listed = flags or [u for u in (env.get(ENV_STORAGES) or "").split(STORAGES_SEP)]
+    urls = [u.strip() for u in listed if u.strip()]
+    if not urls:
+        return [env.get(ENV_STORAGE) or default_url()]
+    return list(dict.fromkeys(urls))
+
+
+def storage_labels(urls: Sequence[str]) -> list[str]:
+    """A label per storage for people (passwords never shown): a journal file's path, or the
+    URL without its user and password; labels that would read the same get a number."""
+    labels = []
+    for url in urls:
+        shown = describe(url)
+        if shown.startswith("journal://"):
+            shown = "journal file /" + shown[len("journal://") :].lstrip("/")
+        labels.append(shown)
+    counts = {label: labels.count(label) for label in labels}
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(f"{label} ({seen[label]})" if counts[label] > 1 else label)
+    return out
 
 
 def open_storage(url: str | None = None) -> BaseStorage:
@@ -165,4 +202,6 @@ def write_error(exc: OSError, url: str | None = None) -> StorageError:
     )
 
 
-__all__ = ["open_storage", "default_url", "data_dir", "describe"]
+__all__ = [
+    "open_storage", "default_url", "data_dir", "describe", "named_storages", "storage_labels",
+]  # fmt: skip

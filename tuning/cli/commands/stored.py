@@ -11,6 +11,7 @@ from tuning.cli.command import Command
 from tuning.cli.output import fmt, format_summary, format_tradeoff, print_table, write
 from tuning.core.errors import UserError
 from tuning.store import storage as storage_mod
+from tuning.store.foreign import needs_config
 
 
 class List(Command):
@@ -77,7 +78,11 @@ class Show(Command):
             + [fmt(getattr(r, p)) for p in params]
             for r in top.itertuples()
         ]  # fmt: skip
-        print_table(["trial", "cv mean", "cv std", "seconds", *[p[6:] for p in params]], rows)
+        head = ["trial", "cv mean", "cv std", "seconds"]
+        if s.record is not None and s.record.read_only:  # its values: no CV, no spread
+            head = ["trial", s.scoring, "seconds"]
+            rows = [r[:1] + [f"{float(r[1]):.6g}"] + r[3:] for r in rows]
+        print_table([*head, *[p[6:] for p in params]], rows)
         return 0
 
 
@@ -156,6 +161,8 @@ class Report(Command):
         store = storage_mod.open_storage(args.storage)
         study = load_study(args.run, store)
         run = load_run(study)
+        if run.record.read_only and (args.script or args.model):
+            raise UserError(needs_config("--script and --model", plural=True))
         ext = args.output.suffix.lower() if args.output else ""
         file_format = args.format or ("md" if ext in (".md", ".markdown") else "html")
         out = args.output or Path(f"{run.name}-report.{file_format}")
