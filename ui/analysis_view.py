@@ -20,7 +20,6 @@ from tuning import analysis as an
 from tuning.analysis import statistics as an_stats
 from tuning.core.errors import UserError
 from tuning.plots import figures as plots
-from tuning.store.foreign import needs_config
 from ui import foreign, notes, pbt_view, registry, runs, state, text
 from ui import live as live_ui
 from ui.monitor import STATUS_COLORS, STATUS_ICONS
@@ -370,7 +369,7 @@ def _contour(run: an.RunData, imp: an.Importance) -> None:
 def _overfitting_section(live: an.LiveRun, run: an.RunData) -> None:
     st.subheader("Does it generalize?")
     if run.record.read_only:
-        st.caption(text.md(needs_config("Comparing train, CV and held-out test scores")))
+        st.caption(text.md(run.record.why_not("Comparing train, CV and held-out test scores")))
         return
     _score_only(run, "The top trials here are ranked by")
     df = an.overfitting(run)
@@ -526,8 +525,8 @@ def _recommendations_section(run: an.RunData, recs: list[an.Recommendation]) -> 
     changes = refine_changes(run, recs)
     with st.container(border=True):
         st.markdown("**Refine: a new run with the search space changed as recommended**")
-        if run.record.read_only:
-            st.caption(text.md(needs_config("Refine")))
+        if not run.record.rebuildable:
+            st.caption(text.md(run.record.why_not("Refine")))
             return
         if run.config is None:
             st.caption("This run has no saved configuration, so it cannot be refined.")

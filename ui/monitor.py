@@ -18,7 +18,6 @@ from tuning.analysis import MIN_TRIALS_FOR_IMPORTANCE, Snapshot, pareto
 from tuning.core.errors import UserError
 from tuning.plots import pareto as pareto_plots
 from tuning.runs.runner import choose
-from tuning.store.foreign import needs_config
 from tuning.store.runs import STALE_S
 from ui import charts, foreign, notes, pbt_view, registry, runs, tables, text
 
@@ -138,6 +137,8 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
                 st.toast("Stopping: the trial in progress ends after its current fold or epoch.")
         elif status in RESUMABLE and pbt_view.is_population(snap.config):
             st.caption("Cannot resume")
+        elif status in RESUMABLE and not snap.record.rebuildable:
+            st.caption("Cannot resume", help=snap.record.why_not("Resume"))
         elif status in RESUMABLE:
             if st.button("Resume", key="resume_run", icon=":material/play_arrow:",
                          help="Continue with the budget that is left"):  # fmt: skip
@@ -354,7 +355,7 @@ def _tradeoffs(snap: Snapshot, figs: dict) -> None:
         st.plotly_chart(figs["pairwise_fronts"], key="chart_pairwise_fronts", config=PLOTLY_CONFIG)
     if snap.record.read_only:
         _front_table(snap, False)
-        st.caption(text.md(needs_config("Choosing a trade-off (a refit and a test)")))
+        st.caption(text.md(snap.record.why_not("Choosing a trade-off (a refit and a test)")))
         return
     _choice(snap)
     working = snap.status in ("running", "queued")

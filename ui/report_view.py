@@ -336,8 +336,8 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
             "network): it reloads the data, makes the same train/test split, fits the best "
             "configuration and prints its test score.",
         )
-        if run.record.read_only:
-            box.caption(text.md(needs_config("The reproduce script")))
+        if not run.record.rebuildable or run.record.own_estimator:
+            box.caption(text.md(run.record.why_not("The reproduce script")))
         elif b.script is None:
             box.caption(text.md(b.script_error or "No script for this run."))
         else:
@@ -362,10 +362,11 @@ def _model_card(live: LiveRun, run: RunData) -> None:
         "costs one model fit.",
     )
     model = cached_model(live, run)
-    if run.record.read_only:
+    if not run.record.rebuildable or run.record.own_estimator:
+        why = run.record.why_not("Refitting the best model")
         box.button("Prepare the best model", key=PREPARE_MODEL, icon=":material/build:",
-                   disabled=True, help=needs_config("Refitting the best model"))  # fmt: skip
-        box.caption(text.md(needs_config("Refitting the best model")))
+                   disabled=True, help=why)  # fmt: skip
+        box.caption(text.md(why))
         return
     if model is None:
         slot = box.empty()

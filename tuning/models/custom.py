@@ -9,6 +9,7 @@ rebuild it.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 from sklearn.base import BaseEstimator, clone, is_classifier
@@ -50,6 +51,37 @@ def import_estimator(path: str) -> Any:
             "fit, get_params and set_params)."
         )
     return est
+
+
+NOT_IMPORTABLE = (
+    "This run's estimator ({cls}) was handed to TuningSearchCV as a Python object, and its data "
+    "lived in that Python process: its trials can be read here, but it cannot be resumed, "
+    "refined or refit. Run it again from Python, or give the command line an importable "
+    "factory (--estimator package.module:factory)."
+)
+
+
+def missing_estimator(ref: EstimatorRef | None) -> str | None:
+    """Why no process can rebuild this run's estimator from its saved configuration, or None:
+    a Python object handed to TuningSearchCV, or an import path whose module this process
+    cannot find. Cheap, and runs no user code: it looks the module up without importing it (a
+    listing of runs must not execute their factories)."""
+    if ref is None:
+        return None
+    if not ref.importable:
+        return NOT_IMPORTABLE.format(cls=ref.cls)
+    module = str(ref.path).partition(":")[0]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if found:
+        return None
+    return (
+        f"Cannot import '{module}' for the estimator {ref.path} in this process: install the "
+        "package (or add its folder to PYTHONPATH) where the app runs. Until then the run is "
+        "read-only here: its trials can be read."
+    )
 
 
 def describe(estimator: Any, path: str | None = None) -> EstimatorRef:

@@ -15,7 +15,13 @@ from tuning.execution.prepared import Prepared
 from tuning.methods import check_multi_objective, get_method
 from tuning.models import REGISTRY as MODELS
 from tuning.models import get_model
-from tuning.models.custom import check_space, estimator_task, import_estimator, own_model
+from tuning.models.custom import (
+    check_space,
+    estimator_task,
+    import_estimator,
+    missing_estimator,
+    own_model,
+)
 
 
 def rebuild_problem(config: RunConfig) -> str | None:
@@ -27,12 +33,7 @@ def rebuild_problem(config: RunConfig) -> str | None:
     if ref is None:
         return None
     if not ref.importable:
-        return (
-            f"This run's estimator ({ref.cls}) was handed to TuningSearchCV as a Python object, "
-            "and its data lived in that Python process: its trials can be read here, but it "
-            "cannot be resumed, refined or refit. Run it again from Python, or give the "
-            "command line an importable factory (--estimator package.module:factory)."
-        )
+        return missing_estimator(ref)
     try:
         import_estimator(ref.path)
     except UserError as exc:

@@ -23,7 +23,8 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import UserError
 from tuning.core.objectives import Objective, run_objectives, score_objective
-from tuning.store.foreign import ForeignStudy, foreign_status, is_foreign
+from tuning.models.custom import missing_estimator
+from tuning.store.foreign import ForeignStudy, foreign_status, is_foreign, needs_config
 from tuning.store.runs import run_status
 
 
@@ -134,6 +135,38 @@ class RunRecord:
     def read_only(self) -> bool:
         """A study another tool made: shown from its trials, never written to."""
         return self.foreign is not None
+
+    @cached_property
+    def missing_estimator(self) -> str | None:
+        """Why this run's own estimator cannot be rebuilt here (models.custom), or None."""
+        cfg = self.config
+        return None if cfg is None else missing_estimator(cfg.estimator)
+
+    @property
+    def rebuildable(self) -> bool:
+        """Whether Resume, Refine, refit and the reproduce script can rebuild this run here."""
+        return self.foreign is None and self.missing_estimator is None
+
+    @property
+    def own_estimator(self) -> str | None:
+        """The class of a run's own estimator (TuningSearchCV, --estimator), or None."""
+        cfg = self.config
+        return None if cfg is None or cfg.estimator is None else cfg.estimator.cls
+
+    def why_not(self, what: str, plural: bool = False) -> str:
+        """The sentence that says why `what` (e.g. "Refine") is not offered for this run: a
+        study another tool made, an estimator that cannot be rebuilt here, or (for the report's
+        refit and script, which rebuild the studio's own models) a run of one's own estimator."""
+        verb = "are" if plural else "is"
+        if self.foreign is not None:
+            return needs_config(what, plural)
+        if self.missing_estimator is not None:
+            return f"{what} {verb} not offered: {self.missing_estimator}"
+        return (
+            f"{what} {verb} not offered for your own estimator ({self.own_estimator}): the "
+            "report rebuilds Tuning Studio's models only. Set the best parameters on your "
+            "estimator (TuningSearchCV's best_estimator_ is that model, refit)."
+        )
 
     @classmethod
     def from_attrs(
