@@ -233,6 +233,11 @@ def _summary(run: RunData) -> None:
         )
     elif test.get("error"):
         st.warning(f"Refitting the best configuration failed: {text.md(test['error'])}")
+    elif test.get("n_test") == 0:
+        st.caption(
+            "No held-out test score: TuningSearchCV tuned on all the rows it was given. Keep a "
+            "test set apart and score it with search.score(X_test, y_test)."
+        )
     else:
         st.caption(
             "No test score yet: the run refits and scores its best configuration when it ends."

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.config import CUSTOM_MODEL, OWN_ESTIMATOR_LABEL, DatasetRef, RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.scoring import Scoring
@@ -102,6 +102,8 @@ def dataset_label(config: dict) -> str:
 
 def model_label(name: str) -> str:
     spec = MODELS.get(name)
+    if spec is None and name == CUSTOM_MODEL:
+        return OWN_ESTIMATOR_LABEL
     return spec.label if spec else name
 
 

@@ -206,7 +206,10 @@ class RunData:
 
     @property
     def step_label(self) -> str:
-        """What one step of the learning curves is (e.g. 'CV folds completed')."""
+        """What one step of the learning curves is (e.g. 'CV folds completed'); a study another
+        tool made says only "step" (whatever its objective passed to trial.report)."""
+        if self.record.foreign is not None:
+            return "step (as trial.report was given it)"
         return STEP_LABELS.get(self.budget_kind, "step")
 
     @property

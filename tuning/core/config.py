@@ -18,6 +18,7 @@ from tuning.core.errors import ConfigError, DataError
 from tuning.core.space import SearchSpace
 
 CUSTOM_MODEL = "custom"  # the model name of a run whose estimator is its own (EstimatorRef)
+OWN_ESTIMATOR_LABEL = "Your own estimator"
 
 
 @dataclass(frozen=True)

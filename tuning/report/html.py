@@ -33,6 +33,7 @@ import plotly.graph_objects as go
 
 from tuning import analysis as an
 from tuning.analysis.live import FrontTracker
+from tuning.core.config import CUSTOM_MODEL, OWN_ESTIMATOR_LABEL
 from tuning.core.enums import BudgetKind
 from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
@@ -231,6 +232,8 @@ def p_text(p: float) -> str:
 
 def model_label(name: str) -> str:
     spec = MODELS.get(name)
+    if spec is None and name == CUSTOM_MODEL:
+        return OWN_ESTIMATOR_LABEL
     return spec.label if spec else name
 
 
