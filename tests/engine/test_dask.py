@@ -160,7 +160,6 @@ def test_a_killed_cluster_worker_leaves_no_trial_running_and_the_budget_is_exact
 
 
 def test_an_unreachable_scheduler_is_a_clear_message_and_creates_no_run(storage, monkeypatch):
-    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1.0)
     monkeypatch.setattr(cluster.connect, "__defaults__", (1.0,))
     manager = RunManager(storage, nice=0, dask="tcp://127.0.0.1:9")
     t0 = time.time()
@@ -196,3 +195,34 @@ def test_a_database_server_is_opened_by_the_workers_a_file_goes_through_the_sche
     through = cluster.cluster_storage(client, storage, f"journal:///{journal_path}")
     assert type(through).__name__ == "DaskStorage"
     assert open_storage(f"journal:///{journal_path}") is storage
+
+
+def test_the_command_line_runs_on_the_cluster_one_task_per_worker(
+    journal_path, dask_cluster, capsys
+):
+    from tuning import cli
+
+    url = f"journal:///{journal_path}"
+    argv = ["run", "--dataset", "iris", "--model", "knn", "--trials", "5", "--folds", "3",
+            "--dask", dask_cluster.scheduler_address, "--storage", url, "--quiet"]  # fmt: skip
+    assert cli.main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"2 task(s) on the Dask cluster at {dask_cluster.scheduler_address}" in err
+    (study,) = open_storage(url).get_all_studies()
+    run = load_study(study.study_name, url)
+    assert run.user_attrs["config"]["cluster"] == "dask"
+    assert len(run.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) == 5
+
+
+def test_the_command_line_says_when_the_scheduler_does_not_answer(
+    journal_path, capsys, monkeypatch
+):
+    from tuning import cli
+
+    monkeypatch.setattr(cluster.connect, "__defaults__", (1.0,))
+    url = f"journal:///{journal_path}"
+    argv = ["run", "--dataset", "iris", "--model", "knn", "--trials", "2",
+            "--dask", "tcp://127.0.0.1:9", "--storage", url, "--quiet"]  # fmt: skip
+    assert cli.main(argv) == 2
+    assert "error: Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
+    assert open_storage(url).get_all_studies() == []

@@ -279,7 +279,8 @@ class ClusterPool:
 
     @property
     def alive(self) -> bool:
-        return self.started.is_set() and not self._done.is_set()
+        """Until its tasks have ended (also while it starts: the manager starts it on a thread)."""
+        return not self._done.is_set()
 
     def stop(self) -> None:
         """Every task stops within a fold or epoch: their heartbeats read the stop request."""
