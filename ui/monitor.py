@@ -286,8 +286,10 @@ def _top_table(snap: Snapshot) -> None:
     label = snap.scoring.label
     workers = tables.worker_counts(snap.df)
     if len(workers) > 1:
+        # A Dask worker is named by its address (tcp://host:port), a local one by host:pid.
+        kind = "Dask worker" if all("://" in str(w) for w in workers) else "worker process"
         st.caption(
-            "Trials per worker process: "
+            f"Trials per {kind}: "
             + ", ".join(f"{text.md(w)}: {n}" for w, n in workers.items())
         )
     st.dataframe(
