@@ -226,3 +226,27 @@ def test_the_command_line_says_when_the_scheduler_does_not_answer(
     assert cli.main(argv) == 2
     assert "error: Cannot reach the Dask scheduler at tcp://127.0.0.1:9" in capsys.readouterr().err
     assert open_storage(url).get_all_studies() == []
+
+
+PG_URL = os.environ.get("TUNING_STUDIO_TEST_PG")
+
+
+@pytest.mark.skipif(
+    not PG_URL and not os.environ.get("TUNING_STUDIO_REQUIRE_PG"),
+    reason='no PostgreSQL server: run `eval "$(bash .ci/postgres.sh start)"` first',
+)
+def test_on_postgresql_the_cluster_workers_write_to_the_database_themselves(dask_cluster):
+    import uuid
+
+    assert PG_URL, "TUNING_STUDIO_TEST_PG must point at a PostgreSQL server in CI"
+    store = open_storage(PG_URL)
+    manager = RunManager(store, nice=0, dask=dask_cluster.scheduler_address)
+    config = make_config("knn", n_trials=8, workers=2, cluster="dask",
+                         name=f"dask-pg-{uuid.uuid4().hex[:8]}")  # fmt: skip
+    name = manager.submit(config)
+    handle = manager.handles[name]
+    assert handle.join(120) == "finished", handle.error
+    study = load_study(name, store)
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == 8 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert workers_of(study) == set(dask_cluster.scheduler_info["workers"])
