@@ -232,8 +232,12 @@ def render(info: ex.ExperimentInfo) -> None:
     elif info.status != "finished" and c2.button(
         "Resume", icon=":material/play_arrow:", key=f"cmp_resume_{info.name}"
     ):
-        start(info.name)
-        st.rerun()
+        try:  # a member on a Dask cluster that this app cannot reach says so
+            start(info.name)
+        except UserError as exc:
+            st.error(text.md(exc))
+        else:
+            st.rerun()
     handles = registry.manager().handles
     for r in info.runs:
         h = handles.get(r["run"])

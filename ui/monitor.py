@@ -132,8 +132,12 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
         elif status in RESUMABLE:
             if st.button("Resume", key="resume_run", icon=":material/play_arrow:",
                          help="Continue with the budget that is left"):  # fmt: skip
-                runs.resume(snap.name)
-                st.rerun()  # full rerun: start polling
+                try:  # a run on a Dask cluster that this app cannot reach says so
+                    runs.resume(snap.name)
+                except UserError as exc:
+                    st.error(text.md(exc))
+                else:
+                    st.rerun()  # full rerun: start polling
     if status == "running" and not here:
         st.info(
             "This run works in another process (command line, worker or another server); this "

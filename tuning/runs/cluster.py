@@ -40,7 +40,7 @@ ROUNDS = 3  # times a task works again after finding a dead worker's trials
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
-_storages: dict[tuple[str, str], Any] = {}
+_storages: dict[tuple[str, str], Any] = {}  # (client, storage URL) -> its DaskStorage
 
 
 class ClusterError(ConfigError):
@@ -83,6 +83,7 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S):
 
 
 def check_workers(client, address: str) -> int:
+    """The number of the cluster's workers; ClusterError when it has none."""
     n = len(client.scheduler_info(n_workers=-1).get("workers", {}))
     if not n:
         raise ClusterError(
@@ -95,11 +96,17 @@ def check_workers(client, address: str) -> int:
 def cluster_storage(client, storage: BaseStorage, url: str | None):
     """What the tasks open: the URL of a database server (each worker connects to it), or a
     DaskStorage on the scheduler wrapping this storage (a journal or SQLite file here)."""
-    if url and url.split(":", 1)[0].split("+", 1)[0] in SERVER_SCHEMES:
+    if url is None:  # the scheduler would get a copy: the trials would never come back
+        raise ClusterError(
+            "A run in an in-memory storage cannot work on a Dask cluster: open the storage "
+            "from a URL (journal:///path/runs.journal, postgresql://...)."
+        )
+    if url.split(":", 1)[0].split("+", 1)[0] in SERVER_SCHEMES:
         return url
     from optuna_integration import DaskStorage
 
-    key = (client.scheduler.address, url or str(id(storage)))
+    # Per client: a new client (the scheduler was restarted) registers the storage again.
+    key = (str(id(client)), url)
     with _lock:
         if key not in _storages:
             # The scheduler unpickles the storage object and opens the same file (it must see

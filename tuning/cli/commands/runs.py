@@ -182,14 +182,22 @@ class Resume(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         o.RUN.add_to(parser)
         o.QUIET.add_to(parser)
+        o.DASK.add_to(parser, help="continue on the Dask cluster at ADDRESS (default: here)")
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.runs.runner import RunHandle
+        from tuning.runs.runner import RunHandle, RunManager
         from tuning.store.runs import load_study
 
+        address = o.dask_address(args.dask)
         store = storage_mod.open_storage(args.storage)
-        load_study(args.run, store)
+        study = load_study(args.run, store)
+        if address:  # its workers as tasks on the cluster, as many as it was started with
+            config = dict(study.user_attrs["config"], cluster="dask")
+            study.set_user_attr("config", config)
+            manager = RunManager(store, nice=0, isolate=False, dask=address)
+            manager.resume(args.run)
+            return watch(manager.handles[args.run], store, quiet=args.quiet)
         return watch(RunHandle(args.run, store).start(), store, quiet=args.quiet)
 
 
