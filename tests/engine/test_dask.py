@@ -39,6 +39,7 @@ def dask_cluster(tmp_path_factory):
             worker_class=distributed.Nanny,
         ) as lc:  # fmt: skip
             yield lc
+            cluster.disconnect()
     finally:
         for k, v in saved.items():
             if v is None:
@@ -250,3 +251,15 @@ def test_on_postgresql_the_cluster_workers_write_to_the_database_themselves(dask
     trials = study.get_trials(deepcopy=False)
     assert len(trials) == 8 and all(t.state == TrialState.COMPLETE for t in trials)
     assert workers_of(study) == set(dask_cluster.scheduler_info["workers"])
+
+
+def test_the_command_line_resumes_a_run_on_the_cluster(storage, journal_path, dask_cluster):
+    from tuning import cli
+
+    name = create_run(make_config("knn", n_trials=4, workers=2), storage)
+    url = f"journal:///{journal_path}"
+    argv = ["resume", name, "--dask", dask_cluster.scheduler_address, "--storage", url, "--quiet"]
+    assert cli.main(argv) == 0
+    study = load_study(name, storage)
+    assert len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) == 4
+    assert workers_of(study) <= set(dask_cluster.scheduler_info["workers"])

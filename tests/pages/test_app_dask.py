@@ -73,3 +73,4 @@ def test_a_run_launched_on_the_cluster_runs_there(monkeypatch):
         at = ok(at.switch_page(LIVE).run())
         if len(workers) > 1:
             assert any("Trials per Dask worker" in c for c in texts(at.caption))
+        cluster.disconnect()

@@ -82,6 +82,17 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S):
     return client
 
 
+def disconnect() -> None:
+    """Close this process's Dask clients (a test's cluster is about to go away)."""
+    with _lock:
+        clients = list(_clients.values())
+        _clients.clear()
+        _storages.clear()
+    for client in clients:
+        with contextlib.suppress(Exception):
+            client.close()
+
+
 def check_workers(client, address: str) -> int:
     """The number of the cluster's workers; ClusterError when it has none."""
     n = len(client.scheduler_info(n_workers=-1).get("workers", {}))
