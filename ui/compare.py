@@ -24,7 +24,7 @@ from tuning.runs import experiments as ex
 from tuning.store.results import run_summary
 from ui import links, registry, text
 from ui.runs import method_label, model_label, shown_status
-from ui.setup import cost_label, scoring_choices
+from ui.setup import cost_label, scoring_choices, where_input
 
 PICK = "compare_pick"  # plain key: the experiment shown (survives page switches)
 NEW = "New experiment"
@@ -102,6 +102,7 @@ def picker() -> str | None:
 
 
 def new_experiment_form() -> None:
+    cluster = where_input("cmp_where")
     st.subheader("The classic comparison")
     preset = ex.classic_preset()
     st.markdown(
@@ -123,7 +124,7 @@ def new_experiment_form() -> None:
     )  # fmt: skip
     workers = workers_input(c2, "classic_workers")
     if c3.button("Run the classic comparison", icon=":material/play_arrow:", key="classic_go"):
-        _create(ex.classic_preset(seeds=tuple(range(int(seeds))), workers=workers))
+        _create(ex.classic_preset(seeds=tuple(range(int(seeds))), workers=workers), cluster)
 
     st.subheader("Your own experiment")
     ds_name = st.selectbox(
@@ -187,7 +188,7 @@ def new_experiment_form() -> None:
         _create(ex.ExperimentConfig(
             base=base, methods=tuple(methods), seeds=tuple(range(int(n_seeds))),
             parallel=mode == "side by side", target=target,
-        ))  # fmt: skip
+        ), cluster)  # fmt: skip
 
 
 def workers_input(where, key: str) -> int:
@@ -199,8 +200,11 @@ def workers_input(where, key: str) -> int:
     ))  # fmt: skip
 
 
-def _create(config: ex.ExperimentConfig) -> None:
+def _create(config: ex.ExperimentConfig, cluster: str = "local") -> None:
+    config = replace(config, base=replace(config.base, cluster=cluster))
     try:
+        if cluster == "dask":
+            registry.manager().check_cluster()  # before the runs exist
         with st.spinner("Checking the settings and creating the runs…"):
             name = ex.create_experiment(config, registry.storage())
     except UserError as exc:
@@ -251,8 +255,12 @@ def render(info: ex.ExperimentInfo) -> None:
     elif info.status != "finished" and c2.button(
         "Resume", icon=":material/play_arrow:", key=f"cmp_resume_{info.name}"
     ):
-        start(info.name)
-        st.rerun()
+        try:  # a member on a Dask cluster that this app cannot reach says so
+            start(info.name)
+        except UserError as exc:
+            st.error(text.md(exc))
+        else:
+            st.rerun()
     handles = registry.manager().handles
     for r in info.runs:
         h = handles.get(r["run"])

@@ -29,6 +29,9 @@ def sidebar() -> None:
         # Plain text, not st.code: a code block makes every page's first load fetch and run a
         # 1.5 MB syntax highlighter (0.5-1 s of the browser's main thread before any chart).
         links.storage_picker()
+        if address := registry.dask_address():
+            st.caption("Dask cluster")
+            st.text(address)  # named by whoever started the app, never by a page
         runs_here()
 
 

@@ -142,8 +142,12 @@ def _status_line(snap: Snapshot, status: str, here: bool) -> None:
         elif status in RESUMABLE:
             if st.button("Resume", key="resume_run", icon=":material/play_arrow:",
                          help="Continue with the budget that is left"):  # fmt: skip
-                runs.resume(snap.name)
-                st.rerun()  # full rerun: start polling
+                try:  # a run on a Dask cluster that this app cannot reach says so
+                    runs.resume(snap.name)
+                except UserError as exc:
+                    st.error(text.md(exc))
+                else:
+                    st.rerun()  # full rerun: start polling
     if status == "running" and not here:
         st.info(
             "This run works in another process (command line, worker or another server); this "
@@ -301,8 +305,10 @@ def _top_table(snap: Snapshot) -> None:
     label = snap.scoring.label
     workers = tables.worker_counts(snap.df)
     if len(workers) > 1:
+        # A Dask worker is named by its address (tcp://host:port), a local one by host:pid.
+        kind = "Dask worker" if all("://" in str(w) for w in workers) else "worker process"
         st.caption(
-            "Trials per worker process: "
+            f"Trials per {kind}: "
             + ", ".join(f"{text.md(w)}: {n}" for w, n in workers.items())
         )
     st.dataframe(

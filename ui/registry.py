@@ -19,6 +19,7 @@ import streamlit as st
 from optuna.storages import BaseStorage
 
 from tuning.analysis import LiveRun
+from tuning.runs.cluster import dask_address as named_cluster
 from tuning.runs.runner import RunManager
 from tuning.store.storage import named_storages, open_storage, storage_labels
 from ui import state
@@ -50,6 +51,13 @@ def storage_label() -> str:
     return storage_labels(storage_urls())[storage_index()]
 
 
+def dask_address() -> str | None:
+    """The Dask scheduler this app was started with (`streamlit run app.py -- --dask ADDRESS`
+    or $TUNING_STUDIO_DASK); None: runs work on this machine only. Never taken from a page:
+    a Dask client unpickles what its scheduler sends."""
+    return named_cluster(sys.argv[1:])
+
+
 def storage() -> BaseStorage:
     return open_storage(storage_url())
 
@@ -66,13 +74,13 @@ def _release_manager(manager: RunManager) -> None:
 
 
 @st.cache_resource(on_release=_release_manager, show_spinner=False)
-def _manager(url: str, cap: int) -> RunManager:
-    return RunManager(open_storage(url), max_running=cap)
+def _manager(url: str, cap: int, dask: str | None = None) -> RunManager:
+    return RunManager(open_storage(url), max_running=cap, dask=dask)
 
 
 def manager() -> RunManager:
-    """The RunManager of this server process for the storage in use."""
-    return _manager(storage_url(), max_running())
+    """The RunManager of this server process for the storage in use (and its Dask cluster)."""
+    return _manager(storage_url(), max_running(), dask_address())
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

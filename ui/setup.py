@@ -23,7 +23,7 @@ from tuning.methods import RECOMMENDED, get_method, list_methods
 from tuning.methods.base import MethodSpec
 from tuning.models import ModelSpec, get_model, list_models
 from tuning.runs.experiments import multi_objective_methods
-from ui import runs, state, text, widgets
+from ui import registry, runs, state, text, widgets
 
 MAX_GRID = 100_000  # the engine refuses bigger grids
 TWO_CLASS_ONLY = ("roc_auc", "f1")
@@ -292,18 +292,24 @@ def budget_section(
                              help="Same seed, same split, folds and proposals")  # fmt: skip
     name = c[2].text_input("Run name (optional)", key="run_name", max_chars=100,
                            placeholder="model-method-dataset-time")  # fmt: skip
+    cluster = where_input("where")
     with st.expander("More settings"):
         test_size = st.slider(
             "Held-out test share", min_value=0.1, max_value=0.5, value=0.2, step=0.05, key="test_size",
             help="Kept aside during tuning; the best configuration is scored on it once at the end",
         )  # fmt: skip
         cores = os.cpu_count() or 1
+        on_cluster = cluster == "dask" and not population
         workers = st.number_input(
-            "Worker threads" if population else "Worker processes", min_value=1,
-            max_value=max(1, cores * 2), value=1, step=1, key="workers",
+            "Worker threads" if population else "Dask workers" if on_cluster
+            else "Worker processes", min_value=1,
+            max_value=64 if on_cluster else max(1, cores * 2), value=1, step=1, key="workers",
             help=(
                 "Members of the population train on this many threads at once (one process)."
                 if population
+                else "Trials run as this many tasks on the Dask cluster, one per worker; the "
+                "budget is shared exactly between them."
+                if on_cluster
                 else f"Trials run in this many processes at once, each with an equal share of "
                 f"the {cores} cores for its numeric threads, at a lower priority than the app."
             ),
@@ -344,10 +350,25 @@ def budget_section(
         "test_size": float(test_size),
         "fidelity": fidelity,
         "workers": int(workers),
+        "cluster": cluster,
         "retries": int(retries),
         "trial_timeout_s": float(trial_limit) if trial_limit else None,
         "max_consecutive_failures": int(max_failures),
     }
+
+
+def where_input(key: str, where: Any = None) -> str:
+    """Where a run works: "local" (this machine's worker processes) or "dask" (the Dask cluster
+    the app was started with; the choice appears only then)."""
+    address = registry.dask_address()
+    if not address:
+        return "local"
+    return (where or st).radio(
+        "Where it works", ["local", "dask"], key=key, horizontal=True,
+        format_func=lambda v: "this machine" if v == "local" else f"Dask cluster at {address}",
+        help="On the cluster, the run's workers are tasks on its Dask workers; the trials come "
+        "back to this app's storage and the budget is shared exactly between the workers.",
+    )  # fmt: skip
 
 
 def launch_button(config: RunConfig | None, blocked: str | None = None) -> None:

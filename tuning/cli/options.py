@@ -109,6 +109,14 @@ WORKERS = option(
     help="local worker processes (default 1: this process); more join with `worker`",
 )
 NAME = option("--name", help="run name (default: model-method-dataset-time)")
+DASK = option(
+    "--dask",
+    nargs="?",
+    const="",
+    metavar="ADDRESS",
+    help="work on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786; "
+    "without ADDRESS: $TUNING_STUDIO_DASK), one task per worker; default: this machine",
+)
 
 # Options of the commands that open stored runs.
 RUN = option("run", help="run name")
@@ -175,3 +183,16 @@ def objectives(values: list[str], scoring: str | None) -> tuple[str | None, tupl
             )
         scoring = name
     return scoring, tuple(costs)
+
+
+def dask_address(value: str | None) -> str | None:
+    """--dask: None (this machine), the scheduler's address, or $TUNING_STUDIO_DASK."""
+    if value is None:
+        return None
+    from tuning.runs.cluster import ENV_DASK
+    from tuning.runs.cluster import dask_address as named
+
+    address = value.strip() or named()
+    if not address:
+        raise UserError(f"--dask needs the scheduler's ADDRESS (or set {ENV_DASK}).")
+    return address

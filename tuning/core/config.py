@@ -162,6 +162,9 @@ class RunConfig:
     retries: int = 0  # times a trial whose worker died is run again
     trial_timeout_s: float | None = None  # a trial still working past this is failed
     workers: int = 1  # local worker processes (1: a thread in the launching process)
+    # Where the workers run: "local" (this machine's processes) or "dask" (tasks on the Dask
+    # cluster whose scheduler the launching process was started with; never stored here).
+    cluster: str = "local"
     name: str | None = None
     # Cost objectives traded against the score ("fit_seconds", "cv_std:minimize", ...; see
     # core/objectives.py); () is a single-objective run, as every run before them was.

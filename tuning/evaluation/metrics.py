@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 import os
 import socket
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -21,6 +23,24 @@ from tuning.core.enums import STOPPED_BY_USER
 
 ATTR = "metrics"  # the trial user attribute that holds the record
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # this process, as records name it
+_identity = threading.local()
+
+
+def worker_name() -> str:
+    """Who runs trials on this thread, as records and heartbeats name it: this process, or the
+    cluster worker set by `as_worker` (a Dask worker may run several runs' tasks at once)."""
+    return getattr(_identity, "name", None) or WORKER
+
+
+@contextmanager
+def as_worker(name: str) -> Iterator[None]:
+    """Name the trials this thread runs, and its heartbeat, `name` (a Dask worker's address)."""
+    before = getattr(_identity, "name", None)
+    _identity.name = name
+    try:
+        yield
+    finally:
+        _identity.name = before
 
 
 @dataclass
@@ -74,7 +94,7 @@ class TrialMetrics:
         `kw` sets the other fields (step, pruned_step, fail_reason, best_epoch, ...)."""
         folds = [float(f) for f in folds]
         train = [float(x) for x in train]
-        kw.setdefault("worker", WORKER)
+        kw.setdefault("worker", worker_name())
         return cls(
             cv_mean=float(np.mean(folds)) if folds else None,
             cv_std=float(np.std(folds)) if len(folds) > 1 else (0.0 if folds else None),

@@ -32,12 +32,13 @@ class Heartbeat:
     def __init__(self, study: optuna.Study, stop: threading.Event) -> None:
         self.study, self.stop, self.done = study, stop, threading.Event()
         self.running: set[int] = set()
+        self.key = worker_key()  # named on the worker's thread: the beating thread has no name
         self.thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
 
     def beat(self, done: bool = False) -> None:
         now = time.time()
         entry = {"ts": now, "trials": sorted(self.running), "done": done, "started": self.started}
-        self.study.set_user_attr(worker_key(), entry)
+        self.study.set_user_attr(self.key, entry)
         self.study.set_user_attr("heartbeat", now)
 
     def _beat(self) -> None:

@@ -81,6 +81,13 @@ def optimize(
             message = f"No trial completed; the last one failed with: {last}"
             set_status(study, RunStatus.FAILED, message)
             return RunStatus.FAILED
+        if refit and "test" not in study.user_attrs:
+            # The worker that spent the budget last died, or saw one that had just died still
+            # beating, before it refit: the run's refit and test are done here instead.
+            try:
+                refit_best(study, prep)
+            except Exception as exc:  # a failed refit must not lose the finished search
+                study.set_user_attr("test", {"error": f"{type(exc).__name__}: {exc}"})
         set_status(study, RunStatus.FINISHED, "The budget is spent.")
         return RunStatus.FINISHED
 

@@ -192,18 +192,22 @@ def stop_experiment(info: ExperimentInfo, manager: RunManager) -> None:
 
 
 def run_experiment(
-    name: str, storage: BaseStorage | str | None = None, stop: threading.Event | None = None
+    name: str,
+    storage: BaseStorage | str | None = None,
+    stop: threading.Event | None = None,
+    dask: str | None = None,
 ) -> dict[str, str]:
     """Run every unfinished member to its end (blocking) on a RunManager of its own: all at once
     when the experiment runs side by side, else one after another. A member works on a thread
     here unless it asks for several workers (then as that many processes, as New run does).
-    `stop` stops the members working and dequeues the rest. Returns run -> final status."""
+    `stop` stops the members working and dequeues the rest; `dask`: the scheduler of members
+    that work on a Dask cluster. Returns run -> final status."""
     storage = _storage(storage)
     stop = stop or threading.Event()
     info = get_experiment(name, storage)
     n = sum(r["status"] != "finished" for r in info.runs)
     manager = RunManager(storage, max_running=max(1, n) if info.config.parallel else 1,
-                         nice=0, isolate=False)  # fmt: skip
+                         nice=0, isolate=False, dask=dask)  # fmt: skip
     todo = start_experiment(name, manager)
     while active_members(info, manager):
         if stop.wait(0.2):

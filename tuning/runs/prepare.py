@@ -40,6 +40,8 @@ def rebuild_problem(config: RunConfig) -> str | None:
         return f"{exc} Until then the run is read-only here: its trials can be read."
     return None
 
+CLUSTERS = ("local", "dask")  # this machine's worker processes, or a Dask cluster's workers
+
 
 def prepare(config: RunConfig) -> Prepared:
     """Validate a configuration against its data; raises UserError with what to change."""
@@ -129,6 +131,10 @@ def _check_settings(config: RunConfig, method) -> None:
         raise ConfigError("The consecutive-failure limit must be at least 1.")
     if not 1 <= config.workers <= 64:
         raise ConfigError(f"Workers must be between 1 and 64, got {config.workers}.")
+    if config.cluster not in CLUSTERS:
+        raise ConfigError(
+            f"Where a run works must be one of {', '.join(CLUSTERS)}, not '{config.cluster}'."
+        )
     if config.retries < 0:
         raise ConfigError(f"Retries cannot be negative, got {config.retries}.")
     if config.n_jobs == 0:

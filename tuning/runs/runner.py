@@ -264,8 +264,10 @@ class RunManager:
         max_running: int = 2,
         nice: int = APP_RUN_NICE,
         isolate: bool = True,
+        dask: str | None = None,
     ) -> None:
         self.storage = as_storage(storage)
+        self.dask = dask  # the Dask scheduler's address, for runs that work on the cluster
         self.url = storage if isinstance(storage, str) else url_of(self.storage)
         self.max_running = max_running
         self.nice, self.isolate = nice, isolate
@@ -275,14 +277,34 @@ class RunManager:
         self.lanes: dict[str, str] = {}  # name -> lane: runs of one lane work one at a time
 
     def submit(self, config: RunConfig) -> str:
+        if config.cluster == "dask":
+            self.check_cluster()  # before the run exists: an unreachable cluster leaves nothing
         name = create_run(config, self.storage)
         self.resume(name)
         return name
+
+    def check_cluster(self) -> int:
+        """The number of workers of this manager's Dask cluster; ClusterError (a clear message,
+        within seconds) when none was named, the scheduler does not answer or has no workers."""
+        from tuning.runs import cluster
+
+        if not self.dask:
+            raise cluster.ClusterError(
+                "This run works on a Dask cluster, but none was named: start the app with "
+                f"`streamlit run app.py -- --dask ADDRESS` (or set {cluster.ENV_DASK}), or the "
+                "command with --dask ADDRESS; or run it on this machine."
+            )
+        return cluster.check_workers(cluster.connect(self.dask), self.dask)
 
     def resume(self, name: str, lane: str | None = None) -> str:
         """Queue `name`; it starts as soon as fewer than `max_running` runs work. Runs queued
         with the same `lane` (an experiment run one after another) work one at a time, in the
         order queued; a run waiting for its lane lets the runs queued after it pass."""
+        with self.lock:
+            if self._active(name):
+                return name
+        if (load_study(name, self.storage).user_attrs.get("config") or {}).get("cluster") == "dask":
+            self.check_cluster()
         with self.lock:
             if self._active(name):
                 return name
@@ -309,10 +331,18 @@ class RunManager:
                 self.queue.remove(name)
                 config = load_study(name, self.storage).user_attrs["config"]
                 n = worker_processes(config, self.url, isolate=self.isolate)
-                if n:
+                if config.get("cluster") == "dask":
+                    from tuning.runs.cluster import ClusterPool
+
+                    n = 1 if get_method(config["method"]).one_process else int(config["workers"])
+                    h: Any = ClusterPool(
+                        name, self.storage, self.url, n, str(self.dask), execute,
+                        retries=int(config.get("retries", 0)),
+                    )  # fmt: skip
+                elif n:
                     from tuning.runs.workers import WorkerPool
 
-                    h: Any = WorkerPool(name, self.url, n, nice=self.nice)
+                    h = WorkerPool(name, self.url, n, nice=self.nice)
                 else:
                     h = RunHandle(name, self.storage, nice=self.nice)
                 self.handles[name] = h

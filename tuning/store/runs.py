@@ -26,7 +26,7 @@ from optuna.trial import FrozenTrial
 from tuning.core.config import RunConfig
 from tuning.core.enums import STATUSES, STOPPED_BY_USER, RunStatus
 from tuning.core.errors import ConfigError
-from tuning.evaluation.metrics import WORKER, used_budget
+from tuning.evaluation.metrics import used_budget, worker_name
 from tuning.store.storage import data_dir, open_storage
 
 __all__ = ["STATUSES", "STOPPED_BY_USER"]
@@ -128,8 +128,8 @@ def counted(trials: Iterable[FrozenTrial]) -> int:
     return sum(1 for t in trials if t.state.is_finished() and used_budget(t))
 
 
-def worker_key(worker: str = WORKER) -> str:
-    return f"worker:{worker}"
+def worker_key(worker: str | None = None) -> str:
+    return f"worker:{worker or worker_name()}"
 
 
 def live_workers(

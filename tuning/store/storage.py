@@ -156,11 +156,19 @@ def claim_lock(storage: BaseStorage, key: str) -> Iterator[None]:
     """Exclusive section for claiming a run's next trial, across threads and processes.
 
     Journal file: an flock on a file beside the journal (every process on this machine).
-    PostgreSQL: a session advisory lock (every machine). Other RDBs: this process only.
+    PostgreSQL: a session advisory lock (every machine). Optuna's DaskStorage (the trials of a
+    Dask cluster's workers go through its scheduler): a distributed.Lock on that scheduler (every
+    worker of the cluster; its lease lapses if the holder dies). Other RDBs: this process only.
     """
     with _lock:
         tlock = _thread_locks.setdefault(f"{id(storage)}:{key}", threading.Lock())
     with tlock:
+        if type(storage).__name__ == "DaskStorage":  # no import: distributed is optional
+            from distributed import Lock
+
+            with Lock(f"tuning-claim:{storage.name}:{key}"):
+                yield
+            return
         path = _lock_files.get(id(storage))
         if path is not None:
             with open(path, "a") as fh:

@@ -53,8 +53,11 @@ class Compare(Command):
             help="run the methods side by side instead of one after another",
         )  # fmt: skip
         o.WORKERS.add_to(
-            parser, help="worker processes per method, one thread each (default 1: a thread here)"
+            parser,
+            help="worker processes per method, one thread each (default 1: a thread here); with "
+            "--dask, tasks per method on the cluster",
         )
+        o.DASK.add_to(parser)
         add(
             "--score-target", type=float, dest="score_target",
             help="time-to-target score (default: the best score grid search found)",
@@ -92,6 +95,11 @@ class Compare(Command):
         from tuning.runs import experiments as ex
 
         exp = _experiment(args)
+        address = o.dask_address(args.dask)
+        if address:
+            from tuning.runs import cluster
+
+            cluster.check_workers(cluster.connect(address), address)  # before anything is made
         name = ex.create_experiment(exp, store)
         n_runs = len(ex.get_experiment(name, store).runs)
         how = "side by side" if exp.parallel else "one after another"
@@ -100,7 +108,7 @@ class Compare(Command):
 
         def work() -> None:
             try:
-                ex.run_experiment(name, store, stop)
+                ex.run_experiment(name, store, stop, dask=address)
             finally:
                 ended.set()
 
@@ -143,6 +151,8 @@ def _experiment(args: argparse.Namespace):
             base=base, methods=tuple(args.methods), seeds=tuple(args.seeds),
             parallel=args.parallel,
         )  # fmt: skip
+    if args.dask is not None:  # every member works on the cluster
+        exp = replace(exp, base=replace(exp.base, cluster="dask"))
     return replace(exp, target=args.score_target, name=args.name)
 
 

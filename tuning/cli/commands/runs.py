@@ -82,7 +82,12 @@ class Run(Command):
             "--fidelity", choices=("auto", "folds"), default="auto",
             help="budget for multi-fidelity methods: the model's own (epochs, rounds) or CV folds",
         )  # fmt: skip
-        o.WORKERS.add_to(parser)
+        o.WORKERS.add_to(
+            parser, default=None,
+            help="worker processes here (default 1: this process), or with --dask tasks on the "
+            "cluster (default: one per cluster worker); more join with `worker`",
+        )  # fmt: skip
+        o.DASK.add_to(parser)
         add(
             "--retries", type=int, default=0,
             help="times a trial is run again when its worker dies (default 0)",
@@ -95,6 +100,7 @@ class Run(Command):
         from tuning.core.config import CUSTOM_MODEL, RunConfig
         from tuning.runs.runner import RunHandle, create_run
 
+        address = o.dask_address(args.dask)
         scoring, costs = o.objectives(args.objective, args.scoring)
         model, estimator = args.model, None
         if args.estimator is not None:
@@ -117,17 +123,38 @@ class Run(Command):
             scoring=scoring, objectives=costs, seed=args.seed, test_size=args.test_size,
             grid_points=args.grid_points, max_consecutive_failures=args.max_failures,
             n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
-            workers=args.workers, retries=args.retries, trial_timeout_s=args.trial_timeout,
+            workers=args.workers or 1, retries=args.retries, trial_timeout_s=args.trial_timeout,
+            cluster="dask" if address else "local",
         )  # fmt: skip
         store = storage_mod.open_storage(args.storage)
+        if address:
+            return run_on_cluster(config, store, address, args.workers, args.quiet)
         name = create_run(config, store)
         print(f"Run '{name}' created in {storage_mod.describe(args.storage)}", file=sys.stderr)
-        if args.workers > 1:
+        if config.workers > 1:
             from tuning.runs.workers import WorkerPool
 
             url = storage_mod.url_of(store) or storage_mod.default_url()
-            return watch(WorkerPool(name, url, args.workers).start(), store, quiet=args.quiet)
+            return watch(WorkerPool(name, url, config.workers).start(), store, quiet=args.quiet)
         return watch(RunHandle(name, store).start(), store, quiet=args.quiet)
+
+
+def run_on_cluster(config, store, address: str, workers: int | None, quiet: bool) -> int:
+    """Create the run and work on it as tasks on the Dask cluster at `address`: one per cluster
+    worker unless `workers` says how many. Nothing is created if the scheduler does not answer."""
+    from dataclasses import replace
+
+    from tuning.runs.runner import RunManager
+
+    manager = RunManager(store, nice=0, isolate=False, dask=address)
+    n = workers or manager.check_cluster()
+    name = manager.submit(replace(config, workers=n))
+    print(
+        f"Run '{name}' created in {storage_mod.describe(storage_mod.url_of(store))}; "
+        f"{n} task(s) on the Dask cluster at {address}",
+        file=sys.stderr,
+    )
+    return watch(manager.handles[name], store, quiet=quiet)
 
 
 class Choose(Command):
@@ -174,14 +201,22 @@ class Resume(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         o.RUN.add_to(parser)
         o.QUIET.add_to(parser)
+        o.DASK.add_to(parser, help="continue on the Dask cluster at ADDRESS (default: here)")
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.runs.runner import RunHandle
+        from tuning.runs.runner import RunHandle, RunManager
         from tuning.store.runs import load_study
 
+        address = o.dask_address(args.dask)
         store = storage_mod.open_storage(args.storage)
-        load_study(args.run, store)
+        study = load_study(args.run, store)
+        if address:  # its workers as tasks on the cluster, as many as it was started with
+            config = dict(study.user_attrs["config"], cluster="dask")
+            study.set_user_attr("config", config)
+            manager = RunManager(store, nice=0, isolate=False, dask=address)
+            manager.resume(args.run)
+            return watch(manager.handles[args.run], store, quiet=args.quiet)
         return watch(RunHandle(args.run, store).start(), store, quiet=args.quiet)
 
 
