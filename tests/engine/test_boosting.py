@@ -215,3 +215,20 @@ def test_export_and_reproduce_script_rebuild_the_model(lib, colour_csv, storage,
     assert done.returncode == 0, done.stderr
     score = float(re.search(r"^test \S+ = (\S+)$", done.stdout, re.M).group(1))
     assert score == pytest.approx(run.test["score"], abs=1e-9)
+
+
+@pytest.mark.parametrize("lib", ["lightgbm", "xgboost", "catboost"])
+def test_column_names_a_library_refuses_are_refused_before_the_run(lib, storage, tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"dose[mg]": rng.normal(size=60), "age": rng.normal(size=60)})
+    frame["label"] = np.where(frame["dose[mg]"] > 0, "yes", "no")
+    path = tmp_path / "doses.csv"
+    frame.to_csv(path, index=False)
+    config = RunConfig(dataset=DatasetRef("csv", path=str(path), target="label"), model=lib,
+                       n_trials=1, cv_folds=3)  # fmt: skip
+    if lib == "catboost":  # takes any name
+        create_run(config, storage)
+        return
+    with pytest.raises(ConfigError, match=r"rename 'dose\[mg\]'"):
+        create_run(config, storage)
+    assert storage.get_all_studies() == []  # nothing half-made

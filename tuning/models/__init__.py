@@ -52,6 +52,8 @@ class ModelSpec:
     # (estimator, X, y, more_rounds) -> the estimator with those rounds added; None: warm_start.
     grow: Callable[[Any, Any, Any, int], Any] | None = None
     patience_param: str | None = None  # "rounds" budget: the parameter that sets early stopping
+    # (column names) -> None, or raises ConfigError: data the model refuses, found at creation.
+    check_columns: Callable[[list[str]], None] | None = None
     # False: `build` returns the whole estimator (a user's own pipeline), used as it is.
     preprocess: bool = True
 
@@ -304,6 +306,7 @@ def _boosting(lib: str, label: str, description: str, space: Callable) -> ModelS
         budget_param=boosting.ROUNDS, scale=False, categorical=boosting.FORMS[lib],
         cat_features_param="cat_features" if lib == "catboost" else None, grow=boosting.grow,
         patience_param=boosting.EARLY_STOPPING,
+        check_columns=boosting.names_check(label) if lib in boosting.NAME_RULES else None,
     )  # fmt: skip
 
 

@@ -41,6 +41,28 @@ EARLY_STOPPING = "early_stopping_rounds"
 MISSING = "(missing)"  # CatBoost's category for a missing value
 # How each library takes categorical columns: "category" (pandas category dtype) or "text".
 FORMS = {"lightgbm": "category", "xgboost": "category", "catboost": "text"}
+# Characters each library refuses in a column name (found by fitting; CatBoost takes any).
+NAME_RULES = {"lightgbm": '[]{}",:', "xgboost": "[]<"}
+_LABELS = {"LightGBM": "lightgbm", "XGBoost": "xgboost"}
+
+
+def names_check(label: str):
+    """A check that refuses, before any trial, column names the library would refuse in every
+    one (LightGBM: JSON characters; XGBoost: [, ] and <), saying which columns to rename."""
+    bad_chars = NAME_RULES[_LABELS[label]]
+
+    def check(columns: list[str]) -> None:
+        bad = [str(c) for c in columns if any(ch in str(c) for ch in bad_chars)]
+        if bad:
+            shown = ", ".join(repr(c) for c in bad[:5]) + (" …" if len(bad) > 5 else "")
+            raise ConfigError(
+                f"{label} refuses column names with any of {' '.join(bad_chars)}: rename "
+                f"{shown} in the file, or choose another model (CatBoost takes them)."
+            )
+
+    return check
+
+
 _INSTALL = {"lightgbm": "lightgbm", "xgboost": "xgboost-cpu", "catboost": "catboost"}
 
 

@@ -66,9 +66,11 @@ def prepare(config: RunConfig) -> Prepared:
         raise ConfigError(
             f"{model.label} has no parameter(s) {', '.join(sorted(unknown))}: remove them."
         )
-    # Fixed settings that cannot work here (a GPU asked for where there is none) fail now,
-    # with what to change, rather than in every trial.
+    # Fixed settings that cannot work here (a GPU asked for where there is none) and column
+    # names the library refuses fail now, with what to change, rather than in every trial.
     model.build(space.complete({}), ds.task, config.seed, 1)
+    if model.check_columns is not None:
+        model.check_columns(list(ds.X.columns))
     return _resolve(config, method, options, model, ds, space)
 
 
