@@ -90,6 +90,10 @@ def test_two_local_workers_finish_the_budget_exactly(tmp_path):
     assert all(t.state == TrialState.COMPLETE for t in trials)
     workers = Counter(t.user_attrs["metrics"]["worker"] for t in trials)
     assert len(workers) == 2, workers  # both processes did work
+    # Workers that start together must not replay each other's draws (same seed, same
+    # progress): every trial tries its own configuration.
+    params = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(params)) == len(params), Counter(params).most_common(2)
     attrs = load_study(name, store).user_attrs
     assert attrs["test"]["score"] > 0.8  # the last worker refit the best configuration
 

@@ -8,6 +8,7 @@ import math
 import threading
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tuning.core.config import RunConfig
 from tuning.core.enums import STOPPED_BY_USER, BudgetKind, RunStatus
 from tuning.core.space import SearchSpace
-from tuning.evaluation.metrics import TrialMetrics
+from tuning.evaluation.metrics import TrialMetrics, worker_name
 from tuning.evaluation.objective import Evaluation, StopRequested, make_folds, thread_limit
 from tuning.execution import choice as choosing
 from tuning.execution.claims import BudgetSpent, claim_trials
@@ -91,10 +92,13 @@ def optimize(
         set_status(study, RunStatus.FINISHED, "The budget is spent.")
         return RunStatus.FINISHED
 
-    # Each worker and each resume seeds by the run's progress and its own identity, so none
-    # replays another's draws; a fresh run with one worker is reproducible from `seed`.
+    # Each worker and each resume seeds by the run's progress and, with several workers, its
+    # own identity: workers that start together see the same progress and would otherwise
+    # replay each other's draws. A fresh run with one worker is reproducible from `seed`.
     offset = len(trials) - waiting
-    study.sampler = make_sampler(config.seed + offset)
+    if config.workers > 1:
+        offset += zlib.crc32(f"{worker_name()}:{threading.get_ident()}".encode())
+    study.sampler = make_sampler((config.seed + offset) % 2**32)
     study.pruner = make_pruner()
     claim_trials(study, config.n_trials, grid)
     heart = Heartbeat(study, stop)
