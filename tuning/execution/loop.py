@@ -95,10 +95,7 @@ def optimize(
     # Each worker and each resume seeds by the run's progress and, with several workers, its
     # own identity: workers that start together see the same progress and would otherwise
     # replay each other's draws. A fresh run with one worker is reproducible from `seed`.
-    offset = len(trials) - waiting
-    if config.workers > 1:
-        offset += zlib.crc32(f"{worker_name()}:{threading.get_ident()}".encode())
-    study.sampler = make_sampler((config.seed + offset) % 2**32)
+    study.sampler = make_sampler(sampler_seed(config, len(trials) - waiting))
     study.pruner = make_pruner()
     claim_trials(study, config.n_trials, grid)
     heart = Heartbeat(study, stop)
@@ -274,6 +271,16 @@ def refit_best(study: optuna.Study, prep: Prepared) -> dict[str, Any] | None:
         return refit_trial(study, prep, study.get_trials(deepcopy=False)[choice.trial])
     best, _ = best_params(study, prep.space)
     return refit_trial(study, prep, best)
+
+
+def sampler_seed(config: RunConfig, progress: int) -> int:
+    """A worker's sampler seed: the run's seed moved on by its progress (trials made so far)
+    and, with several workers, by the worker's own identity (host, process, thread): workers
+    that start together see the same progress and would otherwise replay each other's draws."""
+    offset = progress
+    if config.workers > 1:
+        offset += zlib.crc32(f"{worker_name()}:{threading.get_ident()}".encode())
+    return (config.seed + offset) % 2**32
 
 
 def refit_trial(study: optuna.Study, prep: Prepared, best: FrozenTrial) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from tuning.evaluation.metrics import TrialMetrics
 from tuning.methods import REGISTRY as METHODS
 from tuning.models import build_pipeline, categorical_columns, get_model
 from tuning.models.boosting import MISSING, Categories, LabelEncodedClassifier, native_preprocessor
+from tuning.store.runs import fetch_dataset_from
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -346,6 +347,7 @@ def reproduce_script(run: RunData) -> str:
     cfg = run.config
     if cfg is None:
         raise ConfigError("This run has no saved configuration: it cannot be reproduced.")
+    cfg = fetch_dataset_from(run.attrs, cfg)  # an uploaded CSV whose file is gone: the run's copy
     spec = get_model(cfg.model)
     # The plain string (a Task's repr is no Python the script could run).
     task = Task(run.attrs.get("task") or datasets.load_dataset(cfg.dataset).task).value

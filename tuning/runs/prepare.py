@@ -68,7 +68,12 @@ def prepare(config: RunConfig) -> Prepared:
         )
     # Fixed settings that cannot work here (a GPU asked for where there is none) and column
     # names the library refuses fail now, with what to change, rather than in every trial.
-    model.build(space.complete({}), ds.task, config.seed, 1)
+    try:
+        model.build(space.complete({}), ds.task, config.seed, 1)
+    except ConfigError:
+        raise
+    except Exception:  # noqa: BLE001 - other build errors may depend on the parameters: the
+        pass  # trials record them (and the failure limit stops a run that fails throughout)
     if model.check_columns is not None:
         model.check_columns(list(ds.X.columns))
     return _resolve(config, method, options, model, ds, space)

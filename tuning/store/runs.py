@@ -170,13 +170,17 @@ def store_dataset(study: optuna.Study, path: str) -> None:
 
 def fetch_dataset(study: optuna.Study, config: RunConfig) -> RunConfig:
     """Point the config at a local copy of the run's CSV, fetched from the storage if needed."""
-    meta = study.user_attrs.get("dataset_file")
+    return fetch_dataset_from(study.user_attrs, config)
+
+
+def fetch_dataset_from(attrs: dict, config: RunConfig) -> RunConfig:
+    """fetch_dataset from the study's user attributes, as records and run data hold them."""
+    meta = attrs.get("dataset_file")
     if config.dataset.name != "csv" or not meta:
         return config
     path = Path(config.dataset.path or "")
     if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == meta["sha256"]:
         return config
-    attrs = study.user_attrs
     text = "".join(attrs[f"dataset_chunk_{i}"] for i in range(meta["chunks"]))
     raw = gzip.decompress(base64.b64decode(text))
     local = data_dir() / "uploads" / f"{meta['sha256']}.csv"
