@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tuning.core.config import CUSTOM_MODEL, OWN_ESTIMATOR_LABEL, DatasetRef, RunConfig
+from tuning.core.config import DatasetRef, RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.scoring import Scoring
 from tuning.execution.lifecycle import recover_stale_trials
-from tuning.methods import REGISTRY as METHODS
-from tuning.models import REGISTRY as MODELS
+from tuning.methods import method_label
+from tuning.models import model_label
 from tuning.runs.runner import RunManager
 from tuning.store import compat
 from tuning.store.foreign import is_foreign, listed
@@ -98,18 +98,6 @@ def dataset_label(config: dict) -> str:
     if ref.name == "csv":
         return f"{display_name(ref.path)} → {ref.target}"
     return ref.label()
-
-
-def model_label(name: str) -> str:
-    spec = MODELS.get(name)
-    if spec is None and name == CUSTOM_MODEL:
-        return OWN_ESTIMATOR_LABEL
-    return spec.label if spec else name
-
-
-def method_label(name: str) -> str:
-    spec = METHODS.get(name)
-    return spec.label if spec else name
 
 
 def scoring_label(name: str | None, direction: str) -> str:

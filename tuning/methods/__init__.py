@@ -208,6 +208,12 @@ REGISTRY: dict[str, MethodSpec] = {
 RECOMMENDED = "tpe"
 
 
+def method_label(name: str) -> str:
+    """A method's name as the app says it ("Bayesian (TPE)"), or the name as it is."""
+    spec = REGISTRY.get(name)
+    return spec.label if spec else name
+
+
 def get_method(name: str) -> MethodSpec:
     try:
         return REGISTRY[name]

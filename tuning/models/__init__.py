@@ -22,6 +22,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from tuning.core.config import CUSTOM_MODEL, OWN_ESTIMATOR_LABEL
 from tuning.core.enums import BudgetKind, Task
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, float_param, int_param
@@ -327,6 +328,15 @@ REGISTRY: dict[str, ModelSpec] = {
         ModelSpec("mlp", "Neural network (PyTorch MLP)", "Multilayer perceptron trained with AdamW; early stopping; CUDA when available.", BOTH, _mlp, _mlp_space, budget=BudgetKind.EPOCHS, budget_param="epochs", options=(("patience", MLP_PATIENCE),)),
     )
 }  # fmt: skip
+
+
+def model_label(name: str) -> str:
+    """A model's name as the app says it ("Random forest"); a run of one's own estimator says
+    so; an unknown name as it is (a run saved by another version)."""
+    spec = REGISTRY.get(name)
+    if spec is None and name == CUSTOM_MODEL:
+        return OWN_ESTIMATOR_LABEL
+    return spec.label if spec else name
 
 
 def get_model(name: str) -> ModelSpec:

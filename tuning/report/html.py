@@ -33,12 +33,11 @@ import plotly.graph_objects as go
 
 from tuning import analysis as an
 from tuning.analysis.live import FrontTracker
-from tuning.core.config import CUSTOM_MODEL, OWN_ESTIMATOR_LABEL
 from tuning.core.enums import BudgetKind
 from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
-from tuning.methods import REGISTRY as METHODS
-from tuning.models import REGISTRY as MODELS
+from tuning.methods import method_label
+from tuning.models import model_label
 from tuning.plots import figures as plots
 from tuning.plots import pareto as pareto_plots
 from tuning.store.foreign import needs_config
@@ -228,18 +227,6 @@ def p_text(p: float) -> str:
     if p != p:
         return "n/a"
     return "< 0.001" if p < 0.001 else num(p, 2)
-
-
-def model_label(name: str) -> str:
-    spec = MODELS.get(name)
-    if spec is None and name == CUSTOM_MODEL:
-        return OWN_ESTIMATOR_LABEL
-    return spec.label if spec else name
-
-
-def method_label(name: str) -> str:
-    spec = METHODS.get(name)
-    return spec.label if spec else name
 
 
 def scoring_label(name: str | None) -> str:
