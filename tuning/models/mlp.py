@@ -610,63 +610,44 @@ class MLPEstimator(BaseEstimator):
         return est
 
 
-class MLPClassifier(ClassifierMixin, MLPEstimator):
+class _OneTask(MLPEstimator):
+    """The network with its task fixed by the class: scikit-learn reads an estimator's
+    parameters from its __init__ signature, so this one lists them all, without ``task``."""
+
+    def __init__(
+        self,
+        learning_rate=1e-3,
+        batch_size=64,
+        n_layers=2,
+        width=64,
+        dropout=0.1,
+        weight_decay=1e-5,
+        epochs=50,
+        patience=0,
+        random_state=0,
+        device="auto",
+    ):
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_layers = n_layers
+        self.width = width
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.patience = patience
+        self.random_state = random_state
+        self.device = device
+
+
+class MLPClassifier(ClassifierMixin, _OneTask):
     """The studio's network as a scikit-learn classifier, for your own pipelines and searches
     (``MLPEstimator(task="classification")`` with ClassifierMixin; no ``task`` parameter)."""
 
     task = Task.CLASSIFICATION.value
 
-    def __init__(
-        self,
-        learning_rate=1e-3,
-        batch_size=64,
-        n_layers=2,
-        width=64,
-        dropout=0.1,
-        weight_decay=1e-5,
-        epochs=50,
-        patience=0,
-        random_state=0,
-        device="auto",
-    ):
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_layers = n_layers
-        self.width = width
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.epochs = epochs
-        self.patience = patience
-        self.random_state = random_state
-        self.device = device
 
-
-class MLPRegressor(RegressorMixin, MLPEstimator):
+class MLPRegressor(RegressorMixin, _OneTask):
     """The studio's network as a scikit-learn regressor (one or several targets), for your own
     pipelines and searches (``MLPEstimator(task="regression")`` with RegressorMixin)."""
 
     task = Task.REGRESSION.value
-
-    def __init__(
-        self,
-        learning_rate=1e-3,
-        batch_size=64,
-        n_layers=2,
-        width=64,
-        dropout=0.1,
-        weight_decay=1e-5,
-        epochs=50,
-        patience=0,
-        random_state=0,
-        device="auto",
-    ):
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_layers = n_layers
-        self.width = width
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.epochs = epochs
-        self.patience = patience
-        self.random_state = random_state
-        self.device = device
