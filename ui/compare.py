@@ -311,9 +311,19 @@ def render(info: ex.ExperimentInfo) -> None:
             if cfg.target is not None
             else "the best score grid search found (per seed)"
         )
+        luck = (
+            ""
+            if cfg.target is not None
+            else " Grid search's best is the largest of its many CV scores, so it carries that "
+            "one configuration's luck (its model seed, its folds): the same configuration "
+            "scored with another seed usually comes out lower. A method that stops within the "
+            "error bars of it has not found a worse model."
+        )
         st.caption(
             f"Time to target: seconds and trials until each method first reached {source}: "
             + ", ".join(f"seed {s}: {v:.4f}" for s, v in target.items())
+            + "."
+            + luck
         )
     else:
         st.caption("Time to target needs grid search among the methods, or a target score.")
