@@ -315,9 +315,9 @@ def render(info: ex.ExperimentInfo) -> None:
             ""
             if cfg.target is not None
             else " Grid search's best is the largest of its many CV scores, so it carries that "
-            "one configuration's luck (its model seed, its folds): the same configuration "
-            "scored with another seed usually comes out lower. A method that stops within the "
-            "error bars of it has not found a worse model."
+            "one configuration's luck with these folds (and the model's seed, where it has "
+            "one): scored on other folds or seeds, it usually comes out lower. A method that "
+            "stops within the error bars of it has not found a worse model."
         )
         st.caption(
             f"Time to target: seconds and trials until each method first reached {source}: "
