@@ -2,8 +2,8 @@
 
 compare_grid.py asks how fast a method first reaches grid search's best CV score. That best is
 the largest of 81 CV scores, each measured with one forest seed (the run's). This script keeps
-each seed's split and folds, takes the grid's top configurations (from tpe_to_target.py's cache
-of the grid, same scoring), and scores them again with 4 other forest seeds. If the grid's best
+each seed's split and folds, takes the grid's top configurations (tpe_to_target.py's Scorer and
+its cache, same scoring), and scores them again with 4 other forest seeds. If the grid's best
 keeps its lead, a method can aim for it; if its lead vanishes, reaching it means drawing the same
 luck again, and the time to reach it measures the draw more than the method.
 
@@ -13,7 +13,6 @@ luck again, and the time to reach it measures the draw more than the method.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from pathlib import Path
 
@@ -21,20 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from sklearn.metrics import accuracy_score  # noqa: E402
-from tpe_to_target import GRID, Scorer  # noqa: E402
-
-from tuning.models import build_pipeline  # noqa: E402
-
-
-def cv_score(scorer: Scorer, params: dict, forest_seed: int) -> float:
-    """The configuration's 5-fold CV accuracy on the seed's folds, with another forest seed."""
-    scores = []
-    for tr, va in scorer.folds:
-        pipe = build_pipeline(scorer.spec, params, scorer.task, forest_seed, 1)
-        pipe.fit(scorer.X.iloc[tr], scorer.y.iloc[tr])
-        scores.append(accuracy_score(scorer.y.iloc[va], pipe.predict(scorer.X.iloc[va])))
-    return float(np.mean(scores))
+from tpe_to_target import GRID, Scorer, grid_configs  # noqa: E402
 
 
 def main() -> None:
@@ -46,16 +32,12 @@ def main() -> None:
     kept = 0
     for seed in args.seeds:
         scorer = Scorer(seed)
-        grid = [
-            {**dict(zip(GRID, combo, strict=True)), "max_features": "sqrt"}
-            for combo in itertools.product(*GRID.values())
-        ]
-        own = sorted(((scorer(p)[0], p) for p in grid), key=lambda r: -r[0])[: args.top]
+        own = sorted(((scorer(p)[0], p) for p in grid_configs()), key=lambda r: -r[0])[: args.top]
         others = [seed + 100 * (k + 1) for k in range(args.reseeds)]
         print(f"seed {seed}: the grid's top {args.top} (own forest seed | {args.reseeds} others)")
         means = []
         for score, p in own:
-            again = [cv_score(scorer, p, fs) for fs in others]
+            again = [scorer(p, fs)[0] for fs in others]
             means.append(np.mean(again))
             cfg = ", ".join(f"{k}={p[k]}" for k in GRID)
             print(f"  {score:.4f} | {np.mean(again):.4f} ± {np.std(again, ddof=1):.4f}  {cfg}")

@@ -306,19 +306,16 @@ def render(info: ex.ExperimentInfo) -> None:
                    "is what another seed or another fold split could undo.")  # fmt: skip
 
     if target:
-        source = (
-            "your target"
-            if cfg.target is not None
-            else "the best score grid search found (per seed)"
-        )
-        luck = (
-            ""
-            if cfg.target is not None
-            else " Grid search's best is the largest of its many CV scores, so it carries that "
-            "one configuration's luck with these folds (and the model's seed, where it has "
-            "one): scored on other folds or seeds, it usually comes out lower. A method that "
-            "stops within the error bars of it has not found a worse model."
-        )
+        if cfg.target is not None:
+            source, luck = "your target", ""
+        else:
+            source = "the best score grid search found (per seed)"
+            luck = (
+                " Grid search's best is the largest of its many CV scores, so it carries that "
+                "one configuration's luck with these folds (and the model's seed, where it has "
+                "one): scored on other folds or seeds, it usually comes out lower. A method "
+                "that stops within the error bars of it has not found a worse model."
+            )
         st.caption(
             f"Time to target: seconds and trials until each method first reached {source}: "
             + ", ".join(f"seed {s}: {v:.4f}" for s, v in target.items())
