@@ -82,7 +82,8 @@ def build_run(n_trials: int) -> tuple[str, str]:
     from tuning.core.config import DatasetRef, RunConfig
     from tuning.models import get_model
     from tuning.runs.runner import create_run
-    from tuning.store.runs import load_study, set_status
+    from tuning.store.run import StoredRun
+    from tuning.store.runs import load_study
     from tuning.store.storage import JOURNAL_NAME, open_storage
 
     data = tempfile.mkdtemp(prefix=f"ts-first-{n_trials}-")
@@ -97,7 +98,7 @@ def build_run(n_trials: int) -> tuple[str, str]:
     study.set_user_attr("started_at", t0.astimezone(dt.UTC).isoformat(timespec="seconds"))
     for chunk in range(0, n_trials, 1000):
         study.add_trials(make_trials(chunk, min(1000, n_trials - chunk), dists, t0, rng))
-    set_status(study, "finished")
+    StoredRun(study).set_status("finished")
     return data, name
 
 

@@ -43,10 +43,10 @@ from tuning.core.config import (  # noqa: E402
     DatasetRef,  # noqa: E402
     RunConfig,
 )
-from tuning.execution.lifecycle import request_stop  # noqa: E402
 from tuning.execution.priority import APP_RUN_NICE  # noqa: E402
 from tuning.runs.runner import create_run, execute  # noqa: E402
 from tuning.store import compat  # noqa: E402
+from tuning.store.run import StoredRun  # noqa: E402
 from tuning.store.storage import JOURNAL_NAME, open_storage  # noqa: E402
 
 PAGES = {"Home": "/", "Live monitor": "/live_monitor"}
@@ -178,7 +178,7 @@ def stop_running(store) -> dict[str, int]:
     for s in store.get_all_studies():
         if s.user_attrs.get("status") == "running":
             done[s.study_name] = len(store.get_all_trials(compat.study_id(s), deepcopy=False))
-            request_stop(s.study_name, store)
+            StoredRun.open(s.study_name, store).request_stop()
     return done
 
 

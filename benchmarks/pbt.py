@@ -37,6 +37,7 @@ from tuning.models import get_model  # noqa: E402
 from tuning.runs.experiments import epochs_trained  # noqa: E402
 from tuning.runs.runner import create_run, execute  # noqa: E402
 from tuning.store.runs import load_study  # noqa: E402
+from tuning.store.trials import TrialMetrics  # noqa: E402
 
 EPOCHS = 30
 POPULATION = 8
@@ -57,7 +58,7 @@ def space():
 def spent(study: optuna.Study) -> int:
     folds = int(study.user_attrs["config"]["cv_folds"])
     return sum(
-        epochs_trained(t.user_attrs.get("metrics") or {}, folds)
+        epochs_trained(TrialMetrics.of(t), folds)
         for t in study.get_trials(deepcopy=False)
         if t.state.is_finished()
     )

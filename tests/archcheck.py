@@ -25,7 +25,7 @@ from pathlib import Path
 PACKAGES = ("tuning", "ui", "app_pages")
 SCRIPTS = ("app.py",)  # entry points outside the packages
 TUNING_LAYERS = (
-    "core", "data", "models", "evaluation", "store", "execution", "methods", "runs",
+    "core", "data", "models", "store", "evaluation", "execution", "methods", "runs",
     "analysis", "plots", "report", "learn", "cli",
 )  # fmt: skip
 TOP_LAYERS = ("tuning", "ui", "app_pages", "app")  # above the tuning packages, in order

@@ -106,7 +106,8 @@ def tradeoff_experiment(
 ) -> str:  # fmt: skip
     """A finished multi-objective experiment: one faked member run per method and seed (as
     create_experiment tags them); member (method i, seed s) draws its trials from seed 10 i + s."""
-    from tuning.runs.experiments import EXPERIMENT_ATTR, ExperimentConfig
+    from tuning.runs.experiments import ExperimentConfig
+    from tuning.store.run import EXPERIMENT
 
     exp = ExperimentConfig(base=tradeoff_config("tpe", n), methods=methods, seeds=seeds, name=name)
     order = 0
@@ -119,7 +120,7 @@ def tradeoff_experiment(
                 experiment=tag, config=exp.member(method, seed),
             )  # fmt: skip
             order += 1
-    assert EXPERIMENT_ATTR == "experiment"
+    assert EXPERIMENT == "experiment"
     return name
 
 

@@ -42,13 +42,12 @@ def show(name: str) -> None:
     manager = registry.manager()
     try:
         live_run = registry.live_run(name)
-        attrs = live_run.attrs()
+        record = live_run.record()
     except (UserError, KeyError):  # deleted meanwhile (from another tab or process)
         _gone(name)
         return
-    record = live_run.record(attrs)
     if not record.read_only:  # a study another tool made is never written to
-        runs.settle_interrupted(name, attrs, manager)
+        runs.settle_interrupted(record, manager)
     polling = runs.should_poll(name, record.status, record.created_at, manager)
 
     drawn_key = f"live_drawn:{name}"

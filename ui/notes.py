@@ -12,13 +12,14 @@ import streamlit as st
 
 from tuning import analysis as an
 from tuning.core.errors import UserError
-from tuning.store.notes import MAX_NOTE, notes_of, set_run_note, set_trial_note
+from tuning.store.notes import MAX_NOTE, set_run_note, set_trial_note
+from tuning.store.trials import trial_attrs
 from ui import text
 
 
 def run_note(live: an.LiveRun, run: an.RunData, where: str) -> None:
     """The run's note, and (on a Tuning Studio run) an editor for it."""
-    note, _ = notes_of(run.attrs)
+    note = run.record.note
     with st.expander("Note on this run" + ("" if note else " (none yet)"), expanded=bool(note)):
         if note:
             st.markdown(note)
@@ -41,7 +42,7 @@ def trial_panel(live: an.LiveRun, run: an.RunData, where: str) -> None:
     attributes, duration) and its note."""
     if not len(run.trials):
         return
-    _, trial_notes = notes_of(run.attrs)
+    trial_notes = run.record.trial_notes
     with st.expander("A trial's details and note"):
         numbers = [t.number for t in run.trials]
         best = run.best
@@ -60,7 +61,7 @@ def trial_panel(live: an.LiveRun, run: an.RunData, where: str) -> None:
         st.json(json.loads(json.dumps({
             "values": t.values, "params": t.params,
             "intermediate_values": dict(sorted(t.intermediate_values.items())),
-            "user_attrs": t.user_attrs,
+            "user_attrs": trial_attrs(t),
         }, default=str)), expanded=1)  # fmt: skip
         note = trial_notes.get(number, "")
         if note:

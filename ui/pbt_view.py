@@ -16,7 +16,7 @@ PLOTLY_CONFIG = {"displaylogo": False}
 
 def is_population(config: dict) -> bool:
     try:
-        return get_method(config.get("method", "")).kind == "population"
+        return get_method(config.get("method", "")).runs_itself
     except Exception:  # an unknown method name: an ordinary view
         return False
 

@@ -23,7 +23,6 @@ from tuning.core.errors import UserError
 from tuning.report import export
 from tuning.report import html as rp
 from tuning.store.foreign import needs_config
-from tuning.store.runs import run_status
 from ui import foreign, registry, runs, text
 from ui.live import load, status_of
 from ui.monitor import STATUS_COLORS, STATUS_ICONS
@@ -69,10 +68,10 @@ def signature(run: RunData) -> tuple:
     return (
         len(run.frame),
         finished,
-        run_status(run.attrs),
-        repr(run.attrs.get("test")),
-        repr(run.attrs.get("test_top")),
-        repr(run.attrs.get("choice")),  # a multi-objective run's chosen trade-off
+        run.record.status,
+        repr(run.record.test),
+        repr(run.record.test_top),
+        repr(run.record.choice),  # a multi-objective run's chosen trade-off
     )
 
 
@@ -114,7 +113,7 @@ def _model_key(live: LiveRun, run: RunData) -> tuple:
 
 def _chosen(run: RunData) -> int | None:
     """A multi-objective run's chosen trade-off (user_attrs["choice"]), the trial it refits."""
-    trial = (run.attrs.get("choice") or {}).get("trial") if run.record.multi_objective else None
+    trial = (run.record.choice or {}).get("trial") if run.record.multi_objective else None
     return None if trial is None else int(trial)
 
 
@@ -176,7 +175,7 @@ def _status_line(run: RunData, status: str) -> None:
         st.caption(foreign.caption(run))
         foreign.notice(status)
         return
-    cfg = run.attrs.get("config") or {}
+    cfg = run.record.config_dict
     st.caption(
         f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
         f" · {text.md(runs.method_label(cfg.get('method', '?')))} · "

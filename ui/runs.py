@@ -22,10 +22,10 @@ from tuning.execution.lifecycle import recover_stale_trials
 from tuning.methods import method_label
 from tuning.models import model_label
 from tuning.runs.runner import RunManager
-from tuning.store import compat
-from tuning.store.foreign import is_foreign, listed
-from tuning.store.results import RunSummary, list_runs, record_in
-from tuning.store.runs import delete_run, load_study, run_status
+from tuning.store.records import RunRecord
+from tuning.store.results import RunSummary, list_runs, listed_records
+from tuning.store.run import StoredRun
+from tuning.store.runs import delete_run
 from ui import registry, state, text
 from ui.uploads import display_name
 
@@ -75,15 +75,9 @@ def run_refs() -> list[RunRef]:
     only) and studies other tools made (their trials give their status and date)."""
     refs = []
     storage = registry.storage()
-    for s in storage.get_all_studies():  # in creation order
-        attrs = s.user_attrs
-        if not listed(attrs):
-            continue
-        if is_foreign(attrs):  # another tool made it: its status and date come from its trials
-            rec = record_in(storage, compat.study_id(s), s.study_name, attrs, "maximize")
-            refs.append(RunRef(s.study_name, rec.status, rec.created_at, foreign=True))
-            continue
-        refs.append(RunRef(s.study_name, run_status(attrs), attrs.get("created_at")))
+    for _, rec in listed_records(storage):  # in creation order
+        # another tool's study: its status and date come from its trials
+        refs.append(RunRef(rec.name, rec.status, rec.created_at, rec.foreign is not None))
     # created_at has whole seconds: among runs created in the same second, the later is newer
     order = {r.name: i for i, r in enumerate(refs)}
     refs.sort(key=lambda r: (r.created_at or "", order[r.name]), reverse=True)
@@ -168,14 +162,14 @@ def launch(config: RunConfig) -> str:
     return name
 
 
-def settle_interrupted(name: str, attrs: dict, manager: RunManager) -> None:
+def settle_interrupted(record: RunRecord, manager: RunManager) -> None:
     """Mark failed the unfinished trials of a run whose process died (app or worker killed), so
     that the monitor shows them as they are rather than as forever running. Resume would do it
     too; doing it on sight means a reader never has to resume to learn what happened."""
-    if run_status(attrs) != RunStatus.INTERRUPTED or manager.is_active(name):
+    if record.status != RunStatus.INTERRUPTED or manager.is_active(record.name):
         return
-    retries = int((attrs.get("config") or {}).get("retries", 0))
-    recover_stale_trials(load_study(name, registry.storage()), retries)
+    retries = int(record.config_dict.get("retries", 0))
+    recover_stale_trials(StoredRun.open(record.name, registry.storage()), retries)
 
 
 def resume(name: str) -> None:
@@ -197,8 +191,7 @@ def delete(name: str) -> None:
     manager, storage = registry.manager(), registry.storage()
     if manager.is_active(name):
         raise ConfigError(f"Run '{name}' is running or queued: stop it before deleting it.")
-    attrs = storage.get_study_user_attrs(storage.get_study_id_from_name(name))
-    if run_status(attrs) == RunStatus.RUNNING:
+    if StoredRun.open(name, storage).status() == RunStatus.RUNNING:
         raise ConfigError(
             f"Run '{name}' is running in another process (command line or another server): "
             "stop it there before deleting it."

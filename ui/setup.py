@@ -132,7 +132,7 @@ def method_section(
                 )
             else:
                 st.caption(f"The grid has {size:,} configurations; the run tries each once.")
-    if spec.kind == "population":
+    if spec.runs_itself:
         options = population_options(spec, space, model)
     elif spec.defaults:
         with st.expander("Method options"):
@@ -264,7 +264,7 @@ def budget_section(
     space: SearchSpace | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     c = st.columns(3)
-    population = method.spec.kind == "population"
+    population = method.spec.runs_itself
     if population:
         n_trials = None
         c[0].caption(population_budget(method, model, space))

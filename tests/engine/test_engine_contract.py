@@ -158,7 +158,7 @@ def test_every_model_with_every_method(storage, model, method, task):
         space=_space(model, method, task),
         method_options=OPTIONS.get(method, {}),
     )
-    if METHODS[method].kind == "population":
+    if METHODS[method].runs_itself:
         _check_population(storage, config)
         return
     study = _run(storage, config)

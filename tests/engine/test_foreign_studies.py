@@ -25,7 +25,8 @@ from tuning.store.foreign import foreign_status, is_foreign, needs_config
 from tuning.store.notes import notes_of, set_run_note, set_trial_note
 from tuning.store.records import RunRecord
 from tuning.store.results import list_runs, run_summary
-from tuning.store.runs import config_of, load_study
+from tuning.store.run import StoredRun
+from tuning.store.runs import load_study
 from tuning.store.storage import named_storages, open_storage, storage_labels
 
 PG_URL = os.environ.get("TUNING_STUDIO_TEST_PG")
@@ -102,7 +103,7 @@ def test_reading_a_foreign_study_writes_nothing(tmp_path):
     assert path.read_bytes() == before
     # what needs the configuration says so
     with pytest.raises(ConfigError, match="not a Tuning Studio run"):
-        config_of(load_study("plain-single", storage))
+        StoredRun(load_study("plain-single", storage)).config()
 
 
 def _trial(state):

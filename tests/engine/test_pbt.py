@@ -310,7 +310,7 @@ def test_views_follow_the_lineage(storage):
 
 def test_pbt_is_a_population_method_in_the_registry():
     spec = get_method("pbt")
-    assert spec.kind == "population" and spec.run is not None
+    assert spec.runs_itself and spec.run is not None
     assert spec.defaults["quantile"] == 0.25 and spec.defaults["factors"] == [0.8, 1.2]
     assert spec.defaults["resample_probability"] == 0.25
     assert "holdout" in spec.explanation

@@ -14,12 +14,13 @@ from optuna.trial import TrialState
 from tuning.core.budget import Budget
 from tuning.core.config import RunConfig
 from tuning.core.enums import STOPPED_BY_USER, BudgetKind, RunStatus, Task
-from tuning.evaluation.metrics import ATTR, TrialMetrics
 from tuning.execution.lifecycle import recover_stale_trials
 from tuning.store import records
 from tuning.store.records import RunRecord
 from tuning.store.results import list_runs, run_summary
-from tuning.store.runs import STALE_S, load_study, set_status
+from tuning.store.run import StoredRun
+from tuning.store.runs import STALE_S, load_study
+from tuning.store.trials import ATTR, TrialMetrics
 
 # -- TrialMetrics --------------------------------------------------------------------------------
 
@@ -115,7 +116,7 @@ def test_a_recovered_trial_keeps_its_record_and_says_why(storage):
     trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
     TrialMetrics.scored([0.5], step=1, worker="gone:1").save(trial)
     later = time.time() + STALE_S + 60
-    assert recover_stale_trials(study, retries=1, now=later) == [trial.number]
+    assert recover_stale_trials(StoredRun(study), retries=1, now=later) == [trial.number]
     t = load_study(study.study_name, storage).trials[0]
     m = TrialMetrics.of(t)
     assert t.state == TrialState.FAIL
@@ -194,8 +195,8 @@ def test_the_record_of_a_study_without_a_config(storage):
 
 def test_set_status_takes_a_run_status_and_stores_its_string():
     study = optuna.create_study()
-    set_status(study, RunStatus.STOPPED, "because")
+    StoredRun(study).set_status(RunStatus.STOPPED, "because")
     assert study.user_attrs["status"] == "stopped" and type(study.user_attrs["status"]) is str
     assert study.user_attrs["message"] == "because" and study.user_attrs["ended_at"]
-    set_status(study, RunStatus.RUNNING)
+    StoredRun(study).set_status(RunStatus.RUNNING)
     assert RunRecord.from_study(study).status is RunStatus.RUNNING

@@ -20,10 +20,11 @@ import pytest
 from optuna.trial import TrialState
 
 from tuning.core.config import DatasetRef, RunConfig
-from tuning.execution.lifecycle import recover_stale_trials, request_stop
+from tuning.execution.lifecycle import recover_stale_trials
 from tuning.runs.runner import create_run, execute
 from tuning.runs.workers import WorkerPool, threads_per_worker, worker_command, worker_env
 from tuning.store.results import TrialFeed
+from tuning.store.run import StoredRun
 from tuning.store.runs import load_study, run_status
 from tuning.store.storage import open_storage
 
@@ -97,8 +98,8 @@ def test_two_local_workers_finish_the_budget_exactly(tmp_path):
 def test_workers_that_start_together_do_not_replay_each_others_draws():
     # Same seed and the same progress (none yet) when both start: seeded alike, two workers
     # (processes, Dask workers or threads) would propose the same configurations.
-    from tuning.evaluation.metrics import as_worker
     from tuning.execution.loop import sampler_seed
+    from tuning.store.trials import as_worker
 
     two = small(workers=2)
     seeds = []
@@ -125,7 +126,7 @@ def test_killed_worker_leaves_its_trial_failed_and_the_run_resumes(tmp_path):
     assert study.get_trials(deepcopy=False)[victim.number].state == TrialState.RUNNING
     later = time.time() + 600  # as seen once the worker's heartbeat has gone stale
     assert run_status(study.user_attrs, now=later) == "interrupted"
-    assert recover_stale_trials(study, retries=1, now=later) == [victim.number]
+    assert recover_stale_trials(StoredRun(study), retries=1, now=later) == [victim.number]
     dead = study.get_trials(deepcopy=False)[victim.number]
     assert dead.state == TrialState.FAIL
     assert "worker stopped responding" in dead.user_attrs["metrics"]["fail_reason"]
@@ -204,7 +205,7 @@ def test_stop_from_another_process_stops_every_worker(tmp_path):
     study = load_study(name, store)
     wait_for(lambda: len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))) == 2, 120)
     t0 = time.time()
-    request_stop(name, url)
+    StoredRun.open(name, url).request_stop()
     assert pool.join(60) == "stopped"
     assert time.time() - t0 < 30  # within a fold, not after whole trials
     trials = study.get_trials(deepcopy=False)

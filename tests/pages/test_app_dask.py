@@ -16,7 +16,8 @@ from app_support import (
 from test_app_new_run import _fill_knn_form
 
 from tuning.runs import cluster
-from tuning.store.runs import load_config, load_study
+from tuning.store.run import StoredRun
+from tuning.store.runs import load_study
 from ui import state
 
 distributed = pytest.importorskip("distributed")
@@ -64,7 +65,7 @@ def test_a_run_launched_on_the_cluster_runs_there(monkeypatch):
         at.button(key="launch").click().run()
         ok(at)
         name = at.session_state[state.SELECTED_RUN]
-        assert load_config(name).cluster == "dask"
+        assert StoredRun.open(name).config().cluster == "dask"
         wait_until_idle(timeout=120)
         trials = load_study(name).get_trials(deepcopy=False)
         assert len(trials) == 4 and all(t.state.name == "COMPLETE" for t in trials)

@@ -25,7 +25,7 @@ from app_support import (
 )
 
 from tuning.methods import get_method
-from tuning.store.runs import load_config
+from tuning.store.run import StoredRun
 from ui import state, uploads
 
 CUSTOMERS = "id,age,income,city,notes,bought\n" + "".join(
@@ -171,7 +171,7 @@ def test_launch_starts_one_run_in_the_background_and_opens_the_monitor():
     assert [r.name for r in runs()] == [name]
     assert len(run_workers(name)) <= 1
     wait_until_idle()
-    config = load_config(name)
+    config = StoredRun.open(name).config()
     assert (config.model, config.method, config.n_trials, config.cv_folds) == (
         "knn",
         "random",
@@ -195,7 +195,7 @@ def test_launch_from_an_uploaded_csv(tmp_path):
     at.button(key="launch").click().run()
     ok(at)
     wait_until_idle()
-    config = load_config(at.session_state[state.SELECTED_RUN])
+    config = StoredRun.open(at.session_state[state.SELECTED_RUN]).config()
     assert config.dataset.name == "csv" and config.dataset.target == "bought"
     assert config.dataset.path.startswith(str(tmp_path / "uploads"))
     # the run is named after the file, not its content hash
@@ -243,7 +243,7 @@ def test_worker_processes_setting_runs_the_trials_in_several_processes():
     at.button(key="launch").click().run()
     ok(at)
     name = at.session_state[state.SELECTED_RUN]
-    assert load_config(name).workers == 2
+    assert StoredRun.open(name).config().workers == 2
     wait_until_idle(timeout=180)
     from tuning.store.runs import load_study
 

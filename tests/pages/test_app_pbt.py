@@ -21,7 +21,7 @@ from app_support import (
 from tuning.core.config import DatasetRef, RunConfig
 from tuning.models import REGISTRY as MODELS
 from tuning.runs.runner import RunHandle, create_run
-from tuning.store.runs import load_config
+from tuning.store.run import StoredRun
 from ui import state
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
@@ -63,7 +63,7 @@ def test_new_run_shows_pbt_options_and_launches_a_pbt_run():
     assert ok(at).title[0].value == "Live monitor"
     wait_until_idle(120)
     name = at.session_state[state.SELECTED_RUN]
-    config = load_config(name)
+    config = StoredRun.open(name).config()
     assert (config.method, config.n_trials) == ("pbt", 4)
     assert config.method_options["mutable"] == ["learning_rate"]
     assert config.method_options["population_size"] == 2

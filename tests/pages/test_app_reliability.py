@@ -8,7 +8,8 @@ from app_support import LIVE, NEW_RUN, app, ok, texts, wait_until_idle
 from app_support import fresh_data as fresh_data  # noqa: F401  (fixture)
 from optuna.trial import TrialState
 
-from tuning.store.runs import load_config, load_study
+from tuning.store.run import StoredRun
+from tuning.store.runs import load_study
 from ui import state
 
 
@@ -27,7 +28,7 @@ def test_time_limit_and_failure_limit_are_settings_on_new_run():
     ok(at)
     wait_until_idle()
     name = at.session_state[state.SELECTED_RUN]
-    config = load_config(name)
+    config = StoredRun.open(name).config()
     assert config.trial_timeout_s == 60.0 and config.max_consecutive_failures == 3
     # iris with kNN takes milliseconds a trial: a 60 s limit fails none of them
     trials = load_study(name).get_trials(deepcopy=False)

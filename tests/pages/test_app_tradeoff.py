@@ -24,7 +24,7 @@ from app_support import (
 from mo_support import tradeoff_experiment, tradeoff_study
 
 from tuning.runs import experiments as ex
-from tuning.store.runs import load_config
+from tuning.store.run import StoredRun
 from ui import presets, state
 from ui.runs import method_label
 
@@ -70,7 +70,7 @@ def test_new_run_offers_the_costs_that_apply_to_the_model_and_launches_with_them
     ok(at)
     name = at.session_state[state.SELECTED_RUN]
     wait_until_idle()
-    config = load_config(name)
+    config = StoredRun.open(name).config()
     assert config.objectives == ("fit_seconds",) and config.multi_objective
 
 
@@ -158,7 +158,7 @@ def test_home_trade_off_demo_launches_and_opens_the_live_monitor(monkeypatch):
     assert at.title[0].value == "Live monitor"
     name = at.session_state[state.SELECTED_RUN]
     wait_until_idle()
-    assert load_config(name).objectives == ("fit_seconds",)
+    assert StoredRun.open(name).config().objectives == ("fit_seconds",)
 
 
 def test_a_single_objective_run_shows_no_trade_off_section():

@@ -30,13 +30,12 @@ from tuning.analysis.param_importance import (
     Importance,
     ImportanceCache,
 )
-from tuning.analysis.rundata import RunData, load_run, record_of, running_best
+from tuning.analysis.rundata import RunData, load_run, running_best
 from tuning.analysis.statistics import Curve, select_curves
 from tuning.core.enums import RunStatus
 from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring, StudyValue
-from tuning.store.foreign import is_foreign
-from tuning.store.records import RunRecord
+from tuning.store.records import RunRecord, is_foreign_study
 from tuning.store.results import TrialFeed
 from tuning.store.runs import load_study
 
@@ -248,7 +247,7 @@ class LiveRun:
         self.storage = storage
         self.study = load_study(name, storage)
         self.study_id = storage.get_study_id_from_name(name)
-        self.foreign = is_foreign(self.study.user_attrs)  # made by another tool: read-only
+        self.foreign = is_foreign_study(self.study)  # made by another tool: read-only
         self.feed = TrialFeed(self.study, values=self.foreign)
         self.lock = threading.Lock()
         self.hover_cache: dict[int, str] = {}  # finished trials' hover text (ui.charts)
@@ -256,15 +255,9 @@ class LiveRun:
         self.fronts: FrontTracker | None = None  # multi-objective runs: made on first refresh
         self.n_objectives: int | None = None
 
-    def attrs(self) -> dict[str, Any]:
-        """The run's study attributes as stored (one storage read)."""
-        return self.storage.get_study_user_attrs(self.study_id)
-
-    def record(self, attrs: dict[str, Any] | None = None, now: float | None = None) -> RunRecord:
-        """The run's record, from `attrs` when the caller has just read them."""
-        attrs = self.attrs() if attrs is None else attrs
-        trials = self.study.get_trials(deepcopy=False) if is_foreign(attrs) else ()
-        return record_of(self.study, attrs, trials, now)
+    def record(self, now: float | None = None) -> RunRecord:
+        """The run's record, from one fresh read of its attributes."""
+        return RunRecord.from_study(self.study, now)
 
     def read(self, now: float | None = None) -> RunData:
         """The run for analysis; converts only trials that are new or were unfinished."""
@@ -283,7 +276,7 @@ class LiveRun:
         with self.lock:
             if self.fronts is None:
                 self.fronts = FrontTracker(objectives)
-            return self.fronts.update(run.frame, run.attrs.get("choice"))
+            return self.fronts.update(run.frame, run.record.choice)
 
     def importance(self, run: RunData, method: str = DEFAULT_METHOD) -> Importance:
         """The run's importance by `method`, from the one cache (computed when due)."""

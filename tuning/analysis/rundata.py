@@ -22,10 +22,9 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.scoring import Scoring, StudyValue
 from tuning.core.space import SearchSpace
-from tuning.evaluation.metrics import TrialMetrics
-from tuning.store.foreign import is_foreign
-from tuning.store.records import RunRecord, direction_name, direction_of
+from tuning.store.records import RunRecord, direction_of, is_foreign_study
 from tuning.store.results import TrialFeed
+from tuning.store.trials import TrialMetrics
 
 # What one step of a trial's intermediate scores is, by the run's budget kind (axis titles).
 STEP_LABELS = {"folds": "CV folds completed", "epochs": "epoch", "rounds": "boosting rounds"}
@@ -70,7 +69,7 @@ class RunData:
     `frame` has one row per trial (the columns of `tuning.store.results.trial_row`, plus
     `best_so_far` and `partial_value`); its `value` is a score only for the trials that have one
     (see `scored`): a trial cut short keeps its running mean in `partial_value`. `trials` holds the same trials as Optuna FrozenTrials (not copied: read
-    only). `record` is the run's typed record; `attrs` the raw study attributes it was read from.
+    only). `record` is the run's typed record.
     Read once per refresh and not changed afterwards (derived tables are cached on it).
     """
 
@@ -80,7 +79,6 @@ class RunData:
     direction: str
     scoring: str
     record: RunRecord
-    attrs: dict[str, Any] = field(default_factory=dict)
     params: dict[str, ParamInfo] = field(default_factory=dict)
 
     # -- the score ------------------------------------------------------------------------
@@ -232,13 +230,12 @@ def load_run(
     """Read a run for analysis. Pass the page's long-lived TrialFeed, refreshed, to reuse its
     incremental frame (a refresh then converts only new trials); without one, all trials are
     read once. `now` dates the status (a stale heartbeat reads as interrupted)."""
-    attrs = study.user_attrs
     if feed is None:
-        feed = TrialFeed(study, values=is_foreign(attrs))
+        feed = TrialFeed(study, values=is_foreign_study(study))
         feed.refresh()
     frame, trials = feed.frame(), feed.trials
     direction = direction_of(study)
-    record = record_of(study, attrs, trials, now)
+    record = RunRecord.from_study(study, now, trials)
     frame = score_only(frame).assign(best_so_far=running_best(frame, direction))
     return RunData(
         name=study.study_name,
@@ -247,23 +244,8 @@ def load_run(
         direction=direction,
         scoring=record.scoring or record.objectives[0].label,
         record=record,
-        attrs=attrs,
         params=_param_infos(record.config, trials, frame),
     )
-
-
-def record_of(
-    study: optuna.Study, attrs: dict[str, Any], trials: Sequence[FrozenTrial], now: float | None
-) -> RunRecord:
-    """The study's record from attributes just read (and, for a study another tool made, its
-    directions, metric names and these trials)."""
-    if not is_foreign(attrs):
-        return RunRecord.from_attrs(study.study_name, attrs, direction_of(study), now)
-    return RunRecord.from_attrs(
-        study.study_name, attrs, direction_of(study), now,
-        directions=[direction_name(d) for d in study.directions],
-        metric_names=study.metric_names, trials=trials,
-    )  # fmt: skip
 
 
 def scored(frame: pd.DataFrame) -> np.ndarray:

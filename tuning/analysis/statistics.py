@@ -16,9 +16,10 @@ from scipy import stats
 
 from tuning.analysis.rundata import RunData, best_by_end, load_run, scored, to_float
 from tuning.core.errors import ConfigError
-from tuning.evaluation.metrics import TrialMetrics
-from tuning.store.records import RunRecord
+from tuning.execution.session import refit, trial_params
 from tuning.store.results import trial_row_state
+from tuning.store.run import StoredRun
+from tuning.store.trials import TrialMetrics
 
 
 # -- distribution, timeline, learning curves ----------------------------------------------------
@@ -162,9 +163,8 @@ def refit_top_on_test(
     study: optuna.Study, n: int = 5, run: RunData | None = None, store: bool = True
 ) -> dict[int, float]:
     """Refit the top n configurations on all training data and score each on the held-out
-    test part (for the overfitting view; the best one is already scored by the run).
-    Saved on the study as user attribute `test_top` when `store`. Costs n model fits."""
-    from tuning.models import build_pipeline, categorical_columns
+    test part (for the overfitting view; the best one is already scored by the run), by the
+    rule the run's own test follows. Kept with the run when `store`. Costs n model fits."""
     from tuning.runs.prepare import prepare
 
     run = run or load_run(study)
@@ -173,22 +173,10 @@ def refit_top_on_test(
     prep = prepare(run.config)
     out: dict[int, float] = {}
     for number in run.ranked()["number"].head(n):
-        t = run.trial(int(number))
-        params = prep.space.complete(t.params)
-        best_epoch = TrialMetrics.of(t).best_epoch
-        if prep.model.budget != "folds" and best_epoch:  # early stopping's best step
-            params[prep.model.budget_param] = int(best_epoch)
-        pipe = build_pipeline(
-            prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs,
-            categorical_columns(prep.split.X_train),
-        )
-        pipe.fit(prep.split.X_train, prep.split.y_train)
-        score = prep.scoring(pipe, prep.split.X_test, prep.split.y_test)
-        out[int(number)] = float(score) if math.isfinite(score) else None
+        params = trial_params(prep.space, prep.model, run.trial(int(number)))
+        out[int(number)] = refit(prep, params).score
     if store:
-        saved = dict(RunRecord.from_study(study).test_top or {})
-        saved.update({str(k): v for k, v in out.items()})
-        study.set_user_attr("test_top", saved)
+        StoredRun(study).save_test_top(out)
     return out
 
 

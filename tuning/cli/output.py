@@ -8,7 +8,6 @@ from typing import Any
 import optuna
 
 from tuning.core.errors import UserError
-from tuning.execution.choice import ATTR as CHOICE
 from tuning.execution.choice import front_numbers
 from tuning.store.records import RunRecord
 from tuning.store.results import RunSummary
@@ -121,21 +120,21 @@ def format_tradeoff(study: optuna.Study) -> str:
     ]
     if run.read_only:  # choosing refits and tests: not for a study another tool made
         return "\n".join(lines)
-    choice = study.user_attrs.get(CHOICE) or {}
+    choice = run.choice or {}
     if "trial" not in choice:
         lines.append("Chosen:     none yet (`python -m tuning choose RUN --within 1`)")
         return "\n".join(lines)
     lines.append(f"Chosen:     trial {choice['trial']}, {choice.get('rule', '')}")
     if choice.get("reason"):
         lines.append(f"            {choice['reason']}")
-    test = study.user_attrs.get("test") or {}
-    if test.get("trial") == choice["trial"] and test.get("score") is not None:
+    test = run.test
+    if test is not None and test.trial == choice["trial"] and test.score is not None:
         lines.append(
-            f"Test:       {objectives[0].label[3:]} = {test['score']:.4f} (refit on all "
-            f"{test.get('n_train')} training rows, scored once on {test.get('n_test')} held-out rows)"
+            f"Test:       {objectives[0].label[3:]} = {test.score:.4f} (refit on all "
+            f"{test.n_train} training rows, scored once on {test.n_test} held-out rows)"
         )
-    elif test.get("error"):
-        lines.append(f"Test:       refit failed: {test['error']}")
+    elif test is not None and test.error:
+        lines.append(f"Test:       refit failed: {test.error}")
     return "\n".join(lines)
 
 

@@ -25,10 +25,10 @@ from tuning.core.budget import Budget
 from tuning.core.enums import STOPPED_BY_USER, BudgetKind, Task
 from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
-from tuning.evaluation.metrics import WORKER as WORKER  # where it was first defined
-from tuning.evaluation.metrics import TrialMetrics
 from tuning.models import MLP_PATIENCE, ModelSpec, build_pipeline, categorical_columns
 from tuning.models.costs import model_bytes, n_params
+from tuning.store.trials import WORKER as WORKER  # where it was first defined
+from tuning.store.trials import TrialMetrics
 
 
 class StopRequested(Exception):

@@ -2,7 +2,7 @@
 
 A multi-objective run has no single best trial, only a front of trade-offs, so one is chosen:
 by the rule "the cheapest configuration within X % of the best score", or by hand. The choice
-is stored on the study as `user_attrs["choice"]` = {"trial", "rule", "reason"} (plus the rule's
+is kept with the run (`StoredRun.save_choice`) as {"trial", "rule", "reason"} (plus the rule's
 `within_pct` and `cost`, so that a resumed run applies the same rule to its new trials).
 """
 
@@ -19,9 +19,8 @@ from optuna.trial import FrozenTrial, TrialState
 from tuning.core.errors import ConfigError
 from tuning.core.objectives import COSTS, Objective, parse_cost
 from tuning.core.pareto import front_mask
-from tuning.evaluation.metrics import TrialMetrics
+from tuning.store.trials import TrialMetrics
 
-ATTR = "choice"
 DEFAULT_WITHIN_PCT = 1.0  # a finished multi-objective run chooses within 1 % of the best score
 HAND_PICKED = "picked by hand"
 
@@ -117,11 +116,12 @@ def trial_choice(study: optuna.Study, objectives: list[Objective], number: int) 
     return Choice(number, HAND_PICKED, reason)
 
 
-def default_choice(study: optuna.Study, objectives: list[Objective]) -> Choice | None:
+def default_choice(
+    study: optuna.Study, objectives: list[Objective], old: dict[str, Any]
+) -> Choice | None:
     """What a multi-objective run refits when it finishes: a trial picked by hand stays; a
-    rule already chosen is applied again (a resumed run has new trials); otherwise the
-    cheapest in the first cost within 1 % of the best score."""
-    old = study.user_attrs.get(ATTR) or {}
+    rule already chosen (`old`, the stored choice) is applied again (a resumed run has new
+    trials); otherwise the cheapest in the first cost within 1 % of the best score."""
     if old.get("rule") == HAND_PICKED and isinstance(old.get("trial"), int):
         try:
             return trial_choice(study, objectives, old["trial"])

@@ -8,20 +8,12 @@ import threading
 import time
 
 import optuna
-from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
-from tuning.evaluation.metrics import TrialMetrics
 from tuning.store import compat
-from tuning.store.runs import (
-    BEATING_S,
-    HEARTBEAT_S,
-    STALE_S,
-    STOP_POLL_S,
-    live_workers,
-    load_study,
-    worker_key,
-)
+from tuning.store.run import StoredRun
+from tuning.store.runs import HEARTBEAT_S, STALE_S, STOP_POLL_S
+from tuning.store.trials import TrialMetrics, retries_of, retry_attrs, worker_name
 
 
 class Heartbeat:
@@ -29,17 +21,18 @@ class Heartbeat:
     trials it is running (so others can fail the trials of a dead worker), and turns a stop
     requested from another process (the dashboard, `python -m tuning stop`) into `stop`."""
 
-    def __init__(self, study: optuna.Study, stop: threading.Event) -> None:
-        self.study, self.stop, self.done = study, stop, threading.Event()
+    def __init__(self, run: StoredRun, stop: threading.Event) -> None:
+        self.run, self.stop, self.done = run, stop, threading.Event()
         self.running: set[int] = set()
-        self.key = worker_key()  # named on the worker's thread: the beating thread has no name
+        self.worker = worker_name()  # named on the worker's thread: the beating thread has none
         self.thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
 
     def beat(self, done: bool = False) -> None:
-        now = time.time()
-        entry = {"ts": now, "trials": sorted(self.running), "done": done, "started": self.started}
-        self.study.set_user_attr(self.key, entry)
-        self.study.set_user_attr("heartbeat", now)
+        entry = {
+            "ts": time.time(), "trials": sorted(self.running), "done": done,
+            "started": self.started,
+        }  # fmt: skip
+        self.run.beat(entry, self.worker)
 
     def _beat(self) -> None:
         last = 0.0
@@ -49,7 +42,7 @@ class Heartbeat:
                 if time.time() - last >= HEARTBEAT_S:
                     self.beat()
                     last = time.time()
-                if self.study.user_attrs.get("stop_requested"):
+                if self.run.stop_requested:
                     self.stop.set()
             self.done.wait(STOP_POLL_S)
 
@@ -71,23 +64,7 @@ class Heartbeat:
             self.beat(done=True)
 
 
-def request_stop(name: str, storage: BaseStorage | str | None = None) -> None:
-    """Ask every worker of a run, in any process, to stop within a fold or epoch."""
-    load_study(name, storage).set_user_attr("stop_requested", True)
-
-
-def clear_stop_request(study: optuna.Study) -> None:
-    """Drop the stop request an earlier Stop left, unless workers that got it are still
-    finishing: (re)starting a run is a resume."""
-    if study.user_attrs.get("stop_requested") and not live_workers(
-        study.user_attrs, window=BEATING_S
-    ):
-        study.set_user_attr("stop_requested", False)
-
-
-def recover_stale_trials(
-    study: optuna.Study, retries: int = 0, now: float | None = None
-) -> list[int]:
+def recover_stale_trials(run: StoredRun, retries: int = 0, now: float | None = None) -> list[int]:
     """Mark as failed the RUNNING trials that no live worker claims (their worker was killed).
 
     Journal storages have no heartbeat of their own (RDB storages do, via Optuna), so each
@@ -95,32 +72,28 @@ def recover_stale_trials(
     heartbeat lists belongs to a dead worker. With `retries`, its parameters are queued again.
     """
     now = now or time.time()
+    study = run.study
     running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     if not running:
         return []
-    attrs = study.user_attrs
-    claimed = {n for w in live_workers(attrs, now).values() for n in w.get("trials", [])}
+    claimed = {n for w in run.live_workers(now).values() for n in w.get("trials", [])}
     failed = []
+    storage = compat.storage_of(study)
     for t in running:
         started = t.datetime_start.timestamp() if t.datetime_start else now
         if t.number in claimed or now - started <= STALE_S:
             continue
         reason = "its worker stopped responding (killed or crashed) before the trial finished"
-        tries = int(t.user_attrs.get("retry", 0))
-        retry = tries < retries and bool(t.params)
+        retry = retries_of(t) < retries and bool(t.params)
         try:
             metrics = TrialMetrics.of(t)  # what it recorded, if anything: kept
             metrics.fail_reason, metrics.retried = reason, retry
-            metrics.save_to(compat.storage_of(study), compat.trial_id(t))
-            if not compat.storage_of(study).set_trial_state_values(
-                compat.trial_id(t), state=TrialState.FAIL
-            ):
+            metrics.save_to(storage, compat.trial_id(t))
+            if not storage.set_trial_state_values(compat.trial_id(t), state=TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
             continue  # it finished after all
         failed.append(t.number)
         if retry:
-            study.enqueue_trial(
-                dict(t.params), user_attrs={"retry": tries + 1, "retry_of": t.number}
-            )
+            study.enqueue_trial(dict(t.params), user_attrs=retry_attrs(t))
     return failed

@@ -32,7 +32,7 @@ MAX_METHODS = 4
 MIN_TRIALS, MAX_TRIALS = 4, 100
 BUDGET = Budget("epochs", 1, FIDELITY_STEPS)  # what multi-fidelity methods spend on a landscape
 # Every registered sampler method runs on a landscape; population-based ones train models.
-LEARN_METHODS = tuple(m.name for m in list_methods() if m.kind == "sampler")
+LEARN_METHODS = tuple(m.name for m in list_methods() if not m.runs_itself)
 
 GLOSSARY = {
     "Trial": "One evaluation of one configuration (one point on the landscape): the method "
@@ -329,8 +329,7 @@ def generations(run: MethodRun) -> list[int | None]:
     sampler = run.spec.sampler(run.seed)
     if not isinstance(sampler, optuna.samplers.NSGAIISampler):
         return [None] * len(run.trials)
-    key = compat.nsga_generation_key(sampler)
-    return [tr.system_attrs.get(key) for tr in run.trials]
+    return [compat.nsga_generation(sampler, tr) for tr in run.trials]
 
 
 def rungs(run: MethodRun) -> list[int]:

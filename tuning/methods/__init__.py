@@ -242,7 +242,7 @@ def check_multi_objective(method: MethodSpec) -> None:
             "not apply to multi-objective runs: a trial cannot be stopped early on several "
             "objectives at once."
         )
-    elif method.kind == "population":
+    elif method.runs_itself:
         why = (
             f"{method.label} ranks its members on one score to decide which copy which, so it "
             "cannot trade the score against a cost."

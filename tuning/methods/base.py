@@ -1,9 +1,12 @@
 """The interface every search method implements: describe itself, validate a run, run it.
 
-A method is a strategy object: the engine prepares the run (data, model, scorer, budget) and
-hands it over with `run(ctx)`. Sampler methods (grid, random, TPE, ...) share one strategy, in
-`samplers.py`, that drives Optuna's optimize loop; population-based training (`pbt.py`) trains
-its population itself. Adding a method is one entry in the registry (`tuning.methods`).
+A method is a strategy object: the engine prepares the run (data, model, scorer, budget) in a
+session and hands it over with `run(session)`; the session owns the life cycle and the
+refit-and-test rule, so a method only searches. Sampler methods (grid, random, TPE, ...) share
+one strategy, in `samplers.py`, that drives Optuna's optimize loop; population-based training
+(`pbt.py`) trains its population itself. What a method can do is an attribute (`runs_itself`,
+`multi_objective`, `needs_budget`, ...), never a kind to compare. Adding a method is one entry
+in the registry (`tuning.methods`).
 """
 
 from __future__ import annotations
@@ -11,14 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import optuna
-
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace
-from tuning.execution.loop import RunContext
+from tuning.execution.session import RunSession
 from tuning.models import ModelSpec
+from tuning.store.run import StoredRun
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,9 @@ class MethodSpec:
     # Whether its sampler can search several objectives at once (a run with cost objectives).
     multi_objective: bool = False
 
-    kind: ClassVar[str] = "sampler"  # what the pages describe: "sampler" | "population"
+    # It trains its own population instead of asking an Optuna sampler for trials: it cannot
+    # tune another estimator, run on Learn's landscapes, or be asked for trials one by one.
+    runs_itself: ClassVar[bool] = False
     enumerates_grid: ClassVar[bool] = False  # its trials are a grid queued at creation
     needs_budget: ClassVar[bool] = True  # False: the method knows its trials (a grid)
     # Its workers train side by side as threads of one process (they share in-memory models).
@@ -81,11 +85,12 @@ class MethodSpec:
         """Checks that need the run's space and model; returns the config as the run keeps it."""
         return config
 
-    def setup(self, study: optuna.Study, space: SearchSpace, config: RunConfig) -> None:
+    def setup(self, run: StoredRun, space: SearchSpace, config: RunConfig) -> None:
         """Called once when the run is created, before any worker starts."""
 
-    def run(self, ctx: RunContext) -> RunStatus:
-        """Work on the run (one worker's part of it) until it ends; returns the status."""
+    def run(self, session: RunSession) -> RunStatus:
+        """Search (one worker's part of the run) inside `session` until it ends; returns the
+        status."""
         raise NotImplementedError
 
 

@@ -10,7 +10,7 @@ Written by hand because no installed library runs PBT on top of an Optuna study 
 needs the Ray runtime). Everything is recorded in the run's Optuna study: one trial per member
 per interval (a "segment") with the hyperparameters used in it, the validation score of each
 epoch as an intermediate value (step = the member's epoch count), the score at the end as its
-value, and the lineage in `user_attrs["pbt"]`. So Live monitor, Compare, Analysis and the Report
+value, and the lineage on each trial (`tuning.store.trials.tag_population`). So Live monitor, Compare, Analysis and the Report
 read a PBT run like any other, and a Stop keeps every finished segment.
 
 Cost: a member is scored on one holdout split (the first CV fold), not the whole CV.
@@ -18,7 +18,6 @@ Cost: a member is scored on one holdout split (the first CV fold), not the whole
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 import threading
@@ -37,17 +36,15 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import STOPPED_BY_USER, BudgetKind, RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import Param, SearchSpace
-from tuning.evaluation.metrics import TrialMetrics
 from tuning.evaluation.objective import make_folds, thread_limit
-from tuning.execution.lifecycle import Heartbeat
-from tuning.execution.loop import RunContext, has_complete
+from tuning.execution.session import Outcome, RunSession, has_complete
 from tuning.methods.base import MethodSpec
 from tuning.models import ModelSpec, build_pipeline
 from tuning.models.costs import model_bytes, n_params
 from tuning.models.mlp import import_torch
-from tuning.store.runs import now_iso, set_status
+from tuning.store.records import TestResult
+from tuning.store.trials import TrialMetrics, population_info, tag_population
 
-PBT_ATTR = "pbt"  # trial user attribute with the lineage
 TIMEOUT = "timeout"  # Population.run's outcome at the time limit (the run then finishes)
 MUTABLE = ("learning_rate", "dropout", "weight_decay", "batch_size")
 NOT_RESUMABLE = (
@@ -277,8 +274,8 @@ class Population:
 
     def _tag(self, m: Member) -> None:
         self.running.add(m.trial.number)
-        m.trial.set_user_attr(
-            PBT_ATTR,
+        tag_population(
+            m.trial,
             {
                 "member": m.id, "generation": m.generation, "parent": m.parent,
                 "start_epoch": m.epoch, "exploit": m.exploit, "explore": m.explore,
@@ -443,7 +440,7 @@ class Population:
         ranked = [m for m in self.ranked() if m.score is not None]
         return ranked[0] if ranked else None
 
-    def test_score(self) -> dict[str, Any] | None:
+    def test_score(self) -> TestResult | None:
         """Score the best member's own network once on the held-out test rows."""
         m = self.best()
         if m is None:
@@ -453,64 +450,53 @@ class Population:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             score = float(self.scoring(m.net, X_test, split.y_test.to_numpy()))
-        return {
-            "score": score if math.isfinite(score) else None,
-            "trial": _last_complete(self.study, m.id),
-            "params": {**self.space.complete(m.params), self.model.budget_param: self.epochs},
-            "refit_seconds": 0.0, "n_train": len(self.y_tr), "n_test": len(split.y_test),
-            "source": "population",
-        }  # fmt: skip
+        return TestResult(
+            score=score if math.isfinite(score) else None,
+            trial=_last_complete(self.study, m.id),
+            params={**self.space.complete(m.params), self.model.budget_param: self.epochs},
+            refit_seconds=0.0, n_train=len(self.y_tr), n_test=len(split.y_test),
+            source="population",
+        )  # fmt: skip
 
 
 def _last_complete(study: optuna.Study, member: int) -> int | None:
     for t in reversed(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))):
-        if (t.user_attrs.get(PBT_ATTR) or {}).get("member") == member:
+        if (population_info(t) or {}).get("member") == member:
             return t.number
     return None
 
 
 # -- the runner's entry point --------------------------------------------------------------------
-def run_population(study: optuna.Study, prep: Any, stop: threading.Event) -> RunStatus:
-    """Run PBT for the run `study` (PopulationMethod.run); returns the final status."""
+def run_population(session: RunSession) -> RunStatus:
+    """Run PBT inside the run's session (PopulationMethod.run); returns the final status. The
+    test is the best member's own network, not a refit."""
+    study = session.study
     if any(t.state != TrialState.WAITING for t in study.get_trials(deepcopy=False)):
-        if RunStatus.parse(study.user_attrs.get("status")) == RunStatus.FINISHED:
+        if session.run.status() == RunStatus.FINISHED:
             return RunStatus.FINISHED  # nothing left to do, as for any finished run
         raise ConfigError(NOT_RESUMABLE)
-    cfg = prep.config
-    heart = Heartbeat(study, stop)
-    set_status(study, RunStatus.RUNNING)
-    if "started_at" not in study.user_attrs:
-        study.set_user_attr("started_at", now_iso())
-    t0 = time.time()
-    deadline = None if cfg.timeout_s is None else t0 + cfg.timeout_s
-    status, message = RunStatus.FINISHED, "Every member trained its epochs."
+    cfg = session.config
+    outcome = Outcome(RunStatus.FINISHED, "Every member trained its epochs.")
     pop = None
     try:
-        with heart:
-            pop = Population(study, prep, stop)
+        with session.working() as heart:
+            deadline = None if cfg.timeout_s is None else time.time() + cfg.timeout_s
+            pop = Population(study, session.prep, session.stop)
             heart.running = pop.running  # the same set: each beat lists the open segments
-            outcome = pop.run(deadline)
-            if outcome == RunStatus.STOPPED:
-                status, message = RunStatus.STOPPED, "Stopped by the user. " + NOT_RESUMABLE
-            elif outcome == TIMEOUT:
-                message = "The time limit was reached."
+            ended = pop.run(deadline)
+            if ended == RunStatus.STOPPED:
+                outcome = Outcome(RunStatus.STOPPED, "Stopped by the user. " + NOT_RESUMABLE)
+            elif ended == TIMEOUT:
+                outcome = Outcome(RunStatus.FINISHED, "The time limit was reached.")
     except Exception as exc:
-        status = RunStatus.FAILED
-        message = f"The run stopped on an error: {type(exc).__name__}: {exc}"
-    finally:
-        with contextlib.suppress(Exception):
-            study.set_user_attr("elapsed_s", time.time() - t0)
+        outcome = Outcome(
+            RunStatus.FAILED, f"The run stopped on an error: {type(exc).__name__}: {exc}"
+        )
     if pop is not None and pop.members:
-        try:
-            test = pop.test_score()
-            if test is not None:
-                study.set_user_attr("test", test)
-        except Exception as exc:  # the search stays; only the test score is missing
-            study.set_user_attr("test", {"error": f"{type(exc).__name__}: {exc}"})
-    if status != RunStatus.FAILED and not has_complete(study):
-        status, message = RunStatus.FAILED, "No segment completed. " + (message or "")
-    set_status(study, status, message)
-    return status
+        session.save_test(pop.test_score)
+    if outcome.status != RunStatus.FAILED and not has_complete(study):
+        outcome = Outcome(RunStatus.FAILED, "No segment completed. " + (outcome.message or ""))
+    return session.end(outcome, tested=True)
 
 
 @dataclass(frozen=True)
@@ -518,7 +504,7 @@ class PopulationMethod(MethodSpec):
     """Population-based training as a method: it trains the population itself, in one process
     (the members' networks live in memory), and its trials are fixed in advance."""
 
-    kind = "population"
+    runs_itself = True
     one_process = True
 
     def check_options(self, options: dict) -> None:
@@ -528,8 +514,8 @@ class PopulationMethod(MethodSpec):
         # A population run's trials are its segments: members x intervals, fixed in advance.
         return replace(config, n_trials=check_run(space, model, config.method_options))
 
-    def run(self, ctx: RunContext) -> RunStatus:
-        return run_population(ctx.study, ctx.prep, ctx.stop)
+    def run(self, session: RunSession) -> RunStatus:
+        return run_population(session)
 
 
 __all__ = [

@@ -20,10 +20,12 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace
-from tuning.execution.loop import RunContext, optimize
+from tuning.execution.loop import optimize
+from tuning.execution.session import RunSession
 from tuning.methods.base import MethodSpec
 from tuning.models import ModelSpec
 from tuning.store import compat
+from tuning.store.run import StoredRun
 
 GRID_LIMIT = 100_000  # configurations a grid may have
 
@@ -45,12 +47,12 @@ class SamplerMethod(MethodSpec):
             return NopPruner()
         return self.make_pruner(budget, {**self.defaults, **(options or {})})
 
-    def run(self, ctx: RunContext) -> RunStatus:
-        options = ctx.prep.config.method_options
+    def run(self, session: RunSession) -> RunStatus:
+        options = session.config.method_options
         return optimize(
-            ctx,
+            session,
             make_sampler=lambda seed: self.sampler(seed, options),
-            make_pruner=lambda: self.pruner(ctx.prep.budget, options),
+            make_pruner=lambda: self.pruner(session.prep.budget, options),
             grid=self.enumerates_grid,
         )
 
@@ -72,12 +74,8 @@ class GridMethod(SamplerMethod):
             )
         return config
 
-    def setup(self, study: optuna.Study, space: SearchSpace, config: RunConfig) -> None:
-        grid = space.grid(config.grid_points)
-        study.set_user_attr("grid_size", len(grid))
-        searched = set(space.distributions())
-        for params in grid:
-            study.enqueue_trial({k: v for k, v in params.items() if k in searched})
+    def setup(self, run: StoredRun, space: SearchSpace, config: RunConfig) -> None:
+        run.enqueue_grid(space.grid(config.grid_points), space.distributions())
 
 
 def tpe(seed: int, o: dict) -> BaseSampler:

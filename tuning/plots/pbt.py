@@ -5,7 +5,7 @@
   copied; the final best member's ancestry is highlighted;
 - schedule: each hyperparameter of the best member's ancestry over epochs (a step line).
 
-Built from the run's trials only (`user_attrs["pbt"]`, see tuning.methods.pbt), so it works live, after
+Built from the run's trials only (their population lineage, see tuning.methods.pbt), so it works live, after
 a Stop, in the Analysis page and in the HTML report. No streamlit here.
 """
 
@@ -20,9 +20,9 @@ import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
 from plotly.subplots import make_subplots
 
-from tuning.methods.pbt import PBT_ATTR
 from tuning.plots.colors import BEST_COLOR
 from tuning.plots.figures import base_layout, empty_figure, esc
+from tuning.store.trials import population_info
 
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f",
@@ -32,14 +32,14 @@ EXPLOIT_COLOR = "#d62728"
 
 
 def is_population(trials: list[FrozenTrial]) -> bool:
-    return any(PBT_ATTR in t.user_attrs for t in trials)
+    return any(population_info(t) for t in trials)
 
 
 def segments(trials: list[FrozenTrial]) -> pd.DataFrame:
     """One row per segment: trial, member, generation, epochs, value, state, lineage parent."""
     rows = []
     for t in trials:
-        info = t.user_attrs.get(PBT_ATTR)
+        info = population_info(t)
         if not info or t.state in (TrialState.WAITING,):
             continue
         exploit = info.get("exploit") or {}
@@ -67,13 +67,13 @@ def scores(trials: list[FrozenTrial]) -> pd.DataFrame:
     """One row per member per epoch: the validation score reported in that epoch."""
     rows = [
         {
-            "member": int(t.user_attrs[PBT_ATTR]["member"]),
+            "member": int(info["member"]),
             "trial": t.number,
             "epoch": int(e),
             "score": v,
         }
         for t in trials
-        if PBT_ATTR in t.user_attrs
+        if (info := population_info(t))
         for e, v in sorted(t.intermediate_values.items())
     ]
     return pd.DataFrame(rows, columns=["member", "trial", "epoch", "score"])

@@ -18,7 +18,6 @@ import io
 import json
 import math
 import textwrap
-import warnings
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -31,11 +30,11 @@ from tuning.analysis import RunData, load_run
 from tuning.core.enums import BudgetKind, Task
 from tuning.core.errors import ConfigError
 from tuning.data import datasets
-from tuning.evaluation.metrics import TrialMetrics
+from tuning.execution.session import refit, trial_params
 from tuning.methods import REGISTRY as METHODS
 from tuning.models import build_pipeline, categorical_columns, get_model
 from tuning.models.boosting import MISSING, Categories, LabelEncodedClassifier, native_preprocessor
-from tuning.store.runs import fetch_dataset_from
+from tuning.store.trials import TrialMetrics
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -84,11 +83,11 @@ def _multi_objective(run: RunData) -> bool:
 
 def best_params(run: RunData) -> dict[str, Any]:
     """The complete configuration of the refit best model (as the run stored it after refit);
-    for a multi-objective run, that of its chosen trade-off (`user_attrs["choice"]`)."""
+    for a multi-objective run, that of its chosen trade-off."""
     test = run.test
     if test.get("params"):
         return dict(test["params"])
-    choice = run.attrs.get("choice") or {}
+    choice = run.record.choice or {}
     if _multi_objective(run) and isinstance(choice.get("trial"), int):
         number = choice["trial"]
     else:
@@ -98,13 +97,7 @@ def best_params(run: RunData) -> dict[str, Any]:
         return dict(run.trial(number).params)  # all a study another tool made knows
     if number is None or run.config is None or run.space is None:
         raise ConfigError("The run has no complete trial yet: there is no best model.")
-    trial = run.trial(number)
-    params = run.space.complete(trial.params)
-    model = get_model(run.config.model)
-    epoch = TrialMetrics.of(trial).best_epoch
-    if model.budget != BudgetKind.FOLDS and epoch:  # early stopping's best step
-        params[model.budget_param] = int(epoch)
-    return params
+    return trial_params(run.space, get_model(run.config.model), run.trial(number))
 
 
 def best_model(study: optuna.Study, run: RunData | None = None) -> ModelFile:
@@ -117,14 +110,8 @@ def best_model(study: optuna.Study, run: RunData | None = None) -> ModelFile:
         raise ConfigError("This run has no saved configuration: it cannot be refit.")
     params = best_params(run)
     prep = prepare(run.config)
-    pipe = build_pipeline(
-        prep.model, params, prep.dataset.task, prep.config.seed, prep.config.n_jobs,
-        categorical_columns(prep.split.X_train),
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence and deprecation chatter, as in the run
-        pipe.fit(prep.split.X_train, prep.split.y_train)
-        score = float(prep.scoring(pipe, prep.split.X_test, prep.split.y_test))
+    done = refit(prep, params)
+    pipe, score = done.pipeline, done.score
     stem = f"{run.name}-best"
     if prep.model.budget == BudgetKind.EPOCHS:  # the PyTorch MLP: state dict + preprocessing
         return _mlp_file(pipe, params, run, stem, score)
@@ -347,10 +334,10 @@ def reproduce_script(run: RunData) -> str:
     cfg = run.config
     if cfg is None:
         raise ConfigError("This run has no saved configuration: it cannot be reproduced.")
-    cfg = fetch_dataset_from(run.attrs, cfg)  # an uploaded CSV whose file is gone: the run's copy
+    cfg = run.record.fetch_dataset(cfg)  # an uploaded CSV whose file is gone: the run's copy
     spec = get_model(cfg.model)
     # The plain string (a Task's repr is no Python the script could run).
-    task = Task(run.attrs.get("task") or datasets.load_dataset(cfg.dataset).task).value
+    task = Task(run.record.task or datasets.load_dataset(cfg.dataset).task).value
     params = best_params(run)
     stored = run.test.get("score")
     label = run.label

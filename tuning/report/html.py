@@ -41,7 +41,6 @@ from tuning.models import model_label
 from tuning.plots import figures as plots
 from tuning.plots import pareto as pareto_plots
 from tuning.store.foreign import needs_config
-from tuning.store.notes import notes_of
 
 FIGURE_NOTES = {
     "importance": "How much each parameter drove reaching the top 10% of scores. The bars give "
@@ -119,7 +118,7 @@ def tradeoffs_of(run: an.RunData) -> Tradeoffs | None:
         return None
     # The Live monitor's tracker: the same front, reference point and history as that page
     # (with 3+ objectives, a history whose costly volume is evaluated at about 100 trials).
-    view = FrontTracker(run.record.objectives).update(run.frame, run.attrs.get("choice"))
+    view = FrontTracker(run.record.objectives).update(run.frame, run.record.choice)
     return Tradeoffs(
         view.objectives, view.points, view.numbers, view.reference, view.history, view.choice
     )
@@ -331,7 +330,7 @@ def _summary(data: ReportData) -> list[tuple[str, str]]:
         ("Run", run.name),
         ("Status", str(rec.status)),
         ("Dataset", cfg.dataset.label() if cfg else "?"),
-        ("Task", str(rec.task or run.attrs.get("task", "?"))),
+        ("Task", str(rec.task or "?")),
         ("Model", model_label(cfg.model) if cfg else "?"),
         ("Search method", method_label(cfg.method) if cfg else "?"),
         ("Scoring", f"{run.label} ({run.arrow})"),
@@ -666,7 +665,7 @@ def _tradeoffs_html(data: ReportData, shared: bool) -> str:
 
 def _notes_html(data: ReportData) -> str:
     """The run's and its trials' notes, as text: a note's own HTML is escaped, never run."""
-    run_note, trial_notes = notes_of(data.run.attrs)
+    run_note, trial_notes = (data.run.record.note, data.run.record.trial_notes)
     if not run_note and not trial_notes:
         return ""
     parts = ["<h2>Notes</h2>"]
@@ -679,7 +678,7 @@ def _notes_html(data: ReportData) -> str:
 
 def _notes_md(data: ReportData) -> str:
     """The notes as Markdown the note's author wrote, with any HTML in them escaped."""
-    run_note, trial_notes = notes_of(data.run.attrs)
+    run_note, trial_notes = (data.run.record.note, data.run.record.trial_notes)
     if not run_note and not trial_notes:
         return ""
     out = ["## Notes\n"]
@@ -714,7 +713,7 @@ def report_html(data: ReportData | optuna.Study) -> str:
     params = pd.DataFrame(_best_params(data), columns=["parameter", "value", "how"])
     params["value"] = params["value"].map(num)
     space = pd.DataFrame(_space_rows(data), columns=["parameter", "kind", "range"])
-    raw = json.dumps(run.attrs.get("config") or {}, indent=2, ensure_ascii=False, default=str)
+    raw = json.dumps(run.record.config_dict, indent=2, ensure_ascii=False, default=str)
     eff = data.efficiency
     template = _shared_template(data.figures)
     shared = template is not None

@@ -26,10 +26,11 @@ from optuna.trial import TrialState
 
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
-from tuning.evaluation.metrics import as_worker
-from tuning.execution.lifecycle import clear_stop_request, recover_stale_trials, request_stop
-from tuning.store.runs import BEATING_S, HEARTBEAT_S, STALE_S, live_workers, load_study, set_status
+from tuning.execution.lifecycle import recover_stale_trials
+from tuning.store.run import StoredRun
+from tuning.store.runs import BEATING_S, HEARTBEAT_S, STALE_S
 from tuning.store.storage import describe
+from tuning.store.trials import as_worker
 
 ENV_DASK = "TUNING_STUDIO_DASK"
 CONNECT_TIMEOUT_S = float(os.environ.get("TUNING_STUDIO_DASK_TIMEOUT_S") or 5.0)
@@ -142,21 +143,20 @@ def open_for_task(target: Any) -> BaseStorage:
     return target
 
 
-def orphans_settled(study, retries: int, patience: float | None = None) -> bool:
+def orphans_settled(run: StoredRun, retries: int, patience: float | None = None) -> bool:
     """Wait until no trial is RUNNING but those of workers that beat (a dead worker's trial is
     failed, and with retries queued again, once its heartbeat is STALE_S old); True when any
     was recovered. Bounded: about STALE_S plus a few heartbeats."""
     deadline = time.time() + (patience or STALE_S + 4 * HEARTBEAT_S)
     recovered, alive_since = False, None
     while time.time() < deadline:
-        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        running = run.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if not running:
             return recovered
-        if recover_stale_trials(study, retries):
+        if recover_stale_trials(run, retries):
             recovered = True
             continue
-        attrs = study.user_attrs
-        fresh = {n for w in live_workers(attrs, window=BEATING_S).values() for n in w["trials"]}
+        fresh = {n for w in run.live_workers(window=BEATING_S).values() for n in w["trials"]}
         if all(t.number in fresh for t in running):
             # Their workers beat: they finish their own trials. (One that died just now still
             # looks fresh for BEATING_S, so it has to look alive for longer than that.)
@@ -196,8 +196,8 @@ def work(
             status = RunStatus(execute(name, storage, n_jobs=n_jobs, clear_stop=False))
             if status != RunStatus.FINISHED:
                 break
-            study = load_study(name, storage)
-            if not orphans_settled(study, retries):
+            run = StoredRun.open(name, storage)
+            if not orphans_settled(run, retries):
                 break
     return {"status": status.value, "worker": label}
 
@@ -228,9 +228,10 @@ class ClusterPool:
             check_workers(client, self.address)
             target = cluster_storage(client, self.storage, self.url)
             # The pool is the (re)start, as WorkerPool: an old stop request goes, a new one stays.
-            clear_stop_request(load_study(self.name, self.storage))
+            run = StoredRun.open(self.name, self.storage)
+            run.clear_stop_request()
             if self.stop_event.is_set():
-                request_stop(self.name, self.storage)
+                run.request_stop()
             threads = threads_by_host(client)
             tag = uuid.uuid4().hex[:8]
             self.futures = [
@@ -266,10 +267,8 @@ class ClusterPool:
             # Released: Dask recomputes a held result whose worker leaves the cluster later.
             for f in self.futures:
                 f.release()
-            study = load_study(self.name, self.storage)
-            from tuning.store.records import RunRecord
-
-            self.status = RunRecord.from_study(study).status
+            run = StoredRun.open(self.name, self.storage)
+            self.status = run.status()
             if errors:
                 self.error = "; ".join(f"{type(e).__name__}: {e}"[:300] for e in errors)
                 if not self.status.ended:
@@ -277,7 +276,7 @@ class ClusterPool:
                         f"The Dask tasks ended with an error ({self.error}); the finished "
                         "trials are kept: resume to continue."
                     )
-                    set_status(study, RunStatus.FAILED, message)
+                    run.set_status(RunStatus.FAILED, message)
                     self.status = RunStatus.FAILED
         except Exception as exc:  # the scheduler went away: the trials already stored stay
             self._fail(exc)
@@ -287,10 +286,10 @@ class ClusterPool:
     def _fail(self, exc: Exception) -> None:
         self.status, self.error = RunStatus.FAILED, str(exc)
         with contextlib.suppress(Exception):
-            study = load_study(self.name, self.storage)
-            if not RunStatus.parse(study.user_attrs.get("status")).ended:
-                set_status(
-                    study, RunStatus.FAILED,
+            run = StoredRun.open(self.name, self.storage)
+            if not run.status().ended:
+                run.set_status(
+                    RunStatus.FAILED,
                     f"The Dask cluster at {describe(self.address)} failed the run: {exc}. "
                     "The finished trials are kept: resume to continue.",
                 )  # fmt: skip
@@ -303,7 +302,7 @@ class ClusterPool:
     def stop(self) -> None:
         """Every task stops within a fold or epoch: their heartbeats read the stop request."""
         self.stop_event.set()
-        request_stop(self.name, self.storage)
+        StoredRun.open(self.name, self.storage).request_stop()
 
     def join(self, timeout: float | None = None) -> RunStatus | None:
         self._done.wait(timeout)

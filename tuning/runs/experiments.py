@@ -1,6 +1,6 @@
 """Experiments: several methods (optionally over several seeds) raced on one dataset, model,
 search space, CV, scoring and budget. Each member is an ordinary run; the experiment is the
-label they share (`user_attrs["experiment"]`), so experiments need no storage of their own and
+label they share (`StoredRun.tag_experiment`), so experiments need no storage of their own and
 every member opens in Live monitor, Analysis and optuna.load_study like any run. Members are
 also scheduled like any run: start_experiment queues them on a RunManager (the app's own, so
 its cap on runs at once holds for them and its queue shows them).
@@ -20,16 +20,19 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from tuning.core.config import RunConfig
+from tuning.core.enums import BudgetKind
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
 from tuning.methods import RECOMMENDED, get_method, multi_objective_methods
 from tuning.runs.runner import RunManager, create_run
 from tuning.store.records import RunRecord
 from tuning.store.results import score_of
+from tuning.store.run import StoredRun
 from tuning.store.runs import as_storage as _storage
 from tuning.store.runs import load_study, sanitize_name
+from tuning.store.trials import TrialMetrics
 
-EXPERIMENT_ATTR = "experiment"
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     base: RunConfig  # dataset, model, space, CV, scoring and budget shared by every member
@@ -110,9 +113,7 @@ def create_experiment(exp: ExperimentConfig, storage: BaseStorage | str | None =
     exp = replace(exp, name=name)
     for i, (method, seed, cfg) in enumerate(members):
         run = create_run(replace(cfg, name=f"{name}--{method}--seed{seed}"), storage)
-        study = load_study(run, storage)
-        study.set_user_attr(
-            EXPERIMENT_ATTR,
+        StoredRun.open(run, storage).tag_experiment(
             {"name": name, "method": method, "seed": seed, "order": i, "config": exp.to_dict()},
         )
     return name
@@ -135,23 +136,20 @@ class ExperimentInfo:
 
 
 def list_experiments(storage: BaseStorage | str | None = None) -> list[ExperimentInfo]:
-    from tuning.store.runs import run_status
-
     storage = _storage(storage)
     groups: dict[str, ExperimentInfo] = {}
     for s in storage.get_all_studies():
-        tag = s.user_attrs.get(EXPERIMENT_ATTR)
+        rec = RunRecord.of_listing(s)
+        tag = rec.experiment
         if not tag:
             continue
         info = groups.get(tag["name"])
         if info is None:
             cfg = ExperimentConfig.from_dict(tag["config"])
-            info = groups[tag["name"]] = ExperimentInfo(
-                tag["name"], cfg, [], s.user_attrs.get("created_at")
-            )
+            info = groups[tag["name"]] = ExperimentInfo(tag["name"], cfg, [], rec.created_at)
         info.runs.append(
             {"run": s.study_name, "method": tag["method"], "seed": tag["seed"],
-             "order": tag["order"], "status": run_status(s.user_attrs)}
+             "order": tag["order"], "status": rec.status}
         )  # fmt: skip
     for info in groups.values():
         info.runs.sort(key=lambda r: r["order"])
@@ -235,20 +233,21 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
             continue
         trials.sort(key=lambda t: t.datetime_complete)
         t0 = min(t.datetime_start for t in trials)
-        folds = int((study.user_attrs.get("config") or {}).get("cv_folds") or 1)
-        by_epoch = (study.user_attrs.get("budget") or {}).get("kind") == "epochs"
+        rec = RunRecord.from_study(study)
+        folds = int(rec.config_dict.get("cv_folds") or 1)
+        by_epoch = rec.budget is not None and rec.budget.kind == BudgetKind.EPOCHS
         rows = []
         for i, t in enumerate(trials, 1):
-            m = t.user_attrs.get("metrics") or {}
+            m = TrialMetrics.of(t)
             v = score_of(t) if t.state == TrialState.COMPLETE else None
             ok = v is not None and np.isfinite(v)
             rows.append({
                 "method": r["method"], "seed": r["seed"], "run": r["run"], "trials": i,
                 "number": t.number, "elapsed_s": (t.datetime_complete - t0).total_seconds(),
                 "value": v if ok else np.nan, "state": t.state.name.lower(),
-                "fit_seconds": (m.get("fit_seconds") or 0.0) + (m.get("score_seconds") or 0.0),
+                "fit_seconds": m.fit_seconds + m.score_seconds,
                 "epochs": epochs_trained(m, folds) if by_epoch else np.nan,
-                "validation": m.get("validation") or "cv",
+                "validation": m.validation or "cv",
             })  # fmt: skip
         df = pd.DataFrame(rows)
         df["epochs_so_far"] = df["epochs"].cumsum()
@@ -333,13 +332,13 @@ def _common_start(a: list, b: list) -> int:
     return k
 
 
-def epochs_trained(metrics: dict, folds: int) -> int:
+def epochs_trained(metrics: TrialMetrics, folds: int) -> int:
     """Network epochs a trial trained, the common currency of methods on a model that trains
     in epochs: a CV trial trains one network per fold for `step` epochs; a population segment
     trains one network for its own epochs (it is scored on one holdout split)."""
-    if metrics.get("segment_epochs") is not None:
-        return int(metrics["segment_epochs"])
-    return int(metrics.get("step") or 0) * folds
+    if metrics.segment_epochs is not None:
+        return int(metrics.segment_epochs)
+    return metrics.step * folds
 
 
 def targets(

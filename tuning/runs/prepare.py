@@ -87,7 +87,7 @@ def _prepare_own(config: RunConfig) -> Prepared:
     estimator = import_estimator(config.estimator.path)
     model = own_model(estimator, config.estimator)
     method = get_method(config.method)
-    if method.kind == "population":
+    if method.runs_itself:
         raise ConfigError(POPULATION_OWN)
     options = method.validate_options(dict(config.method_options))
     if config.objectives:

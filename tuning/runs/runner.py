@@ -12,7 +12,7 @@ import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -21,26 +21,17 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 
 from tuning.core.config import RunConfig
-from tuning.core.enums import RunStatus, Task
+from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError, UserError
 from tuning.execution import choice as choosing
-from tuning.execution.lifecycle import clear_stop_request, recover_stale_trials, request_stop
-from tuning.execution.loop import RunContext, refit_trial
+from tuning.execution.lifecycle import recover_stale_trials
 from tuning.execution.prepared import Prepared
 from tuning.execution.priority import APP_RUN_NICE, lower_priority
+from tuning.execution.session import RunSession, refit_and_test
 from tuning.methods import get_method
 from tuning.runs.prepare import prepare, rebuild_problem
-from tuning.store.runs import (
-    as_storage,
-    config_of,
-    fetch_dataset,
-    load_study,
-    now_iso,
-    sanitize_name,
-    set_status,
-    store_dataset,
-    unique_name,
-)
+from tuning.store.run import StoredRun
+from tuning.store.runs import as_storage, sanitize_name, unique_name
 from tuning.store.storage import url_of, write_error
 
 
@@ -86,18 +77,15 @@ def record_run(
         except OSError as exc:
             raise write_error(exc, url_of(storage)) from None
     cfg = replace(prep.config, name=name)
+    run = StoredRun(study)
     try:
         # The configuration is written last: a study without it is not a run (pages and the
         # command line skip it), so a write that fails half-way leaves no half-written run.
-        study.set_user_attr("created_at", now_iso())
-        set_status(study, RunStatus.QUEUED)
-        study.set_user_attr("task", Task(prep.dataset.task).value)
-        study.set_user_attr("scoring", prep.scoring.name)
-        study.set_user_attr("budget", asdict(prep.budget))
+        run.init(prep.dataset.task, prep.scoring.name, prep.budget)
         if cfg.dataset.name == "csv" and cfg.dataset.path:
-            store_dataset(study, cfg.dataset.path)
-        get_method(cfg.method).setup(study, prep.space, cfg)
-        study.set_user_attr("config", cfg.to_dict())
+            run.store_dataset(cfg.dataset.path)
+        get_method(cfg.method).setup(run, prep.space, cfg)
+        run.save_config(cfg)
     except Exception as exc:
         with contextlib.suppress(Exception):  # best effort: on a full disk this may fail too
             optuna.delete_study(study_name=name, storage=storage)
@@ -125,29 +113,27 @@ def execute(
     `clear_stop`: starting is a resume, which drops the stop request an earlier Stop left;
     a pool's workers keep it instead (the pool cleared it, so a request now is a new Stop).
     """
-    storage = as_storage(storage)
     stop = stop or threading.Event()
-    study = load_study(name, storage)
-    config = config_of(study)
+    run = StoredRun.open(name, storage)
+    config = run.config()
     problem = rebuild_problem(config)
     if problem:  # the run is read-only here: its status stays as its own process left it
         raise ConfigError(problem)
     try:
-        config = fetch_dataset(study, config)
-        prep = prepare(config)
+        prep = prepare(run.fetch_dataset(config))
     except UserError as exc:
-        set_status(study, RunStatus.FAILED, str(exc))
+        run.set_status(RunStatus.FAILED, str(exc))
         raise
-    recover_stale_trials(study, config.retries)
+    recover_stale_trials(run, config.retries)
     if clear_stop:
-        clear_stop_request(study)
-    if study.user_attrs.get("stop_requested"):
+        run.clear_stop_request()
+    if run.stop_requested:
         stop.set()  # asked to stop before this worker began
-    ctx = RunContext(
-        study, prep, stop, callbacks=callbacks, objective=objective, refit=refit,
+    session = RunSession(
+        run, prep, stop, callbacks=callbacks, objective=objective, refit=refit,
         max_trials=max_trials, n_jobs=n_jobs,
     )  # fmt: skip
-    return get_method(config.method).run(ctx)
+    return get_method(config.method).run(session)
 
 
 def choose(
@@ -159,14 +145,13 @@ def choose(
 ) -> int:
     """Choose the trade-off a run refits: trial number `trial`, or the cheapest in `cost`
     (default: the run's first cost objective) within `within_pct` % of the best CV score.
-    Stores it as `user_attrs["choice"]`, refits and tests it (`user_attrs["test"]` then
-    describes it) and returns its number."""
+    Keeps it with the run, refits and tests it (the run's test then describes it) and returns
+    its number."""
     if (trial is None) == (within_pct is None):
         raise ConfigError("Choose a trade-off by a trial number or by a margin, not both.")
-    storage = as_storage(storage)
-    study = load_study(name, storage)
-    config = fetch_dataset(study, config_of(study))
-    prep = prepare(config)
+    run = StoredRun.open(name, storage)
+    study = run.study
+    prep = prepare(run.fetch_dataset(run.config()))
     objectives = prep.objectives
     if trial is not None:
         choice = choosing.trial_choice(study, objectives, int(trial))
@@ -181,12 +166,12 @@ def choose(
         choice = choosing.rule_choice(study, objectives, float(within_pct), cost)
         if choice is None:
             raise ConfigError("The run has no complete trial yet: there is nothing to choose.")
-    study.set_user_attr(choosing.ATTR, choice.to_attr())
-    refit_trial(study, prep, study.get_trials(deepcopy=False)[choice.trial])
+    run.save_choice(choice.to_attr())
+    run.save_test(refit_and_test(prep, study.get_trials(deepcopy=False)[choice.trial]))
     return choice.trial
 
 
-def worker_processes(config: dict[str, Any], url: str | None, isolate: bool = False) -> int:
+def worker_processes(config: RunConfig, url: str | None, isolate: bool = False) -> int:
     """How many local worker processes a run (its stored config) works as; 0 means a thread of
     this process. Several workers are processes whenever they can reopen the storage by URL.
     `isolate` (the app's runs) puts even one worker in its own process: run threads in the
@@ -195,9 +180,9 @@ def worker_processes(config: dict[str, Any], url: str | None, isolate: bool = Fa
     methods train their members on threads of one process."""
     if url is None:  # in-memory storage: no other process can open it
         return 0
-    if get_method(config["method"]).one_process:
+    if get_method(config.method).one_process:
         return 1 if isolate else 0
-    n = int(config.get("workers", 1))
+    n = config.workers
     return n if n > 1 or isolate else 0
 
 
@@ -303,7 +288,7 @@ class RunManager:
         with self.lock:
             if self._active(name):
                 return name
-        if (load_study(name, self.storage).user_attrs.get("config") or {}).get("cluster") == "dask":
+        if StoredRun.open(name, self.storage).config().cluster == "dask":
             self.check_cluster()
         with self.lock:
             if self._active(name):
@@ -329,15 +314,15 @@ class RunManager:
         with self.lock:
             while self.running_count() < self.max_running and (name := self._next()):
                 self.queue.remove(name)
-                config = load_study(name, self.storage).user_attrs["config"]
+                config = StoredRun.open(name, self.storage).config()
                 n = worker_processes(config, self.url, isolate=self.isolate)
-                if config.get("cluster") == "dask":
+                if config.cluster == "dask":
                     from tuning.runs.cluster import ClusterPool
 
-                    n = 1 if get_method(config["method"]).one_process else int(config["workers"])
+                    n = 1 if get_method(config.method).one_process else config.workers
                     h: Any = ClusterPool(
                         name, self.storage, self.url, n, str(self.dask), execute,
-                        retries=int(config.get("retries", 0)),
+                        retries=config.retries,
                     )  # fmt: skip
                 elif n:
                     from tuning.runs.workers import WorkerPool
@@ -382,8 +367,7 @@ class RunManager:
         with self.lock:
             if name in self.queue:
                 self.queue.remove(name)
-                set_status(
-                    load_study(name, self.storage),
+                StoredRun.open(name, self.storage).set_status(
                     RunStatus.STOPPED,
                     "Removed from the queue before it started.",
                 )
@@ -391,7 +375,7 @@ class RunManager:
         h = self.handles.get(name)
         if h is not None:
             h.stop()
-        request_stop(name, self.storage)
+        StoredRun.open(name, self.storage).request_stop()
 
     def stop_all(self) -> None:
         with self.lock:

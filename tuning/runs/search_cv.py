@@ -35,15 +35,17 @@ from tuning.core.errors import ConfigError
 from tuning.core.scoring import ScorerScoring, Scoring
 from tuning.core.space import SearchSpace
 from tuning.data import datasets
-from tuning.evaluation.metrics import TrialMetrics
 from tuning.evaluation.objective import Evaluation, StopRequested
-from tuning.execution.loop import RunContext
 from tuning.execution.prepared import Prepared
+from tuning.execution.session import RunSession
 from tuning.methods import get_method
 from tuning.models.custom import check_space, describe, estimator_task, own_model
 from tuning.runs.prepare import POPULATION_OWN
 from tuning.runs.runner import record_run
+from tuning.store.records import TestResult
+from tuning.store.run import StoredRun
 from tuning.store.runs import as_storage, sanitize_name
+from tuning.store.trials import TrialMetrics
 
 # As the Learn page: no line per trial (a failed trial's error is kept in its record, and the
 # search raises it when no trial completes).
@@ -151,7 +153,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         space = SearchSpace.from_distributions(self.search_space)
         check_space(estimator, space)
         method = get_method(self.method)
-        if method.kind == "population":
+        if method.runs_itself:
             raise ConfigError(POPULATION_OWN)
         options = method.validate_options(dict(self.method_options or {}))
         task = estimator_task(estimator)
@@ -165,7 +167,8 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
             optuna.storages.InMemoryStorage() if self.storage == MEMORY else as_storage(self.storage)
         )
         name = record_run(prep, storage, self._name(estimator), rename=True)
-        study = optuna.load_study(study_name=name, storage=storage)
+        run = StoredRun.open(name, storage)
+        study = run.study
         multi_fidelity = method.multi_fidelity
         objective = Evaluation(
             model=prep.model, space=space, task=task, X=X, y=y, folds=folds, scoring=scoring,
@@ -187,17 +190,16 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
                 errors[:] = [exc]
                 raise
 
-        ctx = RunContext(study, prep, stop, objective=evaluate, refit=False)
-        method.run(ctx)
+        method.run(RunSession(run, prep, stop, objective=evaluate, refit=False))
         self.run_name_, self.study_ = name, study
         if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) and errors:
             errors[0].add_note(
                 f"No trial of the search (run '{name}') completed; this is the last trial's error."
             )
             raise errors[0]
-        self._results(study, space, scoring)
+        self._results(run, space, scoring)
         if self.refit:
-            self._refit(study, X, y)
+            self._refit(run, X, y)
         return self
 
     def _scoring(self, estimator: Any, task: str) -> Scoring:
@@ -246,13 +248,14 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         return sanitize_name(f"{type(estimator).__name__}-{self.method}-python-{stamp}")
 
-    def _results(self, study: optuna.Study, space: SearchSpace, scoring: Scoring) -> None:
+    def _results(self, run: StoredRun, space: SearchSpace, scoring: Scoring) -> None:
         """cv_results_ as GridSearchCV builds it, one row per finished trial in trial order;
         a pruned or failed trial's scores are NaN (a partial score is not a score)."""
+        study = run.study
         trials = [t for t in study.get_trials(deepcopy=False) if t.state in _STATES]
         if not any(t.state == TrialState.COMPLETE for t in trials):
             last = next((TrialMetrics.of(t).fail_reason for t in reversed(trials)), None)
-            message = study.user_attrs.get("message") or ""
+            message = run.record().message or ""
             raise ValueError(
                 f"No trial of the search completed ({len(trials)} finished). "
                 f"The last error: {last or message or 'none recorded'}."
@@ -308,19 +311,18 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.best_params_ = params[self.best_index_]
         self.best_trial_ = trials[self.best_index_]
 
-    def _refit(self, study: optuna.Study, X: Any, y: Any) -> None:
+    def _refit(self, run: StoredRun, X: Any, y: Any) -> None:
         est = clone(self.estimator).set_params(**self.best_params_)
         t0 = time.perf_counter()
         est.fit(X, y) if y is not None else est.fit(X)
         self.refit_time_ = time.perf_counter() - t0
         self.best_estimator_ = est
         # No held-out test part: the search saw all of X; the record says so (n_test 0).
-        study.set_user_attr(
-            "test",
-            {
-                "score": None, "trial": self.best_trial_.number, "params": self.best_params_,
-                "refit_seconds": round(self.refit_time_, 3), "n_train": _n_rows(X), "n_test": 0,
-            },
+        run.save_test(
+            TestResult(
+                trial=self.best_trial_.number, params=self.best_params_,
+                refit_seconds=round(self.refit_time_, 3), n_train=_n_rows(X), n_test=0,
+            )
         )  # fmt: skip
 
     def __getstate__(self) -> dict:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from tuning.core.enums import RunStatus
+from tuning.store.run import StoredRun
 from tuning.store.storage import ENV_STORAGE, data_dir
 
 # Set by WorkerPool for its workers: the pid of the process that started them.
@@ -87,15 +88,14 @@ class WorkerPool:
         self.error: str | None = None
 
     def start(self) -> WorkerPool:
-        from tuning.execution.lifecycle import clear_stop_request, request_stop
         from tuning.execution.priority import lower_priority
-        from tuning.store.runs import load_study
 
         # The pool is the (re)start: it drops an old stop request, and its workers keep any
         # made from now on, so a Stop clicked while they load (seconds) is not lost.
-        clear_stop_request(load_study(self.name, self.url))
+        run = StoredRun.open(self.name, self.url)
+        run.clear_stop_request()
         if self.stop_event.is_set():
-            request_stop(self.name, self.url)
+            run.request_stop()
         threads = threads_per_worker(self.n)
         logs = data_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -123,10 +123,8 @@ class WorkerPool:
         return any(p.poll() is None for p in self.procs)
 
     def stop(self) -> None:
-        from tuning.execution.lifecycle import request_stop
-
         self.stop_event.set()
-        request_stop(self.name, self.url)
+        StoredRun.open(self.name, self.url).request_stop()
 
     def join(self, timeout: float | None = None) -> RunStatus | None:
         deadline = None if timeout is None else time.time() + timeout
@@ -137,10 +135,7 @@ class WorkerPool:
             except subprocess.TimeoutExpired:
                 return None
         codes = [p.returncode for p in self.procs]
-        from tuning.store.records import RunRecord
-        from tuning.store.runs import load_study
-
-        self.status = RunRecord.from_study(load_study(self.name, self.url)).status
+        self.status = StoredRun.open(self.name, self.url).status()
         if any(c not in (0, 1) for c in codes):
             self.error = f"worker exit codes {codes}; see {data_dir() / 'logs'}"
         return self.status

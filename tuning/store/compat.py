@@ -113,6 +113,11 @@ def nsga_generation_key(sampler: optuna.samplers.NSGAIISampler) -> str:
     return sampler._get_generation_key()
 
 
+def nsga_generation(sampler: optuna.samplers.NSGAIISampler, trial: FrozenTrial) -> int | None:
+    """The generation NSGA-II recorded on a trial (in the trial's system attributes)."""
+    return trial.system_attrs.get(nsga_generation_key(sampler))
+
+
 # -- importance ------------------------------------------------------------------------------
 def hypervolume(losses: Any, reference: Any) -> float:
     """Hypervolume dominated by `losses` (rows of objective values, every objective minimized)

@@ -24,7 +24,9 @@ from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import UserError
 from tuning.core.objectives import Objective, run_objectives, score_objective
 from tuning.models.custom import missing_estimator
+from tuning.store import blob, compat
 from tuning.store.foreign import ForeignStudy, foreign_status, is_foreign, needs_config
+from tuning.store.notes import notes_of
 from tuning.store.runs import run_status
 
 
@@ -75,8 +77,18 @@ class RunRecord:
     test_top: dict[str, Any] | None = None
     experiment: dict[str, Any] | None = None
     dataset_file: dict[str, Any] | None = None
+    choice: dict[str, Any] | None = None  # a multi-objective run's chosen trade-off
+    note: str = ""  # the run's note (Markdown, as typed)
+    trial_notes: dict[int, str] = field(default_factory=dict)
     # A study another tool made: what is known of it (None for a Tuning Studio run).
     foreign: ForeignStudy | None = None
+    # The attributes read, for the uploaded CSV's chunks (fetch_dataset): not listed or compared.
+    _attrs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def fetch_dataset(self, config: RunConfig) -> RunConfig:
+        """`config` pointed at a local copy of the run's uploaded CSV (from the run's storage
+        where the file is gone); other datasets as they are."""
+        return blob.fetch_dataset_from(self._attrs, config)
 
     @property
     def config(self) -> RunConfig | None:
@@ -181,6 +193,7 @@ class RunRecord:
             return cls._foreign(name, attrs, directions or (direction,), metric_names, trials, now)
         cfg_dict = attrs.get("config") or {}
         task = attrs.get("task")
+        note, trial_notes = notes_of(attrs)
         return cls(
             name=name, status=run_status(attrs, now), direction=direction,
             config_dict=cfg_dict, message=attrs.get("message"),
@@ -193,6 +206,7 @@ class RunRecord:
             stop_requested=bool(attrs.get("stop_requested")),
             test=TestResult.from_attr(attrs.get("test")), test_top=attrs.get("test_top"),
             experiment=attrs.get("experiment"), dataset_file=attrs.get("dataset_file"),
+            choice=attrs.get("choice"), note=note, trial_notes=trial_notes, _attrs=attrs,
         )  # fmt: skip
 
     @classmethod
@@ -216,15 +230,34 @@ class RunRecord:
         )  # fmt: skip
 
     @classmethod
-    def from_study(cls, study: optuna.Study, now: float | None = None) -> RunRecord:
-        attrs = study.user_attrs
+    def of_listing(cls, study: optuna.study.FrozenStudy, now: float | None = None) -> RunRecord:
+        """The record of a study as `storage.get_all_studies()` lists it, from its attributes
+        alone (no trials are read: a study another tool made reads as finished)."""
+        direction = direction_name(study.directions[0])
+        return cls.from_attrs(study.study_name, study.user_attrs, direction, now)
+
+    @classmethod
+    def from_study(
+        cls, study: optuna.Study, now: float | None = None,
+        trials: Sequence[FrozenTrial] | None = None,
+    ) -> RunRecord:  # fmt: skip
+        """The record from one fresh read of the study's attributes (through its storage: no
+        deep copy). A study another tool made also reads its trials (`trials` when the caller
+        has them)."""
+        attrs = compat.storage_of(study).get_study_user_attrs(compat.study_id(study))
         if not is_foreign(attrs):
             return cls.from_attrs(study.study_name, attrs, direction_of(study), now)
         return cls.from_attrs(
             study.study_name, attrs, direction_of(study), now,
             directions=[direction_name(d) for d in study.directions],
-            metric_names=study.metric_names, trials=study.get_trials(deepcopy=False),
+            metric_names=study.metric_names,
+            trials=study.get_trials(deepcopy=False) if trials is None else trials,
         )  # fmt: skip
+
+
+def is_foreign_study(study: optuna.Study) -> bool:
+    """Whether another tool made the study (no saved configuration): it is only read."""
+    return is_foreign(compat.storage_of(study).get_study_user_attrs(compat.study_id(study)))
 
 
 def _iso(naive_local: datetime) -> str:

@@ -19,10 +19,10 @@ from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from tuning.core.objectives import value_column
-from tuning.evaluation.metrics import TrialMetrics
 from tuning.store import compat
 from tuning.store.foreign import is_foreign, listed
 from tuning.store.records import RunRecord, direction_name
+from tuning.store.trials import TrialMetrics
 
 STATE_NAMES = {
     TrialState.COMPLETE: "complete",
@@ -259,16 +259,24 @@ def _row_state(t: FrozenTrial, m: TrialMetrics | None) -> str:
     return STATE_NAMES.get(t.state, t.state.name.lower())
 
 
-def list_runs(storage: BaseStorage) -> list[RunSummary]:
-    """Every study in the storage, newest first: Tuning Studio's runs and studies other tools
-    made (`RunSummary.record.foreign`); half-written runs (creation cut short) are skipped."""
+def listed_records(storage: BaseStorage) -> list[tuple[int, RunRecord]]:
+    """(study id, record) of every study in the storage, in creation order: Tuning Studio's
+    runs (from their attributes) and studies other tools made (their trials read too);
+    half-written runs (creation cut short) are skipped."""
     out = []
     for s in storage.get_all_studies():
         if not listed(s.user_attrs):
             continue
         sid = compat.study_id(s)
-        run = record_in(storage, sid, s.study_name, s.user_attrs, direction_name(s.directions[0]))
-        out.append(summary_of(run, storage, sid))
+        direction = direction_name(s.directions[0])
+        out.append((sid, record_in(storage, sid, s.study_name, s.user_attrs, direction)))
+    return out
+
+
+def list_runs(storage: BaseStorage) -> list[RunSummary]:
+    """Every study in the storage, newest first: Tuning Studio's runs and studies other tools
+    made (`RunSummary.record.foreign`); half-written runs (creation cut short) are skipped."""
+    out = [summary_of(run, storage, sid) for sid, run in listed_records(storage)]
     out.sort(key=lambda r: r.created_at or "", reverse=True)
     return out
 

@@ -206,14 +206,13 @@ class Resume(Command):
 
     def run(self, args: argparse.Namespace) -> int:
         from tuning.runs.runner import RunHandle, RunManager
-        from tuning.store.runs import load_study
+        from tuning.store.run import StoredRun
 
         address = o.dask_address(args.dask)
         store = storage_mod.open_storage(args.storage)
-        study = load_study(args.run, store)
+        run = StoredRun.open(args.run, store)
         if address:  # its workers as tasks on the cluster, as many as it was started with
-            config = dict(study.user_attrs["config"], cluster="dask")
-            study.set_user_attr("config", config)
+            run.update_config(cluster="dask")
             manager = RunManager(store, nice=0, isolate=False, dask=address)
             manager.resume(args.run)
             return watch(manager.handles[args.run], store, quiet=args.quiet)

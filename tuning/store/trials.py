@@ -168,3 +168,33 @@ def _finite(v: Any) -> Any:
 
 def fail_reason(trial: FrozenTrial) -> str | None:
     return TrialMetrics.of(trial).fail_reason
+
+
+# -- the other attributes a trial keeps -------------------------------------------------------
+PBT = "pbt"  # population-based training: the segment's member, generation, parent, exploit
+RETRY = "retry"  # how many times the trial's parameters were queued again after a dead worker
+RETRY_OF = "retry_of"  # the trial it retries
+
+
+def tag_population(trial: Any, info: dict[str, Any]) -> None:
+    """Record on a live optuna.Trial which population member's segment it is."""
+    trial.set_user_attr(PBT, info)
+
+
+def population_info(trial: FrozenTrial) -> dict[str, Any] | None:
+    """A population segment's lineage (member, generation, parent, ...), or None."""
+    return trial.user_attrs.get(PBT)
+
+
+def retries_of(trial: FrozenTrial) -> int:
+    return int(trial.user_attrs.get(RETRY, 0))
+
+
+def retry_attrs(trial: FrozenTrial) -> dict[str, Any]:
+    """The attributes of a trial queued again in place of `trial` (its worker died)."""
+    return {RETRY: retries_of(trial) + 1, RETRY_OF: trial.number}
+
+
+def trial_attrs(trial: FrozenTrial) -> dict[str, Any]:
+    """All of a trial's attributes, as stored (for exports that list them whole)."""
+    return dict(trial.user_attrs)

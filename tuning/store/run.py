@@ -1,0 +1,287 @@
+"""The stored run: the one code that reads and writes the attributes of a Tuning Studio study.
+
+A run is an Optuna study whose configuration and life cycle live in the study's user
+attributes. `StoredRun` is their one owner: every write is a typed method, every key a named
+constant below (as Optuna's samplers name theirs), so a new capability adds a method here
+instead of a fifth `set_user_attr` elsewhere. The trial-side companion is `tuning.store.trials`.
+The keys are the ones runs have always had: runs stored by earlier versions read the same.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, replace
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial
+
+from tuning.core.budget import Budget
+from tuning.core.config import RunConfig
+from tuning.core.enums import RunStatus, Task
+from tuning.core.errors import ConfigError
+from tuning.store import blob, compat
+from tuning.store.records import RunRecord, TestResult
+from tuning.store.runs import (
+    BEATING_S,
+    STALE_S,
+    as_storage,
+    now_iso,
+    run_status,
+    worker_key,
+)
+
+# The study's user attributes (the storage format).
+CONFIG = "config"
+CREATED_AT = "created_at"
+STARTED_AT = "started_at"
+ENDED_AT = "ended_at"
+STATUS = "status"
+MESSAGE = "message"
+TASK = "task"
+SCORING = "scoring"
+BUDGET = "budget"
+ELAPSED_S = "elapsed_s"
+HEARTBEAT = "heartbeat"
+STOP_REQUESTED = "stop_requested"
+TEST = "test"
+TEST_TOP = "test_top"
+CHOICE = "choice"
+GRID_SIZE = "grid_size"
+REQUEUED = "requeued"
+EXPERIMENT = "experiment"
+WORKER_PREFIX = "worker:"
+
+
+class StoredRun:
+    """One run's study, read and written through typed methods.
+
+    Reads go to the storage each time (another process may have written since); a caller that
+    needs several values of one moment reads `attrs` once.
+    """
+
+    def __init__(self, study: optuna.Study) -> None:
+        self.study = study
+
+    # -- opening ------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, name: str, storage: BaseStorage | str | None = None) -> StoredRun:
+        storage = as_storage(storage)
+        try:
+            return cls(optuna.load_study(study_name=name, storage=storage))
+        except KeyError:
+            names = [s.study_name for s in storage.get_all_studies()]
+            hint = f" Runs: {', '.join(names[-5:])}." if names else " There are no runs yet."
+            raise ConfigError(f"No run named '{name}'.{hint}") from None
+
+    @property
+    def name(self) -> str:
+        return self.study.study_name
+
+    @property
+    def storage(self) -> BaseStorage:
+        return compat.storage_of(self.study)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The study's attributes as stored now (a fresh read)."""
+        return self.study.user_attrs
+
+    def record(self, now: float | None = None) -> RunRecord:
+        return RunRecord.from_study(self.study, now)
+
+    # -- creation -----------------------------------------------------------------------------
+    def init(self, task: Task | str, scoring: str, budget: Budget) -> None:
+        """The first attributes of a new run (queued); its configuration is saved last."""
+        self.study.set_user_attr(CREATED_AT, now_iso())
+        self.set_status(RunStatus.QUEUED)
+        self.study.set_user_attr(TASK, Task(task).value)
+        self.study.set_user_attr(SCORING, scoring)
+        self.study.set_user_attr(BUDGET, asdict(budget))
+
+    def save_config(self, config: RunConfig) -> None:
+        """Save the run's configuration. Written last at creation: a study without it is not
+        a run (pages and the command line skip it)."""
+        self.study.set_user_attr(CONFIG, config.to_dict())
+
+    def update_config(self, **changes: Any) -> RunConfig:
+        """Change fields of the saved configuration (e.g. `cluster="dask"` to continue a run
+        on a cluster); returns the configuration as saved."""
+        config = replace(self.config(), **changes)
+        self.save_config(config)
+        return config
+
+    # -- the configuration --------------------------------------------------------------------
+    @property
+    def config_dict(self) -> dict[str, Any]:
+        """The saved configuration as stored ({} when none): for listings that must not parse it."""
+        return self.attrs.get(CONFIG) or {}
+
+    def config(self) -> RunConfig:
+        """The run's configuration; a study without one is not a (complete) Tuning Studio run."""
+        saved = self.attrs.get(CONFIG)
+        if saved is None:
+            raise ConfigError(
+                f"'{self.name}' is not a Tuning Studio run: it has no saved configuration "
+                "(another tool made it, or its creation was cut short). Delete it or pick a "
+                "run from `python -m tuning list`."
+            )
+        return RunConfig.from_dict(saved)
+
+    # -- status and life cycle ----------------------------------------------------------------
+    def status(self, now: float | None = None) -> RunStatus:
+        """As readers should see it: "running" with a stale heartbeat is interrupted."""
+        return run_status(self.attrs, now)
+
+    def set_status(self, status: RunStatus, message: str | None = None) -> None:
+        """Write the run's status (stored as its plain string), its message, and when it ended."""
+        status = RunStatus(status)
+        self.study.set_user_attr(STATUS, status.value)
+        if message is not None:
+            self.study.set_user_attr(MESSAGE, message)
+        if status.ended:
+            self.study.set_user_attr(ENDED_AT, now_iso())
+
+    def mark_started(self) -> None:
+        """The run is running; the first start is kept as when it started."""
+        self.set_status(RunStatus.RUNNING)
+        if STARTED_AT not in self.attrs:
+            self.study.set_user_attr(STARTED_AT, now_iso())
+
+    @property
+    def elapsed_s(self) -> float:
+        return float(self.attrs.get(ELAPSED_S, 0.0))
+
+    def save_elapsed(self, seconds: float) -> None:
+        """The run's working time; concurrent workers each save theirs and the longest counts."""
+        self.study.set_user_attr(ELAPSED_S, max(self.elapsed_s, float(seconds)))
+
+    def set_elapsed(self, seconds: float) -> None:
+        """The run's working time, as measured by a method that runs the whole run itself."""
+        self.study.set_user_attr(ELAPSED_S, float(seconds))
+
+    # -- workers and stop requests -------------------------------------------------------------
+    def beat(self, entry: dict[str, Any], worker: str | None = None) -> None:
+        """One worker's heartbeat: its entry (time, running trials, done) and the run's beat."""
+        self.study.set_user_attr(worker_key(worker), entry)
+        self.study.set_user_attr(HEARTBEAT, entry["ts"])
+
+    def live_workers(self, now: float | None = None, window: float | None = None) -> dict:
+        """Workers whose heartbeat is fresh and who have not signed off (see `live_workers`)."""
+        return live_workers(self.attrs, now, window)
+
+    def others_working(self) -> bool:
+        """Whether another worker still beats: then the last one to finish ends the run."""
+        return bool(self.live_workers(window=BEATING_S))
+
+    @property
+    def stop_requested(self) -> bool:
+        return bool(self.attrs.get(STOP_REQUESTED))
+
+    def request_stop(self) -> None:
+        """Ask every worker of the run, in any process, to stop within a fold or epoch."""
+        self.study.set_user_attr(STOP_REQUESTED, True)
+
+    def clear_stop_request(self) -> None:
+        """Drop the stop request an earlier Stop left, unless workers that got it are still
+        finishing: (re)starting a run is a resume."""
+        if self.stop_requested and not self.others_working():
+            self.study.set_user_attr(STOP_REQUESTED, False)
+
+    # -- results -------------------------------------------------------------------------------
+    @property
+    def test(self) -> TestResult | None:
+        return TestResult.from_attr(self.attrs.get(TEST))
+
+    @property
+    def has_test(self) -> bool:
+        return TEST in self.attrs
+
+    def save_test(self, result: TestResult) -> None:
+        self.study.set_user_attr(TEST, result.to_attr())
+
+    def save_test_error(self, exc: BaseException) -> None:
+        """The refit failed: the search is kept, the test says why it is missing."""
+        self.save_test(TestResult(error=f"{type(exc).__name__}: {exc}"))
+
+    @property
+    def test_top(self) -> dict[str, Any]:
+        return dict(self.attrs.get(TEST_TOP) or {})
+
+    def save_test_top(self, scores: dict[int, float | None]) -> None:
+        """Test scores of top trials (analysis of the top configurations), kept with the run."""
+        saved = self.test_top
+        saved.update({str(k): v for k, v in scores.items()})
+        self.study.set_user_attr(TEST_TOP, saved)
+
+    @property
+    def choice(self) -> dict[str, Any]:
+        """A multi-objective run's chosen trade-off as stored ({} when none)."""
+        return dict(self.attrs.get(CHOICE) or {})
+
+    def save_choice(self, choice: dict[str, Any]) -> None:
+        self.study.set_user_attr(CHOICE, choice)
+
+    # -- grids ---------------------------------------------------------------------------------
+    @property
+    def grid_size(self) -> int | None:
+        return self.attrs.get(GRID_SIZE)
+
+    def enqueue_grid(self, grid: list[dict[str, Any]], searched: Iterable[str]) -> None:
+        """Queue every configuration of a grid as a waiting trial, and keep the grid's size."""
+        self.study.set_user_attr(GRID_SIZE, len(grid))
+        searched = set(searched)
+        for params in grid:
+            self.study.enqueue_trial({k: v for k, v in params.items() if k in searched})
+
+    def requeue(self, trials: Iterable[FrozenTrial]) -> None:
+        """Queue again trials cut short by a Stop (each once), so a grid stays complete."""
+        done = set(self.attrs.get(REQUEUED, []))
+        todo = [t for t in trials if t.number not in done]
+        for t in todo:
+            self.study.enqueue_trial(dict(t.params))
+        if todo:
+            self.study.set_user_attr(REQUEUED, sorted(done | {t.number for t in todo}))
+
+    def requeued(self) -> set[int]:
+        return set(self.attrs.get(REQUEUED, []))
+
+    # -- experiments ---------------------------------------------------------------------------
+    @property
+    def experiment(self) -> dict[str, Any] | None:
+        return self.attrs.get(EXPERIMENT)
+
+    def tag_experiment(self, tag: dict[str, Any]) -> None:
+        """Mark the run as a member of an experiment (its name, method, seed, order, config)."""
+        self.study.set_user_attr(EXPERIMENT, tag)
+
+    # -- an uploaded CSV kept inside the run ---------------------------------------------------
+    def store_dataset(self, path: str) -> None:
+        """Keep an uploaded CSV inside the run's storage, so a worker on another machine can
+        rebuild the run from the storage alone."""
+        for key, value in blob.dataset_attrs(path).items():
+            self.study.set_user_attr(key, value)
+
+    def fetch_dataset(self, config: RunConfig) -> RunConfig:
+        """Point the config at a local copy of the run's CSV, fetched from the storage if needed."""
+        return blob.fetch_dataset_from(self.attrs, config)
+
+
+def live_workers(
+    attrs: dict[str, Any], now: float | None = None, window: float | None = None
+) -> dict[str, dict]:
+    """Workers whose heartbeat is fresh and who have not signed off.
+
+    The default window (STALE_S) is the patient one, for failing another worker's trials; who
+    sets a run's final status asks with BEATING_S, so a worker killed half a minute ago does not
+    keep the run "running" until its heartbeat is a minute old.
+    """
+    now = now or time.time()
+    window = STALE_S if window is None else window
+    return {
+        k[len(WORKER_PREFIX) :]: v
+        for k, v in attrs.items()
+        if k.startswith(WORKER_PREFIX) and not v.get("done") and now - v.get("ts", 0) <= window
+    }
