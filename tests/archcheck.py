@@ -9,7 +9,12 @@ inside functions count as much as those at the top) and prints what breaks a rul
   :data:`TUNING_LAYERS` order, the ``tuning`` package root (its ``__main__``), ``ui``,
   ``app_pages``, ``app``; a module may import from its own package and those below;
 - unlayered: a module in none of those layers (a new ``tuning`` package needs its place);
-- streamlit: a ``tuning`` module importing streamlit (the engine is a plain Python package).
+- streamlit: a ``tuning`` module importing streamlit (the engine is a plain Python package);
+- attributes: a module outside ``tuning/store`` reading or writing a study's or trial's
+  attributes (``set_user_attr``, ``user_attrs``, ``system_attrs``, the storage's
+  ``set_study_user_attr`` ...): the stored run (``tuning.store.run``) and its trial side
+  (``tuning.store.trials``) are their one owner, and Optuna's private attributes stay in
+  ``tuning.store.compat``.
 
 Exit status 1 when anything is found. Usage: ``python tests/archcheck.py [ROOT]``.
 ``tests/engine/test_architecture.py`` runs it in the test suite (and so in CI).
@@ -29,7 +34,14 @@ TUNING_LAYERS = (
     "analysis", "plots", "report", "learn", "cli",
 )  # fmt: skip
 TOP_LAYERS = ("tuning", "ui", "app_pages", "app")  # above the tuning packages, in order
-KINDS = ("cycles", "private", "upward", "unlayered", "streamlit")
+KINDS = ("cycles", "private", "upward", "unlayered", "streamlit", "attributes")
+OWNER = "tuning.store"  # the one package that reads and writes a study's attributes
+ATTRIBUTE_ACCESS = frozenset({
+    "user_attrs", "system_attrs", "set_user_attr", "set_system_attr",
+    "set_study_user_attr", "set_study_system_attr", "set_trial_user_attr",
+    "set_trial_system_attr", "get_study_user_attrs", "get_study_system_attrs",
+    "get_trial_user_attrs", "get_trial_system_attrs",
+})  # fmt: skip
 
 
 def modules(root: Path) -> dict[str, Path]:
@@ -134,7 +146,12 @@ def check(root: Path) -> dict[str, list[str]]:
                     f"{file}:{node.lineno}: {module} ({mine[1]}) imports {target} "
                     f"({theirs[1]}, above)"
                 )
+        owner = module == OWNER or module.startswith(OWNER + ".")
         for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ATTRIBUTE_ACCESS and not owner:
+                found["attributes"].append(
+                    f"{file}:{node.lineno}: {module} uses .{node.attr} (the stored run's to use)"
+                )
             if not (isinstance(node, ast.Attribute) and _is_private(node.attr)):
                 continue
             dotted = _dotted(node.value)  # m._x, or a.b.m._x after import a.b.m

@@ -77,6 +77,8 @@ def test_the_checker_finds_each_kind_of_breach(tmp_path):
             """,
             "tuning/extras/thing.py": "",
             "ui/view.py": "from app_pages import home\n",
+            "ui/attrs.py": "def peek(study):\n    study.set_user_attr('k', 1)\n    return study.user_attrs\n",
+            "tuning/store/run.py": "def owned(study):\n    return study.user_attrs\n",
             "app_pages/home.py": "import ui.view\nfrom ui import view\n",
         },
     )
@@ -98,6 +100,10 @@ def test_the_checker_finds_each_kind_of_breach(tmp_path):
         "tuning/extras/thing.py: tuning.extras.thing is in no layer (see TUNING_LAYERS)"
     ]
     assert found["streamlit"] == ["tuning/core/errors.py:7: tuning.core.errors imports streamlit"]
+    assert found["attributes"] == [  # the stored run's own module may; a page may not
+        "ui/attrs.py:2: ui.attrs uses .set_user_attr (the stored run's to use)",
+        "ui/attrs.py:3: ui.attrs uses .user_attrs (the stored run's to use)",
+    ]
     assert archcheck.main([str(tmp_path)]) == 1
 
 

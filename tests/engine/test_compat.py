@@ -29,7 +29,8 @@ COMPAT = ROOT / "tuning" / "store" / "compat.py"
 SHIMS = {  # every public name of compat.py; each has a test below
     "WRITTEN_FOR", "storage_of", "study_id", "trial_id", "set_trial_claimer",
     "TrialNumberHyperband", "bracket_id", "tpe_startup_trials", "tpe_densities", "cmaes_state",
-    "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "scott_parzen_estimator",
+    "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "nsga_generation",
+    "scott_parzen_estimator",
     "RollbackFileBackend", "hypervolume", "metric_names",
 }  # fmt: skip
 
@@ -192,6 +193,7 @@ def test_nsga_generation_key():
     key = compat.nsga_generation_key(sampler)
     assert isinstance(key, str)
     generations = [t.system_attrs[key] for t in study.trials]
+    assert [compat.nsga_generation(sampler, t) for t in study.trials] == generations
     assert generations[:4] == [0, 0, 0, 0]
     assert generations == sorted(generations) and generations[-1] >= 1
 

@@ -17,6 +17,7 @@ from scipy import stats
 from tuning.analysis.rundata import RunData, best_by_end, load_run, scored, to_float
 from tuning.core.errors import ConfigError
 from tuning.execution.session import refit, trial_params
+from tuning.runs.runner import open_session
 from tuning.store.results import trial_row_state
 from tuning.store.run import StoredRun
 from tuning.store.trials import TrialMetrics
@@ -165,12 +166,10 @@ def refit_top_on_test(
     """Refit the top n configurations on all training data and score each on the held-out
     test part (for the overfitting view; the best one is already scored by the run), by the
     rule the run's own test follows. Kept with the run when `store`. Costs n model fits."""
-    from tuning.runs.prepare import prepare
-
     run = run or load_run(study)
     if run.config is None:
         raise ConfigError("This run has no saved configuration: it cannot be refit.")
-    prep = prepare(run.config)
+    prep = open_session(StoredRun(study)).prep
     out: dict[int, float] = {}
     for number in run.ranked()["number"].head(n):
         params = trial_params(prep.space, prep.model, run.trial(int(number)))

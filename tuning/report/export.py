@@ -34,6 +34,8 @@ from tuning.execution.session import refit, trial_params
 from tuning.methods import REGISTRY as METHODS
 from tuning.models import build_pipeline, categorical_columns, get_model
 from tuning.models.boosting import MISSING, Categories, LabelEncodedClassifier, native_preprocessor
+from tuning.runs.runner import open_session
+from tuning.store.run import StoredRun
 from tuning.store.trials import TrialMetrics
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -103,13 +105,11 @@ def best_params(run: RunData) -> dict[str, Any]:
 def best_model(study: optuna.Study, run: RunData | None = None) -> ModelFile:
     """Refit the best configuration on all training data (the same fit the run scored on the
     test part) and serialize it. Costs one model fit."""
-    from tuning.runs.prepare import prepare
-
     run = run or load_run(study)
     if run.config is None:
         raise ConfigError("This run has no saved configuration: it cannot be refit.")
     params = best_params(run)
-    prep = prepare(run.config)
+    prep = open_session(StoredRun(study)).prep
     done = refit(prep, params)
     pipe, score = done.pipeline, done.score
     stem = f"{run.name}-best"

@@ -9,12 +9,13 @@ from tuning.core.enums import BudgetKind, Task
 from tuning.core.errors import ConfigError, UserError
 from tuning.core.objectives import validate_costs
 from tuning.core.scoring import Scoring
+from tuning.core.space import SearchSpace
 from tuning.data import datasets
 from tuning.evaluation.objective import budget_for
 from tuning.execution.prepared import Prepared
 from tuning.methods import check_multi_objective, get_method
 from tuning.models import REGISTRY as MODELS
-from tuning.models import get_model
+from tuning.models import ModelSpec, get_model
 from tuning.models.custom import (
     check_space,
     estimator_task,
@@ -44,71 +45,72 @@ CLUSTERS = ("local", "dask")  # this machine's worker processes, or a Dask clust
 
 
 def prepare(config: RunConfig) -> Prepared:
-    """Validate a configuration against its data; raises UserError with what to change."""
-    if config.estimator is not None:
-        return _prepare_own(config)
-    model = get_model(config.model)
+    """Validate a configuration against its data; raises UserError with what to change. The
+    checks go from the run down: its settings and method, its model and space, its data."""
     method = get_method(config.method)
-    options = method.validate_options(dict(config.method_options))
-    if config.objectives:
-        config = replace(config, objectives=validate_costs(config.objectives, config.model))
-        check_multi_objective(method)
     _check_settings(config, method)
-    ds = datasets.load_dataset(config.dataset)
-    if not model.supports(ds.task):
-        raise ConfigError(
-            f"{model.label} does not handle {ds.task}; for this dataset choose one of: "
-            f"{', '.join(m for m, s in MODELS.items() if s.supports(ds.task))}."
-        )
-    space = (config.space or model.default_space(ds.task)).validate()
-    unknown = set(space.names) - set(model.default_space(ds.task).names)
-    if unknown:
-        raise ConfigError(
-            f"{model.label} has no parameter(s) {', '.join(sorted(unknown))}: remove them."
-        )
-    # Fixed settings that cannot work here (a GPU asked for where there is none) and column
-    # names the library refuses fail now, with what to change, rather than in every trial.
-    try:
-        model.build(space.complete({}), ds.task, config.seed, 1)
-    except ConfigError:
-        raise
-    except Exception:  # noqa: BLE001 - other build errors may depend on the parameters: the
-        pass  # trials record them (and the failure limit stops a run that fails throughout)
-    if model.check_columns is not None:
-        model.check_columns(list(ds.X.columns))
-    return _resolve(config, method, options, model, ds, space)
-
-
-def _prepare_own(config: RunConfig) -> Prepared:
-    """A run whose estimator is imported from its saved path (the command line's --estimator)."""
-    problem = rebuild_problem(config)
-    if problem:
-        raise ConfigError(problem)
-    estimator = import_estimator(config.estimator.path)
-    model = own_model(estimator, config.estimator)
-    method = get_method(config.method)
-    if method.runs_itself:
+    if method.runs_itself and config.estimator is not None:
         raise ConfigError(POPULATION_OWN)
     options = method.validate_options(dict(config.method_options))
     if config.objectives:
         config = replace(config, objectives=validate_costs(config.objectives, config.model))
         check_multi_objective(method)
-    _check_settings(config, method)
-    if config.space is None:
-        raise ConfigError(
-            "Your own estimator has no default search space: give one (--space FILE.json)."
-        )
-    space = config.space.validate()
-    check_space(estimator, space)
+    model, space, task = _model_and_space(config)
     ds = datasets.load_dataset(config.dataset)
-    task = estimator_task(estimator)
-    if task != ds.task:
+    if config.estimator is None:
+        space = _registry_space(config, model, ds.task)
+    elif task != ds.task:
         kind = "classifier" if task == Task.CLASSIFICATION else "regressor"
         raise ConfigError(
             f"{config.estimator.path} builds a {kind}, but the dataset is a {ds.task} task: "
             f"choose a {task} dataset or another estimator."
         )
+    if model.check_columns is not None:
+        model.check_columns(list(ds.X.columns))
     return _resolve(config, method, options, model, ds, space)
+
+
+def _model_and_space(config: RunConfig) -> tuple[ModelSpec, SearchSpace, str | None]:
+    """The run's model and its validated space: a registry model (its default space unless one
+    is given), or one's own estimator imported from its saved path (then a space is needed and
+    the estimator's task is known before the data: returned, else None)."""
+    if config.estimator is not None:
+        problem = rebuild_problem(config)
+        if problem:
+            raise ConfigError(problem)
+        estimator = import_estimator(config.estimator.path)
+        if config.space is None:
+            raise ConfigError(
+                "Your own estimator has no default search space: give one (--space FILE.json)."
+            )
+        space = config.space.validate()
+        check_space(estimator, space)
+        return own_model(estimator, config.estimator), space, estimator_task(estimator)
+    return get_model(config.model), config.space, None
+
+
+def _registry_space(config: RunConfig, model: ModelSpec, task: str) -> SearchSpace:
+    """A registry model's validated space for the data's task (its default unless one is
+    given), naming only its parameters; a fixed setting that cannot work here (a GPU that is
+    not there) is refused now rather than in every trial."""
+    if not model.supports(task):
+        raise ConfigError(
+            f"{model.label} does not handle {task}; for this dataset choose one of: "
+            f"{', '.join(m for m, s in MODELS.items() if s.supports(task))}."
+        )
+    space = (config.space or model.default_space(task)).validate()
+    unknown = set(space.names) - set(model.default_space(task).names)
+    if unknown:
+        raise ConfigError(
+            f"{model.label} has no parameter(s) {', '.join(sorted(unknown))}: remove them."
+        )
+    try:
+        model.build(space.complete({}), task, config.seed, 1)
+    except ConfigError:
+        raise
+    except Exception:  # noqa: BLE001 - other build errors may depend on the parameters: the
+        pass  # trials record them (and the failure limit stops a run that fails throughout)
+    return space
 
 
 POPULATION_OWN = (

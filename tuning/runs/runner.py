@@ -113,27 +113,32 @@ def execute(
     `clear_stop`: starting is a resume, which drops the stop request an earlier Stop left;
     a pool's workers keep it instead (the pool cleared it, so a request now is a new Stop).
     """
-    stop = stop or threading.Event()
     run = StoredRun.open(name, storage)
-    config = run.config()
-    problem = rebuild_problem(config)
+    problem = rebuild_problem(run.config())
     if problem:  # the run is read-only here: its status stays as its own process left it
         raise ConfigError(problem)
     try:
-        prep = prepare(run.fetch_dataset(config))
+        session = open_session(
+            run, stop, callbacks=callbacks, objective=objective, refit=refit,
+            max_trials=max_trials, n_jobs=n_jobs,
+        )  # fmt: skip
     except UserError as exc:
         run.set_status(RunStatus.FAILED, str(exc))
         raise
-    recover_stale_trials(run, config.retries)
+    recover_stale_trials(run, session.config.retries)
     if clear_stop:
         run.clear_stop_request()
     if run.stop_requested:
-        stop.set()  # asked to stop before this worker began
-    session = RunSession(
-        run, prep, stop, callbacks=callbacks, objective=objective, refit=refit,
-        max_trials=max_trials, n_jobs=n_jobs,
-    )  # fmt: skip
-    return get_method(config.method).run(session)
+        session.stop.set()  # asked to stop before this worker began
+    return get_method(session.config.method).run(session)
+
+
+def open_session(run: StoredRun, stop: threading.Event | None = None, **options: Any) -> RunSession:
+    """The run's session: its configuration read from the storage, its uploaded CSV fetched
+    where this machine lacks it, and everything prepared once (data, split, model, scorer).
+    `options` are RunSession's (callbacks, objective, refit, max_trials, n_jobs)."""
+    prep = prepare(run.fetch_dataset(run.config()))
+    return RunSession(run, prep, stop or threading.Event(), **options)
 
 
 def choose(
@@ -151,7 +156,7 @@ def choose(
         raise ConfigError("Choose a trade-off by a trial number or by a margin, not both.")
     run = StoredRun.open(name, storage)
     study = run.study
-    prep = prepare(run.fetch_dataset(run.config()))
+    prep = open_session(run).prep
     objectives = prep.objectives
     if trial is not None:
         choice = choosing.trial_choice(study, objectives, int(trial))
