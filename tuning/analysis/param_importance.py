@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,18 +114,9 @@ def importance(
             f"Unknown importance method '{method}': use one of {', '.join(IMPORTANCE_METHODS)}."
         )
     t0 = time.perf_counter()
-    if objective is None and not run.record.multi_objective:
-        trials = [
-            t
-            for t in run.trials
-            if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
-        ]
-    else:
-        objective = objective or run.record.objectives[0]
-        trials = _judged_on(run, objective)
+    trials = _judged_trials(run, objective)
     n_complete = len(trials)
     names = [p for p in (params or run.param_names) if any(p in t.params for t in trials)]
-    empty = pd.DataFrame(columns=["param", "importance", "low", "high", "above_next"])
     if len(trials) < MIN_TRIALS_FOR_IMPORTANCE or not names:
         note = (
             f"Importance needs at least {MIN_TRIALS_FOR_IMPORTANCE} complete trials; "
@@ -133,32 +124,73 @@ def importance(
             if names or len(trials) < MIN_TRIALS_FOR_IMPORTANCE
             else "No searched parameters."
         )
+        empty = pd.DataFrame(columns=["param", "importance", "low", "high", "above_next"])
         return Importance(empty, method, len(trials), 0, time.perf_counter() - t0, note, n_complete)
-    notes = []
+    notes: list[str] = []
     rng = np.random.default_rng(seed)
     if method != "ped_anova":
-        conditional = [p for p in names if not all(p in t.params for t in trials)]
-        if conditional:
-            one = len(conditional) == 1
-            notes.append(
-                f"{', '.join(conditional)} {'applies' if one else 'apply'} only to some trials "
-                f"(conditional): where {'it does' if one else 'one does'} not apply, the forest "
-                "sees a random value from its range, so its importance is what it does where it "
-                "applies."
-            )
-        cap = FANOVA_MAX_TRIALS if method == "fanova" else MDI_MAX_TRIALS
-        if len(trials) > cap:
-            keep = np.sort(rng.choice(len(trials), size=cap, replace=False))
-            notes.append(
-                f"{IMPORTANCE_METHODS[method]} is slow on many trials: computed on a random "
-                f"{cap:,} of the {len(trials):,} complete trials. PED-ANOVA uses all of them."
-            )
-            trials = [trials[i] for i in keep]
+        trials = _forest_sample(trials, names, method, rng, notes)
     maximize = run.maximize if objective is None else objective.direction == "maximize"
     direction = StudyDirection.MAXIMIZE if maximize else StudyDirection.MINIMIZE
     n_boot = _DEFAULT_BOOT[method] if n_boot is None else max(0, int(n_boot))
     budget = _DEFAULT_SECONDS[method] if max_seconds is None else max_seconds
+    point, replicate = _evaluator(method, trials, names, direction, seed, rng, notes)
+    if replicate is None:
+        n_boot = 0
+    reps = _resample(replicate, n_boot, budget, notes)
+    table = _importance_table(names, point, np.array(reps) if reps else None)
+    if len(trials) < 20:
+        notes.append(f"Only {len(trials)} complete trials: treat the ranking as a first guess.")
+    seconds = time.perf_counter() - t0
+    return Importance(table, method, len(trials), len(reps), seconds, " ".join(notes), n_complete)
 
+
+def _judged_trials(run: RunData, objective: Objective | None) -> list[FrozenTrial]:
+    """The trials the parameters are judged on: the complete ones with a finite score, or with
+    a value of `objective` (a multi-objective run's first objective by default)."""
+    if objective is None and not run.record.multi_objective:
+        return [
+            t
+            for t in run.trials
+            if t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value)
+        ]
+    return _judged_on(run, objective or run.record.objectives[0])
+
+
+def _forest_sample(
+    trials: list[FrozenTrial], names: list[str], method: str, rng: np.random.Generator,
+    notes: list[str],
+) -> list[FrozenTrial]:  # fmt: skip
+    """The trials a forest-based method is fit on (a random subset beyond its cap), with notes
+    on conditional parameters and on the subset."""
+    conditional = [p for p in names if not all(p in t.params for t in trials)]
+    if conditional:
+        one = len(conditional) == 1
+        notes.append(
+            f"{', '.join(conditional)} {'applies' if one else 'apply'} only to some trials "
+            f"(conditional): where {'it does' if one else 'one does'} not apply, the forest "
+            "sees a random value from its range, so its importance is what it does where it "
+            "applies."
+        )
+    cap = FANOVA_MAX_TRIALS if method == "fanova" else MDI_MAX_TRIALS
+    if len(trials) <= cap:
+        return trials
+    keep = np.sort(rng.choice(len(trials), size=cap, replace=False))
+    notes.append(
+        f"{IMPORTANCE_METHODS[method]} is slow on many trials: computed on a random "
+        f"{cap:,} of the {len(trials):,} complete trials. PED-ANOVA uses all of them."
+    )
+    return [trials[i] for i in keep]
+
+
+Replicate = Callable[[int], np.ndarray]
+
+
+def _evaluator(
+    method: str, trials: list[FrozenTrial], names: list[str], direction: StudyDirection,
+    seed: int, rng: np.random.Generator, notes: list[str],
+) -> tuple[np.ndarray, Replicate | None]:  # fmt: skip
+    """The importance on all `trials`, and how to compute one resample of it (None: no band)."""
     if method == "ped_anova":
         try:
             ped = _PedAnova(trials, names, direction)
@@ -166,42 +198,42 @@ def importance(
             from optuna.importance import PedAnovaImportanceEvaluator
 
             result = PedAnovaImportanceEvaluator().evaluate(_TrialSet(trials, direction), names)  # type: ignore[arg-type]
-            point = np.array([float(result.get(n, 0.0)) for n in names])
             notes.append("No uncertainty band: this Optuna version lacks the fast path.")
-            n_boot = 0
-        else:
-            point = ped.evaluate(np.ones(len(trials), dtype=np.int64))
+            return np.array([float(result.get(n, 0.0)) for n in names]), None
 
-        def replicate(i: int) -> np.ndarray:
+        def ped_replicate(i: int) -> np.ndarray:
             w = np.bincount(rng.integers(0, len(trials), len(trials)), minlength=len(trials))
             return ped.evaluate(w)
-    elif method == "mdi":
+
+        return ped.evaluate(np.ones(len(trials), dtype=np.int64)), ped_replicate
+    if method == "mdi":
         mdi = _Mdi(_forest_view(trials, names, seed), names)
-        point = mdi.evaluate(np.arange(len(trials)), seed, n_trees=32)
 
-        def replicate(i: int) -> np.ndarray:
+        def mdi_replicate(i: int) -> np.ndarray:
             return mdi.evaluate(rng.integers(0, len(trials), len(trials)), seed + 1 + i, 16)
-    else:
-        trials = _forest_view(trials, names, seed)
-        point = _fanova(trials, names, direction, seed, n_trees=32)
 
-        def replicate(i: int) -> np.ndarray:
-            idx = rng.integers(0, len(trials), len(trials))
-            sample = [trials[j] for j in idx]
-            return _fanova(sample, names, direction, seed + 1 + i, n_trees=16)
+        return mdi.evaluate(np.arange(len(trials)), seed, n_trees=32), mdi_replicate
+    view = _forest_view(trials, names, seed)
 
-    reps = []
+    def fanova_replicate(i: int) -> np.ndarray:
+        sample = [view[j] for j in rng.integers(0, len(view), len(view))]
+        return _fanova(sample, names, direction, seed + 1 + i, n_trees=16)
+
+    return _fanova(view, names, direction, seed, n_trees=32), fanova_replicate
+
+
+def _resample(
+    replicate: Replicate | None, n_boot: int, budget: float, notes: list[str]
+) -> list[np.ndarray]:
+    """Up to `n_boot` resamples, stopping after `budget` seconds (at least 3 resamples)."""
+    reps: list[np.ndarray] = []
     t_boot = time.perf_counter()
-    for i in range(n_boot):
+    for i in range(n_boot if replicate is not None else 0):
         reps.append(replicate(i))
         if len(reps) >= 3 and time.perf_counter() - t_boot > budget:
             notes.append(f"Resampling stopped after {len(reps)} resamples ({budget:g} s limit).")
             break
-    table = _importance_table(names, point, np.array(reps) if reps else None)
-    if len(trials) < 20:
-        notes.append(f"Only {len(trials)} complete trials: treat the ranking as a first guess.")
-    seconds = time.perf_counter() - t0
-    return Importance(table, method, len(trials), len(reps), seconds, " ".join(notes), n_complete)
+    return reps
 
 
 def _normalize(v: np.ndarray) -> np.ndarray:

@@ -339,61 +339,97 @@ def reproduce_script(run: RunData) -> str:
     # The plain string (a Task's repr is no Python the script could run).
     task = Task(run.record.task or datasets.load_dataset(cfg.dataset).task).value
     params = best_params(run)
-    stored = run.test.get("score")
-    label = run.label
     data_imports, data_code = _data_code(cfg.dataset, task)
-    mlp = spec.budget == BudgetKind.EPOCHS
-    if mlp:
-        model_imports = [
-            "import torch",
-            "from sklearn.base import BaseEstimator",
-            "from sklearn.utils import ClassifierTags, RegressorTags",
-        ]
+    model = _model_code(spec, params, task, cfg)
+    native = spec.categorical != "onehot"  # LightGBM, XGBoost, CatBoost
+    lines = [
+        _script_header(run, cfg, spec, task, model.library),
+        "",
+        "import io  # noqa: F401",
+        *(["import operator"] if native else []),
+        "import warnings",
+        "",
+        *_third_party_imports(native, data_imports + model.imports),
+        "",
+        'warnings.filterwarnings("ignore")  # convergence and deprecation chatter',
+        "",
+        f"SEED = {cfg.seed!r}",
+        f"TEST_SIZE = {cfg.test_size!r}",
+        f"SCORING = {cfg.scoring!r}",
+        f"REPORTED_TEST_SCORE = {run.test.get('score')!r}  # what the run stored after its refit",
+        f"BEST_PARAMS = {_literal(params)}",
+        data_code.rstrip("\n"),
+        "",
+        (_native_preprocessing() if native else _PREPROCESSING).rstrip("\n"),
+        "",
+        *([model.extra.strip("\n"), "", ""] if model.extra else [""]),
+        *_fit_and_score(spec, task, cfg, model.expr, run.label),
+    ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _ModelCode:
+    """How the script builds the model: its imports, constructor, extra source, library."""
+
+    imports: list[str]
+    expr: str
+    extra: str  # source of a class the script defines (the MLP, XGBoost's label encoder)
+    library: str  # the boosting library's package ("" for the others)
+
+
+def _model_code(spec: Any, params: dict[str, Any], task: str, cfg: Any) -> _ModelCode:
+    if spec.budget == BudgetKind.EPOCHS:  # the PyTorch MLP: its own class in the script
         p = dict(params)
-        model_expr = (
+        expr = (
             f"TorchMLP(task={task!r}, learning_rate={p['learning_rate']!r}, "
             f"batch_size={int(p['batch_size'])!r}, n_layers={int(p['n_layers'])!r}, "
             f"width={int(p['width'])!r}, dropout={float(p['dropout'])!r}, "
             f"weight_decay={p['weight_decay']!r}, epochs={int(p['epochs'])!r}, seed={cfg.seed!r})"
         )
-        extra = _MLP
-    else:
-        categorical = (
-            [] if spec.categorical == "onehot"
-            else categorical_columns(datasets.load_dataset(cfg.dataset).X)
-        )  # fmt: skip
-        est = build_pipeline(spec, dict(params), task, cfg.seed, cfg.n_jobs, categorical)[-1]
-        if isinstance(est, LabelEncodedClassifier):  # XGBoost: labels 0..k-1 only
-            imp, inner = _constructor(est.estimator, params)
-            model_expr = f"LabelEncodedClassifier({inner})"
-            model_imports = [
-                imp,
-                "from sklearn.base import BaseEstimator, ClassifierMixin, clone",
-                "from sklearn.preprocessing import LabelEncoder",
-            ]
-            extra = inspect.getsource(LabelEncodedClassifier)
-        else:
-            imp, model_expr = _constructor(est, params)
-            model_imports, extra = [imp], ""
-    stratify = "y" if task == Task.CLASSIFICATION else "None"
-    sign = "-" if cfg.scoring and cfg.scoring.startswith("neg_") else ""
-    split = "stratified by class" if task == Task.CLASSIFICATION else "shuffled"
-    native = spec.categorical != "onehot"  # LightGBM, XGBoost, CatBoost
+        imports = [
+            "import torch",
+            "from sklearn.base import BaseEstimator",
+            "from sklearn.utils import ClassifierTags, RegressorTags",
+        ]
+        return _ModelCode(imports, expr, _MLP, "")
+    native = spec.categorical != "onehot"
+    categorical = categorical_columns(datasets.load_dataset(cfg.dataset).X) if native else []
+    est = build_pipeline(spec, dict(params), task, cfg.seed, cfg.n_jobs, categorical)[-1]
     library = type(est).__module__.split(".")[0] if native else ""
+    if isinstance(est, LabelEncodedClassifier):  # XGBoost: labels 0..k-1 only
+        imp, inner = _constructor(est.estimator, params)
+        imports = [
+            imp,
+            "from sklearn.base import BaseEstimator, ClassifierMixin, clone",
+            "from sklearn.preprocessing import LabelEncoder",
+        ]
+        return _ModelCode(
+            imports, f"LabelEncodedClassifier({inner})",
+            inspect.getsource(LabelEncodedClassifier), library,
+        )  # fmt: skip
+    imp, expr = _constructor(est, params)
+    return _ModelCode([imp], expr, "", library)
+
+
+def _script_header(run: RunData, cfg: Any, spec: Any, task: str, library: str) -> str:
+    """The script's docstring: what it rebuilds, from which run, and what it needs."""
+    split = "stratified by class" if task == Task.CLASSIFICATION else "shuffled"
     needs = (
-        "pandas, scikit-learn and PyTorch" if mlp
-        else f"pandas, scikit-learn and {library}" if native
+        "pandas, scikit-learn and PyTorch" if spec.budget == BudgetKind.EPOCHS
+        else f"pandas, scikit-learn and {library}" if library
         else "pandas and scikit-learn"
     )  # fmt: skip
     # A multi-objective run exports the trade-off it chose, not the best score.
     which = "chosen trade-off" if _multi_objective(run) else "best model"
     chosen = "the chosen trade-off's" if _multi_objective(run) else "the best"
-    header = "\n".join(
+    method = METHODS[cfg.method].label if cfg.method in METHODS else cfg.method
+    return "\n".join(
         [
             f'"""Rebuild the {which} of the Tuning Studio run {_doc(run.name)}; print its test score.',
             "",
             f"Dataset: {_doc(cfg.dataset.label())} ({task}); model: {_doc(spec.label)}; "
-            f"search: {_doc(METHODS[cfg.method].label if cfg.method in METHODS else cfg.method)}.",
+            f"search: {_doc(method)}.",
             f"The same holdout split as the run (test_size={cfg.test_size}, seed {cfg.seed}, {split}),",
             f"the same preprocessing and {chosen} hyperparameters; fit on the training part,",
             "scored once on the test part.",
@@ -401,7 +437,11 @@ def reproduce_script(run: RunData) -> str:
             '"""',
         ]
     )
-    third_party = sorted(
+
+
+def _third_party_imports(native: bool, more: list[str]) -> list[str]:
+    """The script's third-party imports, sorted: plain imports first, then from-imports."""
+    return sorted(
         {
             "import numpy as np",
             "import pandas as pd  # noqa: F401",
@@ -416,32 +456,18 @@ def reproduce_script(run: RunData) -> str:
             *(["from sklearn.impute import SimpleImputer"] if not native else [
                 "from sklearn.base import BaseEstimator, TransformerMixin",
             ]),
-            *data_imports,
-            *model_imports,
+            *more,
         },
         key=lambda line: (line.startswith("from"), line.split()[1]),
     )
-    lines = [
-        header,
-        "",
-        "import io  # noqa: F401",
-        *(["import operator"] if native else []),
-        "import warnings",
-        "",
-        *third_party,
-        "",
-        'warnings.filterwarnings("ignore")  # convergence and deprecation chatter',
-        "",
-        f"SEED = {cfg.seed!r}",
-        f"TEST_SIZE = {cfg.test_size!r}",
-        f"SCORING = {cfg.scoring!r}",
-        f"REPORTED_TEST_SCORE = {stored!r}  # what the run stored after its refit",
-        f"BEST_PARAMS = {_literal(params)}",
-        data_code.rstrip("\n"),
-        "",
-        (_native_preprocessing() if native else _PREPROCESSING).rstrip("\n"),
-        "",
-        *([extra.strip("\n"), "", ""] if extra else [""]),
+
+
+def _fit_and_score(spec: Any, task: str, cfg: Any, model_expr: str, label: str) -> list[str]:
+    """The script's last lines: the run's split, the pipeline, one fit and one test score."""
+    stratify = "y" if task == Task.CLASSIFICATION else "None"
+    sign = "-" if cfg.scoring and cfg.scoring.startswith("neg_") else ""
+    native = spec.categorical != "onehot"
+    return [
         "X, y = load_data()",
         "X_train, X_test, y_train, y_test = train_test_split(",
         f"    X, y, test_size=TEST_SIZE, random_state=SEED, shuffle=True, stratify={stratify}",
@@ -458,7 +484,6 @@ def reproduce_script(run: RunData) -> str:
         'print(f"reported by the run = {REPORTED_TEST_SCORE!r}")',
         "",
     ]
-    return "\n".join(lines)
 
 
 def script_filename(run: RunData) -> str:

@@ -382,27 +382,9 @@ def summary_table(
         tests = [s.test.get("score") for s in sums if s.test.get("score") is not None]
         t = traj[traj["method"] == method]
         holdout = "validation" in t and (t["validation"] == "holdout").any()
-        if len(best) > 1:
-            spread, spread_of = float(np.std(best, ddof=1)), "seeds"
-        elif best and not holdout and sums[0].best_std is not None:
-            spread, spread_of = float(sums[0].best_std), "folds"
-        else:
-            spread, spread_of = np.nan, None
-        to_s, to_n, reached = [], [], 0
-        if target:
-            for seed, g in t.groupby("seed"):
-                if seed not in target:
-                    continue
-                hit = _reached(g, target[seed])
-                if not hit.empty:
-                    reached += 1
-                    to_s.append(float(hit["elapsed_s"].iloc[0]))
-                    to_n.append(int(hit["trials"].iloc[0]))
-        wall = t.groupby("seed")["elapsed_s"].max() if not t.empty else pd.Series(dtype=float)
-        fit = t.groupby("seed")["fit_seconds"].sum() if not t.empty else pd.Series(dtype=float)
-        epochs = (
-            t.groupby("seed")["epochs"].sum(min_count=1) if not t.empty else pd.Series(dtype=float)
-        )
+        spread, spread_of = _spread(best, sums, holdout)
+        to_s, to_n, reached = _to_target(t, target)
+        wall, fit, epochs = _per_seed(t)
         counts = {
             k: int(np.mean([s.counts.get(k, 0) for s in sums])) if sums else 0
             for k in ("complete", "pruned", "failed")
@@ -425,6 +407,40 @@ def summary_table(
         })  # fmt: skip
     table = pd.DataFrame(rows)
     return _gaps(table, minimize=bool((traj["direction"] == "minimize").any()))
+
+
+def _spread(best: list[float], sums: list, holdout: bool) -> tuple[float, str | None]:
+    """The spread of a method's best score: over seeds, or with one seed over the best trial's
+    CV folds; none for one holdout score."""
+    if len(best) > 1:
+        return float(np.std(best, ddof=1)), "seeds"
+    if best and not holdout and sums[0].best_std is not None:
+        return float(sums[0].best_std), "folds"
+    return np.nan, None
+
+
+def _to_target(
+    t: pd.DataFrame, target: dict[int, float] | None
+) -> tuple[list[float], list[int], int]:
+    """Per seed that reached its target: the seconds and trials it took; and how many did."""
+    to_s, to_n, reached = [], [], 0
+    for seed, g in t.groupby("seed") if target else ():
+        if seed not in target:
+            continue
+        hit = _reached(g, target[seed])
+        if not hit.empty:
+            reached += 1
+            to_s.append(float(hit["elapsed_s"].iloc[0]))
+            to_n.append(int(hit["trials"].iloc[0]))
+    return to_s, to_n, reached
+
+
+def _per_seed(t: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per seed: the wall-clock seconds, the seconds of fitting and scoring, the epochs."""
+    if t.empty:
+        return (pd.Series(dtype=float),) * 3
+    by = t.groupby("seed")
+    return by["elapsed_s"].max(), by["fit_seconds"].sum(), by["epochs"].sum(min_count=1)
 
 
 def _gaps(table: pd.DataFrame, minimize: bool) -> pd.DataFrame:

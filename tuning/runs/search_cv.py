@@ -66,6 +66,24 @@ def _delegates(attr: str):
     return check
 
 
+def _fold_arrays(trials: list, k: int, sign: float) -> tuple[np.ndarray, ...]:
+    """Per trial and fold: the test and train scores (greater is better, as scikit-learn
+    reports them; NaN where a trial did not complete) and the seconds to fit and to score."""
+    test, train, fit_t, score_t = (np.full((len(trials), k), np.nan) for _ in range(4))
+    for i, t in enumerate(trials):
+        m = TrialMetrics.of(t)
+        if t.state == TrialState.COMPLETE:
+            test[i, : len(m.fold_scores)] = sign * np.asarray(m.fold_scores, dtype=float)
+            if m.train_fold_scores:
+                train[i, : len(m.train_fold_scores)] = sign * np.asarray(
+                    m.train_fold_scores, dtype=float
+                )
+        for arr, vals in ((fit_t, m.fold_fit_seconds), (score_t, m.fold_score_seconds)):
+            if vals:
+                arr[i, : len(vals)] = vals[:k]
+    return test, train, fit_t, score_t
+
+
 def _n_rows(X: Any) -> int:
     shape = getattr(X, "shape", None)  # sparse matrices have no len()
     return int(shape[0]) if shape is not None and len(shape) else len(X)
@@ -260,25 +278,9 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
                 f"No trial of the search completed ({len(trials)} finished). "
                 f"The last error: {last or message or 'none recorded'}."
             )
-        sign = -1.0 if scoring.negated else 1.0  # back to scikit-learn's greater-is-better
         k = self.n_splits_
-        test = np.full((len(trials), k), np.nan)
-        train = np.full((len(trials), k), np.nan)
-        fit_t = np.full((len(trials), k), np.nan)
-        score_t = np.full((len(trials), k), np.nan)
-        params = []
-        for i, t in enumerate(trials):
-            m = TrialMetrics.of(t)
-            params.append(space.complete(t.params))
-            if t.state == TrialState.COMPLETE:
-                test[i, : len(m.fold_scores)] = sign * np.asarray(m.fold_scores, dtype=float)
-                if m.train_fold_scores:
-                    train[i, : len(m.train_fold_scores)] = sign * np.asarray(
-                        m.train_fold_scores, dtype=float
-                    )
-            for arr, vals in ((fit_t, m.fold_fit_seconds), (score_t, m.fold_score_seconds)):
-                if vals:
-                    arr[i, : len(vals)] = vals[:k]
+        test, train, fit_t, score_t = _fold_arrays(trials, k, -1.0 if scoring.negated else 1.0)
+        params = [space.complete(t.params) for t in trials]
         results: dict[str, Any] = {}
         results["mean_fit_time"] = np.nanmean(fit_t, axis=1)
         results["std_fit_time"] = np.nanstd(fit_t, axis=1)
