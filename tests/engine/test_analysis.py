@@ -265,8 +265,44 @@ def test_plateau_fires_when_the_best_stopped_moving():
     assert p.improvement == pytest.approx(0.001) and p.noise == pytest.approx(
         np.std([0.89, 0.9, 0.91])
     )
-    assert "last 75% of trials (15 of 20)" in p.message and "less than its CV noise" in p.message
+    # within the noise of the final best since trial 4 (0.90); the last gain at trial 8 (0.901)
+    assert "since trial 4: the 15 trials after it (75% of 20) added only 0.001" in p.message
+    assert "the last gain came at trial 8" in p.message and "CV noise" in p.message
     assert any(r.kind == "stop" for r in an.recommend(run))
+
+
+def test_plateau_names_the_late_best_when_it_came_inside_the_noise():
+    # the case: within the noise from trial 1 on, but the best itself came at trial 22
+    d = {"x": FloatDistribution(0, 1)}
+    values = [0.80, 0.899] + [0.895] * 20 + [0.902] + [0.89] * 17  # 40 trials, best at 22
+    run = an.load_run(study_of([frozen(i, {"x": 0.1}, d, v, metrics=metrics(v, std=0.01))
+                                for i, v in enumerate(values)]))  # fmt: skip
+    p = an.plateau(run)
+    assert p.detected and p.since_trial == 1 and p.stale_trials == 38
+    assert "since trial 1: the 38 trials after it (95% of 40)" in p.message
+    assert "the last gain came at trial 22" in p.message
+
+
+def test_tied_trials_are_listed_once_and_the_rest_counted_as_other_trials():
+    d = {"x": FloatDistribution(0, 1)}
+    rng = np.random.default_rng(0)
+    base = np.array([0.90, 0.92, 0.91, 0.93, 0.89])
+    folds = [base] + [base + rng.normal(0, 0.01, 5) - 0.001 for _ in range(11)]
+    trials = [
+        frozen(i, {"x": i / 20}, d, float(np.mean(f)), metrics=metrics(0, list(f)))
+        for i, f in enumerate(folds)
+    ]
+    run = an.load_run(study_of(trials))
+    ranks = an.compare_top(run)
+    tied = [int(n) for n in ranks[(ranks["rank"] > 1) & ranks["same_as_best"]]["number"]]
+    assert len(tied) > 6  # the case the sentence must count rather than list
+    notes = [r.message for r in recommendations.recommend(run) if "indistinguishable" in r.message]
+    assert len(notes) == 1
+    listed = re.match(r"Trials ([\d, ]+), plus (\d+) other trials, are", notes[0])
+    assert listed, notes[0]
+    shown = [int(x) for x in listed.group(1).split(", ")]
+    assert shown == tied[:6] and len(set(shown)) == 6
+    assert int(listed.group(2)) == len(tied) - 6
 
 
 def test_plateau_silent_while_improving_or_short():

@@ -324,8 +324,11 @@ def _notes(run: RunData, c: pd.DataFrame, ranks: pd.DataFrame | None) -> list[Re
     same = ranks[(ranks["rank"] > 1) & (ranks["same_as_best"] == True)]  # noqa: E712
     if len(same) >= 2:
         fast = _fastest(run, [int(ranks["number"].iloc[0]), *same["number"]])
-        listed = ", ".join(str(n) for n in same["number"].head(6))
-        more = f" and {len(same) - 6} more" if len(same) > 6 else ""
+        numbers = list(dict.fromkeys(int(n) for n in same["number"]))
+        listed = ", ".join(map(str, numbers[:6]))
+        # "and 2 more" after a list of trial numbers reads as trial 2: say "other trials".
+        others = len(numbers) - 6
+        more = f", plus {others} other trial{'s' if others > 1 else ''}," if others > 0 else ""
         speed = ""
         if fast is not None and fast[0] != int(ranks["number"].iloc[0]):
             speed = f"; trial {fast[0]} was the fastest of them ({fast[1]:.2g} s per trial)"
