@@ -48,8 +48,8 @@ CROSS_CHECK = "ped_anova"
 FANOVA_MAX_TRIALS = 200
 MDI_MAX_TRIALS = 500  # ~0.1 s of CPU per resample: the default must stay cheap while a run works
 MIN_TRIALS_FOR_IMPORTANCE = 5
-_DEFAULT_BOOT = {"ped_anova": 50, "fanova": 5, "mdi": 10}
-_DEFAULT_SECONDS = {"ped_anova": 5.0, "fanova": 40.0, "mdi": 3.0}
+_DEFAULT_BOOT = {"ped_anova": 50, "fanova": 10, "mdi": 30}  # bands from more than a handful
+_DEFAULT_SECONDS = {"ped_anova": 5.0, "fanova": 40.0, "mdi": 5.0}
 
 
 @dataclass
