@@ -14,6 +14,7 @@ from optuna.trial import TrialState
 from tuning.core.config import DatasetRef, RunConfig
 from tuning.core.space import SearchSpace
 from tuning.models import REGISTRY as MODELS
+from tuning.models.custom import ENV_ALLOW
 from tuning.store.storage import open_storage
 
 IRIS = DatasetRef("iris")
@@ -156,3 +157,11 @@ def assert_pruned_metrics(trial) -> dict:
 
 
 PYTHON = sys.executable
+
+
+@pytest.fixture(autouse=True)
+def no_estimator_allowed(monkeypatch):
+    """Each test starts with no own-estimator module allowed (as a process nobody configured),
+    and what a test allows (the command line's --estimator does) ends with it."""
+    monkeypatch.delenv(ENV_ALLOW, raising=False)
+

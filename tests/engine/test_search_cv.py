@@ -4,6 +4,7 @@ line's --estimator (an importable factory that workers re-import)."""
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import numpy as np
@@ -22,7 +23,7 @@ from tuning.cli import main
 from tuning.core.config import CUSTOM_MODEL, DatasetRef, RunConfig
 from tuning.core.errors import ConfigError, UserError
 from tuning.core.space import SearchSpace, cat_param
-from tuning.models.custom import describe
+from tuning.models.custom import ENV_ALLOW, allow, describe
 from tuning.runs.prepare import rebuild_problem
 from tuning.runs.runner import create_run, execute
 from tuning.store.records import RunRecord
@@ -215,6 +216,7 @@ def test_worker_reimports_the_estimator(tmp_path):
         space=SearchSpace.from_distributions({"clf__C": FloatDistribution(1e-2, 1e2, log=True)}),
         estimator=describe(factory(), path=FACTORY), name="joined",
     )  # fmt: skip
+    allow(FACTORY)  # as whoever starts the process says: `--allow-estimator estimators_for_tests`
     create_run(config, open_storage(url))
     assert main(["worker", "--run", "joined", "--storage", url, "--quiet"]) == 0
     study = load_study("joined", open_storage(url))
@@ -241,5 +243,32 @@ def test_cli_estimator_errors(tmp_path, capsys):
         dataset=DatasetRef("iris"), model=CUSTOM_MODEL,
         estimator=describe(LogisticRegression(), path="gone_pkg.models:make"),
     )  # fmt: skip
+    assert "was not allowed to import" in rebuild_problem(cfg)  # not allowed: not even looked up
+    assert "TUNING_STUDIO_ESTIMATORS=gone_pkg.models" in rebuild_problem(cfg)
+    allow("gone_pkg.models:make")
     assert "Cannot import 'gone_pkg.models'" in rebuild_problem(cfg)
     assert "read-only" in rebuild_problem(cfg)
+
+
+def test_an_estimator_path_from_the_storage_is_imported_only_where_allowed(tmp_path, capsys):
+    """Whoever can write to a shared storage must not choose what other processes import: a
+    run saved with an import path is read-only in a process that did not allow its module."""
+    url = f"journal:///{tmp_path / 'runs.journal'}"
+    from estimators_for_tests import make_pipeline as factory
+
+    config = RunConfig(
+        dataset=DatasetRef("iris"), model=CUSTOM_MODEL, method="random", n_trials=2, cv_folds=3,
+        space=SearchSpace.from_distributions({"clf__C": FloatDistribution(1e-2, 1e2, log=True)}),
+        estimator=describe(factory(), path=FACTORY), name="planted",
+    )  # fmt: skip
+    allow(FACTORY)  # the process that creates it names it
+    create_run(config, open_storage(url))
+    os.environ.pop(ENV_ALLOW)  # another process: nothing allowed
+    record = RunRecord.from_study(load_study("planted", open_storage(url)))
+    assert not record.rebuildable and "was not allowed to import" in record.why_not("Resume")
+    assert main(["worker", "--run", "planted", "--storage", url, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "'estimators_for_tests'" in err and "was not allowed to import" in err
+    assert load_study("planted", open_storage(url)).trials == []  # nothing ran, nothing imported
+    assert main(["--allow-estimator", "estimators_for_tests", "worker", "--run", "planted",
+                 "--storage", url, "--quiet"]) == 0  # fmt: skip

@@ -15,6 +15,7 @@ from tuning.cli.commands.registries import Datasets, Methods, Models, Space
 from tuning.cli.commands.runs import Choose, Resume, Run, Stop, Worker
 from tuning.cli.commands.stored import Delete, List, Report, Show
 from tuning.core.errors import UserError
+from tuning.models.custom import allow
 
 EPILOG = (
     "Runs are stored in the embedded journal file under ./data (or $TUNING_STUDIO_DATA); "
@@ -37,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tuning Studio: hyperparameter tuning with Optuna and scikit-learn.",
         epilog=EPILOG,
     )
+    parser.add_argument(
+        "--allow-estimator", action="append", default=[], metavar="MODULE",
+        help="allow importing own estimators from MODULE (and its submodules) for the runs "
+        "this command resumes, joins or reports; repeatable (or set $TUNING_STUDIO_ESTIMATORS)",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS.values():
         command.add_arguments(
@@ -53,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv` (default: sys.argv), run the command; its exit status (2: bad input)."""
     args = build_parser().parse_args(argv)
+    for module in args.allow_estimator:
+        allow(module)
     try:
         return COMMANDS[args.command].run(args)
     except UserError as exc:

@@ -1,15 +1,18 @@
 """A run's own scikit-learn estimator: imported from a path, described, and made a ModelSpec.
 
 Whoever starts a process names the code it imports (Python, the command line's --estimator, an
-environment variable); the path is saved with the run so that workers re-import it. An object
-handed in from Python is described by its class and parameters only: no other process can
-rebuild it.
+environment variable); the path is saved with the run so that workers re-import it. A path read
+back from a storage is imported only when its module is allowed in this process (ENV_ALLOW, set
+by whoever started it, or `allow` from the command line that named it): whoever can write to a
+shared storage must not choose what other people's processes import. An object handed in from
+Python is described by its class and parameters only: no other process can rebuild it.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 from typing import Any
 
 from sklearn.base import BaseEstimator, clone, is_classifier
@@ -20,12 +23,48 @@ from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace
 from tuning.models import ModelSpec
 
+# Modules (and their submodules) whose estimators this process may import, comma-separated.
+ENV_ALLOW = "TUNING_STUDIO_ESTIMATORS"
+
+
+def allowed_modules() -> list[str]:
+    return [m.strip() for m in os.environ.get(ENV_ALLOW, "").split(",") if m.strip()]
+
+
+def is_allowed(module: str) -> bool:
+    """Whether whoever started this process allows importing `module` for an estimator."""
+    return any(module == m or module.startswith(m + ".") for m in allowed_modules())
+
+
+def allow(path: str) -> None:
+    """Allow a module ("package.module", or the module of "package.module:factory") in this
+    process and the worker processes it starts: for the one who names it (the command line's
+    --estimator or --allow-estimator, Python)."""
+    module = path.partition(":")[0]
+    EstimatorRef(cls="", path=f"{module}:x")  # checks the form: nothing else is ever allowed
+    if not is_allowed(module):
+        os.environ[ENV_ALLOW] = ",".join([*allowed_modules(), module])
+
+
+def not_allowed(module: str, path: str) -> str:
+    return (
+        f"This run's estimator comes from '{module}' ({path}), which this process was not "
+        f"allowed to import: a path saved in a storage is imported only where whoever started "
+        f"the process allows it, so that writing to a shared storage cannot choose the code "
+        f"others run. Start the app or command with {ENV_ALLOW}={module} (or the command "
+        f"line's --allow-estimator {module}) to allow it. Until then the run is read-only "
+        "here: its trials can be read."
+    )
+
 
 def import_estimator(path: str) -> Any:
     """The estimator that `path` ("package.module:factory") names: the factory called with no
-    arguments, or an estimator object at that path (cloned). Raises ConfigError saying why."""
+    arguments, or an estimator object at that path (cloned). Raises ConfigError saying why,
+    also when this process does not allow the module (ENV_ALLOW)."""
     EstimatorRef(cls="", path=path)  # checks the form
     module_name, _, attr = path.partition(":")
+    if not is_allowed(module_name):
+        raise ConfigError(not_allowed(module_name, path))
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
@@ -62,15 +101,17 @@ NOT_IMPORTABLE = (
 
 
 def missing_estimator(ref: EstimatorRef | None) -> str | None:
-    """Why no process can rebuild this run's estimator from its saved configuration, or None:
-    a Python object handed to TuningSearchCV, or an import path whose module this process
-    cannot find. Cheap, and runs no user code: it looks the module up without importing it (a
+    """Why this process cannot rebuild this run's estimator from its saved configuration, or
+    None: a Python object handed to TuningSearchCV, an import path whose module this process
+    does not allow (ENV_ALLOW) or cannot find. Cheap, and runs no user code: it looks the module up without importing it (a
     listing of runs must not execute their factories)."""
     if ref is None:
         return None
     if not ref.importable:
         return NOT_IMPORTABLE.format(cls=ref.cls)
     module = str(ref.path).partition(":")[0]
+    if not is_allowed(module):
+        return not_allowed(module, str(ref.path))
     try:
         found = importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):

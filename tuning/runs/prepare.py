@@ -33,8 +33,9 @@ def rebuild_problem(config: RunConfig) -> str | None:
     ref = config.estimator
     if ref is None:
         return None
-    if not ref.importable:
-        return missing_estimator(ref)
+    missing = missing_estimator(ref)  # not importable, not allowed here, or not found
+    if missing:
+        return missing
     try:
         import_estimator(ref.path)
     except UserError as exc:

@@ -104,7 +104,7 @@ class Run(Command):
         scoring, costs = o.objectives(args.objective, args.scoring)
         model, estimator = args.model, None
         if args.estimator is not None:
-            from tuning.models.custom import describe, import_estimator
+            from tuning.models.custom import allow, describe, import_estimator
 
             if args.space is None:
                 raise UserError(
@@ -112,6 +112,7 @@ class Run(Command):
                     "search space (write one as `python -m tuning space MODEL` shows)."
                 )
             model = CUSTOM_MODEL
+            allow(args.estimator)  # named by whoever runs this command: its workers may import it
             estimator = describe(import_estimator(args.estimator), path=args.estimator)
         ref = o.dataset_ref(args.dataset, args.target, args.task, args.data_param)
         space = o.read_space(args.space)
