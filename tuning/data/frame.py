@@ -85,28 +85,7 @@ def dataset_from_frame(
         raise DataError(f"Unknown task {task!r}: choose one of {', '.join(TASKS)}.")
     df = df.copy()
     df.columns = [str(c).strip() for c in df.columns]
-    # Counts and per-column checks below work on whole frames: column by column, a file with
-    # 3,000 columns took a minute to load (quadratic count, one Series per column).
-    duplicates = sorted(c for c, n in Counter(df.columns).items() if n > 1)
-    if duplicates:
-        raise DataError(
-            f"The data has duplicate column names: {quoted(duplicates)}. Give every column a "
-            "different name."
-        )
-    target = str(target).strip() if target is not None else ""
-    if not target:
-        raise DataError(
-            "No target column was chosen: choose the column the model should predict, one "
-            f"of {quoted(list(df.columns), 20)}."
-        )
-    if target not in df.columns:
-        raise DataError(_no_column_message(target, list(df.columns)))
-    if df.shape[1] < 2:
-        raise DataError(
-            f"The data has only one column ('{target}'), the target; it needs at least one "
-            "feature column besides it. If the file has several columns, check that they are "
-            "separated by commas, semicolons or tabs."
-        )
+    target = _check_columns(df, target)
 
     notes: list[str] = []
     missing = df[target].isna()
@@ -137,6 +116,34 @@ def dataset_from_frame(
         f"target '{target}' ({task_used}{', inferred' if task is None else ''})"
     )
     return make_dataset(name, task_used, X, y, description, notes, id_columns)
+
+
+def _check_columns(df: pd.DataFrame, target: str | None) -> str:
+    """The target's name, stripped, once the columns allow a target and a feature."""
+    # This count, and the feature checks of _prepare_features, work on whole frames: column by
+    # column, a file with 3,000 columns took a minute to load (quadratic count, one Series per
+    # column).
+    duplicates = sorted(c for c, n in Counter(df.columns).items() if n > 1)
+    if duplicates:
+        raise DataError(
+            f"The data has duplicate column names: {quoted(duplicates)}. Give every column a "
+            "different name."
+        )
+    target = str(target).strip() if target is not None else ""
+    if not target:
+        raise DataError(
+            "No target column was chosen: choose the column the model should predict, one "
+            f"of {quoted(list(df.columns), 20)}."
+        )
+    if target not in df.columns:
+        raise DataError(_no_column_message(target, list(df.columns)))
+    if df.shape[1] < 2:
+        raise DataError(
+            f"The data has only one column ('{target}'), the target; it needs at least one "
+            "feature column besides it. If the file has several columns, check that they are "
+            "separated by commas, semicolons or tabs."
+        )
+    return target
 
 
 def _no_column_message(target: str, columns: list[str]) -> str:
@@ -224,12 +231,38 @@ def _id_like(name: str, s: pd.Series) -> bool:
 
 
 def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The feature columns a model can use, and the ID columns dropped; notes what was dropped
+    or changed and why. Raises DataError when no column is left."""
+    X, empty = _drop_empty(X, notes)
+    unique = X.nunique(dropna=False)
+    X, id_columns = _drop_id_columns(X, unique, notes)
+    X, constant = _drop_constant(X, unique, notes)
+    if X.shape[1] == 0:
+        dropped = empty + id_columns + constant
+        raise DataError(
+            f"No feature columns are left besides the target: {quoted(dropped, 10)} "
+            f"{'is' if len(dropped) == 1 else 'are'} empty, ID-like or constant. The data needs "
+            "at least one column that varies between rows and can help predict the target."
+        )
+    X = _mask_out_of_range(X, notes)
+    _note_missing(X, notes)
+    _note_categories(X, notes)
+    return X, id_columns
+
+
+def _drop_empty(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
     empty = list(X.columns[X.isna().all().to_numpy()])
     if empty:
         notes.append(f"{subject(empty, 'is', 'are')} empty; {it_they(empty)} dropped.")
-        X = X.drop(columns=empty)
+    return X.drop(columns=empty), empty
 
-    unique, gaps = X.nunique(dropna=False), X.isna().any()
+
+def _drop_id_columns(
+    X: pd.DataFrame, unique: pd.Series, notes: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Drops the columns that look like a row ID; keeps them, with a note, when they are the
+    only features."""
+    gaps = X.isna().any()
     id_columns = [  # only a column with a different value in every row can be an ID
         c for c in X.columns if unique[c] == len(X) and not gaps[c] and _id_like(c, X[c])
     ]
@@ -243,11 +276,15 @@ def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, 
             f"{subject(id_columns, 'looks', 'look')} like a row ID, but {only} kept. "
             "If it really is an ID, add columns that can predict the target."
         )
-        id_columns = []
+        return X, []
     for c in id_columns:
         notes.append(f"Column '{c}' looks like a row ID; it will be dropped.")
-    X = X.drop(columns=id_columns)
+    return X.drop(columns=id_columns), id_columns
 
+
+def _drop_constant(
+    X: pd.DataFrame, unique: pd.Series, notes: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
     constant = [c for c in X.columns if unique[c] <= 1]
     if constant:
         notes.append(
@@ -255,22 +292,18 @@ def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, 
             f"{'it cannot' if len(constant) == 1 else 'they cannot'} help a model; "
             f"{it_they(constant)} dropped."
         )
-        X = X.drop(columns=constant)
+    return X.drop(columns=constant), constant
 
-    if X.shape[1] == 0:
-        dropped = empty + id_columns + constant
-        raise DataError(
-            f"No feature columns are left besides the target: {quoted(dropped, 10)} "
-            f"{'is' if len(dropped) == 1 else 'are'} empty, ID-like or constant. The data needs "
-            "at least one column that varies between rows and can help predict the target."
-        )
 
+def _mask_out_of_range(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Infinite values, and values beyond float32's range, become missing values.
+
+    Tree models compute in float32: a value beyond its range (about 3.4e38) becomes inf there
+    and fails every trial, so such values are treated like inf, as missing."""
     numeric = [
         c for c, d in zip(X.columns, X.dtypes, strict=True)
         if ptypes.is_numeric_dtype(d) and not ptypes.is_bool_dtype(d)
     ]  # fmt: skip
-    # Tree models compute in float32: a value beyond its range (about 3.4e38) becomes inf there
-    # and fails every trial, so such values are treated like inf, as missing.
     limit = float(np.finfo(np.float32).max)
     values = np.abs(X[numeric].to_numpy(dtype=float, na_value=np.nan))
     with np.errstate(invalid="ignore"):
@@ -290,7 +323,10 @@ def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, 
                 f"Column '{c}' has values too large for the models (beyond ±3.4e38) in "
                 f"{row_count(int((huge & ~infinite).sum()))}; they are treated as missing values."
             )
+    return X
 
+
+def _note_missing(X: pd.DataFrame, notes: list[str]) -> None:
     share = X.isna().mean()
     share = share[share > 0].sort_values(ascending=False)
     if len(share):
@@ -302,6 +338,9 @@ def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, 
             "pipeline."
         )
 
+
+def _note_categories(X: pd.DataFrame, notes: list[str]) -> None:
+    """Notes categorical columns that are mostly numbers, or have very many values."""
     for c in _categorical_columns(X):
         s = X[c].dropna()
         if is_text(X[c]) and len(s):
@@ -319,7 +358,6 @@ def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, 
                 f"Categorical column '{c}' has {n_values:,} different values; encoding it "
                 "creates many columns and can slow tuning. Consider dropping or grouping it."
             )
-    return X, id_columns
 
 
 def make_dataset(
