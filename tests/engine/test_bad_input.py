@@ -53,7 +53,19 @@ LOADS = {
     "inf_and_huge.csv": (["a", "b"], "values too large for the models"),
     "mixed_types.csv": (["a", "b"], "mostly numbers but also has text such as 'high'"),
     "thousands_of_columns.csv": ([f"x{i}" for i in range(3000)], None),
+    # issue 24: an ID goes with its copy, and a copied feature is dropped, each with a note
+    # naming the columns
+    "id_and_its_copy.csv": (
+        ["a", "b"],
+        "Column 'customer_id' looks like a row ID, and column 'customer_ref' is identical to it",
+    ),
+    "identical_features.csv": (
+        ["a", "b"],
+        "Column 'a_again' is identical to column 'a' (the same value in every row)",
+    ),
 }
+COPIES = {"id_and_its_copy.csv", "identical_features.csv"}
+COPY_NOTES = ("identical to", "copies of")  # words no other notes have
 
 
 def test_the_corpus_is_complete_and_as_committed(tmp_path):
@@ -100,6 +112,10 @@ def test_engine_loads_what_a_careful_tool_would(name, corpus):
     assert len(ds.X) == (80 if name == "thousands_of_columns.csv" else 60)
     if note:
         assert any(note in w for w in ds.warnings), ds.warnings
+    if name not in COPIES:  # no false alarm
+        assert not [w for w in ds.warnings if any(words in w for words in COPY_NOTES)]
+    if name == "id_and_its_copy.csv":
+        assert ds.id_columns == ["customer_id", "customer_ref"]
     if name == "semicolon.csv":
         assert ds.X["a"].dtype.kind == "f"
     if name == "inf_and_huge.csv":  # treated as missing, imputed in the pipeline

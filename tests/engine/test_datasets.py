@@ -17,6 +17,7 @@ from tuning.data.datasets import (
     Dataset,
     check_cv,
     csv_columns,
+    dataset_from_frame,
     infer_task,
     list_datasets,
     load_dataset,
@@ -489,6 +490,107 @@ def test_shuffled_or_gappy_integers_are_not_ids():
     x = np.random.default_rng(0).permutation(30)
     ds = read_csv(_csv([[v, v * 3, i % 2] for i, v in enumerate(x)], ["a", "b", "y"]), "y")
     assert ds.id_columns == [] and list(ds.X.columns) == ["a", "b"]
+
+
+# ------------------------------------------------------------- identical columns (issue 24)
+COPY_NOTES = ("identical to", "copies of")  # words of the copies' notes
+
+
+def _copy_notes(ds: Dataset) -> list[str]:
+    return [w for w in ds.warnings if any(words in w for words in COPY_NOTES)]
+
+
+def test_a_row_counter_goes_with_its_copy_even_as_decimals(mixed_frame):
+    df = mixed_frame.copy()
+    df.insert(0, "n", np.arange(60))
+    df["n_again"] = np.arange(60).astype(float)  # 0.0, 1.0, ...: not an ID by itself
+    ds = read_csv(_frame_bytes(df), "label")
+    assert ds.id_columns == ["n", "n_again"]
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    assert (
+        "Column 'n' looks like a row ID, and column 'n_again' is identical to it (the same value "
+        "in every row); both will be dropped."
+    ) in ds.warnings
+
+
+def test_an_id_by_name_goes_with_every_copy_wherever_they_stand(mixed_frame):
+    df = mixed_frame.copy()
+    ids = np.random.default_rng(1).permutation(60) + 500
+    df.insert(0, "ref", ids)  # before the ID, and not an ID by itself
+    df["customer_id"], df["ref2"] = ids, ids
+    ds = dataset_from_frame(df, "label")
+    assert ds.id_columns == ["ref", "customer_id", "ref2"]
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    (note,) = _copy_notes(ds)
+    assert note.startswith("Column 'customer_id' looks like a row ID, and columns 'ref', 'ref2'")
+    assert note.endswith("all 3 will be dropped.")
+
+
+def test_an_id_and_its_copy_as_the_only_features_keep_one_and_say_which():
+    rows = [[i, i, i * 2.5 + (i % 3)] for i in range(20)]
+    ds = read_csv(_csv(rows, ["t", "t_copy", "y"]), "y")
+    assert list(ds.X.columns) == ["t"] and ds.id_columns == []
+    assert ds.warnings[0].startswith(
+        "Column 't' looks like a row ID, but it is the only feature, so it is kept."
+    )
+    assert ds.warnings[1].startswith("Column 't_copy' is identical to column 't'")
+    assert ds.warnings[1].endswith("it will be dropped and 't' kept.")
+
+
+def test_identical_features_keep_the_first_and_name_the_others(mixed_frame):
+    df = mixed_frame.copy()
+    df.loc[::7, "income"] = np.nan
+    df["income_again"] = df["income"]  # missing in the same rows
+    df["city_copy"] = df["city"]
+    df["age_float"] = df["age"].astype(float)  # 18 and 18.0 are the same value
+    df["age_twice"] = df["age"]
+    ds = read_csv(_frame_bytes(df), "label")
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    assert ds.id_columns == []
+    assert _copy_notes(ds) == [
+        "Columns 'age_float', 'age_twice' are identical to column 'age' (the same value in every "
+        "row), so they add nothing; they will be dropped and 'age' kept.",
+        "Column 'income_again' is identical to column 'income' (the same value in every row), so "
+        "it adds nothing; it will be dropped and 'income' kept.",
+        "Column 'city_copy' is identical to column 'city' (the same value in every row), so it "
+        "adds nothing; it will be dropped and 'city' kept.",
+    ]
+
+
+def test_nearly_identical_columns_are_kept(mixed_frame):
+    df = mixed_frame.copy()
+    df["age_but_one"] = df["age"].where(df.index != 59, 99)  # one row differs
+    df["income_gaps"] = df["income"].where(df.index % 5 != 0)  # missing where income is not
+    df["city_relabelled"] = df["city"].str.upper()  # the same information, other values
+    ds = dataset_from_frame(df, "label")
+    assert list(ds.X.columns) == list(df.columns.drop("label"))
+    assert _copy_notes(ds) == []
+
+
+def test_many_identical_columns_are_summed_up():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({f"x{i}": rng.normal(size=30) for i in range(8)})
+    for i in range(8):
+        df[f"x{i}_copy"] = df[f"x{i}"]
+    df["y"] = np.arange(30) % 2
+    ds = dataset_from_frame(df, "y")
+    assert list(ds.X.columns) == [f"x{i}" for i in range(8)]
+    notes = _copy_notes(ds)
+    assert len(notes) == 6 and notes[4].startswith("Column 'x4_copy' is identical")
+    assert notes[5] == (
+        "3 more columns ('x5_copy', 'x6_copy', 'x7_copy') are copies of other columns; they "
+        "will be dropped."
+    )
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_the_built_in_datasets_raise_no_false_alarm(name):
+    ds = load_dataset(DatasetRef(name))
+    df = ds.X.assign(**{"the target": ds.y.to_numpy()})
+    checked = dataset_from_frame(df, "the target", task=ds.task)
+    assert _copy_notes(checked) == []
+    constant = [c for c in ds.X.columns if ds.X[c].nunique() <= 1]  # digits' blank pixels
+    assert list(checked.X.columns) == [c for c in ds.X.columns if c not in constant]
 
 
 def test_error_missing_file_and_headerless_file(tmp_path):

@@ -1,8 +1,9 @@
 """A table as a dataset: target and task, feature checks and cleaning, the Dataset record.
 
 :func:`dataset_from_frame` checks a table whose target column is to be predicted: it infers the
-task when none is given, prepares the target, drops empty, ID-like and constant feature columns,
-and notes what a person should know (missing values, imbalance, size) in ``Dataset.warnings``.
+task when none is given, prepares the target, drops empty, ID-like and constant feature columns
+and copies of another column, and notes what a person should know (what was dropped and why,
+missing values, imbalance, size) in ``Dataset.warnings``.
 Encoding and imputation of features happen later, inside the model pipeline (fit within each CV
 fold), so missing values stay in ``X`` here.
 """
@@ -10,8 +11,10 @@ fold), so missing values stay in ``X`` here.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +29,8 @@ MIN_ROWS = 10  # fewer rows than this cannot be tuned and tested meaningfully
 MANY_ROWS = 100_000  # above this, warn that trials may be slow
 MANY_CATEGORIES = 100  # a categorical column with more distinct values gets a warning
 IMBALANCE_RATIO = 0.2  # smallest / largest class below this gets a warning
+MANY_NOTES = 5  # copies of a column noted one by one; more are summed up
+HEAD_ROWS = 1_000  # the first rows, a cheap first test of a whole column
 
 
 @dataclass(eq=False)
@@ -234,9 +239,11 @@ def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, 
     """The feature columns a model can use, and the ID columns dropped; notes what was dropped
     or changed and why. Raises DataError when no column is left."""
     X, empty = _drop_empty(X, notes)
-    unique = X.nunique(dropna=False)
-    X, id_columns = _drop_id_columns(X, unique, notes)
+    unique, missing = X.nunique(dropna=False), X.isna().sum()
+    groups = _identical_groups(X, unique, missing)
+    X, id_columns = _drop_id_columns(X, unique, missing, groups, notes)
     X, constant = _drop_constant(X, unique, notes)
+    X = _drop_duplicates(X, groups, notes)
     if X.shape[1] == 0:
         dropped = empty + id_columns + constant
         raise DataError(
@@ -257,28 +264,108 @@ def _drop_empty(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, list[s
     return X.drop(columns=empty), empty
 
 
+def _identical_groups(X: pd.DataFrame, unique: pd.Series, missing: pd.Series) -> list[list[str]]:
+    """Groups of columns that hold the same values in every row (missing in the same rows), each
+    in column order; constant columns are left out (they are dropped as constant).
+
+    Cheap tests first: only columns with as many distinct values and missing values as another,
+    and then the same first rows, are hashed whole; the hash proposes, the values decide."""
+    pairs = zip(unique.to_numpy(), missing.to_numpy(), strict=True)
+    counts = dict(zip(X.columns, pairs, strict=True))
+    buckets = _alike([c for c, (n, _) in counts.items() if n > 1], counts.__getitem__)
+    values: dict[str, np.ndarray] = {}
+    for rows in (slice(HEAD_ROWS), slice(None)):  # the first rows, then all
+        values = _comparable(X.iloc[rows], [c for columns in buckets for c in columns])
+        buckets = [
+            alike
+            for columns in buckets
+            for alike in _alike(columns, lambda c, values=values: _digest(values[c]))
+        ]
+    groups = []
+    for columns in buckets:
+        while len(columns) > 1:
+            first = columns[0]
+            same = [c for c in columns[1:] if _same_values(X, values, first, c)]
+            if same:
+                groups.append([first, *same])
+            columns = [c for c in columns[1:] if c not in same]
+    position = {c: i for i, c in enumerate(X.columns)}
+    return sorted(groups, key=lambda group: position[group[0]])
+
+
+def _alike(columns: list[str], key: Callable[[str], Hashable]) -> list[list[str]]:
+    """The groups of two or more ``columns`` with the same ``key``."""
+    groups: dict[Hashable, list[str]] = defaultdict(list)
+    for c in columns:
+        groups[key(c)].append(c)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def _comparable(X: pd.DataFrame, columns: list[str]) -> dict[str, np.ndarray]:
+    """Each column's values as an array to hash: numbers as float64 (3 and 3.0 alike, one NaN),
+    other values by their hashes."""
+    wanted = set(columns)
+    numeric = [c for c in _numeric_columns(X) if c in wanted]
+    out = dict(zip(numeric, _numbers(X[numeric]).T.copy(), strict=True))  # a row per column
+    for c in columns:
+        if c not in out:
+            out[c] = pd.util.hash_pandas_object(X[c], index=False).to_numpy()
+    return out
+
+
+def _digest(values: np.ndarray) -> tuple[str, bytes]:
+    return values.dtype.kind, hashlib.blake2b(values.tobytes(), digest_size=16).digest()
+
+
+def _same_values(X: pd.DataFrame, values: dict[str, np.ndarray], a: str, b: str) -> bool:
+    if values[a].dtype.kind == "f":
+        return bool(np.array_equal(values[a], values[b], equal_nan=True))
+    u, v = X[a].to_numpy(dtype=object), X[b].to_numpy(dtype=object)
+    gaps = pd.isna(u)
+    return bool((gaps == pd.isna(v)).all() and (u[~gaps] == v[~gaps]).all())
+
+
 def _drop_id_columns(
-    X: pd.DataFrame, unique: pd.Series, notes: list[str]
+    X: pd.DataFrame,
+    unique: pd.Series,
+    missing: pd.Series,
+    groups: list[list[str]],
+    notes: list[str],
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Drops the columns that look like a row ID; keeps them, with a note, when they are the
-    only features."""
-    gaps = X.isna().any()
-    id_columns = [  # only a column with a different value in every row can be an ID
-        c for c in X.columns if unique[c] == len(X) and not gaps[c] and _id_like(c, X[c])
-    ]
+    """Drops the columns that look like a row ID, each with every column identical to it (a
+    copy of an ID is an ID too); keeps them, with a note, when they are the only features."""
+    group_of = {c: group for group in groups for c in group}
+    ids: dict[str, list[str]] = {}  # ID column -> the columns identical to it
+    for c in X.columns:  # only a column with a different value in every row can be an ID
+        if unique[c] == len(X) and not missing[c] and _id_like(c, X[c]):
+            group = group_of.get(c, [c])
+            if not any(member in ids for member in group):
+                ids[c] = [member for member in group if member != c]
+    dropped = set(ids).union(*ids.values())
+    id_columns = [c for c in X.columns if c in dropped]
     if id_columns and len(id_columns) == X.shape[1]:
+        kept = [group_of.get(c, [c])[0] for c in ids]  # their copies go as duplicates
         only = (
             "it is the only feature, so it is"
-            if len(id_columns) == 1
+            if len(kept) == 1
             else "they are the only features, so they are"
         )
         notes.append(
-            f"{subject(id_columns, 'looks', 'look')} like a row ID, but {only} kept. "
+            f"{subject(kept, 'looks', 'look')} like a row ID, but {only} kept. "
             "If it really is an ID, add columns that can predict the target."
         )
         return X, []
-    for c in id_columns:
-        notes.append(f"Column '{c}' looks like a row ID; it will be dropped.")
+    for c, twins in ids.items():
+        if twins:
+            notes.append(
+                f"Column '{c}' looks like a row ID, and "
+                f"{'column' if len(twins) == 1 else 'columns'} {quoted(twins, 5)} "
+                f"{'is' if len(twins) == 1 else 'are'} identical to it (the same value in "
+                "every row); "
+                f"{'both' if len(twins) == 1 else f'all {len(twins) + 1}'} will be dropped."
+            )
+        else:
+            notes.append(f"Column '{c}' looks like a row ID; it will be dropped.")
     return X.drop(columns=id_columns), id_columns
 
 
@@ -295,15 +382,32 @@ def _drop_constant(
     return X.drop(columns=constant), constant
 
 
+def _drop_duplicates(X: pd.DataFrame, groups: list[list[str]], notes: list[str]) -> pd.DataFrame:
+    """Keeps the first of each group of identical columns: a copy adds nothing a model can use,
+    and would count twice in feature importances."""
+    groups = [group for group in groups if group[0] in X.columns]  # not IDs
+    for first, *copies in groups[:MANY_NOTES]:
+        notes.append(
+            f"{subject(copies, 'is', 'are')} identical to column '{first}' (the same value in "
+            f"every row), so {'it adds' if len(copies) == 1 else 'they add'} nothing; "
+            f"{it_they(copies)} dropped and '{first}' kept."
+        )
+    more = [c for _, *copies in groups[MANY_NOTES:] for c in copies]
+    if more:
+        notes.append(
+            f"{count(len(more), 'more column')} ({quoted(more, 5)}) "
+            f"{'is a copy' if len(more) == 1 else 'are copies'} of other columns; "
+            f"{it_they(more)} dropped."
+        )
+    return X.drop(columns=[c for _, *copies in groups for c in copies])
+
+
 def _mask_out_of_range(X: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
     """Infinite values, and values beyond float32's range, become missing values.
 
     Tree models compute in float32: a value beyond its range (about 3.4e38) becomes inf there
     and fails every trial, so such values are treated like inf, as missing."""
-    numeric = [
-        c for c, d in zip(X.columns, X.dtypes, strict=True)
-        if ptypes.is_numeric_dtype(d) and not ptypes.is_bool_dtype(d)
-    ]  # fmt: skip
+    numeric = _numeric_columns(X)
     limit = float(np.finfo(np.float32).max)
     values = np.abs(X[numeric].to_numpy(dtype=float, na_value=np.nan))
     with np.errstate(invalid="ignore"):
@@ -403,6 +507,20 @@ def make_dataset(
 # -- column kinds ----------------------------------------------------------------------------
 def is_text(s: pd.Series) -> bool:
     return ptypes.is_object_dtype(s.dtype) or isinstance(s.dtype, pd.StringDtype)
+
+
+def _numeric_columns(X: pd.DataFrame) -> list[str]:
+    return [
+        c for c, d in zip(X.columns, X.dtypes, strict=True)
+        if ptypes.is_numeric_dtype(d) and not ptypes.is_bool_dtype(d)
+    ]  # fmt: skip
+
+
+def _numbers(X: pd.DataFrame | pd.Series) -> np.ndarray:
+    """Numeric columns as float64, missing values as one NaN, -0.0 as 0.0 (so 3, 3.0 alike)."""
+    values = X.to_numpy(dtype=float, na_value=np.nan) + 0.0
+    values[np.isnan(values)] = np.nan
+    return values
 
 
 def _categorical_columns(X: pd.DataFrame) -> list[str]:

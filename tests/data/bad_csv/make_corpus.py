@@ -87,6 +87,16 @@ def files() -> dict[str, bytes]:
         "id,a,target\n"
         + "".join(f"{i},{a if i == 3 else ''},{t}\n" for i, (a, _, t) in enumerate(rows))
     ).encode()
+    # issue 24: columns that copy another column
+    ids = list(range(1000, 1060))
+    random.Random(4).shuffle(ids)
+    f["id_and_its_copy.csv"] = (
+        "customer_id,a,customer_ref,b,target\n"
+        + "".join(f"{i},{a},{i},{b},{t}\n" for i, (a, b, t) in zip(ids, rows, strict=True))
+    ).encode()
+    f["identical_features.csv"] = (
+        "a,b,a_again,target\n" + "".join(f"{a},{b},{a},{t}\n" for a, b, t in rows)
+    ).encode()
     return f
 
 
