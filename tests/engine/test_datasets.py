@@ -254,7 +254,8 @@ def test_utf8_bom_tab_and_utf16_files_load(mixed_frame):
 
 
 def test_quoted_separators_in_text():
-    rows = [[i, f'"Smith, {"A" if i % 2 else "B"}"', i % 2] for i in range(20)]
+    # (the names do not follow the target, or they would be dropped as a copy of it)
+    rows = [[i, f'"Smith, {"A" if i % 3 else "B"}"', i % 2] for i in range(20)]
     ds = read_csv(_csv(rows, ["x", "name", "y"]), "y")
     assert set(ds.X["name"]) == {"Smith, A", "Smith, B"}
 
@@ -492,8 +493,8 @@ def test_shuffled_or_gappy_integers_are_not_ids():
     assert ds.id_columns == [] and list(ds.X.columns) == ["a", "b"]
 
 
-# ------------------------------------------------------------- identical columns (issue 24)
-COPY_NOTES = ("identical to", "copies of")  # words of the copies' notes
+# ------------------------------------------- identical columns, copies of the target (issue 24)
+COPY_NOTES = ("identical to", "copies of", "target leakage")  # words of the copies' notes
 
 
 def _copy_notes(ds: Dataset) -> list[str]:
@@ -581,6 +582,114 @@ def test_many_identical_columns_are_summed_up():
         "3 more columns ('x5_copy', 'x6_copy', 'x7_copy') are copies of other columns; they "
         "will be dropped."
     )
+
+
+@pytest.mark.parametrize(
+    ("copy", "how"),
+    [
+        (lambda y: y.map({"yes": 1, "no": 0}), "is the target 'label' under other labels"),
+        (lambda y: y.map({"yes": "Y", "no": "N"}), "is the target 'label' under other labels"),
+        (lambda y: y == "yes", "is the target 'label' under other labels"),
+        (lambda y: y, "holds the same values as the target 'label' in every row"),
+    ],
+    ids=["ints", "other text", "bool", "same"],
+)
+def test_a_copy_of_a_class_target_is_dropped_and_named(mixed_frame, copy, how):
+    df = mixed_frame.copy()
+    df.insert(1, "outcome", copy(df["label"]))
+    ds = read_csv(_frame_bytes(df), "label")
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    (note,) = _copy_notes(ds)
+    assert note.startswith(f"Column 'outcome' {how}")
+    assert "(target leakage), so it will be dropped" in note and "remove it from the file" in note
+
+
+def test_a_copy_of_a_numbered_class_target_is_dropped(mixed_frame):
+    df = mixed_frame.copy()
+    df["grade"] = np.arange(60) % 3  # classes 0, 1, 2
+    df["grade_name"] = df["grade"].map({0: "low", 1: "mid", 2: "high"})
+    ds = dataset_from_frame(df.drop(columns="label"), "grade")
+    assert ds.task == "classification" and "grade_name" not in ds.X.columns
+    assert _copy_notes(ds)[0].startswith("Column 'grade_name' is the target 'grade' under other")
+
+
+@pytest.mark.parametrize(
+    ("copy", "how"),
+    [
+        (lambda y: y, "holds the same values as the target 'price' in every row"),
+        (lambda y: (y * 100).round(), "is the target 'price' rescaled"),
+        (
+            lambda y: 32 - 1.8 * y,
+            "is the target 'price' rescaled (a perfect linear relation, "
+            "correlation -1, in every row)",
+        ),
+    ],
+    ids=["same", "cents", "negative"],
+)
+def test_a_copy_of_a_regression_target_is_dropped_and_named(mixed_frame, copy, how):
+    df = mixed_frame.drop(columns="label")
+    df["price"] = (df["income"] / 100 + df["age"]).round(2)
+    df.insert(0, "price_copy", copy(df["price"]))
+    ds = read_csv(_frame_bytes(df), "price")
+    assert ds.task == "regression"
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    (note,) = _copy_notes(ds)
+    assert note.startswith(f"Column 'price_copy' {how}") and "(target leakage)" in note
+
+
+def test_what_only_resembles_the_target_is_kept(mixed_frame):
+    df = mixed_frame.copy()
+    label = df["label"]
+    df["almost"] = label.where(df.index != 0, "yes" if label[0] == "no" else "no")
+    df["gappy"] = label.where(df.index % 9 != 0)  # a copy with gaps: not said to be one
+    df["finer"] = label + np.where(df.index % 2, "-a", "-b")  # more values than classes
+    ds = dataset_from_frame(df, "label")
+    assert {"almost", "gappy", "finer"} <= set(ds.X.columns)
+    assert _copy_notes(ds) == []
+    df = mixed_frame.drop(columns="label")
+    df["price"] = df["income"] / 100 + df["age"]
+    df["nearly"] = df["price"] + np.random.default_rng(2).normal(0, 0.01, 60)  # |r| < 1
+    df["squared"] = df["price"] ** 2  # one to one, but not linear
+    ds = dataset_from_frame(df, "price")
+    assert {"nearly", "squared"} <= set(ds.X.columns) and _copy_notes(ds) == []
+
+
+def test_only_whole_columns_count_beyond_the_first_rows_tested_first():
+    n = 3000  # more rows than the cheap first test reads
+    rng = np.random.default_rng(3)
+    y = rng.choice(["a", "b"], n)
+    late = np.where(y == "a", 1, 0)
+    late[-1] = 1 - late[-1]  # differs in the last row only
+    df = pd.DataFrame({"x": rng.normal(size=n), "late": late, "code": np.where(y == "a", 7, 3)})
+    df["late_text"], df["y"] = np.where(late == 1, "A", "B"), y
+    ds = dataset_from_frame(df, "y")
+    assert list(ds.X.columns) == ["x", "late", "late_text"]
+    assert _copy_notes(ds)[0].startswith("Column 'code' is the target 'y' under other labels")
+    price = rng.normal(100, 10, n)
+    df = pd.DataFrame({"x": rng.normal(size=n), "cents": price * 100, "price": price})
+    df.loc[n - 1, "cents"] += 1
+    ds = dataset_from_frame(df, "price")
+    assert list(ds.X.columns) == ["x", "cents"] and _copy_notes(ds) == []
+
+
+def test_many_copies_of_the_target_are_summed_up(mixed_frame):
+    df = mixed_frame.copy()
+    for i in range(7):
+        df[f"copy{i}"] = df["label"].map({"yes": i, "no": -i - 1})
+    ds = dataset_from_frame(df, "label")
+    notes = _copy_notes(ds)
+    assert list(ds.X.columns) == ["age", "income", "city", "member"] and len(notes) == 6
+    assert notes[5] == (
+        "2 more columns ('copy5', 'copy6') are copies of the target 'label' too (target "
+        "leakage); they will be dropped."
+    )
+
+
+def test_error_only_copies_of_the_target():
+    rows = [[i % 2, "yes" if i % 2 else "no", None, i % 2] for i in range(20)]
+    msg = _error(_csv(rows, ["copy", "words", "blank", "y"]))
+    assert msg.startswith("No feature columns are left besides the target: 'blank' is empty")
+    assert "'copy', 'words' are copies of the target." in msg
 
 
 @pytest.mark.parametrize("name", list(REGISTRY))

@@ -1,9 +1,10 @@
 """A table as a dataset: target and task, feature checks and cleaning, the Dataset record.
 
 :func:`dataset_from_frame` checks a table whose target column is to be predicted: it infers the
-task when none is given, prepares the target, drops empty, ID-like and constant feature columns
-and copies of another column, and notes what a person should know (what was dropped and why,
-missing values, imbalance, size) in ``Dataset.warnings``.
+task when none is given, prepares the target, drops the feature columns that copy the target
+(target leakage), empty, ID-like and constant ones, and copies of another column, and notes what
+a person should know (what was dropped and why, missing values, imbalance, size) in
+``Dataset.warnings``.
 Encoding and imputation of features happen later, inside the model pipeline (fit within each CV
 fold), so missing values stay in ``X`` here.
 """
@@ -31,6 +32,7 @@ MANY_CATEGORIES = 100  # a categorical column with more distinct values gets a w
 IMBALANCE_RATIO = 0.2  # smallest / largest class below this gets a warning
 MANY_NOTES = 5  # copies of a column noted one by one; more are summed up
 HEAD_ROWS = 1_000  # the first rows, a cheap first test of a whole column
+LINEAR = 1e-12  # 1 - |r| below this: the target rescaled (rounding gives ~1e-15)
 
 
 @dataclass(eq=False)
@@ -113,7 +115,8 @@ def dataset_from_frame(
             f"{MIN_ROWS} are needed to tune and test a model: add more rows."
         )
     y, task_used = _prepare_target(df[target], target, task)
-    X, id_columns = _prepare_features(df.drop(columns=[target]), notes)
+    features, copies = _drop_target_copies(df.drop(columns=[target]), y, task_used, notes)
+    X, id_columns = _prepare_features(features, notes, copies)
     n_categorical = len(_categorical_columns(X))
     description = (
         f"{name}: {row_count(len(X))}, {count(X.shape[1], 'feature column')} "
@@ -235,9 +238,97 @@ def _id_like(name: str, s: pd.Series) -> bool:
     return is_text(s) and len(s) >= 20  # a different text in every row
 
 
-def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, list[str]]:
+def _drop_target_copies(
+    X: pd.DataFrame, y: pd.Series, task: str, notes: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Drops the feature columns that are the target under another name (target leakage: a
+    model would learn to read the answer from them, and be useless where it is not known)."""
+    copies = _relabelled_target(X, y) if task == "classification" else _rescaled_target(X, y)
+    for c, how in list(copies.items())[:MANY_NOTES]:
+        notes.append(
+            f"Column '{c}' {how.format(target=y.name)}: it gives the answer away (target "
+            "leakage), so it will be dropped. A column like this is usually recorded with or "
+            "after the outcome; remove it from the file."
+        )
+    more = list(copies)[MANY_NOTES:]
+    if more:
+        notes.append(
+            f"{count(len(more), 'more column')} ({quoted(more, 5)}) "
+            f"{'is a copy' if len(more) == 1 else 'are copies'} of the target '{y.name}' too "
+            f"(target leakage); {it_they(more)} dropped."
+        )
+    return X.drop(columns=list(copies)), list(copies)
+
+
+def _relabelled_target(X: pd.DataFrame, y: pd.Series) -> dict[str, str]:
+    """The columns whose values stand one for one for the classes, in every row: how each
+    copies the target.
+
+    Numbered in order of first appearance (factorized), such a column gets exactly the target's
+    numbers, and its first rows those of the target's first rows: a cheap first test, made for
+    all numeric columns at once."""
+    codes = pd.factorize(y)[0]
+    numeric = _numeric_columns(X)
+    head = _numbers(X.iloc[:HEAD_ROWS][numeric])
+    first = np.unique(codes[: len(head)], return_index=True)[1]  # each class's first row
+    labels = head[first]  # numbers standing one for one for the classes...
+    one_for_one = (np.diff(np.sort(labels, axis=0), axis=0) != 0).all(axis=0)
+    follows = (head == labels[codes[: len(head)]]).all(axis=0)  # ...in every first row
+    ruled_out = {c for c, fits in zip(numeric, one_for_one & follows, strict=True) if not fits}
+    found = {}
+    for c in [c for c in X.columns if c not in ruled_out]:
+        if not np.array_equal(pd.factorize(X[c].iloc[:HEAD_ROWS])[0], codes[:HEAD_ROWS]):
+            continue
+        if np.array_equal(pd.factorize(X[c])[0], codes):
+            same = X[c].astype(object).tolist() == y.astype(object).tolist()
+            found[c] = (
+                "holds the same values as the target '{target}' in every row"
+                if same
+                else "is the target '{target}' under other labels (each of its values stands "
+                "for one class, in every row)"
+            )
+    return found
+
+
+def _rescaled_target(X: pd.DataFrame, y: pd.Series) -> dict[str, str]:
+    """The numeric columns equal to the target, or perfectly correlated with it (|r| = 1: the
+    target rescaled, as in other units), in every row; the first rows are a cheap first test,
+    made for all columns at once."""
+    t = y.to_numpy(dtype=float)
+    numeric = _numeric_columns(X)
+    head = _numbers(X.iloc[:HEAD_ROWS][numeric])
+    r_head = _correlation(head, t[: len(head)])  # nan (not ruled out) where a value is missing
+    found = {}
+    for c, r in zip(numeric, r_head, strict=True):
+        if 1 - abs(r) > LINEAR:
+            continue
+        values = _numbers(X[c])
+        r = _correlation(values, t)
+        if np.array_equal(values, t):
+            found[c] = "holds the same values as the target '{target}' in every row"
+        elif 1 - abs(r) <= LINEAR:
+            found[c] = (
+                "is the target '{target}' rescaled (a perfect linear relation, correlation "
+                f"{r:+.0f}, in every row)"
+            )
+    return found
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
+    """Pearson's r of ``b`` with ``a``, or with each column of ``a``; nan where a value is
+    missing or either is constant."""
+    a, b = a - a.mean(axis=0), b - b.mean()
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        r = (b @ a) / np.sqrt((a * a).sum(axis=0) * (b @ b))
+    return float(r) if np.ndim(r) == 0 else r
+
+
+def _prepare_features(
+    X: pd.DataFrame, notes: list[str], copies: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
     """The feature columns a model can use, and the ID columns dropped; notes what was dropped
-    or changed and why. Raises DataError when no column is left."""
+    or changed and why. Raises DataError when no column is left (``copies``: the columns
+    dropped before as copies of the target, for that message)."""
     X, empty = _drop_empty(X, notes)
     unique, missing = X.nunique(dropna=False), X.isna().sum()
     groups = _identical_groups(X, unique, missing)
@@ -246,9 +337,19 @@ def _prepare_features(X: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, 
     X = _drop_duplicates(X, groups, notes)
     if X.shape[1] == 0:
         dropped = empty + id_columns + constant
+        why = []
+        if dropped:
+            why.append(
+                f"{quoted(dropped, 10)} {'is' if len(dropped) == 1 else 'are'} empty, ID-like "
+                "or constant"
+            )
+        if copies:
+            why.append(
+                f"{quoted(copies, 10)} {'is a copy' if len(copies) == 1 else 'are copies'} of "
+                "the target"
+            )
         raise DataError(
-            f"No feature columns are left besides the target: {quoted(dropped, 10)} "
-            f"{'is' if len(dropped) == 1 else 'are'} empty, ID-like or constant. The data needs "
+            f"No feature columns are left besides the target: {'; '.join(why)}. The data needs "
             "at least one column that varies between rows and can help predict the target."
         )
     X = _mask_out_of_range(X, notes)
