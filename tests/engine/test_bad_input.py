@@ -53,7 +53,28 @@ LOADS = {
     "inf_and_huge.csv": (["a", "b"], "values too large for the models"),
     "mixed_types.csv": (["a", "b"], "mostly numbers but also has text such as 'high'"),
     "thousands_of_columns.csv": ([f"x{i}" for i in range(3000)], None),
+    # issue 24: an ID goes with its copy, a copied feature is dropped, and so is a copy of the
+    # target (target leakage), each with a note naming the columns
+    "id_and_its_copy.csv": (
+        ["a", "b"],
+        "Column 'customer_id' looks like a row ID, and column 'customer_ref' is identical to it",
+    ),
+    "identical_features.csv": (
+        ["a", "b"],
+        "Column 'a_again' is identical to column 'a' (the same value in every row)",
+    ),
+    "target_copy_labels.csv": (
+        ["a", "b"],
+        "Column 'outcome_code' is the target 'target' under other labels",
+    ),
+    "target_copy_regression.csv": (
+        ["a", "b"],
+        "Column 'price_cents' is the target 'target' rescaled (a perfect linear relation",
+    ),
 }
+REGRESSION = {"target_copy_regression.csv"}  # the others' target is 'yes' or 'no'
+COPIES = {"id_and_its_copy.csv", "identical_features.csv", *REGRESSION, "target_copy_labels.csv"}
+COPY_NOTES = ("identical to", "copies of", "target leakage")  # words no other notes have
 
 
 def test_the_corpus_is_complete_and_as_committed(tmp_path):
@@ -96,10 +117,17 @@ def test_engine_loads_what_a_careful_tool_would(name, corpus):
     columns, note = LOADS[name]
     ds = read_csv(corpus[name], "target")
     assert list(ds.X.columns) == columns
-    assert ds.task == "classification" and sorted(ds.classes) == ["no", "yes"]
+    if name in REGRESSION:
+        assert ds.task == "regression" and ds.classes is None
+    else:
+        assert ds.task == "classification" and sorted(ds.classes) == ["no", "yes"]
     assert len(ds.X) == (80 if name == "thousands_of_columns.csv" else 60)
     if note:
         assert any(note in w for w in ds.warnings), ds.warnings
+    if name not in COPIES:  # no false alarm
+        assert not [w for w in ds.warnings if any(words in w for words in COPY_NOTES)]
+    if name == "id_and_its_copy.csv":
+        assert ds.id_columns == ["customer_id", "customer_ref"]
     if name == "semicolon.csv":
         assert ds.X["a"].dtype.kind == "f"
     if name == "inf_and_huge.csv":  # treated as missing, imputed in the pipeline
@@ -149,7 +177,8 @@ def test_new_run_upload_shows_a_message_or_the_preview(name, corpus):
         return
     assert not errors, errors
     rows = "80" if name == "thousands_of_columns.csv" else "60"
-    assert metrics(at)["Rows"] == rows and metrics(at)["Task"] == "classification"
+    task = "regression" if name in REGRESSION else "classification"
+    assert metrics(at)["Rows"] == rows and metrics(at)["Task"] == task
     assert not at.button(key="launch").disabled
     note = LOADS[name][1]
     if note:

@@ -17,6 +17,7 @@ from tuning.data.datasets import (
     Dataset,
     check_cv,
     csv_columns,
+    dataset_from_frame,
     infer_task,
     list_datasets,
     load_dataset,
@@ -253,7 +254,8 @@ def test_utf8_bom_tab_and_utf16_files_load(mixed_frame):
 
 
 def test_quoted_separators_in_text():
-    rows = [[i, f'"Smith, {"A" if i % 2 else "B"}"', i % 2] for i in range(20)]
+    # (the names do not follow the target, or they would be dropped as a copy of it)
+    rows = [[i, f'"Smith, {"A" if i % 3 else "B"}"', i % 2] for i in range(20)]
     ds = read_csv(_csv(rows, ["x", "name", "y"]), "y")
     assert set(ds.X["name"]) == {"Smith, A", "Smith, B"}
 
@@ -489,6 +491,215 @@ def test_shuffled_or_gappy_integers_are_not_ids():
     x = np.random.default_rng(0).permutation(30)
     ds = read_csv(_csv([[v, v * 3, i % 2] for i, v in enumerate(x)], ["a", "b", "y"]), "y")
     assert ds.id_columns == [] and list(ds.X.columns) == ["a", "b"]
+
+
+# ------------------------------------------- identical columns, copies of the target (issue 24)
+COPY_NOTES = ("identical to", "copies of", "target leakage")  # words of the copies' notes
+
+
+def _copy_notes(ds: Dataset) -> list[str]:
+    return [w for w in ds.warnings if any(words in w for words in COPY_NOTES)]
+
+
+def test_a_row_counter_goes_with_its_copy_even_as_decimals(mixed_frame):
+    df = mixed_frame.copy()
+    df.insert(0, "n", np.arange(60))
+    df["n_again"] = np.arange(60).astype(float)  # 0.0, 1.0, ...: not an ID by itself
+    ds = read_csv(_frame_bytes(df), "label")
+    assert ds.id_columns == ["n", "n_again"]
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    assert (
+        "Column 'n' looks like a row ID, and column 'n_again' is identical to it (the same value "
+        "in every row); both will be dropped."
+    ) in ds.warnings
+
+
+def test_an_id_by_name_goes_with_every_copy_wherever_they_stand(mixed_frame):
+    df = mixed_frame.copy()
+    ids = np.random.default_rng(1).permutation(60) + 500
+    df.insert(0, "ref", ids)  # before the ID, and not an ID by itself
+    df["customer_id"], df["ref2"] = ids, ids
+    ds = dataset_from_frame(df, "label")
+    assert ds.id_columns == ["ref", "customer_id", "ref2"]
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    (note,) = _copy_notes(ds)
+    assert note.startswith("Column 'customer_id' looks like a row ID, and columns 'ref', 'ref2'")
+    assert note.endswith("all 3 will be dropped.")
+
+
+def test_an_id_and_its_copy_as_the_only_features_keep_one_and_say_which():
+    rows = [[i, i, i * 2.5 + (i % 3)] for i in range(20)]
+    ds = read_csv(_csv(rows, ["t", "t_copy", "y"]), "y")
+    assert list(ds.X.columns) == ["t"] and ds.id_columns == []
+    assert ds.warnings[0].startswith(
+        "Column 't' looks like a row ID, but it is the only feature, so it is kept."
+    )
+    assert ds.warnings[1].startswith("Column 't_copy' is identical to column 't'")
+    assert ds.warnings[1].endswith("it will be dropped and 't' kept.")
+
+
+def test_identical_features_keep_the_first_and_name_the_others(mixed_frame):
+    df = mixed_frame.copy()
+    df.loc[::7, "income"] = np.nan
+    df["income_again"] = df["income"]  # missing in the same rows
+    df["city_copy"] = df["city"]
+    df["age_float"] = df["age"].astype(float)  # 18 and 18.0 are the same value
+    df["age_twice"] = df["age"]
+    ds = read_csv(_frame_bytes(df), "label")
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    assert ds.id_columns == []
+    assert _copy_notes(ds) == [
+        "Columns 'age_float', 'age_twice' are identical to column 'age' (the same value in every "
+        "row), so they add nothing; they will be dropped and 'age' kept.",
+        "Column 'income_again' is identical to column 'income' (the same value in every row), so "
+        "it adds nothing; it will be dropped and 'income' kept.",
+        "Column 'city_copy' is identical to column 'city' (the same value in every row), so it "
+        "adds nothing; it will be dropped and 'city' kept.",
+    ]
+
+
+def test_nearly_identical_columns_are_kept(mixed_frame):
+    df = mixed_frame.copy()
+    df["age_but_one"] = df["age"].where(df.index != 59, 99)  # one row differs
+    df["income_gaps"] = df["income"].where(df.index % 5 != 0)  # missing where income is not
+    df["city_relabelled"] = df["city"].str.upper()  # the same information, other values
+    ds = dataset_from_frame(df, "label")
+    assert list(ds.X.columns) == list(df.columns.drop("label"))
+    assert _copy_notes(ds) == []
+
+
+def test_many_identical_columns_are_summed_up():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({f"x{i}": rng.normal(size=30) for i in range(8)})
+    for i in range(8):
+        df[f"x{i}_copy"] = df[f"x{i}"]
+    df["y"] = np.arange(30) % 2
+    ds = dataset_from_frame(df, "y")
+    assert list(ds.X.columns) == [f"x{i}" for i in range(8)]
+    notes = _copy_notes(ds)
+    assert len(notes) == 6 and notes[4].startswith("Column 'x4_copy' is identical")
+    assert notes[5] == (
+        "3 more columns ('x5_copy', 'x6_copy', 'x7_copy') are copies of other columns; they "
+        "will be dropped."
+    )
+
+
+@pytest.mark.parametrize(
+    ("copy", "how"),
+    [
+        (lambda y: y.map({"yes": 1, "no": 0}), "is the target 'label' under other labels"),
+        (lambda y: y.map({"yes": "Y", "no": "N"}), "is the target 'label' under other labels"),
+        (lambda y: y == "yes", "is the target 'label' under other labels"),
+        (lambda y: y, "holds the same values as the target 'label' in every row"),
+    ],
+    ids=["ints", "other text", "bool", "same"],
+)
+def test_a_copy_of_a_class_target_is_dropped_and_named(mixed_frame, copy, how):
+    df = mixed_frame.copy()
+    df.insert(1, "outcome", copy(df["label"]))
+    ds = read_csv(_frame_bytes(df), "label")
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    (note,) = _copy_notes(ds)
+    assert note.startswith(f"Column 'outcome' {how}")
+    assert "(target leakage), so it will be dropped" in note and "remove it from the file" in note
+
+
+def test_a_copy_of_a_numbered_class_target_is_dropped(mixed_frame):
+    df = mixed_frame.copy()
+    df["grade"] = np.arange(60) % 3  # classes 0, 1, 2
+    df["grade_name"] = df["grade"].map({0: "low", 1: "mid", 2: "high"})
+    ds = dataset_from_frame(df.drop(columns="label"), "grade")
+    assert ds.task == "classification" and "grade_name" not in ds.X.columns
+    assert _copy_notes(ds)[0].startswith("Column 'grade_name' is the target 'grade' under other")
+
+
+@pytest.mark.parametrize(
+    ("copy", "how"),
+    [
+        (lambda y: y, "holds the same values as the target 'price' in every row"),
+        (lambda y: (y * 100).round(), "is the target 'price' rescaled"),
+        (
+            lambda y: 32 - 1.8 * y,
+            "is the target 'price' rescaled (a perfect linear relation, "
+            "correlation -1, in every row)",
+        ),
+    ],
+    ids=["same", "cents", "negative"],
+)
+def test_a_copy_of_a_regression_target_is_dropped_and_named(mixed_frame, copy, how):
+    df = mixed_frame.drop(columns="label")
+    df["price"] = (df["income"] / 100 + df["age"]).round(2)
+    df.insert(0, "price_copy", copy(df["price"]))
+    ds = read_csv(_frame_bytes(df), "price")
+    assert ds.task == "regression"
+    assert list(ds.X.columns) == ["age", "income", "city", "member"]
+    (note,) = _copy_notes(ds)
+    assert note.startswith(f"Column 'price_copy' {how}") and "(target leakage)" in note
+
+
+def test_what_only_resembles_the_target_is_kept(mixed_frame):
+    df = mixed_frame.copy()
+    label = df["label"]
+    df["almost"] = label.where(df.index != 0, "yes" if label[0] == "no" else "no")
+    df["gappy"] = label.where(df.index % 9 != 0)  # a copy with gaps: not said to be one
+    df["finer"] = label + np.where(df.index % 2, "-a", "-b")  # more values than classes
+    ds = dataset_from_frame(df, "label")
+    assert {"almost", "gappy", "finer"} <= set(ds.X.columns)
+    assert _copy_notes(ds) == []
+    df = mixed_frame.drop(columns="label")
+    df["price"] = df["income"] / 100 + df["age"]
+    df["nearly"] = df["price"] + np.random.default_rng(2).normal(0, 0.01, 60)  # |r| < 1
+    df["squared"] = df["price"] ** 2  # one to one, but not linear
+    ds = dataset_from_frame(df, "price")
+    assert {"nearly", "squared"} <= set(ds.X.columns) and _copy_notes(ds) == []
+
+
+def test_only_whole_columns_count_beyond_the_first_rows_tested_first():
+    n = 3000  # more rows than the cheap first test reads
+    rng = np.random.default_rng(3)
+    y = rng.choice(["a", "b"], n)
+    late = np.where(y == "a", 1, 0)
+    late[-1] = 1 - late[-1]  # differs in the last row only
+    df = pd.DataFrame({"x": rng.normal(size=n), "late": late, "code": np.where(y == "a", 7, 3)})
+    df["late_text"], df["y"] = np.where(late == 1, "A", "B"), y
+    ds = dataset_from_frame(df, "y")
+    assert list(ds.X.columns) == ["x", "late", "late_text"]
+    assert _copy_notes(ds)[0].startswith("Column 'code' is the target 'y' under other labels")
+    price = rng.normal(100, 10, n)
+    df = pd.DataFrame({"x": rng.normal(size=n), "cents": price * 100, "price": price})
+    df.loc[n - 1, "cents"] += 1
+    ds = dataset_from_frame(df, "price")
+    assert list(ds.X.columns) == ["x", "cents"] and _copy_notes(ds) == []
+
+
+def test_many_copies_of_the_target_are_summed_up(mixed_frame):
+    df = mixed_frame.copy()
+    for i in range(7):
+        df[f"copy{i}"] = df["label"].map({"yes": i, "no": -i - 1})
+    ds = dataset_from_frame(df, "label")
+    notes = _copy_notes(ds)
+    assert list(ds.X.columns) == ["age", "income", "city", "member"] and len(notes) == 6
+    assert notes[5] == (
+        "2 more columns ('copy5', 'copy6') are copies of the target 'label' too (target "
+        "leakage); they will be dropped."
+    )
+
+
+def test_error_only_copies_of_the_target():
+    rows = [[i % 2, "yes" if i % 2 else "no", None, i % 2] for i in range(20)]
+    msg = _error(_csv(rows, ["copy", "words", "blank", "y"]))
+    assert msg.startswith("No feature columns are left besides the target: 'blank' is empty")
+    assert "'copy', 'words' are copies of the target." in msg
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_the_built_in_datasets_raise_no_false_alarm(name):
+    ds = load_dataset(DatasetRef(name))
+    df = ds.X.assign(**{"the target": ds.y.to_numpy()})
+    checked = dataset_from_frame(df, "the target", task=ds.task)
+    assert _copy_notes(checked) == []
+    constant = [c for c in ds.X.columns if ds.X[c].nunique() <= 1]  # digits' blank pixels
+    assert list(checked.X.columns) == [c for c in ds.X.columns if c not in constant]
 
 
 def test_error_missing_file_and_headerless_file(tmp_path):

@@ -87,6 +87,26 @@ def files() -> dict[str, bytes]:
         "id,a,target\n"
         + "".join(f"{i},{a if i == 3 else ''},{t}\n" for i, (a, _, t) in enumerate(rows))
     ).encode()
+    # issue 24: columns that copy another column, or the target (target leakage)
+    ids = list(range(1000, 1060))
+    random.Random(4).shuffle(ids)
+    f["id_and_its_copy.csv"] = (
+        "customer_id,a,customer_ref,b,target\n"
+        + "".join(f"{i},{a},{i},{b},{t}\n" for i, (a, b, t) in zip(ids, rows, strict=True))
+    ).encode()
+    f["identical_features.csv"] = (
+        "a,b,a_again,target\n" + "".join(f"{a},{b},{a},{t}\n" for a, b, t in rows)
+    ).encode()
+    f["target_copy_labels.csv"] = (
+        "a,outcome_code,b,target\n"
+        + "".join(f"{a},{1 if t == 'yes' else 0},{b},{t}\n" for a, b, t in rows)
+    ).encode()
+    noise = random.Random(5)
+    prices = [round(3 * a - 2 * b + noise.gauss(0, 1), 2) for a, b, _ in rows]
+    f["target_copy_regression.csv"] = (
+        "a,b,price_cents,target\n"
+        + "".join(f"{a},{b},{round(p * 100)},{p}\n" for (a, b, _), p in zip(rows, prices, strict=True))
+    ).encode()
     return f
 
 
