@@ -466,7 +466,9 @@ def front_figures(front: Any, df: pd.DataFrame) -> dict[str, go.Figure]:
     figs = {
         "front": pareto_plots.front_figure(front.points, obj, obj[1].name, obj[0].name,
                                            front.numbers, df, front.chosen, cache),
-        "hypervolume": pareto_plots.hypervolume_figure(front.history, front.reference, obj),
+        "hypervolume": pareto_plots.hypervolume_figure(
+            front.history, front.reference, obj, reference_trials=front.reference_trials
+        ),
     }  # fmt: skip
     if len(obj) >= 3:
         figs["parallel_front"] = pareto_plots.parallel_front_figure(

@@ -193,8 +193,10 @@ def test_incremental_front_equals_the_front_from_scratch_across_refreshes():
         values = pts[["accuracy", "fit_seconds"]].to_numpy()
         want = pts["number"].to_numpy()[pareto.front_mask(values, ["maximize", "minimize"])]
         assert snap.front.numbers.tolist() == sorted(want.tolist())
-        ref = pareto.reference_point(values, ["maximize", "minimize"])
+        # set by the first ten trials to complete, then fixed
+        ref = pareto.reference_point(values[: pareto.REFERENCE_TRIALS], ["maximize", "minimize"])
         assert snap.front.reference == pytest.approx(ref)
+        assert snap.front.reference == pytest.approx(pareto.run_reference(run.frame, [ACC, FIT])[0])
         hist = pareto.hypervolume_history(run.frame, [ACC, FIT], ref)
         assert snap.front.history["number"].tolist() == hist["number"].tolist()
         assert snap.front.history["hypervolume"].to_numpy() == pytest.approx(
@@ -286,3 +288,40 @@ def test_three_objectives_front_is_exact_and_the_last_hypervolume_too():
     assert view.hypervolume == pytest.approx(exact)
     fig = plots.hypervolume_figure(view.history, view.reference, objs)
     assert "evaluated at about 100 trials" in fig.layout.title.text
+
+
+def test_the_hypervolume_history_is_not_rewritten_once_the_reference_is_fixed():
+    """The issue's case: trial 0 read 0.039 at 15 s and 0.063 at the end, because the reference
+    moved with every wider trial. Fixed by the first ten complete trials, it stays."""
+    import pandas as pd
+
+    from tuning.analysis.live import FrontTracker
+
+    rng = np.random.default_rng(3)
+    objs = [ACC, FIT]
+    n = 40
+    start = dt.datetime(2026, 1, 1)
+    frame = pd.DataFrame({
+        "number": np.arange(n), "state": "complete",
+        "value": 0.8 + 0.1 * rng.random(n), "fit_seconds": 1 + rng.random(n),
+        "complete": [start + dt.timedelta(seconds=i) for i in range(n)],
+    })  # fmt: skip
+    frame.loc[30, ["value", "fit_seconds"]] = [0.5, 9.0]  # far worse than the first ten on both
+    tracker = FrontTracker(objs)
+    early = tracker.update(frame.iloc[:12])
+    assert early.reference_trials == pareto.REFERENCE_TRIALS
+    first = early.history.set_index("number")["hypervolume"]
+    late = tracker.update(frame)
+    assert np.array_equal(late.reference, early.reference)  # trial 30 did not move it
+    again = late.history.set_index("number")["hypervolume"]
+    assert again.loc[first.index].tolist() == first.tolist()  # the first trials read the same
+    assert tracker.recomputed == 1
+    assert "fixed since" in plots.hypervolume_figure(
+        late.history, late.reference, objs, reference_trials=late.reference_trials
+    ).layout.title.text
+    provisional = FrontTracker(objs).update(frame.iloc[:4])
+    assert provisional.reference_trials == 4
+    assert "provisional until 10 trials complete" in plots.hypervolume_figure(
+        provisional.history, provisional.reference, objs,
+        reference_trials=provisional.reference_trials,
+    ).layout.title.text

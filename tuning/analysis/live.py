@@ -137,9 +137,10 @@ class FrontView:
     objectives: list[Objective]
     points: pd.DataFrame  # the complete trials' objective values (pareto.objective_points)
     numbers: np.ndarray  # the front's trial numbers, ascending
-    reference: np.ndarray  # the hypervolume's reference point (pareto.reference_point)
+    reference: np.ndarray  # the hypervolume's reference point (pareto.run_reference)
     history: pd.DataFrame  # number, hypervolume: after each complete trial, in trial order
-    choice: dict[str, Any] | None = None  # user_attrs["choice"]: trial, rule, reason
+    choice: dict[str, Any] | None = None  # the chosen trade-off: trial, rule, reason
+    reference_trials: int = 0  # complete trials that set the reference (fixed at REFERENCE_TRIALS)
     # complete trials' hover text of the front figures (tuning.plots.pareto.param_texts)
     hover_cache: dict[int, str] = field(default_factory=dict)
 
@@ -162,9 +163,10 @@ class FrontTracker:
     Each refresh feeds the front only the trials that became complete since the last one
     (`pareto.ParetoFront.add` compares them with the current front only): a 10,000-trial run
     is not rescanned every few seconds. The reference point is recomputed from all complete
-    trials (cheap, vectorized); only when it moved, or when a trial completed before an
-    earlier-numbered one already in the history (parallel workers), is the history recomputed
-    from the start; otherwise it is extended with the new trials."""
+    trials until REFERENCE_TRIALS completed, then fixed (pareto.run_reference); only when it
+    moved (during those first trials), or when a trial completed before an earlier-numbered one
+    already in the history (parallel workers), is the history recomputed from the start;
+    otherwise it is extended with the new trials."""
 
     def __init__(self, objectives: list[Objective]) -> None:
         self.objectives = objectives
@@ -173,6 +175,7 @@ class FrontTracker:
         self.front = pareto.ParetoFront(self.directions)
         self._fed = np.zeros(0, dtype=bool)  # by trial number: already given to `front`
         self.reference: np.ndarray | None = None
+        self.reference_trials = 0
         self._reset_history()
         self.recomputed = 0  # full history recomputations (the benchmark reports them)
         self.hover_cache: dict[int, str] = {}
@@ -215,7 +218,7 @@ class FrontTracker:
         if new.any():
             self.front.add(numbers[new], values[new])
             self._fed[numbers[new]] = True
-        ref = pareto.reference_point(values, self.directions)
+        ref, self.reference_trials = pareto.run_reference(frame, self.objectives)
         last = self._hist_numbers[-1] if self._hist_numbers else -1
         in_order = not new.any() or numbers[new].min() > last
         if self.reference is None or not np.array_equal(ref, self.reference) or not in_order:
@@ -235,7 +238,7 @@ class FrontTracker:
         history = self._history
         return FrontView(
             self.objectives, pts, np.sort(self.front.numbers), self.reference, history, choice,
-            self.hover_cache,
+            reference_trials=self.reference_trials, hover_cache=self.hover_cache,
         )  # fmt: skip
 
 

@@ -25,6 +25,10 @@ from tuning.store import compat
 
 # The reference point lies this share of each objective's range past its worst value.
 REFERENCE_MARGIN = 0.1
+# A run's reference point is set by its first complete trials (in the order they completed) and
+# fixed once this many completed: the hypervolume history is then never rewritten as later
+# trials widen the ranges (a trial beyond the reference adds no volume).
+REFERENCE_TRIALS = 10
 
 
 def objective_points(frame: pd.DataFrame, objectives: Sequence[Objective]) -> pd.DataFrame:
@@ -54,6 +58,22 @@ def reference_point(points: np.ndarray, directions: Sequence[str]) -> np.ndarray
     span = worst - best
     span = np.where(span > 0, span, np.where(worst != 0, np.abs(worst), 1.0))
     return (worst + REFERENCE_MARGIN * span) * loss_signs(directions)
+
+
+def run_reference(
+    frame: pd.DataFrame, objectives: Sequence[Objective]
+) -> tuple[np.ndarray, int]:
+    """A run's hypervolume reference point and how many trials set it: those of its first
+    REFERENCE_TRIALS complete trials, in the order they completed (the same at every refresh
+    once they have, and in Analysis and the report afterwards)."""
+    pts = objective_points(frame, objectives)
+    if "complete" in frame and len(pts):
+        done = frame.set_index("number")["complete"].reindex(pts["number"]).to_numpy()
+        order = np.argsort(pd.to_datetime(done).to_numpy(), kind="stable")
+        pts = pts.iloc[order]
+    first = pts.head(REFERENCE_TRIALS)
+    values = first[[o.name for o in objectives]].to_numpy(dtype=float)
+    return reference_point(values, [o.direction for o in objectives]), len(first)
 
 
 def hypervolume(points: np.ndarray, directions: Sequence[str], reference: np.ndarray) -> float:

@@ -22,6 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from tuning.analysis.pareto import REFERENCE_TRIALS
 from tuning.analysis.rundata import NOT_APPLICABLE, param_cell
 from tuning.core.objectives import Objective
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS
@@ -222,14 +223,23 @@ def front_figure(
 def hypervolume_figure(
     history: pd.DataFrame, reference: np.ndarray | None = None,
     objectives: Sequence[Objective] | None = None, styled: bool = False,
+    reference_trials: int | None = None,
 ) -> go.Figure:  # fmt: skip
     """The hypervolume the front covers after each complete trial (a step line: it grows only
-    when the front changes). The y axis starts at 0: growth is shown at its true scale."""
+    when the front changes). The y axis starts at 0: growth is shown at its true scale.
+    `reference_trials`: how many complete trials set a run's reference point (it is fixed once
+    REFERENCE_TRIALS have, and said to be provisional before)."""
     title = "Hypervolume against trial number"
     if reference is not None and objectives is not None and np.isfinite(reference).all():
         # short lines: the figure sits in half the page's width
-        title += "<br><sup>against the reference point (each objective's worst value,"
-        title += " 10% of its range further):</sup>"
+        title += "<br><sup>against the reference point (each objective's worst value"
+        if reference_trials is not None:
+            n = REFERENCE_TRIALS
+            title += (
+                f" in the first {n} complete trials, fixed since" if reference_trials >= n
+                else f" so far, provisional until {n} trials complete"
+            )  # fmt: skip
+        title += ", 10% of its range further):</sup>"
         parts = reference_text(reference, objectives).split(", ")
         for i in range(0, len(parts), 2):
             title += f"<br><sup>{', '.join(parts[i : i + 2])}</sup>"

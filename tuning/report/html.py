@@ -32,7 +32,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tuning import analysis as an
-from tuning.analysis.live import FrontTracker
+from tuning.analysis.live import FrontTracker, FrontView
 from tuning.core.enums import BudgetKind
 from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
@@ -91,46 +91,24 @@ SECTIONS_FIGURES = {
 }  # fmt: skip
 
 
-@dataclass
-class Tradeoffs:
-    """A multi-objective run's front, as the report shows it."""
-
-    objectives: list[Objective]
-    points: pd.DataFrame  # complete trials' objective values (pareto.objective_points)
-    numbers: np.ndarray  # the front's trial numbers
-    reference: np.ndarray
-    history: pd.DataFrame  # number, hypervolume
-    choice: dict[str, Any] | None  # user_attrs["choice"]: trial, rule, reason
-
-    @property
-    def chosen(self) -> int | None:
-        trial = (self.choice or {}).get("trial")
-        return None if trial is None else int(trial)
-
-    @property
-    def hypervolume(self) -> float:
-        return float(self.history["hypervolume"].iloc[-1]) if len(self.history) else 0.0
-
-
-def tradeoffs_of(run: an.RunData) -> Tradeoffs | None:
+def tradeoffs_of(run: an.RunData) -> FrontView | None:
     """The front of a multi-objective run; None for a single-objective one."""
     if not run.record.multi_objective:
         return None
     # The Live monitor's tracker: the same front, reference point and history as that page
     # (with 3+ objectives, a history whose costly volume is evaluated at about 100 trials).
-    view = FrontTracker(run.record.objectives).update(run.frame, run.record.choice)
-    return Tradeoffs(
-        view.objectives, view.points, view.numbers, view.reference, view.history, view.choice
-    )
+    return FrontTracker(run.record.objectives).update(run.frame, run.record.choice)
 
 
-def _tradeoff_figures(run: an.RunData, t: Tradeoffs) -> dict[str, go.Figure]:
+def _tradeoff_figures(run: an.RunData, t: FrontView) -> dict[str, go.Figure]:
     obj = t.objectives
     figs = {
         "pareto_front": pareto_plots.front_figure(
             t.points, obj, obj[1].name, obj[0].name, t.numbers, run.frame, t.chosen, styled=True
         ),
-        "hypervolume": pareto_plots.hypervolume_figure(t.history, t.reference, obj, styled=True),
+        "hypervolume": pareto_plots.hypervolume_figure(
+            t.history, t.reference, obj, styled=True, reference_trials=t.reference_trials
+        ),
     }
     if len(obj) >= 3:
         figs["parallel_front"] = pareto_plots.parallel_front_figure(
@@ -171,7 +149,7 @@ class ReportData:
     overfit: pd.DataFrame
     figures: dict[str, go.Figure] = field(default_factory=dict)
     generated_at: str = ""
-    tradeoffs: Tradeoffs | None = None  # multi-objective runs
+    tradeoffs: FrontView | None = None  # multi-objective runs
 
     @property
     def title(self) -> str:
