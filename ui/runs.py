@@ -14,10 +14,11 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.scoring import Scoring
+from tuning.data import datasets
 from tuning.execution.lifecycle import recover_stale_trials
 from tuning.methods import method_label
 from tuning.models import model_label
@@ -27,7 +28,6 @@ from tuning.store.results import RunSummary, list_runs, listed_records
 from tuning.store.run import StoredRun
 from tuning.store.runs import delete_run
 from ui import registry, state, text
-from ui.uploads import display_name
 
 DOUBLE_CLICK_S = 10.0  # the same configuration launched again within this time is one launch
 WATCH_QUEUED_S = 300.0  # a run queued elsewhere is watched this long after its creation
@@ -85,13 +85,8 @@ def run_refs() -> list[RunRef]:
 
 
 def dataset_label(config: dict) -> str:
-    try:
-        ref = DatasetRef.from_dict(config.get("dataset") or {})
-    except Exception:
-        return "?"
-    if ref.name == "csv":
-        return f"{display_name(ref.path)} → {ref.target}"
-    return ref.label()
+    """The saved configuration's dataset, as every listing shows it (tuning.data.labels)."""
+    return datasets.dataset_label(config.get("dataset") or {})
 
 
 def scoring_label(name: str | None, direction: str) -> str:
