@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,28 @@ def test_run_then_list_then_show(data_home, capsys):
     rows = show.split("Top 2 trials:")[1].splitlines()[3:5]
     values = [float(r.split()[1]) for r in rows]
     assert values == sorted(values, reverse=True)  # best first (accuracy: higher is better)
+
+
+@pytest.mark.timeout(180)
+def test_ctrl_c_stops_a_run_within_a_fold_and_prints_its_summary(data_home):
+    """`run` works through a RunManager (its worker on a thread here); Ctrl-C stops it."""
+    env = {k: v for k, v in os.environ.items() if k != ENV_STORAGE}
+    env.update({ENV_DATA_DIR: str(data_home), "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
+    cmd = [PYTHON, "-m", "tuning", "run", "--dataset", "iris", "--model", "knn", "--method",
+           "random", "--trials", "100000", "--folds", "3", "--n-jobs", "1", "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    line = ""
+    while not line.startswith("Run '"):  # printed once the run is created and submitted
+        line = proc.stderr.readline()
+        assert line, "the command ended before its run started"
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Stopping after the current fold or epoch" in err and "KeyboardInterrupt" not in err
+    assert "[stopped]" in out and "Best CV:" in out
 
 
 @pytest.mark.timeout(120)

@@ -174,7 +174,10 @@ def choose(
 
 class RunHandle:
     """One run on one daemon thread. The thread only writes to the storage and to this object.
-    `nice` lowers the thread's priority (the app's runs, so that pages stay responsive)."""
+    `nice` lowers the thread's priority (the app's runs, so that pages stay responsive).
+
+    Waits go through Events, not Thread.join: on Python 3.11 a join interrupted by Ctrl-C
+    leaves the thread looking finished while it still works (the command line's `watch`)."""
 
     def __init__(self, name: str, storage: BaseStorage, nice: int = 0, **kwargs: Any) -> None:
         self.name, self.storage, self.nice = name, storage, nice
@@ -182,16 +185,20 @@ class RunHandle:
         self.status: RunStatus | None = None
         self.error: str | None = None
         self.started = threading.Event()
+        self.done = threading.Event()  # set when the run's work on this thread has ended
         self._kwargs = kwargs
         self.thread = threading.Thread(target=self._target, name=f"run-{name}", daemon=True)
 
     def _target(self) -> None:
-        lower_priority(self.nice)
-        self.started.set()
         try:
+            lower_priority(self.nice)
+            self.started.set()
             self.status = execute(self.name, self.storage, stop=self.stop_event, **self._kwargs)
         except Exception as exc:
             self.status, self.error = RunStatus.FAILED, str(exc)
+        finally:
+            self.started.set()
+            self.done.set()
 
     def start(self) -> RunHandle:
         self.thread.start()
@@ -199,13 +206,16 @@ class RunHandle:
 
     @property
     def alive(self) -> bool:
-        return self.thread.is_alive()
+        """Started and not ended."""
+        return self.thread.ident is not None and not self.done.is_set()
 
     def stop(self) -> None:
         self.stop_event.set()
 
     def join(self, timeout: float | None = None) -> RunStatus | None:
-        self.thread.join(timeout)
+        if self.thread.ident is None:
+            raise RuntimeError(f"Run '{self.name}' was not started: start() it first.")
+        self.done.wait(timeout)
         return self.status
 
 
