@@ -13,6 +13,7 @@ import streamlit as st
 
 from tuning.analysis import race
 from tuning.core.config import RunConfig
+from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.core.objectives import COSTS
 from tuning.core.scoring import Scoring
@@ -20,8 +21,8 @@ from tuning.data import datasets
 from tuning.methods import list_methods
 from tuning.models import list_models
 from tuning.plots import compare as plots
-from tuning.runs import experiments as ex
-from tuning.store.results import run_summary
+from tuning.runs.front import experiments as ex
+from tuning.runs.front import run_summary
 from ui import links, registry, text
 from ui.runs import method_label, model_label, shown_status
 from ui.setup import cost_label, scoring_choices, where_input
@@ -234,10 +235,11 @@ def render(info: ex.ExperimentInfo) -> None:
     store = registry.storage()
     cfg = info.config
     here = running(info)
-    runs_done = sum(1 for r in info.runs if r["status"] == "finished")
+    runs_done = sum(1 for r in info.runs if r["status"] == RunStatus.FINISHED)
     trials_done, trials_total = ex.progress(info, store)
     st.markdown(
-        f"**{text.md(cfg.base.dataset.label())}** · {text.md(model_label(cfg.base.model))} · "
+        f"**{text.md(datasets.dataset_label(cfg.base.dataset))}** · "
+        f"{text.md(model_label(cfg.base.model))} · "
         f"{cfg.base.cv_folds}-fold CV · seeds {', '.join(map(str, cfg.seeds))} · "
         f"{'side by side' if cfg.parallel else 'one after another'}"
     )
@@ -261,11 +263,10 @@ def render(info: ex.ExperimentInfo) -> None:
             st.error(text.md(exc))
         else:
             st.rerun()
-    handles = registry.manager().handles
+    manager = registry.manager()
     for r in info.runs:
-        h = handles.get(r["run"])
-        if h is not None and h.error:
-            st.error(text.md(f"{r['run']}: {h.error}"))
+        if error := manager.error(r["run"]):
+            st.error(text.md(f"{r['run']}: {error}"))
 
     if cfg.base.multi_objective:
         front_race(info)

@@ -22,10 +22,10 @@ from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.report import export
 from tuning.report import html as rp
-from tuning.store.foreign import needs_config
+from tuning.runs.front import needs_config
 from ui import foreign, registry, runs, text
 from ui.live import load, status_of
-from ui.monitor import STATUS_COLORS, STATUS_ICONS
+from ui.monitor import badge
 
 MODEL_ENTRIES = 16
 PREVIEW_HEIGHT = 560
@@ -169,18 +169,15 @@ def show(name: str) -> None:
     _preview(b)
 
 
-def _status_line(run: RunData, status: str) -> None:
-    st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+def _status_line(run: RunData, status: RunStatus) -> None:
+    badge(status)
     if run.record.read_only:
         st.caption(foreign.caption(run))
         foreign.notice(status)
         return
-    cfg = run.record.config_dict
-    st.caption(
-        f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
-        f" · {text.md(runs.method_label(cfg.get('method', '?')))} · "
-        f"{cfg.get('cv_folds', '?')}-fold CV · seed {cfg.get('seed', 0)}"
-    )
+    cfg = run.config  # None: a configuration this version cannot read
+    folds, seed = (cfg.cv_folds, cfg.seed) if cfg is not None else ("?", "?")
+    st.caption(f"{runs.describe(run.record)} · {folds}-fold CV · seed {seed}")
 
 
 def _summary(run: RunData) -> None:

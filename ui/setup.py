@@ -19,10 +19,9 @@ from tuning.core.errors import SpaceError, UserError
 from tuning.core.objectives import COSTS
 from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
-from tuning.methods import RECOMMENDED, get_method, list_methods
+from tuning.methods import RECOMMENDED, get_method, list_methods, multi_objective_methods
 from tuning.methods.base import MethodSpec
 from tuning.models import ModelSpec, get_model, list_models
-from tuning.runs.experiments import multi_objective_methods
 from ui import registry, runs, state, text, widgets
 
 MAX_GRID = 100_000  # the engine refuses bigger grids
