@@ -22,7 +22,7 @@ from tuning.core.errors import UserError
 from tuning.plots import figures as plots
 from ui import foreign, notes, pbt_view, registry, runs, state, text
 from ui import live as live_ui
-from ui.monitor import STATUS_COLORS, STATUS_ICONS
+from ui.monitor import badge
 
 POLL_S = 5.0
 PLOTLY_CONFIG = {"displaylogo": False}
@@ -97,10 +97,9 @@ def render(live: an.LiveRun, run: an.RunData, working: bool) -> None:
             icon=":material/hourglass_top:",
         )
         return
-    config = run.record.config_dict
-    if pbt_view.is_population(config):
+    if pbt_view.is_population(run.config):
         pbt_view.section(
-            run.trials, config, f"holdout {run.label} ({run.arrow})",
+            run.trials, run.config, f"holdout {run.label} ({run.arrow})",
             run.direction, run.test, "analysis",
         )  # fmt: skip
     multi = run.record.multi_objective
@@ -128,19 +127,14 @@ def _chart(fig, key: str) -> None:
 
 def _status_line(run: an.RunData, working: bool) -> None:
     status = live_ui.status_of(run)
-    st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+    badge(status)
     counts = run.frame["state"].value_counts() if len(run.frame) else pd.Series(dtype=int)
     parts = [f"{int(v):,} {k}" for k, v in counts.items()]
     if run.record.read_only:
         st.caption(foreign.caption(run))
         foreign.notice(str(status))
         return
-    cfg = run.record.config_dict
-    line = (
-        f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
-        f" · {text.md(runs.method_label(cfg.get('method', '?')))} · trials: "
-        f"{', '.join(parts) or 'none yet'}"
-    )
+    line = f"{runs.describe(run.record)} · trials: {', '.join(parts) or 'none yet'}"
     if working:
         line += f" · refreshing every {POLL_S:g} s while the run works"
     st.caption(line)

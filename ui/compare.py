@@ -13,6 +13,7 @@ import streamlit as st
 
 from tuning.analysis import race
 from tuning.core.config import RunConfig
+from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.core.objectives import COSTS
 from tuning.core.scoring import Scoring
@@ -20,8 +21,8 @@ from tuning.data import datasets
 from tuning.methods import list_methods
 from tuning.models import list_models
 from tuning.plots import compare as plots
-from tuning.runs import experiments as ex
-from tuning.store.results import run_summary
+from tuning.runs.front import experiments as ex
+from tuning.runs.front import run_summary
 from ui import links, registry, text
 from ui.runs import method_label, model_label, shown_status
 from ui.setup import cost_label, scoring_choices, where_input
@@ -103,6 +104,12 @@ def picker() -> str | None:
 
 def new_experiment_form() -> None:
     cluster = where_input("cmp_where")
+    classic_form(cluster)
+    own_form(cluster)
+
+
+def classic_form(cluster: str) -> None:
+    """The classic comparison: the preset race of grid, random, TPE and Hyperband."""
     st.subheader("The classic comparison")
     preset = ex.classic_preset()
     st.markdown(
@@ -126,6 +133,9 @@ def new_experiment_form() -> None:
     if c3.button("Run the classic comparison", icon=":material/play_arrow:", key="classic_go"):
         _create(ex.classic_preset(seeds=tuple(range(int(seeds))), workers=workers), cluster)
 
+
+def own_form(cluster: str) -> None:
+    """An experiment of one's own: a dataset, a model, the objectives and the methods raced."""
     st.subheader("Your own experiment")
     ds_name = st.selectbox(
         "Dataset", [d.name for d in datasets.list_datasets()], key="cmp_dataset",
@@ -143,23 +153,45 @@ def new_experiment_form() -> None:
         help="With a cost, each method searches for the best trade-offs, and the race is on "
         "the hypervolume of their Pareto fronts.",
     )  # fmt: skip
-    if objectives:
-        able = ex.multi_objective_methods()
-        methods = st.multiselect(
-            "Methods (those that can search several objectives)", able,
-            default=[m for m in ("random", "tpe", "nsga2") if m in able],
-            format_func=method_label, key="cmp_methods_mo",
-        )  # fmt: skip
-        st.caption(
-            "Multi-fidelity methods, population-based training and CMA-ES search one objective "
-            "only, so they are not offered here."
-        )
-    else:
-        methods = st.multiselect(
+    methods = _methods_input(bool(objectives))
+    settings = _race_settings(ds_name, task)
+    if st.button("Start experiment", type="primary", icon=":material/rocket_launch:", key="cmp_go"):
+        if not methods:
+            st.error("Choose at least one method to compare.")
+            return
+        base = RunConfig(dataset=datasets.DatasetRef(ds_name), model=model,
+                         n_trials=settings["trials"], cv_folds=settings["folds"],
+                         scoring=settings["scoring"], grid_points=settings["points"],
+                         workers=settings["workers"], objectives=tuple(objectives))  # fmt: skip
+        _create(ex.ExperimentConfig(
+            base=base, methods=tuple(methods), seeds=tuple(range(settings["seeds"])),
+            parallel=settings["parallel"], target=settings["target"],
+        ), cluster)  # fmt: skip
+
+
+def _methods_input(multi_objective: bool) -> list[str]:
+    """The methods to race: with costs, only those that can search several objectives."""
+    if not multi_objective:
+        return st.multiselect(
             "Methods", [m.name for m in list_methods()],
             default=["grid", "random", "tpe", "hyperband"], format_func=method_label,
             key="cmp_methods",
         )  # fmt: skip
+    able = ex.multi_objective_methods()
+    methods = st.multiselect(
+        "Methods (those that can search several objectives)", able,
+        default=[m for m in ("random", "tpe", "nsga2") if m in able],
+        format_func=method_label, key="cmp_methods_mo",
+    )  # fmt: skip
+    st.caption(
+        "Multi-fidelity methods, population-based training and CMA-ES search one objective "
+        "only, so they are not offered here."
+    )
+    return methods
+
+
+def _race_settings(ds_name: str, task: str) -> dict:
+    """Each method's budget and evaluation, the seeds, and how the runs share the machine."""
     c1, c2, c3, c4 = st.columns(4)
     trials = c1.number_input("Trials per method", 2, 2000, 20, key="cmp_trials",
                              help="Grid search runs its whole grid instead.")  # fmt: skip
@@ -178,17 +210,11 @@ def new_experiment_form() -> None:
     workers = workers_input(c4, "cmp_workers")
     target = c3.number_input("Target score (optional)", value=None, key="cmp_target", format="%.4f",
                              help="Time-to-target uses grid search's best score when empty.")  # fmt: skip
-    if st.button("Start experiment", type="primary", icon=":material/rocket_launch:", key="cmp_go"):
-        if not methods:
-            st.error("Choose at least one method to compare.")
-            return
-        base = RunConfig(dataset=datasets.DatasetRef(ds_name), model=model, n_trials=int(trials),
-                         cv_folds=int(folds), scoring=scoring, grid_points=int(points),
-                         workers=workers, objectives=tuple(objectives))  # fmt: skip
-        _create(ex.ExperimentConfig(
-            base=base, methods=tuple(methods), seeds=tuple(range(int(n_seeds))),
-            parallel=mode == "side by side", target=target,
-        ), cluster)  # fmt: skip
+    return {
+        "trials": int(trials), "folds": int(folds), "points": int(points), "seeds": int(n_seeds),
+        "scoring": scoring, "parallel": mode == "side by side", "workers": workers,
+        "target": target,
+    }  # fmt: skip
 
 
 def workers_input(where, key: str) -> int:
@@ -231,16 +257,25 @@ def show(name: str) -> None:
 
 
 def render(info: ex.ExperimentInfo) -> None:
-    store = registry.storage()
     cfg = info.config
-    here = running(info)
-    runs_done = sum(1 for r in info.runs if r["status"] == "finished")
-    trials_done, trials_total = ex.progress(info, store)
     st.markdown(
-        f"**{text.md(cfg.base.dataset.label())}** · {text.md(model_label(cfg.base.model))} · "
-        f"{cfg.base.cv_folds}-fold CV · seeds {', '.join(map(str, cfg.seeds))} · "
+        f"**{text.md(datasets.dataset_label(cfg.base.dataset))}** · "
+        f"{text.md(model_label(cfg.base.model))} · {cfg.base.cv_folds}-fold CV · seeds "
+        f"{', '.join(map(str, cfg.seeds))} · "
         f"{'side by side' if cfg.parallel else 'one after another'}"
     )
+    _progress(info)
+    if cfg.base.multi_objective:
+        front_race(info)
+    else:
+        score_race(info)
+    downloads(info)
+
+
+def _progress(info: ex.ExperimentInfo) -> None:
+    """Trials and runs done, Stop or Resume, and why members failed here."""
+    runs_done = sum(1 for r in info.runs if r["status"] == RunStatus.FINISHED)
+    trials_done, trials_total = ex.progress(info, registry.storage())
     c1, c2, c3 = st.columns([2, 1, 1])
     # Trials, not only whole runs: a race's first member (grid search) alone takes minutes.
     c1.progress(
@@ -248,7 +283,7 @@ def render(info: ex.ExperimentInfo) -> None:
         text=f"{trials_done:,} of {text.plural(trials_total, 'trial')} · {runs_done} of "
         f"{len(info.runs)} runs finished · {info.status}",
     )
-    if here:
+    if running(info):
         if c2.button("Stop", icon=":material/stop:", key=f"cmp_stop_{info.name}"):
             ex.stop_experiment(info, registry.manager())
             st.toast("Stopping after the current fold or epoch.")
@@ -261,16 +296,17 @@ def render(info: ex.ExperimentInfo) -> None:
             st.error(text.md(exc))
         else:
             st.rerun()
-    handles = registry.manager().handles
+    manager = registry.manager()
     for r in info.runs:
-        h = handles.get(r["run"])
-        if h is not None and h.error:
-            st.error(text.md(f"{r['run']}: {h.error}"))
+        if error := manager.error(r["run"]):
+            st.error(text.md(f"{r['run']}: {error}"))
 
-    if cfg.base.multi_objective:
-        front_race(info)
-        downloads(info)
-        return
+
+def score_race(info: ex.ExperimentInfo) -> None:
+    """A single-objective experiment: best-so-far curves, score bars, time to target and a
+    table per method."""
+    store = registry.storage()
+    cfg = info.config
     traj = ex.trajectories(info, store)
     scoring = Scoring(run_summary(store, info.runs[0]["run"]).scoring)
     score_title = f"CV {scoring.label} ({scoring.arrow})"
@@ -304,26 +340,7 @@ def render(info: ex.ExperimentInfo) -> None:
     if plots.noise_note(table) is not None:
         st.caption("The error bars show the spread of each best score: a gap smaller than that "
                    "is what another seed or another fold split could undo.")  # fmt: skip
-
-    if target:
-        if cfg.target is not None:
-            source, luck = "your target", ""
-        else:
-            source = "the best score grid search found (per seed)"
-            luck = (
-                " Grid search's best is the largest of its many CV scores, so it carries that "
-                "one configuration's luck with these folds (and the model's seed, where it has "
-                "one): scored on other folds or seeds, it usually comes out lower. A method "
-                "that stops within the error bars of it has not found a worse model."
-            )
-        st.caption(
-            f"Time to target: seconds and trials until each method first reached {source}: "
-            + ", ".join(f"seed {s}: {v:.4f}" for s, v in target.items())
-            + "."
-            + luck
-        )
-    else:
-        st.caption("Time to target needs grid search among the methods, or a target score.")
+    st.caption(target_caption(target, cfg.target is not None))
     st.dataframe(_table_view(table, labels, cfg.base.cv_folds), hide_index=True, width="stretch")
     if holdout:
         st.caption(
@@ -333,7 +350,29 @@ def render(info: ex.ExperimentInfo) -> None:
             "number, and the holdout one is optimistic. Compare methods on the test score, "
             "which all score the same way, and on epochs trained, not on trials."
         )
-    downloads(info)
+
+
+def target_caption(target: dict, given: bool) -> str:
+    """What time to target measures: the score each seed's race ran to, and where it came from
+    (`given`: the experiment's own target, else grid search's best, with its luck)."""
+    if not target:
+        return "Time to target needs grid search among the methods, or a target score."
+    if given:
+        source, luck = "your target", ""
+    else:
+        source = "the best score grid search found (per seed)"
+        luck = (
+            " Grid search's best is the largest of its many CV scores, so it carries that "
+            "one configuration's luck with these folds (and the model's seed, where it has "
+            "one): scored on other folds or seeds, it usually comes out lower. A method "
+            "that stops within the error bars of it has not found a worse model."
+        )
+    return (
+        f"Time to target: seconds and trials until each method first reached {source}: "
+        + ", ".join(f"seed {s}: {v:.4f}" for s, v in target.items())
+        + "."
+        + luck
+    )
 
 
 def downloads(info: ex.ExperimentInfo) -> None:

@@ -1,5 +1,5 @@
 """How the pages show a study another tool made: what is known, what is not, and why the
-actions that need Tuning Studio's configuration are not offered (tuning.store.foreign)."""
+actions that need Tuning Studio's configuration are not offered (`needs_config`)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from tuning import analysis as an
-from tuning.store.foreign import needs_config
-from tuning.store.records import RunRecord
-from tuning.store.runs import STALE_S
+from tuning.core.enums import RunStatus
+from tuning.runs.front import STALE_S, RunRecord, needs_config
 from ui import text
 
 READ_ONLY_ACTIONS = "Stop, Resume, refit, test scores, the reproduce script and Refine"
@@ -28,18 +27,18 @@ def caption(run: an.RunData) -> str:
     )
 
 
-def notice(status: str) -> None:
+def notice(status: RunStatus) -> None:
     """Why the actions that need a configuration are missing, and what the status means."""
     st.info(
         text.md(needs_config(READ_ONLY_ACTIONS, plural=True)) + " Notes cannot be added for the same reason.",
         icon=":material/lock:",
     )
-    if status == "running":
+    if status == RunStatus.RUNNING:
         st.caption(
             "Another process is optimizing this study (a trial is in progress): this page "
             "follows it by reading the storage."
         )
-    elif status == "interrupted":
+    elif status == RunStatus.INTERRUPTED:
         st.warning(
             f"Some trials are unfinished and nothing has happened for over {STALE_S:g} s: the "
             "process optimizing this study may have stopped. Tuning Studio leaves the study "

@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from tuning.core.errors import UserError
-from tuning.store.results import run_summary
+from tuning.data.datasets import dataset_label
+from tuning.runs.front import RunRef, experiments, run_summary
 from ui import registry, runs, state, text
 
 POLL_S = 3.0
 
 
-def _any_live(refs: list[runs.RunRef]) -> bool:
+def _any_live(refs: list[RunRef]) -> bool:
     manager = registry.manager()
     return any(runs.should_poll(r.name, r.status, r.created_at, manager) for r in refs)
 
@@ -24,7 +25,7 @@ def _text_width(values, low: int, high: int) -> int:
 
 def runs_table() -> None:
     """Every run in the storage; refreshes itself while any run works (here or elsewhere)."""
-    polling = _any_live(runs.run_refs())
+    polling = _any_live(runs.refs())
 
     @st.fragment(run_every=POLL_S if polling else None)
     def table() -> None:
@@ -50,14 +51,14 @@ def runs_table() -> None:
                 "started": st.column_config.TextColumn(width=110),
             },
         )  # fmt: skip
-        if polling and not _any_live(runs.run_refs()):
+        if polling and not _any_live(runs.refs()):
             st.rerun()  # every run ended: full rerun, polling stops
 
     table()
 
 
 def run_actions() -> None:
-    refs = runs.run_refs()
+    refs = runs.refs()
     if not refs:
         return
     names = [r.name for r in refs]
@@ -102,10 +103,9 @@ def _confirm_delete(name: str) -> None:
 
 def experiments_table() -> None:
     """Stored experiments (method races from Compare methods), each reopened there."""
-    from tuning.runs.experiments import list_experiments
     from ui import compare
 
-    exps = list_experiments(registry.storage())
+    exps = experiments.list_experiments(registry.storage())
     if not exps:
         st.caption("No experiments yet: race several methods on **Compare methods**.")
         return
@@ -113,7 +113,7 @@ def experiments_table() -> None:
         [{"experiment": e.name, "status": compare.live_statuses(e).status,
           "methods": ", ".join(runs.method_label(m) for m in e.config.methods),
           "seeds": len(e.config.seeds), "runs": len(e.runs),
-          "dataset": e.config.base.dataset.label(), "model": runs.model_label(e.config.base.model)}
+          "dataset": dataset_label(e.config.base.dataset), "model": runs.model_label(e.config.base.model)}
          for e in exps],
         hide_index=True, key="experiments_table",
     )  # fmt: skip

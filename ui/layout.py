@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from tuning.core.errors import StorageError
-from ui import links, registry, runs, text
+from ui import links, registry, text
 
 
 def storage_or_stop() -> None:
@@ -40,12 +40,12 @@ def runs_here() -> None:
     follows a run reruns only its own fragment, so a list drawn once would go stale (a race's
     members start one after another while the sidebar still said "0 running")."""
     manager = registry.manager()
-    busy = bool(runs.active_names(manager) or manager.queued())
+    busy = bool(manager.active_names() or manager.queued())
 
     @st.fragment(run_every=2.0 if busy else None)
     def panel() -> None:
         queued = manager.queued()
-        running = [n for n in runs.active_names(manager) if n not in queued]
+        running = [n for n in manager.active_names() if n not in queued]
         st.caption(
             f"Runs in this app: {len(running)} running (at most {manager.max_running} at once), "
             f"{len(queued)} queued"

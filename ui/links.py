@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
-from tuning.store.storage import storage_labels
+from tuning.runs.front import storage_labels
 from ui import registry, state, text
 
 RUN, EXPERIMENT, STORAGE = "run", "experiment", "storage"

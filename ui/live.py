@@ -6,6 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from tuning import analysis as an
+from tuning.core.enums import RunStatus
 from ui import registry, runs
 
 
@@ -14,7 +15,7 @@ def load(live: an.LiveRun) -> an.RunData:
     return live.read()
 
 
-def status_of(run: an.RunData) -> str:
+def status_of(run: an.RunData) -> RunStatus:
     """The status to show: queued or running here, else as stored."""
     return runs.shown_status(run.name, run.status, registry.manager())
 

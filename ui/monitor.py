@@ -15,25 +15,25 @@ import pandas as pd
 import streamlit as st
 
 from tuning.analysis import MIN_TRIALS_FOR_IMPORTANCE, Snapshot, pareto
+from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.plots import pareto as pareto_plots
-from tuning.runs.runner import choose
-from tuning.store.runs import STALE_S
+from tuning.runs.front import STALE_S, choose
 from ui import charts, foreign, notes, pbt_view, registry, runs, tables, text
 
 POLL_S = 1.5
-RESUMABLE = ("stopped", "interrupted", "queued")
+RESUMABLE = (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.QUEUED)
 STATUS_ICONS = {
-    "queued": ":material/schedule:",
-    "running": ":material/autorenew:",
-    "finished": ":material/check_circle:",
-    "stopped": ":material/stop_circle:",
-    "failed": ":material/error:",
-    "interrupted": ":material/warning:",
+    RunStatus.QUEUED: ":material/schedule:",
+    RunStatus.RUNNING: ":material/autorenew:",
+    RunStatus.FINISHED: ":material/check_circle:",
+    RunStatus.STOPPED: ":material/stop_circle:",
+    RunStatus.FAILED: ":material/error:",
+    RunStatus.INTERRUPTED: ":material/warning:",
 }
 STATUS_COLORS = {
-    "queued": "gray", "running": "blue", "finished": "green",
-    "stopped": "violet", "failed": "red", "interrupted": "orange",
+    RunStatus.QUEUED: "gray", RunStatus.RUNNING: "blue", RunStatus.FINISHED: "green",
+    RunStatus.STOPPED: "violet", RunStatus.FAILED: "red", RunStatus.INTERRUPTED: "orange",
 }  # fmt: skip
 PLOTLY_CONFIG = {"displaylogo": False}
 
@@ -47,7 +47,7 @@ def show(name: str) -> None:
         _gone(name)
         return
     if not record.read_only:  # a study another tool made is never written to
-        runs.settle_interrupted(record, manager)
+        runs.settle_interrupted(record)
     polling = runs.should_poll(name, record.status, record.created_at, manager)
 
     drawn_key = f"live_drawn:{name}"
@@ -75,7 +75,7 @@ def show(name: str) -> None:
         notes.run_note(live_run, snap.run, "live")
         notes.trial_panel(live_run, snap.run, "live")
         st.session_state[drawn_key] = True
-        still = runs.should_poll(name, snap.status, snap.record.created_at, manager)
+        still = runs.should_poll(name, snap.record.status, snap.record.created_at, manager)
         if polling and not still:
             st.rerun()  # full rerun: the fragment comes back without run_every
 
@@ -89,14 +89,15 @@ def _gone(name: str) -> None:
 
 def render(snap: Snapshot, hover_cache: dict[int, str] | None = None) -> None:
     manager = registry.manager()
-    status = runs.shown_status(snap.name, snap.status, manager)
+    status = runs.shown_status(snap.name, snap.record.status, manager)
     here = manager.is_active(snap.name)  # running or queued in this process
     _status_line(snap, status, here)
     _queue(snap.name)
     _metrics(snap)
-    if pbt_view.is_population(snap.config):
+    config = snap.record.config
+    if pbt_view.is_population(config):
         pbt_view.section(
-            snap.run.trials, snap.config, snap.score_title, snap.direction, snap.test, "live"
+            snap.run.trials, config, snap.score_title, snap.direction, snap.test, "live"
         )
     figs = charts.live_figures(snap, hover_cache)
     if snap.front is not None:
@@ -105,69 +106,94 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None) -> None:
     _details(snap)
 
 
-def _status_line(snap: Snapshot, status: str, here: bool) -> None:
+def badge(status: RunStatus) -> None:
+    st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+
+
+def _status_line(snap: Snapshot, status: RunStatus, here: bool) -> None:
     if snap.record.read_only:
-        st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+        badge(status)
         st.caption(foreign.caption(snap.run))
         foreign.notice(status)
         return
     left, right = st.columns([4, 1], vertical_alignment="center")
     with left:
-        st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
-        cfg = snap.config
-        st.caption(
-            f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
-            f" · {text.md(runs.method_label(cfg.get('method', '?')))} · score: "
-            f"{text.md(snap.score_title)} · "
-            + (
-                f"holdout split (fold 1 of {cfg.get('cv_folds', '?')})"
-                if pbt_view.is_population(cfg)
-                else f"{cfg.get('cv_folds', '?')}-fold CV"
-            )
-            + f" · seed {cfg.get('seed', 0)}"
-        )
+        badge(status)
+        st.caption(_caption(snap))
     with right:
-        if here or status == "running":  # a run in another process gets a stop request via storage
-            stopping = runs.stop_requested(snap.name, registry.manager())
-            label = "Stopping…" if stopping and status == "running" else "Stop run"
-            if st.button(label, key="stop_run", icon=":material/stop:", disabled=stopping and status == "running",
-                         help="Stops within one fold or epoch; finished trials are kept."):  # fmt: skip
-                runs.stop(snap.name)
-                st.toast("Stopping: the trial in progress ends after its current fold or epoch.")
-        elif status in RESUMABLE and pbt_view.is_population(snap.config):
-            st.caption("Cannot resume")
-        elif status in RESUMABLE and not snap.record.rebuildable:
-            st.caption("Cannot resume", help=snap.record.why_not("Resume"))
-        elif status in RESUMABLE:
-            if st.button("Resume", key="resume_run", icon=":material/play_arrow:",
-                         help="Continue with the budget that is left"):  # fmt: skip
-                try:  # a run on a Dask cluster that this app cannot reach says so
-                    runs.resume(snap.name)
-                except UserError as exc:
-                    st.error(text.md(exc))
-                else:
-                    st.rerun()  # full rerun: start polling
-    if status == "running" and not here:
+        _action(snap, status, here)
+    _where_note(snap, status, here)
+    _end_note(snap, status)
+
+
+def _caption(snap: Snapshot) -> str:
+    """What the run tunes, on what score, validated how, with which seed."""
+    cfg = snap.record.config  # None: a configuration this version cannot read
+    folds = cfg.cv_folds if cfg is not None else "?"
+    validation = (
+        f"holdout split (fold 1 of {folds})"
+        if pbt_view.is_population(cfg)
+        else f"{folds}-fold CV"
+    )
+    seed = cfg.seed if cfg is not None else "?"
+    return (
+        f"{runs.describe(snap.record)} · score: {text.md(snap.score_title)} · {validation} "
+        f"· seed {seed}"
+    )
+
+
+def _action(snap: Snapshot, status: RunStatus, here: bool) -> None:
+    """Stop a run that works (here, or elsewhere through the storage), or resume one."""
+    if here or status == RunStatus.RUNNING:
+        stopping = status == RunStatus.RUNNING and runs.stop_requested(snap.name)
+        label = "Stopping…" if stopping else "Stop run"
+        if st.button(label, key="stop_run", icon=":material/stop:", disabled=stopping,
+                     help="Stops within one fold or epoch; finished trials are kept."):  # fmt: skip
+            runs.stop(snap.name)
+            st.toast("Stopping: the trial in progress ends after its current fold or epoch.")
+    elif status not in RESUMABLE:
+        return
+    elif pbt_view.is_population(snap.record.config):
+        st.caption("Cannot resume")
+    elif not snap.record.rebuildable:
+        st.caption("Cannot resume", help=snap.record.why_not("Resume"))
+    elif st.button("Resume", key="resume_run", icon=":material/play_arrow:",
+                   help="Continue with the budget that is left"):  # fmt: skip
+        try:  # a run on a Dask cluster that this app cannot reach says so
+            runs.resume(snap.name)
+        except UserError as exc:
+            st.error(text.md(exc))
+        else:
+            st.rerun()  # full rerun: start polling
+
+
+def _where_note(snap: Snapshot, status: RunStatus, here: bool) -> None:
+    """A run that works, or waits, somewhere other than this app."""
+    if status == RunStatus.RUNNING and not here:
         st.info(
             "This run works in another process (command line, worker or another server); this "
             "page follows it by reading the storage. Stop asks every process working on it to "
             "stop within a fold or epoch.",
             icon=":material/info:",
         )
-    if status == "queued" and not here and snap.status == "queued":
+    if status == RunStatus.QUEUED and not here and snap.record.status == RunStatus.QUEUED:
         st.info("This run is waiting but is not in this app's queue (it may have been queued "
                 "before the app restarted): Resume starts it.", icon=":material/info:")  # fmt: skip
+
+
+def _end_note(snap: Snapshot, status: RunStatus) -> None:
+    """Why the run ended as it did: its message, or what an interruption means."""
     message = snap.record.message
-    if message and status in ("failed", "interrupted"):
+    if message and status in (RunStatus.FAILED, RunStatus.INTERRUPTED):
         st.error(text.md(message))
-    elif status == "interrupted" and pbt_view.is_population(snap.config):
+    elif status == RunStatus.INTERRUPTED and pbt_view.is_population(snap.record.config):
         st.warning(
             "The process running this run stopped without finishing. " + pbt_view.NOT_RESUMABLE
         )
-    elif status == "interrupted":
+    elif status == RunStatus.INTERRUPTED:
         st.warning(f"The process running this run stopped without finishing (no heartbeat for "
                    f"{STALE_S:g} s): its unfinished trial is marked failed. Resume continues it.")  # fmt: skip
-    elif message and status == "stopped":
+    elif message and status == RunStatus.STOPPED:
         st.info(text.md(message))
 
 
@@ -176,7 +202,7 @@ def _queue(name: str) -> None:
     queued = manager.queued()
     if not queued:
         return
-    running = [n for n in runs.active_names(manager) if n not in queued]
+    running = [n for n in manager.active_names() if n not in queued]
     lines = [f"{i}. {'**this run**' if n == name else text.md(n)}" for i, n in enumerate(queued, 1)]
     st.warning(
         f"**Queue** — at most {manager.max_running} runs work at once "
@@ -324,7 +350,7 @@ def _top_table(snap: Snapshot) -> None:
 # -- multi-objective runs ----------------------------------------------------------------------
 def choose_tradeoff(name: str, **how) -> int:
     """Refit and test a trade-off through the engine (`trial=N`, or `within_pct=X, cost=NAME`):
-    it stores user_attrs["choice"] and the test of that trial."""
+    the run keeps the choice and the test of that trial."""
     return choose(name, registry.storage(), **how)
 
 
@@ -363,7 +389,7 @@ def _tradeoffs(snap: Snapshot, figs: dict) -> None:
         st.caption(text.md(snap.record.why_not("Choosing a trade-off (a refit and a test)")))
         return
     _choice(snap)
-    working = snap.status in ("running", "queued")
+    working = snap.record.status in (RunStatus.RUNNING, RunStatus.QUEUED)
     can_choose = not working and len(front) > 0
     _front_table(snap, can_choose)
     _cheapest(snap, can_choose)
@@ -506,7 +532,7 @@ def _details(snap: Snapshot) -> None:
             foreign.known(snap.run)
         return
     with st.expander("Run configuration"):
-        st.json(snap.config, expanded=2)
+        st.json(snap.record.config_dict, expanded=2)  # as saved (JSON), whatever its version
 
 
 def _or_unknown(v) -> str:

@@ -1,4 +1,4 @@
-"""The notes of a run and of its trials (tuning.store.notes), and one trial's details.
+"""The notes of a run and of its trials (written through StoredRun), and one trial's details.
 
 A note is the author's Markdown: st.markdown draws it without raw HTML (no unsafe_allow_html),
 so a `<script>` in a note shows as text. A study another tool made is read-only: its trials'
@@ -12,8 +12,7 @@ import streamlit as st
 
 from tuning import analysis as an
 from tuning.core.errors import UserError
-from tuning.store.notes import MAX_NOTE, set_run_note, set_trial_note
-from tuning.store.trials import trial_attrs
+from tuning.runs.front import MAX_NOTE, StoredRun, trial_attrs
 from ui import text
 
 
@@ -34,7 +33,7 @@ def run_note(live: an.LiveRun, run: an.RunData, where: str) -> None:
                 "in the reports.",
             )  # fmt: skip
             if st.form_submit_button("Save note", icon=":material/save:"):
-                _save(lambda: set_run_note(live.storage, live.study_id, draft), "Note saved.")
+                _save(lambda: StoredRun(live.study).set_note(draft), "Note saved.")
 
 
 def trial_panel(live: an.LiveRun, run: an.RunData, where: str) -> None:
@@ -75,7 +74,7 @@ def trial_panel(live: an.LiveRun, run: an.RunData, where: str) -> None:
                 key=f"trial_note_{where}:{run.name}:{number}",
             )  # fmt: skip
             if st.form_submit_button("Save trial note", icon=":material/save:"):
-                _save(lambda: set_trial_note(live.storage, live.study_id, number, draft),
+                _save(lambda: StoredRun(live.study).set_trial_note(number, draft),
                       f"Note on trial #{number} saved.")  # fmt: skip
 
 

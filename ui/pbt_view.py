@@ -6,30 +6,23 @@ from __future__ import annotations
 import streamlit as st
 from optuna.trial import FrozenTrial
 
-from tuning.core.space import SearchSpace
-from tuning.methods import get_method
+from tuning.core.config import RunConfig
 from tuning.methods.pbt import NOT_RESUMABLE
-from tuning.plots.pbt import pbt_figures, segments
+from tuning.plots.pbt import is_population, pbt_figures, segments
+
+__all__ = ["is_population"]  # the one rule (tuning.plots.pbt), for the views
 
 PLOTLY_CONFIG = {"displaylogo": False}
 
 
-def is_population(config: dict) -> bool:
-    try:
-        return get_method(config.get("method", "")).runs_itself
-    except Exception:  # an unknown method name: an ordinary view
-        return False
-
-
-def log_params(config: dict) -> tuple[str, ...]:
-    try:
-        space = SearchSpace.from_dict(config["space"])
-    except Exception:
+def log_params(config: RunConfig | None) -> tuple[str, ...]:
+    """The searched parameters on a log scale (the schedule's axes follow them)."""
+    if config is None or config.space is None:
         return ()
-    return tuple(p.name for p in space.params if p.log)
+    return tuple(p.name for p in config.space.params if p.log)
 
 
-def section(trials: list[FrozenTrial], config: dict, score_title: str, direction: str,
+def section(trials: list[FrozenTrial], config: RunConfig | None, score_title: str, direction: str,
             test: dict | None, key: str) -> None:  # fmt: skip
     """The three PBT figures and a table of exploits; `key` keeps chart keys unique per page."""
     st.subheader("Population-based training")

@@ -9,7 +9,7 @@ from tuning.core.config import DatasetRef, RunConfig
 from tuning.core.enums import Task
 from tuning.core.space import SearchSpace, cat_param
 from tuning.models import get_model
-from tuning.runs import experiments
+from tuning.runs.front import experiments
 
 LEARNING_RATES = (1e-4, 1e-3, 1e-2, 1e-1)
 

@@ -1,6 +1,6 @@
 """Process-wide objects, shared by every browser session through st.cache_resource.
 
-- the storage (tuning.store.storage keeps one object per URL and process);
+- the storage (tuning.runs.front.open_storage keeps one object per URL and process);
 - one RunManager per storage URL: each run (experiments' members too) in its own worker
   process(es) (a thread only for in-memory storage), at most `max_running` at once, the rest
   queued. Released (e.g. by "Clear cache") with stop_all, so no run is orphaned;
@@ -19,9 +19,8 @@ import streamlit as st
 from optuna.storages import BaseStorage
 
 from tuning.analysis import LiveRun
-from tuning.runs.cluster import dask_address as named_cluster
-from tuning.runs.runner import RunManager
-from tuning.store.storage import named_storages, open_storage, storage_labels
+from tuning.runs.front import RunManager, named_storages, open_storage, storage_labels
+from tuning.runs.front import dask_address as named_cluster
 from ui import state
 
 ENV_MAX_RUNNING = "TUNING_STUDIO_MAX_RUNNING"

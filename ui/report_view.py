@@ -22,10 +22,10 @@ from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.report import export
 from tuning.report import html as rp
-from tuning.store.foreign import needs_config
+from tuning.runs.front import needs_config
 from ui import foreign, registry, runs, text
 from ui.live import load, status_of
-from ui.monitor import STATUS_COLORS, STATUS_ICONS
+from ui.monitor import badge
 
 MODEL_ENTRIES = 16
 PREVIEW_HEIGHT = 560
@@ -169,28 +169,31 @@ def show(name: str) -> None:
     _preview(b)
 
 
-def _status_line(run: RunData, status: str) -> None:
-    st.badge(status, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))
+def _status_line(run: RunData, status: RunStatus) -> None:
+    badge(status)
     if run.record.read_only:
         st.caption(foreign.caption(run))
         foreign.notice(status)
         return
-    cfg = run.record.config_dict
-    st.caption(
-        f"{text.md(runs.dataset_label(cfg))} · {text.md(runs.model_label(cfg.get('model', '?')))}"
-        f" · {text.md(runs.method_label(cfg.get('method', '?')))} · "
-        f"{cfg.get('cv_folds', '?')}-fold CV · seed {cfg.get('seed', 0)}"
-    )
+    cfg = run.config  # None: a configuration this version cannot read
+    folds, seed = (cfg.cv_folds, cfg.seed) if cfg is not None else ("?", "?")
+    st.caption(f"{runs.describe(run.record)} · {folds}-fold CV · seed {seed}")
 
 
 def _summary(run: RunData) -> None:
     st.subheader("Summary")
-    best = run.best
     if run.record.read_only:
         _foreign_summary(run)
         return
+    _score_metrics(run)
+    _test_note(run.test)
+    _best_params(run)
+
+
+def _score_metrics(run: RunData) -> None:
+    """The best CV score, the test score, the best (or chosen) trial and how many completed."""
+    best = run.best
     std = to_float([best.get("cv_std")])[0]
-    test = run.test
     c = st.columns(4)
     c[0].metric(
         f"Best CV {run.label}",
@@ -202,7 +205,7 @@ def _summary(run: RunData) -> None:
     )
     c[1].metric(
         f"Test {run.label}",
-        text.score(test.get("score")),
+        text.score(run.test.get("score")),
         help="The best configuration refit on all training rows and scored once on the "
         "held-out test rows, which the search never saw.",
     )
@@ -216,8 +219,11 @@ def _summary(run: RunData) -> None:
         )
     else:
         c[2].metric("Best trial", f"#{int(best['number'])}")
-    total = len(run.frame)
-    c[3].metric("Complete trials", f"{run.n_complete:,} of {total:,}")
+    c[3].metric("Complete trials", f"{run.n_complete:,} of {len(run.frame):,}")
+
+
+def _test_note(test: dict) -> None:
+    """How the test score was made, why it failed, or why there is none."""
     if test.get("score") is not None and test.get("source") == "population":
         st.caption(
             f"Test score: the best member's own network (population-based training: no refit), "
@@ -241,6 +247,10 @@ def _summary(run: RunData) -> None:
         st.caption(
             "No test score yet: the run refits and scores its best configuration when it ends."
         )
+
+
+def _best_params(run: RunData) -> None:
+    """The best (or chosen) configuration: each parameter, and whether it was searched."""
     mo = run.record.multi_objective
     st.markdown("**Hyperparameters of the chosen trade-off**" if mo else "**Best hyperparameters**")
     try:
@@ -293,6 +303,19 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
     st.subheader("Downloads")
     if b.report_error:
         st.error(f"The report could not be built: {text.md(b.report_error)}")
+    _report_cards(run, b)
+    row = st.columns(2)
+    with row[0]:
+        _model_card(live, run)
+    with row[1]:
+        _script_card(run, b)
+    if b.script is not None:
+        with st.expander(f"The script: {text.md(export.script_filename(run))}", expanded=True):
+            st.code(b.script, language="python", height=420)
+
+
+def _report_cards(run: RunData, b: Bundle) -> None:
+    """The HTML report, the Markdown report and every trial as CSV."""
     row = st.columns(3)
     with row[0]:
         box = _card(
@@ -329,33 +352,28 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
             "Download CSV", data=b.csv, file_name=csv_name(run), mime="text/csv",
             key=DL_CSV, icon=":material/download:", on_click="ignore",
         )  # fmt: skip
-    row = st.columns(2)
-    with row[0]:
-        _model_card(live, run)
-    with row[1]:
-        script_name = export.script_filename(run)
-        box = _card(
-            "Script to reproduce",
-            "Plain Python with only pandas and scikit-learn (and PyTorch for the neural "
-            "network): it reloads the data, makes the same train/test split, fits the best "
-            "configuration and prints its test score.",
-        )
-        if not run.record.rebuildable or run.record.own_estimator:
-            box.caption(text.md(run.record.why_not("The reproduce script")))
-        elif b.script is None:
-            box.caption(text.md(b.script_error or "No script for this run."))
-        else:
-            box.markdown(
-                f"Run it with {_code(f'python {script_name}')}; it needs no Tuning Studio."
-            )
-            box.download_button(
-                "Download script", data=b.script, file_name=script_name,
-                mime="text/x-python", key=DL_SCRIPT, icon=":material/download:",
-                on_click="ignore",
-            )  # fmt: skip
-    if b.script is not None:
-        with st.expander(f"The script: {text.md(export.script_filename(run))}", expanded=True):
-            st.code(b.script, language="python", height=420)
+
+
+def _script_card(run: RunData, b: Bundle) -> None:
+    """The reproduce script, or why there is none."""
+    script_name = export.script_filename(run)
+    box = _card(
+        "Script to reproduce",
+        "Plain Python with only pandas and scikit-learn (and PyTorch for the neural "
+        "network): it reloads the data, makes the same train/test split, fits the best "
+        "configuration and prints its test score.",
+    )
+    if not run.record.rebuildable or run.record.own_estimator:
+        box.caption(text.md(run.record.why_not("The reproduce script")))
+    elif b.script is None:
+        box.caption(text.md(b.script_error or "No script for this run."))
+    else:
+        box.markdown(f"Run it with {_code(f'python {script_name}')}; it needs no Tuning Studio.")
+        box.download_button(
+            "Download script", data=b.script, file_name=script_name,
+            mime="text/x-python", key=DL_SCRIPT, icon=":material/download:",
+            on_click="ignore",
+        )  # fmt: skip
 
 
 def _model_card(live: LiveRun, run: RunData) -> None:

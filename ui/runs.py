@@ -3,50 +3,30 @@
 A run's stored status says what its own process last wrote; this process's RunManager knows
 better about runs it holds (queued here, or starting). Runs this process does not hold but whose
 status is "running" were started elsewhere (command line, another server) and are watched by
-polling the storage.
+polling the storage. Everything here reaches the engine through tuning.runs.front.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
 
-from tuning.core.config import DatasetRef, RunConfig
+from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
-from tuning.core.errors import ConfigError
 from tuning.core.scoring import Scoring
-from tuning.execution.lifecycle import recover_stale_trials
 from tuning.methods import method_label
 from tuning.models import model_label
-from tuning.runs.runner import RunManager
-from tuning.store.records import RunRecord
-from tuning.store.results import RunSummary, list_runs, listed_records
-from tuning.store.run import StoredRun
-from tuning.store.runs import delete_run
+from tuning.runs.front import RunManager, RunRecord, RunRef, RunSummary, list_runs
+from tuning.runs.front import run_refs as stored_refs
 from ui import registry, state, text
-from ui.uploads import display_name
+
+__all__ = ["RunRef", "method_label", "model_label"]  # re-exported for the views
 
 DOUBLE_CLICK_S = 10.0  # the same configuration launched again within this time is one launch
 WATCH_QUEUED_S = 300.0  # a run queued elsewhere is watched this long after its creation
 ARROWS = {"maximize": "↑", "minimize": "↓"}
-
-
-@dataclass(frozen=True)
-class RunRef:
-    """What a picker needs about a run, read from study attributes only (no trials)."""
-
-    name: str
-    status: RunStatus
-    created_at: str | None
-    foreign: bool = False  # a study another tool made (shown read-only)
-
-
-def active_names(manager: RunManager) -> list[str]:
-    """Runs this process works on (its worker processes or thread) or is about to start."""
-    return [n for n, h in list(manager.handles.items()) if h.alive or not h.started.is_set()]
 
 
 def shown_status(name: str, stored: RunStatus, manager: RunManager) -> RunStatus:
@@ -57,7 +37,7 @@ def shown_status(name: str, stored: RunStatus, manager: RunManager) -> RunStatus
     return stored
 
 
-def should_poll(name: str, stored: str, created_at: str | None, manager: RunManager) -> bool:
+def should_poll(name: str, stored: RunStatus, created_at: str | None, manager: RunManager) -> bool:
     """Whether the Live monitor should keep refreshing this run."""
     if manager.is_active(name) or stored == RunStatus.RUNNING:
         return True
@@ -70,28 +50,17 @@ def should_poll(name: str, stored: str, created_at: str | None, manager: RunMana
     return False
 
 
-def run_refs() -> list[RunRef]:
-    """Every study in the storage, newest first: Tuning Studio's runs (cheap: study attributes
-    only) and studies other tools made (their trials give their status and date)."""
-    refs = []
-    storage = registry.storage()
-    for _, rec in listed_records(storage):  # in creation order
-        # another tool's study: its status and date come from its trials
-        refs.append(RunRef(rec.name, rec.status, rec.created_at, rec.foreign is not None))
-    # created_at has whole seconds: among runs created in the same second, the later is newer
-    order = {r.name: i for i, r in enumerate(refs)}
-    refs.sort(key=lambda r: (r.created_at or "", order[r.name]), reverse=True)
-    return refs
+def refs() -> list[RunRef]:
+    """Every study in the storage, newest first (from study attributes only: cheap)."""
+    return stored_refs(registry.storage())
 
 
-def dataset_label(config: dict) -> str:
-    try:
-        ref = DatasetRef.from_dict(config.get("dataset") or {})
-    except Exception:
-        return "?"
-    if ref.name == "csv":
-        return f"{display_name(ref.path)} → {ref.target}"
-    return ref.label()
+def describe(record: RunRecord) -> str:
+    """The run's dataset, model and method as the status lines show them (Markdown)."""
+    cfg = record.config  # None: a configuration this version cannot read
+    model = model_label(cfg.model) if cfg is not None else "?"
+    method = method_label(cfg.method) if cfg is not None else "?"
+    return f"{text.md(record.dataset_label)} · {text.md(model)} · {text.md(method)}"
 
 
 def scoring_label(name: str | None, direction: str) -> str:
@@ -101,8 +70,8 @@ def scoring_label(name: str | None, direction: str) -> str:
 
 
 def summaries() -> list[RunSummary]:
-    """Every run with its numbers, newest first (the order of run_refs)."""
-    order = {r.name: i for i, r in enumerate(run_refs())}
+    """Every run with its numbers, newest first (the order of refs)."""
+    order = {r.name: i for i, r in enumerate(refs())}
     return sorted(list_runs(registry.storage()), key=lambda r: order.get(r.name, len(order)))
 
 
@@ -118,7 +87,7 @@ def overview_frame(runs: list[RunSummary], manager: RunManager) -> pd.DataFrame:
             {
                 "run": r.name,
                 "status": shown_status(r.name, r.status, manager),
-                "dataset": dataset_label(r.config),
+                "dataset": r.dataset,
                 "model": model_label(r.model).split(" (")[0],  # not "(PyTorch MLP)"
                 "method": method_label(r.method),
                 "trials done": budget,
@@ -162,14 +131,11 @@ def launch(config: RunConfig) -> str:
     return name
 
 
-def settle_interrupted(record: RunRecord, manager: RunManager) -> None:
+def settle_interrupted(record: RunRecord) -> None:
     """Mark failed the unfinished trials of a run whose process died (app or worker killed), so
     that the monitor shows them as they are rather than as forever running. Resume would do it
     too; doing it on sight means a reader never has to resume to learn what happened."""
-    if record.status != RunStatus.INTERRUPTED or manager.is_active(record.name):
-        return
-    retries = int(record.config_dict.get("retries", 0))
-    recover_stale_trials(StoredRun.open(record.name, registry.storage()), retries)
+    registry.manager().settle(record)
 
 
 def resume(name: str) -> None:
@@ -180,23 +146,14 @@ def stop(name: str) -> None:
     registry.manager().stop(name)
 
 
-def stop_requested(name: str, manager: RunManager) -> bool:
+def stop_requested(name: str) -> bool:
     """Whether a Stop was asked for this run's live workers here (by any session)."""
-    h = manager.handles.get(name)
-    return h is not None and h.alive and h.stop_event.is_set()
+    return registry.manager().stop_requested(name)
 
 
 def delete(name: str) -> None:
-    """Delete a run that is not running here; raises ConfigError otherwise."""
-    manager, storage = registry.manager(), registry.storage()
-    if manager.is_active(name):
-        raise ConfigError(f"Run '{name}' is running or queued: stop it before deleting it.")
-    if StoredRun.open(name, storage).status() == RunStatus.RUNNING:
-        raise ConfigError(
-            f"Run '{name}' is running in another process (command line or another server): "
-            "stop it there before deleting it."
-        )
-    delete_run(name, storage)
+    """Delete a run that works nowhere; raises ConfigError (what to do first) otherwise."""
+    registry.manager().delete(name)
     registry.forget(name)
     if state.selected_run() == name:
         state.select_run(None)

@@ -19,10 +19,9 @@ from tuning.core.errors import SpaceError, UserError
 from tuning.core.objectives import COSTS
 from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
-from tuning.methods import RECOMMENDED, get_method, list_methods
+from tuning.methods import RECOMMENDED, get_method, list_methods, multi_objective_methods
 from tuning.methods.base import MethodSpec
 from tuning.models import ModelSpec, get_model, list_models
-from tuning.runs.experiments import multi_objective_methods
 from ui import registry, runs, state, text, widgets
 
 MAX_GRID = 100_000  # the engine refuses bigger grids
@@ -112,55 +111,66 @@ def method_section(
     st.info(f"**{spec.label}** ({spec.family}). {spec.explanation}", icon=":material/school:")
     if objectives:
         multi_objective_note(spec)
-    options: dict[str, Any] = {}
-    grid_points = 5
-    if spec.enumerates_grid:
-        grid_points = st.number_input(
-            "Grid points per numeric parameter", min_value=1, max_value=50, value=5, step=1,
-            key="grid_points", help="Values tried for each continuous range (log-spaced where log)",
-        )  # fmt: skip
-        if space is not None:
-            try:
-                size = grid_size(space, int(grid_points))
-            except SpaceError as exc:
-                st.error(text.md(exc))
-                size = None
-            if size is None or size > MAX_GRID:
-                st.error(
-                    f"The grid has more than {MAX_GRID:,} configurations: lower the grid points, "
-                    "narrow or switch off parameters, or choose random search."
-                )
-            else:
-                st.caption(f"The grid has {size:,} configurations; the run tries each once.")
+    grid_points = grid_points_input(space) if spec.enumerates_grid else 5
     if spec.runs_itself:
         options = population_options(spec, space, model)
-    elif spec.defaults:
-        with st.expander("Method options"):
-            for key, default in spec.defaults.items():
-                help_ = spec.option_help.get(key)
-                wkey = f"opt_{name}_{key}"
-                if isinstance(default, bool) or not isinstance(default, int | float | str):
-                    continue
-                if key == "sampler":
-                    options[key] = st.selectbox(
-                        key,
-                        ["tpe", "random"],
-                        index=["tpe", "random"].index(default),
-                        help=help_,
-                        key=wkey,
-                    )
-                elif isinstance(default, int):
-                    low = OPTION_MIN.get(key, 1)
-                    options[key] = int(
-                        st.number_input(
-                            key, min_value=low, value=default, step=1, help=help_, key=wkey
-                        )
-                    )
-                elif isinstance(default, float):
-                    options[key] = float(st.number_input(key, value=default, help=help_, key=wkey))
-                else:
-                    options[key] = st.text_input(key, value=default, help=help_, key=wkey)
+    else:
+        options = method_options(spec)
     return MethodChoice(spec, options, int(grid_points))
+
+
+def grid_points_input(space: SearchSpace | None) -> int:
+    """Grid search's points per numeric parameter, and the size of the grid they make."""
+    grid_points = st.number_input(
+        "Grid points per numeric parameter", min_value=1, max_value=50, value=5, step=1,
+        key="grid_points", help="Values tried for each continuous range (log-spaced where log)",
+    )  # fmt: skip
+    if space is None:
+        return int(grid_points)
+    try:
+        size = grid_size(space, int(grid_points))
+    except SpaceError as exc:
+        st.error(text.md(exc))
+        size = None
+    if size is None or size > MAX_GRID:
+        st.error(
+            f"The grid has more than {MAX_GRID:,} configurations: lower the grid points, "
+            "narrow or switch off parameters, or choose random search."
+        )
+    else:
+        st.caption(f"The grid has {size:,} configurations; the run tries each once.")
+    return int(grid_points)
+
+
+def method_options(spec: MethodSpec) -> dict[str, Any]:
+    """The method's options with a default of a plain type (number or text), in an expander."""
+    options: dict[str, Any] = {}
+    if not spec.defaults:
+        return options
+    with st.expander("Method options"):
+        for key, default in spec.defaults.items():
+            help_ = spec.option_help.get(key)
+            wkey = f"opt_{spec.name}_{key}"
+            if isinstance(default, bool) or not isinstance(default, int | float | str):
+                continue
+            if key == "sampler":
+                options[key] = st.selectbox(
+                    key,
+                    ["tpe", "random"],
+                    index=["tpe", "random"].index(default),
+                    help=help_,
+                    key=wkey,
+                )
+            elif isinstance(default, int):
+                low = OPTION_MIN.get(key, 1)
+                options[key] = int(
+                    st.number_input(key, min_value=low, value=default, step=1, help=help_, key=wkey)
+                )
+            elif isinstance(default, float):
+                options[key] = float(st.number_input(key, value=default, help=help_, key=wkey))
+            else:
+                options[key] = st.text_input(key, value=default, help=help_, key=wkey)
+    return options
 
 
 def multi_objective_note(spec: MethodSpec) -> None:
@@ -265,17 +275,7 @@ def budget_section(
 ) -> dict[str, Any]:  # fmt: skip
     c = st.columns(3)
     population = method.spec.runs_itself
-    if population:
-        n_trials = None
-        c[0].caption(population_budget(method, model, space))
-    elif method.spec.enumerates_grid:
-        n_trials = None
-        c[0].caption("Grid search tries every configuration: its budget is the grid.")
-    else:
-        n_trials = c[0].number_input(
-            "Trials", min_value=1, max_value=100_000, value=30, step=1, key="n_trials",
-            help="How many configurations to try (with a time limit too, whichever comes first)",
-        )  # fmt: skip
+    n_trials = trials_input(c[0], method, model, space)
     minutes = c[1].number_input(
         "Time limit (minutes)", min_value=0.1, max_value=7 * 24 * 60.0, value=None, step=1.0,
         key="minutes", placeholder="no limit", help="Stop after this long (empty: no limit)",
@@ -294,50 +294,7 @@ def budget_section(
                            placeholder="model-method-dataset-time")  # fmt: skip
     cluster = where_input("where")
     with st.expander("More settings"):
-        test_size = st.slider(
-            "Held-out test share", min_value=0.1, max_value=0.5, value=0.2, step=0.05, key="test_size",
-            help="Kept aside during tuning; the best configuration is scored on it once at the end",
-        )  # fmt: skip
-        cores = os.cpu_count() or 1
-        on_cluster = cluster == "dask" and not population
-        workers = st.number_input(
-            "Worker threads" if population else "Dask workers" if on_cluster
-            else "Worker processes", min_value=1,
-            max_value=64 if on_cluster else max(1, cores * 2), value=1, step=1, key="workers",
-            help=(
-                "Members of the population train on this many threads at once (one process)."
-                if population
-                else "Trials run as this many tasks on the Dask cluster, one per worker; the "
-                "budget is shared exactly between them."
-                if on_cluster
-                else f"Trials run in this many processes at once, each with an equal share of "
-                f"the {cores} cores for its numeric threads, at a lower priority than the app."
-            ),
-        )  # fmt: skip
-        retries = st.number_input(
-            "Retries of a trial whose worker died", min_value=0, max_value=5, value=0, step=1,
-            key="retries",
-        )  # fmt: skip
-        c = st.columns(2)
-        trial_limit = c[0].number_input(
-            "Time limit per trial (seconds)", min_value=1.0, max_value=7 * 24 * 3600.0,
-            value=None, step=10.0, key="trial_timeout", placeholder="no limit",
-            help="A trial still working after this long is failed, with the reason, and the run "
-            "goes on. Checked between folds, epochs and boosting rounds.",
-        )  # fmt: skip
-        max_failures = c[1].number_input(
-            "Stop after this many failed trials in a row", min_value=1, max_value=1000,
-            value=10, step=1, key="max_failures",
-            help="A run whose trials keep failing (bad data, an impossible search space) stops "
-            "with the last failure's reason instead of spending its whole budget.",
-        )  # fmt: skip
-        fidelity = "auto"
-        if method.spec.multi_fidelity and model.budget != BudgetKind.FOLDS:
-            fidelity = st.radio(
-                "What the multi-fidelity method spends", ["auto", "folds"], key="fidelity",
-                format_func=lambda v: f"the model's own ({model.budget})" if v == "auto" else "CV folds",
-                horizontal=True,
-            )  # fmt: skip
+        more = more_settings(method, model, cluster)
     if population:  # the engine sets the trials (segments) from the population and epochs
         n_trials = 1
     return {
@@ -347,14 +304,85 @@ def budget_section(
         "scoring": scoring,
         "seed": int(seed),
         "name": name.strip() or None,
+        **more,
+        "cluster": cluster,
+    }
+
+
+def trials_input(where: Any, method: MethodChoice, model: ModelSpec, space: SearchSpace | None):
+    """The number of trials; None where the method sets its own budget (a grid, a population)."""
+    if method.spec.runs_itself:
+        where.caption(population_budget(method, model, space))
+        return None
+    if method.spec.enumerates_grid:
+        where.caption("Grid search tries every configuration: its budget is the grid.")
+        return None
+    return where.number_input(
+        "Trials", min_value=1, max_value=100_000, value=30, step=1, key="n_trials",
+        help="How many configurations to try (with a time limit too, whichever comes first)",
+    )  # fmt: skip
+
+
+def more_settings(method: MethodChoice, model: ModelSpec, cluster: str) -> dict[str, Any]:
+    """The test share, the workers, retries, limits per trial and what multi-fidelity spends."""
+    test_size = st.slider(
+        "Held-out test share", min_value=0.1, max_value=0.5, value=0.2, step=0.05, key="test_size",
+        help="Kept aside during tuning; the best configuration is scored on it once at the end",
+    )  # fmt: skip
+    workers = workers_input(method, cluster)
+    retries = st.number_input(
+        "Retries of a trial whose worker died", min_value=0, max_value=5, value=0, step=1,
+        key="retries",
+    )  # fmt: skip
+    c = st.columns(2)
+    trial_limit = c[0].number_input(
+        "Time limit per trial (seconds)", min_value=1.0, max_value=7 * 24 * 3600.0,
+        value=None, step=10.0, key="trial_timeout", placeholder="no limit",
+        help="A trial still working after this long is failed, with the reason, and the run "
+        "goes on. Checked between folds, epochs and boosting rounds.",
+    )  # fmt: skip
+    max_failures = c[1].number_input(
+        "Stop after this many failed trials in a row", min_value=1, max_value=1000,
+        value=10, step=1, key="max_failures",
+        help="A run whose trials keep failing (bad data, an impossible search space) stops "
+        "with the last failure's reason instead of spending its whole budget.",
+    )  # fmt: skip
+    fidelity = "auto"
+    if method.spec.multi_fidelity and model.budget != BudgetKind.FOLDS:
+        fidelity = st.radio(
+            "What the multi-fidelity method spends", ["auto", "folds"], key="fidelity",
+            format_func=lambda v: f"the model's own ({model.budget})" if v == "auto" else "CV folds",
+            horizontal=True,
+        )  # fmt: skip
+    return {
         "test_size": float(test_size),
         "fidelity": fidelity,
         "workers": int(workers),
-        "cluster": cluster,
         "retries": int(retries),
         "trial_timeout_s": float(trial_limit) if trial_limit else None,
         "max_consecutive_failures": int(max_failures),
     }
+
+
+def workers_input(method: MethodChoice, cluster: str) -> int:
+    """How many work on the run: threads of a population, Dask workers, or processes here."""
+    population = method.spec.runs_itself
+    cores = os.cpu_count() or 1
+    on_cluster = cluster == "dask" and not population
+    return st.number_input(
+        "Worker threads" if population else "Dask workers" if on_cluster
+        else "Worker processes", min_value=1,
+        max_value=64 if on_cluster else max(1, cores * 2), value=1, step=1, key="workers",
+        help=(
+            "Members of the population train on this many threads at once (one process)."
+            if population
+            else "Trials run as this many tasks on the Dask cluster, one per worker; the "
+            "budget is shared exactly between them."
+            if on_cluster
+            else f"Trials run in this many processes at once, each with an equal share of "
+            f"the {cores} cores for its numeric threads, at a lower priority than the app."
+        ),
+    )  # fmt: skip
 
 
 def where_input(key: str, where: Any = None) -> str:

@@ -3,20 +3,22 @@
 Runs reference the saved file (DatasetRef("csv", path=...)), so any process can reload it; the
 file keeps the name the user gave it (made safe for a path), so runs, tables and the report are
 named after the file, not its hash. Uploads saved before as <sha256>.csv stay readable: their
-original names are in a small JSON index beside them.
+original names are in a small JSON index beside them (`display_name`, tuning.data.labels, which
+names an uploaded CSV the same way on every page and in the command line).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 from pathlib import Path
 
-from tuning.store.storage import data_dir
+from tuning.data.datasets import upload_name as display_name
+from tuning.runs.front import data_dir
 
-INDEX = "index.json"  # <sha256> -> original name, for uploads saved as <sha256>.csv
+__all__ = ["display_name", "safe_file_name", "save_upload", "uploads_dir"]
+
 _UNSAFE = re.compile(r"[^\w.\- ]+")
 
 
@@ -43,20 +45,3 @@ def save_upload(data: bytes, filename: str) -> Path:
         tmp.write_bytes(data)
         tmp.replace(path)  # atomic: a reader never sees half a file
     return path
-
-
-def _read_index(folder: Path) -> dict[str, str]:
-    try:
-        data = json.loads((folder / INDEX).read_text())
-        return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def display_name(path: str | None) -> str:
-    """The uploaded file's original name for a saved path."""
-    if not path:
-        return "csv"
-    p = Path(path)
-    name = _read_index(p.parent).get(p.stem)  # an upload saved as <sha256>.csv
-    return name or p.name

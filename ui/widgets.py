@@ -254,7 +254,7 @@ def pick_run_or_stop(page: str | None = None) -> str:
     runs yet, say where to start one."""
     from ui import runs
 
-    refs = runs.run_refs()
+    refs = runs.refs()
     if not refs:
         st.info("No runs yet: start one on **New run** or from a demo on **Home**.")
         st.page_link(state.PAGE_NEW_RUN, label="New run", icon=":material/add_circle:")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON
+from conftest import PYTHON, make_config
 
 from tuning import cli
 from tuning.data.datasets import REGISTRY as DATASETS
@@ -93,6 +95,28 @@ def test_run_then_list_then_show(data_home, capsys):
     rows = show.split("Top 2 trials:")[1].splitlines()[3:5]
     values = [float(r.split()[1]) for r in rows]
     assert values == sorted(values, reverse=True)  # best first (accuracy: higher is better)
+
+
+@pytest.mark.timeout(180)
+def test_ctrl_c_stops_a_run_within_a_fold_and_prints_its_summary(data_home):
+    """`run` works through a RunManager (its worker on a thread here); Ctrl-C stops it."""
+    env = {k: v for k, v in os.environ.items() if k != ENV_STORAGE}
+    env.update({ENV_DATA_DIR: str(data_home), "PYTHONPATH": str(ROOT), "COLUMNS": "200"})
+    cmd = [PYTHON, "-m", "tuning", "run", "--dataset", "iris", "--model", "knn", "--method",
+           "random", "--trials", "100000", "--folds", "3", "--n-jobs", "1", "--quiet"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    line = ""
+    while not line.startswith("Run '"):  # printed once the run is created and submitted
+        line = proc.stderr.readline()
+        assert line, "the command ended before its run started"
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert "Stopping after the current fold or epoch" in err and "KeyboardInterrupt" not in err
+    assert "[stopped]" in out and "Best CV:" in out
 
 
 @pytest.mark.timeout(120)
@@ -238,6 +262,8 @@ def _csv(tmp_path: Path) -> Path:
         ([*IRIS_COMPARE, "--space", "/nonexistent/space.json"], "Cannot read"),
         (["show", "nope"], "No run named 'nope'"),
         (["delete", "nope", "--yes"], "No run named 'nope'"),
+        (["stop", "nope"], "No run named 'nope'"),
+        (["resume", "nope"], "No run named 'nope'"),
         (["space", "nope"], "Unknown model 'nope'"),
         (["space", "ridge"], "does not handle classification"),
         (["frobnicate"], "invalid choice"),
@@ -291,3 +317,58 @@ def test_csv_run_in_process(data_home, tmp_path, capsys):
     assert code == 0, err
     assert "tiny.csv → label" in out
     assert "Best CV:" in out
+
+
+# --------------------------------------------------------------------------- runs, as the app starts them
+
+
+def test_stop_asks_every_worker_of_a_run_to_stop(data_home, capsys):
+    from tuning.runs.front import StoredRun, open_storage
+    from tuning.runs.runner import create_run
+
+    name = create_run(make_config("knn", name="to-stop"), open_storage())
+    code, out, err = _main(["stop", name], capsys)
+    assert code == 0, err
+    assert "Asked every worker of 'to-stop' to stop" in out
+    assert StoredRun.open(name, open_storage()).stop_requested
+
+
+@pytest.mark.timeout(120)
+def test_resume_continues_a_run_through_the_run_manager(data_home, capsys):
+    from optuna.trial import TrialState
+
+    from tuning.runs.front import StoredRun, open_storage
+    from tuning.runs.runner import create_run
+
+    name = create_run(make_config("knn", n_trials=2, name="to-resume"), open_storage())
+    code, out, err = _main(["resume", name, "--quiet"], capsys)
+    assert code == 0, err
+    assert "[finished]" in out
+    run = StoredRun.open(name, open_storage())
+    assert len(run.study.get_trials(states=(TrialState.COMPLETE,))) == 2
+    assert run.config().cluster == "local"
+
+
+def test_one_decision_of_the_workers_for_the_app_and_the_command_line(data_home, tmp_path):
+    """RunManager.executor decides how many workers of which kind work on a run; the command
+    line's `run` and `resume` ask it as the app does (nice=0, isolate=False)."""
+    from tuning.runs.cluster import ClusterPool
+    from tuning.runs.front import RunHandle, RunManager
+    from tuning.runs.workers import WorkerPool
+
+    url = f"journal:///{tmp_path / 'runs.journal'}"
+    app, cli_ = RunManager(url), RunManager(url, nice=0, isolate=False, dask="tcp://h:8786")
+    one, two = make_config("knn"), make_config("knn", workers=2)
+    pbt = make_config("mlp", method="pbt", workers=4)
+    assert isinstance(cli_.executor("r", one), RunHandle)  # one worker: a thread here
+    assert isinstance(pool := cli_.executor("r", two), WorkerPool) and pool.n == 2
+    assert isinstance(cli_.executor("r", pbt), RunHandle)  # a population trains on threads
+    assert isinstance(pool := app.executor("r", one), WorkerPool) and pool.n == 1  # isolated
+    assert isinstance(pool := app.executor("r", pbt), WorkerPool) and pool.n == 1
+    assert isinstance(RunManager().executor("r", two), WorkerPool)  # the default storage's URL
+    from optuna.storages import InMemoryStorage
+
+    assert isinstance(RunManager(InMemoryStorage()).executor("r", two), RunHandle)
+    tasks = cli_.executor("r", make_config("knn", workers=3, cluster="dask"))
+    assert isinstance(tasks, ClusterPool) and tasks.n == 3
+    assert cli_.executor("r", make_config("mlp", method="pbt", cluster="dask")).n == 1

@@ -189,8 +189,8 @@ def dask_address(value: str | None) -> str | None:
     """--dask: None (this machine), the scheduler's address, or $TUNING_STUDIO_DASK."""
     if value is None:
         return None
-    from tuning.runs.cluster import ENV_DASK
-    from tuning.runs.cluster import dask_address as named
+    from tuning.runs.front import ENV_DASK
+    from tuning.runs.front import dask_address as named
 
     address = value.strip() or named()
     if not address:

@@ -8,9 +8,7 @@ from typing import Any
 import optuna
 
 from tuning.core.errors import UserError
-from tuning.execution.choice import front_numbers
-from tuning.store.records import RunRecord
-from tuning.store.results import RunSummary
+from tuning.runs.front import RunRecord, RunSummary, front_numbers
 
 
 def fmt(v: Any) -> str:
@@ -57,7 +55,8 @@ def format_summary(s: RunSummary, seconds: float | None = None) -> str:
         )
         test = s.test.get("score")
         # A multi-objective run refits its chosen trade-off, not the best score.
-        refit = "chosen trade-off" if s.config.get("objectives") else "best configuration"
+        multi = s.record is not None and s.record.multi_objective
+        refit = "chosen trade-off" if multi else "best configuration"
         if test is not None:
             lines.append(
                 f"Test:       {scoring} = {test:.4f}  ({refit} refit on all "
@@ -65,9 +64,7 @@ def format_summary(s: RunSummary, seconds: float | None = None) -> str:
             )
         elif s.test.get("error"):
             lines.append(f"Test:       refit failed: {s.test['error']}")
-        lines.append(
-            "Chosen hyperparameters:" if s.config.get("objectives") else "Best hyperparameters:"
-        )
+        lines.append("Chosen hyperparameters:" if multi else "Best hyperparameters:")
         params = s.test.get("params") or s.best_params
         width = max(map(len, params), default=0)
         lines += [f"  {k:<{width}} = {fmt(v)}" for k, v in params.items()]

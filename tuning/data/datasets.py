@@ -8,6 +8,8 @@ This module is the data package's public surface; the code sits in one module pe
   :func:`load_text`) as data only (pandas, never eval or pickle);
 - :mod:`tuning.data.frame`: :func:`dataset_from_frame` (target, task inference, feature checks)
   and the :class:`Dataset` record;
+- :mod:`tuning.data.labels`: :func:`dataset_label`, how listings name a run's dataset (an
+  uploaded CSV by its original name, :func:`upload_name`);
 - :mod:`tuning.data.split`: the holdout :func:`split`, the cross-validation check
   :func:`check_cv`, and :func:`check_trainable` (both, for a dataset and a run's settings).
 
@@ -30,6 +32,7 @@ from tuning.data.frame import (
     dataset_from_frame,
     infer_task,
 )
+from tuning.data.labels import dataset_label, upload_name
 from tuning.data.registry import (
     MAX_CELLS,
     REGISTRY,
@@ -59,6 +62,7 @@ __all__ = [
     "check_trainable",
     "csv_columns",
     "dataset_from_frame",
+    "dataset_label",
     "get_spec",
     "infer_task",
     "list_datasets",
@@ -66,5 +70,6 @@ __all__ = [
     "load_text",
     "read_csv",
     "split",
+    "upload_name",
     "validate_params",
 ]

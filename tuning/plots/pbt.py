@@ -20,6 +20,9 @@ import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
 from plotly.subplots import make_subplots
 
+from tuning.core.config import RunConfig
+from tuning.core.errors import ConfigError
+from tuning.methods import get_method
 from tuning.plots.colors import BEST_COLOR
 from tuning.plots.figures import base_layout, empty_figure, esc
 from tuning.store.trials import population_info
@@ -31,8 +34,15 @@ PALETTE = (
 EXPLOIT_COLOR = "#d62728"
 
 
-def is_population(trials: list[FrozenTrial]) -> bool:
-    return any(population_info(t) for t in trials)
+def is_population(config: RunConfig | None) -> bool:
+    """Whether the run trains a population itself (population-based training): the one rule
+    the pages and the report ask, read from the run's method, so it holds before any trial."""
+    if config is None:  # a study another tool made, or a configuration this version cannot read
+        return False
+    try:
+        return get_method(config.method).runs_itself
+    except ConfigError:  # a method this version does not know: an ordinary view
+        return False
 
 
 def segments(trials: list[FrozenTrial]) -> pd.DataFrame:

@@ -128,7 +128,7 @@ def _all_figures(run: an.RunData, imp, eff, ranks, tradeoffs=None) -> dict[str, 
         figs.update(_tradeoff_figures(run, tradeoffs))
     from tuning.plots.pbt import is_population, pbt_figures
 
-    if is_population(run.trials):
+    if is_population(run.config):
         log = tuple(name for name, info in run.params.items() if getattr(info, "log", False))
         title = f"holdout {run.label} ({run.arrow})"
         pbt = pbt_figures(run.trials, title, run.direction, run.test, log)

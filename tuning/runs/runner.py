@@ -30,8 +30,9 @@ from tuning.execution.priority import APP_RUN_NICE, lower_priority
 from tuning.execution.session import RunSession, refit_and_test
 from tuning.methods import get_method
 from tuning.runs.prepare import prepare, rebuild_problem
+from tuning.store.records import RunRecord
 from tuning.store.run import StoredRun
-from tuning.store.runs import as_storage, sanitize_name, unique_name
+from tuning.store.runs import as_storage, delete_run, sanitize_name, unique_name
 from tuning.store.storage import url_of, write_error
 
 
@@ -176,24 +177,12 @@ def choose(
     return choice.trial
 
 
-def worker_processes(config: RunConfig, url: str | None, isolate: bool = False) -> int:
-    """How many local worker processes a run (its stored config) works as; 0 means a thread of
-    this process. Several workers are processes whenever they can reopen the storage by URL.
-    `isolate` (the app's runs) puts even one worker in its own process: run threads in the
-    server's process hold Python's lock against the pages (benchmarks/load.py: Home took 21 s
-    with 4 runs as threads, 3.5 s with 4 niced worker processes, 2.7 s idle). Population
-    methods train their members on threads of one process."""
-    if url is None:  # in-memory storage: no other process can open it
-        return 0
-    if get_method(config.method).one_process:
-        return 1 if isolate else 0
-    n = config.workers
-    return n if n > 1 or isolate else 0
-
-
 class RunHandle:
     """One run on one daemon thread. The thread only writes to the storage and to this object.
-    `nice` lowers the thread's priority (the app's runs, so that pages stay responsive)."""
+    `nice` lowers the thread's priority (the app's runs, so that pages stay responsive).
+
+    Waits go through Events, not Thread.join: on Python 3.11 a join interrupted by Ctrl-C
+    leaves the thread looking finished while it still works (the command line's `watch`)."""
 
     def __init__(self, name: str, storage: BaseStorage, nice: int = 0, **kwargs: Any) -> None:
         self.name, self.storage, self.nice = name, storage, nice
@@ -201,16 +190,20 @@ class RunHandle:
         self.status: RunStatus | None = None
         self.error: str | None = None
         self.started = threading.Event()
+        self.done = threading.Event()  # set when the run's work on this thread has ended
         self._kwargs = kwargs
         self.thread = threading.Thread(target=self._target, name=f"run-{name}", daemon=True)
 
     def _target(self) -> None:
-        lower_priority(self.nice)
-        self.started.set()
         try:
+            lower_priority(self.nice)
+            self.started.set()
             self.status = execute(self.name, self.storage, stop=self.stop_event, **self._kwargs)
         except Exception as exc:
             self.status, self.error = RunStatus.FAILED, str(exc)
+        finally:
+            self.started.set()
+            self.done.set()
 
     def start(self) -> RunHandle:
         self.thread.start()
@@ -218,13 +211,16 @@ class RunHandle:
 
     @property
     def alive(self) -> bool:
-        return self.thread.is_alive()
+        """Started and not ended."""
+        return self.thread.ident is not None and not self.done.is_set()
 
     def stop(self) -> None:
         self.stop_event.set()
 
     def join(self, timeout: float | None = None) -> RunStatus | None:
-        self.thread.join(timeout)
+        if self.thread.ident is None:
+            raise RuntimeError(f"Run '{self.name}' was not started: start() it first.")
+        self.done.wait(timeout)
         return self.status
 
 
@@ -243,9 +239,9 @@ class RunManager:
     Submitting or resuming a run that is already running or queued returns the existing entry,
     so reruns and double clicks never start a second worker for one run. The app's runs
     (the defaults) each work as their own niced worker process(es) when the storage has a URL
-    (see worker_processes), so the server's pages stay responsive; with in-memory storage, as a
-    niced thread. The command line's experiments pass `nice=0, isolate=False`: a member then
-    works on a thread here unless it asks for several workers.
+    (`executor` decides), so the server's pages stay responsive; with in-memory storage, as a
+    niced thread. The command line (`run`, `resume`, experiments) passes `nice=0,
+    isolate=False`: a run then works on a thread here unless it asks for several workers.
     """
 
     def __init__(
@@ -262,7 +258,7 @@ class RunManager:
         self.max_running = max_running
         self.nice, self.isolate = nice, isolate
         self.lock = threading.Lock()
-        self.handles: dict[str, Any] = {}  # name -> RunHandle | WorkerPool
+        self.handles: dict[str, Any] = {}  # name -> what works on it (see `executor`)
         self.queue: deque[str] = deque()
         self.lanes: dict[str, str] = {}  # name -> lane: runs of one lane work one at a time
 
@@ -315,26 +311,48 @@ class RunManager:
                 return name
         return None
 
+    def executor(self, name: str, config: RunConfig) -> Any:
+        """What works on the run: the one place that decides how many workers and of which
+        kind, for the app and the command line alike (returned unstarted; the same interface:
+        start, alive, started, stop, join, status, error).
+
+        - `config.cluster == "dask"`: a ClusterPool of `config.workers` tasks on this manager's
+          Dask cluster (one task for a method that trains on threads of one process);
+        - a storage without a URL (in memory): a RunHandle, a thread of this process, since no
+          other process can open it;
+        - a method that trains on threads of one process (population-based training): one
+          worker process with `isolate`, else a thread;
+        - otherwise `config.workers` worker processes (a WorkerPool) when there are several or
+          with `isolate`, else a thread. `isolate` (the app's runs) puts even one worker in its
+          own process: run threads in the server's process hold Python's lock against the pages
+          (benchmarks/load.py: Home took 21 s with 4 runs as threads, 3.5 s with 4 niced worker
+          processes, 2.7 s idle).
+        """
+        one_process = get_method(config.method).one_process
+        if config.cluster == "dask":
+            from tuning.runs.cluster import ClusterPool
+
+            n = 1 if one_process else config.workers
+            return ClusterPool(
+                name, self.storage, self.url, n, str(self.dask), execute, retries=config.retries
+            )
+        if self.url is None:  # no other process can open it
+            n = 0
+        elif one_process:
+            n = 1 if self.isolate else 0
+        else:
+            n = config.workers if config.workers > 1 or self.isolate else 0
+        if n:
+            from tuning.runs.workers import WorkerPool
+
+            return WorkerPool(name, self.url, n, nice=self.nice)
+        return RunHandle(name, self.storage, nice=self.nice)
+
     def _pump(self) -> None:
         with self.lock:
             while self.running_count() < self.max_running and (name := self._next()):
                 self.queue.remove(name)
-                config = StoredRun.open(name, self.storage).config()
-                n = worker_processes(config, self.url, isolate=self.isolate)
-                if config.cluster == "dask":
-                    from tuning.runs.cluster import ClusterPool
-
-                    n = 1 if get_method(config.method).one_process else config.workers
-                    h: Any = ClusterPool(
-                        name, self.storage, self.url, n, str(self.dask), execute,
-                        retries=config.retries,
-                    )  # fmt: skip
-                elif n:
-                    from tuning.runs.workers import WorkerPool
-
-                    h = WorkerPool(name, self.url, n, nice=self.nice)
-                else:
-                    h = RunHandle(name, self.storage, nice=self.nice)
+                h = self.executor(name, StoredRun.open(name, self.storage).config())
                 self.handles[name] = h
                 # The watcher re-pumps when the run ends, so queued runs start without a page visit.
                 threading.Thread(target=self._run_then_pump, args=(h,), daemon=True).start()
@@ -343,6 +361,9 @@ class RunManager:
         try:
             h.start()
             h.join()
+        except Exception as exc:  # it could not start (the storage went away): say why
+            h.status, h.error = RunStatus.FAILED, str(exc)
+            h.started.set()  # it holds no place any more, and whoever waits for it goes on
         finally:
             self._pump()
 
@@ -387,3 +408,38 @@ class RunManager:
             self.queue.clear()
         for h in self.handles.values():
             h.stop()
+
+    # -- what the pages and the command line ask of the runs it holds ---------------------------
+    def active_names(self) -> list[str]:
+        """Runs this process works on (its worker processes or thread) or is about to start."""
+        return [n for n, h in list(self.handles.items()) if self._working(h)]
+
+    def stop_requested(self, name: str) -> bool:
+        """Whether a Stop was asked for this run's live workers here (by any session)."""
+        h = self.handles.get(name)
+        return h is not None and h.alive and h.stop_event.is_set()
+
+    def error(self, name: str) -> str | None:
+        """Why this process's workers of the run failed (could not start, a worker crashed)."""
+        h = self.handles.get(name)
+        return None if h is None else h.error
+
+    def settle(self, record: RunRecord) -> list[int]:
+        """Mark failed the unfinished trials of a run whose process died (app or worker
+        killed), so that readers see them as they are rather than as forever running; Resume
+        would do it too. Only for an interrupted run that this process does not work on."""
+        if record.status != RunStatus.INTERRUPTED or self.is_active(record.name):
+            return []
+        retries = record.config.retries if record.config is not None else 0
+        return recover_stale_trials(StoredRun.open(record.name, self.storage), retries)
+
+    def delete(self, name: str) -> None:
+        """Delete a run that works nowhere; ConfigError when it works here or elsewhere."""
+        if self.is_active(name):
+            raise ConfigError(f"Run '{name}' is running or queued: stop it before deleting it.")
+        if StoredRun.open(name, self.storage).status() == RunStatus.RUNNING:
+            raise ConfigError(
+                f"Run '{name}' is running in another process (command line or another server): "
+                "stop it there before deleting it."
+            )
+        delete_run(name, self.storage)

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import optuna
@@ -23,6 +22,7 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import UserError
 from tuning.core.objectives import Objective, run_objectives, score_objective
+from tuning.data.labels import dataset_label
 from tuning.models.custom import missing_estimator
 from tuning.store import blob, compat
 from tuning.store.foreign import ForeignStudy, foreign_status, is_foreign, needs_config
@@ -137,11 +137,8 @@ class RunRecord:
 
     @property
     def dataset_label(self) -> str:
-        ds = self.config_dict.get("dataset") or {}
-        label = ds.get("name", "?")
-        if label == "csv":
-            label = f"{Path(ds.get('path') or 'csv').name} → {ds.get('target')}"
-        return label
+        """The run's dataset as listings show it (tuning.data.labels: one rule everywhere)."""
+        return dataset_label(self.config_dict.get("dataset") or {})
 
     @property
     def read_only(self) -> bool:

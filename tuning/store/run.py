@@ -22,7 +22,7 @@ from tuning.core.budget import Budget
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import ConfigError
-from tuning.store import blob, compat
+from tuning.store import blob, compat, notes
 from tuning.store.records import RunRecord, TestResult
 from tuning.store.runs import (
     BEATING_S,
@@ -256,6 +256,15 @@ class StoredRun:
     def tag_experiment(self, tag: dict[str, Any]) -> None:
         """Mark the run as a member of an experiment (its name, method, seed, order, config)."""
         self.study.set_user_attr(EXPERIMENT, tag)
+
+    # -- notes ---------------------------------------------------------------------------------
+    def set_note(self, note: str) -> None:
+        """Save (or, with blank text, clear) the run's note (checked by tuning.store.notes)."""
+        notes.set_run_note(self.storage, compat.study_id(self.study), note)
+
+    def set_trial_note(self, number: int, note: str) -> None:
+        """Save (or, with blank text, clear) the note of trial `number`."""
+        notes.set_trial_note(self.storage, compat.study_id(self.study), number, note)
 
     # -- an uploaded CSV kept inside the run ---------------------------------------------------
     def store_dataset(self, path: str) -> None:

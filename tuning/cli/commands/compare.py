@@ -11,7 +11,7 @@ from tuning.cli import options as o
 from tuning.cli.command import Command
 from tuning.cli.output import format_table, print_table
 from tuning.core.errors import UserError
-from tuning.store import storage as storage_mod
+from tuning.runs import front
 
 
 class Compare(Command):
@@ -74,16 +74,14 @@ class Compare(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.runs import experiments as ex
-        from tuning.store.results import run_summary
-
-        store = storage_mod.open_storage(args.storage)
+        ex = front.experiments
+        store = front.open_storage(args.storage)
         name = args.show or self._start(args, store)
         info = ex.get_experiment(name, store)
         traj = ex.trajectories(info, store)
         target = ex.targets(traj, info, args.score_target)
         table = ex.summary_table(info, traj, store, target)
-        scoring = run_summary(store, info.runs[0]["run"]).scoring if info.runs else "score"
+        scoring = front.run_summary(store, info.runs[0]["run"]).scoring if info.runs else "score"
         print(format_compare(info, table, target, scoring))
         if args.export:
             args.export.write_text(ex.export_csv(info, store))
@@ -92,14 +90,11 @@ class Compare(Command):
 
     def _start(self, args: argparse.Namespace, store) -> str:
         """Create the experiment and run it here, with its progress on stderr; its name."""
-        from tuning.runs import experiments as ex
-
+        ex = front.experiments
         exp = _experiment(args)
         address = o.dask_address(args.dask)
-        if address:
-            from tuning.runs import cluster
-
-            cluster.check_workers(cluster.connect(address), address)  # before anything is made
+        if address:  # before anything is made: a scheduler that answers, with workers
+            front.RunManager(store, dask=address).check_cluster()
         name = ex.create_experiment(exp, store)
         n_runs = len(ex.get_experiment(name, store).runs)
         how = "side by side" if exp.parallel else "one after another"
@@ -132,7 +127,8 @@ def _experiment(args: argparse.Namespace):
     from dataclasses import replace
 
     from tuning.core.config import RunConfig
-    from tuning.runs import experiments as ex
+
+    ex = front.experiments
 
     if args.preset:
         exp = ex.PRESETS[args.preset](
@@ -191,9 +187,7 @@ class Experiments(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.runs.experiments import list_experiments
-
-        exps = list_experiments(storage_mod.open_storage(args.storage))
+        exps = front.experiments.list_experiments(front.open_storage(args.storage))
         if not exps:
             print("No experiments yet. Start one with `python -m tuning compare --preset classic`.")
             return 0

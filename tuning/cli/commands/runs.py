@@ -1,17 +1,24 @@
-"""Commands that start, continue, join or stop a run, and the progress bar they share."""
+"""Commands that start, continue, join or stop a run, and the progress bar they share.
+
+`run` and `resume` start a run as the app does, through a RunManager (tuning.runs.front), which
+decides once how many workers of which kind work on it; `worker` is one of those workers.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from dataclasses import replace
 
 from tuning.cli import options as o
 from tuning.cli.command import Command
 from tuning.cli.output import format_summary, format_tradeoff
+from tuning.core.config import CUSTOM_MODEL, RunConfig
+from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.methods import RECOMMENDED
-from tuning.store import storage as storage_mod
+from tuning.runs import front
 
 
 class Run(Command):
@@ -28,134 +35,137 @@ class Run(Command):
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        add = parser.add_argument
-        o.DATASET.add_to(parser, required=True)
-        o.TARGET.add_to(parser)
-        o.TASK.add_to(parser)
-        add(
-            "--data-param", action="append", type=o.key_value, default=[], metavar="KEY=VALUE",
-            help="dataset setting, e.g. n_samples=500 or noise=0.3 for synthetic sets (repeatable)",
-        )  # fmt: skip
-        which = parser.add_mutually_exclusive_group(required=True)
-        o.MODEL.add_to(which)
-        which.add_argument(
-            "--estimator", metavar="PACKAGE.MODULE:FACTORY",
-            help="your own scikit-learn estimator or pipeline: an importable function that "
-            "returns it (or an estimator object at that path); needs --space. The path is saved "
-            "with the run, so `worker` re-imports it on any machine where it is installed",
-        )  # fmt: skip
-        add(
-            "--method",
-            default=RECOMMENDED,
-            help=f"search method (see `methods`; default {RECOMMENDED})",
-        )
-        add(
-            "--option", action="append", type=o.key_value, default=[], metavar="KEY=VALUE",
-            help="method option, e.g. reduction_factor=3 (repeatable; see `methods`)",
-        )  # fmt: skip
-        o.TRIALS.add_to(parser)
-        add("--minutes", type=o.positive_float, help="wall-clock budget in minutes")
-        o.FOLDS.add_to(parser)
-        o.SCORING.add_to(parser)
-        o.OBJECTIVE.add_to(parser)
-        add(
-            "--seed", type=int, default=0,
-            help="random seed for split, folds, sampler and models (default 0)",
-        )  # fmt: skip
-        add("--test-size", type=float, default=0.2, help="held-out test fraction (default 0.2)")
-        o.GRID_POINTS.add_to(parser)
-        o.SPACE.add_to(parser)
-        add(
-            "--max-failures", type=o.positive_int, default=10,
-            help="stop after this many consecutive failed trials (default 10)",
-        )  # fmt: skip
-        add(
-            "--trial-timeout", type=o.positive_float, metavar="SECONDS",
-            help="fail a trial still working after this many seconds (checked between folds, "
-            "epochs and boosting rounds; default: no limit)",
-        )  # fmt: skip
-        add(
-            "--n-jobs", type=int, default=-1,
-            help="threads per model fit where the model supports it (default -1: all cores)",
-        )  # fmt: skip
-        add(
-            "--fidelity", choices=("auto", "folds"), default="auto",
-            help="budget for multi-fidelity methods: the model's own (epochs, rounds) or CV folds",
-        )  # fmt: skip
-        o.WORKERS.add_to(
-            parser, default=None,
-            help="worker processes here (default 1: this process), or with --dask tasks on the "
-            "cluster (default: one per cluster worker); more join with `worker`",
-        )  # fmt: skip
-        o.DASK.add_to(parser)
-        add(
-            "--retries", type=int, default=0,
-            help="times a trial is run again when its worker dies (default 0)",
-        )  # fmt: skip
-        o.NAME.add_to(parser)
-        o.QUIET.add_to(parser)
-        o.STORAGE.add_to(parser)
+        _what_arguments(parser)
+        _search_arguments(parser)
+        _limit_arguments(parser)
+        _where_arguments(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.core.config import CUSTOM_MODEL, RunConfig
-        from tuning.runs.runner import RunHandle, create_run
-
         address = o.dask_address(args.dask)
-        scoring, costs = o.objectives(args.objective, args.scoring)
-        model, estimator = args.model, None
-        if args.estimator is not None:
-            from tuning.models.custom import allow, describe, import_estimator
-
-            if args.space is None:
-                raise UserError(
-                    "--estimator needs --space FILE.json: your own estimator has no default "
-                    "search space (write one as `python -m tuning space MODEL` shows)."
-                )
-            model = CUSTOM_MODEL
-            allow(args.estimator)  # named by whoever runs this command: its workers may import it
-            estimator = describe(import_estimator(args.estimator), path=args.estimator)
-        ref = o.dataset_ref(args.dataset, args.target, args.task, args.data_param)
-        space = o.read_space(args.space)
-        n_trials = args.trials if args.trials or args.minutes else 50
-        config = RunConfig(
-            dataset=ref, model=model, estimator=estimator, method=args.method, space=space,
-            method_options=dict(args.option), n_trials=n_trials,
-            timeout_s=args.minutes * 60 if args.minutes else None, cv_folds=args.folds,
-            scoring=scoring, objectives=costs, seed=args.seed, test_size=args.test_size,
-            grid_points=args.grid_points, max_consecutive_failures=args.max_failures,
-            n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
-            workers=args.workers or 1, retries=args.retries, trial_timeout_s=args.trial_timeout,
-            cluster="dask" if address else "local",
-        )  # fmt: skip
-        store = storage_mod.open_storage(args.storage)
-        if address:
-            return run_on_cluster(config, store, address, args.workers, args.quiet)
-        name = create_run(config, store)
-        print(f"Run '{name}' created in {storage_mod.describe(args.storage)}", file=sys.stderr)
-        if config.workers > 1:
-            from tuning.runs.workers import WorkerPool
-
-            url = storage_mod.url_of(store) or storage_mod.default_url()
-            return watch(WorkerPool(name, url, config.workers).start(), store, quiet=args.quiet)
-        return watch(RunHandle(name, store).start(), store, quiet=args.quiet)
+        config = _config(args, address)
+        url = args.storage or front.default_url()
+        manager = front.RunManager(url, nice=0, isolate=False, dask=address)
+        if address:  # one task per cluster worker unless --workers says how many
+            config = replace(config, workers=args.workers or manager.check_cluster())
+        name = manager.submit(config)  # nothing is created if the scheduler does not answer
+        where = f"; {config.workers} task(s) on the Dask cluster at {address}" if address else ""
+        print(f"Run '{name}' created in {front.describe_storage(url)}{where}", file=sys.stderr)
+        return watch(manager.handles[name], manager.storage, quiet=args.quiet)
 
 
-def run_on_cluster(config, store, address: str, workers: int | None, quiet: bool) -> int:
-    """Create the run and work on it as tasks on the Dask cluster at `address`: one per cluster
-    worker unless `workers` says how many. Nothing is created if the scheduler does not answer."""
-    from dataclasses import replace
-
-    from tuning.runs.runner import RunManager
-
-    manager = RunManager(store, nice=0, isolate=False, dask=address)
-    n = workers or manager.check_cluster()
-    name = manager.submit(replace(config, workers=n))
-    print(
-        f"Run '{name}' created in {storage_mod.describe(storage_mod.url_of(store))}; "
-        f"{n} task(s) on the Dask cluster at {address}",
-        file=sys.stderr,
+def _what_arguments(parser: argparse.ArgumentParser) -> None:
+    """What is tuned: the data, the model (or one's own estimator) and the search method."""
+    add = parser.add_argument
+    o.DATASET.add_to(parser, required=True)
+    o.TARGET.add_to(parser)
+    o.TASK.add_to(parser)
+    add(
+        "--data-param", action="append", type=o.key_value, default=[], metavar="KEY=VALUE",
+        help="dataset setting, e.g. n_samples=500 or noise=0.3 for synthetic sets (repeatable)",
+    )  # fmt: skip
+    which = parser.add_mutually_exclusive_group(required=True)
+    o.MODEL.add_to(which)
+    which.add_argument(
+        "--estimator", metavar="PACKAGE.MODULE:FACTORY",
+        help="your own scikit-learn estimator or pipeline: an importable function that "
+        "returns it (or an estimator object at that path); needs --space. The path is saved "
+        "with the run, so `worker` re-imports it on any machine where it is installed",
+    )  # fmt: skip
+    add(
+        "--method",
+        default=RECOMMENDED,
+        help=f"search method (see `methods`; default {RECOMMENDED})",
     )
-    return watch(manager.handles[name], store, quiet=quiet)
+    add(
+        "--option", action="append", type=o.key_value, default=[], metavar="KEY=VALUE",
+        help="method option, e.g. reduction_factor=3 (repeatable; see `methods`)",
+    )  # fmt: skip
+
+
+def _search_arguments(parser: argparse.ArgumentParser) -> None:
+    """The budget, how trials are scored, and the search space."""
+    add = parser.add_argument
+    o.TRIALS.add_to(parser)
+    add("--minutes", type=o.positive_float, help="wall-clock budget in minutes")
+    o.FOLDS.add_to(parser)
+    o.SCORING.add_to(parser)
+    o.OBJECTIVE.add_to(parser)
+    add(
+        "--seed", type=int, default=0,
+        help="random seed for split, folds, sampler and models (default 0)",
+    )  # fmt: skip
+    add("--test-size", type=float, default=0.2, help="held-out test fraction (default 0.2)")
+    o.GRID_POINTS.add_to(parser)
+    o.SPACE.add_to(parser)
+
+
+def _limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """When trials give up, and what each one may spend."""
+    add = parser.add_argument
+    add(
+        "--max-failures", type=o.positive_int, default=10,
+        help="stop after this many consecutive failed trials (default 10)",
+    )  # fmt: skip
+    add(
+        "--trial-timeout", type=o.positive_float, metavar="SECONDS",
+        help="fail a trial still working after this many seconds (checked between folds, "
+        "epochs and boosting rounds; default: no limit)",
+    )  # fmt: skip
+    add(
+        "--n-jobs", type=int, default=-1,
+        help="threads per model fit where the model supports it (default -1: all cores)",
+    )  # fmt: skip
+    add(
+        "--fidelity", choices=("auto", "folds"), default="auto",
+        help="budget for multi-fidelity methods: the model's own (epochs, rounds) or CV folds",
+    )  # fmt: skip
+
+
+def _where_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the run works and is kept, and what it is called."""
+    o.WORKERS.add_to(
+        parser, default=None,
+        help="worker processes here (default 1: this process), or with --dask tasks on the "
+        "cluster (default: one per cluster worker); more join with `worker`",
+    )  # fmt: skip
+    o.DASK.add_to(parser)
+    parser.add_argument(
+        "--retries", type=int, default=0,
+        help="times a trial is run again when its worker dies (default 0)",
+    )  # fmt: skip
+    o.NAME.add_to(parser)
+    o.QUIET.add_to(parser)
+    o.STORAGE.add_to(parser)
+
+
+def _config(args: argparse.Namespace, address: str | None) -> RunConfig:
+    """The run the arguments describe (checked when the run is created)."""
+    scoring, costs = o.objectives(args.objective, args.scoring)
+    model, estimator = args.model, None
+    if args.estimator is not None:
+        from tuning.models.custom import allow, describe, import_estimator
+
+        if args.space is None:
+            raise UserError(
+                "--estimator needs --space FILE.json: your own estimator has no default "
+                "search space (write one as `python -m tuning space MODEL` shows)."
+            )
+        model = CUSTOM_MODEL
+        allow(args.estimator)  # named by whoever runs this command: its workers may import it
+        estimator = describe(import_estimator(args.estimator), path=args.estimator)
+    ref = o.dataset_ref(args.dataset, args.target, args.task, args.data_param)
+    space = o.read_space(args.space)
+    n_trials = args.trials if args.trials or args.minutes else 50
+    return RunConfig(
+        dataset=ref, model=model, estimator=estimator, method=args.method, space=space,
+        method_options=dict(args.option), n_trials=n_trials,
+        timeout_s=args.minutes * 60 if args.minutes else None, cv_folds=args.folds,
+        scoring=scoring, objectives=costs, seed=args.seed, test_size=args.test_size,
+        grid_points=args.grid_points, max_consecutive_failures=args.max_failures,
+        n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
+        workers=args.workers or 1, retries=args.retries, trial_timeout_s=args.trial_timeout,
+        cluster="dask" if address else "local",
+    )  # fmt: skip
 
 
 class Choose(Command):
@@ -182,15 +192,12 @@ class Choose(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.runs.runner import choose
-        from tuning.store.runs import load_study
-
         if args.cost is not None and args.within is None:
             raise UserError("--cost goes with --within: the cost to be cheapest in.")
-        store = storage_mod.open_storage(args.storage)
-        load_study(args.run, store)
-        choose(args.run, store, trial=args.trial, within_pct=args.within, cost=args.cost)
-        print(format_tradeoff(load_study(args.run, store)))
+        store = front.open_storage(args.storage)
+        front.StoredRun.open(args.run, store)  # a clear error when there is no such run
+        front.choose(args.run, store, trial=args.trial, within_pct=args.within, cost=args.cost)
+        print(format_tradeoff(front.StoredRun.open(args.run, store).study))
         return 0
 
 
@@ -206,18 +213,16 @@ class Resume(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.runs.runner import RunHandle, RunManager
-        from tuning.store.run import StoredRun
-
         address = o.dask_address(args.dask)
-        store = storage_mod.open_storage(args.storage)
-        run = StoredRun.open(args.run, store)
-        if address:  # its workers as tasks on the cluster, as many as it was started with
-            run.update_config(cluster="dask")
-            manager = RunManager(store, nice=0, isolate=False, dask=address)
-            manager.resume(args.run)
-            return watch(manager.handles[args.run], store, quiet=args.quiet)
-        return watch(RunHandle(args.run, store).start(), store, quiet=args.quiet)
+        manager = front.RunManager(
+            args.storage or front.default_url(), nice=0, isolate=False, dask=address
+        )
+        run = front.StoredRun.open(args.run, manager.storage)
+        cluster = "dask" if address else "local"  # its workers as tasks there, or here
+        if run.config().cluster != cluster:
+            run.update_config(cluster=cluster)
+        manager.resume(args.run)  # as many workers as it was started with
+        return watch(manager.handles[args.run], manager.storage, quiet=args.quiet)
 
 
 class Worker(Command):
@@ -247,14 +252,10 @@ class Worker(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.runs.runner import RunHandle
-        from tuning.runs.workers import follow_parent
-        from tuning.store.runs import load_study
-
-        follow_parent()
-        store = storage_mod.open_storage(args.storage)
-        load_study(args.run, store)
-        handle = RunHandle(
+        front.follow_parent()
+        store = front.open_storage(args.storage)
+        front.StoredRun.open(args.run, store)  # a clear error when there is no such run
+        handle = front.RunHandle(
             args.run, store, max_trials=args.trials, n_jobs=args.n_jobs,
             clear_stop=not args.keep_stop,
         ).start()  # fmt: skip
@@ -271,54 +272,52 @@ class Stop(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.execution.lifecycle import request_stop
-
-        request_stop(args.run, storage_mod.open_storage(args.storage))
+        front.StoredRun.open(args.run, front.open_storage(args.storage)).request_stop()
         print(f"Asked every worker of '{args.run}' to stop; they stop within a fold or epoch.")
         return 0
 
 
 def watch(handle, store, quiet: bool = False) -> int:
-    """Progress bar while the run works in its thread; Ctrl-C stops it within a fold or epoch.
+    """Progress bar while the run works (a RunManager may still be starting it on a thread of
+    its own); Ctrl-C stops it within a fold or epoch.
 
     Prints the run's summary at the end; exit 0 when it finished or was stopped, 1 when it
     failed, 2 when it could not start (the handle's error).
     """
     from tqdm import tqdm
 
-    from tuning.store.results import run_summary
-
-    s = run_summary(store, handle.name)
+    s = front.run_summary(store, handle.name)
     bar = (
         None if quiet else tqdm(total=s.n_trials, unit="trial", file=sys.stderr, dynamic_ncols=True)
     )
     t0, shown, tty = time.time(), -1, sys.stderr.isatty()
     try:
-        while handle.alive:
-            handle.join(0.5)
-            s = run_summary(store, handle.name)
+        while handle.alive or not handle.started.is_set():
+            if handle.started.wait(0.5):
+                handle.join(0.5)
+            s = front.run_summary(store, handle.name)
             if bar is not None and (tty or s.done != shown):  # a log file gets one line a trial
                 _update(bar, s, t0)
                 shown = s.done
+        handle.join()  # ended: its status is read once its workers are gone
     except KeyboardInterrupt:
         print(
             "\nStopping after the current fold or epoch... (Ctrl-C again to abort)", file=sys.stderr
         )
         handle.stop()
+        handle.started.wait()
         handle.join()
     if bar is not None:
-        _update(bar, run_summary(store, handle.name), t0)
+        _update(bar, front.run_summary(store, handle.name), t0)
         bar.close()
     if handle.error:
         print(f"error: {handle.error}", file=sys.stderr)
         return 2
-    print(format_summary(run_summary(store, handle.name), time.time() - t0))
-    from tuning.store.runs import load_study
-
-    study = load_study(handle.name, store)
+    print(format_summary(front.run_summary(store, handle.name), time.time() - t0))
+    study = front.StoredRun.open(handle.name, store).study
     if len(study.directions) > 1:
         print(format_tradeoff(study))
-    return 0 if handle.status in ("finished", "stopped") else 1
+    return 0 if handle.status in (RunStatus.FINISHED, RunStatus.STOPPED) else 1
 
 
 def _update(bar, s, t0: float) -> None:

@@ -10,8 +10,7 @@ from tuning.cli import options as o
 from tuning.cli.command import Command
 from tuning.cli.output import fmt, format_summary, format_tradeoff, print_table, write
 from tuning.core.errors import UserError
-from tuning.store import storage as storage_mod
-from tuning.store.foreign import needs_config
+from tuning.runs import front
 
 
 class List(Command):
@@ -23,12 +22,10 @@ class List(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.store.results import list_runs
-
-        runs = list_runs(storage_mod.open_storage(args.storage))
+        runs = front.list_runs(front.open_storage(args.storage))
         if not runs:
             print(
-                f"No runs yet in {storage_mod.describe(args.storage)}. "
+                f"No runs yet in {front.describe_storage(args.storage)}. "
                 "Start one with `python -m tuning run ...`."
             )
             return 0
@@ -57,17 +54,16 @@ class Show(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.store.results import TrialFeed, run_summary, top_trials
-        from tuning.store.runs import load_study
+        from tuning.analysis import load_run
 
-        store = storage_mod.open_storage(args.storage)
-        study = load_study(args.run, store)
-        s = run_summary(store, args.run)
+        store = front.open_storage(args.storage)
+        study = front.StoredRun.open(args.run, store).study
+        s = front.run_summary(store, args.run)
         print(format_summary(s))
         if len(study.directions) > 1:
             print(format_tradeoff(study))
-        df = TrialFeed(study).refresh()
-        top = top_trials(df, s.direction, args.top)
+        df = load_run(study).frame
+        top = front.top_trials(df, s.direction, args.top)
         if top.empty:
             return 0
         params = [c for c in df.columns if c.startswith("param_")]
@@ -97,17 +93,15 @@ class Delete(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.store.runs import delete_run, load_study
-
-        store = storage_mod.open_storage(args.storage)
-        load_study(args.run, store)
+        store = front.open_storage(args.storage)
+        front.StoredRun.open(args.run, store)  # a clear error when there is no such run
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UserError("Deleting needs confirmation: pass --yes.")
             if input(f"Delete run '{args.run}' and all its trials? [y/N] ").strip().lower() != "y":
                 print("Nothing deleted.")
                 return 0
-        delete_run(args.run, store)
+        front.delete_run(args.run, store)
         print(f"Deleted run '{args.run}'.")
         return 0
 
@@ -156,13 +150,12 @@ class Report(Command):
         from tuning.analysis import DEFAULT_METHOD, load_run
         from tuning.report import export
         from tuning.report import html as report
-        from tuning.store.runs import load_study
 
-        store = storage_mod.open_storage(args.storage)
-        study = load_study(args.run, store)
+        store = front.open_storage(args.storage)
+        study = front.StoredRun.open(args.run, store).study
         run = load_run(study)
         if run.record.read_only and (args.script or args.model):
-            raise UserError(needs_config("--script and --model", plural=True))
+            raise UserError(front.needs_config("--script and --model", plural=True))
         ext = args.output.suffix.lower() if args.output else ""
         file_format = args.format or ("md" if ext in (".md", ".markdown") else "html")
         out = args.output or Path(f"{run.name}-report.{file_format}")
