@@ -20,8 +20,8 @@ from plotly.subplots import make_subplots
 from tuning.learn import search as learn
 from tuning.learn.landscapes import FIDELITY_STEPS, HEAT_POINTS, Landscape
 from tuning.learn.search import MethodRun
+from tuning.plots.base import base_layout
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS
-from tuning.plots.figures import base_layout
 
 NEXT_COLOR = "#e41a1c"  # red: the point about to be sampled
 GUESS_COLOR = "#ff00ff"

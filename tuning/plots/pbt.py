@@ -20,8 +20,8 @@ import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
 from plotly.subplots import make_subplots
 
+from tuning.plots.base import base_layout, empty_figure, esc
 from tuning.plots.colors import BEST_COLOR
-from tuning.plots.figures import base_layout, empty_figure, esc
 from tuning.store.trials import population_info
 
 PALETTE = (
