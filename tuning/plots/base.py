@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 HEIGHT = 420  # Analysis and report figures
 LIVE_HEIGHT = 380  # the Live monitor's charts, two to a row
@@ -150,10 +151,10 @@ def figure(
 ) -> go.Figure:
     """One constructor call per figure from plain dicts. Validation is off by default (on the
     live path it costs more than building the data; tests turn it on); a static figure gets the
-    template (validated: the report shares it between its figures)."""
+    template, the same object as every other static figure's (the report shares it)."""
     fig = go.Figure(data=data, layout=lay, _validate=VALIDATE if validate is None else validate)
-    if not live:
-        fig.update_layout(template=TEMPLATE)
+    if not live:  # the Template itself: without validation, a template's name stays a string
+        fig.layout.template = pio.templates[TEMPLATE]
     return fig
 
 
