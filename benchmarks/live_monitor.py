@@ -8,8 +8,8 @@
    values, a mix of complete / pruned / failed states, start and end times one second apart.
 2. Times what the Live monitor's fragment does on each refresh: LiveRun.snapshot() (incremental
    TrialFeed read + RunData + derived data + importance from the run's one cache when due: the
-   same PED-ANOVA with bootstrap resamples as the Analysis page), every figure (ui.charts.live_figures),
-   the two tables, and the JSON that Streamlit sends for each figure (fig.to_json(), which is
+   same PED-ANOVA with bootstrap resamples as the Analysis page), every figure
+   (tuning.plots.live.live_figures), the two tables, and the JSON that Streamlit sends for each figure (fig.to_json(), which is
    what st.plotly_chart serializes). 10 new trials are added before each of 10 refreshes;
    the median is reported. Target: <= 200 ms and <= 2 MB per refresh.
 3. Cold start: `streamlit run app.py` in a subprocess -> /_stcore/health ok -> Chromium
@@ -99,7 +99,8 @@ def make_trials(start: int, n: int, dists: dict, t0: dt.datetime, rng: random.Ra
 def refresh(live_run) -> tuple[float, int, dict]:
     """One Live monitor refresh: what the fragment computes and sends. Returns (s, bytes, info):
     info has the time of each part, the bytes of each figure and the snapshot."""
-    from ui import charts, tables
+    from tuning.plots import live as charts
+    from ui import tables
 
     t0 = time.perf_counter()
     snap = live_run.snapshot()

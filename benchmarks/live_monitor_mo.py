@@ -8,7 +8,7 @@
    a mix of complete / pruned / failed states. More trees and deeper trees buy accuracy with
    time, so the front is a real trade-off curve (a few dozen members).
 2. Times what the Live monitor's fragment does at each refresh (LiveRun.snapshot: the feed, the
-   run data, the incremental Pareto front and hypervolume history; every figure, ui.charts.
+   run data, the incremental Pareto front and hypervolume history; every figure, tuning.plots.live.
    live_figures; the tables, the front's included; the figures' JSON, what st.plotly_chart
    sends). A trickle of 5 new trials comes before each refresh; the median is reported.
    Target: <= 200 ms and <= 2 MB per refresh.
@@ -96,8 +96,9 @@ def make_trials(start: int, n: int, dists: dict, t0: dt.datetime, rng: random.Ra
 def refresh(live_run, scratch: bool = False) -> tuple[float, int, dict]:
     """One Live monitor refresh: what the fragment computes and sends. scratch: the front is
     recomputed from all trials (a new tracker) instead of updated with the new ones."""
+    from tuning.plots import live as charts
     from tuning.plots import pareto as pareto_plots
-    from ui import charts, tables
+    from ui import tables
 
     if scratch:
         live_run.fronts = None

@@ -324,7 +324,7 @@ def _timeline(run: an.RunData) -> None:
 
 
 def _curves(run: an.RunData) -> None:
-    _chart(plots.learning_curves_figure(run), "an_curves")
+    _chart(plots.learning_curves_of(run), "an_curves")
     st.caption(
         "The CV score reported during each trial (after each fold, epoch or boosting "
         "round); multi-fidelity methods stop poor trials early on these curves."

@@ -4,7 +4,7 @@
 "running" in the storage when another process runs it). If so, the fragment reruns every
 POLL_S seconds; when the run ends, it forces one full rerun, which defines the fragment again
 without run_every, so the browser stops polling. Each refresh reads only new or unfinished
-trials (tuning.analysis.LiveRun) and draws small figures (ui.charts).
+trials (tuning.analysis.LiveRun) and draws small figures (tuning.plots.live).
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ import streamlit as st
 from tuning.analysis import MIN_TRIALS_FOR_IMPORTANCE, Snapshot, pareto
 from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
+from tuning.plots import live as charts
 from tuning.plots import pareto as pareto_plots
+from tuning.plots.base import empty_figure
 from tuning.runs.front import STALE_S, choose
-from ui import charts, foreign, notes, pbt_view, registry, runs, tables, text
+from ui import foreign, notes, pbt_view, registry, runs, tables, text
 
 POLL_S = 1.5
 RESUMABLE = (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.QUEUED)
@@ -223,7 +225,7 @@ def skeleton() -> None:
         col.metric(label, "…")
     left, right = st.columns(2)
     for col, title in ((left, "Score of every trial"), (right, "Score over time")):
-        frame = charts.empty_figure("Loading trials…", charts.layout(title, "", ""))
+        frame = empty_figure(title, "Loading trials…", "", "", live=True)
         col.plotly_chart(frame, config=PLOTLY_CONFIG)
 
 

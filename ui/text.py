@@ -12,6 +12,8 @@ import string
 from datetime import datetime
 from typing import Any
 
+from tuning.plots.base import params_text, value_text
+
 _MD_SPECIAL = set(string.punctuation)
 
 
@@ -63,22 +65,9 @@ def local_time(iso: str | None, short: bool = False) -> str:
         return iso
 
 
-def value(v: Any) -> str:
-    """A hyperparameter value as a user would type it."""
-    if v is None:
-        return "None"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        return f"{v:.4g}" if v != 0 and (abs(v) < 1e-3 or abs(v) >= 1e5) else f"{v:.6g}"
-    return str(v)
-
-
-def params(p: dict[str, Any], limit: int = 6) -> str:
-    items = [f"{k}={value(v)}" for k, v in list(p.items())[:limit]]
-    if len(p) > limit:
-        items.append("…")
-    return ", ".join(items)
+# A hyperparameter value as a user would type it, and a few of them: the figures' wording.
+value = value_text
+params = params_text
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

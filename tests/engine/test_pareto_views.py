@@ -254,6 +254,16 @@ def test_report_of_a_multi_objective_run_has_the_front_and_the_choice():
     assert "0.83" in table  # the chosen trial's test score
 
 
+def test_the_fronts_in_the_report_have_the_template_of_every_other_figure():
+    """A dict-built figure given the template by name kept the name (Plotly resolves it only
+    with validation): the report drew the front and hypervolume in Plotly's default style, and
+    no figure could leave its template to the page."""
+    data = report.build_report(known_study(choice=CHOICE))
+    for name in ("pareto_front", "hypervolume"):
+        assert data.figures[name].layout.template.layout.plot_bgcolor == "white", name
+    assert "window.plotlyTemplate=null" not in report.report_html(data)
+
+
 def test_report_of_a_single_objective_run_has_no_tradeoff_section():
     study = optuna.create_study(storage=InMemoryStorage(), study_name="one", direction="maximize")
     cfg = RunConfig(DatasetRef("iris"), "knn", "random", n_trials=3, cv_folds=3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from app_support import (
@@ -25,11 +26,12 @@ from app_support import (
     wait_until_idle,
 )
 
+from tuning.analysis import Importance
+from tuning.plots import live as chart_mod
+from tuning.plots.colors import STATE_COLORS
 from tuning.runs.runner import RunHandle, create_run
 from tuning.store.runs import counted, delete_run, load_study
-from ui import charts as chart_mod
 from ui import monitor, state
-from ui.charts import STATE_COLORS
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
 
@@ -258,13 +260,20 @@ def test_a_stopped_or_pruned_trials_running_mean_is_not_drawn_as_a_score():
     assert top["accuracy"].max() == pytest.approx(0.8) and set(top["trial"]) == {0, 1, 2}
 
 
+def _importance(shares: dict[str, float], n_complete: int, method: str) -> Importance:
+    table = pd.DataFrame({"param": list(shares), "importance": list(shares.values())})
+    table = table.assign(low=table["importance"], high=table["importance"], above_next=np.nan)
+    return Importance(table, method, n_complete, 0, 0.0, "", n_complete)
+
+
 def test_the_importance_chart_says_when_evaluators_disagree():
-    fig = chart_mod.importance_bars({"kernel": 0.7, "C": 0.3}, 30, "mean decrease impurity",
+    fig = chart_mod.importance_bars(_importance({"kernel": 0.7, "C": 0.3}, 30, "mdi"),
                                     "PED-ANOVA ranks C above kernel")  # fmt: skip
     sub = fig.layout.title.subtitle.text
     assert "mean decrease impurity importance over 30" in sub
     assert "PED-ANOVA ranks C above kernel (see Analysis)" in sub
-    assert "⚠" not in chart_mod.importance_bars({"a": 1.0}, 5, "PED-ANOVA").layout.title.subtitle.text
+    one = chart_mod.importance_bars(_importance({"a": 1.0}, 5, "ped_anova"))
+    assert "⚠" not in one.layout.title.subtitle.text
 
 
 def test_placeholder_shows_the_pages_layout_before_the_first_snapshot():

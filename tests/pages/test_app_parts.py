@@ -10,7 +10,9 @@ from tuning.analysis.live import derived_columns, eta_seconds
 from tuning.core.errors import SpaceError
 from tuning.core.scoring import Scoring
 from tuning.models import REGISTRY as MODELS
-from ui import charts, tables, text
+from tuning.plots import live as charts
+from tuning.plots.base import esc
+from ui import tables, text
 from ui.space_table import parse_token, space_to_table, table_to_space
 
 
@@ -148,7 +150,7 @@ def test_markdown_in_user_text_is_shown_literally():
     assert text.md("**x** [a](javascript:alert(1)) <b>") == (
         r"\*\*x\*\* \[a\]\(javascript\:alert\(1\)\) \<b\>"
     )
-    assert charts._safe("<img src=x>") == "&lt;img src=x&gt;"
+    assert esc("<img src=x>") == "&lt;img src=x&gt;"
 
 
 def test_removing_a_choice_that_a_condition_needs_is_refused():

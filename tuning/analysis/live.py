@@ -5,7 +5,7 @@ a page keeps one per run for the life of the process (ui.registry). `read()` is 
 Analysis and Report pages get the run's `RunData`; `snapshot()` is what every Live monitor
 refresh calls: the same `RunData` plus the few live numbers (progress, time left, the learning
 curves of the best and newest trials, importance when due, and whether another evaluator
-ranks the parameters differently), as plain data that ui.charts turns
+ranks the parameters differently), as plain data that tuning.plots.live turns
 into figures. Both read only new or unfinished trials, and both take importance from the same
 cache, so the two pages show the same numbers for the same run.
 """
@@ -253,7 +253,7 @@ class LiveRun:
         self.foreign = is_foreign_study(self.study)  # made by another tool: read-only
         self.feed = TrialFeed(self.study, values=self.foreign)
         self.lock = threading.Lock()
-        self.hover_cache: dict[int, str] = {}  # finished trials' hover text (ui.charts)
+        self.hover_cache: dict[int, str] = {}  # finished trials' hover text (tuning.plots.live)
         self.importances = ImportanceCache()  # the one importance of this run, per method
         self.fronts: FrontTracker | None = None  # multi-objective runs: made on first refresh
         self.n_objectives: int | None = None

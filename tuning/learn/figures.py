@@ -20,8 +20,8 @@ from plotly.subplots import make_subplots
 from tuning.learn import search as learn
 from tuning.learn.landscapes import FIDELITY_STEPS, HEAT_POINTS, Landscape
 from tuning.learn.search import MethodRun
+from tuning.plots.base import base_layout
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS
-from tuning.plots.figures import base_layout
 
 NEXT_COLOR = "#e41a1c"  # red: the point about to be sampled
 GUESS_COLOR = "#ff00ff"
@@ -307,51 +307,67 @@ def internals_figure(run: MethodRun, t: int) -> go.Figure:
     _base(fig, land, run, t, points=name != "nsga2")  # the genetic algorithm's: by generation
     title = f"Trial {t + 1}: where it samples next"
     if name == "grid":
-        lx, ly = zip(*run.lattice, strict=True)
-        fig.add_trace(go.Scatter(
-            x=list(lx), y=list(ly), mode="markers", name="the lattice (every trial, fixed in advance)",
-            marker=dict(symbol="x-thin", size=9, line=dict(width=1.5, color="#dddddd")),
-            hoverinfo="skip",
-        ))  # fmt: skip
-        title = f"Trial {t + 1}: the next lattice point, in a fixed order"
+        title = _lattice(fig, run, t)
     elif name == "cmaes":
-        d = learn.cmaes_distribution(run, t)
-        if d is None:
-            title = f"Trial {t + 1}: a random start, before CMA-ES has a distribution"
-        else:
-            members = set(d["members"])
-            for k, dash in ((1, "solid"), (2, "dot")):
-                ex, ey = d["ellipses"][k]
-                fig.add_trace(go.Scatter(x=_f32(ex), y=_f32(ey), mode="lines",
-                                         name=f"{k}σ of the search distribution",
-                                         line=dict(color=NEXT_COLOR, dash=dash, width=2),
-                                         hoverinfo="skip"))  # fmt: skip
-            fig.add_trace(go.Scatter(
-                x=[d["mean"][0]], y=[d["mean"][1]], mode="markers", name="mean",
-                marker=dict(symbol="cross", size=12, color=NEXT_COLOR),
-            ))  # fmt: skip
-            xs, ys = run.xy(t)
-            idx = [i for i in range(t) if i in members]
-            if idx:
-                fig.add_trace(go.Scatter(
-                    x=_f32(xs[idx]), y=_f32(ys[idx]), mode="markers", name="this generation so far",
-                    marker=dict(size=10, color="#ffd92f", line=dict(color="black", width=1)),
-                ))  # fmt: skip
-            title = f"Trial {t + 1}: drawn from generation {d['generation'] + 1}'s distribution"
+        title = _cmaes_state(fig, run, t)
     elif name == "nsga2":
-        gens = learn.generations(run)
-        xs, ys = run.xy(t)
-        for g in sorted({gens[i] for i in range(t) if gens[i] is not None}):
-            idx = [i for i in range(t) if gens[i] == g]
-            fig.add_trace(go.Scatter(
-                x=_f32(xs[idx]), y=_f32(ys[idx]), mode="markers", name=f"generation {g + 1}",
-                marker=dict(size=10, color=GEN_COLORS[g % len(GEN_COLORS)],
-                            line=dict(color="black", width=1)),
-            ))  # fmt: skip
-        g = gens[t]
-        title = f"Trial {t + 1}: a child in generation {g + 1}" if g is not None else title
+        title = _generations(fig, run, t) or title
     _axes(fig, land)
     return _below(fig, title, height=460)
+
+
+def _lattice(fig: go.Figure, run: MethodRun, t: int) -> str:
+    """Grid search: every lattice point, fixed in advance; the title says the order is fixed."""
+    lx, ly = zip(*run.lattice, strict=True)
+    fig.add_trace(go.Scatter(
+        x=list(lx), y=list(ly), mode="markers", name="the lattice (every trial, fixed in advance)",
+        marker=dict(symbol="x-thin", size=9, line=dict(width=1.5, color="#dddddd")),
+        hoverinfo="skip",
+    ))  # fmt: skip
+    return f"Trial {t + 1}: the next lattice point, in a fixed order"
+
+
+def _cmaes_state(fig: go.Figure, run: MethodRun, t: int) -> str:
+    """CMA-ES: its search distribution (1σ and 2σ ellipses, the mean) and the generation's
+    members so far; before it has one, the title says the trial is a random start."""
+    d = learn.cmaes_distribution(run, t)
+    if d is None:
+        return f"Trial {t + 1}: a random start, before CMA-ES has a distribution"
+    members = set(d["members"])
+    for k, dash in ((1, "solid"), (2, "dot")):
+        ex, ey = d["ellipses"][k]
+        fig.add_trace(go.Scatter(x=_f32(ex), y=_f32(ey), mode="lines",
+                                 name=f"{k}σ of the search distribution",
+                                 line=dict(color=NEXT_COLOR, dash=dash, width=2),
+                                 hoverinfo="skip"))  # fmt: skip
+    fig.add_trace(go.Scatter(
+        x=[d["mean"][0]], y=[d["mean"][1]], mode="markers", name="mean",
+        marker=dict(symbol="cross", size=12, color=NEXT_COLOR),
+    ))  # fmt: skip
+    xs, ys = run.xy(t)
+    idx = [i for i in range(t) if i in members]
+    if idx:
+        fig.add_trace(go.Scatter(
+            x=_f32(xs[idx]), y=_f32(ys[idx]), mode="markers", name="this generation so far",
+            marker=dict(size=10, color="#ffd92f", line=dict(color="black", width=1)),
+        ))  # fmt: skip
+    return f"Trial {t + 1}: drawn from generation {d['generation'] + 1}'s distribution"
+
+
+def _generations(fig: go.Figure, run: MethodRun, t: int) -> str | None:
+    """The genetic algorithm: the trials so far, one colour per generation; the title names
+    trial t's generation (None when it has none)."""
+    gens = learn.generations(run)
+    xs, ys = run.xy(t)
+    for g in sorted({gens[i] for i in range(t) if gens[i] is not None}):
+        idx = [i for i in range(t) if gens[i] == g]
+        fig.add_trace(go.Scatter(
+            x=_f32(xs[idx]), y=_f32(ys[idx]), mode="markers", name=f"generation {g + 1}",
+            marker=dict(size=10, color=GEN_COLORS[g % len(GEN_COLORS)],
+                        line=dict(color="black", width=1)),
+        ))  # fmt: skip
+    g = gens[t]
+    return f"Trial {t + 1}: a child in generation {g + 1}" if g is not None else None
 
 
 def _tpe(run: MethodRun, t: int, d: dict) -> go.Figure:

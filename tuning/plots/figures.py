@@ -1,16 +1,19 @@
-"""Plotly figures of the Analysis page and the report, built from `tuning.analysis` results.
+"""Plotly figures of the Analysis page and the report, built from `tuning.analysis` results;
+the Live monitor draws two of them too (importance and learning curves, in the live style:
+tuning.plots.live).
 
 Every figure has a title, axis titles with units, the score's name and direction, and one colour
 per trial state (STATE_COLORS, shared with the UI). Payloads stay small at 10,000 trials: point
 clouds use WebGL (Scattergl) and a deterministic sample that keeps the best trials; the contour
 is binned; numeric arrays travel as typed arrays. Every string that can come from a user (run
-and parameter names, values) is HTML-escaped, because Plotly renders labels as HTML.
+and parameter names, values) is HTML-escaped, because Plotly renders labels as HTML. The layout,
+the empty figure and escaping are tuning.plots.base's.
 """
 
 from __future__ import annotations
 
-import html
 import math
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -19,46 +22,32 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from tuning import analysis as an
+from tuning.plots.base import (
+    HEIGHT,
+    LIVE_HEIGHT,
+    SCATTER,
+    base_layout,
+    empty_figure,
+    esc,
+    figure,
+    fixed_margins,
+    layout,
+    params_text,
+)
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 
 TEST_COLOR = "#2ca02c"
 TRAIN_COLOR = "#7f7f7f"
-HEIGHT = 420
-TEMPLATE = "plotly_white"
 MAX_POINTS = 2000
 # Trial number as colour: the darker part of Blues only, so the first trials stay visible on a
 # white background (the scale's lightest end is nearly white).
 TRIAL_SCALE = [[0.0, "#4292c6"], [0.5, "#2171b5"], [1.0, "#08306b"]]  # 3.4:1 on white and darker
-
-
-def esc(text: Any) -> str:
-    """Escape a user-controlled string for Plotly (labels render as HTML)."""
-    return html.escape(str(text), quote=True)
-
-
-def base_layout(fig: go.Figure, title: str, x: str | None = None, y: str | None = None,
-            height: int = HEIGHT, **kw: Any) -> go.Figure:  # fmt: skip
-    layout: dict[str, Any] = dict(
-        title=dict(text=title, x=0.01, xanchor="left"),
-        template=TEMPLATE,
-        height=height,
-        margin=dict(l=60, r=20, t=70 if "<br>" in title else 60, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1.0),
-    )
-    fig.update_layout(**{**layout, **kw})
-    if x is not None:
-        fig.update_xaxes(title_text=x)
-    if y is not None:
-        fig.update_yaxes(title_text=y)
-    return fig
-
-
-def empty_figure(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=esc(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return base_layout(fig, title, height=240)
+TRIAL_PALETTE = (
+    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#8c564b",
+    "#e377c2", "#17becf", "#bcbd22", "#ff7f0e", "#7f7f7f",
+)  # fmt: skip
+CURVES_TOP = 10  # Analysis and the report: the learning curves of the 10 best trials...
+CURVES_MAX = 60  # ...and an even sample of the rest, up to this many trials
 
 
 def nice_ticks(low: float, high: float, log: bool = False, integer: bool = False,
@@ -105,39 +94,43 @@ def _is_log(run: an.RunData, name: str) -> bool:
 
 
 # -- importance -----------------------------------------------------------------------------------
-def importance_figure(imp: an.Importance) -> go.Figure:
-    """Horizontal bars (share of total importance) with the bootstrap 5-95% interval."""
-    title = f"Parameter importance ({esc(imp.label)})"
-    if not imp.ok:
-        return empty_figure(title, imp.note or "No importance to show.")
-    t = imp.table.iloc[::-1]  # most important on top
-    fig = go.Figure(
-        go.Bar(
-            x=t["importance"].to_numpy(),
-            y=[esc(p) for p in t["param"]],
-            orientation="h",
-            marker_color=STATE_COLORS["complete"],
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=(t["high"] - t["importance"]).clip(lower=0).to_numpy(),
-                arrayminus=(t["importance"] - t["low"]).clip(lower=0).to_numpy(),
-                color="#444",
-            ),
-            customdata=np.c_[t["low"].to_numpy(), t["high"].to_numpy()],
-            hovertemplate="%{y}: %{x:.3f} (5-95%: %{customdata[0]:.3f}-%{customdata[1]:.3f})"
-            "<extra></extra>",
+def importance_figure(
+    imp: an.Importance, title: str | None = None, subtitle: str | None = None, *,
+    x_title: str = "share of total importance", y_title: str | None = None, live: bool = False,
+) -> go.Figure:  # fmt: skip
+    """Horizontal bars (share of total importance), most important on top, with the bootstrap
+    5-95% interval as whiskers. The title, subtitle and axis titles are the page's wording (the
+    defaults: the Analysis page's, which names the evaluator and the resamples)."""
+    title = title or f"Parameter importance ({esc(imp.label)})"
+    t = imp.table
+    share = t["importance"].to_numpy(dtype=float)[::-1]  # most important on top
+    if not (share > 0).any():  # no table, or every share 0: nothing to rank
+        message = "Not enough variation to rank parameters" if imp.ok else (
+            imp.note or "No importance to show.")  # fmt: skip
+        return empty_figure(title, message, x_title, y_title or "", live=live, subtitle=subtitle)
+    if subtitle is None:
+        subtitle = (
+            f"{imp.n_trials:,} complete trials, {imp.n_boot} bootstrap resamples; "
+            "bars: 5-95% interval"
         )
-    )
-    sub = f"{imp.n_trials:,} complete trials, {imp.n_boot} bootstrap resamples"
-    return base_layout(
-        fig,
-        f"{title}<br><sup>{sub}; bars: 5-95% interval</sup>",
-        "share of total importance",
-        None,
-        height=max(260, 60 + 34 * len(t)),
-        showlegend=False,
-    )
+    low, high = t["low"].to_numpy(dtype=float)[::-1], t["high"].to_numpy(dtype=float)[::-1]
+    bars = {
+        "type": "bar",
+        "x": share,
+        "y": [esc(p) for p in t["param"].tolist()[::-1]],
+        "orientation": "h",
+        "marker": {"color": STATE_COLORS["complete"]},
+        "error_x": {
+            "type": "data", "symmetric": False, "color": "#444",
+            "array": np.clip(high - share, 0, None), "arrayminus": np.clip(share - low, 0, None),
+        },
+        "customdata": np.c_[low, high],
+        "hovertemplate": "%{y}: %{x:.3f} (5-95%: %{customdata[0]:.3f}-%{customdata[1]:.3f})"
+        "<extra></extra>",
+    }  # fmt: skip
+    lay = layout(title, x_title, y_title, height=max(260, 60 + 34 * len(t)), subtitle=subtitle,
+                 live=live, showlegend=False)  # fmt: skip
+    return figure([bars], lay, live)
 
 
 # -- slices ---------------------------------------------------------------------------------------
@@ -153,75 +146,78 @@ def slice_figure(run: an.RunData, params: list[str] | None = None,
     rows = math.ceil(len(names) / cols)
     fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, horizontal_spacing=0.04,
                         vertical_spacing=0.16 if rows > 1 else 0.1)  # fmt: skip
-    y = an.to_float(pts["value"])
-    numbers = _ids(pts["number"])
-    best = run.best  # drawn on top of every panel: it must never hide among the others
-    best_vals = None if best is None else {n: best.get(f"param_{n}") for n in names}
     for i, name in enumerate(names):
-        r, c = divmod(i, cols)
+        at = dict(row=i // cols + 1, col=i % cols + 1)
         info = run.params[name]
-        vals = run.param_values(name, pts)
-        ok = vals.notna().to_numpy()
-        x = (
-            an.to_float(vals[ok])
-            if info.numeric
-            else np.array([esc(v) for v in vals[ok]], dtype=object)
-        )
-        fig.add_trace(
-            go.Scattergl(
-                x=x,
-                y=y[ok],
-                mode="markers",
-                customdata=numbers[ok],
-                marker=dict(
-                    size=5,
-                    color=numbers[ok],
-                    colorscale=TRIAL_SCALE,
-                    opacity=0.8,
-                    showscale=i == 0,
-                    cmin=0,
-                    cmax=max(1, int(run.frame["number"].max())),
-                    colorbar=dict(title="trial", thickness=12, len=0.6),
-                ),
-                hovertemplate=f"trial %{{customdata}}<br>{esc(name)}=%{{x}}<br>score=%{{y:.4g}}"
-                "<extra></extra>",
-                showlegend=False,
-            ),  # fmt: skip
-            row=r + 1,
-            col=c + 1,
-        )
-        if best is not None and best_vals is not None and pd.notna(best_vals.get(name)):
-            bx = best_vals[name]
-            fig.add_trace(
-                go.Scatter(
-                    x=[float(bx) if info.numeric else esc(bx)], y=[float(best["value"])],
-                    mode="markers", name=f"best trial (#{int(best['number'])})",
-                    marker=dict(symbol="star", size=13, color=BEST_COLOR,
-                                line=dict(width=1, color="#1b5e20")),
-                    hovertemplate=f"best trial<br>{esc(name)}=%{{x}}<br>score=%{{y:.4g}}"
-                    "<extra></extra>",
-                    showlegend=i == 0, legendgroup="best",
-                ),
-                row=r + 1, col=c + 1,
-            )  # fmt: skip
-        axis = dict(title_text=esc(name) + (" (log)" if info.log else ""))
-        if info.log:
-            axis["type"] = "log"
-        elif info.kind == "int" and info.low is not None and info.high is not None:
-            ticks = nice_ticks(info.low, info.high, integer=True, target=4)
-            axis.update(tickmode="array", tickvals=ticks, ticktext=[_tick_text(t, True) for t in ticks])
-        elif not info.numeric:
-            axis.update(type="category", categoryorder="array",
-                        categoryarray=[esc(v) for v in (info.choices or [])])  # fmt: skip
-        fig.update_xaxes(row=r + 1, col=c + 1, **axis)
+        fig.add_trace(_slice_trials(run, name, pts, first=i == 0), **at)
+        best = _slice_best(run, name, first=i == 0)  # on top: it must never hide among the others
+        if best is not None:
+            fig.add_trace(best, **at)
+        fig.update_xaxes(**at, **_slice_axis(name, info))
     for r in range(1, rows + 1):  # the same score title on every row
         fig.update_yaxes(title_text=esc(run.score_title), row=r, col=1)
-    note = (
-        f" ({len(pts):,} of {run.n_complete:,} trials, best kept)"
-        if len(pts) < run.n_complete
-        else ""
-    )
-    return base_layout(fig, title + esc(note), height=max(HEIGHT, 300 * rows + 80))
+    return base_layout(fig, title + esc(_sample_note(len(pts), run.n_complete)),
+                       height=max(HEIGHT, 300 * rows + 80))  # fmt: skip
+
+
+def _slice_trials(run: an.RunData, name: str, pts: pd.DataFrame, first: bool) -> go.Scattergl:
+    """The sampled trials' scores against one parameter, coloured by trial number (the colour
+    bar once, on the first panel)."""
+    info = run.params[name]
+    vals = run.param_values(name, pts)
+    ok = vals.notna().to_numpy()
+    x = an.to_float(vals[ok]) if info.numeric else np.array([esc(v) for v in vals[ok]], dtype=object)
+    numbers = _ids(pts["number"])
+    return go.Scattergl(
+        x=x,
+        y=an.to_float(pts["value"])[ok],
+        mode="markers",
+        customdata=numbers[ok],
+        marker=dict(
+            size=5, color=numbers[ok], colorscale=TRIAL_SCALE, opacity=0.8, showscale=first,
+            cmin=0, cmax=max(1, int(run.frame["number"].max())),
+            colorbar=dict(title="trial", thickness=12, len=0.6),
+        ),
+        hovertemplate=f"trial %{{customdata}}<br>{esc(name)}=%{{x}}<br>score=%{{y:.4g}}"
+        "<extra></extra>",
+        showlegend=False,
+    )  # fmt: skip
+
+
+def _slice_best(run: an.RunData, name: str, first: bool) -> go.Scatter | None:
+    """The best trial's star on one panel; None when there is no best or it lacks the
+    parameter (one legend entry, from the first panel)."""
+    best = run.best
+    if best is None or pd.isna(best.get(f"param_{name}")):
+        return None
+    info = run.params[name]
+    bx = best[f"param_{name}"]
+    return go.Scatter(
+        x=[float(bx) if info.numeric else esc(bx)], y=[float(best["value"])],
+        mode="markers", name=f"best trial (#{int(best['number'])})",
+        marker=dict(symbol="star", size=13, color=BEST_COLOR, line=dict(width=1, color="#1b5e20")),
+        hovertemplate=f"best trial<br>{esc(name)}=%{{x}}<br>score=%{{y:.4g}}<extra></extra>",
+        showlegend=first, legendgroup="best",
+    )  # fmt: skip
+
+
+def _slice_axis(name: str, info: an.ParamInfo) -> dict[str, Any]:
+    """A panel's x axis in the parameter's own terms: log scale, whole-number ticks for an
+    integer, the choices in their order for a category."""
+    axis: dict[str, Any] = dict(title_text=esc(name) + (" (log)" if info.log else ""))
+    if info.log:
+        axis["type"] = "log"
+    elif info.kind == "int" and info.low is not None and info.high is not None:
+        ticks = nice_ticks(info.low, info.high, integer=True, target=4)
+        axis.update(tickmode="array", tickvals=ticks, ticktext=[_tick_text(t, True) for t in ticks])
+    elif not info.numeric:
+        axis.update(type="category", categoryorder="array",
+                    categoryarray=[esc(v) for v in (info.choices or [])])  # fmt: skip
+    return axis
+
+
+def _sample_note(drawn: int, n_complete: int) -> str:
+    return f" ({drawn:,} of {n_complete:,} trials, best kept)" if drawn < n_complete else ""
 
 
 # -- contour --------------------------------------------------------------------------------------
@@ -305,34 +301,8 @@ def parallel_figure(run: an.RunData, params: list[str] | None = None,
     for name in names:
         info = run.params[name]
         vals = run.param_values(name, pts)
-        if not info.numeric:
-            choices = [str(c) for c in (info.choices or sorted(vals.dropna().astype(str).unique()))]
-            pos = {c: i for i, c in enumerate(choices)}
-            codes = np.array([pos.get(str(v), -1) if v is not None and v == v else -1 for v in vals],
-                             dtype=float)  # fmt: skip
-            tickvals, ticktext = list(range(len(choices))), [esc(c) for c in choices]
-            if (codes < 0).any():
-                tickvals, ticktext = [-1, *tickvals], ["(inactive)", *ticktext]
-            dims.append(dict(label=esc(name), values=codes, tickvals=tickvals, ticktext=ticktext,
-                             range=[min(tickvals), max(tickvals)]))  # fmt: skip
-            continue
-        v = an.to_float(vals)
-        if info.log:
-            v = np.log10(np.clip(v, 1e-300, None))
-        lo = math.log10(info.low) if info.log else float(info.low)
-        hi = math.log10(info.high) if info.log else float(info.high)
-        if hi <= lo:
-            hi = lo + 1.0
-        integer = info.kind == "int"
-        raw = nice_ticks(10**lo if info.log else lo, 10**hi if info.log else hi, info.log, integer)
-        ticks = [math.log10(r) if info.log else r for r in raw]
-        text = [_tick_text(r, integer) for r in raw]
-        if np.isnan(v).any():
-            missing = lo - 0.1 * (hi - lo)
-            v = np.where(np.isnan(v), missing, v)
-            ticks, text, lo = [missing, *ticks], ["(inactive)", *text], missing
-        label = esc(name) + (" (log)" if info.log else "")
-        dims.append(dict(label=label, values=v, range=[lo, hi], tickvals=ticks, ticktext=text))
+        dims.append(_numeric_dimension(name, info, vals) if info.numeric
+                    else _category_dimension(name, info, vals))  # fmt: skip
     score = an.to_float(pts["value"])
     dims.append(dict(label=esc(run.label), values=score))
     fig = go.Figure(
@@ -348,12 +318,45 @@ def parallel_figure(run: an.RunData, params: list[str] | None = None,
             ),
         )  # fmt: skip
     )
-    note = (
-        f" ({len(pts):,} of {run.n_complete:,} trials, best kept)"
-        if len(pts) < run.n_complete
-        else ""
-    )
-    return base_layout(fig, title + esc(note), height=460, margin=dict(l=60, r=110, t=90, b=40))
+    return base_layout(fig, title + esc(_sample_note(len(pts), run.n_complete)), height=460,
+                       margin=dict(l=60, r=110, t=90, b=40))  # fmt: skip
+
+
+def _category_dimension(name: str, info: an.ParamInfo, vals: pd.Series) -> dict[str, Any]:
+    """A categorical parameter's axis: one tick per choice, in the space's order, and
+    "(inactive)" below them for trials that did not have the parameter."""
+    choices = [str(c) for c in (info.choices or sorted(vals.dropna().astype(str).unique()))]
+    pos = {c: i for i, c in enumerate(choices)}
+    codes = np.array([pos.get(str(v), -1) if v is not None and v == v else -1 for v in vals],
+                     dtype=float)  # fmt: skip
+    tickvals, ticktext = list(range(len(choices))), [esc(c) for c in choices]
+    if (codes < 0).any():
+        tickvals, ticktext = [-1, *tickvals], ["(inactive)", *ticktext]
+    return dict(label=esc(name), values=codes, tickvals=tickvals, ticktext=ticktext,
+                range=[min(tickvals), max(tickvals)])  # fmt: skip
+
+
+def _numeric_dimension(name: str, info: an.ParamInfo, vals: pd.Series) -> dict[str, Any]:
+    """A numeric parameter's axis over its whole searched range (log10 units where it is
+    searched on a log scale), ticked at round values in its own units; trials without the
+    parameter sit at "(inactive)" just below the range."""
+    v = an.to_float(vals)
+    if info.log:
+        v = np.log10(np.clip(v, 1e-300, None))
+    lo = math.log10(info.low) if info.log else float(info.low)
+    hi = math.log10(info.high) if info.log else float(info.high)
+    if hi <= lo:
+        hi = lo + 1.0
+    integer = info.kind == "int"
+    raw = nice_ticks(10**lo if info.log else lo, 10**hi if info.log else hi, info.log, integer)
+    ticks = [math.log10(r) if info.log else r for r in raw]
+    text = [_tick_text(r, integer) for r in raw]
+    if np.isnan(v).any():
+        missing = lo - 0.1 * (hi - lo)
+        v = np.where(np.isnan(v), missing, v)
+        ticks, text, lo = [missing, *ticks], ["(inactive)", *text], missing
+    label = esc(name) + (" (log)" if info.log else "")
+    return dict(label=label, values=v, range=[lo, hi], tickvals=ticks, ticktext=text)
 
 
 # -- distribution ---------------------------------------------------------------------------------
@@ -458,55 +461,138 @@ def timeline_figure(run: an.RunData, tl: pd.DataFrame | None = None) -> go.Figur
 
 
 # -- learning curves ------------------------------------------------------------------------------
-def learning_curves_figure(run: an.RunData, curves: pd.DataFrame | None = None) -> go.Figure:
-    """Intermediate CV scores per trial (after each fold, epoch or boosting round)."""
-    step = run.step_label
-    title = f"Learning curves: CV {esc(run.label)} by {step}"
-    curves = an.learning_curves(run) if curves is None else curves
-    if curves.empty:
-        if run.record.multi_objective:  # Optuna refuses trial.report on several objectives
-            return empty_figure(title, "Multi-objective trials keep no per-fold scores in Optuna.")
-        return empty_figure(title, "No intermediate scores were reported yet.")
-    fig = go.Figure()
+def learning_curves_figure(
+    curves: list[an.Curve], step_label: str, score_title: str, best_number: int | None = None,
+    *, title: str = "Learning curves", subtitle: str | None = None,
+    empty: str = "No intermediate scores were reported yet.", few: int = 0, live: bool = False,
+) -> go.Figure:  # fmt: skip
+    """Intermediate scores per trial (after each fold, epoch or boosting round). Up to `few`
+    curves get a colour and legend entry each (e.g. a learning-rate sweep); more are grouped by
+    state into one trace each (gaps between trials, a small payload) with the best trial's
+    drawn over them. Pruned trials end in an orange ×, early-stopped networks in a ◆."""
+    if not curves:
+        return empty_figure(title, empty, step_label, score_title, live=live)
+    own = len(curves) <= few
+    data = _own_curves(curves, best_number) if own else _curves_by_state(curves, best_number)
+    data.extend(_end_markers(curves))
+    lay = layout(title, step_label, score_title, subtitle=subtitle, live=live)
+    if live:
+        fixed_margins(lay)
+    if own:  # long per-trial names: legend under the plot, one per line
+        lay["legend"] = {"orientation": "v", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0}
+        lay["height"] = (LIVE_HEIGHT if live else HEIGHT) + 22 * (len(curves) + 1)
+        lay["margin"] = {**lay["margin"], "t": 60}
+    if max(max(c.steps) for c in curves) <= 20:
+        lay["xaxis"]["dtick"] = 1
+    return figure(data, lay, live)
+
+
+def learning_curves_of(run: an.RunData) -> go.Figure:
+    """The learning curves as Analysis and the report show them: the CURVES_TOP best trials
+    and an even sample of the rest, grouped by state."""
+    curves = an.select_curves(run, CURVES_TOP, max_trials=CURVES_MAX)
     best_number = int(run.best["number"]) if run.best is not None else None
-    for state in (*STATE_ORDER, *sorted(set(curves["state"]) - set(STATE_ORDER))):
-        part = curves[(curves["state"] == state) & (curves["number"] != best_number)]
-        if part.empty:
+    empty = (
+        "Multi-objective trials keep no per-fold scores in Optuna."  # Optuna refuses
+        if run.record.multi_objective  # trial.report on several objectives
+        else "No intermediate scores were reported yet."
+    )
+    return learning_curves_figure(
+        curves, run.step_label, esc(run.score_title), best_number,
+        title=f"Learning curves: CV {esc(run.label)} by {run.step_label}",
+        subtitle=f"{len(curves)} trials shown: the {CURVES_TOP} best and an even sample of the rest",
+        empty=empty,
+    )  # fmt: skip
+
+
+def _curve_trace(c: an.Curve, name: str, color: str, width: float, markers: bool) -> dict:
+    return {
+        "type": SCATTER,
+        "x": c.steps,
+        "y": c.values,
+        "mode": "lines+markers" if markers else "lines",
+        "name": name,
+        "line": {"color": color, "width": width},
+        "marker": {"size": 5, "color": color},
+        "hovertemplate": f"trial {c.number}<br>step %{{x}}<br>score %{{y:.4f}}<extra>{esc(c.state)}</extra>",
+    }
+
+
+def _own_curves(curves: list[an.Curve], best_number: int | None) -> list[dict]:
+    """A colour and a legend entry per trial, named by its first parameters; the best thicker."""
+    data = []
+    for i, c in enumerate(curves):
+        star = " ★ best" if c.number == best_number else ""
+        name = esc(f"#{c.number} {params_text(c.params, 3)}{star}")
+        color = TRIAL_PALETTE[i % len(TRIAL_PALETTE)]
+        data.append(_curve_trace(c, name, color, 3 if star else 2, markers=True))
+    return data
+
+
+def _curves_by_state(curves: list[an.Curve], best_number: int | None) -> list[dict]:
+    """One trace per state in the state's colour (trials joined with gaps), then the best
+    trial's curve over them."""
+    data = []
+    states = {c.state for c in curves}
+    for state in (*STATE_ORDER, *sorted(states - set(STATE_ORDER))):
+        group = [c for c in curves if c.state == state and c.number != best_number]
+        if not group:
             continue
-        xs, ys, ids = [], [], []
-        for number, g in part.groupby("number", sort=True):
-            xs += [*g["step"].tolist(), None]
-            ys += [*g["value"].tolist(), None]
-            ids += [int(number)] * len(g) + [None]
-        fig.add_trace(
-            go.Scattergl(
-                x=np.array(xs, dtype=float),
-                y=np.array(ys, dtype=float),
-                customdata=np.array(ids, dtype=float),
-                mode="lines",
-                line=dict(color=STATE_COLORS.get(state, "#7f7f7f"), width=1.2),
-                opacity=0.55,
-                name=f"{esc(state)} ({part['number'].nunique()})",
-                hovertemplate=f"trial %{{customdata:.0f}}<br>{step} %{{x}}: %{{y:.4g}}<extra></extra>",
-            )
-        )
-    if best_number is not None:
-        b = curves[curves["number"] == best_number]
-        if not b.empty:
-            fig.add_trace(
-                go.Scatter(
-                    x=b["step"].to_numpy(),
-                    y=b["value"].to_numpy(),
-                    mode="lines+markers",
-                    line=dict(color=BEST_COLOR, width=3),
-                    name=f"best (trial {best_number})",
-                )
-            )
-    shown = curves["number"].nunique()
-    sub = f"{shown} trials shown: the 10 best and an even sample of the rest"
-    if curves["step"].max() <= 20:
-        fig.update_xaxes(tickmode="linear", dtick=1)
-    return base_layout(fig, f"{title}<br><sup>{sub}</sup>", step, esc(run.score_title))
+        xs, ys, nums = _joined(group)
+        data.append(
+            {
+                "type": SCATTER, "x": xs, "y": ys, "customdata": nums, "mode": "lines",
+                "name": f"{esc(state)} ({len(group)})", "opacity": 0.6,
+                "line": {"color": STATE_COLORS.get(state, "#7f7f7f"), "width": 1.5},
+                "hovertemplate": "trial %{customdata}<br>step %{x}<br>score %{y:.4f}"
+                f"<extra>{esc(state)}</extra>",
+            }
+        )  # fmt: skip
+    for c in curves:
+        if c.number == best_number:
+            data.append(_curve_trace(c, f"best trial (#{c.number})", BEST_COLOR, 3, False))
+    return data
+
+
+def _joined(curves: Iterable[an.Curve]) -> tuple[list, list, list]:
+    xs: list = []
+    ys: list = []
+    nums: list = []
+    for c in curves:
+        xs.extend([*c.steps, None])
+        ys.extend([*c.values, None])
+        nums.extend([c.number] * (len(c.steps) + 1))
+    return xs, ys, nums
+
+
+def _end_markers(curves: list[an.Curve]) -> list[dict]:
+    """× where a pruned trial stopped; ◆ where early stopping ended a network's training."""
+    out = []
+    pruned = [c for c in curves if c.state == "pruned"]
+    if pruned:
+        out.append(
+            {
+                "type": SCATTER, "mode": "markers", "name": "pruned here",
+                "x": [c.steps[-1] for c in pruned], "y": [c.values[-1] for c in pruned],
+                "customdata": [c.number for c in pruned],
+                "marker": {"symbol": "x", "size": 11, "color": STATE_COLORS["pruned"]},
+                "hovertemplate": "trial %{customdata} pruned at step %{x}<extra></extra>",
+            }
+        )  # fmt: skip
+    early = [c for c in curves if c.stopped_early_at and c.state == "complete"]
+    if early:
+        at = [c.stopped_early_at for c in early]
+        out.append(
+            {
+                "type": SCATTER, "mode": "markers", "name": "stopped early",
+                "x": at,
+                "y": [c.values[c.steps.index(a)] if a in c.steps else c.values[-1] for c, a in zip(early, at, strict=True)],
+                "customdata": [c.number for c in early],
+                "marker": {"symbol": "diamond", "size": 10, "color": "#333333"},
+                "hovertemplate": "trial %{customdata}: early stopping at epoch %{x}<extra></extra>",
+            }
+        )  # fmt: skip
+    return out
 
 
 # -- overfitting ----------------------------------------------------------------------------------
@@ -669,7 +755,7 @@ def analysis_figures(
         "parallel": lambda: parallel_figure(run),
         "distribution": lambda: distribution_figure(run),
         "timeline": lambda: timeline_figure(run),
-        "learning_curves": lambda: learning_curves_figure(run),
+        "learning_curves": lambda: learning_curves_of(run),
         "overfitting": lambda: overfitting_figure(run),
         "efficiency": lambda: efficiency_figure(run, eff),
         "time_breakdown": lambda: time_breakdown_figure(eff),
@@ -691,5 +777,6 @@ __all__ = [
     "STATE_COLORS", "STATE_ORDER", "BEST_COLOR", "FIGURES", "esc", "analysis_figures",
     "importance_figure", "slice_figure", "contour_figure", "parallel_figure",
     "distribution_figure", "history_figure", "timeline_figure", "learning_curves_figure",
+    "learning_curves_of",
     "overfitting_figure", "efficiency_figure", "time_breakdown_figure", "top_configs_figure",
 ]  # fmt: skip

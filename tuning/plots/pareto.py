@@ -7,7 +7,7 @@ objective, named by the objective) and the front's trial numbers. Values are as 
 them (accuracy up, seconds down). Dominated trials are faded and, past `MAX_POINTS`, drawn as
 an even sample (every front member and the chosen trade-off are always drawn). Every string
 that can come from a user (parameter names and values) is HTML-escaped. SVG traces, not WebGL:
-the Live monitor redraws these every refresh (see ui.charts).
+the Live monitor redraws these every refresh (see tuning.plots.live).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from plotly.subplots import make_subplots
 from tuning.analysis.pareto import REFERENCE_TRIALS
 from tuning.analysis.rundata import NOT_APPLICABLE, param_cell
 from tuning.core.objectives import Objective
+from tuning.plots.base import base_layout, empty_figure, esc, figure, layout, pad_flat
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS
-from tuning.plots.figures import TEMPLATE, base_layout, empty_figure, esc
 
 MAX_POINTS = 1000  # dominated markers drawn before sampling (SVG: each costs the browser)
 KEEP_RECENT = 50  # the newest trials are always drawn, so a live front visibly moves
@@ -80,31 +80,6 @@ def _num(v: float) -> str:
 
 
 # -- shared pieces --------------------------------------------------------------------------------
-def _layout(title: str, x: str | None, y: str | None, height: int, **kw: Any) -> dict:
-    """figures.base_layout as a dict (title, height, margins, axis titles); the legend goes
-    under the plot, where it cannot cover a long title in a narrow column."""
-    lay: dict[str, Any] = dict(
-        # from the top down, so that a title of several lines fills the margin made for it
-        title=dict(text=title, x=0.01, xanchor="left", yref="container", y=1.0, yanchor="top",
-                   pad=dict(t=12)),  # fmt: skip
-        height=height,
-        margin=dict(l=60, r=20, t=50 + 22 * title.count("<br>"), b=100),
-        legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0),
-        xaxis=dict(title=dict(text=x or "")),
-        yaxis=dict(title=dict(text=y or "")),
-    )
-    for k, v in kw.items():
-        lay[k] = {**lay[k], **v} if isinstance(v, dict) and isinstance(lay.get(k), dict) else v
-    return lay
-
-
-def _figure(data: list[dict], layout: dict, styled: bool) -> go.Figure:
-    fig = go.Figure(data=data, layout=layout, _validate=VALIDATE)
-    if styled:
-        fig.update_layout(template=TEMPLATE)
-    return fig
-
-
 def drawn(
     points: pd.DataFrame, front_numbers: Sequence[int], chosen: int | None = None,
     max_points: int = MAX_POINTS,
@@ -123,15 +98,6 @@ def drawn(
             keep |= num == chosen
         dominated = dominated[keep]
     return front, dominated, n_dominated
-
-
-def _pad_flat(lay_axis: dict, values: np.ndarray) -> None:
-    """An axis over one repeated value: Plotly pads it by +-0.5 or more (an accuracy of 0.95
-    drawn on an axis up to 1.5); keep the axis near the value instead."""
-    finite = values[np.isfinite(values)]
-    if len(finite) and finite.min() == finite.max():
-        pad = max(abs(float(finite[0])) * 0.01, 0.01)
-        lay_axis["range"] = [float(finite[0]) - pad, float(finite[0]) + pad]
 
 
 def _hovertemplate(xo: Objective, yo: Objective, what: str) -> str:
@@ -170,30 +136,21 @@ def front_figure(
         return empty_figure(title, "No complete trials yet.")
     front, dominated, n_dominated = drawn(points, front_numbers, chosen, max_points)
     front = front.sort_values([x, "number"], kind="stable")
+    pick = points[points["number"] == chosen] if chosen is not None else points.iloc[:0]
 
     def texts(rows: pd.DataFrame) -> list[str]:
         if hover is None:
             return [""] * len(rows)
         return param_texts(hover, rows["number"].to_numpy(), cache)
 
+    two = len(objectives) == 2
     data = [
         _markers(dominated, xo, yo, texts(dominated), mode="markers",
                  name=f"dominated ({n_dominated:,})",
                  marker=dict(color=DOMINATED_COLOR, size=6, opacity=0.3),
                  hovertemplate=_hovertemplate(xo, yo, "dominated")),
+        _front_line(front, xo, yo, texts(front), two),
     ]  # fmt: skip
-    two = len(objectives) == 2
-    # The front bounds the region its members dominate: from each member, first along x to
-    # the next, then along y ("hv") when x is minimized; first along y ("vh") when maximized.
-    shape = "hv" if xo.direction == "minimize" else "vh"
-    data.append(
-        _markers(front, xo, yo, texts(front), mode="lines+markers" if two else "markers",
-                 name=f"Pareto front ({len(front):,})",
-                 line=dict(color=FRONT_COLOR, width=2, shape=shape),
-                 marker=dict(color=FRONT_COLOR, size=10, line=dict(width=1.5, color="#1b5e20")),
-                 hovertemplate=_hovertemplate(xo, yo, "on the front"))
-    )  # fmt: skip
-    pick = points[points["number"] == chosen] if chosen is not None else points.iloc[:0]
     if len(pick):
         data.append(
             _markers(pick, xo, yo, texts(pick), mode="markers", name=f"chosen (trial #{chosen})",
@@ -201,22 +158,45 @@ def front_figure(
                                  line=dict(width=1, color="#7f0000")),
                      hovertemplate=_hovertemplate(xo, yo, "chosen"))
         )  # fmt: skip
+    notes = _front_notes(len(dominated), n_dominated, len(objectives))
+    full = title + "".join(f"<br><sup>{n}</sup>" for n in notes)
+    lay = layout(full, axis_title(xo), axis_title(yo), height=440 + 18 * len(notes),
+                 live=not styled, legend="below", uirevision="keep", hovermode="closest")  # fmt: skip
+    for axis, o in (("xaxis", xo), ("yaxis", yo)):
+        pad_flat(lay[axis], points[o.name].to_numpy(dtype=float))
+    return figure(data, lay, live=not styled, validate=VALIDATE)
+
+
+def _front_line(
+    front: pd.DataFrame, xo: Objective, yo: Objective, texts: list[str], two: bool
+) -> dict:
+    """The front members, bold; for two objectives joined by the line that bounds the region
+    they dominate: from each member, first along x to the next, then along y ("hv") when x is
+    minimized; first along y ("vh") when maximized."""
+    shape = "hv" if xo.direction == "minimize" else "vh"
+    return _markers(
+        front, xo, yo, texts, mode="lines+markers" if two else "markers",
+        name=f"Pareto front ({len(front):,})",
+        line=dict(color=FRONT_COLOR, width=2, shape=shape),
+        marker=dict(color=FRONT_COLOR, size=10, line=dict(width=1.5, color="#1b5e20")),
+        hovertemplate=_hovertemplate(xo, yo, "on the front"),
+    )  # fmt: skip
+
+
+def _front_notes(n_drawn: int, n_dominated: int, n_objectives: int) -> list[str]:
+    """What the view leaves out: a sample of the dominated trials; for 3+ objectives, that the
+    front is over all of them, so some members look dominated in these two."""
     notes = []
-    if len(dominated) < n_dominated:
+    if n_drawn < n_dominated:
         notes.append(
-            f"{len(dominated):,} of {n_dominated:,} dominated trials drawn (an even sample and "
+            f"{n_drawn:,} of {n_dominated:,} dominated trials drawn (an even sample and "
             "the newest); every front member drawn"
         )
-    if not two:
+    if n_objectives != 2:
         notes.append(
-            f"front of all {len(objectives)} objectives: in this view some members look dominated"
+            f"front of all {n_objectives} objectives: in this view some members look dominated"
         )
-    full = title + "".join(f"<br><sup>{n}</sup>" for n in notes)
-    lay = _layout(full, axis_title(xo), axis_title(yo), 440 + 18 * len(notes),
-                  uirevision="keep", hovermode="closest")  # fmt: skip
-    for axis, o in (("xaxis", xo), ("yaxis", yo)):
-        _pad_flat(lay[axis], points[o.name].to_numpy(dtype=float))
-    return _figure(data, lay, styled)
+    return notes
 
 
 # -- hypervolume ----------------------------------------------------------------------------------
@@ -263,9 +243,10 @@ def hypervolume_figure(
         )
     ]  # fmt: skip
     lines = title.count("<br>")  # the plot keeps its height under a long title
-    lay = _layout(title, "trial number", "hypervolume (higher is better)", HEIGHT + 22 * lines,
-                  showlegend=False, uirevision="keep", yaxis=dict(rangemode="tozero"))  # fmt: skip
-    return _figure(data, lay, styled)
+    lay = layout(title, "trial number", "hypervolume (higher is better)",
+                 height=HEIGHT + 22 * lines, live=not styled, legend="below", showlegend=False,
+                 uirevision="keep", yaxis=dict(rangemode="tozero"))  # fmt: skip
+    return figure(data, lay, live=not styled, validate=VALIDATE)
 
 
 # -- three or more objectives ---------------------------------------------------------------------
@@ -302,10 +283,9 @@ def parallel_front_figure(
                                     x=1.06, xanchor="left")),
         )
     ]  # fmt: skip
-    lay = _layout(f"{title}<br><sup>{sub}</sup>", None, None, 460,
-                  margin=dict(l=70, r=120, t=100, b=40))  # fmt: skip
-    del lay["xaxis"], lay["yaxis"]
-    return _figure(data, lay, styled)
+    lay = layout(title, subtitle=sub, height=460, live=not styled, legend="below",
+                 margin=dict(l=70, r=120, t=100, b=40))  # fmt: skip
+    return figure(data, lay, live=not styled, validate=VALIDATE)
 
 
 def pairwise_fronts_figure(
@@ -350,12 +330,9 @@ def pairwise_fronts_figure(
         sub += f"; {len(dominated):,} of {n_dominated:,} dominated trials drawn (an even sample)"
     full = f"{title}<br><sup>{sub}</sup>"
     height = max(420, 320 * rows + 100)
-    if styled:
-        return base_layout(fig, full, height=height)
-    lay = _layout(full, None, None, height)
-    del lay["xaxis"], lay["yaxis"]  # the subplots' own axes keep their titles
-    fig.update_layout(lay)
-    return fig
+    # the subplots' own axes keep their titles; the report has the width for a legend on top
+    return base_layout(fig, full, height=height, live=not styled,
+                       legend=None if styled else "below")  # fmt: skip
 
 
 # -- the front as a table -------------------------------------------------------------------------

@@ -23,8 +23,8 @@ from plotly.subplots import make_subplots
 from tuning.core.config import RunConfig
 from tuning.core.errors import ConfigError
 from tuning.methods import get_method
+from tuning.plots.base import base_layout, empty_figure, esc
 from tuning.plots.colors import BEST_COLOR
-from tuning.plots.figures import base_layout, empty_figure, esc
 from tuning.store.trials import population_info
 
 PALETTE = (

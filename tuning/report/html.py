@@ -8,7 +8,13 @@ Both have: the optimal hyperparameters; CV and test performance; the top-10 conf
 (with the corrected resampled t-test against the best); the tuning efficiency analysis; the
 parameter-impact figures (the HTML embeds the same Plotly figures as the Analysis page, the
 Markdown shows importance as text bars and tables); the recommendations; the run's
-configuration. Every user-controlled string is escaped (HTML, or Markdown + HTML).
+configuration.
+
+One list of sections (`report_sections`: each a title and what it shows, computed once) is
+drawn by two Jinja templates (templates/report.html.j2 and report.md.j2), one macro per
+section. The HTML template is autoescaped and every value the Markdown template prints goes
+through `md`, so every user-controlled string (study name, parameter value, note, CSV column)
+is escaped (HTML, or Markdown + HTML) unless the code marks it safe.
 """
 
 from __future__ import annotations
@@ -24,12 +30,15 @@ import platform
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import jinja2
 import numpy as np
 import optuna
 import pandas as pd
 import plotly.graph_objects as go
+from markupsafe import Markup
 
 from tuning import analysis as an
 from tuning.analysis.live import FrontTracker, FrontView
@@ -479,35 +488,9 @@ def _versions() -> str:
     )
 
 
-# -- HTML -----------------------------------------------------------------------------------------
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-margin:0;color:#1f2328;background:#fff;line-height:1.5}
-main{max-width:1100px;margin:0 auto;padding:24px 28px 60px}
-h1{font-size:1.7em;margin:.2em 0}h2{margin-top:2em;border-bottom:1px solid #d0d7de;
-padding-bottom:.2em}h3{margin-top:1.5em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.92em}
-th,td{border:1px solid #d0d7de;padding:4px 9px;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.kv th{width:210px}.muted{color:#59636e;font-size:.9em}
-.fig{margin:1em 0 .3em;min-height:200px}.caption{color:#59636e;font-size:.9em;margin:0 0 1.4em}
-.rec{margin:.4em 0;padding:.5em .8em;border-left:4px solid #1f77b4;background:#f6f8fa}
-.rec.stop{border-color:#2ca02c}.rec.note{border-color:#7f7f7f}.rec.fix{border-color:#9467bd}
-.rec.widen,.rec.narrow{border-color:#ff7f0e}
-pre{background:#f6f8fa;padding:10px;overflow:auto;font-size:.85em}
-.scroll{overflow-x:auto}
-"""
-# No network at all: only inline scripts and styles, data: and blob: images.
-_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
-    "img-src data: blob:; font-src data:; worker-src blob:; connect-src 'none'"
-)
+# -- plotly.js and the figures of the HTML report ------------------------------------------------
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
                   "modeBarButtonsToRemove": ["sendDataToCloud"], "showSendToCloud": False}  # fmt: skip
-
-
-def h(text: Any) -> str:
-    return html.escape(str(text), quote=True)
 
 
 def plotly_js() -> str:
@@ -554,31 +537,7 @@ def _shared_template(figures: dict[str, go.Figure]) -> dict | None:
     return None
 
 
-def _kv_table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(f"<tr><th>{h(k)}</th><td>{h(v)}</td></tr>" for k, v in rows)
-    return f'<table class="kv">{body}</table>'
-
-
-def _cell(v: Any) -> Any:
-    """A missing number reads "—" (does not apply), never "nan" or blank."""
-    return an.NOT_APPLICABLE if isinstance(v, float) and v != v else v
-
-
-def _df_table(df: pd.DataFrame) -> str:
-    if df.empty:
-        return '<p class="muted">Nothing to show yet.</p>'
-    head = "".join(f"<th>{h(c)}</th>" for c in df.columns)
-    rows = []
-    for r in df.itertuples(index=False):
-        cells = []
-        for v in r:
-            cls = ' class="num"' if isinstance(v, int | float) and not isinstance(v, bool) else ""
-            cells.append(f"<td{cls}>{h(_cell(v))}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f'<div class="scroll"><table><tr>{head}</tr>{"".join(rows)}</table></div>'
-
-
-def _figure_html(name: str, fig: go.Figure, shared_template: bool = False) -> str:
+def _embedded(name: str, fig: go.Figure, shared_template: bool = False) -> EmbeddedFigure:
     fig = go.Figure(fig)  # a copy: the report's own margins, the Analysis figure untouched
     # Room for every tick label and axis title: long parameter names and category labels
     # were cut at the figure's edge with the Analysis page's tight margins.
@@ -588,96 +547,139 @@ def _figure_html(name: str, fig: go.Figure, shared_template: bool = False) -> st
         fig.update_layout(margin={"l": 80, "r": 80, "t": 110})
     if shared_template:
         fig.layout.template = None
-    payload = fig.to_json()  # Plotly escapes <, > and / in strings: no early </script>
+    payload = Markup(fig.to_json())  # Plotly escapes <, > and / in strings: no early </script>
     div = f"fig-{re.sub(r'[^a-z0-9_-]', '', name)}"
-    config = json.dumps(_PLOTLY_CONFIG)
-    note = FIGURE_NOTES.get(name, "")
-    template = "f.layout.template=plotlyTemplate;" if shared_template else ""
-    return (
-        f'<div id="{div}" class="fig"></div>'
-        f"<script>(function(){{var f={payload};{template}plotlyReady.then(function(){{"
-        f'Plotly.newPlot("{div}",f.data,f.layout,{config});}},function(e){{'
-        f'document.getElementById("{div}").textContent=e.message;}});}})();</script>'
-        + (f'<p class="caption">{h(note)}</p>' if note else "")
-    )
+    return EmbeddedFigure(div, payload, FIGURE_NOTES.get(name, ""), shared_template)
 
 
-def _figures_html(data: ReportData, names: tuple[str, ...], shared_template: bool) -> str:
-    return "".join(
-        _figure_html(n, data.figures[n], shared_template) for n in names if n in data.figures
-    )
+# -- the report's sections ------------------------------------------------------------------------
+@dataclass
+class Table:
+    """A table as both formats show it: column names and each row's cells as text ("—" for a
+    missing number); `numeric` marks the cells that hold numbers (right-aligned in HTML)."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: list[list[bool]]
+
+    @classmethod
+    def of(cls, df: pd.DataFrame) -> Table:
+        if df.empty:
+            return cls([], [], [])
+        rows, numeric = [], []
+        for r in df.itertuples(index=False):
+            rows.append([str(_cell(v)) for v in r])
+            numeric.append([isinstance(v, int | float) and not isinstance(v, bool) for v in r])
+        return cls([str(c) for c in df.columns], rows, numeric)
+
+    @classmethod
+    def kv(cls, rows: list[tuple[str, str]]) -> Table:
+        """Item-value rows (no header shown in HTML; "item | value" in Markdown)."""
+        return cls.of(pd.DataFrame(rows, columns=["item", "value"]))
+
+    @property
+    def empty(self) -> bool:
+        return not self.rows
 
 
-def _recs_html(recs: list[an.Recommendation]) -> str:
-    if not recs:
-        return '<p class="muted">Nothing stands out: no parameter sits at the edge of its range, ' \
-               "none is clearly negligible, and the search has not stalled.</p>"  # fmt: skip
-    items = "".join(
-        f'<div class="rec {h(r.kind)}"><b>{h(r.kind)}</b>: {h(r.message)}</div>' for r in recs
-    )
-    return items + (
-        '<p class="muted">In Tuning Studio, the Refine action starts a new run with the search '
-        "space changed as recommended (widen / narrow / fix).</p>"
-        if any(r.actionable for r in recs)
-        else ""
-    )
+@dataclass
+class EmbeddedFigure:
+    """One figure of the HTML report: its element id, its Plotly JSON and its caption."""
+
+    div: str
+    payload: Markup  # Plotly's JSON escapes <, > and / in strings: no early </script>
+    caption: str
+    shared_template: bool
 
 
-def _tradeoffs_html(data: ReportData, shared: bool) -> str:
+@dataclass
+class Section:
+    """One part of the report: `key` names the part of each template that draws it (both
+    formats draw every section; a part may show only what suits its format: figures in HTML,
+    text bars in Markdown); `title` is its heading ("" for none); `data` is computed once."""
+
+    key: str
+    title: str
+    data: dict[str, Any]
+
+
+def _cell(v: Any) -> Any:
+    """A missing number reads "—" (does not apply), never "nan" or blank."""
+    return an.NOT_APPLICABLE if isinstance(v, float) and v != v else v
+
+
+def report_sections(
+    data: ReportData, figures: bool = False, shared_template: bool = False
+) -> list[Section]:
+    """The report's sections in order, each with what it shows computed once. `figures`: embed
+    those of data.figures (for HTML; `shared_template`: they leave their template to the page)."""
+
+    def figs(names: tuple[str, ...]) -> list[EmbeddedFigure]:
+        shown = [n for n in names if n in data.figures] if figures else []
+        return [_embedded(n, data.figures[n], shared_template) for n in shown]
+
+    out = [Section("summary", "", {"rows": Table.kv(_summary(data))})]
+    run_note, trial_notes = data.run.record.note, data.run.record.trial_notes
+    if run_note or trial_notes:
+        out.append(Section("notes", "Notes", {"run": run_note, "trials": trial_notes}))
+    params = pd.DataFrame(_best_params(data), columns=["parameter", "value", "how"])
+    params["value"] = params["value"].map(num)
+    out.append(Section("params", _params_heading(data), {"table": Table.of(params)}))
+    out.append(Section("performance", "Performance", {"rows": Table.kv(_performance(data))}))
+    if data.tradeoffs is not None:
+        out.append(_tradeoffs_section(data, figs(SECTIONS_FIGURES["tradeoffs"])))
+    out.append(Section("population", "Population-based training",
+                       {"figures": figs(SECTIONS_FIGURES["population"])}))  # fmt: skip
+    out.append(Section("top", "Top 10 configurations",
+                       {"table": Table.of(_top_table(data)), "figures": figs(SECTIONS_FIGURES["best"])}))  # fmt: skip
+    out.append(_efficiency_section(data, figs(SECTIONS_FIGURES["efficiency"])))
+    out.append(_impact_section(data, figs(SECTIONS_FIGURES["impact"])))
+    recs = data.recommendations
+    out.append(Section("recommendations", "Recommendations",
+                       {"recs": recs, "actionable": any(r.actionable for r in recs)}))  # fmt: skip
+    raw = json.dumps(data.run.record.config_dict, indent=2, ensure_ascii=False, default=str)
+    space = pd.DataFrame(_space_rows(data), columns=["parameter", "kind", "range"])
+    out.append(Section("configuration", "Configuration", {
+        "rows": Table.kv(_config_rows(data)), "space": Table.of(space), "raw": raw,
+    }))  # fmt: skip
+    return out
+
+
+def _tradeoffs_section(data: ReportData, figures: list[EmbeddedFigure]) -> Section:
+    """The front of a multi-objective run: what it is, the chosen trade-off, the front's
+    members, and what the single-score sections below follow."""
     t = data.tradeoffs
-    if t is None:
-        return ""
-    chosen = f"Chosen trade-off: trial {t.chosen}" if t.chosen is not None else "Chosen trade-off"
-    return "".join(
-        [
-            "<h2>Trade-offs: the Pareto front</h2>",
-            f"<p>{h(_tradeoff_intro(data))}</p>",
-            f"<h3>{h(chosen)}</h3>",
-            _kv_table(_choice_rows(data)),
-            _figures_html(data, SECTIONS_FIGURES["tradeoffs"], shared),
-            "<h3>The front</h3>",
-            _df_table(_front_df(data)),
-        ]
-    )
+    final = t.history.iloc[-1] if len(t.history) else None
+    return Section("tradeoffs", "Trade-offs: the Pareto front", {
+        "intro": _tradeoff_intro(data),
+        "hypervolume": num(t.hypervolume, 4),
+        "last_trial": None if final is None else int(final["number"]),
+        "chosen": f"Chosen trade-off: trial {t.chosen}" if t.chosen is not None
+        else "Chosen trade-off",
+        "choice": Table.kv(_choice_rows(data)),
+        "figures": figures,
+        "front": Table.of(_front_df(data)),
+        "single_score": _single_score_note(data),
+    })  # fmt: skip
 
 
-def _notes_html(data: ReportData) -> str:
-    """The run's and its trials' notes, as text: a note's own HTML is escaped, never run."""
-    run_note, trial_notes = (data.run.record.note, data.run.record.trial_notes)
-    if not run_note and not trial_notes:
-        return ""
-    parts = ["<h2>Notes</h2>"]
-    if run_note:
-        parts.append(f'<pre class="note">{h(run_note)}</pre>')
-    for number, note in trial_notes.items():
-        parts.append(f'<h3>Trial {number}</h3><pre class="note">{h(note)}</pre>')
-    return "\n".join(parts)
+def _efficiency_section(data: ReportData, figures: list[EmbeddedFigure]) -> Section:
+    eff = data.efficiency
+    breakdown = eff.breakdown.assign(
+        seconds=lambda d: d["seconds"].map(lambda v: f"{v:.1f}"),
+        share=lambda d: d["share"].map(lambda v: f"{100 * v:.0f}%"),
+    )[["label", "seconds", "share"]].rename(columns={"label": "where the time went"})
+    return Section("efficiency", "Tuning efficiency", {
+        "message": eff.message, "plateau": data.plateau.message,
+        "breakdown": Table.of(breakdown), "figures": figures,
+    })  # fmt: skip
 
 
-def _notes_md(data: ReportData) -> str:
-    """The notes as Markdown the note's author wrote, with any HTML in them escaped."""
-    run_note, trial_notes = (data.run.record.note, data.run.record.trial_notes)
-    if not run_note and not trial_notes:
-        return ""
-    out = ["## Notes\n"]
-    if run_note:
-        out.append(html.escape(run_note, quote=False) + "\n")
-    for number, note in trial_notes.items():
-        out.append(f"**Trial {number}**\n\n{html.escape(note, quote=False)}\n")
-    return "\n".join(out)
-
-
-def report_html(data: ReportData | optuna.Study) -> str:
-    """The report as one self-contained HTML document (string)."""
-    if not isinstance(data, ReportData):
-        data = build_report(data)
-    run = data.run
-    if not data.figures:
-        data.figures = _all_figures(
-            run, data.importance, data.efficiency, data.ranks, data.tradeoffs
-        )
-    imp_table = (
-        data.importance.table.assign(
+def _impact_section(data: ReportData, figures: list[EmbeddedFigure]) -> Section:
+    """Importance (a table, and text bars for Markdown), the overfitting check, the figures."""
+    imp = data.importance
+    table = (
+        imp.table.assign(
             importance=lambda d: d["importance"].map(lambda v: f"{v:.2f}"),
             low=lambda d: d["low"].map(lambda v: f"{v:.2f}"),
             high=lambda d: d["high"].map(lambda v: f"{v:.2f}"),
@@ -685,66 +687,35 @@ def report_html(data: ReportData | optuna.Study) -> str:
                 lambda v: an.NOT_APPLICABLE if v != v else f"{100 * v:.0f}%"
             ),
         ).rename(columns={"above_next": "beats the next one in"})
-        if data.importance.ok
+        if imp.ok
         else pd.DataFrame()
     )
-    params = pd.DataFrame(_best_params(data), columns=["parameter", "value", "how"])
-    params["value"] = params["value"].map(num)
-    space = pd.DataFrame(_space_rows(data), columns=["parameter", "kind", "range"])
-    raw = json.dumps(run.record.config_dict, indent=2, ensure_ascii=False, default=str)
-    eff = data.efficiency
-    template = _shared_template(data.figures)
-    shared = template is not None
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">',  # our constant
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{h(data.title)}</title><style>{_CSS}</style>",
-        f"<script>{_plotly_loader(template)}</script>",
-        "</head><body><main>",
-        f"<h1>{h(data.title)}</h1>",
-        f'<p class="muted">Generated {h(data.generated_at)} by Tuning Studio. This file works '
-        "offline: the figures are embedded and interactive (hover, zoom, double-click to reset)."
-        "</p>",
-        _kv_table(_summary(data)),
-        _notes_html(data),
-        f"<h2>{h(_params_heading(data))}</h2>",
-        _df_table(params),
-        "<h2>Performance</h2>",
-        _kv_table(_performance(data)),
-        _tradeoffs_html(data, shared),
-        f'<p class="muted">{h(_single_score_note(data))}</p>' if data.tradeoffs else "",
-        "<h2>Population-based training</h2>" if "pbt_population" in data.figures else "",
-        _figures_html(data, SECTIONS_FIGURES["population"], shared),
-        "<h2>Top 10 configurations</h2>",
-        '<p class="muted">p vs best: corrected resampled t-test (Nadeau &amp; Bengio, 2003) on the '
-        "per-fold scores; &quot;same as best&quot; when p ≥ 0.05 (the data cannot tell them apart)."
-        "</p>",
-        _df_table(_top_table(data)),
-        _figures_html(data, SECTIONS_FIGURES["best"], shared),
-        "<h2>Tuning efficiency</h2>",
-        f"<p>{h(eff.message)}</p>",
-        f"<p><b>Diminishing returns.</b> {h(data.plateau.message)}</p>",
-        _figures_html(data, SECTIONS_FIGURES["efficiency"], shared),
-        "<h2>Parameter impact</h2>",
-        f"<p>{h(data.importance.note)}</p>" if data.importance.note else "",
-        _df_table(imp_table) if not imp_table.empty else "",
-        _figures_html(data, SECTIONS_FIGURES["impact"], shared),
-        "<h2>Recommendations</h2>",
-        _recs_html(data.recommendations),
-        "<h2>Configuration</h2>",
-        _kv_table(_config_rows(data)),
-        "<h3>Search space</h3>",
-        _df_table(space),
-        f"<details><summary>The configuration as saved with the run (JSON)</summary><pre>{h(raw)}</pre></details>",
-        f'<p class="muted">{h(_versions())}</p>',
-        "</main></body></html>",
-    ]
-    return "\n".join(p for p in parts if p)
+    digits = {"train": 4, "cv": 4, "cv_std": 2, "test": 4, "gap": 2}
+    overfit = data.overfit.assign(**{
+        c: data.overfit[c].map(lambda v, d=d: an.param_cell(v, lambda x: num(x, d)))
+        for c, d in digits.items()
+    })  # fmt: skip
+    return Section("impact", "Parameter impact", {
+        "importance": imp, "table": Table.of(table), "bars": _text_bars(imp) if imp.ok else "",
+        "overfit": Table.of(overfit), "figures": figures,
+    })  # fmt: skip
 
 
-# -- Markdown -------------------------------------------------------------------------------------
+def _text_bars(imp: an.Importance, width: int = 30) -> str:
+    """Importance as text bars for a fenced block: name, bar, share, [5-95% range]."""
+    t = imp.table
+    name_w = max(len(p) for p in t["param"])
+    lines = []
+    for r in t.itertuples():
+        bar = "█" * round(width * r.importance) or "▏"
+        lines.append(
+            f"{r.param:<{name_w}}  {bar:<{width}}  {r.importance:.2f}  [{r.low:.2f}, {r.high:.2f}]"
+        )
+    # A fenced block shows text verbatim; escape only what could end the fence.
+    return "\n".join(lines).replace("```", "'''")
+
+
+# -- rendering: one Jinja environment, a template per format -------------------------------------
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$])")  # $: GitHub renders $...$ as math
 
 
@@ -755,124 +726,73 @@ def md(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", s)
 
 
-def _md_kv(rows: list[tuple[str, str]]) -> str:
-    return _md_table(pd.DataFrame(rows, columns=["item", "value"]))  # no empty header cell
+def h(text: Any) -> str:
+    """Escape a user-controlled string for HTML (as the HTML template does)."""
+    return html.escape(str(text), quote=True)
 
 
-def _md_table(df: pd.DataFrame) -> str:
-    if df.empty:
-        return "_Nothing to show yet._\n"
-    head = "| " + " | ".join(md(c) for c in df.columns) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(md(_cell(v)) for v in r) + " |" for r in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body]) + "\n"
+def _html_finalize(value: Any) -> Any:
+    """Every value the HTML template prints is escaped with `h` (the entities the report has
+    always had: &quot; and &#x27;) unless marked safe (Markup); autoescaping, on as well,
+    leaves the result as it is."""
+    return value if isinstance(value, Markup) else Markup(h(value))
 
 
-def _bars(imp: an.Importance, width: int = 30) -> str:
-    if not imp.ok:
-        return f"_{md(imp.note)}_\n"
-    t = imp.table
-    name_w = max(len(p) for p in t["param"])
-    lines = []
-    for r in t.itertuples():
-        bar = "█" * round(width * r.importance) or "▏"
-        lines.append(
-            f"{r.param:<{name_w}}  {bar:<{width}}  {r.importance:.2f}  [{r.low:.2f}, {r.high:.2f}]"
+def _md_finalize(value: Any) -> Any:
+    """Every value the Markdown template prints is escaped with `md` unless marked safe."""
+    return value if isinstance(value, Markup) else md(value)
+
+
+def _verbatim(text: Any) -> Markup:
+    """Text its author wrote as Markdown (a note): HTML in it escaped, its Markdown kept."""
+    return Markup(html.escape(str(text), quote=False))
+
+
+@functools.cache
+def _environment(kind: str) -> jinja2.Environment:
+    """HTML: autoescaped, so no study name, parameter value, note or CSV content reaches the
+    page unescaped. Markdown: every printed value through `md`, Markdown and HTML escaped."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=kind == "html",
+        finalize=_md_finalize if kind == "md" else _html_finalize,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=kind == "md",  # as before: the page ends at </html>
+    )
+    env.filters["verbatim"] = _verbatim
+    return env
+
+
+def _render(kind: str, data: ReportData, shared_template: bool = False, **extra: Any) -> str:
+    sections = report_sections(data, figures=kind == "html", shared_template=shared_template)
+    template = _environment(kind).get_template(f"report.{kind}.j2")
+    return template.render(data=data, sections=sections, versions=_versions(), **extra)
+
+
+def report_html(data: ReportData | optuna.Study) -> str:
+    """The report as one self-contained HTML document (string)."""
+    if not isinstance(data, ReportData):
+        data = build_report(data)
+    if not data.figures:
+        data.figures = _all_figures(
+            data.run, data.importance, data.efficiency, data.ranks, data.tradeoffs
         )
-    # A fenced block shows text verbatim; escape only what could end the fence.
-    text = "\n".join(lines).replace("```", "'''")
-    return f"```text\n{text}\n```\n"
-
-
-def _tradeoffs_md(data: ReportData) -> str:
-    t = data.tradeoffs
-    if t is None:
-        return ""
-    chosen = f"Chosen trade-off: trial {t.chosen}" if t.chosen is not None else "Chosen trade-off"
-    final = t.history.iloc[-1] if len(t.history) else None
-    grew = (
-        f"The hypervolume reached {num(t.hypervolume, 4)} after trial {int(final['number'])}"
-        f" (the HTML report draws its history).\n"
-        if final is not None
-        else ""
-    )
-    return "\n".join(
-        [
-            "## Trade-offs: the Pareto front\n",
-            md(_tradeoff_intro(data)) + "\n",
-            grew,
-            f"### {md(chosen)}\n",
-            _md_kv(_choice_rows(data)),
-            "### The front\n",
-            _md_table(_front_df(data)),
-        ]
-    )
+    template = _shared_template(data.figures)
+    loader = Markup(_plotly_loader(template))  # our script; plotly.js packed as base64
+    config = Markup(json.dumps(_PLOTLY_CONFIG))
+    return _render("html", data, template is not None, loader=loader, config=config)
 
 
 def report_markdown(data: ReportData | optuna.Study) -> str:
     """The report as Markdown (tables; importance as text bars; no embedded figures)."""
     if not isinstance(data, ReportData):
         data = build_report(data, figures=False)
-    params = pd.DataFrame(_best_params(data), columns=["parameter", "value", "how"])
-    params["value"] = params["value"].map(num)
-    eff = data.efficiency
-    breakdown = eff.breakdown.assign(
-        seconds=lambda d: d["seconds"].map(lambda v: f"{v:.1f}"),
-        share=lambda d: d["share"].map(lambda v: f"{100 * v:.0f}%"),
-    )[["label", "seconds", "share"]]
-    imp = data.importance
-    out = [
-        f"# {md(data.title)}\n",
-        f"_Generated {md(data.generated_at)} by Tuning Studio. The HTML report has the "
-        "interactive figures._\n",
-        _md_kv(_summary(data)),
-        _notes_md(data),
-        f"## {md(_params_heading(data))}\n",
-        _md_table(params),
-        "## Performance\n",
-        _md_kv(_performance(data)),
-        _tradeoffs_md(data),
-        f"_{md(_single_score_note(data))}_\n" if data.tradeoffs else "",
-        "## Top 10 configurations\n",
-        "p vs best: corrected resampled t-test (Nadeau & Bengio, 2003) on the per-fold scores; "
-        '"same as best" when p ≥ 0.05.\n',
-        _md_table(_top_table(data)),
-        "## Tuning efficiency\n",
-        md(eff.message) + "\n",
-        _md_table(breakdown.rename(columns={"label": "where the time went"})),
-        f"**Diminishing returns.** {md(data.plateau.message)}\n",
-        "## Parameter impact\n",
-        f"Importance ({md(imp.label)}; share of the total, with the 5-95% bootstrap range over "
-        f"{imp.n_boot} resamples of {imp.n_trials} complete trials):\n",
-        _bars(imp),
-        (f"_{md(imp.note)}_\n" if imp.note and imp.ok else ""),
-        "Overfitting check (top trials):\n",
-        _md_table(
-            data.overfit.assign(
-                **{
-                    c: data.overfit[c].map(
-                        lambda v, d=(2 if c in ("cv_std", "gap") else 4): an.param_cell(
-                            v, lambda x: num(x, d)
-                        )
-                    )
-                    for c in ("train", "cv", "cv_std", "test", "gap")
-                }
-            )
-        ),
-        "## Recommendations\n",
-        "\n".join(f"- **{md(r.kind)}**: {md(r.message)}" for r in data.recommendations) + "\n"
-        if data.recommendations
-        else "Nothing stands out.\n",
-        "## Configuration\n",
-        _md_kv(_config_rows(data)),
-        "### Search space\n",
-        _md_table(pd.DataFrame(_space_rows(data), columns=["parameter", "kind", "range"])),
-        f"_{md(_versions())}_\n",
-    ]
-    return "\n".join(p for p in out if p)
+    return _render("md", data)
 
 
 __all__ = [
-    "ReportData", "build_report", "report_html", "report_markdown", "plotly_js",
-    "plotly_js_packed", "md", "h", "num", "p_text",
+    "ReportData", "build_report", "report_sections", "report_html", "report_markdown",
+    "plotly_js", "plotly_js_packed", "md", "h", "num", "p_text",
 ]  # fmt: skip

@@ -1,0 +1,324 @@
+"""The Live monitor's figures, built from tuning.analysis.Snapshot pieces at every refresh.
+
+Every figure has a title, axis titles with units, the score's name and direction, and the same
+colour for a trial state everywhere (STATE_COLORS). Payloads stay small as runs grow: SVG
+traces built as plain dicts (tuning.plots.base, `live=True`), at most ~MAX_POINTS markers per
+chart (all best-so-far improvements kept, a deterministic sample of the rest), learning curves
+of ~40 trials only. The learning curves and importance are the Analysis page's own figures
+(tuning.plots.figures), drawn in the live style.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from tuning import analysis as an
+from tuning.plots import pareto as pareto_plots
+from tuning.plots.base import (
+    SCATTER,
+    empty_figure,
+    esc,
+    figure,
+    fixed_margins,
+    layout,
+    pad_flat,
+    value_text,
+)
+from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
+from tuning.plots.figures import importance_figure, learning_curves_figure
+
+FINISHED = ("complete", "pruned", "failed", "stopped")
+PARTIAL = ("pruned", "failed", "stopped")  # finished without a score
+MAX_POINTS = 1000  # markers per chart before sampling (SVG: each costs the browser time)
+KEEP_RECENT = 50  # the newest trials are always drawn, so a live chart visibly moves
+FEW_CURVES = 10  # up to this many learning curves get one colour and legend entry each
+IMPORTANCE_TITLE = "Which hyperparameters matter"
+NO_CURVES = "No intermediate scores yet"
+NO_CURVES_MO = (
+    "Optuna keeps no per-fold scores of multi-objective trials, so there are no learning curves"
+)
+
+
+def state_color(state: str) -> str:
+    return STATE_COLORS.get(state, "#7f7f7f")
+
+
+# -- data reduction --------------------------------------------------------------------------
+def improvements(df: pd.DataFrame) -> pd.Series:
+    """Boolean mask of complete trials that set a new best (needs a best_so_far column)."""
+    best = df["best_so_far"]
+    changed = best.ne(best.shift()) & best.notna()
+    return changed & (df["state"] == "complete")
+
+
+def sample(
+    df: pd.DataFrame, keep: pd.Series | None = None, max_points: int = MAX_POINTS
+) -> pd.DataFrame:
+    """At most ~max_points rows: every `keep` row, the newest trials, and every k-th trial number.
+
+    k is a power of two, so the sample is deterministic and changes only when the run doubles:
+    points do not jump around between refreshes.
+    """
+    if len(df) <= max_points:
+        return df
+    stride = 2 ** math.ceil(math.log2(len(df) / max_points))
+    mask = (df["number"] % stride == 0) | (df["number"] >= df["number"].max() - KEEP_RECENT)
+    if keep is not None:
+        mask |= keep
+    return df[mask]
+
+
+def hover_texts(
+    df: pd.DataFrame, cache: dict[int, str] | None = None, params: pd.DataFrame | None = None
+) -> list[str]:
+    """'trial 12<br>n_estimators=187, max_depth=23' per row. Finished trials never change, so
+    their text is kept in `cache` (one dict per run, owned by the run's LiveRun). The param_*
+    columns are read from `params` (default: df), only for rows not in the cache."""
+    params = df if params is None else params
+    cols = [c for c in params.columns if c.startswith("param_")]
+    names = [c[len("param_") :] for c in cols]
+    cache = {} if cache is None else cache
+    numbers = df["number"].to_numpy()
+    finished = df["state"].isin(FINISHED).to_numpy()
+    todo = [i for i, n in enumerate(numbers) if int(n) not in cache]
+    fresh: dict[int, str] = {}
+    if todo:
+        index = df.index[todo]
+        rows = params.loc[index, cols].to_numpy(dtype=object) if cols else [()] * len(todo)
+        for i, r in zip(todo, rows, strict=True):
+            parts = [
+                f"{n}={value_text(v)}" for n, v in zip(names, r, strict=True) if not _missing(v)
+            ]
+            fresh[i] = f"trial {int(numbers[i])}<br>" + esc(", ".join(parts))
+            if finished[i]:
+                cache[int(numbers[i])] = fresh[i]
+    return [fresh[i] if i in fresh else cache[int(n)] for i, n in enumerate(numbers)]
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+# -- scores ----------------------------------------------------------------------------------
+def score_points(df: pd.DataFrame, hover_cache: dict[int, str] | None = None) -> pd.DataFrame:
+    """The scored trials to draw (sampled past MAX_POINTS, every improvement kept), with hover.
+    Only scores (tuning.analysis.scored): a pruned or stopped trial's running mean is not one."""
+    cols = [c for c in ("number", "state", "value", "best_so_far", "t_end") if c in df]
+    base = df[cols]  # copy only what is drawn, not every column of every trial
+    shown = base[an.scored(base)] if len(df) else base
+    if not len(shown):
+        return shown.assign(hover=[])
+    pts = sample(shown, improvements(shown) if "best_so_far" in shown else None)
+    return pts.assign(hover=hover_texts(pts, hover_cache, params=df))
+
+
+def _score_scatter(
+    pts: pd.DataFrame, n_scored: int, counts: dict[str, int], x: str, xtitle: str, title: str,
+    score_title: str, best_df: pd.DataFrame,
+) -> go.Figure:  # fmt: skip
+    """The drawn points by state, the best-so-far line, and what was left out (the subtitle)."""
+    # Plain arrays from here: per-state masks on numpy are much cheaper than on the frame.
+    xs = pts[x].to_numpy(dtype=float) if len(pts) else np.empty(0)
+    keep = ~np.isnan(xs)
+    if not keep.any():
+        return empty_figure(title, "No scored trials yet", xtitle, score_title, live=True)
+    xs, ys = xs[keep], pts["value"].to_numpy(dtype=float)[keep]
+    states = pts["state"].to_numpy(dtype=object)[keep]
+    hover = np.asarray(pts["hover"].tolist(), dtype=str)[keep]  # fixed-width: one memcpy to copy
+    data = _state_markers(xs, ys, states, hover, counts)
+    if len(best_df):
+        data.append(
+            {
+                "type": SCATTER,
+                "x": best_df[x].to_numpy(),
+                "y": best_df["best"].to_numpy(dtype=float),
+                "mode": "lines",
+                "line": {"color": BEST_COLOR, "width": 2, "shape": "hv"},
+                "name": "best so far",
+                "hovertemplate": "best so far %{y:.4f}<extra></extra>",
+            }
+        )
+    subtitle = _left_out(len(xs), n_scored, counts)
+    lay = fixed_margins(layout(title, xtitle, score_title, subtitle=subtitle, live=True))
+    pad_flat(lay["yaxis"], ys)
+    return figure(data, lay, live=True)
+
+
+def _state_markers(
+    xs: np.ndarray, ys: np.ndarray, states: np.ndarray, hover: np.ndarray, counts: dict[str, int]
+) -> list[dict]:
+    """One marker trace per trial state, in the state's colour; pruned trials as an ×."""
+    data = []
+    for state in STATE_ORDER:
+        mask = states == state
+        if not mask.any():
+            continue
+        data.append(
+            {
+                "type": SCATTER,
+                "x": xs[mask],
+                "y": ys[mask],
+                "mode": "markers",
+                "name": f"{state} ({int(counts.get(state, 0)):,})",
+                "marker": {
+                    "color": state_color(state), "size": 7, "opacity": 0.8,
+                    "symbol": "x" if state == "pruned" else "circle",
+                },
+                "text": hover[mask],
+                "hovertemplate": f"%{{text}}<br>score %{{y:.4f}}<extra>{state}</extra>",
+            }
+        )  # fmt: skip
+    return data
+
+
+def _left_out(n_drawn: int, n_scored: int, counts: dict[str, int]) -> str | None:
+    """The subtitle: which scored trials the sample left out, and that cut-short trials have
+    no score to draw."""
+    notes = []
+    if n_drawn < n_scored:
+        notes.append(
+            f"{n_drawn:,} of {n_scored:,} scored trials drawn: "
+            "every new best, the newest and an even sample"
+        )
+    partial = sum(int(counts.get(s, 0)) for s in PARTIAL)
+    if partial:
+        notes.append(f"{partial:,} pruned, stopped or failed not drawn: cut short, no score")
+    return "<br>".join(notes) or None
+
+
+def score_by_trial(
+    df: pd.DataFrame, score_title: str, points: pd.DataFrame | None = None
+) -> go.Figure:
+    """Each trial's score against its number, with the best-so-far line (a step line)."""
+    points = score_points(df) if points is None else points
+    best_df = pd.DataFrame(columns=["number", "best"])
+    if len(df) and df["best_so_far"].notna().any():
+        imp = df[improvements(df)]
+        best_df = pd.DataFrame(
+            {
+                "number": [*imp["number"], df["number"].max()],
+                "best": [*imp["best_so_far"], imp["best_so_far"].iloc[-1]],
+            }
+        )
+    return _score_scatter(
+        points, _n_scored(df), _counts(df), "number", "trial number", "Score of every trial",
+        score_title, best_df,
+    )  # fmt: skip
+
+
+def score_by_time(
+    df: pd.DataFrame, score_title: str, direction: str, points: pd.DataFrame | None = None
+) -> go.Figure:
+    """Each trial's score against when it finished (seconds since the run started)."""
+    points = score_points(df) if points is None else points
+    best_df = pd.DataFrame(columns=["t_end", "best"])
+    ended = an.best_by_end(df, direction) if len(df) else pd.DataFrame(columns=["best"])
+    ended = ended[ended["best"].notna()]
+    if len(ended):
+        changed = ended["best"].ne(ended["best"].shift())
+        best_df = pd.DataFrame(
+            {
+                "t_end": [*ended.loc[changed, "end_s"], df["t_end"].max()],
+                "best": [*ended.loc[changed, "best"], ended["best"].iloc[-1]],
+            }
+        )
+    return _score_scatter(
+        points, _n_scored(df), _counts(df), "t_end", "elapsed time (s)", "Score over time",
+        score_title, best_df,
+    )  # fmt: skip
+
+
+def _n_scored(df: pd.DataFrame) -> int:
+    return int(an.scored(df).sum()) if len(df) else 0
+
+
+def _counts(df: pd.DataFrame) -> dict[str, int]:
+    return df["state"].value_counts().to_dict() if len(df) else {}
+
+
+def state_bars(counts: dict[str, int]) -> go.Figure:
+    """How many trials are in each state, in the state colours."""
+    states = [s for s in STATE_ORDER if counts.get(s)] + [s for s in counts if s not in STATE_ORDER]
+    bars = {
+        "type": "bar",
+        "x": [counts[s] for s in states],
+        "y": states,
+        "orientation": "h",
+        "marker": {"color": [state_color(s) for s in states]},
+        "text": [f"{counts[s]:,}" for s in states],
+        "textposition": "auto",
+        "hovertemplate": "%{y}: %{x} trials<extra></extra>",
+    }
+    lay = layout("Trial states", "trials", "", height=max(180, 90 + 34 * len(states)),
+                 live=True, showlegend=False)  # fmt: skip
+    lay["yaxis"]["autorange"] = "reversed"
+    return figure([bars], lay, live=True)
+
+
+def importance_bars(imp: an.Importance, disagreement: str = "") -> go.Figure:
+    """The Analysis page's importance figure, titled for a glance: which evaluator over how
+    many trials, and which other evaluator orders the parameters differently (Analysis says
+    why)."""
+    subtitle = f"{esc(imp.label)} importance over {imp.n_complete:,} complete trials"
+    if disagreement:
+        subtitle += f"<br>⚠ {esc(disagreement)} (see Analysis)"
+    return importance_figure(imp, IMPORTANCE_TITLE, subtitle, live=True,
+                             x_title="importance (share of the total, sums to 1)",
+                             y_title="hyperparameter")  # fmt: skip
+
+
+def learning_curves(snap: Any) -> go.Figure:
+    """The Analysis page's learning-curves figure over the best and the newest trials: up to
+    FEW_CURVES in a colour of their own each (e.g. a learning-rate sweep)."""
+    best_number = int(snap.best["number"]) if snap.best else None
+    few = len(snap.curves) <= FEW_CURVES
+    subtitle = None if few else f"{len(snap.curves)} trials: the best and the most recent"
+    empty = NO_CURVES_MO if snap.front is not None else NO_CURVES
+    return learning_curves_figure(
+        snap.curves, snap.step_label, snap.score_title, best_number, subtitle=subtitle,
+        empty=empty, few=FEW_CURVES, live=True,
+    )  # fmt: skip
+
+
+def live_figures(snap: Any, hover_cache: dict[int, str] | None = None) -> dict[str, go.Figure]:
+    """Every figure the Live monitor draws for one refresh, by chart key."""
+    points = score_points(snap.df, hover_cache)  # one sample, shared by both score charts
+    figs = {
+        "by_trial": score_by_trial(snap.df, snap.score_title, points),
+        "by_time": score_by_time(snap.df, snap.score_title, snap.direction, points),
+        "curves": learning_curves(snap),
+        "states": state_bars(snap.counts),
+    }
+    if snap.importance is not None:
+        other = snap.disagreement.short if snap.disagreement else ""
+        figs["importance"] = importance_bars(snap.importance, other)
+    if snap.front is not None:
+        figs.update(front_figures(snap.front, snap.df))
+    return figs
+
+
+def front_figures(front: Any, df: pd.DataFrame) -> dict[str, go.Figure]:
+    """A multi-objective run's figures (an FrontView): the front of the score against the
+    first cost, the hypervolume history, and for 3+ objectives the front across all of them."""
+    obj = front.objectives
+    cache = front.hover_cache
+    figs = {
+        "front": pareto_plots.front_figure(front.points, obj, obj[1].name, obj[0].name,
+                                           front.numbers, df, front.chosen, cache),
+        "hypervolume": pareto_plots.hypervolume_figure(
+            front.history, front.reference, obj, reference_trials=front.reference_trials
+        ),
+    }  # fmt: skip
+    if len(obj) >= 3:
+        figs["parallel_front"] = pareto_plots.parallel_front_figure(
+            front.points, obj, front.numbers, front.chosen
+        )
+        figs["pairwise_fronts"] = pareto_plots.pairwise_fronts_figure(
+            front.points, obj, front.numbers, front.chosen
+        )
+    return figs
