@@ -276,6 +276,47 @@ def test_distance_is_a_fraction_of_the_diagonal_in_the_searched_scale():
     assert learn.distance(land, (1.0, 0.01), (1.0, 0.01)) == 0.0
 
 
+# -- per budget spent -----------------------------------------------------------------------
+def _made(method: str, trials: list[tuple[float | None, int]]) -> learn.MethodRun:
+    """A run from (final score or None if stopped, budget steps spent) per trial."""
+    land = get_landscape("branin")
+    dist = {"x": land.x.distribution(), "y": land.y.distribution()}
+    made = []
+    for i, (value, steps) in enumerate(trials):
+        made.append(optuna.trial.create_trial(
+            params={"x": 0.0, "y": 0.0}, distributions=dist, value=value,
+            state=TrialState.COMPLETE if value is not None else TrialState.PRUNED,
+            intermediate_values={s: 50.0 for s in range(1, steps + 1)},
+        ))  # fmt: skip
+        made[-1].number = i
+    return learn.MethodRun("branin", method, 0, len(made), "minimize", made)
+
+
+def test_budget_spent_and_the_best_at_the_same_budget_on_a_known_case():
+    full = _made("random", [(9.0, 27), (4.0, 27), (1.0, 27)])  # full runs: 27 steps each
+    early = _made("hyperband", [(8.0, 27), (None, 1), (None, 3), (2.0, 27), (None, 1)])
+    assert full.steps() == [27, 27, 27] and sum(full.steps()) == 81
+    assert early.steps() == [27, 1, 3, 27, 1] and sum(early.steps()) == 59
+    assert full.budget_spent() == [27, 54, 81]
+    assert early.budget_spent() == [27, 28, 31, 58, 59]
+    assert learn.same_budget([full, early]) == 59
+    assert full.best_within(59) == 4.0  # trial 3 ended at 81 steps: past the same budget
+    assert early.best_within(59) == 2.0  # its whole run
+    assert full.best_within(26) is None and early.best_within(30) == 8.0
+
+
+def test_multi_fidelity_budget_is_the_steps_its_trials_reported():
+    full = learn.run_method("branin", "random", 30, 0)
+    hb = learn.run_method("branin", "hyperband", 30, 0)
+    assert sum(full.steps()) == full.budget_spent()[-1] == 30 * FIDELITY_STEPS
+    # Each trial reports every step from 1 until it is stopped or finishes.
+    assert sum(hb.steps()) == sum(len(t.intermediate_values) for t in hb.trials)
+    same = learn.same_budget([full, hb])
+    assert hb.budget_spent()[-1] == same < 30 * FIDELITY_STEPS
+    # Random search at the same budget: its best of the full trials that fit in it.
+    assert full.best_within(same) == full.best_so_far()[same // FIDELITY_STEPS - 1]
+
+
 # -- figures stay small ---------------------------------------------------------------------
 def test_figure_payloads_stay_small():
     land = get_landscape("branin")

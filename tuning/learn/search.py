@@ -133,6 +133,24 @@ class MethodRun:
             return [FIDELITY_STEPS] * len(self.trials)
         return [max(t.intermediate_values, default=0) for t in self.trials]
 
+    def budget_spent(self) -> list[int]:
+        """Budget steps spent by the end of each trial (trials run one after another)."""
+        return [int(v) for v in np.cumsum(self.steps())]
+
+    def best_within(self, budget: int) -> float | None:
+        """The best score of the trials that finished within `budget` steps (None: none did)."""
+        best = None
+        for spent, b in zip(self.budget_spent(), self.best_so_far(), strict=True):
+            if spent > budget:
+                break
+            best = b
+        return best
+
+
+def same_budget(runs: list[MethodRun]) -> int:
+    """The smallest total budget any of the methods spent: the budget they are compared at."""
+    return min(sum(r.steps()) for r in runs)
+
 
 def _suggest(trial: optuna.Trial, axis) -> float:
     if axis.integer:
