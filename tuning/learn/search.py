@@ -51,6 +51,19 @@ GLOSSARY = {
     "the optimum was found; a method is better when its regret falls faster.",
 }
 
+# Subplot titles: short enough that four side by side stay apart in a narrow window (the full
+# label is in each subplot's hover and in the page's text).
+SHORT_LABELS = {
+    "grid": "Grid", "random": "Random", "sobol": "Sobol", "tpe": "TPE", "gp": "GP",
+    "cmaes": "CMA-ES", "nsga2": "NSGA-II", "nsga3": "NSGA-III", "hyperband": "Hyperband",
+    "successive_halving": "Succ. halving", "median": "Median stop",
+}  # fmt: skip
+
+
+def short_label(method: str) -> str:
+    return SHORT_LABELS.get(method, get_method(method).label)
+
+
 # What to look for in each method's view (the method's own explanation comes from the registry).
 VIEW_NOTES = {
     "grid": "The grey crosses are the lattice, fixed before the first trial: the next point is "
