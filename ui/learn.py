@@ -107,7 +107,7 @@ def trial_views(landscape: str, methods: tuple[str, ...], n: int, seed: int, tic
     # Both figures of the trial before any element: the views change together, not one by one.
     search = _search(landscape, methods, n, seed, _trial(high))
     r = next((x for x in runs if x.method == st.session_state.get("learn_inside_method")), runs[0])
-    _internals(landscape, r.method, n, seed, min(_trial(high), r.n_trials) - 1)
+    _internals(r.landscape, r.method, r.n_trials, r.seed, min(_trial(high), r.n_trials) - 1)
     t = trial_stepper(high)
     st.plotly_chart(search, key="learn_animation", config=PLOTLY_CONFIG)
     st.subheader("Inside each method: what drives the next choice")
