@@ -1,8 +1,10 @@
 """Learn page: methods searching a 2-D landscape whose every point is known, step by step.
 
 Runs and figures are cached (st.cache_data): a method's run on a landscape is a pure function
-of (landscape, method, trials, seed), so every later rerun (a slider step, a guess) only
-places figures. The animation plays in the browser (Plotly frames), with no round trip.
+of (landscape, method, trials, seed), so every later rerun (a step, a guess) only places
+figures. One trial control drives every view of a trial (the landscapes, the view inside each
+method, the guess): they sit in one fragment, and Play steps that same control on a timer
+(`st.fragment(run_every=...)`), so no two views can show different trials.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from tuning.learn.search import MethodRun
 from tuning.methods import get_method
 from ui import text
 
-TRIAL = "learn_trial"  # the trial whose choice is explained (1-based)
+TRIAL = "learn_trial"  # plain key: the trial every view shows (1-based)
+PLAYING = "learn_playing"  # plain key: Play is stepping the trial on a timer
+PLAY_SECONDS = 1.5  # a step of Play: each one redraws the trial's figures on the server
 REVEALED = "learn_revealed"  # plain key: which guess has been revealed
 DEFAULT_METHODS = ["random", "tpe", "cmaes", "hyperband"]
 PLOTLY_CONFIG = {"displaylogo": False}
@@ -32,10 +36,11 @@ def run(landscape: str, method: str, n_trials: int, seed: int) -> MethodRun:
     return learn.run_method(landscape, method, n_trials, seed)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def _animation(landscape: str, methods: tuple[str, ...], n_trials: int, seed: int) -> go.Figure:
-    runs = [run(landscape, m, n_trials, seed) for m in methods]
-    return lp.search_animation(get_landscape(landscape), runs, [_label(m) for m in methods])
+@st.cache_data(show_spinner=False, max_entries=256)
+def _search(landscape: str, methods: tuple[str, ...], n: int, seed: int, t: int) -> go.Figure:
+    runs = [run(landscape, m, n, seed) for m in methods]
+    return lp.search_figure(get_landscape(landscape), runs, [_label(m) for m in methods],
+                            [learn.short_label(m) for m in methods], t)  # fmt: skip
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -80,10 +85,46 @@ def page() -> None:
     slow = " (the Gaussian process needs about half a second per trial)" if "gp" in methods else ""
     with st.spinner(f"Running the methods…{slow}"):
         runs = [run(landscape, m, n, seed) for m in methods]
-        anim = _animation(landscape, tuple(methods), n, seed)
-    st.plotly_chart(anim, key="learn_animation", config=PLOTLY_CONFIG)
+    # The timer is set on a full run only: Play and Pause, and the last trial, rerun the app.
+    playing = bool(st.session_state.get(PLAYING))
+    st.fragment(run_every=PLAY_SECONDS if playing else None)(trial_views)(
+        landscape, tuple(methods), n, seed, playing
+    )
+    compare(land, runs, n)
+    glossary()
+
+
+def trial_views(landscape: str, methods: tuple[str, ...], n: int, seed: int, ticking: bool) -> None:
+    """Every view of one trial, under the one control that sets it; while `ticking` (Play),
+    each run of this fragment shows the next trial, and the last one stops the timer."""
+    if bool(st.session_state.get(PLAYING)) != ticking:
+        st.rerun()  # Play, Pause or the end: a full run sets or clears the timer
+    runs = [run(landscape, m, n, seed) for m in methods]
+    high = max(r.n_trials for r in runs)
+    _dragged(high)
+    if ticking and st.session_state.get(PLAYING):
+        _advance(high)
+    # Both figures of the trial before any element: the views change together, not one by one.
+    search = _search(landscape, methods, n, seed, _trial(high))
+    r = next((x for x in runs if x.method == st.session_state.get("learn_inside_method")), runs[0])
+    _internals(r.landscape, r.method, r.n_trials, r.seed, min(_trial(high), r.n_trials) - 1)
+    t = trial_stepper(high)
+    st.plotly_chart(search, key="learn_animation", config=PLOTLY_CONFIG)
+    st.subheader("Inside each method: what drives the next choice")
+    # One method at a time: each view is a few heatmaps, and tabs would draw all of them.
+    shown = st.radio("Method", methods, format_func=_label, horizontal=True,
+                     key="learn_inside_method", label_visibility="collapsed")  # fmt: skip
+    r = next(x for x in runs if x.method == shown)
+    inside(r, min(t, r.n_trials))
+    st.subheader("Guess where it samples next")
+    guess_prompt(runs, t)
+
+
+def compare(land, runs: list[MethodRun], n: int) -> None:
+    """The methods' regret per trial and per budget spent, and the summary table."""
+    st.subheader("Compare: per trial and per budget spent")
     notes = []
-    if "grid" in methods:
+    if any(r.method == "grid" for r in runs):
         g = next(r for r in runs if r.method == "grid")
         k = math.isqrt(g.n_trials)
         notes.append(f"Grid search uses a {k} × {k} lattice: {g.n_trials} trials, the largest "
@@ -93,59 +134,111 @@ def page() -> None:
                      f"the budget steps they spent (a full trial is {FIDELITY_STEPS}).")  # fmt: skip
     if notes:
         st.caption(" ".join(notes))
-
-    st.plotly_chart(lp.regret_figure(land, runs, [_label(m) for m in methods]),
-                    key="learn_regret", config=PLOTLY_CONFIG)  # fmt: skip
+    labels = [_label(r.method) for r in runs]
+    st.plotly_chart(lp.regret_figure(land, runs, labels), key="learn_regret",
+                    config=PLOTLY_CONFIG)  # fmt: skip
     st.dataframe(summary(land, runs), hide_index=True, width="stretch",
-                 column_config={"method": st.column_config.TextColumn(width="large")})  # fmt: skip
+                 column_config={"method": st.column_config.TextColumn(width="medium")})  # fmt: skip
+    st.caption(same_budget_note(runs))
 
-    st.subheader("Inside each method: what drives the next choice")
-    t = trial_stepper(max(r.n_trials for r in runs))
-    # One method at a time: each view is a few heatmaps, and tabs would draw all of them.
-    shown = st.radio("Method", methods, format_func=_label, horizontal=True,
-                     key="learn_inside_method", label_visibility="collapsed")  # fmt: skip
-    r = next(x for x in runs if x.method == shown)
-    inside(r, min(t, r.n_trials))
 
-    st.subheader("Guess where it samples next")
-    guess_prompt(runs, t)
-    glossary()
+def same_budget_note(runs: list[MethodRun]) -> str:
+    budget = learn.same_budget(runs)
+    if all(sum(r.steps()) == budget for r in runs):
+        return (f"Every method spent the same budget ({budget} steps), so regret at the same "
+                "budget is the regret of the whole run.")  # fmt: skip
+    least = " and ".join(text.md(_label(r.method)) for r in runs if sum(r.steps()) == budget)
+    return (
+        f"Regret at the same budget: the best each method found within {budget} budget steps, "
+        f"the smallest total any method spent ({least}'s), so that a method that stops trials "
+        "early is not compared on less compute than the others."
+    )
 
 
 def summary(land, runs: list[MethodRun]) -> pd.DataFrame:
     # Where lower is better and the best possible is 0, the regret is the score itself.
     same = not land.maximize and land.best == 0
+    budget = learn.same_budget(runs)
     rows = []
     for r in runs:
-        best = r.best_so_far()[-1]
-        steps = r.steps()
-        row = {
-            "method": _label(r.method), "trials": r.n_trials,
-            "stopped early": sum(t.state.name == "PRUNED" for t in r.trials),
-            "budget steps": sum(steps),
-        }  # fmt: skip
+        best, at_budget = r.best_so_far()[-1], r.best_within(budget)
+        # The regrets first: in a narrow window they are the columns on screen.
+        row = {"method": _label(r.method)}
         if same:
             row["best found (= regret)"] = text.score(best)
         else:
             row["best found"] = text.score(best)
             row["regret"] = text.score(None if best is None else land.regret(best))
+        row["regret at the same budget"] = text.score(
+            None if at_budget is None else land.regret(at_budget)
+        )
+        row |= {
+            "budget steps": sum(r.steps()), "trials": r.n_trials,
+            "stopped early": sum(t.state.name == "PRUNED" for t in r.trials),
+        }  # fmt: skip
         rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _stop() -> None:
+    st.session_state[PLAYING] = False
+
+
+def _slider_key(t: int, high: int) -> str:
+    # A new slider for each trial and budget, drawn at the trial: Play sets the trial on the
+    # server, and a slider that kept its key would send the browser's older value back.
+    return f"{TRIAL}_{high}_{t}"
+
+
+def _advance(high: int) -> None:
+    """Play's step: the next trial; at the last one Play stops."""
+    t = min(high, _trial(high) + 1)
+    st.session_state[TRIAL] = t
+    if t >= high:
+        _stop()
+
+
+def _play(high: int) -> None:
+    if st.session_state.get(PLAYING):
+        _stop()
+        return
+    if _trial(high) >= high:
+        st.session_state[TRIAL] = 1  # from the start again
+    st.session_state[PLAYING] = True
+
+
+def _trial(high: int) -> int:
+    """The trial shown, within 1..high (the budget may be smaller since the last run)."""
+    return min(max(1, st.session_state.get(TRIAL, min(11, high))), high)
+
+
 def _step(delta: int, high: int) -> None:
-    st.session_state[TRIAL] = min(high, max(1, st.session_state.get(TRIAL, 1) + delta))
+    _stop()
+    st.session_state[TRIAL] = min(high, max(1, _trial(high) + delta))
+
+
+def _dragged(high: int) -> None:
+    """The slider moved in the browser: its trial is the one shown, and Play stops."""
+    moved = st.session_state.get(_slider_key(_trial(high), high))
+    if moved is not None and moved != _trial(high):
+        st.session_state[TRIAL] = moved
+        _stop()
 
 
 def trial_stepper(n: int) -> int:
-    """The trial whose choice is explained (1-based), with step buttons beside the slider."""
-    current = st.session_state.get(TRIAL, min(11, n))
-    st.session_state[TRIAL] = min(max(1, current), n)  # a smaller budget since the last run
-    c1, c2, c3 = st.columns([1, 1, 8], vertical_alignment="bottom")
-    c1.button("◀ Back", key="learn_back", on_click=_step, args=(-1, n), width="stretch")
-    c2.button("Step ▶", key="learn_forward", on_click=_step, args=(1, n), width="stretch")
-    return c3.slider("Trial", 1, n, key=TRIAL,
-                     help="Show what each method knew before this trial, and where it went.")  # fmt: skip
+    """The one trial control (1-based): Back, Play or Pause and Step beside the slider; the
+    buttons keep their words in a narrow window (their width is their label's)."""
+    st.session_state[TRIAL] = t = _trial(n)
+    playing = bool(st.session_state.get(PLAYING))
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button("◀ Back", key="learn_back", on_click=_step, args=(-1, n))
+        st.button("❚❚ Pause" if playing else "▶ Play", key="learn_play", on_click=_play,
+                  args=(n,), help=f"Step through the trials, one every {PLAY_SECONDS:g} s.")  # fmt: skip
+        st.button("Step ▶", key="learn_forward", on_click=_step, args=(1, n))
+        st.slider("Trial", 1, n, t, key=_slider_key(t, n),
+                  help="The trial every view below shows: where each method has sampled, "
+                  "what it knew before this trial, and the guess.")  # fmt: skip
+    return t
 
 
 def inside(r: MethodRun, t: int) -> None:
@@ -187,7 +280,7 @@ def guess_prompt(runs: list[MethodRun], t: int) -> None:
     revealed = st.session_state.get(REVEALED) == key
     st.caption(
         f"{_label(method)} has seen trials 1–{t - 1} (on the chart). Where will trial {t} be? "
-        "Enter your guess, then reveal. Step the trial slider above to try the next one."
+        "Enter your guess, then reveal. Step the trial above to try the next one."
         if t > 1
         else f"Trial 1: {_label(method)} has seen nothing yet. Where will it start?"
     )

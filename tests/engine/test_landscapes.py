@@ -5,7 +5,6 @@ with the trials they explain."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import math
 
@@ -13,7 +12,6 @@ import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
-from PIL import Image
 
 from tuning.core.errors import ConfigError
 from tuning.learn import figures as lp
@@ -276,18 +274,59 @@ def test_distance_is_a_fraction_of_the_diagonal_in_the_searched_scale():
     assert learn.distance(land, (1.0, 0.01), (1.0, 0.01)) == 0.0
 
 
+# -- per budget spent -----------------------------------------------------------------------
+def _made(method: str, trials: list[tuple[float | None, int]]) -> learn.MethodRun:
+    """A run from (final score or None if stopped, budget steps spent) per trial."""
+    land = get_landscape("branin")
+    dist = {"x": land.x.distribution(), "y": land.y.distribution()}
+    made = []
+    for i, (value, steps) in enumerate(trials):
+        made.append(optuna.trial.create_trial(
+            params={"x": 0.0, "y": 0.0}, distributions=dist, value=value,
+            state=TrialState.COMPLETE if value is not None else TrialState.PRUNED,
+            intermediate_values={s: 50.0 for s in range(1, steps + 1)},
+        ))  # fmt: skip
+        made[-1].number = i
+    return learn.MethodRun("branin", method, 0, len(made), "minimize", made)
+
+
+def test_budget_spent_and_the_best_at_the_same_budget_on_a_known_case():
+    full = _made("random", [(9.0, 27), (4.0, 27), (1.0, 27)])  # full runs: 27 steps each
+    early = _made("hyperband", [(8.0, 27), (None, 1), (None, 3), (2.0, 27), (None, 1)])
+    assert full.steps() == [27, 27, 27] and sum(full.steps()) == 81
+    assert early.steps() == [27, 1, 3, 27, 1] and sum(early.steps()) == 59
+    assert full.budget_spent() == [27, 54, 81]
+    assert early.budget_spent() == [27, 28, 31, 58, 59]
+    assert learn.same_budget([full, early]) == 59
+    assert full.best_within(59) == 4.0  # trial 3 ended at 81 steps: past the same budget
+    assert early.best_within(59) == 2.0  # its whole run
+    assert full.best_within(26) is None and early.best_within(30) == 8.0
+
+
+def test_multi_fidelity_budget_is_the_steps_its_trials_reported():
+    full = learn.run_method("branin", "random", 30, 0)
+    hb = learn.run_method("branin", "hyperband", 30, 0)
+    assert sum(full.steps()) == full.budget_spent()[-1] == 30 * FIDELITY_STEPS
+    # Each trial reports every step from 1 until it is stopped or finishes.
+    assert sum(hb.steps()) == sum(len(t.intermediate_values) for t in hb.trials)
+    same = learn.same_budget([full, hb])
+    assert hb.budget_spent()[-1] == same < 30 * FIDELITY_STEPS
+    # Random search at the same budget: its best of the full trials that fit in it.
+    assert full.best_within(same) == full.best_so_far()[same // FIDELITY_STEPS - 1]
+
+
 # -- figures stay small ---------------------------------------------------------------------
 def test_figure_payloads_stay_small():
     land = get_landscape("branin")
     runs = [learn.run_method("branin", m, 60, 0) for m in ("random", "tpe", "cmaes", "hyperband")]
-    anim = lp.search_animation(land, runs, ["a", "b", "c", "d"])
-    assert len(anim.frames) == 60
-    assert len(anim.to_json()) < 1_000_000
+    fig = lp.search_figure(land, runs, ["a", "b", "c", "d"], ["a", "b", "c", "d"], 60)
+    assert len(fig.to_json()) < 300_000
+    assert len(lp.regret_figure(land, runs, ["a", "b", "c", "d"]).to_json()) < 100_000
     for run in runs:
         assert len(lp.internals_figure(run, 40).to_json()) < 300_000
 
 
-# -- the animation keeps its landscape ------------------------------------------------------
+# -- the landscapes at one trial ------------------------------------------------------------
 def _array(v) -> np.ndarray:
     """A figure's array, whether plain or as Plotly's base64 typed array."""
     if isinstance(v, dict):
@@ -295,53 +334,32 @@ def _array(v) -> np.ndarray:
     return np.asarray(v)
 
 
-def test_animation_frames_move_only_scatter_traces_over_a_landscape_picture():
-    """A frame played without a redraw makes Plotly.js replot only the frame's scatter traces
-    and drop every other trace type's layer from the subplot: the heatmaps vanished at the first
-    step of ▶ Play or the slider. So what shows must be scatter traces over a layout image, and
-    no frame may empty a trace (Plotly.js skips it, and its old points stay drawn)."""
+def test_search_figure_shows_trials_up_to_t_and_rings_trial_t_in_every_subplot():
+    """No frames and no slider of its own: the page's one trial control draws it at trial t.
+    A method with fewer trials (grid: 9 of 12) rings its last one."""
     land = get_landscape("himmelblau")
-    runs = [learn.run_method("himmelblau", m, 20, 0) for m in ("random", "hyperband")]
-    fig = lp.search_animation(land, runs, ["a", "b"]).to_dict()
-    menu, slider = fig["layout"]["updatemenus"][0], fig["layout"]["sliders"][0]
-    animate = [b["args"][1] for b in menu["buttons"]] + [s["args"][1] for s in slider["steps"]]
-    assert len(animate) == 2 + 20 and not any(a["frame"]["redraw"] for a in animate)
-    data = fig["data"]
-    assert {t["type"] for t in data if t.get("opacity", 1) > 0} == {"scatter"}
-    heat = [i for i, t in enumerate(data) if t["type"] == "heatmap"]
-    assert len(heat) == 2 and all(data[i]["opacity"] == 0 for i in heat)  # hover and colour bar
-    assert [(im["xref"], im["yref"], im["layer"]) for im in fig["layout"]["images"]] == [
-        ("x", "y", "below"), ("x2", "y2", "below"),
-    ]  # fmt: skip
-    assert len(fig["frames"]) == 20
-    for frame in fig["frames"]:
-        assert frame["traces"] and all(data[i]["type"] == "scatter" for i in frame["traces"])
-        for d in frame["data"]:
-            assert len(_array(d["x"])) == len(_array(d["y"])) == len(_array(d["customdata"])) > 0
-    first = [_array(d["x"]) for d in fig["frames"][0]["data"]]  # trial 1: none stopped yet
-    assert [len(x) for x in first] == [1, 1, 1] * 2 and np.isnan(first[1][0])
-
-
-@pytest.mark.parametrize("name", ["branin", "svm_breast_cancer"])
-def test_landscape_picture_has_the_heatmaps_colours_where_the_axes_put_them(name):
-    land = get_landscape(name)
-    image = lp.landscape_image(land, size=50)
-    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(image["source"].split(",")[1]))))
-    assert pixels.shape == (50, 50, 3)
-    (x0, x1), (y0, y1) = (np.log10([a.low, a.high]) if a.log else (a.low, a.high)
-                          for a in (land.x, land.y))  # fmt: skip
-    assert (image["x"], image["y"], image["sizex"], image["sizey"]) == pytest.approx(
-        (x0, y1, x1 - x0, y1 - y0)
-    )  # the top left corner, in axis units (decades on a log axis)
-    xs, ys, z = land.surface()
-    best = lp.VIRIDIS[-1]  # bright = good
-    for row, col, j, i in ((0, 0, -1, 0), (49, 49, 0, -1), (0, 49, -1, -1), (49, 0, 0, 0)):
-        corner = z[j, i]  # the picture's top row is the highest y
-        bright = corner == (z.max() if land.maximize else z.min())
-        assert (pixels[row, col] == best).all() == bright
-    j, i = np.unravel_index(np.argmax(z) if land.maximize else np.argmin(z), z.shape)
-    u, v = _unit(land, xs[i], ys[j])
-    assert (pixels[min(49, int((1 - v) * 50)), min(49, int(u * 50))] == best).all()
+    runs = [learn.run_method("himmelblau", m, 12, 0) for m in ("random", "hyperband", "grid")]
+    fig = lp.search_figure(land, runs, ["Random search", "H", "G"], ["R", "H", "G"], 10).to_dict()
+    assert "frames" not in fig and "sliders" not in fig["layout"]
+    assert fig["layout"]["title"]["text"].startswith("Trial 10:")
+    axes = ("x", "x2", "x3")
+    shown = [t for t in fig["data"] if t.get("name") == "the trial shown"]
+    assert [t["xaxis"] for t in shown] == list(axes)
+    assert [_array(t["customdata"])[0] for t in shown] == [10, 10, 9]
+    for run, axis, ring in zip(runs, axes, shown, strict=True):
+        k = min(10, run.n_trials)
+        points = [t for t in fig["data"] if t.get("xaxis") == axis and t["type"] == "scatter"
+                  and t.get("name") in ("trials", "stopped early")]  # fmt: skip
+        assert sorted(np.concatenate([_array(t["customdata"]) for t in points])) == list(
+            range(1, k + 1)
+        )
+        x, y = run.xy(k)
+        assert (ring["x"][0], ring["y"][0]) == pytest.approx((x[-1], y[-1]))
+    # two subplots a row, short titles with the full name in their hover
+    assert [(a["text"], a.get("hovertext")) for a in fig["layout"]["annotations"]][0] == (
+        "R", "Random search",
+    )  # fmt: skip
+    assert fig["layout"]["xaxis3"]["anchor"] == "y3" and fig["layout"]["yaxis3"]["domain"][1] < 0.5
 
 
 @pytest.mark.parametrize("method", learn.LEARN_METHODS)

@@ -2,19 +2,17 @@
 
 The landscape is a heatmap in which a brighter colour is always a better score; points are the
 method's trials. Log-scaled hyperparameters get log axes. Arrays travel as float32 typed arrays,
-so a figure with four heatmaps and an animation of 60 trials stays well under a megabyte.
+so a figure with four heatmaps stays small. Subplot titles are short labels (a few words): side
+by side in a narrow window longer ones ran into each other.
 """
 
 from __future__ import annotations
 
-import base64
-import io
+import math
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
-from plotly.colors import sample_colorscale, unlabel_rgb
 from plotly.subplots import make_subplots
 
 from tuning.learn import search as learn
@@ -31,10 +29,6 @@ BRACKET_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#17becf")  # no o
 # Generations: light, distinct colours with a dark outline, readable on the Viridis heatmap.
 GEN_COLORS = ("#ff7f0e", "#17becf", "#e377c2", "#ffffff", "#bcbd22", "#1f77b4", "#d62728",
               "#8c564b", "#7f7f7f", "#9467bd")  # fmt: skip
-# The heatmap's colour scale as 256 RGB rows, and the side of the landscape's picture in pixels.
-VIRIDIS = np.array([unlabel_rgb(c) for c in sample_colorscale("Viridis", np.linspace(0, 1, 256))],
-                   dtype=np.uint8)  # fmt: skip
-IMAGE_PIXELS = 400
 
 
 def _f32(a) -> np.ndarray:
@@ -65,36 +59,6 @@ def heatmap(land: Landscape, n: int = HEAT_POINTS, showscale: bool = True, **kw:
     )  # fmt: skip
 
 
-def _nearest(axis, points: np.ndarray, size: int) -> np.ndarray:
-    """For each of `size` pixels across the axis's range, the index of the nearest grid point
-    (in the axis's own scale: log where it is log), as the heatmap's cells would place it."""
-    u = axis.to_unit(points)
-    return np.searchsorted((u[1:] + u[:-1]) / 2, (np.arange(size) + 0.5) / size)
-
-
-def landscape_image(land: Landscape, n: int = HEAT_POINTS, size: int = IMAGE_PIXELS) -> dict:
-    """The heatmap's colours as a PNG spanning the axes' ranges: a layout image for under a
-    subplot (add_layout_image), which no animation frame can take away."""
-    xs, ys, z = land.surface(n)
-    shown = shown_scores(land, z)[0]
-    lo, hi = float(shown.min()), float(shown.max())
-    t = (shown - lo) / (hi - lo) if hi > lo else np.zeros_like(shown)
-    if _reversed(land):
-        t = 1 - t
-    rgb = VIRIDIS[np.rint(t * (len(VIRIDIS) - 1)).astype(int)]
-    rows = _nearest(land.y, ys, size)[::-1]  # a picture's first row is its top
-    pixels = rgb[np.ix_(rows, _nearest(land.x, xs, size))]
-    png = io.BytesIO()
-    Image.fromarray(pixels).save(png, format="PNG", optimize=True)
-    (x0, x1), (y0, y1) = _range(land.x), _range(land.y)
-    return dict(
-        source="data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
-        # In axis units, as the ranges are: decades on a log axis.
-        x=x0, y=y1, sizex=x1 - x0, sizey=y1 - y0, xanchor="left",
-        yanchor="top", sizing="stretch", layer="below",
-    )  # fmt: skip
-
-
 def _optimum(land: Landscape, showlegend: bool = True) -> go.Scatter:
     ox, oy = zip(*land.optima[:8], strict=True)
     return go.Scatter(
@@ -105,23 +69,15 @@ def _optimum(land: Landscape, showlegend: bool = True) -> go.Scatter:
     )  # fmt: skip
 
 
-def _coords(trace) -> go.Scatter:
-    # Built by us from numbers only: Plotly's per-property validation (most of the time it
-    # took to build an animation) can be skipped.
-    return go.Scatter(x=trace["x"], y=trace["y"], customdata=trace["customdata"], _validate=False)
-
-
-def _points(run: MethodRun, upto: int, showlegend: bool = True, bare: bool = False) -> list:
+def _points(run: MethodRun, upto: int, showlegend: bool = True) -> list:
     """The trials so far as two traces: complete (white) and stopped early (orange rings).
 
-    Two traces with one colour and symbol each, and numbers only in the arrays, because Plotly
-    validates per-point strings one by one: that made the animation's frames 10 times slower.
+    Two traces with one colour and symbol each, and numbers only in the arrays: Plotly
+    validates per-point strings one by one.
     """
     xs, ys = run.xy(upto)
     pruned = np.array([t.state.name == "PRUNED" for t in run.trials[:upto]], dtype=bool)
     number = np.arange(1, len(xs) + 1, dtype=np.int32)
-    if bare:  # coordinates only, no Plotly objects (see search_animation)
-        return [_bare(xs[m], ys[m], number[m]) for m in (~pruned, pruned)]
     out = []
     for mask, name, symbol, color in ((~pruned, "trials", "circle", "white"),
                                       (pruned, "stopped early", "circle-open",
@@ -135,14 +91,6 @@ def _points(run: MethodRun, upto: int, showlegend: bool = True, bare: bool = Fal
             "<br>(%{x:.4g}, %{y:.4g})<extra></extra>",
         ))  # fmt: skip
     return out
-
-
-def _bare(xs: np.ndarray, ys: np.ndarray, number: np.ndarray) -> dict:
-    if not len(xs):
-        # One point that is not drawn: a frame's empty trace is skipped by Plotly.js, so the
-        # points of the frame before would stay on the plot.
-        return {"x": _f32([np.nan]), "y": _f32([np.nan]), "customdata": np.zeros(1, np.int32)}
-    return {"x": _f32(xs), "y": _f32(ys), "customdata": number}
 
 
 def _next(run: MethodRun, t: int, showlegend: bool = True) -> go.Scatter:
@@ -169,6 +117,13 @@ def _axes(fig: go.Figure, land: Landscape, **kw: Any) -> None:
     fig.update_yaxes(**_axis_style(land.y), **kw)
 
 
+def _outer_titles(fig: go.Figure, land: Landscape) -> None:
+    """Axis titles only on the left column's y axes: beside a neighbour's tick labels, an inner
+    panel's title ran into them in a narrow window."""
+    fig.update_yaxes(title_text=None)
+    fig.update_yaxes(title_text=land.y.name, col=1)
+
+
 def _range(axis) -> list[float]:
     if axis.log:
         return [float(np.log10(axis.low)), float(np.log10(axis.high))]
@@ -182,91 +137,76 @@ def _below(fig: go.Figure, title: str, height: int, **kw: Any) -> go.Figure:
                    margin=dict(l=60, r=20, t=70, b=100), **kw)  # fmt: skip
 
 
-def search_animation(land: Landscape, runs: list[MethodRun], labels: list[str]) -> go.Figure:
-    """The methods side by side on the landscape, one frame per trial, played in the browser
-    (Plotly frames: play / pause / slider need no round trip to the server)."""
+def search_figure(land: Landscape, runs: list[MethodRun], labels: list[str],
+                  short: list[str], t: int) -> go.Figure:  # fmt: skip
+    """The methods side by side on the landscape at trial `t` (1-based): each method's trials
+    1..t, and trial t ringed. At most two subplots a row, under short titles (the full label is
+    in their hover), so four methods stay readable in a narrow window."""
     m = len(runs)
-    fig = make_subplots(rows=1, cols=m, subplot_titles=labels, horizontal_spacing=0.04)
-    n = max(r.n_trials for r in runs)
-    moving: list[int] = []  # indices of the traces each frame replaces
+    cols = min(m, 2)
+    rows = math.ceil(m / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=short, horizontal_spacing=0.08,
+                        vertical_spacing=0.14 if rows > 1 else 0.0)  # fmt: skip
+    for ann, label in zip(fig.layout.annotations, labels, strict=True):
+        ann.hovertext = label
     legend: set[str] = set()  # each legend entry once, from the first subplot that has it
-    image = landscape_image(land)
-    for i, run in enumerate(runs, start=1):
-        # The frames replot only the moving scatter traces (redraw=False: smooth, and no blank
-        # frame between steps), and Plotly.js then drops every other trace type's layer from
-        # the subplot. So the landscape is a picture under the plot, and the heatmap stays,
-        # transparent, for its hover values and its colour bar.
-        fig.add_layout_image(image, row=1, col=i)
-        fig.add_trace(heatmap(land, HEAT_POINTS, showscale=i == m, opacity=0), row=1, col=i)
-        fig.add_trace(_optimum(land, showlegend=i == 1), row=1, col=i)
-        for trace in _points(run, n):
+    for i, (run, label) in enumerate(zip(runs, labels, strict=True)):
+        at = dict(row=i // cols + 1, col=i % cols + 1)
+        heat = heatmap(land, HEAT_POINTS, showscale=i == m - 1, name=label)
+        heat.hovertemplate = f"{label}<br>{heat.hovertemplate}"
+        heat.colorbar.len = 1.0 / rows if rows > 1 else 1.0
+        fig.add_trace(heat, **at)
+        fig.add_trace(_optimum(land, showlegend=i == 0), **at)
+        for trace in (*_points(run, min(t, run.n_trials)), _latest(run, t)):
             trace.showlegend = trace.showlegend and trace.name not in legend
             if trace.showlegend:
                 legend.add(trace.name)
-            fig.add_trace(trace, row=1, col=i)
-        fig.add_trace(_latest(run, n, showlegend=i == 1), row=1, col=i)
-        moving += [len(fig.data) - 3, len(fig.data) - 2, len(fig.data) - 1]
-    # Frames carry only the moving coordinates (x, y, trial numbers): Plotly merges them into
-    # the traces' own styles, and that keeps building them (Plotly validates every frame) fast.
-    frames = []
-    for k in range(1, n + 1):
-        data = []
-        for run in runs:
-            data += [_coords(tr) for tr in (*_points(run, k, False, bare=True),
-                                            _latest(run, k, False, bare=True))]  # fmt: skip
-        frames.append(go.Frame(name=str(k), data=data, traces=moving))
-    _axes(fig, land, showgrid=False, zeroline=False)  # the picture is under the grid lines
-    fig.update_yaxes(title_text=None, col=2)
-    fig.update_yaxes(title_text=None, col=3)
-    fig.update_yaxes(title_text=None, col=4)
-    step = dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=dict(duration=0))
-    fig.update_layout(
-        updatemenus=[dict(
-            type="buttons", direction="left", x=0.0, y=-0.2, xanchor="left", yanchor="top",
-            buttons=[
-                dict(label="▶ Play", method="animate", args=[None, dict(
-                    frame=dict(duration=350, redraw=False), fromcurrent=False,
-                    transition=dict(duration=0), mode="immediate")]),
-                dict(label="❚❚ Pause", method="animate", args=[[None], step]),
-            ],
-        )],
-        sliders=[dict(
-            active=n - 1, x=0.2, y=-0.16, len=0.8, currentvalue=dict(prefix="Trial "),
-            steps=[dict(label=str(k), method="animate", args=[[str(k)], step])
-                   for k in range(1, n + 1)],
-        )],
-    )  # fmt: skip
-    fig = base_layout(fig, "Where each method samples, trial by trial (press ▶ Play or drag)",
-                   height=520, margin=dict(l=60, r=20, t=100, b=150),
-                   legend=dict(orientation="h", yanchor="bottom", y=1.1, xanchor="right", x=1.0))  # fmt: skip
-    return go.Figure(fig.to_dict() | {"frames": frames})
+            fig.add_trace(trace, **at)
+    _axes(fig, land, showgrid=False, zeroline=False)
+    _outer_titles(fig, land)
+    fig.update_xaxes(title_text=None)
+    fig.update_xaxes(title_text=land.x.name, row=rows)
+    fig = _below(fig, f"Trial {t}: where each method has sampled so far", height=300 * rows + 110)
+    # The legend just under the last row's axis title (in pixels of the plot area's height).
+    return fig.update_layout(legend_y=-60 / (300 * rows - 20))
 
 
-def _latest(run: MethodRun, k: int, showlegend: bool = True, bare: bool = False):
-    k = min(k, run.n_trials)
-    if bare:
-        xs, ys = run.xy(k)
-        return {"x": [float(xs[-1])], "y": [float(ys[-1])], "customdata": [k]}
-    trace = _next(run, k - 1, showlegend=showlegend)
-    trace.name = "latest trial"
+def _latest(run: MethodRun, t: int) -> go.Scatter:
+    """The method's trial t ringed in red (its last trial where it ran fewer than t)."""
+    k = min(t, run.n_trials)
+    trace = _next(run, k - 1)
+    trace.name = "the trial shown"
     return trace
 
 
+def _regret(run: MethodRun, land: Landscape) -> list[float | None]:
+    return [None if b is None else max(land.regret(b), 1e-6) for b in run.best_so_far()]
+
+
 def regret_figure(land: Landscape, runs: list[MethodRun], labels: list[str]) -> go.Figure:
-    fig = go.Figure()
+    """Regret of the best so far, by trial (top) and by budget steps spent (bottom), where a
+    method that stops trials early is not judged on less compute; a dashed line at the
+    smallest budget any method spent, where the summary table compares them."""
+    fig = make_subplots(rows=2, cols=1, vertical_spacing=0.2, subplot_titles=(
+        "by trial", "by budget steps spent"))  # fmt: skip
     for run, label, color in zip(runs, labels, METHOD_COLORS, strict=False):
-        best = run.best_so_far()
-        reg = [None if b is None else max(land.regret(b), 1e-6) for b in best]
-        fig.add_trace(go.Scatter(
-            x=list(range(1, len(reg) + 1)), y=reg, mode="lines+markers", name=label,
-            line=dict(shape="hv", color=color), marker=dict(size=4),
-            hovertemplate=f"{label}<br>trial %{{x}}: regret %{{y:.4g}}<extra></extra>",
-        ))  # fmt: skip
-    fig.update_yaxes(type="log", dtick=1)  # powers of ten only
-    return base_layout(fig, "Regret of the best score so far (lower is better)", x="trial",
-                   y="regret (log scale)", height=380,
-                   legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0),
-                   margin=dict(l=60, r=20, t=50, b=90))  # fmt: skip
+        reg = _regret(run, land)
+        for row, xs, unit in ((1, list(range(1, len(reg) + 1)), "trial"),
+                              (2, run.budget_spent(), "steps")):  # fmt: skip
+            fig.add_trace(go.Scatter(
+                x=xs, y=reg, mode="lines+markers", name=label, legendgroup=label,
+                showlegend=row == 1, line=dict(shape="hv", color=color), marker=dict(size=4),
+                hovertemplate=f"{label}<br>{unit} %{{x}}: regret %{{y:.4g}}<extra></extra>",
+            ), row=row, col=1)  # fmt: skip
+    same = learn.same_budget(runs)
+    fig.add_vline(x=same, line=dict(dash="dash", color="#999999", width=1), row=2, col=1,
+                  annotation_text=f"same budget: {same}", annotation_position="top left")  # fmt: skip
+    fig.update_yaxes(type="log", dtick=1, title_text="regret (log)")  # powers of ten only
+    fig.update_xaxes(title_text="trial", row=1, col=1)
+    fig.update_xaxes(
+        title_text=f"budget steps spent (a full trial is {FIDELITY_STEPS})", row=2, col=1
+    )
+    return _below(fig, "Regret of the best score so far (lower is better)", height=560)
 
 
 # -- what drives each choice ---------------------------------------------------------------
@@ -373,8 +313,7 @@ def _generations(fig: go.Figure, run: MethodRun, t: int) -> str | None:
 def _tpe(run: MethodRun, t: int, d: dict) -> go.Figure:
     land = run.land
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=(
-        f"l(x): the {len(d['good'])} best", f"g(x): the other {len(d['bad'])}",
-        "log l(x)/g(x): high = next"))  # fmt: skip
+        f"l(x): best {len(d['good'])}", f"g(x): other {len(d['bad'])}", "l/g: high = next"))  # fmt: skip
     xs, ys = run.xy(t)
     good, bad = d["good"], d["bad"]
     panels = ((np.exp(d["log_l"]), "l(x)", "Greens"), (np.exp(d["log_g"]), "g(x)", "Reds"),
@@ -391,6 +330,7 @@ def _tpe(run: MethodRun, t: int, d: dict) -> go.Figure:
                       row=1, col=col)  # fmt: skip
         fig.add_trace(_next(run, t, showlegend=col == 1), row=1, col=col)
     _axes(fig, land)
+    _outer_titles(fig, land)
     return _below(fig, f"Trial {t + 1}: TPE's good and bad densities from the {t} trials before",
                    height=430)  # fmt: skip
 
@@ -398,7 +338,7 @@ def _tpe(run: MethodRun, t: int, d: dict) -> go.Figure:
 def _gp(run: MethodRun, t: int, d: dict) -> go.Figure:
     land = run.land
     fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.06, subplot_titles=(
-        "mean: its guess", "std: its doubt", "expected improvement: high = next"))  # fmt: skip
+        "mean: guess", "std: doubt", "EI: high = next"))  # fmt: skip
     panels = ((d["mean"], "mean", "Viridis" if land.maximize else "Viridis_r"),
               (d["std"], "std", "Greys"), (d["ei"], "EI", "Magma"))  # fmt: skip
     for col, (z, name, scale) in enumerate(panels, start=1):
@@ -407,6 +347,7 @@ def _gp(run: MethodRun, t: int, d: dict) -> go.Figure:
             fig.add_trace(trace, row=1, col=col)
         fig.add_trace(_next(run, t, showlegend=col == 1), row=1, col=col)
     _axes(fig, land)
+    _outer_titles(fig, land)
     return _below(fig, f"Trial {t + 1}: a Gaussian process fitted to the {t} trials before",
                    height=430)  # fmt: skip
 
@@ -415,9 +356,8 @@ def _fidelity(run: MethodRun, t: int) -> go.Figure:
     """Left: the landscape (trials stopped early drawn hollow). Right: every trial's score by
     budget spent; a cross where a trial was stopped; dashed lines at the rungs."""
     land = run.land
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, column_widths=[0.45, 0.55],
-                        subplot_titles=("on the landscape (orange rings = stopped early)",
-                                        "score by budget spent (× = stopped)"))  # fmt: skip
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14, column_widths=[0.45, 0.55],
+                        subplot_titles=("the landscape", "score by budget spent"))  # fmt: skip
     _base(fig, land, run, t)
     fig.update_xaxes(**_axis_style(land.x), row=1, col=1)
     fig.update_yaxes(**_axis_style(land.y), row=1, col=1)

@@ -51,6 +51,19 @@ GLOSSARY = {
     "the optimum was found; a method is better when its regret falls faster.",
 }
 
+# Subplot titles: short enough that four side by side stay apart in a narrow window (the full
+# label is in each subplot's hover and in the page's text).
+SHORT_LABELS = {
+    "grid": "Grid", "random": "Random", "sobol": "Sobol", "tpe": "TPE", "gp": "GP",
+    "cmaes": "CMA-ES", "nsga2": "NSGA-II", "nsga3": "NSGA-III", "hyperband": "Hyperband",
+    "successive_halving": "Succ. halving", "median": "Median stop",
+}  # fmt: skip
+
+
+def short_label(method: str) -> str:
+    return SHORT_LABELS.get(method, get_method(method).label)
+
+
 # What to look for in each method's view (the method's own explanation comes from the registry).
 VIEW_NOTES = {
     "grid": "The grey crosses are the lattice, fixed before the first trial: the next point is "
@@ -132,6 +145,24 @@ class MethodRun:
         if not self.spec.multi_fidelity:
             return [FIDELITY_STEPS] * len(self.trials)
         return [max(t.intermediate_values, default=0) for t in self.trials]
+
+    def budget_spent(self) -> list[int]:
+        """Budget steps spent by the end of each trial (trials run one after another)."""
+        return [int(v) for v in np.cumsum(self.steps())]
+
+    def best_within(self, budget: int) -> float | None:
+        """The best score of the trials that finished within `budget` steps (None: none did)."""
+        best = None
+        for spent, b in zip(self.budget_spent(), self.best_so_far(), strict=True):
+            if spent > budget:
+                break
+            best = b
+        return best
+
+
+def same_budget(runs: list[MethodRun]) -> int:
+    """The smallest total budget any of the methods spent: the budget they are compared at."""
+    return min(sum(r.steps()) for r in runs)
 
 
 def _suggest(trial: optuna.Trial, axis) -> float:
