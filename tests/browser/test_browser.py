@@ -169,17 +169,19 @@ def test_learn_page_plays_steps_and_reveals_a_guess(server):
         charts = page.get_by_test_id("stPlotlyChart")
         expect(charts.first.locator(".main-svg").first).to_be_attached(timeout=60_000)
         rendered = time.time() - start
-        expect(page.get_by_text("Where each method samples, trial by trial")).to_be_visible()
-        # Plotly draws the animation's own Play button and trial slider.
-        expect(page.locator(".updatemenu-button").filter(has_text="Play")).to_be_visible()
-        expect(page.locator(".slider-container").first).to_be_attached()
-        expect(charts).to_have_count(4)  # animation, regret, one method's internals, guess
+        # One trial control (Streamlit's), no Plotly slider or Play of the figure's own.
+        expect(page.get_by_role("button", name="▶ Play")).to_be_visible()
+        expect(page.locator(".updatemenu-button")).to_have_count(0)
+        expect(charts).to_have_count(4)  # landscapes, one method's internals, guess, regret
 
         slider = page.get_by_test_id("stSlider").filter(has_text="Trial").get_by_role("slider")
         before = int(slider.get_attribute("aria-valuetext"))
+        expect(page.get_by_text(f"Trial {before}: where each method has sampled")).to_be_visible()
         page.get_by_role("button", name="Step ▶").click()
         _idle(page, expect)
         assert int(slider.get_attribute("aria-valuetext")) == before + 1
+        expect(page.get_by_text(f"Trial {before + 1}: where each method has sampled")).to_be_visible()
+        expect(page.get_by_text(f"Trial {before + 1}: where it samples next")).to_be_visible()
 
         page.get_by_test_id("stRadio").get_by_text("Bayesian (TPE)").click()
         _idle(page, expect)
