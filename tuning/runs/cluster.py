@@ -27,6 +27,7 @@ from optuna.trial import TrialState
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.execution.lifecycle import recover_stale_trials
+from tuning.execution.loop import run_progress
 from tuning.store.run import StoredRun
 from tuning.store.runs import BEATING_S, HEARTBEAT_S, STALE_S
 from tuning.store.storage import describe
@@ -171,9 +172,11 @@ def orphans_settled(run: StoredRun, retries: int, patience: float | None = None)
 
 def work(
     execute: Callable[..., RunStatus], name: str, target: Any, threads: dict[str, int],
-    retries: int,
+    retries: int, index: int = 0, progress: int | None = None,
 ) -> dict[str, str]:  # fmt: skip
     """The task on a Dask worker: join the run as `worker` does, named by the worker's address.
+    `index` (0 to n-1) and `progress` (the run's trials when the pool started) seed its
+    sampler, so a seed means the same first configurations on every cluster.
 
     Idempotent with respect to the budget: the loop claims trials against the run's budget in
     the storage, so this task run twice (Dask runs it again when its worker died) only works on
@@ -192,8 +195,11 @@ def work(
     n_jobs = max(1, (os.cpu_count() or 1) // max(1, sharing))
     with as_worker(label):
         status = RunStatus.FINISHED
-        for _ in range(ROUNDS):
-            status = RunStatus(execute(name, storage, n_jobs=n_jobs, clear_stop=False))
+        for round_ in range(ROUNDS):
+            # A later round counts the trials it sees: the first round's seed would replay.
+            seen = progress if round_ == 0 else None
+            status = RunStatus(execute(name, storage, n_jobs=n_jobs, clear_stop=False,
+                                       worker_index=index, progress=seen))  # fmt: skip
             if status != RunStatus.FINISHED:
                 break
             run = StoredRun.open(name, storage)
@@ -232,18 +238,12 @@ class ClusterPool:
             run.clear_stop_request()
             if self.stop_event.is_set():
                 run.request_stop()
-            threads = threads_by_host(client)
+            threads, progress = threads_by_host(client), run_progress(run.study)
             tag = uuid.uuid4().hex[:8]
             self.futures = [
                 client.submit(
-                    work,
-                    self.execute,
-                    self.name,
-                    target,
-                    threads,
-                    self.retries,
-                    key=f"tuning-{self.name}-{tag}-{i}",
-                    pure=False,
+                    work, self.execute, self.name, target, threads, self.retries, i, progress,
+                    key=f"tuning-{self.name}-{tag}-{i}", pure=False,
                 )  # fmt: skip
                 for i in range(self.n)
             ]
