@@ -307,6 +307,45 @@ def test_on_postgresql_the_cluster_workers_write_to_the_database_themselves(dask
     assert workers_of(study) == set(dask_cluster.scheduler_info["workers"])
 
 
+@pytest.mark.skipif(
+    not PG_URL and not os.environ.get("TUNING_STUDIO_REQUIRE_PG"),
+    reason='no PostgreSQL server: run `eval "$(bash .ci/postgres.sh start)"` first',
+)
+def test_on_postgresql_with_a_password_the_workers_read_the_url_from_their_environment(
+    monkeypatch,
+):
+    """The test server trusts any password: the URL carries one all the same, and the run
+    finishes while no submitted task holds it (issue 24 item 18)."""
+    import uuid
+
+    import cloudpickle
+
+    assert PG_URL, "TUNING_STUDIO_TEST_PG must point at a PostgreSQL server in CI"
+    url = PG_URL.replace("postgresql://postgres@", "postgresql://postgres:pg-s3cr3t@")
+    assert cluster.has_password(url)
+    store = open_storage(url)
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+        worker_class=distributed.Nanny, env={"TUNING_STUDIO_STORAGE": url},
+    ) as lc:  # fmt: skip
+        try:
+            client = cluster.connect(lc.scheduler_address)
+            sent, submit = [], client.submit
+            monkeypatch.setattr(
+                client, "submit", lambda fn, *a, **k: sent.append((a, k)) or submit(fn, *a, **k)
+            )
+            manager = RunManager(store, nice=0, dask=lc.scheduler_address)
+            name = manager.submit(make_config("knn", n_trials=6, workers=2, cluster="dask",
+                                              name=f"dask-pw-{uuid.uuid4().hex[:8]}"))  # fmt: skip
+            handle = manager.handles[name]
+            assert handle.join(120) == "finished", handle.error
+        finally:
+            cluster.disconnect()
+    assert len(sent) == 2 and all(b"pg-s3cr3t" not in cloudpickle.dumps(t) for t in sent)
+    study = load_study(name, store)
+    assert len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) == 6
+
+
 def test_the_command_line_resumes_a_run_on_the_cluster(storage, journal_path, dask_cluster):
     from tuning import cli
 
