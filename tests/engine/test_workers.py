@@ -136,7 +136,8 @@ def test_a_pool_gives_its_workers_an_index_the_progress_and_an_equal_share(tmp_p
 
 
 def _race(tmp_path, tag: str) -> Counter:
-    """A fresh run of random search, seed 0, two worker processes through the RunManager."""
+    """A fresh run of random search, seed 0, two worker processes through the RunManager
+    (their logs in the test's folder)."""
     from tuning.runs.runner import RunManager
 
     url = f"journal:///{tmp_path}/{tag}.journal"
@@ -150,9 +151,10 @@ def _race(tmp_path, tag: str) -> Counter:
 
 
 @pytest.mark.timeout(300)
-def test_a_seed_means_the_same_race(tmp_path):
+def test_a_seed_means_the_same_race(tmp_path, monkeypatch):
     """Two fresh runs with the same seed and the same number of workers propose the same
     configurations, however the two processes happen to be scheduled (issue 24 item 3)."""
+    monkeypatch.setenv("TUNING_STUDIO_DATA", str(tmp_path))
     first = _race(tmp_path, "a")
     assert first == _race(tmp_path, "b")
     assert len(first) > 1  # and the two workers did not replay each other's draws
