@@ -119,6 +119,50 @@ def test_ctrl_c_stops_a_run_within_a_fold_and_prints_its_summary(data_home):
     assert "[stopped]" in out and "Best CV:" in out
 
 
+@pytest.mark.timeout(240)
+def test_ctrl_c_stops_a_compare_started_with_sigint_ignored(data_home):
+    """Issue 24 item 17: a process started from a shell's background job (no job control, as
+    a test suite run with `&`) inherits SIGINT ignored, and Python then raises no
+    KeyboardInterrupt: `compare` never stopped. Its own handler sets the stop instead. Its
+    stderr goes to a file: a pipe nobody reads fills up with Optuna's line per trial and
+    blocks the process, which reads the same as a lost Ctrl-C."""
+    from tuning.store.storage import open_storage
+
+    env = {k: v for k, v in os.environ.items() if k != ENV_STORAGE}
+    env.update({ENV_DATA_DIR: str(data_home), "PYTHONPATH": str(ROOT)})
+    cmd = [PYTHON, "-m", "tuning", "compare", "--dataset", "iris", "--model", "knn",
+           "--methods", "random", "tpe", "--trials", "5000", "--folds", "3"]  # fmt: skip
+    data_home.mkdir(parents=True, exist_ok=True)
+    with open(data_home / "err.txt", "w") as err:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )  # fmt: skip
+    store, deadline = None, time.time() + 120
+    while store is None or not any(
+        store.get_all_trials(store.get_study_id_from_name(s.study_name))
+        for s in store.get_all_studies()
+    ):  # fmt: skip
+        assert time.time() < deadline and proc.poll() is None, "no trial started"
+        if (data_home / JOURNAL_NAME).exists():
+            store = open_storage(f"journal:///{data_home / JOURNAL_NAME}")
+        time.sleep(0.5)
+    t0 = time.time()
+    proc.send_signal(signal.SIGINT)
+    try:
+        rc = proc.wait(120)
+    finally:
+        proc.kill()
+    text = (data_home / "err.txt").read_text()
+    assert rc == 0, text[-2000:]
+    assert "every member after its current fold or epoch" in text  # the stop was heard
+    assert "KeyboardInterrupt" not in text
+    statuses = {s.study_name: s.user_attrs.get("status") for s in store.get_all_studies()
+                if "config" in s.user_attrs}  # fmt: skip
+    assert statuses and "running" not in statuses.values(), statuses
+    print(f"compare exited {time.time() - t0:.1f} s after Ctrl-C")
+
+
 @pytest.mark.timeout(120)
 def test_a_bad_input_exits_2_without_a_traceback_in_a_real_process(data_home):
     res = _cli(["run", "--dataset", "iris", "--model", "nope", "--trials", "3"], data_home)

@@ -191,11 +191,65 @@ def test_a_database_server_is_opened_by_the_workers_a_file_goes_through_the_sche
     storage, journal_path, dask_cluster
 ):
     client = cluster.connect(dask_cluster.scheduler_address)
-    url = "postgresql+psycopg://tuner:secret@db/tuning"
+    url = "postgresql+psycopg://tuner@db/tuning"  # no password (.pgpass, trust): as it is
     assert cluster.cluster_storage(client, storage, url) == url
+    secret = cluster.cluster_storage(client, storage, "postgresql+psycopg://tuner:secret@db/tuning")
+    assert secret == cluster.WorkerStorage("postgresql+psycopg://db/tuning")
+    query = cluster.cluster_storage(client, storage, "postgresql://db/tuning?password=secret")
+    assert "secret" not in repr(query)
     through = cluster.cluster_storage(client, storage, f"journal:///{journal_path}")
     assert type(through).__name__ == "DaskStorage"
     assert open_storage(f"journal:///{journal_path}") is storage
+
+
+SECRET_URL = "postgresql+psycopg://tuner:s3cr3t-pw@db.invalid:5432/tuning"
+
+
+def test_a_storage_password_never_reaches_the_cluster_in_a_task(
+    storage, dask_cluster, monkeypatch
+):
+    """Issue 24 item 18: a task's arguments show on the scheduler (dashboard, logs). A run on
+    a database whose URL has a password sends its tasks the database without credentials; the
+    workers open the URL from their own environment, and say so when it is not set there."""
+    import cloudpickle
+
+    from tuning.runs.runner import execute
+
+    client = cluster.connect(dask_cluster.scheduler_address)
+    sent = []
+    submit = client.submit
+
+    def recording(fn, *args, **kwargs):
+        sent.append((args, kwargs))
+        return submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(client, "submit", recording)
+    name = create_run(make_config("knn", n_trials=4, workers=2), storage)
+    # The run lives in this test's journal; the URL the tasks would get is a database's.
+    pool = cluster.ClusterPool(name, storage, SECRET_URL, 2, dask_cluster.scheduler_address,
+                               execute).start()  # fmt: skip
+    assert pool.join(120) == "failed"  # these workers have no TUNING_STUDIO_STORAGE
+    assert len(sent) == 2
+    for args, kwargs in sent:
+        assert b"s3cr3t-pw" not in cloudpickle.dumps((args, kwargs))  # what the scheduler gets
+        assert "tuner" not in repr(args)
+    assert "TUNING_STUDIO_STORAGE" in pool.error and "s3cr3t-pw" not in pool.error
+    assert "postgresql+psycopg://db.invalid:5432/tuning" in pool.error
+    assert "s3cr3t-pw" not in str(load_study(name, storage).user_attrs)
+
+
+def test_a_worker_opens_the_database_from_its_own_environment(journal_path, monkeypatch):
+    url = f"journal:///{journal_path}"
+    target = cluster.WorkerStorage(url)
+    monkeypatch.setenv("TUNING_STUDIO_STORAGE", url)
+    assert cluster.open_for_task(target) is open_storage(url)
+    monkeypatch.setenv("TUNING_STUDIO_STORAGE", SECRET_URL)  # another database
+    with pytest.raises(cluster.ClusterError, match="names postgresql\\+psycopg://db.invalid") as e:
+        cluster.open_for_task(target)
+    assert "s3cr3t-pw" not in str(e.value)
+    monkeypatch.delenv("TUNING_STUDIO_STORAGE")
+    with pytest.raises(cluster.ClusterError, match="start the cluster's workers with"):
+        cluster.open_for_task(target)
 
 
 def test_the_command_line_runs_on_the_cluster_one_task_per_worker(
@@ -251,6 +305,45 @@ def test_on_postgresql_the_cluster_workers_write_to_the_database_themselves(dask
     trials = study.get_trials(deepcopy=False)
     assert len(trials) == 8 and all(t.state == TrialState.COMPLETE for t in trials)
     assert workers_of(study) == set(dask_cluster.scheduler_info["workers"])
+
+
+@pytest.mark.skipif(
+    not PG_URL and not os.environ.get("TUNING_STUDIO_REQUIRE_PG"),
+    reason='no PostgreSQL server: run `eval "$(bash .ci/postgres.sh start)"` first',
+)
+def test_on_postgresql_with_a_password_the_workers_read_the_url_from_their_environment(
+    monkeypatch,
+):
+    """The test server trusts any password: the URL carries one all the same, and the run
+    finishes while no submitted task holds it (issue 24 item 18)."""
+    import uuid
+
+    import cloudpickle
+
+    assert PG_URL, "TUNING_STUDIO_TEST_PG must point at a PostgreSQL server in CI"
+    url = PG_URL.replace("postgresql://postgres@", "postgresql://postgres:pg-s3cr3t@")
+    assert cluster.has_password(url)
+    store = open_storage(url)
+    with distributed.LocalCluster(
+        n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+        worker_class=distributed.Nanny, env={"TUNING_STUDIO_STORAGE": url},
+    ) as lc:  # fmt: skip
+        try:
+            client = cluster.connect(lc.scheduler_address)
+            sent, submit = [], client.submit
+            monkeypatch.setattr(
+                client, "submit", lambda fn, *a, **k: sent.append((a, k)) or submit(fn, *a, **k)
+            )
+            manager = RunManager(store, nice=0, dask=lc.scheduler_address)
+            name = manager.submit(make_config("knn", n_trials=6, workers=2, cluster="dask",
+                                              name=f"dask-pw-{uuid.uuid4().hex[:8]}"))  # fmt: skip
+            handle = manager.handles[name]
+            assert handle.join(120) == "finished", handle.error
+        finally:
+            cluster.disconnect()
+    assert len(sent) == 2 and all(b"pg-s3cr3t" not in cloudpickle.dumps(t) for t in sent)
+    study = load_study(name, store)
+    assert len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) == 6
 
 
 def test_the_command_line_resumes_a_run_on_the_cluster(storage, journal_path, dask_cluster):

@@ -67,7 +67,8 @@ def optimize(
             RunStatus.STOPPED, "Stopped by the user before it started; resume to continue."
         )
         return RunStatus.STOPPED
-    study.sampler = make_sampler(sampler_seed(session.config, len(trials) - waiting))
+    progress = len(trials) - waiting if session.progress is None else session.progress
+    study.sampler = make_sampler(sampler_seed(session.config, progress, session.worker_index))
     study.pruner = make_pruner()
     claim_trials(study, session.config.n_trials, grid)
     guard = TrialGuard(session)
@@ -236,11 +237,21 @@ def last_failure(study: optuna.Study) -> str | None:
     return None
 
 
-def sampler_seed(config: RunConfig, progress: int) -> int:
-    """A worker's sampler seed: the run's seed moved on by its progress (trials made so far)
-    and, with several workers, by the worker's own identity (host, process, thread): workers
-    that start together see the same progress and would otherwise replay each other's draws."""
-    offset = progress
-    if config.workers > 1:
-        offset += zlib.crc32(f"{worker_name()}:{threading.get_ident()}".encode())
-    return (config.seed + offset) % 2**32
+def sampler_seed(config: RunConfig, progress: int, index: int | None = 0) -> int:
+    """A worker's sampler seed: the run's seed moved on by the run's progress (the trials made
+    when its workers were started, `run_progress`) and by the worker's index among them (0 to
+    n-1, given by whoever started them), so that a fresh run with the same seed and the same
+    number of workers proposes the same configurations every time, and workers that start
+    together never replay each other's draws. A worker joined by hand (`index` None) has no
+    place among them: its identity (host, process, thread) moves its seed instead."""
+    if index is None:
+        offset = zlib.crc32(f"{worker_name()}:{threading.get_ident()}".encode())
+    else:
+        offset = index * 1_000_003  # a prime far beyond any run's trials: no worker's overlap
+    return (config.seed + progress + offset) % 2**32
+
+
+def run_progress(study: optuna.Study) -> int:
+    """The run's progress as `sampler_seed` counts it: its trials, less those still queued."""
+    trials = study.get_trials(deepcopy=False)
+    return sum(1 for t in trials if t.state != TrialState.WAITING)

@@ -58,6 +58,8 @@ class RunSession:
     refit: bool = True
     max_trials: int | None = None  # this worker's share
     n_jobs: int | None = None  # overrides threads per fit
+    worker_index: int | None = 0  # its place among the run's workers (None: joined by hand)
+    progress: int | None = None  # the run's trials when its workers started (None: as seen)
 
     @property
     def study(self) -> optuna.Study:

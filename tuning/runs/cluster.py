@@ -9,6 +9,11 @@ run) and run the loop; the loop claims the budget exactly across every worker
 left. The trials reach the storage directly when the cluster can reach it (a database server),
 else through the scheduler with Optuna's DaskStorage, into the studio's own storage, which the
 scheduler then opens (so start the scheduler where that file is: on the studio's machine).
+
+A database URL with a password never travels in a task: a task's arguments show on the
+scheduler's dashboard and in its logs (as would a Dask Variable or Queue, which the scheduler
+holds). The task names the database without its credentials (WorkerStorage), and each worker
+opens the URL in its own environment, TUNING_STUDIO_STORAGE, set by whoever starts it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from optuna.storages import BaseStorage
 from optuna.trial import TrialState
@@ -27,9 +34,10 @@ from optuna.trial import TrialState
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.execution.lifecycle import recover_stale_trials
+from tuning.execution.loop import run_progress
 from tuning.store.run import StoredRun
 from tuning.store.runs import BEATING_S, HEARTBEAT_S, STALE_S
-from tuning.store.storage import describe
+from tuning.store.storage import ENV_STORAGE, describe
 from tuning.store.trials import as_worker
 
 ENV_DASK = "TUNING_STUDIO_DASK"
@@ -105,16 +113,55 @@ def check_workers(client, address: str) -> int:
     return n
 
 
+def has_password(url: str) -> bool:
+    """Whether a storage URL carries a password (user:password@host, or ?password=...)."""
+    parts = urlsplit(url)
+    try:
+        password = parts.password
+    except ValueError:  # a malformed port: look no further than the text
+        password = None
+    return bool(password) or "password=" in parts.query.lower()
+
+
+def without_credentials(url: str) -> str:
+    """The URL with neither its user and password nor its query (which may hold them)."""
+    return describe(url).split("?", 1)[0]
+
+
+@dataclass(frozen=True)
+class WorkerStorage:
+    """What a task carries for a database whose URL has a password: the database named
+    without credentials. The worker opens the URL in its own environment (ENV_STORAGE), which
+    must name the same database."""
+
+    where: str
+
+    def open(self) -> BaseStorage:
+        from tuning.store.storage import open_storage
+
+        url = os.environ.get(ENV_STORAGE) or ""
+        if not url or without_credentials(url) != self.where:
+            named = f"; its {ENV_STORAGE} names {without_credentials(url)}" if url else ""
+            raise ClusterError(
+                f"This Dask worker cannot open the run's storage {self.where}{named}. Its URL "
+                "holds a password, which is never sent in a task (the scheduler shows tasks): "
+                f"start the cluster's workers with {ENV_STORAGE} set to that URL, e.g. "
+                f"`{ENV_STORAGE}=postgresql://USER:PASSWORD@HOST/DB dask worker ADDRESS`."
+            )
+        return open_storage(url)
+
+
 def cluster_storage(client, storage: BaseStorage, url: str | None):
-    """What the tasks open: the URL of a database server (each worker connects to it), or a
-    DaskStorage on the scheduler wrapping this storage (a journal or SQLite file here)."""
+    """What the tasks open: a database server's URL (each worker connects to it; a URL with a
+    password as a WorkerStorage, opened from the workers' own environment), or a DaskStorage on
+    the scheduler wrapping this storage (a journal or SQLite file here)."""
     if url is None:  # the scheduler would get a copy: the trials would never come back
         raise ClusterError(
             "A run in an in-memory storage cannot work on a Dask cluster: open the storage "
             "from a URL (journal:///path/runs.journal, postgresql://...)."
         )
     if url.split(":", 1)[0].split("+", 1)[0] in SERVER_SCHEMES:
-        return url
+        return WorkerStorage(without_credentials(url)) if has_password(url) else url
     from optuna_integration import DaskStorage
 
     # Per client: a new client (the scheduler was restarted) registers the storage again.
@@ -136,6 +183,8 @@ def threads_by_host(client) -> dict[str, int]:
 
 
 def open_for_task(target: Any) -> BaseStorage:
+    if isinstance(target, WorkerStorage):
+        return target.open()
     if isinstance(target, str):
         from tuning.store.storage import open_storage
 
@@ -171,9 +220,11 @@ def orphans_settled(run: StoredRun, retries: int, patience: float | None = None)
 
 def work(
     execute: Callable[..., RunStatus], name: str, target: Any, threads: dict[str, int],
-    retries: int,
+    retries: int, index: int = 0, progress: int | None = None,
 ) -> dict[str, str]:  # fmt: skip
     """The task on a Dask worker: join the run as `worker` does, named by the worker's address.
+    `index` (0 to n-1) and `progress` (the run's trials when the pool started) seed its
+    sampler, so a seed means the same first configurations on every cluster.
 
     Idempotent with respect to the budget: the loop claims trials against the run's budget in
     the storage, so this task run twice (Dask runs it again when its worker died) only works on
@@ -192,8 +243,11 @@ def work(
     n_jobs = max(1, (os.cpu_count() or 1) // max(1, sharing))
     with as_worker(label):
         status = RunStatus.FINISHED
-        for _ in range(ROUNDS):
-            status = RunStatus(execute(name, storage, n_jobs=n_jobs, clear_stop=False))
+        for round_ in range(ROUNDS):
+            # A later round counts the trials it sees: the first round's seed would replay.
+            seen = progress if round_ == 0 else None
+            status = RunStatus(execute(name, storage, n_jobs=n_jobs, clear_stop=False,
+                                       worker_index=index, progress=seen))  # fmt: skip
             if status != RunStatus.FINISHED:
                 break
             run = StoredRun.open(name, storage)
@@ -232,18 +286,12 @@ class ClusterPool:
             run.clear_stop_request()
             if self.stop_event.is_set():
                 run.request_stop()
-            threads = threads_by_host(client)
+            threads, progress = threads_by_host(client), run_progress(run.study)
             tag = uuid.uuid4().hex[:8]
             self.futures = [
                 client.submit(
-                    work,
-                    self.execute,
-                    self.name,
-                    target,
-                    threads,
-                    self.retries,
-                    key=f"tuning-{self.name}-{tag}-{i}",
-                    pure=False,
+                    work, self.execute, self.name, target, threads, self.retries, i, progress,
+                    key=f"tuning-{self.name}-{tag}-{i}", pure=False,
                 )  # fmt: skip
                 for i in range(self.n)
             ]

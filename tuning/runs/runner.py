@@ -106,11 +106,15 @@ def execute(
     max_trials: int | None = None,
     n_jobs: int | None = None,
     clear_stop: bool = True,
+    worker_index: int | None = 0,
+    progress: int | None = None,
 ) -> RunStatus:
     """Run (or resume, or join as one more worker) `name` until its budget is spent or `stop`
     is set; returns the status. Everything is rebuilt from the storage, so this is also what
     a worker process runs. `objective` replaces the cross-validated evaluation (benchmarks use
     a trivial one); `max_trials` caps this worker's share; `n_jobs` overrides threads per fit.
+    `worker_index` (0 to n-1; None: joined by hand) and `progress` (the run's trials when its
+    workers were started; None: as this worker sees them) seed its sampler (loop.sampler_seed).
     `clear_stop`: starting is a resume, which drops the stop request an earlier Stop left;
     a pool's workers keep it instead (the pool cleared it, so a request now is a new Stop).
     """
@@ -121,7 +125,7 @@ def execute(
     try:
         session = open_session(
             run, stop, callbacks=callbacks, objective=objective, refit=refit,
-            max_trials=max_trials, n_jobs=n_jobs,
+            max_trials=max_trials, n_jobs=n_jobs, worker_index=worker_index, progress=progress,
         )  # fmt: skip
     except UserError as exc:
         run.set_status(RunStatus.FAILED, str(exc))
@@ -137,7 +141,8 @@ def execute(
 def open_session(run: StoredRun, stop: threading.Event | None = None, **options: Any) -> RunSession:
     """The run's session: its configuration read from the storage, its uploaded CSV fetched
     where this machine lacks it, and everything prepared once (data, split, model, scorer).
-    `options` are RunSession's (callbacks, objective, refit, max_trials, n_jobs)."""
+    `options` are RunSession's (callbacks, objective, refit, max_trials, n_jobs,
+    worker_index, progress)."""
     prep = prepare(run.fetch_dataset(run.config()))
     return RunSession(run, prep, stop or threading.Event(), **options)
 

@@ -16,7 +16,10 @@ import time
 from pathlib import Path
 
 from tuning.core.enums import RunStatus
+from tuning.execution.loop import run_progress
+from tuning.methods import get_method
 from tuning.store.run import StoredRun
+from tuning.store.runs import counted
 from tuning.store.storage import ENV_STORAGE, data_dir
 
 # Set by WorkerPool for its workers: the pid of the process that started them.
@@ -68,12 +71,31 @@ def follow_parent() -> None:
 
 
 def worker_command(
-    name: str, threads: int, trials: int | None = None, keep_stop: bool = False
-) -> list[str]:
-    """Run with worker_env, which names the storage."""
+    name: str, threads: int, trials: int | None = None, keep_stop: bool = False,
+    index: int | None = None, progress: int | None = None,
+) -> list[str]:  # fmt: skip
+    """Run with worker_env, which names the storage. `index` (0 to n-1) and `progress` (the
+    run's trials when the pool started) seed the worker's sampler (loop.sampler_seed)."""
     cmd = [sys.executable, "-m", "tuning", "worker", "--run", name,
            "--n-jobs", str(threads), "--quiet"]  # fmt: skip
+    if index is not None:
+        cmd += ["--index", str(index)] + (["--progress", str(progress)] if progress is not None else [])
     return cmd + (["--trials", str(trials)] if trials else []) + (["--keep-stop"] * keep_stop)
+
+
+def worker_shares(run: StoredRun, n_workers: int) -> list[int | None]:
+    """The trials each of a pool's workers runs: with several workers and a number of trials
+    left, an equal share each (the first ones one more), so that which worker proposes which
+    configurations never depends on their speed, and a seed means the same race (issue 24).
+    A worker whose share is 0 is not started. None: no cap (a grid's queued lattice, a time
+    budget, one worker, or nothing left: the workers end at once)."""
+    config = run.config()
+    if n_workers < 2 or config.n_trials is None or get_method(config.method).enumerates_grid:
+        return [None] * n_workers
+    left = config.n_trials - counted(run.study.get_trials(deepcopy=False))
+    if left <= 0:
+        return [None] * n_workers
+    return [left // n_workers + (i < left % n_workers) for i in range(n_workers)]
 
 
 class WorkerPool:
@@ -100,11 +122,16 @@ class WorkerPool:
         logs = data_dir() / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         root = Path(__file__).resolve().parents[2]
-        for i in range(self.n):
+        # Counted here, once, for all of them: what each worker happens to see when it starts
+        # depends on how fast the others were.
+        progress, shares = run_progress(run.study), worker_shares(run, self.n)
+        for i, share in enumerate(shares):
+            if share == 0:
+                continue
             log = open(logs / f"{self.name}.worker{i}.log", "ab")  # noqa: SIM115 - owned by the child
             self.procs.append(
                 subprocess.Popen(
-                    worker_command(self.name, threads, keep_stop=True),
+                    worker_command(self.name, threads, share, True, index=i, progress=progress),
                     cwd=root,
                     env=worker_env(threads, self.url),
                     stdout=log,
@@ -127,7 +154,10 @@ class WorkerPool:
         StoredRun.open(self.name, self.url).request_stop()
 
     def join(self, timeout: float | None = None) -> RunStatus | None:
+        """Wait for the workers (started first: a RunManager starts the pool on a thread)."""
         deadline = None if timeout is None else time.time() + timeout
+        if not self.started.wait(timeout):
+            return None
         for p in self.procs:
             left = None if deadline is None else max(0.0, deadline - time.time())
             try:

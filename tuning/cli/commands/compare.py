@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from tuning.cli import options as o
@@ -107,19 +110,51 @@ class Compare(Command):
             finally:
                 ended.set()
 
-        threading.Thread(target=work, daemon=True).start()
-        # Waited on through an Event: on Python 3.11 a join() interrupted by Ctrl-C makes the
-        # thread look finished, and the process left while members were mid-trial.
-        try:
-            while not ended.wait(2.0):
+        # Ctrl-C only sets `stop` (ctrl_c_sets): the members stop within a fold or epoch and
+        # this waits for them through an Event, never a join() that Ctrl-C would cut short.
+        with ctrl_c_sets(stop):
+            threading.Thread(target=work, daemon=True).start()
+            told = False
+            while not ended.wait(0.5 if stop.is_set() else 2.0):
+                if stop.is_set():
+                    if not told:
+                        print("\nStopping every member after its current fold or epoch... "
+                              "(Ctrl-C again to abort)", file=sys.stderr)  # fmt: skip
+                    told = True
+                    continue
                 runs = ex.get_experiment(name, store).runs
                 done = sum(1 for r in runs if r["status"] == "finished")
                 print(f"\r  runs finished: {done}/{n_runs}", end="", file=sys.stderr)
-        except KeyboardInterrupt:
-            stop.set()
-            ended.wait()
+        if stop.is_set() and not told:  # they stopped before the wait woke
+            print("\nStopped every member after its current fold or epoch.", file=sys.stderr)
         print(file=sys.stderr)
         return name
+
+
+@contextlib.contextmanager
+def ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
+    """While held, Ctrl-C (SIGINT) only sets `stop`; a second one aborts (KeyboardInterrupt).
+
+    Python's own Ctrl-C raises KeyboardInterrupt wherever the main thread happens to be: inside
+    a read of the storage that the members' threads share (a journal's replay left half
+    applied), or nowhere at all when the process was started with SIGINT ignored (a background
+    job of a shell without job control, e.g. a test suite run with `&`: Python then installs
+    no handler, and the command never stopped). A handler of our own does neither. Only the
+    main thread can set one: elsewhere (a test calling the command on a thread) a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _experiment(args: argparse.Namespace):

@@ -249,15 +249,30 @@ class Worker(Command):
             help="a stop already requested stops this worker too (by default, joining a stopped "
             "run resumes it); local worker pools set it",
         )  # fmt: skip
+        add(
+            "--index", type=int, metavar="I",
+            help="this worker's place among the run's workers (0 to n-1), set by whoever starts "
+            "them all (a local worker pool): with --progress it seeds the sampler, so a seed "
+            "means the same race. Without it (a worker joined by hand) the seed is moved by this "
+            "worker's own identity (host, process, thread), so it never replays another's draws",
+        )  # fmt: skip
+        add(
+            "--progress", type=int, metavar="N",
+            help="with --index: the run's trials when its workers were started (default: as "
+            "this worker sees them)",
+        )  # fmt: skip
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        if min(args.index or 0, args.progress or 0) < 0:
+            raise UserError("--index and --progress count from 0: give a whole number >= 0.")
         front.follow_parent()
         store = front.open_storage(args.storage)
         front.StoredRun.open(args.run, store)  # a clear error when there is no such run
         handle = front.RunHandle(
             args.run, store, max_trials=args.trials, n_jobs=args.n_jobs,
-            clear_stop=not args.keep_stop,
+            clear_stop=not args.keep_stop, worker_index=args.index,
+            progress=args.progress if args.index is not None else None,
         ).start()  # fmt: skip
         return watch(handle, store, quiet=args.quiet)
 
