@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 
 
 class Command:
@@ -23,3 +27,29 @@ class Command:
 
     def run(self, args: argparse.Namespace) -> int:
         raise NotImplementedError
+
+
+@contextlib.contextmanager
+def ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
+    """While held, Ctrl-C (SIGINT) only sets `stop`; a second one aborts (KeyboardInterrupt).
+
+    Python's own Ctrl-C raises KeyboardInterrupt wherever the main thread happens to be: inside
+    a read of the storage that the members' threads share (a journal's replay left half
+    applied), or nowhere at all when the process was started with SIGINT ignored (a background
+    job of a shell without job control, e.g. a test suite run with `&`: Python then installs
+    no handler, and the command never stopped). A handler of our own does neither. Only the
+    main thread can set one: elsewhere (a test calling the command on a thread) a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 from tuning.cli import options as o
-from tuning.cli.command import Command
+from tuning.cli.command import Command, ctrl_c_sets
 from tuning.cli.output import format_table, print_table
 from tuning.core.errors import UserError
 from tuning.runs import front
@@ -129,32 +126,6 @@ class Compare(Command):
             print("\nStopped every member after its current fold or epoch.", file=sys.stderr)
         print(file=sys.stderr)
         return name
-
-
-@contextlib.contextmanager
-def ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
-    """While held, Ctrl-C (SIGINT) only sets `stop`; a second one aborts (KeyboardInterrupt).
-
-    Python's own Ctrl-C raises KeyboardInterrupt wherever the main thread happens to be: inside
-    a read of the storage that the members' threads share (a journal's replay left half
-    applied), or nowhere at all when the process was started with SIGINT ignored (a background
-    job of a shell without job control, e.g. a test suite run with `&`: Python then installs
-    no handler, and the command never stopped). A handler of our own does neither. Only the
-    main thread can set one: elsewhere (a test calling the command on a thread) a no-op."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _experiment(args: argparse.Namespace):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from dataclasses import replace
 
 from tuning.cli import options as o
-from tuning.cli.command import Command
+from tuning.cli.command import Command, ctrl_c_sets
 from tuning.cli.output import format_summary, format_tradeoff
 from tuning.core.config import CUSTOM_MODEL, RunConfig
 from tuning.core.enums import RunStatus
@@ -306,22 +307,23 @@ def watch(handle, store, quiet: bool = False) -> int:
         None if quiet else tqdm(total=s.n_trials, unit="trial", file=sys.stderr, dynamic_ncols=True)
     )
     t0, shown, tty = time.time(), -1, sys.stderr.isatty()
-    try:
-        while handle.alive or not handle.started.is_set():
+    interrupted = threading.Event()
+    with ctrl_c_sets(interrupted):  # Ctrl-C only sets it: heard however the process started
+        while (handle.alive or not handle.started.is_set()) and not interrupted.is_set():
             if handle.started.wait(0.5):
                 handle.join(0.5)
             s = front.run_summary(store, handle.name)
             if bar is not None and (tty or s.done != shown):  # a log file gets one line a trial
                 _update(bar, s, t0)
                 shown = s.done
+        if interrupted.is_set():
+            print(
+                "\nStopping after the current fold or epoch... (Ctrl-C again to abort)",
+                file=sys.stderr,
+            )
+            handle.stop()
+            handle.started.wait()
         handle.join()  # ended: its status is read once its workers are gone
-    except KeyboardInterrupt:
-        print(
-            "\nStopping after the current fold or epoch... (Ctrl-C again to abort)", file=sys.stderr
-        )
-        handle.stop()
-        handle.started.wait()
-        handle.join()
     if bar is not None:
         _update(bar, front.run_summary(store, handle.name), t0)
         bar.close()
