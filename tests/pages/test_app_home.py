@@ -30,8 +30,10 @@ def test_empty_storage_shows_presets_and_no_runs(tmp_path):
     assert len(starts) == len(presets.PRESETS) >= 4
     assert any("No runs yet" in i for i in texts(at.info))
     # the sidebar says which storage is in use and that nothing runs
-    sidebar = " ".join(texts(at.sidebar.text) + texts(at.sidebar.caption))
-    assert str(tmp_path / "runs.journal") in sidebar and "0 running" in sidebar
+    sidebar = " ".join(texts(at.sidebar.text) + texts(at.sidebar.caption)).replace("\u200b", "")
+    assert "runs.journal" in texts(at.sidebar.text) and "0 running" in sidebar
+    assert f"journal file in {tmp_path}" in sidebar  # the folder in a caption that wraps at "/"
+    assert str(tmp_path / "runs.journal") in [t.proto.help for t in at.sidebar.text]
 
 
 def test_lists_every_run_with_its_numbers():
