@@ -437,13 +437,16 @@ def _single_score_note(data: ReportData) -> str:
     )
 
 
+_DIRECTION_WORDS = {"maximize": "higher is better", "minimize": "lower is better"}
+
+
 def _config_rows(data: ReportData) -> list[tuple[str, str]]:
     cfg = data.run.config
     foreign = data.run.record.foreign
     if foreign is not None:
         return [
-            *((f"Objective {i}", f"{o.label} ({o.direction})")
-              for i, o in enumerate(foreign.objectives)),
+            *((f"Objective {i}", f"{o.label} ({_DIRECTION_WORDS.get(o.direction, o.direction)})")
+              for i, o in enumerate(foreign.objectives, 1)),
             ("Metric names", ", ".join(foreign.metric_names) if foreign.metric_names
              else "not set (study.set_metric_names)"),
             ("Not known", "; ".join(foreign.unknown)),
