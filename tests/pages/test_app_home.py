@@ -33,7 +33,7 @@ def test_empty_storage_shows_presets_and_no_runs(tmp_path):
     sidebar = " ".join(texts(at.sidebar.text) + texts(at.sidebar.caption)).replace("\u200b", "")
     assert "runs.journal" in texts(at.sidebar.text) and "0 running" in sidebar
     assert f"journal file in {tmp_path}" in sidebar  # the folder in a caption that wraps at "/"
-    assert str(tmp_path / "runs.journal") in [t.proto.help for t in at.sidebar.text]
+    assert any(str(tmp_path / "runs.journal") in t.proto.help for t in at.sidebar.text)
 
 
 def test_lists_every_run_with_its_numbers():
@@ -142,3 +142,28 @@ def test_preset_start_launches_once_and_opens_the_monitor(monkeypatch):
     assert at.session_state[state.SELECTED_RUN] == name
     at.switch_page(LIVE).run()
     assert ok(at).title[0].value == "Live monitor"
+
+
+def test_an_experiments_members_are_one_row_and_runs_with_results_come_first():
+    """A Compare experiment's never-started members fill no rows: one row for the experiment
+    with its members' statuses; the user's own run with results is on top."""
+    from app_support import storage
+
+    from tuning.core.config import DatasetRef, RunConfig
+    from tuning.runs.front import experiments as ex
+
+    done = finished_run(n_trials=3)
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=30, cv_folds=3, n_jobs=1)
+    exp = ex.create_experiment(
+        ex.ExperimentConfig(base=base, methods=("random", "tpe"), seeds=(0, 1)), storage()
+    )
+    members = [m["run"] for m in ex.get_experiment(exp, storage()).runs]
+    at = ok(app())
+    table = at.dataframe[0].value
+    assert table["run"].iloc[0] == done  # results first, though the members are newer
+    assert not set(members) & set(table["run"])
+    row = table[table["run"].str.startswith(exp)].iloc[0]
+    assert row["run"] == f"{exp} (experiment, 4 runs)"
+    assert row["trials done"] == "0 / 120" and row["best score"] == ""
+    assert row["method"] == "Random search, Bayesian (TPE)"
+    assert row["status"] in ("4 queued", "4 not started"), row["status"]
