@@ -72,7 +72,7 @@ def runs_table() -> None:
             frame, hide_index=True, key="runs_table",
             column_config={  # names as wide as they are (up to a limit), so runs on one dataset
                 # do not all read as the same cut-off prefix; the rest fits a laptop screen
-                "run": st.column_config.TextColumn(width=_text_width(frame["run"], 175, 400),
+                "run": st.column_config.TextColumn(width=_text_width(frame["run"], 175, 360),
                                                    pinned=True),
                 "status": st.column_config.TextColumn(width=_text_width(frame["status"], 70, 200)),
                 "dataset": st.column_config.TextColumn(width=_text_width(frame["dataset"], 115, 240)),
@@ -132,7 +132,7 @@ def _experiment_row(e, members: list[RunSummary], manager) -> dict:
         "status": ", ".join(f"{n} {k}" for k, n in status.items()),
         "dataset": dataset_label(e.config.base.dataset),
         "model": runs.model_label(e.config.base.model).split(" (")[0],
-        "method": ", ".join(runs.method_label(m) for m in e.config.methods),
+        "method": text.plural(len(e.config.methods), "method"),  # named under Experiments
         "trials done": f"{done} / {budget}" if budget else f"{done}",
         "best score": "" if best is None else f"{best:.4f}",
         "score": runs.scoring_label(members[0].scoring, members[0].direction),
