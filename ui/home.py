@@ -146,6 +146,8 @@ def run_actions() -> None:
     if not refs:
         return
     names = [r.name for r in refs]
+    if st.session_state.get(state.HOME_PICK) not in names and state.selected_run() in names:
+        st.session_state[state.HOME_PICK] = state.selected_run()  # the run chosen elsewhere
     # a row that wraps on a narrow window, rather than columns that cut the buttons' labels
     row = st.container(horizontal=True, vertical_alignment="bottom")
     left = mid = right = row
