@@ -167,3 +167,28 @@ def test_an_experiments_members_are_one_row_and_runs_with_results_come_first():
     assert row["trials done"] == "0 / 120" and row["best score"] == ""
     assert row["method"] == "2 methods"
     assert row["status"] in ("4 queued", "4 not started"), row["status"]
+
+
+def test_the_experiment_opened_from_home_stays_chosen_across_pages():
+    """Compare reopens on the experiment chosen before, after a visit to other pages (whose
+    switch drops the URL's ?experiment=), and writes it back into the URL."""
+    from app_support import storage
+
+    from tuning.core.config import DatasetRef, RunConfig
+    from tuning.runs.front import experiments as ex
+
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=2, cv_folds=3, n_jobs=1)
+    older = ex.create_experiment(
+        ex.ExperimentConfig(base=base, methods=("random",), name="older"), storage()
+    )
+    ex.create_experiment(ex.ExperimentConfig(base=base, methods=("tpe",), name="newer"), storage())
+    at = ok(app())
+    at.selectbox(key="home_exp_pick").set_value(older)
+    ok(at.button(key="open_experiment").click().run())
+    assert at.selectbox(key="compare_select").value == older
+    for page in (state.PAGE_LIVE, state.PAGE_HOME, "app_pages/compare.py"):
+        at.switch_page(page)
+        at.query_params.clear()  # the browser drops them on a page switch
+        ok(at.run())
+    assert at.selectbox(key="compare_select").value == older
+    assert at.query_params.get("experiment") in (older, [older])
