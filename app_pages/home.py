@@ -2,9 +2,7 @@
 
 import streamlit as st
 
-from tuning.core.errors import UserError
-from ui import home, runs, state, text
-from ui.presets import PRESETS
+from ui import home, state
 
 st.title("Tuning Studio")
 st.markdown(
@@ -14,20 +12,7 @@ st.markdown(
 state.show_flash()
 
 st.subheader("Start a demo")
-for col, preset in zip(st.columns(len(PRESETS)), PRESETS, strict=True):
-    with col.container(border=True, height="stretch"):
-        st.markdown(f"**{preset.title}**")
-        st.caption(preset.blurb)
-        st.space("stretch")  # buttons line up at the bottom of the cards
-        if st.button(
-            "Start", key=f"preset_{preset.key}", type="primary", icon=":material/play_arrow:"
-        ):
-            try:
-                runs.launch(preset.make())
-            except UserError as exc:
-                st.error(text.md(exc))
-            else:
-                st.switch_page(state.PAGE_LIVE)
+home.demo_cards()
 
 st.subheader("Runs")
 home.runs_table()

@@ -148,7 +148,7 @@ def _objectives_line(run: an.RunData) -> None:
         f"{text.md(', '.join(c.label.lower() for c in costs))}. Importance and the trade-off "
         "section judge each objective; the views below them that need one value per trial "
         f"(slices, contours, history, overfitting, the t-test, diminishing returns) show "
-        f"{text.md(score.label)}, objective 0.",
+        f"{text.md(score.label)} (the run's main score).",
         icon=":material/balance:",
     )
 

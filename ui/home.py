@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.data.datasets import dataset_label
-from tuning.runs.front import RunRef, experiments, run_summary
-from ui import registry, runs, state, text
+from tuning.runs.front import RunRef, RunSummary, experiments, run_summary
+from ui import presets, registry, runs, state, text
+from ui.presets import Preset
 
 POLL_S = 3.0
+COLUMNS = ["run", "status", "dataset", "model", "method", "trials done", "best score", "score",
+           "started"]  # fmt: skip
 
 
 def _any_live(refs: list[RunRef]) -> bool:
@@ -23,6 +28,34 @@ def _text_width(values, low: int, high: int) -> int:
     return int(min(high, max(low, 6.8 * longest + 24)))
 
 
+CARD_PX = 200  # a demo card's width: cards wrap onto a new line rather than squeeze words
+
+
+def demo_cards() -> None:
+    """One card per demo preset, side by side while they fit and wrapping onto new lines on
+    a narrow window (st.columns would squeeze five cards into slivers that break words)."""
+    with st.container(horizontal=True, gap="small"):
+        for preset in presets.PRESETS:
+            with st.container(border=True, width=CARD_PX, height="stretch"):
+                st.markdown(f"**{preset.title}**")
+                st.caption(preset.blurb)
+                st.space("stretch")  # buttons line up at the bottom of the cards
+                if st.button(
+                    "Start", key=f"preset_{preset.key}", type="primary",
+                    icon=":material/play_arrow:", width="content",
+                ):  # fmt: skip
+                    _start(preset)
+
+
+def _start(preset: Preset) -> None:
+    try:
+        runs.launch(preset.make())
+    except UserError as exc:
+        st.error(text.md(exc))
+    else:
+        st.switch_page(state.PAGE_LIVE)
+
+
 def runs_table() -> None:
     """Every run in the storage; refreshes itself while any run works (here or elsewhere)."""
     polling = _any_live(runs.refs())
@@ -34,14 +67,14 @@ def runs_table() -> None:
             st.info("No runs yet: start a demo above, or set one up on **New run**.")
             st.page_link(state.PAGE_NEW_RUN, label="New run", icon=":material/add_circle:")
             return
-        frame = runs.overview_frame(summaries, registry.manager())
+        frame = overview(summaries)
         st.dataframe(
             frame, hide_index=True, key="runs_table",
             column_config={  # names as wide as they are (up to a limit), so runs on one dataset
                 # do not all read as the same cut-off prefix; the rest fits a laptop screen
-                "run": st.column_config.TextColumn(width=_text_width(frame["run"], 175, 440),
+                "run": st.column_config.TextColumn(width=_text_width(frame["run"], 175, 360),
                                                    pinned=True),
-                "status": st.column_config.TextColumn(width=70),
+                "status": st.column_config.TextColumn(width=_text_width(frame["status"], 70, 200)),
                 "dataset": st.column_config.TextColumn(width=_text_width(frame["dataset"], 115, 240)),
                 "model": st.column_config.TextColumn(width=140),
                 "method": st.column_config.TextColumn(width=105),
@@ -57,13 +90,68 @@ def runs_table() -> None:
     table()
 
 
+def overview(summaries: list[RunSummary]) -> pd.DataFrame:
+    """The Home table: the user's own runs, and one row per experiment for its members (a
+    race's never-started members would otherwise fill the screen); rows with results first,
+    newest first within each."""
+    manager = registry.manager()
+    exps = experiments.list_experiments(registry.storage())
+    member_of = {m["run"]: e.name for e in exps for m in e.runs}
+    own = [s for s in summaries if s.name not in member_of]
+    rows = runs.overview_frame(own, manager).to_dict("records") if own else []
+    keyed = [(s.done > 0, i, row) for i, (s, row) in enumerate(zip(own, rows, strict=True))]
+    position = {s.name: i for i, s in enumerate(summaries)}
+    for e in exps:
+        members = [s for s in summaries if member_of.get(s.name) == e.name]
+        if not members:
+            continue
+        row = _experiment_row(e, members, manager)
+        first = min(position[s.name] for s in members)
+        keyed.append((any(s.done > 0 for s in members), first, row))
+    keyed.sort(key=lambda k: (not k[0], k[1]))
+    return pd.DataFrame([row for *_, row in keyed], columns=COLUMNS)
+
+
+def _experiment_row(e, members: list[RunSummary], manager) -> dict:
+    """One experiment as a row: its members' statuses counted, its best score."""
+    status: dict[str, int] = {}
+    for s in members:
+        shown = runs.shown_status(s.name, s.status, manager)
+        if shown == RunStatus.STOPPED and s.done == 0:
+            shown = "not started"
+        status[str(shown)] = status.get(str(shown), 0) + 1
+    scored = [s for s in members if s.best_value is not None]
+    best = None
+    if scored:
+        pick = max if members[0].direction == "maximize" else min
+        best = pick(s.best_value for s in scored)
+    budget = sum(s.n_trials or 0 for s in members)
+    done = sum(s.done for s in members)
+    return {
+        "run": f"{e.name} (experiment, {text.plural(len(members), 'run')})",
+        "status": ", ".join(f"{n} {k}" for k, n in status.items()),
+        "dataset": dataset_label(e.config.base.dataset),
+        "model": runs.model_label(e.config.base.model).split(" (")[0],
+        "method": text.plural(len(e.config.methods), "method"),  # named under Experiments
+        "trials done": f"{done} / {budget}" if budget else f"{done}",
+        "best score": "" if best is None else f"{best:.4f}",
+        "score": runs.scoring_label(members[0].scoring, members[0].direction),
+        "started": text.local_time(min((s.started_at or s.created_at or "") for s in members)
+                                   or None, short=True),
+    }  # fmt: skip
+
+
 def run_actions() -> None:
     refs = runs.refs()
     if not refs:
         return
     names = [r.name for r in refs]
-    left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-    pick = left.selectbox("Run", names, key=state.HOME_PICK)
+    if st.session_state.get(state.HOME_PICK) not in names and state.selected_run() in names:
+        st.session_state[state.HOME_PICK] = state.selected_run()  # the run chosen elsewhere
+    # a row that wraps on a narrow window, rather than columns that cut the buttons' labels
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    left = mid = right = row
+    pick = left.selectbox("Run", names, key=state.HOME_PICK, width=420)
     if mid.button("Open in Live monitor", icon=":material/monitoring:", key="open_run"):
         state.select_run(pick)
         st.switch_page(state.PAGE_LIVE)
@@ -117,8 +205,9 @@ def experiments_table() -> None:
          for e in exps],
         hide_index=True, key="experiments_table",
     )  # fmt: skip
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    pick = c1.selectbox("Open an experiment", [e.name for e in exps], key="home_exp_pick")
+    c1 = c2 = st.container(horizontal=True, vertical_alignment="bottom")
+    pick = c1.selectbox("Open an experiment", [e.name for e in exps], key="home_exp_pick",
+                        width=420)  # fmt: skip
     if c2.button("Open in Compare methods", key="open_experiment", icon=":material/leaderboard:"):
         st.session_state[compare.GOTO] = pick
         st.session_state[compare.PICK] = pick

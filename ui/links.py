@@ -19,6 +19,7 @@ from ui import registry, state, text
 RUN, EXPERIMENT, STORAGE = "run", "experiment", "storage"
 # The pages' URL paths (st.Page's default: the file name without .py).
 LIVE, ANALYSIS, REPORT, COMPARE = "live_monitor", "analysis", "report", "compare"
+JOURNAL = "journal file "  # how tuning.runs.front.storage_labels names a journal file
 LOCAL_BASE = "http://localhost:8501"  # when the browser's address is not known (tests)
 
 
@@ -49,7 +50,11 @@ def storage_picker() -> None:
     passwords); shown only when there are several."""
     urls = registry.storage_urls()
     if len(urls) < 2:
-        st.text(registry.storage_label())
+        label = registry.storage_label()
+        short, where = short_storage(label)
+        st.text(short, help=label)
+        if where:
+            st.caption(text.md(where).replace("/", "/\u200b"))  # wraps at the separators
         return
     labels = storage_labels(urls)
     current = registry.storage_index()
@@ -67,6 +72,23 @@ def storage_picker() -> None:
         format_func=lambda i: labels[i], label_visibility="collapsed",
         help="The storages this app was started with (--storage, or TUNING_STUDIO_STORAGES)",
     )  # fmt: skip
+
+
+def short_storage(label: str) -> tuple[str, str]:
+    """A storage's label cut for the narrow sidebar: (its short name, where it is). A journal
+    file reads "runs.journal" with its folder below; a URL its database, with the server."""
+    if label.startswith(JOURNAL):
+        path = label[len(JOURNAL) :]
+        folder, _, file = path.rpartition("/")
+        return file or path, f"journal file in {folder or '/'}"
+    scheme, sep, rest = label.partition("://")
+    if not sep:
+        return label, ""
+    server, _, database = rest.partition("/")
+    if not server:  # a file: sqlite:///folder/runs.db
+        folder, _, file = database.rpartition("/")
+        return file or label, f"{scheme} file in /{folder}"
+    return (database or server), f"{scheme} on {server}" if database else scheme
 
 
 def linked(key: str) -> str | None:

@@ -334,9 +334,11 @@ def _top_table(snap: Snapshot) -> None:
     if len(workers) > 1:
         # A Dask worker is named by its address (tcp://host:port), a local one by host:pid.
         kind = "Dask worker" if all("://" in str(w) for w in workers) else "worker process"
+        names = tables.worker_names(snap.df)
         st.caption(
             f"Trials per {kind}: "
-            + ", ".join(f"{text.md(w)}: {n}" for w, n in workers.items())
+            + ", ".join(f"{names.get(w, text.md(w))}: {n}" for w, n in workers.items()),
+            help=text.md(tables.worker_help(snap.df)),
         )
     st.dataframe(
         table, hide_index=True,
@@ -345,6 +347,7 @@ def _top_table(snap: Snapshot) -> None:
             "± std (folds)": st.column_config.NumberColumn(format="%.4f"),
             "train score": st.column_config.NumberColumn(format="%.4f"),
             "fit time (s)": st.column_config.NumberColumn(format="%.2f"),
+            "worker": st.column_config.TextColumn(help=tables.worker_help(snap.df)),
         },
     )  # fmt: skip
 

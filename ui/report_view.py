@@ -190,11 +190,20 @@ def _summary(run: RunData) -> None:
     _best_params(run)
 
 
+METRIC_PX = 200  # a metric's box: whole numbers and labels, wrapping onto a new line
+
+
+def _metric_row(n: int) -> list:
+    """n boxes side by side that wrap on a narrow window (columns would cut "0.95…")."""
+    row = st.container(horizontal=True, gap="small")
+    return [row.container(width=METRIC_PX) for _ in range(n)]
+
+
 def _score_metrics(run: RunData) -> None:
     """The best CV score, the test score, the best (or chosen) trial and how many completed."""
     best = run.best
     std = to_float([best.get("cv_std")])[0]
-    c = st.columns(4)
+    c = _metric_row(4)
     c[0].metric(
         f"Best CV {run.label}",
         text.score(float(best["value"])),
@@ -271,7 +280,7 @@ def _best_params(run: RunData) -> None:
 
 def _foreign_summary(run: RunData) -> None:
     best = run.best
-    c = st.columns(3)
+    c = _metric_row(3)
     c[0].metric(f"Best {run.label}", text.score(float(best["value"])),
                 help=f"The best value the study's objective returned ({run.arrow}); its trials "
                 "have no CV folds, so no spread is known")  # fmt: skip

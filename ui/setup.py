@@ -19,8 +19,15 @@ from tuning.core.errors import SpaceError, UserError
 from tuning.core.objectives import COSTS
 from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
-from tuning.methods import RECOMMENDED, get_method, list_methods, multi_objective_methods
+from tuning.methods import (
+    RECOMMENDED,
+    get_method,
+    list_methods,
+    method_label,
+    multi_objective_methods,
+)
 from tuning.methods.base import MethodSpec
+from tuning.methods.words import option_label
 from tuning.models import ModelSpec, get_model, list_models
 from ui import registry, runs, state, text, widgets
 
@@ -108,7 +115,7 @@ def method_section(
         format_func=lambda n: get_method(n).label,
     )  # fmt: skip
     spec = get_method(name)
-    st.info(f"**{spec.label}** ({spec.family}). {spec.explanation}", icon=":material/school:")
+    st.info(f"**{spec.label}**. {spec.explanation}", icon=":material/school:")
     if objectives:
         multi_objective_note(spec)
     grid_points = grid_points_input(space) if spec.enumerates_grid else 5
@@ -153,23 +160,23 @@ def method_options(spec: MethodSpec) -> dict[str, Any]:
             wkey = f"opt_{spec.name}_{key}"
             if isinstance(default, bool) or not isinstance(default, int | float | str):
                 continue
+            label = option_label(spec.name, key)
             if key == "sampler":
                 options[key] = st.selectbox(
-                    key,
-                    ["tpe", "random"],
-                    index=["tpe", "random"].index(default),
-                    help=help_,
-                    key=wkey,
-                )
+                    label, ["tpe", "random"], index=["tpe", "random"].index(default),
+                    format_func=method_label, help=help_, key=wkey,
+                )  # fmt: skip
             elif isinstance(default, int):
                 low = OPTION_MIN.get(key, 1)
                 options[key] = int(
-                    st.number_input(key, min_value=low, value=default, step=1, help=help_, key=wkey)
+                    st.number_input(
+                        label, min_value=low, value=default, step=1, help=help_, key=wkey
+                    )
                 )
             elif isinstance(default, float):
-                options[key] = float(st.number_input(key, value=default, help=help_, key=wkey))
+                options[key] = float(st.number_input(label, value=default, help=help_, key=wkey))
             else:
-                options[key] = st.text_input(key, value=default, help=help_, key=wkey)
+                options[key] = st.text_input(label, value=default, help=help_, key=wkey)
     return options
 
 

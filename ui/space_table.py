@@ -65,6 +65,13 @@ def parse_choices(text: Any) -> tuple:
     return tuple(parse_token(part) for part in str(text).split(",") if part.strip())
 
 
+NO_BOUND = "—"  # a categorical parameter's low and high
+
+
+def _bound(v: float) -> str:
+    return f"{float(v):.12g}"
+
+
 def space_to_table(space: SearchSpace) -> pd.DataFrame:
     rows = []
     for p in space.params:
@@ -75,8 +82,9 @@ def space_to_table(space: SearchSpace) -> pd.DataFrame:
                 "search": p.enabled,
                 "parameter": p.name,
                 "type": p.kind,
-                "low": float(p.low) if numeric else None,
-                "high": float(p.high) if numeric else None,
+                # text: a categorical parameter's bounds read "—", never "None"
+                "low": _bound(p.low) if numeric else NO_BOUND,
+                "high": _bound(p.high) if numeric else NO_BOUND,
                 "log": bool(p.log) if numeric else False,
                 "choices": "" if numeric else format_choices(p.choices),
                 "fixed at": format_value(p.fixed_value()),
@@ -84,12 +92,15 @@ def space_to_table(space: SearchSpace) -> pd.DataFrame:
                 "about": p.help,
             }
         )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    # object columns: an edit may be typed text or a number
+    return pd.DataFrame(rows, columns=COLUMNS).astype({"low": object, "high": object})
 
 
 def _number(row: pd.Series, col: str, p: Param) -> float:
     v = row.get(col)
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    if isinstance(v, str):
+        v = v.strip()
+    if v is None or v in ("", NO_BOUND) or (isinstance(v, float) and math.isnan(v)):
         raise SpaceError(f"Parameter '{p.name}': enter a number for '{col}'.")
     try:
         return float(v)

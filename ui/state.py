@@ -7,9 +7,11 @@ never threads, studies or feeds (those live in ui.registry, shared by every sess
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import streamlit as st
 
-SELECTED_RUN = "selected_run"  # the run the Live monitor shows (plain key, survives pages)
+SELECTED_RUN = "selected_run"  # the run Live monitor, Analysis and Report show (plain key)
 LAST_LAUNCH = "last_launch"  # (fingerprint, time, run name) of the last launch: double-click guard
 PENDING_DELETE = "pending_delete"  # run name waiting for the delete confirmation on Home
 FLASH = "flash"  # one message shown once on the next page (e.g. "run deleted")
@@ -27,6 +29,23 @@ def selected_run() -> str | None:
 
 def select_run(name: str | None) -> None:
     st.session_state[SELECTED_RUN] = name
+
+
+def chosen_run(
+    names: Sequence[str], asked: str | None, has_results: Callable[[str], bool]
+) -> str:
+    """The run a per-run page shows, of `names` (newest first): the one the page's link names
+    (`asked`), else the one chosen on any page before, else the newest run that has complete
+    trials (a never-started member of an experiment is newer but has nothing to show), else
+    the newest. The choice is remembered for the other pages."""
+    if asked in names:
+        wanted = asked
+    elif selected_run() in names:
+        wanted = selected_run()
+    else:
+        wanted = next((n for n in names if has_results(n)), names[0])
+    select_run(wanted)
+    return wanted
 
 
 def flash(message: str, kind: str = "success") -> None:

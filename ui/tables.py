@@ -32,10 +32,25 @@ def top_table(df: pd.DataFrame, scoring: Scoring | StudyValue, n: int = 10) -> p
     # Columns no trial records (a study another tool made has no folds or fit times).
     table = table.drop(columns=[c for c in table.columns[2:] if table[c].isna().all()])
     if "worker" in df.columns and df["worker"].nunique() > 1:
-        table["worker"] = top["worker"]  # host:pid of the process that ran it
+        # "worker 1", "worker 2": the host:pid (or Dask address) is the column's tooltip
+        table["worker"] = top["worker"].map(worker_names(df))
     for c in (c for c in top.columns if c.startswith("param_")):
         table[c[len("param_") :]] = top[c].map(lambda v: an.param_cell(v, text.value))
     return table
+
+
+def worker_names(df: pd.DataFrame) -> dict[str, str]:
+    """Each worker process (host:pid, or a Dask worker's address) as people read it: "worker
+    1", "worker 2", ... numbered in the order of their first trial."""
+    if "worker" not in df.columns or not len(df):
+        return {}
+    order = df.sort_values("number", kind="stable")["worker"].dropna().astype(str).unique()
+    return {w: f"worker {i}" for i, w in enumerate(order, 1)}
+
+
+def worker_help(df: pd.DataFrame) -> str:
+    """Which process each numbered worker is (the worker column's tooltip)."""
+    return "; ".join(f"{n}: {w}" for w, n in worker_names(df).items())
 
 
 def worker_counts(df: pd.DataFrame) -> dict[str, int]:

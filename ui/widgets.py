@@ -194,8 +194,8 @@ def space_editor(base: SearchSpace, key: str) -> SearchSpace | None:
             "search": st.column_config.CheckboxColumn("search", help="Off: fixed at the 'fixed at' value"),
             "parameter": st.column_config.TextColumn("parameter"),
             "type": st.column_config.TextColumn("type", width="small"),
-            "low": st.column_config.NumberColumn("low", format="%g", help="Smallest value searched"),
-            "high": st.column_config.NumberColumn("high", format="%g", help="Largest value searched"),
+            "low": st.column_config.TextColumn("low", help="Smallest value searched (— for choices)"),
+            "high": st.column_config.TextColumn("high", help="Largest value searched (— for choices)"),
             "log": st.column_config.CheckboxColumn("log", help="Search on a log scale (for ranges spanning orders of magnitude)"),
             "choices": st.column_config.TextColumn("choices", help="Categorical values, separated by commas"),
             "fixed at": st.column_config.TextColumn("fixed at", help="Value used when the parameter is switched off"),
@@ -215,17 +215,14 @@ def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) 
     """A selectbox over runs that follows (and sets) the selected run across pages, and the
     page's URL (`?run=NAME`): a link selects its run, a choice here rewrites the link."""
     names = [r.name for r in refs]
-    wanted = state.selected_run()
     asked = links.linked(links.RUN) if page else None
-    if asked is not None and asked in names:
-        wanted = asked
-    elif asked is not None:
+    if asked is not None and asked not in names:
         st.warning(f"The link names run {text.md(asked)}, which is not in this storage "
                    f"({text.md(registry.storage_label())}).", icon=":material/link_off:")  # fmt: skip
-    if wanted not in names:
-        wanted = names[0]
-    if st.session_state.get(state.LIVE_PICK) != wanted:
-        st.session_state[state.LIVE_PICK] = wanted  # a launch elsewhere selected another run
+    wanted = state.chosen_run(names, asked, _has_results)
+    # Always set before the widget exists: the widget's own state does not survive a page
+    # switch (a new page's selectbox would start on its first option, the newest run).
+    st.session_state[state.LIVE_PICK] = wanted
 
     def _changed() -> None:
         state.select_run(st.session_state[state.LIVE_PICK])
@@ -247,6 +244,13 @@ def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) 
         with right:
             links.copy_link(page, run=name)
     return name
+
+
+def _has_results(name: str) -> bool:
+    """Whether the run has a complete trial (a never-started member of an experiment has none)."""
+    from tuning.runs.front import run_summary
+
+    return run_summary(registry.storage(), name).counts.get("complete", 0) > 0
 
 
 def pick_run_or_stop(page: str | None = None) -> str:

@@ -122,8 +122,23 @@ def test_html_report_is_self_contained(iris_run):
     # the app's words for the model, method and scoring, and no empty header cell
     assert "<th>Model</th><td>k-nearest neighbours</td>" in text
     assert "<th>Search method</th><td>Random search</td>" in text
-    assert "<th>Model</th><td>k-nearest neighbours (knn)</td>" in text  # configuration
+    # the configuration in words: labels, no keys, no dict reprs outside the "as stored" block
+    config = text.split("<h2>Configuration</h2>", 1)[1].split("<h3>Search space", 1)[0]
+    assert "<th>Dataset</th><td>iris</td>" in config
+    assert "<th>Method</th><td>Random search</td>" in config
+    assert "(knn)" not in config and "{" not in config and "options:" not in config
+    assert "Grid points" not in config  # a random search has no grid
     assert "<th></th>" not in text and "<th> </th>" not in text
+
+
+def test_configuration_rows_say_the_method_in_words():
+    from tuning.methods.words import method_in_words, option_label
+
+    words = method_in_words("tpe", {"n_startup_trials": 5, "constant_liar": True})
+    assert words == "Bayesian (TPE), 5 random start-up trials, constant liar on"
+    assert method_in_words("random") == "Random search"
+    assert option_label("median", "n_startup_trials") == "Trials run to the end first"
+    assert option_label("tpe", "some_new_option") == "Some new option"
 
 
 def test_report_numbers_are_rounded():

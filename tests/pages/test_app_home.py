@@ -30,8 +30,10 @@ def test_empty_storage_shows_presets_and_no_runs(tmp_path):
     assert len(starts) == len(presets.PRESETS) >= 4
     assert any("No runs yet" in i for i in texts(at.info))
     # the sidebar says which storage is in use and that nothing runs
-    sidebar = " ".join(texts(at.sidebar.text) + texts(at.sidebar.caption))
-    assert str(tmp_path / "runs.journal") in sidebar and "0 running" in sidebar
+    sidebar = " ".join(texts(at.sidebar.text) + texts(at.sidebar.caption)).replace("\u200b", "")
+    assert "runs.journal" in texts(at.sidebar.text) and "0 running" in sidebar
+    assert f"journal file in {tmp_path}" in sidebar  # the folder in a caption that wraps at "/"
+    assert any(str(tmp_path / "runs.journal") in t.proto.help for t in at.sidebar.text)
 
 
 def test_lists_every_run_with_its_numbers():
@@ -140,3 +142,53 @@ def test_preset_start_launches_once_and_opens_the_monitor(monkeypatch):
     assert at.session_state[state.SELECTED_RUN] == name
     at.switch_page(LIVE).run()
     assert ok(at).title[0].value == "Live monitor"
+
+
+def test_an_experiments_members_are_one_row_and_runs_with_results_come_first():
+    """A Compare experiment's never-started members fill no rows: one row for the experiment
+    with its members' statuses; the user's own run with results is on top."""
+    from app_support import storage
+
+    from tuning.core.config import DatasetRef, RunConfig
+    from tuning.runs.front import experiments as ex
+
+    done = finished_run(n_trials=3)
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=30, cv_folds=3, n_jobs=1)
+    exp = ex.create_experiment(
+        ex.ExperimentConfig(base=base, methods=("random", "tpe"), seeds=(0, 1)), storage()
+    )
+    members = [m["run"] for m in ex.get_experiment(exp, storage()).runs]
+    at = ok(app())
+    table = at.dataframe[0].value
+    assert table["run"].iloc[0] == done  # results first, though the members are newer
+    assert not set(members) & set(table["run"])
+    row = table[table["run"].str.startswith(exp)].iloc[0]
+    assert row["run"] == f"{exp} (experiment, 4 runs)"
+    assert row["trials done"] == "0 / 120" and row["best score"] == ""
+    assert row["method"] == "2 methods"
+    assert row["status"] in ("4 queued", "4 not started"), row["status"]
+
+
+def test_the_experiment_opened_from_home_stays_chosen_across_pages():
+    """Compare reopens on the experiment chosen before, after a visit to other pages (whose
+    switch drops the URL's ?experiment=), and writes it back into the URL."""
+    from app_support import storage
+
+    from tuning.core.config import DatasetRef, RunConfig
+    from tuning.runs.front import experiments as ex
+
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=2, cv_folds=3, n_jobs=1)
+    older = ex.create_experiment(
+        ex.ExperimentConfig(base=base, methods=("random",), name="older"), storage()
+    )
+    ex.create_experiment(ex.ExperimentConfig(base=base, methods=("tpe",), name="newer"), storage())
+    at = ok(app())
+    at.selectbox(key="home_exp_pick").set_value(older)
+    ok(at.button(key="open_experiment").click().run())
+    assert at.selectbox(key="compare_select").value == older
+    for page in (state.PAGE_LIVE, state.PAGE_HOME, "app_pages/compare.py"):
+        at.switch_page(page)
+        at.query_params.clear()  # the browser drops them on a page switch
+        ok(at.run())
+    assert at.selectbox(key="compare_select").value == older
+    assert at.query_params.get("experiment") in (older, [older])

@@ -265,3 +265,12 @@ def test_worker_processes_setting_runs_the_trials_in_several_processes():
     assert "worker" in at.dataframe[-1].value.columns or any(
         "worker" in d.value.columns for d in at.dataframe
     )
+
+
+def test_the_method_and_its_options_are_named_in_words():
+    """No internal names: the method's label without its family key, option labels instead
+    of option keys (the space table's "—" bounds: test_app_parts)."""
+    at = ok(app(NEW_RUN))
+    infos = " ".join(texts(at.info))
+    assert "Bayesian (TPE)" in infos and "(bayesian)" not in infos
+    assert at.number_input(key="opt_tpe_n_startup_trials").label == "Random start-up trials"

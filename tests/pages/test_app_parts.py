@@ -172,3 +172,22 @@ def test_top_table_says_dash_for_a_parameter_that_does_not_apply():
     table = tables.top_table(df, Scoring("accuracy"))
     assert table["gamma"].tolist() == ["—", "0.1"]
     assert table["max_depth"].tolist() == ["None", "3"]  # None is a real choice
+
+
+def test_a_categorical_parameter_has_no_bounds_in_the_table():
+    """Its low and high read "—", never "None"; a numeric bound keeps every digit."""
+    space = MODELS["svm"].default_space("classification")
+    table = space_to_table(space).set_index("parameter")
+    assert table.loc["kernel", "low"] == table.loc["kernel", "high"] == "—"
+    assert float(table.loc["C", "low"]) == space["C"].low
+    assert "None" not in table.astype(str).to_string()
+
+
+def test_workers_are_numbered_in_order_of_first_appearance():
+    df = pd.DataFrame({"number": [0, 1, 2, 3], "state": ["complete"] * 4,
+                       "value": [0.1, 0.4, 0.3, 0.2], "worker": ["vm:9", "vm:5", "vm:9", "vm:5"],
+                       "cv_std": 0.0, "train_score": 0.5, "fit_seconds": 1.0})  # fmt: skip
+    assert tables.worker_names(df) == {"vm:9": "worker 1", "vm:5": "worker 2"}
+    top = tables.top_table(df, Scoring("accuracy"))
+    assert list(top["worker"]) == ["worker 2", "worker 1", "worker 2", "worker 1"]
+    assert tables.worker_help(df) == "worker 1: vm:9; worker 2: vm:5"

@@ -85,3 +85,41 @@ def test_report_summary_and_downloads(downloads):
     at.run()  # kept: no second refit, no button
     assert ok(at).download_button(key=view.DL_MODEL)
     assert not any(b.key == view.PREPARE_MODEL for b in at.button)
+
+
+def test_the_chosen_run_follows_the_user_across_pages_and_into_the_url():
+    """A run chosen on Live monitor stays chosen on Report, Analysis and back on Live monitor
+    (st.navigation drops the query params and cleans up widget keys between pages: the choice
+    lives in a plain key and every page writes it back into the URL)."""
+    a = finished_run(n_trials=3, name="run-a")
+    b = finished_run(n_trials=3, name="run-b")  # newer: the default
+    at = ok(app(state.PAGE_LIVE))
+    assert at.selectbox(key=state.LIVE_PICK).value == b
+    at.selectbox(key=state.LIVE_PICK).set_value(a).run()
+    assert ok(at).query_params.get("run") in (a, [a])  # the URL names it
+    for page in (state.PAGE_REPORT, state.PAGE_ANALYSIS, state.PAGE_LIVE, state.PAGE_HOME,
+                 state.PAGE_REPORT):  # fmt: skip
+        at.switch_page(page)
+        at.query_params.clear()  # the browser drops them on a page switch
+        ok(at.run())
+        if page == state.PAGE_HOME:  # Home's open / delete picker starts on it too
+            assert at.selectbox(key=state.HOME_PICK).value == a
+            continue
+        assert at.selectbox(key=state.LIVE_PICK).value == a, page
+        assert at.session_state[state.SELECTED_RUN] == a, page
+        assert at.query_params.get("run") in (a, [a]), page
+
+
+def test_the_default_run_is_the_newest_with_complete_trials():
+    """A never-started member of an experiment is newer, but has nothing to show: the pages
+    open on the newest run that has complete trials."""
+    from app_support import storage, tiny_config
+
+    from tuning.runs.runner import create_run
+
+    done = finished_run(n_trials=3, name="has-results")
+    create_run(tiny_config(3, name="never-started"), storage())
+    for page in (state.PAGE_REPORT, state.PAGE_ANALYSIS, state.PAGE_LIVE):
+        at = ok(app(page))
+        assert at.selectbox(key=state.LIVE_PICK).value == done, page
+        assert at.selectbox(key=state.LIVE_PICK).options[0] == "never-started"  # still listed

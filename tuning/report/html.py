@@ -45,7 +45,8 @@ from tuning.analysis.live import FrontTracker, FrontView
 from tuning.core.enums import BudgetKind
 from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
-from tuning.methods import method_label
+from tuning.methods import REGISTRY, method_label
+from tuning.methods.words import method_in_words
 from tuning.models import model_label
 from tuning.plots import figures as plots
 from tuning.plots import pareto as pareto_plots
@@ -436,39 +437,49 @@ def _single_score_note(data: ReportData) -> str:
     )
 
 
+_DIRECTION_WORDS = {"maximize": "higher is better", "minimize": "lower is better"}
+
+
 def _config_rows(data: ReportData) -> list[tuple[str, str]]:
     cfg = data.run.config
     foreign = data.run.record.foreign
     if foreign is not None:
         return [
-            *((f"Objective {i}", f"{o.label} ({o.direction})")
-              for i, o in enumerate(foreign.objectives)),
+            *((f"Objective {i}", f"{o.label} ({_DIRECTION_WORDS.get(o.direction, o.direction)})")
+              for i, o in enumerate(foreign.objectives, 1)),
             ("Metric names", ", ".join(foreign.metric_names) if foreign.metric_names
              else "not set (study.set_metric_names)"),
             ("Not known", "; ".join(foreign.unknown)),
         ]  # fmt: skip
     if cfg is None:
         return [("Configuration", "not saved with this run")]
-    options = ", ".join(f"{k}={v}" for k, v in cfg.method_options.items()) or "defaults"
-    label = scoring_label(cfg.scoring)
-    scoring = label if label == cfg.scoring else f"{label} ({cfg.scoring})"
     budget = []
     if cfg.n_trials is not None:
         budget.append(f"{cfg.n_trials} trials")
     if cfg.timeout_s is not None:
         budget.append(f"{cfg.timeout_s / 60:g} min")
-    return [
-        ("Dataset", json.dumps(cfg.dataset.to_dict(), ensure_ascii=False)),
-        ("Model", f"{model_label(cfg.model)} ({cfg.model})"),
-        ("Method", f"{method_label(cfg.method)} ({cfg.method}; options: {options})"),
+    rows = [
+        ("Dataset", data.run.record.dataset_label),
+        ("Model", model_label(cfg.model)),
+        ("Method", method_in_words(cfg.method, cfg.method_options)),
         ("Budget", " / ".join(budget) or "the whole grid"),
         ("Cross-validation", f"{cfg.cv_folds} folds"),
-        ("Scoring", scoring),
+        ("Scoring", scoring_label(cfg.scoring)),
         ("Held-out test fraction", f"{cfg.test_size:g}"),
         ("Seed", str(cfg.seed)),
-        ("Multi-fidelity budget", cfg.fidelity),
-        ("Grid points", str(cfg.grid_points)),
     ]
+    spec = REGISTRY.get(cfg.method)
+    if spec is not None and spec.multi_fidelity:
+        rows.append(("Multi-fidelity budget", _fidelity_words(cfg.fidelity)))
+    if spec is not None and spec.enumerates_grid:
+        rows.append(("Grid points per numeric parameter", str(cfg.grid_points)))
+    return rows
+
+
+def _fidelity_words(fidelity: str) -> str:
+    return {"auto": "the model's own (epochs or boosting rounds)", "folds": "CV folds"}.get(
+        fidelity, fidelity
+    )
 
 
 def _space_rows(data: ReportData) -> list[tuple[str, str, str]]:
