@@ -30,7 +30,7 @@ from ui.setup import cost_label, scoring_choices, where_input
 PICK = "compare_pick"  # plain key: the experiment shown (survives page switches)
 NEW = "New experiment"
 GOTO = "compare_goto"  # plain key: the experiment to select on the next run
-RECORDED = "Recorded classic race (read-only)"
+RECORDED = "recorded-classic-race"  # the picker's value (and ?experiment=) for the recording
 # On a quiet two-core machine with two worker processes per method (benchmarks/compare_grid.py):
 # grid search's 81 trials take about 3 minutes, each 30-trial method about one.
 CLASSIC_MINUTES_PER_SEED = 6
@@ -102,6 +102,8 @@ def picker() -> str | None:
 
     left, right = st.columns([6, 1], vertical_alignment="bottom")
     choice = left.selectbox("Experiment", options, key="compare_select", on_change=changed,
+                            format_func=lambda o: "Recorded classic race (read-only)"
+                            if o == RECORDED else o,
                             icon=":material/add:" if new else ":material/leaderboard:")  # fmt: skip
     st.session_state[PICK] = choice
     if choice == NEW:
@@ -357,18 +359,21 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
         st.info(text.md(ex.verdict(info, table)), icon=":material/flag:")
     else:
         st.warning(text.md(ex.verdict(info, table)), icon=":material/hourglass_top:")
-    left, right = st.columns(2)
-    left.plotly_chart(plots.score_gap_figure(table, score_title, labels),
-                      key=f"cmp_gaps_{info.name}", width="stretch")  # fmt: skip
-    right.plotly_chart(plots.time_figure(table, labels), key=f"cmp_time_{info.name}",
-                       width="stretch")  # fmt: skip
+    # One under the other: side by side, a 900 px window leaves each too narrow to read.
+    st.plotly_chart(plots.score_gap_figure(table, score_title, labels),
+                    key=f"cmp_gaps_{info.name}", width="stretch")  # fmt: skip
     st.dataframe(_table_view(table, labels, cfg.base.cv_folds, info.complete), hide_index=True,
                  width="stretch")  # fmt: skip
-    st.markdown("**What each method buys: time to the target**")
-    st.dataframe(_target_view(table, labels), hide_index=True, width="stretch")
+    if note := test_note(table):
+        st.caption(note)
+    st.markdown("**What each method buys: time to the target** (median over the seeds that "
+                "reached it, with their range)")  # fmt: skip
+    st.dataframe(_target_view(table, labels), hide_index=True)
     if caveat := buys_caveat(table, len(cfg.seeds)):
         st.caption(caveat)
     st.caption(target_caption(target, cfg.target is not None))
+    st.plotly_chart(plots.time_figure(table, labels), key=f"cmp_time_{info.name}",
+                    width="stretch")  # fmt: skip
     holdout = list(table.loc[table["validation"] == "holdout", "method"])
     if holdout:
         st.caption(
@@ -549,14 +554,29 @@ def seeds_finished(r) -> str:
 
 
 def test_header(table: pd.DataFrame) -> str:
-    """The test column's header: which uncertainty its interval is."""
+    """The test column's header: which uncertainty its interval is (`test_note` says more)."""
+    kinds = {k for k in table["test_interval"] if k}
+    if kinds == {"wilson"}:
+        return "test (95 % Wilson)"
+    if kinds == {"seeds"}:
+        return "test (seeds' range)"
+    return "test score"
+
+
+def test_note(table: pd.DataFrame) -> str | None:
+    """What the test interval is, under the table."""
     kinds = {k for k in table["test_interval"] if k}
     if kinds == {"wilson"}:
         rows = int(table["n_test"].dropna().iloc[0])
-        return f"test score (95 % Wilson interval, {rows} held-out rows)"
+        return (
+            "Test: each method's best configuration refit and scored once on the same "
+            f"{rows} held-out rows (mean over seeds), with a 95 % Wilson interval: the binomial "
+            f"uncertainty of an accuracy measured on {rows} rows."
+        )
     if kinds == {"seeds"}:
-        return "test score (mean, lowest – highest seed)"
-    return "test score"
+        return ("Test: each method's best configuration refit and scored once on the held-out "
+                "rows; mean over seeds, in brackets the lowest and highest seed.")  # fmt: skip
+    return None
 
 
 def test_cell(r) -> str:
@@ -596,7 +616,7 @@ def _table_view(
             for v in table["validation"]
         ]
     view[header] = [pm(r) for r in table.itertuples()]
-    view["vs the best" if complete else "vs the leader (race incomplete)"] = [
+    view["vs the best" if complete else "vs the leader"] = [
         gap(r) for r in table.itertuples()
     ]
     view[test_header(table)] = [test_cell(r) for r in table.itertuples()]
@@ -618,23 +638,22 @@ def spread_cell(median: float, low: float, high: float, fmt: str) -> str:
 
 def _target_view(table: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
     """What each method buys: trials and seconds to the target (median and range over the
-    seeds that reached it), in how many seeds it got there, and the time it spent."""
+    seeds that reached it) and in how many seeds it got there. Narrow: it must show whole in
+    a laptop's window (the time each method spent has its own figure)."""
     view = pd.DataFrame({
         "method": [labels.get(m, m) for m in table["method"]],
-        "trials to target (median, range)": [
+        "trials to target": [
             spread_cell(r.trials_to_target, r.trials_to_target_low, r.trials_to_target_high, "{:.0f}")
             for r in table.itertuples()
         ],
-        "seconds to target (median, range)": [
-            spread_cell(r.seconds_to_target, r.seconds_to_target_low, r.seconds_to_target_high, "{:.1f}")
+        "seconds to target": [
+            spread_cell(r.seconds_to_target, r.seconds_to_target_low, r.seconds_to_target_high, "{:.0f}")
             for r in table.itertuples()
         ],
         "reached in": [
             "–" if r.reached == "-" else f"{r.reached_n} of {r.seeds} seeds"
             for r in table.itertuples()
         ],
-        "wall-clock s": table["wall_seconds"].round(1),
-        "CPU s (fit + score)": table["fit_seconds"].round(1),
     })  # fmt: skip
     if table["epochs"].notna().any():
         view["epochs trained"] = [_or_never(v, "{:,.0f}").replace("not reached", "–")

@@ -428,7 +428,7 @@ def test_time_is_wall_clock_first_and_cpu_beside_it():
     assert fig.layout.barmode == "group"
     wall, cpu = fig.data
     assert wall.name == "wall-clock (s)" and list(wall.y) == [120.0, 40.0]
-    assert cpu.name == "CPU time fitting and scoring (s, summed over workers)"
+    assert cpu.name == "CPU time fitting and scoring<br>(s, summed over workers)"
     assert list(cpu.y) == [230.0, 70.0] and list(cpu.x) == ["Grid search", "TPE"]
     empty = table.assign(wall_seconds=float("nan"))
     fig = plots.time_figure(empty).to_plotly_json()

@@ -86,11 +86,11 @@ def test_new_experiment_form_starts_a_race_and_shows_the_table(widget_warnings):
     assert list(table["seeds"]) == ["2 of 2 seeds finished"] * 3
     # trial counts are totals over the seeds' runs: grid's 4 configurations on 2 seeds
     assert table.loc[0, "trials complete / pruned / failed"] == "8 / 0 / 0"
-    assert "95 % Wilson interval" in [c for c in table.columns if c.startswith("test")][0]
-    buys = at.dataframe[1].value  # what each method buys, in a table of its own
+    assert "test (95 % Wilson)" in table.columns
+    assert any("95 % Wilson interval" in c and "held-out rows" in c for c in texts(at.caption))
+    buys = at.dataframe[1].value  # what each method buys, in a narrow table of its own
     assert buys.loc[0, "reached in"] == "2 of 2 seeds"  # grid reaches its own best
-    assert list(buys.columns)[:4] == ["method", "trials to target (median, range)",
-                                      "seconds to target (median, range)", "reached in"]  # fmt: skip
+    assert list(buys.columns) == ["method", "trials to target", "seconds to target", "reached in"]
     verdict = [i.value for i in at.info if "(±1 std)" in i.value]
     assert len(verdict) == 1
     figs = charts(at)
@@ -212,7 +212,9 @@ def test_the_recorded_classic_race_opens_at_once_read_only():
     at = ok(app(COMPARE))
     assert at.button(key="classic_go").label == "Run it live"
     ok(at.button(key="classic_recorded").click().run())
-    assert at.selectbox(key="compare_select").value.startswith("Recorded classic race")
+    from ui import compare
+
+    assert at.selectbox(key="compare_select").value == compare.RECORDED
     label = next(i.value for i in at.info if i.value.startswith("Recorded on"))
     assert meta["recorded_on"] in label and f"{len(meta['seeds'])} seeds" in label
     assert "Read-only" in label

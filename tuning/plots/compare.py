@@ -151,13 +151,15 @@ def score_gap_figure(
         notes.append(f"not shown: {', '.join(apart)} ({HOLDOUT_NOTE}, not a CV mean)")
     base_layout(fig, title, "", f"difference in {score_title}", height=420)
     fig.update_yaxes(range=list(gap_axis(table)), zeroline=False)
-    fig.update_layout(title_subtitle_text=esc(" · ".join(notes)), margin=dict(t=100))
+    # One note a line: a narrow window cuts a long subtitle instead of wrapping it.
+    fig.update_layout(title_subtitle_text="<br>".join(esc(n) for n in notes),
+                      margin=dict(t=70 + 16 * len(notes)))  # fmt: skip
     fig.update_xaxes(type="category")
     return fig
 
 
 WALL = "wall-clock (s)"
-CPU = "CPU time fitting and scoring (s, summed over workers)"
+CPU = "CPU time fitting and scoring<br>(s, summed over workers)"
 
 
 def time_figure(table: pd.DataFrame, labels: dict[str, str] | None = None) -> go.Figure:
@@ -175,7 +177,7 @@ def time_figure(table: pd.DataFrame, labels: dict[str, str] | None = None) -> go
     fig.add_trace(go.Bar(x=names, y=timed["fit_seconds"], name=CPU, marker_color="#1f77b4",
                          hovertemplate="%{x}<br>CPU fitting and scoring %{y:.1f} s"
                          "<extra></extra>"))  # fmt: skip
-    seeds = int(timed["seeds"].max()) if "seeds" in timed else 1
+    seeds = int(timed["seeds_timed"].max()) if "seeds_timed" in timed else 1
     note = f"median over {seeds} seeds" if seeds > 1 else "one seed"
     base_layout(fig, title, "", "seconds", height=420)
     fig.update_layout(barmode="group", title_subtitle_text=note, margin=dict(t=80, b=90),

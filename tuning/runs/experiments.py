@@ -431,6 +431,7 @@ def summary_table(
             **_to_target(t, target, len(runs)),
             "seeds": len(runs),
             "seeds_finished": sum(r["status"] == "finished" for r in runs),
+            "seeds_timed": len(wall),  # seeds with a finished trial, that the times are over
         })  # fmt: skip
     table = pd.DataFrame(rows)
     return _gaps(table, minimize=bool((traj["direction"] == "minimize").any()))
