@@ -65,6 +65,7 @@ def record(out: Path, seeds: tuple[int, ...], workers: int) -> dict:
         "grid_configurations": ex.classic_space().grid_size(config.base.grid_points),
         "workers_per_method": workers,
         "wall_seconds": round(wall, 1),
+        "load_average_at_end": [round(x, 1) for x in os.getloadavg()],  # 1, 5, 15 minutes
         "versions": {"python": platform.python_version(), "optuna": optuna.__version__,
                      "scikit-learn": sklearn.__version__},  # fmt: skip
         "script": "scripts/record_classic_race.py",

@@ -672,7 +672,8 @@ class RecordedRace:
             f"{m.get('trials_per_method', '?')} trials per method (grid search: its "
             f"{m.get('grid_configurations', '?')} configurations), "
             f"{m.get('workers_per_method', '?')} worker processes per method; it took "
-            f"{m.get('wall_seconds', 0) / 60:.0f} minutes."
+            f"{m.get('wall_seconds', 0) / 60:.0f} minutes"
+            + (f" on {m['note']}." if m.get("note") else ".")
         )
 
 
