@@ -28,7 +28,7 @@ class Compare(Command):
         add(
             "--preset", choices=("classic",),
             help="classic: random forest on seed-classification, 5-fold CV; grid (81 "
-            "configurations), random and TPE (20 trials each) and Hyperband on the same space",
+            "configurations), random, TPE and Hyperband (30 trials each) on the same space",
         )  # fmt: skip
         # The search options of `run`, worded for an experiment: a budget per method.
         o.DATASET.add_to(parser, help="dataset name or CSV path (without --preset)")
