@@ -486,6 +486,8 @@ def front_race(info: ex.ExperimentInfo, store) -> None:
             key=f"cmp_hv_{key}_{info.name}", width="stretch",
         )  # fmt: skip
     table = race.hypervolume_table(info, traj)
+    if not info.complete:  # no winner from incomplete seeds, on hypervolume either
+        st.warning(text.md(ex.verdict(info, table)), icon=":material/hourglass_top:")
     st.plotly_chart(plots.hypervolume_bars_figure(table, labels), key=f"cmp_hv_bars_{info.name}",
                     width="stretch")  # fmt: skip
     if len(ref) and bool(pd.notna(ref).all()):
