@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from tuning.core.errors import StorageError
+from tuning.runs.front import experiments
 from ui import links, registry, text
 
 
@@ -52,9 +53,24 @@ def runs_here() -> None:
         )
         for n in running:
             st.text(f"▶ {n}")
-        for i, n in enumerate(queued, 1):
-            st.text(f"{i}. {n} (queued)")
+        for i, line in enumerate(queued_lines(queued), 1):
+            st.text(f"{i}. {line}")
         if busy and not (running or queued):
             st.rerun()  # a full rerun: run_every=None stops the polling
 
     panel()
+
+
+def queued_lines(queued: list[str]) -> list[str]:
+    """One line per queued run, except that an experiment's queued members share one line
+    (a race of 4 methods on 3 seeds would list 11 names)."""
+    groups: dict[str, list[str]] = {}
+    for n in queued:
+        groups.setdefault(experiments.experiment_of(n) or n, []).append(n)
+    lines = []
+    for key, names in groups.items():
+        if len(names) == 1:
+            lines.append(f"{names[0]} (queued)")
+        else:
+            lines.append(f"{key}: {len(names)} runs queued")
+    return lines

@@ -82,8 +82,9 @@ def test_summary_table_and_time_to_target(shared, finished):
     table = ex.summary_table(info, traj, store, target).set_index("method")
     assert list(table.index) == ["grid", "random", "tpe", "median"]
     assert table.loc["grid", "reached"] == "2/2"  # grid reaches its own best
-    assert table.loc["grid", "complete"] == 8
-    assert table.loc["random", "complete"] == 4
+    assert table.loc["grid", "complete"] == 16  # totals over the 2 seeds' runs
+    assert table.loc["random", "complete"] == 8
+    assert (table["seeds_finished"] == 2).all()
     assert (table["wall_seconds"] >= table["fit_seconds"] * 0.5).all()
     assert table["best_cv"].between(0.5, 1.0).all() and table["test"].notna().all()
     # a user target nobody reaches
@@ -203,6 +204,7 @@ def test_cli_compare_prints_the_table_and_exports(tmp_path):
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stderr
     assert "best CV (mean ± std)" in r.stdout and "s to target" in r.stdout
+    assert "seeds finished" in r.stdout and "(±1 std)" in r.stdout  # the verdict sentence
     lines = [ln for ln in r.stdout.splitlines() if ln.startswith(("grid ", "random "))]
     assert len(lines) == 2
     assert len(pd.read_csv(out)) == 8 + 3
@@ -344,13 +346,13 @@ def test_stopping_an_experiment_stops_its_members_and_dequeues_the_rest(store):
     assert list(manager.handles) == [first]  # the queued members never started
 
 
-def _table(best, std, validation=None, spread="seeds"):
+def _table(best, std, validation=None, spread="seeds", methods=None):
     """A summary table as summary_table returns it, for the figure tests."""
     n = len(best)
     table = pd.DataFrame({
-        "method": [f"m{i}" for i in range(n)], "validation": validation or ["cv"] * n,
+        "method": methods or [f"m{i}" for i in range(n)], "validation": validation or ["cv"] * n,
         "best_cv": best, "best_cv_std": std, "spread": [spread] * n, "test": [0.9] * n,
-        "fit_seconds": [1.0] * n, "wall_seconds": [2.0] * n,
+        "fit_seconds": [1.0] * n, "wall_seconds": [2.0] * n, "seeds": [1] * n,
     })  # fmt: skip
     return ex._gaps(table, minimize=False)
 
@@ -362,7 +364,7 @@ def test_score_differences_are_drawn_with_their_spread_on_an_honest_axis():
     from tuning.plots import compare as plots
 
     table = _table([0.8790, 0.8765, 0.8781], [0.004, 0.003, 0.005])
-    fig = plots.compare_bars_figure(table, "CV accuracy (higher is better)").to_plotly_json()
+    fig = plots.score_gap_figure(table, "CV accuracy (higher is better)").to_plotly_json()
     points = [t for t in fig["data"] if t["type"] == "scatter"]
     assert [t["y"][0] for t in points] == pytest.approx([0.0, -0.0025, -0.0009])
     assert all(t["error_y"]["visible"] and t["error_y"]["array"][0] > 0 for t in points)
@@ -372,12 +374,12 @@ def test_score_differences_are_drawn_with_their_spread_on_an_honest_axis():
     assert "std over seeds" in fig["layout"]["title"]["subtitle"]["text"]
     # a gap well beyond the noise is not called noise, and fits on the axis with its bar
     wide = _table([0.95, 0.85], [0.002, 0.003])
-    fig = plots.compare_bars_figure(wide, "CV accuracy").to_plotly_json()
+    fig = plots.score_gap_figure(wide, "CV accuracy").to_plotly_json()
     assert "within" not in fig["layout"]["title"]["subtitle"]["text"]
     assert fig["layout"]["yaxis"]["range"][0] < -0.1 - 0.0036
     # one seed: the error bars are the best trial's fold spread, and say so
     folds = _table([0.9, 0.89], [0.01, 0.02], spread="folds")
-    fig = plots.compare_bars_figure(folds, "CV accuracy").to_plotly_json()
+    fig = plots.score_gap_figure(folds, "CV accuracy").to_plotly_json()
     assert "CV folds" in fig["layout"]["title"]["subtitle"]["text"]
 
 
@@ -388,7 +390,7 @@ def test_holdout_scores_are_not_set_beside_cv_means_as_the_same_number():
 
     table = _table([0.974, 0.985], [0.004, 0.002], validation=["cv", "holdout"])
     assert table.loc[0, "gap"] == 0 and pd.isna(table.loc[1, "gap"])
-    fig = plots.compare_bars_figure(table, "CV accuracy", {"m1": "PBT"}).to_plotly_json()
+    fig = plots.score_gap_figure(table, "CV accuracy", {"m1": "PBT"}).to_plotly_json()
     points = [t for t in fig["data"] if t["type"] == "scatter"]
     assert [t["x"][0] for t in points] == ["m0"]
     assert "not shown: PBT (one holdout split, not a CV mean)" in fig["layout"]["title"]["subtitle"]["text"]
@@ -399,15 +401,156 @@ def test_holdout_scores_are_not_set_beside_cv_means_as_the_same_number():
     assert [t["name"] for t in curve["data"]] == ["m0", "PBT (one holdout split)"]
 
 
-def test_the_target_label_stays_clear_of_the_curves():
+def test_the_target_is_its_own_legend_entry_not_a_label_over_the_curves():
+    """Issue 24: the curves that reach the target were drawn under its "target" label. The
+    target is a dotted line named in the legend; every method's curve keeps its own name."""
     from tuning.plots import compare as plots
 
-    band = pd.DataFrame({"method": ["m0"] * 2, "trials": [1, 2], "median": [0.8, 0.9],
-                         "low": [0.7, 0.85], "high": [0.85, 0.95], "seeds": [3, 3]})  # fmt: skip
-    fig = plots.compare_curve_figure(band, "trials", "CV accuracy", ["m0"], target=0.9)
-    note = fig.to_plotly_json()["layout"]["annotations"][0]
-    assert note["text"] == "target 0.9000" and note["xanchor"] == "left" and note["bgcolor"]
-    assert "median over 3 seeds" in fig.layout.title.subtitle.text
+    band = pd.DataFrame({"method": ["m0"] * 2 + ["m1"] * 2, "trials": [1, 2, 1, 2],
+                         "median": [0.8, 0.9, 0.85, 0.95], "low": [0.7, 0.85, 0.8, 0.9],
+                         "high": [0.85, 0.95, 0.9, 0.97], "seeds": [3] * 4})  # fmt: skip
+    fig = plots.compare_curve_figure(band, "trials", "CV accuracy", ["m0", "m1"], target=0.9,
+                                     labels={"m0": "Grid", "m1": "TPE"}).to_plotly_json()  # fmt: skip
+    named = [t["name"] for t in fig["data"] if t.get("showlegend") is not False]
+    assert named == ["Grid", "TPE", "target 0.9000"]
+    assert not fig["layout"].get("annotations") and not fig["layout"].get("shapes")
+    line = fig["data"][-1]
+    assert list(line["y"]) == [0.9, 0.9] and list(line["x"]) == [1, 2]
+    assert "median over 3 seeds" in fig["layout"]["title"]["subtitle"]["text"]
+    assert fig["layout"]["title"]["text"] == "Best score by trial"  # short: fits at 900 px
+
+
+def test_time_is_wall_clock_first_and_cpu_beside_it():
+    """Issue 24: CPU seconds stood under an axis saying "seconds" with the wall-clock bar
+    hidden behind them; an empty chart's axis ran from -1 to 4 s."""
+    from tuning.plots import compare as plots
+
+    table = _table([0.9, 0.88], [0.01, 0.01], methods=["grid", "tpe"])
+    table["wall_seconds"], table["fit_seconds"] = [120.0, 40.0], [230.0, 70.0]
+    fig = plots.time_figure(table, {"grid": "Grid search", "tpe": "TPE"})
+    assert fig.layout.barmode == "group"
+    wall, cpu = fig.data
+    assert wall.name == "wall-clock (s)" and list(wall.y) == [120.0, 40.0]
+    assert cpu.name == "CPU time fitting and scoring<br>(s, summed over workers)"
+    assert list(cpu.y) == [230.0, 70.0] and list(cpu.x) == ["Grid search", "TPE"]
+    empty = table.assign(wall_seconds=float("nan"))
+    fig = plots.time_figure(empty).to_plotly_json()
+    assert fig["data"] == [] and fig["layout"]["yaxis"]["visible"] is False
+    assert "range" not in fig["layout"]["yaxis"]
+
+
+def test_wilson_interval_on_a_known_case():
+    low, high = ex.wilson_interval(0.9, 100)  # 90 of 100 right
+    assert (low, high) == pytest.approx((0.8256, 0.9448), abs=1e-4)
+    assert ex.wilson_interval(1.0, 20)[1] == pytest.approx(1.0)
+
+
+def _info(statuses):
+    """An experiment of random and TPE on seeds 0 and 1 with the given member statuses."""
+    runs = [{"run": f"x--{m}--seed{s}", "method": m, "seed": s, "order": i, "status": st}
+            for i, ((s, m), st) in enumerate(zip(itertools.product((0, 1), ("random", "tpe")),
+                                                  statuses, strict=True))]  # fmt: skip
+    return ex.ExperimentInfo("x", small(methods=("random", "tpe")), runs, None)
+
+
+def test_an_incomplete_race_names_no_winner_and_says_who_is_missing():
+    table = _table([0.95, 0.85], [0.002, 0.003], methods=["random", "tpe"])
+    info = _info(["finished", "finished", "stopped", "queued"])
+    assert not info.complete and info.missing() == {"random": [1], "tpe": [1]}
+    assert ex.verdict(info, table) == (
+        "The race is incomplete: 2 of 4 runs finished; missing Random search (seed 1) and "
+        "Bayesian (TPE) (seed 1). No method is named best until every method has finished "
+        "every seed."
+    )
+    done = _info(["finished"] * 4)
+    assert ex.verdict(done, table) == (
+        "Random search found the best CV score (0.9500); Bayesian (TPE) is behind it by more "
+        "than the noise (±1 std)."
+    )
+    close = _table([0.90, 0.899], [0.004, 0.003], methods=["random", "tpe"])
+    assert ex.verdict(done, close) == (
+        "Every difference is within the noise (±1 std): no method is clearly better here; "
+        "Random search scored highest (0.9000) by less than that."
+    )
+
+
+def test_counts_are_totals_over_the_runs_and_seeds_finished_per_method(shared, finished):
+    """Issue 24: a 3-seed race stopped part way read grid "27 / 0 / 0" (81 / 3) while Home
+    showed 81 of 81. Trial counts are totals over a method's runs, with its seeds finished."""
+    store = shared[0]
+    info = ex.get_experiment(finished[0], store)
+    info = replace(info, runs=[
+        {**r, "status": "stopped" if (r["method"], r["seed"]) == ("grid", 1) else r["status"]}
+        for r in info.runs
+    ])  # fmt: skip
+    traj = ex.trajectories(info, store)
+    table = ex.summary_table(info, traj, store, ex.targets(traj, info)).set_index("method")
+    assert table.loc["grid", "complete"] == 16  # 8 configurations on each of 2 seeds
+    assert table.loc["random", "complete"] + table.loc["random", "pruned"] == 8
+    assert table.loc["grid", "seeds_finished"] == 1 and table.loc["tpe", "seeds_finished"] == 2
+    assert "grid" in info.missing() and "The race is incomplete" in ex.verdict(info, table.reset_index())
+    # time to target: median and range over the seeds that reached it, and how many did
+    assert table.loc["grid", "reached_n"] == 2 and table.loc["grid", "reached"] == "2/2"
+    assert table.loc["grid", "trials_to_target_low"] <= table.loc["grid", "trials_to_target"]
+    assert table.loc["grid", "trials_to_target"] <= table.loc["grid", "trials_to_target_high"]
+    # iris and accuracy: the test score gets a Wilson interval on its held-out rows
+    r = table.loc["random"]
+    assert r.test_interval == "wilson" and r.n_test > 0
+    assert (r.test_low, r.test_high) == pytest.approx(ex.wilson_interval(r.test, int(r.n_test)))
+
+
+def test_member_names_say_their_experiment():
+    name = ex.member_name("compare-knn-iris-20260101", "tpe", 2)
+    assert name == "compare-knn-iris-20260101--tpe--seed2"
+    assert ex.experiment_of(name) == "compare-knn-iris-20260101"
+    assert ex.experiment_of("my-run") is None and ex.experiment_of("a--seed1") is None
+
+
+def test_the_recorded_classic_race_is_a_valid_storage_of_studio_runs():
+    """The recorded race shipped in the package: a journal that Optuna itself opens, whose
+    experiment lists the classic methods on the seeds its metadata names, every run finished,
+    small enough to keep in the repository; opened from a copy, never from the package."""
+    import json
+
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    journal = ex.RECORDED_DIR / ex.RECORDED_JOURNAL
+    meta = json.loads((ex.RECORDED_DIR / ex.RECORDED_META).read_text())
+    assert journal.stat().st_size < 2_000_000
+    plain = JournalStorage(JournalFileBackend(str(journal)))
+    names = {s.study_name for s in optuna.get_all_study_summaries(plain)}
+    seeds = tuple(meta["seeds"])
+    methods = ("grid", "random", "tpe", "hyperband")
+    assert names == {ex.member_name(meta["experiment"], m, s) for m in methods for s in seeds}
+    before = journal.stat().st_mtime_ns
+    rec = ex.open_recorded()
+    assert rec.info.config.methods == methods and rec.info.config.seeds == seeds
+    assert rec.info.complete and len(rec.info.runs) == len(methods) * len(seeds)
+    assert f"Recorded on {meta['recorded_on']}" in rec.label and f"{len(seeds)} seeds" in rec.label
+    assert journal.stat().st_mtime_ns == before
+    traj = ex.trajectories(rec.info, rec.storage)
+    table = ex.summary_table(rec.info, traj, rec.storage, ex.targets(traj, rec.info))
+    assert list(table["method"]) == list(methods) and (table["seeds_finished"] == len(seeds)).all()
+    assert (table.loc[table["method"] == "grid", "complete"] == 81 * len(seeds)).all()
+
+
+def test_the_record_script_writes_a_journal_and_its_metadata(tmp_path, monkeypatch):
+    """scripts/record_classic_race.py, on a tiny preset (the real one takes minutes)."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import record_classic_race as script
+
+    tiny = small(methods=("grid", "random"), seeds=(0,))
+    monkeypatch.setattr(script.ex, "classic_preset",
+                        lambda seeds, workers: replace(tiny, seeds=seeds))  # fmt: skip
+    meta = script.record(tmp_path, (0, 1), workers=1)
+    assert meta["seeds"] == [0, 1] and meta["methods"] == ["grid", "random"]
+    assert meta["cores"] == os.cpu_count() and meta["wall_seconds"] > 0
+    rec = ex.open_recorded(tmp_path)
+    assert [(r["method"], r["seed"]) for r in rec.info.runs] == [
+        ("grid", 0), ("random", 0), ("grid", 1), ("random", 1)
+    ]  # seed 0's members first: the live race shows its first curves early
+    assert rec.info.complete
 
 
 def test_a_population_run_is_labelled_as_holdout_in_the_race(store):

@@ -113,18 +113,18 @@ def test_compare_races_multi_objective_members_by_hypervolume():
     at = ok(app(COMPARE))
     assert at.selectbox(key="compare_select").value == name
     figs = charts(at)
-    for title in ("Hypervolume so far, by trial", "Hypervolume so far, by wall-clock time",
+    for title in ("Hypervolume by trial", "Hypervolume by time",
                   "Final hypervolume per method"):  # fmt: skip
         assert title in figs, list(figs)
-    assert not [t for t in figs if t.startswith("Best score so far")]
-    curve = figs["Hypervolume so far, by trial"]
+    assert not [t for t in figs if t.startswith("Best score")]
+    curve = figs["Hypervolume by trial"]
     assert {t["name"] for t in curve["data"] if t.get("name")} == {
         method_label("random"),
         method_label("tpe"),
     }
     assert curve["layout"]["title"]["subtitle"]["text"].startswith("median over 2 seeds")
     table = next(d.value for d in at.dataframe if "final hypervolume (median)" in d.value.columns)
-    assert table["seeds"].tolist() == [2, 2]
+    assert table["seeds finished"].tolist() == ["2 of 2 seeds finished"] * 2
     assert any(c.startswith("Reference point: CV accuracy") for c in texts(at.caption))
 
 

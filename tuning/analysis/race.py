@@ -88,14 +88,15 @@ def hypervolume_trajectories(
 def hypervolume_table(info: ExperimentInfo, traj: pd.DataFrame) -> pd.DataFrame:
     """One row per method of a multi-objective experiment: the final hypervolume over seeds
     (median, min, max, and the standard deviation with several seeds), the final front size
-    (median), trial states and wall seconds (median)."""
+    (median), trial states (totals over the method's runs), wall seconds (median) and how many
+    of the method's seeds finished."""
     rows = []
     for method in info.config.methods:
         t = traj[traj["method"] == method]
         last = t.groupby("seed").tail(1) if len(t) else t
         hv = last["hypervolume"].dropna().to_numpy(dtype=float)
         states = t["state"].value_counts()
-        n = max(1, t["seed"].nunique()) if len(t) else 1
+        runs = [r for r in info.runs if r["method"] == method]
         rows.append({
             "method": method,
             "hypervolume": float(np.median(hv)) if len(hv) else np.nan,
@@ -103,10 +104,11 @@ def hypervolume_table(info: ExperimentInfo, traj: pd.DataFrame) -> pd.DataFrame:
             "hv_high": float(hv.max()) if len(hv) else np.nan,
             "hv_std": float(np.std(hv, ddof=1)) if len(hv) > 1 else np.nan,
             "front_size": float(np.median(last["front_size"])) if len(last) else np.nan,
-            "complete": int(states.get("complete", 0)) // n,
-            "pruned": int(states.get("pruned", 0)) // n,
-            "failed": int(states.get("failed", 0) + states.get("stopped", 0)) // n,
+            "complete": int(states.get("complete", 0)),
+            "pruned": int(states.get("pruned", 0)),
+            "failed": int(states.get("failed", 0) + states.get("stopped", 0)),
             "wall_seconds": float(t.groupby("seed")["elapsed_s"].max().median()) if len(t) else np.nan,
-            "seeds": int(t["seed"].nunique()) if len(t) else 0,
+            "seeds": len(runs),
+            "seeds_finished": sum(r["status"] == "finished" for r in runs),
         })  # fmt: skip
     return pd.DataFrame(rows)

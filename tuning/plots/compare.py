@@ -13,7 +13,6 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from tuning.plots.base import base_layout, empty_figure, esc
 
@@ -23,7 +22,7 @@ HOLDOUT_NOTE = "one holdout split"
 
 X_TITLES = {
     "trials": ("trial", "trials finished"),
-    "elapsed_s": ("wall-clock time", "elapsed time (s)"),
+    "elapsed_s": ("time", "wall-clock time (s)"),
     "epochs_so_far": ("epochs trained", "network epochs trained (all folds and members)"),
 }
 SPREAD_WORDS = {"seeds": "±1 std over seeds", "folds": "±1 std over the best trial's CV folds"}
@@ -52,7 +51,7 @@ def compare_curve_figure(
     the min-max over seeds as a band (a single seed has no band). Methods in `holdout` are
     named as scored on one holdout split, not the CV mean. `quantity` names what is raced
     (a multi-objective race: "Hypervolume")."""
-    title = f"{quantity} so far, by " + X_TITLES.get(x, ("wall-clock time", ""))[0]
+    title = f"{quantity} by " + X_TITLES.get(x, ("time", ""))[0]
     xlabel = X_TITLES.get(x, ("", "elapsed time (s)"))[1]
     if band.empty:
         return empty_figure(title, "No finished trials yet.")
@@ -77,11 +76,13 @@ def compare_curve_figure(
             "%{y:.4g}<extra></extra>",
         ))  # fmt: skip
     if target is not None:
-        # The label sits above the line at the left, on a white box: the curves end at the
-        # right, where they would draw over it.
-        fig.add_hline(y=target, line=dict(color="#444", dash="dot"),
-                      annotation=dict(text=f"target {target:.4f}", bgcolor="rgba(255,255,255,0.85)"),
-                      annotation_position="top left")  # fmt: skip
+        # A legend entry, not a label on the plot: the curves that reach the target would be
+        # drawn under a label sitting on its line.
+        lo, hi = float(band[x].min()), float(band[x].max())
+        fig.add_trace(go.Scatter(
+            x=[lo, hi], y=[target, target], mode="lines", name=f"target {target:.4f}",
+            line=dict(color="#444", dash="dot", width=1.5), hoverinfo="skip",
+        ))  # fmt: skip
     seeds = int(band["seeds"].max())
     note = f"median over {seeds} seeds, band: min–max" if seeds > 1 else "one seed"
     base_layout(fig, title, xlabel, score_title, height=460)
@@ -116,57 +117,72 @@ def noise_note(table: pd.DataFrame) -> str | None:
     return None
 
 
-def compare_bars_figure(
+def score_gap_figure(
     table: pd.DataFrame, score_title: str, labels: dict[str, str] | None = None
 ) -> go.Figure:
-    """Per method, left: best CV score minus the best method's, error bar = the gap's spread
-    (over seeds, or over the best trial's folds with one seed), on an axis that does not
-    exaggerate noise; methods validated on one holdout split stand apart (named below).
-    Right: seconds spent (wall clock, with the part spent fitting and scoring models)."""
-    title = "Best score and time per method"
-    if table.empty:
-        return empty_figure(title, "No runs yet.")
+    """Per method: best CV score minus the best method's, error bar = the gap's spread (over
+    seeds, or over the best trial's folds with one seed), on an axis that does not exaggerate
+    noise; methods validated on one holdout split stand apart (named below)."""
+    title = "Best CV score vs the top one"
+    cv = table[table["gap"].notna()] if len(table) else table
+    if cv.empty:
+        return empty_figure(title, "No cross-validated scores yet.")
     names = {m: esc((labels or {}).get(m, m)) for m in table["method"]}
     colors = method_colors(list(table["method"]))
     spread_of = next((s for s in table["spread"] if s), None)
-    cv = table[table["gap"].notna()]
-    top = cv.loc[cv["gap"].abs().idxmin()] if len(cv) else None
-    left = (
-        f"Best CV score minus {names[top.method]}'s ({top.best_cv:.4f})"
-        if top is not None else "Best CV score"
-    )  # fmt: skip
-    fig = make_subplots(rows=1, cols=2, subplot_titles=(left, "Time spent (s)"))
+    top = cv.loc[cv["gap"].abs().idxmin()]
+    fig = go.Figure()
     for r in cv.itertuples():
+        err = 0.0 if pd.isna(r.gap_std) else r.gap_std
         fig.add_trace(go.Scatter(
             x=[names[r.method]], y=[r.gap], mode="markers", showlegend=False,
             marker=dict(color=colors[r.method], size=12),
-            error_y=dict(type="data", array=[0.0 if pd.isna(r.gap_std) else r.gap_std],
-                         visible=True, thickness=2, width=8),
+            error_y=dict(type="data", array=[err], visible=True, thickness=2, width=8),
             hovertemplate=(f"{names[r.method]}<br>best CV {r.best_cv:.4f}"
-                           f"<br>difference %{{y:+.4f}} ± {0 if pd.isna(r.gap_std) else r.gap_std:.4f}"
-                           "<extra></extra>"),
-        ), row=1, col=1)  # fmt: skip
-    fig.add_hline(y=0, line=dict(color="#444", width=1), row=1, col=1)
-    if len(cv):
-        fig.update_yaxes(range=list(gap_axis(table)), zeroline=False, row=1, col=1)
-    fig.add_trace(go.Bar(x=list(names.values()), y=table["wall_seconds"], name="wall clock",
-                         marker_color="#c7c7c7",
-                         hovertemplate="%{x}<br>wall %{y:.1f} s<extra></extra>"), row=1, col=2)  # fmt: skip
-    fig.add_trace(go.Bar(x=list(names.values()), y=table["fit_seconds"],
-                         name="fitting + scoring models", marker_color="#1f77b4",
-                         hovertemplate="%{x}<br>models %{y:.1f} s<extra></extra>"), row=1, col=2)  # fmt: skip
-    fig.update_layout(barmode="overlay")
-    fig.update_yaxes(title_text=f"difference in {score_title}", row=1, col=1)
-    fig.update_yaxes(title_text="seconds (median over seeds)", row=1, col=2)
-    notes = [f"error bars: {SPREAD_WORDS[spread_of]}" if spread_of else "no spread known"]
+                           f"<br>difference %{{y:+.4f}} ± {err:.4f}<extra></extra>"),
+        ))  # fmt: skip
+    fig.add_hline(y=0, line=dict(color="#444", width=1))
+    notes = [f"0 = {names[top.method]} ({top.best_cv:.4f})",
+             f"error bars: {SPREAD_WORDS[spread_of]}" if spread_of else "no spread known"]  # fmt: skip
     if (note := noise_note(table)) is not None:
         notes.append(note)
     apart = [(labels or {}).get(m, m) for m in table.loc[table["validation"] == "holdout", "method"]]
     if apart:
         notes.append(f"not shown: {', '.join(apart)} ({HOLDOUT_NOTE}, not a CV mean)")
-    base_layout(fig, title, height=460)
-    fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="right", x=1.0),
-                      title_subtitle_text=esc(" · ".join(notes)), margin=dict(b=90, t=100))  # fmt: skip
+    base_layout(fig, title, "", f"difference in {score_title}", height=420)
+    fig.update_yaxes(range=list(gap_axis(table)), zeroline=False)
+    # One note a line: a narrow window cuts a long subtitle instead of wrapping it.
+    fig.update_layout(title_subtitle_text="<br>".join(esc(n) for n in notes),
+                      margin=dict(t=70 + 16 * len(notes)))  # fmt: skip
+    fig.update_xaxes(type="category")
+    return fig
+
+
+WALL = "wall-clock (s)"
+CPU = "CPU time fitting and scoring<br>(s, summed over workers)"
+
+
+def time_figure(table: pd.DataFrame, labels: dict[str, str] | None = None) -> go.Figure:
+    """Per method, side by side: the wall-clock seconds the run took, then the CPU seconds its
+    models spent fitting and scoring, summed over its workers (more than the wall clock when
+    several worked at once); medians over seeds. Nothing timed yet: no axes at all."""
+    title = "Time per method"
+    timed = table[table["wall_seconds"].notna()] if len(table) else table
+    if timed.empty:
+        return empty_figure(title, "No finished trials yet.")
+    names = [esc((labels or {}).get(m, m)) for m in timed["method"]]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=timed["wall_seconds"], name=WALL, marker_color="#7f7f7f",
+                         hovertemplate="%{x}<br>wall clock %{y:.1f} s<extra></extra>"))  # fmt: skip
+    fig.add_trace(go.Bar(x=names, y=timed["fit_seconds"], name=CPU, marker_color="#1f77b4",
+                         hovertemplate="%{x}<br>CPU fitting and scoring %{y:.1f} s"
+                         "<extra></extra>"))  # fmt: skip
+    seeds = int(timed["seeds_timed"].max()) if "seeds_timed" in timed else 1
+    note = f"median over {seeds} seeds" if seeds > 1 else "one seed"
+    base_layout(fig, title, "", "seconds", height=420)
+    fig.update_layout(barmode="group", title_subtitle_text=note, margin=dict(t=80, b=90),
+                      legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0))  # fmt: skip
+    fig.update_yaxes(rangemode="tozero")
     return fig
 
 

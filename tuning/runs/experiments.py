@@ -8,10 +8,14 @@ its cap on runs at once holds for them and its queue shows them).
 
 from __future__ import annotations
 
+import json
+import shutil
+import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,7 +116,7 @@ def create_experiment(exp: ExperimentConfig, storage: BaseStorage | str | None =
         raise ConfigError(f"An experiment named '{name}' already exists: choose another name.")
     exp = replace(exp, name=name)
     for i, (method, seed, cfg) in enumerate(members):
-        run = create_run(replace(cfg, name=f"{name}--{method}--seed{seed}"), storage)
+        run = create_run(replace(cfg, name=member_name(name, method, seed)), storage)
         StoredRun.open(run, storage).tag_experiment(
             {"name": name, "method": method, "seed": seed, "order": i, "config": exp.to_dict()},
         )
@@ -134,6 +138,19 @@ class ExperimentInfo:
                 return s
         return "finished"
 
+    @property
+    def complete(self) -> bool:
+        """Whether every member (every method on every seed) has finished."""
+        return all(r["status"] == "finished" for r in self.runs)
+
+    def missing(self) -> dict[str, list[int]]:
+        """Method -> the seeds whose run has not finished, in the experiment's order."""
+        out: dict[str, list[int]] = {}
+        for r in self.runs:
+            if r["status"] != "finished":
+                out.setdefault(r["method"], []).append(r["seed"])
+        return out
+
 
 def list_experiments(storage: BaseStorage | str | None = None) -> list[ExperimentInfo]:
     storage = _storage(storage)
@@ -154,6 +171,19 @@ def list_experiments(storage: BaseStorage | str | None = None) -> list[Experimen
     for info in groups.values():
         info.runs.sort(key=lambda r: r["order"])
     return sorted(groups.values(), key=lambda e: e.created_at or "", reverse=True)
+
+
+def member_name(experiment: str, method: str, seed: int) -> str:
+    """The run name of an experiment's member (`experiment_of` reads it back)."""
+    return f"{experiment}--{method}--seed{seed}"
+
+
+def experiment_of(run: str) -> str | None:
+    """The experiment a run's name says it belongs to (as `member_name` built it), or None."""
+    head, sep, tail = run.rpartition("--seed")
+    if not sep or not tail.isdigit() or "--" not in head:
+        return None
+    return head.rpartition("--")[0] or None
 
 
 def get_experiment(name: str, storage: BaseStorage | str | None = None) -> ExperimentInfo:
@@ -364,13 +394,17 @@ def summary_table(
     target: dict[int, float] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """One row per method: best validation score (mean over seeds) with its spread, how it was
-    validated, its gap to the best method with that gap's uncertainty, test score, trial states,
-    times, and seconds / trials until the target was first reached (median over seeds).
+    validated, its gap to the best method with that gap's uncertainty, test score with its
+    interval, trial states (totals over the method's runs), how many of its seeds finished,
+    times, and seconds / trials until the target was first reached (median and range over the
+    seeds that reached it).
 
     The spread is the standard deviation over seeds, or with one seed over the best trial's CV
     folds (`spread`: "seeds" or "folds"). `validation` is "cv" or "holdout" (population-based
     training scores one split): the gap is measured to the best cross-validated method, and a
-    holdout score has no gap, since it is not the same kind of number."""
+    holdout score has no gap, since it is not the same kind of number. The test interval
+    (`test_low`, `test_high`) is a 95 % Wilson interval on the held-out rows for accuracy
+    (`test_interval` "wilson"), else the range over seeds ("seeds"), else none."""
     from tuning.store.results import run_summary
 
     storage = _storage(storage)
@@ -379,34 +413,56 @@ def summary_table(
         runs = [r for r in info.runs if r["method"] == method]
         sums = [run_summary(storage, r["run"]) for r in runs]
         best = [s.best_value for s in sums if s.best_value is not None]
-        tests = [s.test.get("score") for s in sums if s.test.get("score") is not None]
         t = traj[traj["method"] == method]
         holdout = "validation" in t and (t["validation"] == "holdout").any()
         spread, spread_of = _spread(best, sums, holdout)
-        to_s, to_n, reached = _to_target(t, target)
         wall, fit, epochs = _per_seed(t)
-        counts = {
-            k: int(np.mean([s.counts.get(k, 0) for s in sums])) if sums else 0
-            for k in ("complete", "pruned", "failed")
-        }
         rows.append({
             "method": method,
             "validation": "holdout" if holdout else "cv",
             "best_cv": float(np.mean(best)) if best else np.nan,
             "best_cv_std": spread,
             "spread": spread_of,
-            "test": float(np.mean(tests)) if tests else np.nan,
-            **counts,
+            **_test_scores(sums),
+            **{k: sum(s.counts.get(k, 0) for s in sums) for k in ("complete", "pruned", "failed")},
             "fit_seconds": float(fit.median()) if len(fit) else np.nan,
             "wall_seconds": float(wall.median()) if len(wall) else np.nan,
             "epochs": float(epochs.median()) if epochs.notna().any() else np.nan,
-            "seconds_to_target": float(np.median(to_s)) if to_s else np.nan,
-            "trials_to_target": float(np.median(to_n)) if to_n else np.nan,
-            "reached": f"{reached}/{len(runs)}" if target else "-",
+            **_to_target(t, target, len(runs)),
             "seeds": len(runs),
+            "seeds_finished": sum(r["status"] == "finished" for r in runs),
+            "seeds_timed": len(wall),  # seeds with a finished trial, that the times are over
         })  # fmt: skip
     table = pd.DataFrame(rows)
     return _gaps(table, minimize=bool((traj["direction"] == "minimize").any()))
+
+
+WILSON_SCORINGS = ("accuracy",)  # a share of held-out rows predicted right: a binomial count
+
+
+def wilson_interval(score: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion `score` observed on `n` rows."""
+    from scipy.stats import binomtest
+
+    k = int(round(score * n))
+    ci = binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def _test_scores(sums: list) -> dict[str, Any]:
+    """A method's test score (mean over seeds) and its interval: Wilson on the held-out rows
+    for accuracy, else the range over seeds (with several), else none."""
+    tested = [s for s in sums if s.test.get("score") is not None]
+    scores = [float(s.test["score"]) for s in tested]
+    out = {"test": float(np.mean(scores)) if scores else np.nan, "test_low": np.nan,
+           "test_high": np.nan, "test_interval": None, "n_test": np.nan}  # fmt: skip
+    n_test = next((int(s.test["n_test"]) for s in tested if s.test.get("n_test")), None)
+    if scores and n_test and tested[0].scoring in WILSON_SCORINGS:
+        low, high = wilson_interval(out["test"], n_test)
+        out.update(test_low=low, test_high=high, test_interval="wilson", n_test=n_test)
+    elif len(scores) > 1:
+        out.update(test_low=min(scores), test_high=max(scores), test_interval="seeds")
+    return out
 
 
 def _spread(best: list[float], sums: list, holdout: bool) -> tuple[float, str | None]:
@@ -419,20 +475,25 @@ def _spread(best: list[float], sums: list, holdout: bool) -> tuple[float, str | 
     return np.nan, None
 
 
-def _to_target(
-    t: pd.DataFrame, target: dict[int, float] | None
-) -> tuple[list[float], list[int], int]:
-    """Per seed that reached its target: the seconds and trials it took; and how many did."""
-    to_s, to_n, reached = [], [], 0
+def _to_target(t: pd.DataFrame, target: dict[int, float] | None, n_seeds: int) -> dict:
+    """Over the seeds that reached their target: the median, lowest and highest seconds and
+    trials it took; how many seeds reached it (`reached_n`) and the share as text ("2/3",
+    "-" without a target)."""
+    to_s, to_n = [], []
     for seed, g in t.groupby("seed") if target else ():
         if seed not in target:
             continue
         hit = _reached(g, target[seed])
         if not hit.empty:
-            reached += 1
             to_s.append(float(hit["elapsed_s"].iloc[0]))
             to_n.append(int(hit["trials"].iloc[0]))
-    return to_s, to_n, reached
+    out: dict[str, Any] = {"reached_n": len(to_s),
+                           "reached": f"{len(to_s)}/{n_seeds}" if target else "-"}  # fmt: skip
+    for key, vals in (("seconds_to_target", to_s), ("trials_to_target", to_n)):
+        out[key] = float(np.median(vals)) if vals else np.nan
+        out[f"{key}_low"] = float(min(vals)) if vals else np.nan
+        out[f"{key}_high"] = float(max(vals)) if vals else np.nan
+    return out
 
 
 def _per_seed(t: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -458,6 +519,47 @@ def _gaps(table: pd.DataFrame, minimize: bool) -> pd.DataFrame:
         table.loc[i, ["gap", "gap_std"]] = [r.best_cv - top.best_cv, std]
         table.loc[i, "within_noise"] = bool(np.isfinite(std) and abs(r.best_cv - top.best_cv) <= std)
     return table
+
+
+def verdict(info: ExperimentInfo, table: pd.DataFrame) -> str:
+    """One sentence on who won. An incomplete race names no winner: it says how many runs
+    finished and which members are missing. A complete one names the best cross-validated
+    method and whether the others' gaps lie within the noise (±1 std)."""
+    missing = info.missing()
+    if missing:
+        done = sum(r["status"] == "finished" for r in info.runs)
+        parts = [
+            f"{get_method(m).label} (seed{'s' if len(s) > 1 else ''} {_listed(s)})"
+            for m, s in missing.items()
+        ]
+        return (
+            f"The race is incomplete: {done} of {len(info.runs)} runs finished; missing "
+            f"{_listed(parts)}. No method is named best until every method has finished "
+            "every seed."
+        )
+    cv = table[table["gap"].notna()] if len(table) else table
+    if cv.empty:
+        return "No method has a cross-validated score yet."
+    top = cv.loc[cv["gap"].abs().idxmin()]
+    others = cv[cv["method"] != top.method]
+    label = get_method(top.method).label
+    if others.empty:
+        return f"{label} scored {top.best_cv:.4f}; it is the only method with a CV score."
+    if others["within_noise"].astype(bool).all():
+        return (
+            f"Every difference is within the noise (±1 std): no method is clearly better here; "
+            f"{label} scored highest ({top.best_cv:.4f}) by less than that."
+        )
+    behind = [get_method(m).label for m in others.loc[~others["within_noise"].astype(bool), "method"]]
+    return (
+        f"{label} found the best CV score ({top.best_cv:.4f}); {_listed(behind)} "
+        f"{'is' if len(behind) == 1 else 'are'} behind it by more than the noise (±1 std)."
+    )
+
+
+def _listed(items: list) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def band(
@@ -543,6 +645,52 @@ def classic_preset(
 
 
 PRESETS = {"classic": classic_preset}
+
+# The recorded classic race (scripts/record_classic_race.py): a journal of real runs kept in
+# the package, with its metadata (date, machine, cores, seeds, wall time) beside it.
+RECORDED_DIR = Path(__file__).resolve().parents[1] / "data" / "recorded"
+RECORDED_JOURNAL = "classic_race.journal"
+RECORDED_META = "classic_race.json"
+
+
+@dataclass(frozen=True)
+class RecordedRace:
+    """The recorded classic race, opened read-only: its storage (a private copy of the packaged
+    journal, so nothing can write the packaged file), the experiment and its metadata."""
+
+    storage: BaseStorage
+    info: ExperimentInfo
+    meta: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        m = self.meta
+        seeds = len(m.get("seeds", []))
+        return (
+            f"Recorded on {m.get('recorded_on', '?')} on {m.get('machine', 'an unknown machine')}"
+            f" ({m.get('cores', '?')} cores), {seeds} seed{'s' if seeds != 1 else ''}, "
+            f"{m.get('trials_per_method', '?')} trials per method (grid search: its "
+            f"{m.get('grid_configurations', '?')} configurations), "
+            f"{m.get('workers_per_method', '?')} worker processes per method; it took "
+            f"{m.get('wall_seconds', 0) / 60:.0f} minutes"
+            + (f" on {m['note']}." if m.get("note") else ".")
+        )
+
+
+def open_recorded(folder: Path = RECORDED_DIR) -> RecordedRace | None:
+    """The recorded classic race, or None when the package holds none. Its journal is copied
+    to a temporary file and opened from there: a resume or a note could only ever write that
+    copy, never the packaged recording."""
+    from tuning.store.storage import open_storage
+
+    journal, meta_file = folder / RECORDED_JOURNAL, folder / RECORDED_META
+    if not (journal.is_file() and meta_file.is_file()):
+        return None
+    meta = json.loads(meta_file.read_text())
+    copy = Path(tempfile.mkdtemp(prefix="recorded-race-")) / RECORDED_JOURNAL
+    shutil.copyfile(journal, copy)
+    store = open_storage(f"journal:///{copy}")
+    return RecordedRace(store, get_experiment(meta["experiment"], store), meta)
 
 
 def tradeoff_demo_config() -> RunConfig:

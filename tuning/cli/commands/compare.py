@@ -28,7 +28,7 @@ class Compare(Command):
         add(
             "--preset", choices=("classic",),
             help="classic: random forest on seed-classification, 5-fold CV; grid (81 "
-            "configurations), random and TPE (20 trials each) and Hyperband on the same space",
+            "configurations), random, TPE and Hyperband (30 trials each) on the same space",
         )  # fmt: skip
         # The search options of `run`, worded for an experiment: a budget per method.
         o.DATASET.add_to(parser, help="dataset name or CSV path (without --preset)")
@@ -175,13 +175,16 @@ def format_compare(info, table, target, scoring: str) -> str:
         )
     rows = [
         [r.method, num(r.best_cv) + ("" if r.best_cv_std != r.best_cv_std else f" ± {r.best_cv_std:.4f}"),
-         num(r.test), f"{r.complete}/{r.pruned}/{r.failed}", num(r.fit_seconds, "{:.1f}"),
-         num(r.wall_seconds, "{:.1f}"), num(r.seconds_to_target, "{:.1f}"), num(r.trials_to_target, "{:.0f}"), r.reached]
+         num(r.test), f"{r.complete}/{r.pruned}/{r.failed}", f"{r.seeds_finished}/{r.seeds}",
+         num(r.wall_seconds, "{:.1f}"), num(r.fit_seconds, "{:.1f}"),
+         num(r.seconds_to_target, "{:.1f}"), num(r.trials_to_target, "{:.0f}"), r.reached]
         for r in table.itertuples()
     ]  # fmt: skip
-    header = ["method", "best CV (mean ± std)", "test", "complete/pruned/failed", "fit s", "wall s",
-              "s to target", "trials to target", "reached"]  # fmt: skip
-    return "\n".join(lines) + "\n" + format_table(header, rows)
+    header = ["method", "best CV (mean ± std)", "test", "complete/pruned/failed (total)",
+              "seeds finished", "wall s", "CPU s", "s to target (median)",
+              "trials to target (median)", "reached"]  # fmt: skip
+    verdict = front.experiments.verdict(info, table)
+    return "\n".join(lines) + "\n" + format_table(header, rows) + "\n" + verdict
 
 
 class Experiments(Command):
