@@ -4,7 +4,7 @@ over them is tested in test_gain.py.
 
 Known answers: the defaults' fold scores are those of the same model cross-validated by hand
 on the same folds; grid, multi-objective and population runs, failing defaults, a Stop, old
-runs, and TuningSearchCV each do what tuning/execution/baseline.py says.
+runs, the command line and TuningSearchCV each do what tuning/execution/baseline.py says.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 from conftest import IRIS, make_config
-from optuna.distributions import IntDistribution
+from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 
 from tuning import TuningSearchCV
+from tuning.cli import main
 from tuning.core.config import RunConfig
 from tuning.core.enums import STOPPED_BY_USER
 from tuning.evaluation.objective import StopRequested, make_folds
@@ -280,6 +282,39 @@ def test_an_old_run_has_no_baseline_and_none_is_made_up(tmp_path, monkeypatch):
     assert not any(map(is_defaults, study.get_trials(deepcopy=False)))
     record = RunRecord.from_study(study)
     assert record.baseline is None and record.defaults_test is None
+
+
+def test_the_command_line_switch(tmp_path):
+    url = f"journal:///{tmp_path / 'runs.journal'}"
+    common = ["run", "--dataset", "iris", "--model", "knn", "--trials", "3", "--folds", "3",
+              "--quiet", "--storage", url]  # fmt: skip
+    assert main([*common, "--name", "off", "--no-defaults-baseline"]) == 0
+    assert main([*common, "--name", "on"]) == 0
+    store = open_storage(url)
+    off = RunRecord.from_study(load_study("off", store))
+    assert off.config.defaults_baseline is False and off.baseline.reason == SWITCHED_OFF
+    assert not any(map(is_defaults, load_study("off", store).get_trials(deepcopy=False)))
+    assert RunRecord.from_study(load_study("on", store)).baseline.status == Baseline.TRIAL
+
+
+def test_tuning_search_cv_scores_the_estimators_own_parameters_first():
+    space = {"C": FloatDistribution(1e-2, 1e2, log=True)}
+    search = TuningSearchCV(LogisticRegression(C=1.0, max_iter=500), space, n_trials=3, cv=3,
+                            storage="memory").fit(X_IRIS, Y_IRIS)  # fmt: skip
+    assert search.get_params()["defaults_baseline"] is True
+    assert search.cv_results_["params"][0] == {"C": 1.0} and len(search.cv_results_["params"]) == 3
+    assert RunRecord.from_study(search.study_).baseline.status == Baseline.TRIAL
+
+    off = TuningSearchCV(LogisticRegression(max_iter=500), space, n_trials=2, cv=3,
+                         storage="memory", defaults_baseline=False).fit(X_IRIS, Y_IRIS)  # fmt: skip
+    assert not any(map(is_defaults, off.study_.get_trials(deepcopy=False)))
+    assert RunRecord.from_study(off.study_).baseline.status == Baseline.NONE
+
+    grid = TuningSearchCV(LogisticRegression(C=1.0, max_iter=500), {"C": [0.1, 10.0]},
+                          method="grid", cv=3, storage="memory").fit(X_IRIS, Y_IRIS)  # fmt: skip
+    b = RunRecord.from_study(grid.study_).baseline
+    assert b.status == Baseline.SCORED and len(b.scores.fold_scores) == 3
+    assert len(grid.cv_results_["params"]) == 2  # the grid, and nothing else
 
 
 def test_an_old_configuration_reads_as_without_baseline():

@@ -92,6 +92,7 @@ class Run(Command):
             "--retries", type=int, default=0,
             help="times a trial is run again when its worker dies (default 0)",
         )  # fmt: skip
+        add("--no-defaults-baseline", action="store_true", help="skip scoring the defaults first")
         o.NAME.add_to(parser)
         o.QUIET.add_to(parser)
         o.STORAGE.add_to(parser)
@@ -125,7 +126,7 @@ class Run(Command):
             grid_points=args.grid_points, max_consecutive_failures=args.max_failures,
             n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
             workers=args.workers or 1, retries=args.retries, trial_timeout_s=args.trial_timeout,
-            cluster="dask" if address else "local",
+            cluster="dask" if address else "local", defaults_baseline=not args.no_defaults_baseline,
         )  # fmt: skip
         store = storage_mod.open_storage(args.storage)
         if address:
