@@ -157,6 +157,10 @@ def test_every_model_with_every_method(storage, model, method, task):
         task=task,
         space=_space(model, method, task),
         method_options=OPTIONS.get(method, {}),
+        # The library defaults lie far outside these narrowed spaces (CatBoost's 1,000 rounds):
+        # scoring them beside every case would double the matrix. Every method runs with its
+        # baseline in tests/engine/test_baseline.py, every model's defaults are checked below.
+        defaults_baseline=False,
     )
     if METHODS[method].runs_itself:
         _check_population(storage, config)
@@ -203,6 +207,93 @@ def test_every_model_has_a_valid_default_space_and_budget():
             if spec.budget != "folds":
                 assert spec.budget_param in space, name
         assert main_task(name) in spec.tasks
+
+
+# Whether each model's library defaults lie in its default space (then they are a run's first
+# trial) and, if not, which parameters are outside (then they are scored beside the trials).
+DEFAULTS_OUTSIDE = {
+    ("random_forest", "classification"): {"max_depth"},  # None: no limit, against 5 to 30
+    ("random_forest", "regression"): {"max_depth", "max_features"},  # 1.0: all features
+    ("gradient_boosting", "classification"): set(),
+    ("hist_gradient_boosting", "classification"): {"l2_regularization"},  # 0, a log range
+    ("svm", "classification"): {"gamma"},  # "scale", a rule rather than a number
+    ("logistic_regression", "classification"): set(),
+    ("ridge", "regression"): set(),
+    ("knn", "classification"): set(),
+    ("lightgbm", "classification"): {"reg_alpha", "reg_lambda"},  # 0, a log range
+    ("xgboost", "classification"): {"reg_alpha"},  # 0, a log range
+    # CatBoost: 1,000 rounds against 50 to 500; its learning rate and row fraction are chosen
+    # from the data when it fits (None).
+    ("catboost", "classification"): {"n_estimators", "learning_rate", "subsample"},
+    ("mlp", "classification"): set(),
+}
+DEFAULTS_OUTSIDE[("extra_trees", "classification")] = DEFAULTS_OUTSIDE[
+    ("random_forest", "classification")
+]
+DEFAULTS_OUTSIDE[("extra_trees", "regression")] = DEFAULTS_OUTSIDE[("random_forest", "regression")]
+
+
+def _library_estimator(spec, task: str):
+    """The library's own estimator, as its class makes it with no argument (the reference)."""
+    built = spec.build({}, task, 0, 1)
+    if spec.name == "mlp":
+        return type(built)(task=task)
+    return type(built)()
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_every_model_states_its_library_defaults(model):
+    """Each model gives the library's default of every parameter of its default space, read
+    from the library: scikit-learn's, LightGBM's and the MLP's own as their estimator classes
+    hold them, XGBoost's and CatBoost's (None until they fit) as their fitted models state them."""
+    spec = MODELS[model]
+    for task in spec.tasks:
+        defaults = spec.library_defaults(task)
+        space = spec.default_space(task)
+        for p in space.params:
+            assert p.name in defaults, (model, task, p.name)
+            value = defaults[p.name]
+            assert value is None or isinstance(value, str | bool | int | float), (p.name, value)
+        if model not in ("xgboost", "catboost"):
+            own = _library_estimator(spec, task).get_params()
+            library_names = [n for n in space.names if n in own]
+            assert library_names, model
+            assert {n: defaults[n] for n in library_names} == {n: own[n] for n in library_names}
+        outside = {p.name for p in space.params if p.enabled and not p.contains(defaults[p.name])}
+        expected = DEFAULTS_OUTSIDE.get(
+            (model, task), DEFAULTS_OUTSIDE.get((model, main_task(model)))
+        )
+        assert outside == expected, (model, task, outside)
+
+
+def test_the_boosting_libraries_defaults_are_theirs():
+    xgb, cat = (
+        MODELS["xgboost"].library_defaults("classification"),
+        MODELS["catboost"].library_defaults("regression"),
+    )
+    # XGBoost's documented defaults: eta 0.3, depth 6, 100 rounds, lambda 1, alpha 0.
+    assert (xgb["learning_rate"], xgb["max_depth"], xgb["n_estimators"]) == (0.3, 6, 100)
+    assert (xgb["reg_lambda"], xgb["reg_alpha"], xgb["subsample"]) == (1, 0, 1)
+    # CatBoost's: depth 6, 1,000 iterations, l2_leaf_reg 3; the learning rate from the data.
+    assert (cat["depth"], cat["n_estimators"], cat["l2_leaf_reg"]) == (6, 1000, 3)
+    assert cat["learning_rate"] is None and cat["subsample"] is None
+    # The studio's own settings: early stopping off, trees on the CPU.
+    assert (xgb["early_stopping_rounds"], xgb["device"]) == (0, "cpu")
+
+
+def test_catboost_does_choose_its_row_fraction_from_the_data():
+    """Why CatBoost's `subsample` has no stated default (boosting.CATBOOST_FROM_DATA)."""
+    import catboost
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    seen = set()
+    for n in (50, 200):
+        X = rng.normal(size=(n, 3))
+        model = catboost.CatBoostRegressor(iterations=1, verbose=0, allow_writing_files=False,
+                                           bootstrap_type="Bernoulli", thread_count=1)  # fmt: skip
+        seen.add(model.fit(X, X[:, 0]).get_all_params()["subsample"])
+    assert len(seen) == 2
 
 
 def test_minimized_error_scoring_is_reported_in_natural_sign(storage):

@@ -500,7 +500,11 @@ def test_a_stopped_grid_trial_is_run_again_on_resume(storage, monkeypatch):
     gate = _Gate(folds, delay=0.0)
     gate.arm()  # hold the first grid point's first fold
     _patch_build(monkeypatch, "ridge", _slow_ridge(gate))
-    config = make_config("ridge", "grid", space=RIDGE_SPACE, grid_points=4, n_trials=None)
+    # No baseline: the gate is to hold the first grid trial, not the defaults scored beside
+    # the grid (a Stop then leaves them for the resume: tests/engine/test_baseline.py).
+    config = make_config(
+        "ridge", "grid", space=RIDGE_SPACE, grid_points=4, n_trials=None, defaults_baseline=False
+    )
     handle = start_run(config, storage)
     assert gate.reached.wait(30)
     handle.stop()

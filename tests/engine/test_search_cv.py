@@ -269,6 +269,8 @@ def test_an_estimator_path_from_the_storage_is_imported_only_where_allowed(tmp_p
     assert main(["worker", "--run", "planted", "--storage", url, "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "'estimators_for_tests'" in err and "was not allowed to import" in err
-    assert load_study("planted", open_storage(url)).trials == []  # nothing ran, nothing imported
+    # Nothing ran, nothing imported: only the library defaults wait in the queue (trial 0).
+    trials = load_study("planted", open_storage(url)).trials
+    assert [t.state.name for t in trials] == ["WAITING"]
     assert main(["--allow-estimator", "estimators_for_tests", "worker", "--run", "planted",
                  "--storage", url, "--quiet"]) == 0  # fmt: skip

@@ -15,7 +15,11 @@ Modules, each importing only those above it:
                     (where two evaluators order the parameters differently)
 - surfaces          points, contour_grid (two parameters binned), best_pair
 - statistics        score_ecdf, timeline, select_curves / learning_curves, overfitting,
-                    refit_top_on_test, efficiency, corrected_ttest, compare_top, plateau
+                    refit_top_on_test, efficiency, corrected_ttest, corrected_interval,
+                    compare_top, plateau
+- baseline          did tuning pay off: defaults_score(run) (the library defaults in the run),
+                    gain_over_defaults(run) -> Gain (paired interval, within_noise, sentence),
+                    why_no_gain(run)
 - recommendations   recommend(run) (plain-language advice), refined_config (applies it)
 - pareto            multi-objective runs: ParetoFront (incremental), front_mask, reference_point,
                     hypervolume, hypervolume_history, tradeoff (`from tuning.analysis import pareto`)
@@ -27,6 +31,13 @@ the forest importances (mean decrease impurity, the default, and the opt-in fANO
 and they cap the number of trials they look at.
 """
 
+from tuning.analysis.baseline import (
+    DefaultsScore,
+    Gain,
+    defaults_score,
+    gain_over_defaults,
+    why_no_gain,
+)
 from tuning.analysis.live import LiveRun, Snapshot
 from tuning.analysis.param_importance import (
     CROSS_CHECK,
@@ -60,6 +71,7 @@ from tuning.analysis.statistics import (
     Efficiency,
     Plateau,
     compare_top,
+    corrected_interval,
     corrected_ttest,
     efficiency,
     learning_curves,
@@ -80,6 +92,8 @@ __all__ = [
     "ContourGrid", "contour_grid", "best_pair", "points",
     "score_ecdf", "timeline", "Curve", "select_curves", "learning_curves",
     "overfitting", "refit_top_on_test", "Efficiency", "efficiency", "corrected_ttest",
+    "corrected_interval", "DefaultsScore", "Gain", "defaults_score", "gain_over_defaults",
+    "why_no_gain",
     "compare_top", "Plateau", "plateau",
     "Recommendation", "recommend", "refined_config",
     "LiveRun", "Snapshot",

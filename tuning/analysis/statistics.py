@@ -295,6 +295,26 @@ def corrected_ttest(
     return t, p, k - 1
 
 
+def corrected_interval(
+    a: Sequence[float], b: Sequence[float], level: float = 0.95,
+    test_train_ratio: float | None = None,
+) -> tuple[float, float, float]:  # fmt: skip
+    """The interval of the mean paired difference a - b over the same k folds that
+    `corrected_ttest` tests: mean(d) ± t(k-1) * sqrt((1/k + n_test/n_train) * var(d)) (Nadeau &
+    Bengio, 2003). The folds' training parts overlap, so their differences are correlated and
+    a plain paired t interval would be too narrow. Returns (mean, low, high)."""
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    k = len(d)
+    if k < 2 or len(a) != len(b):
+        raise ValueError("The interval needs the same two or more folds for both configurations.")
+    ratio = 1.0 / (k - 1) if test_train_ratio is None else float(test_train_ratio)
+    mean = float(d.mean())
+    half = float(stats.t.ppf(0.5 + level / 2, k - 1)) * math.sqrt(
+        (1.0 / k + ratio) * float(d.var(ddof=1))
+    )
+    return mean, mean - half, mean + half
+
+
 def compare_top(run: RunData, n: int = 10, alpha: float = 0.05) -> pd.DataFrame:
     """The top n complete trials against the best, fold by fold (all trials of a run use the
     same CV folds). Columns: rank, number, value, cv_std, diff (how much worse than the best,

@@ -30,8 +30,12 @@ def print_table(header: list[str], rows: list[list[Any]]) -> None:
     print(format_table(header, rows))
 
 
-def format_summary(s: RunSummary, seconds: float | None = None) -> str:
-    """A run's state, best CV score, test score and best hyperparameters (`run`, `show`)."""
+def format_summary(
+    s: RunSummary, seconds: float | None = None, gain: tuple[str | None, ...] = ()
+) -> str:
+    """A run's state, best CV score, test score and best hyperparameters (`run`, `show`);
+    `gain`: the gain over the library defaults (its sentence and test sentence, from
+    tuning.analysis.gain_over_defaults), or why there is none (why_no_gain)."""
     if s.record is not None and s.record.foreign is not None:
         return _foreign_summary(s)
     lines = [
@@ -64,6 +68,8 @@ def format_summary(s: RunSummary, seconds: float | None = None) -> str:
             )
         elif s.test.get("error"):
             lines.append(f"Test:       refit failed: {s.test['error']}")
+        for i, text in enumerate(t for t in gain if t):
+            lines.append(f"{'Defaults:' if i == 0 else '':<12}{text}")
         lines.append("Chosen hyperparameters:" if multi else "Best hyperparameters:")
         params = s.test.get("params") or s.best_params
         width = max(map(len, params), default=0)

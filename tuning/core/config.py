@@ -171,6 +171,10 @@ class RunConfig:
     objectives: tuple[str, ...] = ()
     # A run's own estimator (model == CUSTOM_MODEL): from Python or an import path.
     estimator: EstimatorRef | None = None
+    # Score the model's library defaults first, as the baseline the gain of tuning is measured
+    # against (tuning/execution/baseline.py). A configuration saved before this setting existed
+    # reads as False: such a run has no baseline, and none is made up for it.
+    defaults_baseline: bool = True
 
     @property
     def multi_objective(self) -> bool:
@@ -197,6 +201,7 @@ class RunConfig:
         d["space"] = SearchSpace.from_dict(d["space"]) if d.get("space") else None
         d["objectives"] = tuple(d.get("objectives") or ())
         d["estimator"] = EstimatorRef.from_dict(d["estimator"]) if d.get("estimator") else None
+        d["defaults_baseline"] = bool(d.get("defaults_baseline", False))  # saved before: none
         return cls(**d)
 
     @classmethod

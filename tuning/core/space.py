@@ -137,6 +137,23 @@ class Param:
             self.name, float(self.low), float(self.high), step=self.step, log=self.log
         )
 
+    def contains(self, value: Any) -> bool:
+        """Whether a search of this parameter can propose `value`: one of its choices (1, True
+        and '1' are different choices), or a finite number in [low, high], whole for an int
+        parameter and on the step lattice where there is a step."""
+        if self.kind == "categorical":
+            return _key(value) in set(map(_key, self.choices or ()))
+        if not _is_number(value) or not math.isfinite(float(value)):
+            return False
+        if self.kind == "int" and int(value) != value:
+            return False
+        if not self.low <= value <= self.high:
+            return False
+        if self.step is None:
+            return True
+        steps = (value - self.low) / self.step
+        return abs(steps - round(steps)) <= 1e-9 * max(1.0, abs(steps))
+
     def fixed_value(self) -> Any:
         """The value used when the parameter is switched off."""
         if self.default is not None:

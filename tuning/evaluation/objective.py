@@ -28,7 +28,7 @@ from tuning.core.space import SearchSpace
 from tuning.models import MLP_PATIENCE, ModelSpec, build_pipeline, categorical_columns
 from tuning.models.costs import model_bytes, n_params
 from tuning.store.trials import WORKER as WORKER  # where it was first defined
-from tuning.store.trials import TrialMetrics
+from tuning.store.trials import TrialMetrics, is_defaults
 
 
 class StopRequested(Exception):
@@ -231,7 +231,9 @@ class Evaluation:
         # ensemble; LightGBM, XGBoost and CatBoost continue from the fold's booster (spec.grow).
         name = self.model.budget_param
         total = int(params[name])
-        chunk = round_chunk(self.budget.max_step)
+        # About ten chunks for the largest trial of the space; a total beyond it (the library
+        # defaults scored beside the trials, e.g. CatBoost's 1,000 rounds) gets ten of its own.
+        chunk = round_chunk(max(self.budget.max_step, total))
         checkpoints = [*range(chunk, total, chunk), total]
         grow = self.model.grow
         pipes = [self._pipeline(params) for _ in self.folds]
@@ -342,8 +344,10 @@ class Evaluation:
             return
         trial.report(value, step)
         # A trial that has spent its whole budget is complete: pruning it then would throw away
-        # a finished score (successive halving has a rung at the last fold when k = η).
-        if not last and trial.should_prune():
+        # a finished score (successive halving has a rung at the last fold when k = η). The
+        # library defaults are never pruned (the pruner still sees their steps): the gain of
+        # tuning is measured against their full score.
+        if not last and trial.should_prune() and not is_defaults(trial):
             raise optuna.TrialPruned(f"pruned at step {step}")
 
     def _check_stop(self) -> None:

@@ -1,4 +1,11 @@
-"""The trial budget, claimed exactly across every worker of a run."""
+"""The trial budget, claimed exactly across every worker of a run.
+
+The budget counts trials (`tuning.store.runs.counted`). The library defaults queued as a run's
+first trial (tuning/execution/baseline.py) are a trial like any other (listed, learned from by
+the sampler, shown in the run's progress), so they are one of its n trials: a 50-trial run
+makes the defaults and 49 proposals ("the baseline costs one trial"). Defaults scored beside
+the trials are no trial, and take none of the n; their time counts against a time limit.
+"""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from tuning.execution.claims import BudgetSpent, claim_trials
 from tuning.execution.lifecycle import recover_stale_trials
 from tuning.execution.session import Outcome, RunSession, has_complete
 from tuning.store.runs import STALE_S, counted
-from tuning.store.trials import TrialMetrics, worker_name
+from tuning.store.trials import TrialMetrics, defaults_trial, worker_name
 
 SPENT = "The budget is spent."
 
@@ -67,6 +67,8 @@ def optimize(
             RunStatus.STOPPED, "Stopped by the user before it started; resume to continue."
         )
         return RunStatus.STOPPED
+    if not grid:
+        requeue_stopped_defaults(session, trials)  # after the budget check: one of its trials
     progress = len(trials) - waiting if session.progress is None else session.progress
     study.sampler = make_sampler(sampler_seed(session.config, progress, session.worker_index))
     study.pruner = make_pruner()
@@ -74,13 +76,18 @@ def optimize(
     guard = TrialGuard(session)
     outcome = Outcome(RunStatus.FINISHED, SPENT)
     with session.working() as heart:
+        # The library defaults, where they are not a trial, are scored beside the trials by
+        # the first worker (tuning/execution/baseline.py); their time comes off the time limit.
+        seconds = session.score_baseline()
+        timeout = None if left.timeout is None else max(0.0, left.timeout - seconds)
         try:
-            study.optimize(
-                guard.wrap(session.evaluation(), heart.running),
-                n_trials=session.max_trials, timeout=left.timeout,
-                callbacks=list(session.callbacks) or None, catch=(Exception,),
-                gc_after_trial=False,
-            )  # fmt: skip
+            if not stop.is_set():  # a Stop while the defaults were scored: no trial starts
+                study.optimize(
+                    guard.wrap(session.evaluation(), heart.running),
+                    n_trials=session.max_trials, timeout=timeout,
+                    callbacks=list(session.callbacks) or None, catch=(Exception,),
+                    gc_after_trial=False,
+                )  # fmt: skip
         except BudgetSpent:
             pass
         except Exception as exc:  # the storage or sampler failed: the run cannot go on
@@ -122,6 +129,8 @@ def end_spent(session: RunSession) -> RunStatus:
         return RunStatus.FAILED
     if session.refit and not session.run.has_test:
         session.save_test(session.refit_best)
+    if session.refit and not session.run.has_defaults_test:
+        session.save_defaults_test()
     session.run.set_status(RunStatus.FINISHED, SPENT)
     return RunStatus.FINISHED
 
@@ -226,6 +235,14 @@ def requeue_stopped_grid_trials(session: RunSession) -> None:
     """A grid trial cut short by Stop goes back in the queue, so the grid stays complete."""
     trials = session.study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
     session.run.requeue(t for t in trials if TrialMetrics.of(t).stopped)
+
+
+def requeue_stopped_defaults(session: RunSession, trials: list[FrozenTrial]) -> None:
+    """The library defaults' trial cut short by a Stop goes back in the queue (once, keeping
+    its origin), so that a resumed run with budget left still scores its baseline."""
+    trial = defaults_trial(trials)
+    if trial is not None and trial.state == TrialState.FAIL and TrialMetrics.of(trial).stopped:
+        session.run.requeue([trial])
 
 
 def last_failure(study: optuna.Study) -> str | None:

@@ -14,7 +14,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -25,13 +25,14 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import BudgetKind, RunStatus
 from tuning.core.space import SearchSpace
 from tuning.evaluation.objective import Evaluation, make_folds, thread_limit
+from tuning.execution import baseline
 from tuning.execution import choice as choosing
 from tuning.execution.lifecycle import Heartbeat
 from tuning.execution.prepared import Prepared
 from tuning.models import ModelSpec, build_pipeline, categorical_columns
-from tuning.store.records import TestResult
+from tuning.store.records import Baseline, TestResult
 from tuning.store.run import StoredRun
-from tuning.store.trials import TrialMetrics
+from tuning.store.trials import LIBRARY_DEFAULTS, TrialMetrics, defaults_trial
 
 Objective = Callable[[optuna.Trial], float | tuple[float, ...]]
 
@@ -112,6 +113,7 @@ class RunSession:
             return outcome.status
         if self.refit and not tested:
             self.save_test(self.refit_best)
+            self.save_defaults_test()
         self.run.set_status(outcome.status, outcome.message)
         return outcome.status
 
@@ -125,6 +127,41 @@ class RunSession:
             return
         if result is not None:
             self.run.save_test(result)
+
+    # -- the library defaults as the baseline (tuning/execution/baseline.py) -------------------
+    def score_baseline(self) -> float:
+        """Score the library defaults beside the trials, where the run's baseline waits for it
+        (once per run: the first worker to start); returns the seconds it took."""
+        return baseline.score_beside(self.run, self.evaluation())
+
+    def save_defaults_test(self) -> None:
+        """Refit the library defaults and score them once on the test part, beside the best's
+        test; a failure is kept as that test's error."""
+        try:
+            result = self.test_defaults()
+        except Exception as exc:  # noqa: BLE001 - the search and the best's test stay
+            self.run.save_defaults_test_error(exc)
+            return
+        if result is not None:
+            self.run.save_defaults_test(result)
+
+    def test_defaults(self) -> TestResult | None:
+        """The library defaults refit on all training rows and scored once on the test part, as
+        the best configuration is (its result is reused where the defaults are the best trial);
+        None where the run has no scored defaults."""
+        found = defaults_params(self.prep, self.run.baseline, self.study.get_trials(deepcopy=False))
+        if found is None:
+            return None
+        params, number = found
+        best = self.run.test
+        if best is not None and number is not None and best.trial == number and not best.error:
+            return replace(best, source=LIBRARY_DEFAULTS)
+        done = refit(self.prep, params)
+        return TestResult(
+            score=done.score, trial=number, params=params,
+            refit_seconds=round(done.seconds, 3), n_train=len(self.prep.split.y_train),
+            n_test=len(self.prep.split.y_test), source=LIBRARY_DEFAULTS,
+        )  # fmt: skip
 
     # -- refit and test ------------------------------------------------------------------------
     def refit_best(self) -> TestResult | None:
@@ -140,6 +177,30 @@ class RunSession:
             self.run.save_choice(choice.to_attr())
             return refit_and_test(self.prep, study.get_trials(deepcopy=False)[choice.trial])
         return refit_and_test(self.prep, study.best_trial)
+
+
+def defaults_params(
+    prep: Prepared, stored: Baseline | None, trials: list[FrozenTrial]
+) -> tuple[dict[str, Any], int | None] | None:
+    """The library defaults' whole configuration as it is refit, as any trial's is (completed
+    with the space's fixed values; where early stopping kept an earlier epoch or round, that
+    one), and the trial that holds it (None: scored beside the trials). None where there is
+    nothing to refit: no baseline, or defaults that were not scored."""
+    if stored is None:
+        return None
+    if stored.is_trial:
+        trial = defaults_trial(trials)
+        if trial is None or trial.state != TrialState.COMPLETE:
+            return None
+        return trial_params(prep.space, prep.model, trial), trial.number
+    scores = stored.scores
+    if stored.status != Baseline.SCORED or scores is None or scores.cv_mean is None:
+        return None
+    params = prep.space.complete(stored.params)
+    model = prep.model
+    if model.budget != BudgetKind.FOLDS and scores.best_epoch and model.budget_param:
+        params[model.budget_param] = int(scores.best_epoch)
+    return params, None
 
 
 def has_complete(study: optuna.Study) -> bool:

@@ -506,6 +506,12 @@ class PopulationMethod(MethodSpec):
 
     runs_itself = True
     one_process = True
+    why_no_baseline = (
+        "Population-based training has no baseline: its members are scored on one holdout "
+        "split, not the CV folds, and change their hyperparameters while they train, so the "
+        "defaults scored on the folds would compare with none of them; and every trial is a "
+        "segment of a member's training, so no trial can hold them."
+    )
 
     def check_options(self, options: dict) -> None:
         check_options(options)

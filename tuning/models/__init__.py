@@ -57,12 +57,28 @@ class ModelSpec:
     check_columns: Callable[[list[str]], None] | None = None
     # False: `build` returns the whole estimator (a user's own pipeline), used as it is.
     preprocess: bool = True
+    # task -> the library's default of each parameter, where the estimator's get_params does not
+    # tell them (XGBoost and CatBoost leave theirs unset); None: read them from get_params.
+    defaults: Callable[[str], dict[str, Any]] | None = None
 
     def supports(self, task: str) -> bool:
         return task in self.tasks
 
     def default_space(self, task: str) -> SearchSpace:
         return self.space(task).validate()
+
+    def library_defaults(self, task: str) -> dict[str, Any]:
+        """What the library gives each of the model's parameters when it is not set, for `task`
+        (scikit-learn's, LightGBM's, XGBoost's, CatBoost's, the MLP's own): read from the
+        library, by `defaults` or else from the parameters (get_params) of the estimator that
+        `build` makes with nothing searched. So a user's own estimator's defaults are the values
+        it was given. None stands for a value the library chooses from the data when it fits
+        (CatBoost's learning rate); numbers are plain Python numbers."""
+        if self.defaults is not None:
+            found = self.defaults(task)
+        else:
+            found = self.build({}, Task(task).value, 0, 1).get_params(deep=True)
+        return {str(k): _plain(v) for k, v in found.items()}
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "budget", BudgetKind(self.budget))
@@ -73,6 +89,11 @@ class ModelSpec:
         if self.budget == BudgetKind.FOLDS:
             return (BudgetKind.FOLDS,)
         return (BudgetKind.FOLDS, self.budget)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (JSON and the space compare those)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def preprocessor(scale: bool) -> ColumnTransformer:
@@ -308,6 +329,7 @@ def _boosting(lib: str, label: str, description: str, space: Callable) -> ModelS
         cat_features_param="cat_features" if lib == "catboost" else None, grow=boosting.grow,
         patience_param=boosting.EARLY_STOPPING,
         check_columns=boosting.names_check(label) if lib in boosting.NAME_RULES else None,
+        defaults=boosting.defaults_reader(lib),
     )  # fmt: skip
 
 

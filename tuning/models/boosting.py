@@ -20,8 +20,11 @@ The libraries are imported only when a model is built.
 
 from __future__ import annotations
 
+import functools
 import importlib
+import json
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -190,6 +193,74 @@ def build(lib: str, params: dict[str, Any], task: str, seed: int, n_jobs: int):
     return cls(random_seed=seed, thread_count=n_jobs, verbose=0, allow_writing_files=False,
                bootstrap_type="Bernoulli", task_type="GPU" if device == "gpu" else "CPU",
                **params)  # fmt: skip
+
+
+# -- the libraries' defaults ---------------------------------------------------------------------
+# CatBoost picks these from the data when it fits (its learning rate from the number of rows and
+# iterations; its row fraction is 1 below 100 rows, else 0.66): they have no default to state.
+CATBOOST_FROM_DATA = ("learning_rate", "subsample")
+# The studio's own settings on these models, which no library has: early stopping off, the CPU.
+OWN_DEFAULTS = {EARLY_STOPPING: 0, DEVICE: "cpu"}
+
+
+def defaults_reader(lib: str) -> Callable[[str], dict[str, Any]]:
+    """`ModelSpec.defaults` for a boosting library: task -> its defaults (`library_defaults`)."""
+
+    def read(task: str) -> dict[str, Any]:
+        return dict(library_defaults(lib, task == CLASSIFICATION))
+
+    return read
+
+
+@functools.cache
+def library_defaults(lib: str, classify: bool) -> tuple[tuple[str, Any], ...]:
+    """What the library trains with when a parameter is not given, asked of the library itself
+    (once per process). LightGBM's estimators hold their defaults; XGBoost's and CatBoost's hold
+    None until they fit, so a one-round XGBoost booster and a default CatBoost model are fit on
+    eight rows and their configurations read (milliseconds). Values that CatBoost chooses from
+    the data are None."""
+    if lib == "lightgbm":
+        lgb = library("lightgbm")
+        found = dict((lgb.LGBMClassifier if classify else lgb.LGBMRegressor)().get_params())
+    elif lib == "xgboost":
+        found = _xgboost_defaults()
+    else:
+        found = _catboost_defaults(classify)
+    return tuple({**found, **OWN_DEFAULTS}.items())
+
+
+def _tiny() -> tuple[np.ndarray, np.ndarray]:
+    X = np.arange(16.0).reshape(8, 2)
+    return X, np.array([0.0, 1.0] * 4)
+
+
+def _xgboost_defaults() -> dict[str, Any]:
+    xgb = library("xgboost")
+    model = xgb.XGBRegressor(n_estimators=1, n_jobs=1).fit(*_tiny())
+    config = json.loads(model.get_booster().save_config())
+    found: dict[str, Any] = {}
+    for key, text in config["learner"]["gradient_booster"]["tree_train_param"].items():
+        try:
+            number = float(text)
+        except ValueError:
+            continue
+        # XGBoost keeps floats in single precision: 0.300000012 is its 0.3.
+        found[key] = int(number) if number.is_integer() else float(f"{number:.7g}")
+    found[ROUNDS] = xgb.XGBRegressor().get_num_boosting_rounds()
+    return found
+
+
+def _catboost_defaults(classify: bool) -> dict[str, Any]:
+    cb = library("catboost")
+    X, y = _tiny()
+    cls = cb.CatBoostClassifier if classify else cb.CatBoostRegressor
+    # As `build` makes it: Bernoulli rows, quiet, no files.
+    model = cls(random_seed=0, thread_count=1, verbose=0, allow_writing_files=False,
+                bootstrap_type="Bernoulli").fit(X, y.astype(int) if classify else y)  # fmt: skip
+    found = {k: v for k, v in model.get_all_params().items() if isinstance(v, int | float | str)}
+    found[ROUNDS] = found.pop("iterations")
+    found.update({k: None for k in CATBOOST_FROM_DATA})
+    return found
 
 
 def grow(est, X, y, more: int):

@@ -22,7 +22,8 @@ whose modules may change shape without them noticing (tests/pages/test_front_doo
   `list_runs` and `run_summary` (with a pass over the trials), `top_trials`, `front_numbers`
   (a multi-objective run's Pareto front).
 - What the pages say of runs: `STALE_S` (a run silent that long was interrupted), `MAX_NOTE`,
-  `needs_config` (why an action is missing for a study another tool made), `trial_attrs`.
+  `needs_config` (why an action is missing for a study another tool made), `trial_attrs`,
+  `LIBRARY_DEFAULTS` (the origin of a run's defaults trial).
 """
 
 from __future__ import annotations
@@ -45,14 +46,14 @@ from tuning.store.run import StoredRun
 from tuning.store.runs import STALE_S, delete_run
 from tuning.store.storage import data_dir, default_url, named_storages, open_storage, storage_labels
 from tuning.store.storage import describe as describe_storage
-from tuning.store.trials import trial_attrs
+from tuning.store.trials import LIBRARY_DEFAULTS, trial_attrs
 
 __all__ = [
     "ENV_DASK", "MAX_NOTE", "STALE_S", "RunHandle", "RunManager", "RunRecord", "RunRef",
     "RunSummary", "StoredRun", "choose", "dask_address", "data_dir", "default_url", "delete_run",
     "describe_storage", "experiments", "follow_parent", "front_numbers", "list_runs",
     "named_storages", "needs_config", "open_storage", "run_refs", "run_summary",
-    "storage_labels", "top_trials", "trial_attrs",
+    "storage_labels", "top_trials", "trial_attrs", "LIBRARY_DEFAULTS",
 ]  # fmt: skip
 
 

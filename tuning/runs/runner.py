@@ -23,6 +23,7 @@ from optuna.trial import FrozenTrial
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError, UserError
+from tuning.execution import baseline
 from tuning.execution import choice as choosing
 from tuning.execution.lifecycle import recover_stale_trials
 from tuning.execution.prepared import Prepared
@@ -85,7 +86,15 @@ def record_run(
         run.init(prep.dataset.task, prep.scoring.name, prep.budget)
         if cfg.dataset.name == "csv" and cfg.dataset.path:
             run.store_dataset(cfg.dataset.path)
-        get_method(cfg.method).setup(run, prep.space, cfg)
+        method = get_method(cfg.method)
+        method.setup(run, prep.space, cfg)
+        # The library defaults: the first trial where they fit the space, else scored beside
+        # the trials by the first worker, or why not (tuning/execution/baseline.py).
+        defaults = baseline.plan(prep, method)
+        if defaults.is_trial:
+            run.enqueue_baseline(defaults)
+        else:
+            run.save_baseline(defaults)
         run.save_config(cfg)
     except Exception as exc:
         with contextlib.suppress(Exception):  # best effort: on a full disk this may fail too

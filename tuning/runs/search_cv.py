@@ -112,6 +112,11 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
     random_state : seeds the method's sampler.
     grid_points : grid method: values per continuous parameter.
     return_train_score : also score each fold's training part (split<k>_train_score, ...).
+    defaults_baseline : score the estimator's own parameters (the values it was given, which
+        are the searched parameters' "defaults") first, as the baseline the gain of tuning is
+        measured against: the first trial where they lie in the space (a row of cv_results_,
+        one of the n_trials), else scored beside the trials on the same folds (kept with the
+        run: the dashboard shows the gain). False: no baseline.
     """
 
     def __init__(
@@ -132,6 +137,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         random_state: int = 0,
         grid_points: int = 5,
         return_train_score: bool = False,
+        defaults_baseline: bool = True,
     ) -> None:
         self.estimator = estimator
         self.search_space = search_space
@@ -148,6 +154,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.grid_points = grid_points
         self.return_train_score = return_train_score
+        self.defaults_baseline = defaults_baseline
 
     # -- scikit-learn glue ---------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -245,6 +252,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
             timeout_s=self.timeout, cv_folds=len(folds), scoring=scoring.name,
             seed=int(self.random_state), grid_points=self.grid_points, n_jobs=-1,
             train_score=self.return_train_score, estimator=ref,
+            defaults_baseline=bool(self.defaults_baseline),
         )  # fmt: skip
         if config.n_trials is None and config.timeout_s is None and method.needs_budget:
             raise ConfigError("Give a budget: n_trials, timeout (seconds) or both.")

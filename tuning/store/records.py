@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 import optuna
 from optuna.study import StudyDirection
@@ -28,6 +28,7 @@ from tuning.store import blob, compat
 from tuning.store.foreign import ForeignStudy, foreign_status, is_foreign, needs_config
 from tuning.store.notes import notes_of
 from tuning.store.runs import run_status
+from tuning.store.trials import TrialMetrics
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,69 @@ class TestResult:
 
 
 @dataclass(frozen=True)
+class Baseline:
+    """The model's library defaults as a run's baseline (tuning/execution/baseline.py): where
+    they are scored, their parameters and, once scored beside the trials, their scores; or why
+    the run has none. Written at creation; a run made before baselines has none (None), and
+    none is made up for it.
+
+    `status`:
+    - TRIAL: the defaults lie in the searched space and were queued as the first trial (origin
+      "library defaults", tuning.store.trials); its scores are that trial's, and it counts as one
+      of the run's trials.
+    - PENDING / SCORING: to be scored beside the trials by the first worker that starts (grid,
+      multi-objective, or defaults outside the space: `beside` says which) / being scored.
+    - SCORED: scored beside the trials on the same folds: `metrics`.
+    - FAILED: the defaults could not be scored: `error`; the run went on.
+    - NONE: the run has no baseline: `reason` (switched off, population-based training, a
+      model whose defaults cannot be read).
+    """
+
+    TRIAL: ClassVar[str] = "trial"
+    PENDING: ClassVar[str] = "pending"
+    SCORING: ClassVar[str] = "scoring"
+    SCORED: ClassVar[str] = "scored"
+    FAILED: ClassVar[str] = "failed"
+    NONE: ClassVar[str] = "none"
+
+    status: str
+    # The searched parameters at the library's defaults (the run's fixed ones are as in every
+    # trial); None: a value the library chooses from the data when it fits.
+    params: dict[str, Any] = field(default_factory=dict)
+    in_space: bool | None = None  # every searched parameter's default lies in its range
+    outside: dict[str, str] = field(default_factory=dict)  # parameter -> why it is outside
+    beside: str | None = None  # why it is scored beside the trials rather than as one
+    metrics: dict[str, Any] | None = None  # SCORED: the TrialMetrics record, as stored
+    error: str | None = None  # FAILED: why
+    reason: str | None = None  # NONE: why the run has no baseline
+    worker: str | None = None  # SCORING: who is scoring it
+
+    @classmethod
+    def from_attr(cls, d: dict | None) -> Baseline | None:
+        if not isinstance(d, dict) or "status" not in d:
+            return None
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_attr(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, {})}
+
+    @property
+    def scores(self) -> TrialMetrics | None:
+        """The defaults' scores where they were scored beside the trials."""
+        return TrialMetrics.from_attr(self.metrics) if self.metrics else None
+
+    @property
+    def is_trial(self) -> bool:
+        return self.status == self.TRIAL
+
+    @property
+    def waiting(self) -> bool:
+        """Still to be scored beside the trials (or being scored)."""
+        return self.status in (self.PENDING, self.SCORING)
+
+
+@dataclass(frozen=True)
 class RunRecord:
     name: str
     # As readers should see it: a "running" run with a stale heartbeat is interrupted.
@@ -74,6 +138,10 @@ class RunRecord:
     grid_size: int | None = None
     stop_requested: bool = False
     test: TestResult | None = None
+    # The library defaults: the run's baseline (None: made before baselines were kept), and
+    # their refit on the same training rows scored once on the test part, beside `test`.
+    baseline: Baseline | None = None
+    defaults_test: TestResult | None = None
     test_top: dict[str, Any] | None = None
     experiment: dict[str, Any] | None = None
     dataset_file: dict[str, Any] | None = None
@@ -202,6 +270,8 @@ class RunRecord:
             heartbeat=attrs.get("heartbeat"), grid_size=attrs.get("grid_size"),
             stop_requested=bool(attrs.get("stop_requested")),
             test=TestResult.from_attr(attrs.get("test")), test_top=attrs.get("test_top"),
+            baseline=Baseline.from_attr(attrs.get("baseline")),
+            defaults_test=TestResult.from_attr(attrs.get("test_defaults")),
             experiment=attrs.get("experiment"), dataset_file=attrs.get("dataset_file"),
             choice=attrs.get("choice"), note=note, trial_notes=trial_notes, _attrs=attrs,
         )  # fmt: skip

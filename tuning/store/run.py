@@ -23,7 +23,7 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import ConfigError
 from tuning.store import blob, compat, notes
-from tuning.store.records import RunRecord, TestResult
+from tuning.store.records import Baseline, RunRecord, TestResult
 from tuning.store.runs import (
     BEATING_S,
     STALE_S,
@@ -32,6 +32,8 @@ from tuning.store.runs import (
     run_status,
     worker_key,
 )
+from tuning.store.storage import claim_lock
+from tuning.store.trials import LIBRARY_DEFAULTS, origin_attrs, requeue_attrs, worker_name
 
 # The study's user attributes (the storage format).
 CONFIG = "config"
@@ -48,6 +50,8 @@ HEARTBEAT = "heartbeat"
 STOP_REQUESTED = "stop_requested"
 TEST = "test"
 TEST_TOP = "test_top"
+BASELINE = "baseline"  # the library defaults as the run's baseline (records.Baseline)
+TEST_DEFAULTS = "test_defaults"  # the defaults refit and scored once on the test part
 CHOICE = "choice"
 GRID_SIZE = "grid_size"
 REQUEUED = "requeued"
@@ -224,6 +228,51 @@ class StoredRun:
     def save_choice(self, choice: dict[str, Any]) -> None:
         self.study.set_user_attr(CHOICE, choice)
 
+    # -- the library defaults as the baseline ---------------------------------------------------
+    @property
+    def baseline(self) -> Baseline | None:
+        """The run's baseline as stored; None: a run made before baselines were kept."""
+        return Baseline.from_attr(self.attrs.get(BASELINE))
+
+    def save_baseline(self, baseline: Baseline) -> None:
+        self.study.set_user_attr(BASELINE, baseline.to_attr())
+
+    def enqueue_baseline(self, baseline: Baseline) -> None:
+        """Queue the library defaults as the run's next trial (the first, at creation), marked
+        with their origin, so the sampler learns from them; and keep the baseline's record."""
+        self.study.enqueue_trial(dict(baseline.params), user_attrs=origin_attrs(LIBRARY_DEFAULTS))
+        self.save_baseline(baseline)
+
+    def claim_baseline(self) -> Baseline | None:
+        """Claim the scoring of a baseline that waits to be scored beside the trials: the
+        baseline (now SCORING, by this worker) when this worker is to score it, else None (none
+        waits, or a live worker scores it already). Under the run's claim lock, so that workers
+        starting together score it once; one whose scorer died is claimed again."""
+        with claim_lock(self.storage, f"{self.name}:baseline"):
+            baseline = self.baseline
+            if baseline is None or not baseline.waiting:
+                return None
+            if baseline.status == Baseline.SCORING and baseline.worker in self.live_workers():
+                return None
+            claimed = replace(baseline, status=Baseline.SCORING, worker=worker_name())
+            self.save_baseline(claimed)
+            return claimed
+
+    @property
+    def defaults_test(self) -> TestResult | None:
+        return TestResult.from_attr(self.attrs.get(TEST_DEFAULTS))
+
+    @property
+    def has_defaults_test(self) -> bool:
+        return TEST_DEFAULTS in self.attrs
+
+    def save_defaults_test(self, result: TestResult) -> None:
+        """The library defaults refit on the training rows and scored once on the test part."""
+        self.study.set_user_attr(TEST_DEFAULTS, result.to_attr())
+
+    def save_defaults_test_error(self, exc: BaseException) -> None:
+        self.save_defaults_test(TestResult(error=f"{type(exc).__name__}: {exc}"))
+
     # -- grids ---------------------------------------------------------------------------------
     @property
     def grid_size(self) -> int | None:
@@ -237,11 +286,12 @@ class StoredRun:
             self.study.enqueue_trial({k: v for k, v in params.items() if k in searched})
 
     def requeue(self, trials: Iterable[FrozenTrial]) -> None:
-        """Queue again trials cut short by a Stop (each once), so a grid stays complete."""
+        """Queue again trials cut short by a Stop (each once), so a grid stays complete and a
+        baseline trial is run; each keeps its origin."""
         done = set(self.attrs.get(REQUEUED, []))
         todo = [t for t in trials if t.number not in done]
         for t in todo:
-            self.study.enqueue_trial(dict(t.params))
+            self.study.enqueue_trial(dict(t.params), user_attrs=requeue_attrs(t) or None)
         if todo:
             self.study.set_user_attr(REQUEUED, sorted(done | {t.number for t in todo}))
 

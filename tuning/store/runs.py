@@ -92,7 +92,8 @@ def run_status(attrs: dict[str, Any], now: float | None = None) -> RunStatus:
 # -- workers and budget ----------------------------------------------------------------------
 def counted(trials: Iterable[FrozenTrial]) -> int:
     """Trials that used budget: finished ones, except those cut short by a Stop and those
-    whose worker died and that were queued again (their retry counts instead)."""
+    whose worker died and that were queued again (their retry counts instead). The library
+    defaults' trial counts like any other (tuning/execution/claims.py says why)."""
     return sum(1 for t in trials if t.state.is_finished() and used_budget(t))
 
 

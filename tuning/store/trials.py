@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 from tuning.core.enums import STOPPED_BY_USER
 
@@ -174,6 +174,77 @@ def fail_reason(trial: FrozenTrial) -> str | None:
 PBT = "pbt"  # population-based training: the segment's member, generation, parent, exploit
 RETRY = "retry"  # how many times the trial's parameters were queued again after a dead worker
 RETRY_OF = "retry_of"  # the trial it retries
+ORIGIN = "origin"  # where the trial came from, set when it was queued (no key: its sampler)
+LIBRARY_DEFAULTS = "library defaults"  # the origin of the baseline: the model's defaults
+
+
+def origin_attrs(origin: str) -> dict[str, Any]:
+    """The attributes a trial queued with a known origin is created with (enqueue_trial)."""
+    return {ORIGIN: origin}
+
+
+def origin_of(trial: Any) -> str | None:
+    """Where a trial came from, as recorded when it was queued ("library defaults"); None for a
+    trial its sampler proposed. Takes a FrozenTrial, a live optuna.Trial (Optuna 5 answers from
+    the trial it read when it began: no storage read) or a DetachedTrial."""
+    return trial.user_attrs.get(ORIGIN)
+
+
+def is_defaults(trial: Any) -> bool:
+    """Whether the trial holds the model's library defaults (the run's baseline)."""
+    return origin_of(trial) == LIBRARY_DEFAULTS
+
+
+def defaults_trial(trials: Iterable[FrozenTrial]) -> FrozenTrial | None:
+    """The trial that holds a run's library defaults: the first one that completed, else the
+    last one queued (running, waiting, or failed with its reason); None where none was queued.
+    The baseline is queued first, so this usually stops at trial 0."""
+    found = None
+    for t in trials:
+        if is_defaults(t):
+            if t.state == TrialState.COMPLETE:
+                return t
+            found = t
+    return found
+
+
+class DetachedTrial:
+    """A trial outside the study: its parameters are fixed (a value outside the searched
+    space too, such as max_depth=None), and what the objective records on it stays here. The
+    run's objective scores the library defaults through it, on the trials' folds, where they
+    cannot be a trial (tuning/execution/baseline.py). It is never pruned."""
+
+    number = None
+
+    def __init__(self, params: dict[str, Any], origin: str = LIBRARY_DEFAULTS) -> None:
+        self.params = dict(params)
+        self._attrs: dict[str, Any] = origin_attrs(origin)
+
+    def _fixed(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name not in self.params:
+            raise ValueError(
+                f"the objective asks for '{name}', which the fixed parameters do not give"
+            )
+        return self.params[name]
+
+    suggest_int = suggest_float = suggest_categorical = _fixed
+
+    def report(self, value: float, step: int) -> None:
+        """Nothing to prune against outside the study."""
+
+    def should_prune(self) -> bool:
+        return False
+
+    def set_user_attr(self, key: str, value: Any) -> None:
+        self._attrs[key] = value
+
+    @property
+    def user_attrs(self) -> dict[str, Any]:
+        return dict(self._attrs)
+
+    def metrics(self) -> TrialMetrics:
+        """What the objective recorded (an empty record where it recorded nothing)."""
+        return TrialMetrics.from_attr(self._attrs.get(ATTR))
 
 
 def tag_population(trial: Any, info: dict[str, Any]) -> None:
@@ -191,8 +262,17 @@ def retries_of(trial: FrozenTrial) -> int:
 
 
 def retry_attrs(trial: FrozenTrial) -> dict[str, Any]:
-    """The attributes of a trial queued again in place of `trial` (its worker died)."""
-    return {RETRY: retries_of(trial) + 1, RETRY_OF: trial.number}
+    """The attributes of a trial queued again in place of `trial` (its worker died): it keeps
+    the origin of the one it retries."""
+    origin = origin_of(trial)
+    return {RETRY: retries_of(trial) + 1, RETRY_OF: trial.number,
+            **(origin_attrs(origin) if origin else {})}  # fmt: skip
+
+
+def requeue_attrs(trial: FrozenTrial) -> dict[str, Any]:
+    """The attributes of a trial queued again after a Stop cut it short: its origin, if any."""
+    origin = origin_of(trial)
+    return origin_attrs(origin) if origin else {}
 
 
 def trial_attrs(trial: FrozenTrial) -> dict[str, Any]:

@@ -104,6 +104,11 @@ def _limit_arguments(parser: argparse.ArgumentParser) -> None:
     """When trials give up, and what each one may spend."""
     add = parser.add_argument
     add(
+        "--no-defaults-baseline", action="store_true",
+        help="do not score the model's library defaults first (by default they are the "
+        "baseline every page measures the gain against)",
+    )  # fmt: skip
+    add(
         "--max-failures", type=o.positive_int, default=10,
         help="stop after this many consecutive failed trials (default 10)",
     )  # fmt: skip
@@ -165,7 +170,7 @@ def _config(args: argparse.Namespace, address: str | None) -> RunConfig:
         grid_points=args.grid_points, max_consecutive_failures=args.max_failures,
         n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
         workers=args.workers or 1, retries=args.retries, trial_timeout_s=args.trial_timeout,
-        cluster="dask" if address else "local",
+        cluster="dask" if address else "local", defaults_baseline=not args.no_defaults_baseline,
     )  # fmt: skip
 
 

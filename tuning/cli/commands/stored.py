@@ -54,22 +54,26 @@ class Show(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.analysis import load_run
+        from tuning import analysis as an
 
         store = front.open_storage(args.storage)
         study = front.StoredRun.open(args.run, store).study
         s = front.run_summary(store, args.run)
-        print(format_summary(s))
+        run = an.load_run(study)
+        gain = an.gain_over_defaults(run)
+        said = (gain.sentence, gain.test_sentence) if gain else (an.why_no_gain(run),)
+        print(format_summary(s, gain=said))
         if len(study.directions) > 1:
             print(format_tradeoff(study))
-        df = load_run(study).frame
+        df = run.frame
         top = front.top_trials(df, s.direction, args.top)
         if top.empty:
             return 0
         params = [c for c in df.columns if c.startswith("param_")]
         print(f"\nTop {len(top)} trials:")
         rows = [
-            [int(r.number), f"{r.value:.4f}", "-" if r.cv_std is None else f"{r.cv_std:.4f}",
+            [f"{int(r.number)}{'*' if getattr(r, 'origin', None) == front.LIBRARY_DEFAULTS else ''}",
+             f"{r.value:.4f}", "-" if r.cv_std is None else f"{r.cv_std:.4f}",
              f"{r.duration_s:.1f}" if r.duration_s == r.duration_s else "-"]
             + [fmt(getattr(r, p)) for p in params]
             for r in top.itertuples()
@@ -79,6 +83,8 @@ class Show(Command):
             head = ["trial", s.scoring, "seconds"]
             rows = [r[:1] + [f"{float(r[1]):.6g}"] + r[3:] for r in rows]
         print_table([*head, *[p[6:] for p in params]], rows)
+        if any(str(r[0]).endswith("*") for r in rows):
+            print("* the library defaults (the run's baseline)")
         return 0
 
 
