@@ -111,7 +111,7 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None):
     if pbt_view.is_population(config):
         test = snap.test if ended else None
         pbt_view.section(snap.run.trials, config, snap.score_title, snap.direction, test, "live")
-    figs = charts.live_figures(snap, hover_cache)
+    figs = charts.LiveFigures(snap, hover_cache)  # each built where it is placed: charts first
     if snap.front is not None:
         _tradeoffs(snap, figs, ended)
     slot = _charts(snap, figs)

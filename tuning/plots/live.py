@@ -304,21 +304,54 @@ def learning_curves(snap: Any) -> go.Figure:
     )  # fmt: skip
 
 
+class LiveFigures(dict):
+    """The Live monitor's figures for one refresh, by chart key, each built when the page first
+    asks for it: the score chart is sent to the browser before the other figures are built.
+    `key in figs` says whether the refresh has that figure (built or not)."""
+
+    def __init__(self, snap: Any, hover_cache: dict[int, str] | None = None) -> None:
+        super().__init__()
+        self.snap, self.hover_cache = snap, hover_cache
+        self.points: pd.DataFrame | None = None  # one sample, shared by both score charts
+        self.keys_ = ["by_trial", "by_time", "curves", "states"]
+        if snap.importance is not None:
+            self.keys_.append("importance")
+        if snap.front is not None:
+            self.keys_ += ["front", "hypervolume"]
+            if len(snap.front.objectives) >= 3:
+                self.keys_ += ["parallel_front", "pairwise_fronts"]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys_
+
+    def __missing__(self, key: str) -> go.Figure:
+        snap = self.snap
+        if key not in self.keys_:
+            raise KeyError(key)
+        if key in ("by_trial", "by_time") and self.points is None:
+            self.points = score_points(snap.df, self.hover_cache)
+        if key == "by_trial":
+            fig = score_by_trial(snap.df, snap.score_title, self.points)
+        elif key == "by_time":
+            fig = score_by_time(snap.df, snap.score_title, snap.direction, self.points)
+        elif key == "curves":
+            fig = learning_curves(snap)
+        elif key == "states":
+            fig = state_bars(snap.counts)
+        elif key == "importance":
+            other = snap.disagreement.short if snap.disagreement else ""
+            fig = importance_bars(snap.importance, other)
+        else:  # a front's figures are made together
+            self.update(front_figures(snap.front, snap.df))
+            return dict.__getitem__(self, key)
+        self[key] = fig
+        return fig
+
+
 def live_figures(snap: Any, hover_cache: dict[int, str] | None = None) -> dict[str, go.Figure]:
-    """Every figure the Live monitor draws for one refresh, by chart key."""
-    points = score_points(snap.df, hover_cache)  # one sample, shared by both score charts
-    figs = {
-        "by_trial": score_by_trial(snap.df, snap.score_title, points),
-        "by_time": score_by_time(snap.df, snap.score_title, snap.direction, points),
-        "curves": learning_curves(snap),
-        "states": state_bars(snap.counts),
-    }
-    if snap.importance is not None:
-        other = snap.disagreement.short if snap.disagreement else ""
-        figs["importance"] = importance_bars(snap.importance, other)
-    if snap.front is not None:
-        figs.update(front_figures(snap.front, snap.df))
-    return figs
+    """Every figure the Live monitor draws for one refresh, by chart key, all built."""
+    figs = LiveFigures(snap, hover_cache)
+    return {key: figs[key] for key in figs.keys_}
 
 
 def front_figures(front: Any, df: pd.DataFrame) -> dict[str, go.Figure]:
