@@ -128,3 +128,17 @@ def test_an_empty_figures_message_is_wrapped_to_fit_a_narrow_box():
     assert len(lines) > 1 and all(len(line) <= base.WRAP for line in lines)
     assert " ".join(lines) == live.NO_CURVES_MO
     assert base.wrap("a <b> & c") == "a &lt;b&gt; &amp; c"  # still escaped
+
+
+def test_the_live_monitors_figures_are_built_when_the_page_places_them(run):
+    """The first look sends the score chart before the other figures are built (item 16)."""
+    storage, study = run
+    snap = an.LiveRun(storage, study.study_name).snapshot(importance=False)
+    figs = live.LiveFigures(snap)
+    assert "by_trial" in figs and "curves" in figs and "importance" not in figs
+    assert len(figs) == 0  # nothing built yet
+    assert figs["by_trial"].layout.title.text == "Score of every trial"
+    assert list(figs) == ["by_trial"]
+    with pytest.raises(KeyError):
+        figs["importance"]
+    assert set(live.live_figures(snap)) == {"by_trial", "by_time", "curves", "states"}
