@@ -1,22 +1,29 @@
-"""Live monitor's first chart in a fresh browser, side by side with optuna-dashboard.
+"""Live monitor's first chart in a fresh browser, side by side with a bare Streamlit page
+with one Plotly chart (benchmarks/bare_chart_app.py) and, when installed, optuna-dashboard.
 
-    /work/.venv-bench/bin/python benchmarks/first_chart.py [--repeats 5] [--sizes 200 10000]
+    python benchmarks/first_chart.py [--repeats 5] [--sizes 200 10000]
 
-optuna-dashboard is installed only in the benchmark's environment (never in requirements.txt).
+Target (issue 24, item 16): the Live monitor's first chart within 1.2x of the bare page's, at
+200 and 10,000 trials. optuna-dashboard is measured only where it is installed (never in
+requirements.txt): /work/.venv-bench/bin/python benchmarks/first_chart.py.
 
 1. Builds one finished run per size (a real run from tuning.runs.runner.create_run, trials
    written with study.add_trials as in benchmarks/live_monitor.py) in its own temporary journal
    storage.
-2. Per size, starts the app (`streamlit run app.py`, TUNING_STUDIO_DATA pointing there) and
-   optuna-dashboard on the same journal file, each on a free port.
+2. Per size, starts the app (`streamlit run app.py`, TUNING_STUDIO_DATA pointing there), the
+   bare page (`streamlit run benchmarks/bare_chart_app.py`) and optuna-dashboard on the same
+   journal file, each on a free port.
 3. Opens each page in a fresh headless Chromium (a new browser process per measurement),
-   alternating which server goes first, and reads, in the page's own clock (performance.now(),
+   rotating which server goes first, and reads, in the page's own clock (performance.now(),
    0 = navigation start):
-   - first chart: the app: the first `.js-plotly-plot` whose traces are drawn (data and a
-     full layout); optuna-dashboard: the first plotly chart with data, or a recharts svg;
+   - first chart: the first `.js-plotly-plot` whose traces are drawn (data and a full layout);
+     optuna-dashboard: the first plotly chart with data, or a recharts svg;
    - complete: the app: the script is done, no skeletons are left and every chart on the page
-     is drawn; optuna-dashboard: every plotly chart on the study page has data.
-4. Prints the medians and the spread (min-max) and writes benchmarks/results/first_chart.txt.
+     is drawn; the bare page: its chart is drawn; optuna-dashboard: every plotly chart on the
+     study page has data.
+4. Prints the medians, the spread (min-max) and the ratio to the bare page (of the medians, and
+   the median of each repeat's own ratio: the two were measured one after the other) and
+   writes benchmarks/results/first_chart.txt.
 """
 
 from __future__ import annotations
@@ -116,27 +123,39 @@ def _wait_http(url: str, what: str, limit_s: float = 90) -> None:
         time.sleep(0.1)
 
 
-def start_servers(data: str) -> tuple[list[subprocess.Popen], str, str]:
-    """The app and optuna-dashboard on one storage: (processes, app URL, dashboard URL)."""
-    journal = str(Path(data) / "runs.journal")
-    env = {**os.environ, "TUNING_STUDIO_DATA": data}
-    env.pop("TUNING_STUDIO_STORAGE", None)
-    app_port, dash_port = _free_port(), _free_port()
-    bindir = Path(sys.executable).parent
-    app = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(app_port), "--browser.gatherUsageStats", "false"],
+DASHBOARD = Path(sys.executable).parent / "optuna-dashboard"
+
+
+def _streamlit(script: str, port: int, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    dash = subprocess.Popen(
-        [str(bindir / "optuna-dashboard"), journal, "--port", str(dash_port), "--host",
-         "127.0.0.1"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    app_url, dash_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{dash_port}"
-    _wait_http(f"{app_url}/_stcore/health", "the app")
-    _wait_http(f"{dash_url}/api/studies", "optuna-dashboard")
-    return [app, dash], f"{app_url}/live_monitor", f"{dash_url}/dashboard/studies/0"
+
+
+def start_servers(data: str) -> tuple[list[subprocess.Popen], dict[str, str]]:
+    """The app, the bare page and (when installed) optuna-dashboard on one storage:
+    (processes, {who: URL})."""
+    env = {**os.environ, "TUNING_STUDIO_DATA": data}
+    env.pop("TUNING_STUDIO_STORAGE", None)
+    ports = {who: _free_port() for who in ("app", "bare", "dash")}
+    procs = [_streamlit("app.py", ports["app"], env),
+             _streamlit("benchmarks/bare_chart_app.py", ports["bare"], env)]  # fmt: skip
+    base = {who: f"http://127.0.0.1:{port}" for who, port in ports.items()}
+    urls = {"app": f"{base['app']}/live_monitor", "bare": base["bare"]}
+    if DASHBOARD.exists():
+        procs.append(subprocess.Popen(
+            [str(DASHBOARD), str(Path(data) / "runs.journal"), "--port", str(ports["dash"]),
+             "--host", "127.0.0.1"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ))  # fmt: skip
+        urls["dash"] = f"{base['dash']}/dashboard/studies/0"
+    _wait_http(f"{base['app']}/_stcore/health", "the app")
+    _wait_http(f"{base['bare']}/_stcore/health", "the bare page")
+    if "dash" in urls:
+        _wait_http(f"{base['dash']}/api/studies", "optuna-dashboard")
+    return procs, urls
 
 
 def measure(pw, url: str, first_js: str, done_js: str) -> tuple[float, float]:
@@ -164,6 +183,47 @@ def _stats(xs: list[float]) -> str:
     return f"median {statistics.median(xs):5.2f} s (range {min(xs):.2f}-{max(xs):.2f})"
 
 
+BARE_DONE = APP_FIRST  # one chart: drawn is complete
+WAITS = {"app": (APP_FIRST, APP_DONE), "bare": (APP_FIRST, BARE_DONE),
+         "dash": (DASH_FIRST, DASH_DONE)}  # fmt: skip
+NAMES = {"app": "Live monitor", "bare": "bare page", "dash": "optuna-dashboard"}
+
+
+def measure_size(pw, n: int, repeats: int) -> dict[str, list[tuple[float, float]]]:
+    """(first chart, complete) per repeat for each server, on one finished run of n trials."""
+    data, _ = build_run(n)
+    procs, urls = start_servers(data)
+    res: dict[str, list[tuple[float, float]]] = {who: [] for who in urls}
+    try:
+        for who, url in urls.items():  # a warm-up each: a server's first request loads its code
+            measure(pw, url, *WAITS[who])
+        for i in range(repeats):
+            order = list(urls)[i % len(urls) :] + list(urls)[: i % len(urls)]
+            for who in order:
+                res[who].append(measure(pw, urls[who], *WAITS[who]))
+                print(n, who, *(f"{v:.2f}" for v in res[who][-1]), flush=True)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=10)
+    return res
+
+
+def report(n: int, res: dict[str, list[tuple[float, float]]]) -> list[str]:
+    first = {who: [f for f, _ in r] for who, r in res.items()}
+    lines = [f"{n:,} trials, finished run:"]
+    for who, r in res.items():
+        lines.append(f"  {NAMES[who]:<17} first chart {_stats(first[who])}; "
+                     f"complete {_stats([d for _, d in r])}")  # fmt: skip
+    ratio = statistics.median(first["app"]) / statistics.median(first["bare"])
+    paired = statistics.median(a / b for a, b in zip(first["app"], first["bare"], strict=True))
+    lines.append(
+        f"  first chart, Live monitor / bare page: {ratio:.2f}x (medians), {paired:.2f}x (median "
+        f"of the paired repeats); within 1.2x: {'yes' if ratio <= 1.2 else 'NO'}"
+    )
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
@@ -175,43 +235,16 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     lines = [
-        f"# First chart on Live monitor vs optuna-dashboard ({time.strftime('%Y-%m-%d %H:%M')}, "
-        f"{platform.machine()}, {os.cpu_count()} CPUs shared, Python {platform.python_version()})",
+        f"# First chart on Live monitor vs a bare Streamlit page with one Plotly chart "
+        f"({time.strftime('%Y-%m-%d %H:%M')}, {platform.machine()}, {os.cpu_count()} CPUs "
+        f"shared, Python {platform.python_version()})",
         f"# fresh headless Chromium per measurement, 1920x1080, {args.repeats} repeats, "
-        "alternating order; seconds from navigation start",
+        "rotating order; seconds from navigation start"
+        + ("" if DASHBOARD.exists() else "; optuna-dashboard not installed here"),
     ]
     with sync_playwright() as pw:
         for n in args.sizes:
-            data, _ = build_run(n)
-            procs, app_url, dash_url = start_servers(data)
-            try:
-                # One warm-up each, not counted: the servers' first request loads their code.
-                measure(pw, app_url, APP_FIRST, APP_DONE)
-                measure(pw, dash_url, DASH_FIRST, DASH_DONE)
-                res: dict[str, list[tuple[float, float]]] = {"app": [], "dash": []}
-                for i in range(args.repeats):
-                    order = ["app", "dash"] if i % 2 == 0 else ["dash", "app"]
-                    for who in order:
-                        if who == "app":
-                            res["app"].append(measure(pw, app_url, APP_FIRST, APP_DONE))
-                        else:
-                            res["dash"].append(measure(pw, dash_url, DASH_FIRST, DASH_DONE))
-                        print(n, who, *(f"{v:.2f}" for v in res[who][-1]), flush=True)
-            finally:
-                for p in procs:
-                    p.terminate()
-                    p.wait(timeout=10)
-            app_first = [f for f, _ in res["app"]]
-            dash_first = [f for f, _ in res["dash"]]
-            lines += [
-                f"{n:,} trials, finished run:",
-                f"  Live monitor      first chart {_stats(app_first)}; "
-                f"complete {_stats([d for _, d in res['app']])}",
-                f"  optuna-dashboard  first chart {_stats(dash_first)}; "
-                f"complete {_stats([d for _, d in res['dash']])}",
-                f"  first chart no later than optuna-dashboard's (medians): "
-                f"{'yes' if statistics.median(app_first) <= statistics.median(dash_first) else 'NO'}",
-            ]
+            lines += report(n, measure_size(pw, n, args.repeats))
             _write(lines)  # after each size: a long run keeps what it measured
 
 

@@ -89,6 +89,18 @@ def full_page_screenshot(page, path) -> None:
     page.screenshot(path=str(path), full_page=True)
 
 
+def screenshot_at(page, path, width: int) -> None:
+    """A screenshot of the whole page at `width` (the viewport grown to the main block's height,
+    then put back), for a person to look at."""
+    height = page.evaluate(
+        "() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight"
+    )
+    page.set_viewport_size({"width": width, "height": min(12_000, max(1000, int(height) + 40))})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": width, "height": 1000})
+
+
 def set_number(page, expect, name: str, value: int) -> None:
     """Type `value` into the number input labelled `name` and wait for the rerun."""
     box = page.get_by_role("spinbutton", name=name, exact=True)
@@ -116,3 +128,54 @@ def wait(pred, timeout: float, what: str):
                 return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def seed_finished_run(data: Path, name: str = "seeded", trials: int = 6) -> None:
+    """A small finished run (iris, k-nearest neighbours, random search, 3 folds) in `data`'s
+    journal, made by the command line before a server starts: seconds, and every page has a
+    real run to show (scores, learning curves, a held-out test score)."""
+    env = {**os.environ, "TUNING_STUDIO_DATA": str(data)}
+    env.pop("TUNING_STUDIO_STORAGE", None)
+    subprocess.run(
+        [sys.executable, "-m", "tuning", "run", "--dataset", "iris", "--model", "knn",
+         "--method", "random", "--trials", str(trials), "--folds", "3", "--name", name,
+         "--storage", f"journal:///{data}/runs.journal", "--quiet"],
+        cwd=ROOT, env=env, check=True, capture_output=True, timeout=180,
+    )  # fmt: skip
+
+
+# What a layout check reads in the page: the width the document and the main block need
+# beyond what they have, every metric value whose text is wider than its tile (an ellipsis),
+# every button whose label is cut or broken over several lines, and exception boxes.
+LAYOUT_JS = r"""() => {
+  const over = (el) => el ? Math.max(0, el.scrollWidth - el.clientWidth) : 0;
+  const main = document.querySelector("[data-testid='stMain']");
+  // A metric's value is cut with an ellipsis by CSS (text-overflow), which scrollWidth does not
+  // show in Chromium: the text's own width, in the tile's font, against the tile's width.
+  const ctx = document.createElement('canvas').getContext('2d');
+  const cut = [];
+  for (const v of document.querySelectorAll("[data-testid='stMetricValue']")) {
+    const text = v.innerText.trim();
+    ctx.font = getComputedStyle(v).font;
+    if (ctx.measureText(text).width > v.clientWidth || v.scrollWidth > v.clientWidth + 1)
+      cut.push(text);
+  }
+  // a button whose label is cut ("O…") or set a letter a line ("S / t / a / r / t"): more
+  // than two lines (a long label may wrap once in a narrow column)
+  const buttons = [];
+  for (const b of document.querySelectorAll("[data-testid='stMain'] button[data-testid^='stBaseButton']")) {
+    const label = b.innerText.trim();
+    const box = b.querySelector("[data-testid='stMarkdownContainer']") || b;
+    if (label && (box.scrollWidth > box.clientWidth + 1 || b.getBoundingClientRect().height > 96))
+      buttons.push(label.replace(/\s+/g, ''));
+  }
+  return {document: over(document.documentElement), main: over(main), cut_metrics: cut,
+          broken_buttons: buttons,
+          exceptions: document.querySelectorAll("[data-testid='stException']").length};
+}"""
+
+
+def layout_problems(page) -> dict:
+    """What does not fit at the page's current width: {} when everything does."""
+    found = page.evaluate(LAYOUT_JS)
+    return {k: v for k, v in found.items() if v}

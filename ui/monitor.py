@@ -57,13 +57,17 @@ def show(name: str) -> None:
     @st.fragment(run_every=POLL_S if polling else None)
     def live() -> None:
         holder = st.empty()
-        if not st.session_state.get(drawn_key):
+        first = not st.session_state.get(drawn_key)
+        if first:
             # The first look in this session: the page's layout at once, while the trials are
             # read; its empty charts also start the browser loading Plotly's code.
             with holder.container():
                 skeleton()
         try:
-            snap = live_run.snapshot()
+            # The first look draws the charts first: importance (seconds of model fits) is
+            # computed after them, into its place (importance_slot); later refreshes read it
+            # from the run's cache.
+            snap = live_run.snapshot(importance=not first)
         except KeyError:  # deleted while this page watched it
             snap = None
         # Emptied, not overwritten: elements drawn in this same run would survive an overwrite.
@@ -73,7 +77,9 @@ def show(name: str) -> None:
             if polling:
                 st.rerun()
             return
-        render(snap, live_run.hover_cache)
+        slot = render(snap, live_run.hover_cache)
+        if slot is not None:
+            _importance(slot, live_run.add_importance(snap))
         notes.run_note(live_run, snap.run, "live")
         notes.trial_panel(live_run, snap.run, "live")
         st.session_state[drawn_key] = True
@@ -89,23 +95,28 @@ def _gone(name: str) -> None:
     st.warning(f"Run {text.md(name)} no longer exists: it was deleted.", icon=":material/delete:")
 
 
-def render(snap: Snapshot, hover_cache: dict[int, str] | None = None) -> None:
+def render(snap: Snapshot, hover_cache: dict[int, str] | None = None):
+    """Draw one snapshot; returns the empty place of the importance chart when the snapshot
+    was taken without it (see LiveRun.add_importance), else None."""
     manager = registry.manager()
     status = runs.shown_status(snap.name, snap.record.status, manager)
     here = manager.is_active(snap.name)  # running or queued in this process
     _status_line(snap, status, here)
     _queue(snap.name)
     _metrics(snap)
+    # A held-out test score is the run's last word: none is shown while the run still works
+    # (one kept from an earlier end of a resumed run would read as this run's result).
+    ended = not (here or status in (RunStatus.RUNNING, RunStatus.QUEUED))
     config = snap.record.config
     if pbt_view.is_population(config):
-        pbt_view.section(
-            snap.run.trials, config, snap.score_title, snap.direction, snap.test, "live"
-        )
-    figs = charts.live_figures(snap, hover_cache)
+        test = snap.test if ended else None
+        pbt_view.section(snap.run.trials, config, snap.score_title, snap.direction, test, "live")
+    figs = charts.LiveFigures(snap, hover_cache)  # each built where it is placed: charts first
     if snap.front is not None:
-        _tradeoffs(snap, figs)
-    _charts(snap, figs)
-    _details(snap)
+        _tradeoffs(snap, figs, ended)
+    slot = _charts(snap, figs)
+    _details(snap, ended)
+    return slot
 
 
 def badge(status: RunStatus) -> None:
@@ -213,15 +224,14 @@ def _queue(name: str) -> None:
     )
 
 
-METRIC_LABELS = ("Trials done", "Best score", "Best trial", "Elapsed", "Time left (estimate)")
-# "10,000 / 10,000" needs about 1.6 times the width of the other values.
-METRIC_WIDTHS = [1.6, 1, 1, 1, 1.2]
+# Three tiles, so that a score fits at 900 px as at 1600 px (Streamlit's columns do not reflow:
+# five tiles cut "0.9736" to "0.…" in a narrow window); the times go in a line under them.
+METRIC_LABELS = ("Best score", "Best trial", "Trials done")
 
 
 def skeleton() -> None:
     """What the page will show, before the first snapshot: metric tiles and the first charts."""
-    c = st.columns(METRIC_WIDTHS)
-    for col, label in zip(c, METRIC_LABELS, strict=True):
+    for col, label in zip(st.columns(len(METRIC_LABELS)), METRIC_LABELS, strict=True):
         col.metric(label, "…")
     left, right = st.columns(2)
     for col, title in ((left, "Score of every trial"), (right, "Score over time")):
@@ -230,11 +240,9 @@ def skeleton() -> None:
 
 
 def _metrics(snap: Snapshot) -> None:
-    c = st.columns(METRIC_WIDTHS)
-    budget = f" / {snap.n_budget:,}" if snap.n_budget else ""
-    c[0].metric("Trials done", f"{snap.done:,}{budget}", help="Complete, pruned and failed trials")
+    c = st.columns(len(METRIC_LABELS))
     best = snap.best["value"] if snap.best else None
-    c[1].metric(
+    c[0].metric(
         f"Best {snap.scoring.label}", text.score(best),
         help=(f"Best value the study's objective returned so far ({snap.scoring.arrow})"
               if snap.record.read_only
@@ -242,14 +250,14 @@ def _metrics(snap: Snapshot) -> None:
         + (", whatever it cost" if snap.front is not None else ""),
     )  # fmt: skip
     if snap.front is not None:  # one best score is not the answer here: the front is
-        c[2].metric("Front members", f"{len(snap.front):,}",
+        c[1].metric("Front members", f"{len(snap.front):,}",
                     help="Complete trials that no other beats on every objective")  # fmt: skip
     else:
-        c[2].metric("Best trial", f"#{int(snap.best['number'])}" if snap.best else "–")
-    c[3].metric("Elapsed", text.duration(snap.elapsed_s))
-    c[4].metric(
-        "Time left (estimate)", text.duration(snap.eta_s) if snap.eta_s is not None else "–"
-    )
+        c[1].metric("Best trial", f"#{int(snap.best['number'])}" if snap.best else "–")
+    budget = f" of {snap.n_budget:,}" if snap.n_budget else ""
+    c[2].metric("Trials done", f"{snap.done:,}",
+                help=f"Complete, pruned and failed trials{budget}")  # fmt: skip
+    st.caption(times_line(snap))
     if snap.progress is not None:
         parts = []
         if snap.n_budget:
@@ -259,7 +267,15 @@ def _metrics(snap: Snapshot) -> None:
         st.progress(snap.progress, text=" · ".join(parts))
 
 
-def _charts(snap: Snapshot, figs: dict) -> None:
+def times_line(snap: Snapshot) -> str:
+    """'Elapsed 2 h 46 min · about 12 min 05 s left (estimate)': a line, never cut like a tile."""
+    line = f"Elapsed {text.duration(snap.elapsed_s)}"
+    if snap.eta_s is not None:
+        line += f" · about {text.duration(snap.eta_s)} left (estimate)"
+    return line
+
+
+def _charts(snap: Snapshot, figs: dict):
     if snap.front is not None:
         st.caption(
             f"The charts below show the CV score alone ({text.md(snap.score_title)}): its "
@@ -272,12 +288,13 @@ def _charts(snap: Snapshot, figs: dict) -> None:
     with left:
         st.plotly_chart(figs["curves"], key="chart_curves", config=PLOTLY_CONFIG)
         st.caption(_curves_note(snap))
+    slot = None
     with right:
         if "importance" in figs:
-            st.plotly_chart(figs["importance"], key="chart_importance", config=PLOTLY_CONFIG)
-            if snap.importance and snap.importance.n_complete != snap.n_complete:
-                st.caption(f"Updated at {snap.importance.n_complete:,} complete trials; "
-                           "it refreshes as more complete.")  # fmt: skip
+            _importance(st.empty(), snap, figs["importance"])
+        elif snap.n_complete >= MIN_TRIALS_FOR_IMPORTANCE:  # drawn once the charts are sent
+            slot = st.empty()
+            slot.info("Computing parameter importance…", icon=":material/insights:")
         else:
             st.info(
                 f"Parameter importance appears after {MIN_TRIALS_FOR_IMPORTANCE} complete trials "
@@ -294,6 +311,22 @@ def _charts(snap: Snapshot, figs: dict) -> None:
     with right:
         _failures(snap.df)
     _top_table(snap)
+    return slot
+
+
+def _importance(slot, snap: Snapshot, fig=None) -> None:
+    """The importance chart (and how old it is) in its place on the page."""
+    if snap.importance is None:
+        slot.empty()
+        return
+    if fig is None:
+        other = snap.disagreement.short if snap.disagreement else ""
+        fig = charts.importance_bars(snap.importance, other)
+    with slot.container():
+        st.plotly_chart(fig, key="chart_importance", config=PLOTLY_CONFIG)
+        if snap.importance.n_complete != snap.n_complete:
+            st.caption(f"Updated at {snap.importance.n_complete:,} complete trials; "
+                       "it refreshes as more complete.")  # fmt: skip
 
 
 def _curves_note(snap: Snapshot) -> str:
@@ -373,7 +406,7 @@ def front_table_key(name: str, numbers) -> str:
     return f"front_table:{name}:{zlib.crc32(bytes(str(list(map(int, numbers))), 'ascii'))}"
 
 
-def _tradeoffs(snap: Snapshot, figs: dict) -> None:
+def _tradeoffs(snap: Snapshot, figs: dict, ended: bool) -> None:
     front = snap.front
     objs = front.objectives
     st.markdown("#### Trade-offs: the Pareto front")
@@ -393,9 +426,9 @@ def _tradeoffs(snap: Snapshot, figs: dict) -> None:
         _front_table(snap, False)
         st.caption(text.md(snap.record.why_not("Choosing a trade-off (a refit and a test)")))
         return
-    _choice(snap)
-    working = snap.record.status in (RunStatus.RUNNING, RunStatus.QUEUED)
-    can_choose = not working and len(front) > 0
+    _choice(snap, ended)
+    working = not ended
+    can_choose = ended and len(front) > 0
     _front_table(snap, can_choose)
     _cheapest(snap, can_choose)
     if working:
@@ -406,7 +439,7 @@ def _tradeoffs(snap: Snapshot, figs: dict) -> None:
         )
 
 
-def _choice(snap: Snapshot) -> None:
+def _choice(snap: Snapshot, ended: bool = True) -> None:
     front = snap.front
     choice = front.choice
     if not choice:
@@ -420,8 +453,10 @@ def _choice(snap: Snapshot) -> None:
             f"{text.md(o.title)}: {_objective_value(float(row[o.name].iloc[0]), i)}"
             for i, o in enumerate(front.objectives)
         )
-    test = snap.record.test
-    if test is not None and test.trial == number and test.score is not None:
+    test = snap.record.test if ended else None
+    if not ended:
+        tested = "Its held-out test score is shown once the run has ended."
+    elif test is not None and test.trial == number and test.score is not None:
         tested = f"Held-out test {text.md(snap.scoring.label)}: **{text.score(test.score)}**."
     elif test is not None and test.trial == number and test.error:
         tested = f"Its refit failed: {text.md(test.error)}"
@@ -516,8 +551,8 @@ def _apply_choice(snap: Snapshot, **how) -> None:
     st.rerun()
 
 
-def _details(snap: Snapshot) -> None:
-    test = snap.record.test
+def _details(snap: Snapshot, ended: bool = True) -> None:
+    test = snap.record.test if ended else None
     if test is not None and test.score is not None:
         label, score = text.md(snap.scoring.label), text.score(test.score)
         n_train, n_test = _or_unknown(test.n_train), _or_unknown(test.n_test)

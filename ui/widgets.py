@@ -148,14 +148,14 @@ def _csv_ref() -> DatasetRef | None:
 
 def dataset_preview(ds: Dataset) -> None:
     rows, cols = ds.shape
-    c = st.columns(4)
+    # Numbers in the tiles, words in a line under them: a tile cuts "classification" or a
+    # long target name to "clas…" in a 900 px window.
+    c = st.columns(3)
     c[0].metric("Rows", f"{rows:,}")
     c[1].metric("Features", f"{cols:,}")
-    c[2].metric("Task", ds.task)
-    c[3].metric(
-        "Classes" if ds.classes is not None else "Target",
-        len(ds.classes) if ds.classes is not None else ds.target,
-    )
+    if ds.classes is not None:
+        c[2].metric("Classes", len(ds.classes))
+    st.caption(f"Task: {ds.task} · target: {text.md(ds.target)}")
     if ds.warnings:
         notes = "\n".join(f"- {text.md(w)}" for w in ds.warnings)
         st.warning(f"**About this data**\n\n{notes}", icon=":material/warning:")

@@ -285,15 +285,26 @@ class LiveRun:
         """The run's importance by `method`, from the one cache (computed when due)."""
         return self.importances.get(run, method)
 
-    def snapshot(self, now: float | None = None) -> Snapshot:
+    def snapshot(self, now: float | None = None, importance: bool = True) -> Snapshot:
+        """The run now; `importance=False` leaves importance out (the Live monitor's first look
+        draws its charts first, then `add_importance`: computing it takes seconds)."""
         now = time.time() if now is None else now
         run = self.read(now)
-        if run.n_complete < MIN_TRIALS_FOR_IMPORTANCE:
+        if not importance or run.n_complete < MIN_TRIALS_FOR_IMPORTANCE:
             snap = build_snapshot(run, None, now)
         else:
             imp = self.importances.get(run, now=now)
             snap = build_snapshot(run, imp, now, self.importances.disagreement(run, now))
         snap.front = self.front(run)
+        return snap
+
+    def add_importance(self, snap: Snapshot, now: float | None = None) -> Snapshot:
+        """A snapshot taken without importance, completed with it (and the evaluators'
+        disagreement) from the run's one cache, when enough trials are complete."""
+        if snap.importance is None and snap.run.n_complete >= MIN_TRIALS_FOR_IMPORTANCE:
+            now = time.time() if now is None else now
+            snap.importance = self.importances.get(snap.run, now=now)
+            snap.disagreement = self.importances.disagreement(snap.run, now)
         return snap
 
 

@@ -11,6 +11,7 @@ and parameter names, values) goes through `esc`, because Plotly renders labels a
 from __future__ import annotations
 
 import html
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,9 @@ import plotly.io as pio
 
 HEIGHT = 420  # Analysis and report figures
 LIVE_HEIGHT = 380  # the Live monitor's charts, two to a row
-EMPTY_HEIGHT = 240  # a static figure with nothing to draw needs no room for a plot
+EMPTY_HEIGHT = 240
+WRAP = 34  # characters a line of an empty figure's message: a Live column at 900 px
+INTEGER_SPAN = 100  # integer_axis sets the step up to this span  # a static figure with nothing to draw needs no room for a plot
 TEMPLATE = "plotly_white"
 VALIDATE = False  # Plotly's property validation of dict-built figures (tests turn it on)
 # SVG, not WebGL (scattergl), for every chart the Live monitor redraws: at <= MAX_POINTS
@@ -146,6 +149,60 @@ def pad_flat(axis: dict, values: Any) -> None:
         axis["range"] = [float(finite[0]) - pad, float(finite[0]) + pad]
 
 
+def integer_axis(axis: dict, values: Any = ()) -> dict:
+    """Ticks at whole numbers only, for trial numbers, counts, epochs and folds: over a short
+    range Plotly's own ticks fall at 0.5 and 1.5. Up to INTEGER_SPAN the step is set (1, 2, 5,
+    10 or 20: at most 8 ticks over the values' span); past it Plotly's steps are whole anyway."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    span = float(finite.max() - finite.min()) if len(finite) else 0.0
+    axis["tickformat"] = ",d"
+    if span <= INTEGER_SPAN:
+        axis["tick0"] = 0
+        axis["dtick"] = next(d for d in (1, 2, 5, 10, 20) if span / d <= 8)
+    return axis
+
+
+def seconds_axis(axis: dict) -> dict:
+    """An axis of seconds whose ticks carry their unit: '200µs', '15ms', '2s' (Plotly's SI
+    suffixes alone read '200µ', which says nothing about time)."""
+    axis["tickformat"] = "~s"
+    axis["ticksuffix"] = "s"
+    return axis
+
+
+def plain_axis(axis: dict) -> dict:
+    """An axis of a measure with a unit of its own (ms per 1,000 rows, a spread): plain numbers,
+    never an SI suffix that would multiply the unit ('200µ' ms)."""
+    axis["tickformat"] = "~g"
+    axis["exponentformat"] = "none"
+    return axis
+
+
+def spread_band(
+    x: Any, center: Any, std: Any, name: str = "± fold std",
+    color: str = "rgba(214, 39, 40, 0.15)", shape: str = "hv",
+) -> list[dict]:
+    """A band of ± the fold standard deviation around a line (the best so far): two traces,
+    the lower edge and the upper one filled down to it, so that a step smaller than the CV
+    noise looks like noise. A missing std (one fold) counts as 0."""
+    center = np.asarray(center, dtype=float)
+    std = np.nan_to_num(np.asarray(std, dtype=float))
+    edge = {"type": SCATTER, "x": x, "mode": "lines", "legendgroup": "spread", "name": name,
+            "line": {"width": 0, "shape": shape, "color": color}}  # fmt: skip
+    return [
+        {**edge, "y": center - std, "showlegend": False, "hoverinfo": "skip"},
+        {**edge, "y": center + std, "fill": "tonexty", "fillcolor": color, "legendrank": 1001,
+         "customdata": std, "hovertemplate": "± %{customdata:.4f} (fold std)<extra></extra>"},
+    ]  # fmt: skip
+
+
+def whiskers(std: Any, color: str = "rgba(60, 60, 60, 0.35)") -> dict:
+    """error_y of ± each trial's fold standard deviation (a missing std draws none)."""
+    return {"type": "data", "array": np.nan_to_num(np.asarray(std, dtype=float)),
+            "visible": True, "color": color, "thickness": 1, "width": 0}  # fmt: skip
+
+
 def figure(
     data: list[dict], lay: dict, live: bool = False, validate: bool | None = None
 ) -> go.Figure:
@@ -174,6 +231,12 @@ def base_layout(
     return fig
 
 
+def wrap(message: str, width: int = WRAP) -> str:
+    """A message escaped and broken into lines of at most `width` characters (Plotly never
+    wraps an annotation: a long one is cut by the figure's edges in a narrow column)."""
+    return "<br>".join(esc(line) for line in textwrap.wrap(str(message), width, break_on_hyphens=False)) or esc(message)
+
+
 def empty_figure(
     title: str, message: str, x: str | None = None, y: str | None = None, *,
     live: bool = False, subtitle: str | None = None, height: int | None = None,
@@ -185,7 +248,7 @@ def empty_figure(
         height = EMPTY_HEIGHT
     lay = layout(title, x, y, height=height, subtitle=subtitle, live=live)
     lay["annotations"] = [
-        {"text": esc(message), "showarrow": False, "xref": "paper", "yref": "paper",
+        {"text": wrap(message), "showarrow": False, "xref": "paper", "yref": "paper",
          "x": 0.5, "y": 0.5}
     ]  # fmt: skip
     if live:
@@ -200,4 +263,5 @@ def empty_figure(
 __all__ = [
     "HEIGHT", "LIVE_HEIGHT", "TEMPLATE", "SCATTER", "esc", "value_text", "params_text",
     "layout", "base_layout", "fixed_margins", "pad_flat", "figure", "empty_figure",
+    "integer_axis", "seconds_axis", "plain_axis", "spread_band", "whiskers",
 ]  # fmt: skip

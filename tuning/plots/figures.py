@@ -31,8 +31,11 @@ from tuning.plots.base import (
     esc,
     figure,
     fixed_margins,
+    integer_axis,
     layout,
     params_text,
+    spread_band,
+    whiskers,
 )
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 
@@ -395,25 +398,32 @@ def distribution_figure(run: an.RunData, ecdf: pd.DataFrame | None = None) -> go
 
 # -- history --------------------------------------------------------------------------------------
 def history_figure(run: an.RunData, max_points: int = MAX_POINTS) -> go.Figure:
-    """Score of each trial in trial order, with the best so far."""
+    """Score of each trial in trial order, with whiskers of ± its fold std, and the best so far
+    in a band of ± the best's fold std: a jump smaller than the CV noise looks like noise."""
     title = f"Optimization history: CV {esc(run.label)} per trial"
     c = run.complete
     if c.empty:
         return empty_figure(title, "No complete trials yet.")
     pts = an.sample_rows(c, max_points, run.sign * an.to_float(c["value"]))
-    fig = go.Figure(
-        go.Scattergl(
-            x=_ids(pts["number"]),
-            y=an.to_float(pts["value"]),
-            mode="markers",
-            marker=dict(color=STATE_COLORS["complete"], size=5, opacity=0.6),
-            name="complete trial",
-            hovertemplate="trial %{x}: %{y:.4g}<extra></extra>",
-        )
-    )
+    fig = go.Figure()
     best = run.frame[["number", "best_so_far"]].dropna()
     changed = best["best_so_far"].ne(best["best_so_far"].shift())
     steps = pd.concat([best[changed], best.tail(1)])
+    std = _fold_std(run.frame, steps["number"])
+    std[-1] = std[-2] if len(std) > 1 else std[-1]  # the last point repeats the last best
+    for band in spread_band(_ids(steps["number"]), an.to_float(steps["best_so_far"]), std):
+        fig.add_trace(band)
+    fig.add_trace(
+        go.Scattergl(
+            x=_ids(pts["number"]),
+            y=an.to_float(pts["value"]),
+            error_y=whiskers(_fold_std(run.frame, pts["number"])),
+            mode="markers",
+            marker=dict(color=STATE_COLORS["complete"], size=5, opacity=0.6),
+            name="complete trial (± fold std)",
+            hovertemplate="trial %{x}: %{y:.4g}<extra></extra>",
+        )
+    )
     fig.add_trace(
         go.Scatter(
             x=_ids(steps["number"]),
@@ -423,7 +433,16 @@ def history_figure(run: an.RunData, max_points: int = MAX_POINTS) -> go.Figure:
             name="best so far",
         )
     )
-    return base_layout(fig, title, "trial number", esc(run.score_title))
+    base_layout(fig, title, "trial number", esc(run.score_title))
+    return fig.update_xaxes(**integer_axis({}, steps["number"]))
+
+
+def _fold_std(frame: pd.DataFrame, numbers: pd.Series) -> np.ndarray:
+    """Each trial's fold std, by trial number (NaN where none was kept)."""
+    if "cv_std" not in frame:
+        return np.full(len(numbers), np.nan)
+    by_number = pd.Series(an.to_float(frame["cv_std"]), index=frame["number"].to_numpy())
+    return by_number.reindex(numbers.to_numpy()).to_numpy(dtype=float, copy=True)
 
 
 # -- timeline -------------------------------------------------------------------------------------
@@ -456,8 +475,9 @@ def timeline_figure(run: an.RunData, tl: pd.DataFrame | None = None) -> go.Figur
             )
         )
     sub = f"{len(tl):,} trials over {tl['end_s'].max():.1f} s"
-    return base_layout(fig, f"{title}<br><sup>{sub}</sup>", "seconds since the first trial started",
-                   "trial number")  # fmt: skip
+    base_layout(fig, f"{title}<br><sup>{sub}</sup>", "seconds since the first trial started",
+                "trial number")  # fmt: skip
+    return fig.update_yaxes(**integer_axis({}, tl["number"]))
 
 
 # -- learning curves ------------------------------------------------------------------------------
@@ -482,8 +502,7 @@ def learning_curves_figure(
         lay["legend"] = {"orientation": "v", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0}
         lay["height"] = (LIVE_HEIGHT if live else HEIGHT) + 22 * (len(curves) + 1)
         lay["margin"] = {**lay["margin"], "t": 60}
-    if max(max(c.steps) for c in curves) <= 20:
-        lay["xaxis"]["dtick"] = 1
+    integer_axis(lay["xaxis"], [s for c in curves for s in c.steps])
     return figure(data, lay, live)
 
 

@@ -25,9 +25,12 @@ from tuning.plots.base import (
     esc,
     figure,
     fixed_margins,
+    integer_axis,
     layout,
     pad_flat,
+    spread_band,
     value_text,
+    whiskers,
 )
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 from tuning.plots.figures import importance_figure, learning_curves_figure
@@ -39,9 +42,7 @@ KEEP_RECENT = 50  # the newest trials are always drawn, so a live chart visibly 
 FEW_CURVES = 10  # up to this many learning curves get one colour and legend entry each
 IMPORTANCE_TITLE = "Which hyperparameters matter"
 NO_CURVES = "No intermediate scores yet"
-NO_CURVES_MO = (
-    "Optuna keeps no per-fold scores of multi-objective trials, so there are no learning curves"
-)
+NO_CURVES_MO = "No learning curves: Optuna keeps no per-fold scores of multi-objective trials"
 
 
 def state_color(state: str) -> str:
@@ -108,7 +109,7 @@ def _missing(v: Any) -> bool:
 def score_points(df: pd.DataFrame, hover_cache: dict[int, str] | None = None) -> pd.DataFrame:
     """The scored trials to draw (sampled past MAX_POINTS, every improvement kept), with hover.
     Only scores (tuning.analysis.scored): a pruned or stopped trial's running mean is not one."""
-    cols = [c for c in ("number", "state", "value", "best_so_far", "t_end") if c in df]
+    cols = [c for c in ("number", "state", "value", "cv_std", "best_so_far", "t_end") if c in df]
     base = df[cols]  # copy only what is drawn, not every column of every trial
     shown = base[an.scored(base)] if len(df) else base
     if not len(shown):
@@ -121,7 +122,9 @@ def _score_scatter(
     pts: pd.DataFrame, n_scored: int, counts: dict[str, int], x: str, xtitle: str, title: str,
     score_title: str, best_df: pd.DataFrame,
 ) -> go.Figure:  # fmt: skip
-    """The drawn points by state, the best-so-far line, and what was left out (the subtitle)."""
+    """The drawn points by state (each complete one with whiskers of ± its fold std), the
+    best-so-far line in a band of ± the best's fold std, and what was left out (the subtitle):
+    a jump smaller than the CV noise looks like noise."""
     # Plain arrays from here: per-state masks on numpy are much cheaper than on the frame.
     xs = pts[x].to_numpy(dtype=float) if len(pts) else np.empty(0)
     keep = ~np.isnan(xs)
@@ -130,49 +133,59 @@ def _score_scatter(
     xs, ys = xs[keep], pts["value"].to_numpy(dtype=float)[keep]
     states = pts["state"].to_numpy(dtype=object)[keep]
     hover = np.asarray(pts["hover"].tolist(), dtype=str)[keep]  # fixed-width: one memcpy to copy
-    data = _state_markers(xs, ys, states, hover, counts)
+    std = _column(pts, "cv_std")[keep]
+    data = []
+    if len(best_df):
+        bx, best = best_df[x].to_numpy(), best_df["best"].to_numpy(dtype=float)
+        data += spread_band(bx, best, _column(best_df, "std"))
+    data += _state_markers(xs, ys, states, hover, counts, std)
     if len(best_df):
         data.append(
             {
-                "type": SCATTER,
-                "x": best_df[x].to_numpy(),
-                "y": best_df["best"].to_numpy(dtype=float),
-                "mode": "lines",
+                "type": SCATTER, "x": bx, "y": best, "mode": "lines",
                 "line": {"color": BEST_COLOR, "width": 2, "shape": "hv"},
-                "name": "best so far",
-                "hovertemplate": "best so far %{y:.4f}<extra></extra>",
+                "name": "best so far", "hovertemplate": "best so far %{y:.4f}<extra></extra>",
             }
-        )
+        )  # fmt: skip
     subtitle = _left_out(len(xs), n_scored, counts)
     lay = fixed_margins(layout(title, xtitle, score_title, subtitle=subtitle, live=True))
     pad_flat(lay["yaxis"], ys)
+    if x == "number":
+        integer_axis(lay["xaxis"], xs)
     return figure(data, lay, live=True)
 
 
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A float column, NaN where the frame has none (a run read before fold std was kept)."""
+    if name in frame:
+        return frame[name].to_numpy(dtype=float)
+    return np.full(len(frame), np.nan)
+
+
 def _state_markers(
-    xs: np.ndarray, ys: np.ndarray, states: np.ndarray, hover: np.ndarray, counts: dict[str, int]
-) -> list[dict]:
-    """One marker trace per trial state, in the state's colour; pruned trials as an ×."""
+    xs: np.ndarray, ys: np.ndarray, states: np.ndarray, hover: np.ndarray, counts: dict[str, int],
+    std: np.ndarray | None = None,
+) -> list[dict]:  # fmt: skip
+    """One marker trace per trial state, in the state's colour; pruned trials as an ×; complete
+    trials with whiskers of ± their fold std (`std`)."""
     data = []
     for state in STATE_ORDER:
         mask = states == state
         if not mask.any():
             continue
-        data.append(
-            {
-                "type": SCATTER,
-                "x": xs[mask],
-                "y": ys[mask],
-                "mode": "markers",
-                "name": f"{state} ({int(counts.get(state, 0)):,})",
-                "marker": {
-                    "color": state_color(state), "size": 7, "opacity": 0.8,
-                    "symbol": "x" if state == "pruned" else "circle",
-                },
-                "text": hover[mask],
-                "hovertemplate": f"%{{text}}<br>score %{{y:.4f}}<extra>{state}</extra>",
-            }
-        )  # fmt: skip
+        trace = {
+            "type": SCATTER, "x": xs[mask], "y": ys[mask], "mode": "markers",
+            "name": f"{state} ({int(counts.get(state, 0)):,})",
+            "marker": {
+                "color": state_color(state), "size": 7, "opacity": 0.8,
+                "symbol": "x" if state == "pruned" else "circle",
+            },
+            "text": hover[mask],
+            "hovertemplate": f"%{{text}}<br>score %{{y:.4f}}<extra>{state}</extra>",
+        }  # fmt: skip
+        if state == "complete" and std is not None and np.isfinite(std[mask]).any():
+            trace["error_y"] = whiskers(std[mask])
+        data.append(trace)
     return data
 
 
@@ -196,13 +209,15 @@ def score_by_trial(
 ) -> go.Figure:
     """Each trial's score against its number, with the best-so-far line (a step line)."""
     points = score_points(df) if points is None else points
-    best_df = pd.DataFrame(columns=["number", "best"])
+    best_df = pd.DataFrame(columns=["number", "best", "std"])
     if len(df) and df["best_so_far"].notna().any():
         imp = df[improvements(df)]
+        std = list(_column(imp, "cv_std"))
         best_df = pd.DataFrame(
             {
                 "number": [*imp["number"], df["number"].max()],
                 "best": [*imp["best_so_far"], imp["best_so_far"].iloc[-1]],
+                "std": [*std, std[-1]],
             }
         )
     return _score_scatter(
@@ -216,15 +231,18 @@ def score_by_time(
 ) -> go.Figure:
     """Each trial's score against when it finished (seconds since the run started)."""
     points = score_points(df) if points is None else points
-    best_df = pd.DataFrame(columns=["t_end", "best"])
+    best_df = pd.DataFrame(columns=["t_end", "best", "std"])
     ended = an.best_by_end(df, direction) if len(df) else pd.DataFrame(columns=["best"])
     ended = ended[ended["best"].notna()]
     if len(ended):
         changed = ended["best"].ne(ended["best"].shift())
+        # the row where the best changes is the trial that set it: its own fold std
+        std = list(_column(df.loc[ended.index[changed.to_numpy()]], "cv_std"))
         best_df = pd.DataFrame(
             {
                 "t_end": [*ended.loc[changed, "end_s"], df["t_end"].max()],
                 "best": [*ended.loc[changed, "best"], ended["best"].iloc[-1]],
+                "std": [*std, std[-1]],
             }
         )
     return _score_scatter(
@@ -257,6 +275,7 @@ def state_bars(counts: dict[str, int]) -> go.Figure:
     lay = layout("Trial states", "trials", "", height=max(180, 90 + 34 * len(states)),
                  live=True, showlegend=False)  # fmt: skip
     lay["yaxis"]["autorange"] = "reversed"
+    integer_axis(lay["xaxis"], [0, *bars["x"]])
     return figure([bars], lay, live=True)
 
 
@@ -285,21 +304,54 @@ def learning_curves(snap: Any) -> go.Figure:
     )  # fmt: skip
 
 
+class LiveFigures(dict):
+    """The Live monitor's figures for one refresh, by chart key, each built when the page first
+    asks for it: the score chart is sent to the browser before the other figures are built.
+    `key in figs` says whether the refresh has that figure (built or not)."""
+
+    def __init__(self, snap: Any, hover_cache: dict[int, str] | None = None) -> None:
+        super().__init__()
+        self.snap, self.hover_cache = snap, hover_cache
+        self.points: pd.DataFrame | None = None  # one sample, shared by both score charts
+        self.keys_ = ["by_trial", "by_time", "curves", "states"]
+        if snap.importance is not None:
+            self.keys_.append("importance")
+        if snap.front is not None:
+            self.keys_ += ["front", "hypervolume"]
+            if len(snap.front.objectives) >= 3:
+                self.keys_ += ["parallel_front", "pairwise_fronts"]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys_
+
+    def __missing__(self, key: str) -> go.Figure:
+        snap = self.snap
+        if key not in self.keys_:
+            raise KeyError(key)
+        if key in ("by_trial", "by_time") and self.points is None:
+            self.points = score_points(snap.df, self.hover_cache)
+        if key == "by_trial":
+            fig = score_by_trial(snap.df, snap.score_title, self.points)
+        elif key == "by_time":
+            fig = score_by_time(snap.df, snap.score_title, snap.direction, self.points)
+        elif key == "curves":
+            fig = learning_curves(snap)
+        elif key == "states":
+            fig = state_bars(snap.counts)
+        elif key == "importance":
+            other = snap.disagreement.short if snap.disagreement else ""
+            fig = importance_bars(snap.importance, other)
+        else:  # a front's figures are made together
+            self.update(front_figures(snap.front, snap.df))
+            return dict.__getitem__(self, key)
+        self[key] = fig
+        return fig
+
+
 def live_figures(snap: Any, hover_cache: dict[int, str] | None = None) -> dict[str, go.Figure]:
-    """Every figure the Live monitor draws for one refresh, by chart key."""
-    points = score_points(snap.df, hover_cache)  # one sample, shared by both score charts
-    figs = {
-        "by_trial": score_by_trial(snap.df, snap.score_title, points),
-        "by_time": score_by_time(snap.df, snap.score_title, snap.direction, points),
-        "curves": learning_curves(snap),
-        "states": state_bars(snap.counts),
-    }
-    if snap.importance is not None:
-        other = snap.disagreement.short if snap.disagreement else ""
-        figs["importance"] = importance_bars(snap.importance, other)
-    if snap.front is not None:
-        figs.update(front_figures(snap.front, snap.df))
-    return figs
+    """Every figure the Live monitor draws for one refresh, by chart key, all built."""
+    figs = LiveFigures(snap, hover_cache)
+    return {key: figs[key] for key in figs.keys_}
 
 
 def front_figures(front: Any, df: pd.DataFrame) -> dict[str, go.Figure]:

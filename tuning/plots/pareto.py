@@ -25,7 +25,17 @@ from plotly.subplots import make_subplots
 from tuning.analysis.pareto import REFERENCE_TRIALS
 from tuning.analysis.rundata import NOT_APPLICABLE, param_cell
 from tuning.core.objectives import Objective
-from tuning.plots.base import base_layout, empty_figure, esc, figure, layout, pad_flat
+from tuning.plots.base import (
+    base_layout,
+    empty_figure,
+    esc,
+    figure,
+    integer_axis,
+    layout,
+    pad_flat,
+    plain_axis,
+    seconds_axis,
+)
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS
 
 MAX_POINTS = 1000  # dominated markers drawn before sampling (SVG: each costs the browser)
@@ -73,6 +83,21 @@ def reference_text(reference: np.ndarray, objectives: Sequence[Objective]) -> st
         f"{esc(o.label)} {_num(v)}{' ' + esc(o.unit) if o.unit else ''}"
         for o, v in zip(objectives, reference, strict=True)
     )
+
+
+def objective_axis(axis: dict, o: Objective, values: Any) -> dict:
+    """Ticks in the objective's unit: seconds as '200µs' or '15ms', whole counts (bytes,
+    parameters) at whole numbers ('80k' past 10,000), anything else as plain numbers (never an
+    SI suffix on a unit of its own: '200µ' ms per 1,000 rows)."""
+    if o.unit == "s":
+        return seconds_axis(axis)
+    if o.counts:
+        integer_axis(axis, values)
+        v = np.asarray(values, dtype=float)
+        if len(v) and np.nanmax(np.abs(v)) >= 10_000:
+            axis["tickformat"] = "~s"
+        return axis
+    return plain_axis(axis)
 
 
 def _num(v: float) -> str:
@@ -163,7 +188,9 @@ def front_figure(
     lay = layout(full, axis_title(xo), axis_title(yo), height=440 + 18 * len(notes),
                  live=not styled, legend="below", uirevision="keep", hovermode="closest")  # fmt: skip
     for axis, o in (("xaxis", xo), ("yaxis", yo)):
-        pad_flat(lay[axis], points[o.name].to_numpy(dtype=float))
+        values = points[o.name].to_numpy(dtype=float)
+        pad_flat(lay[axis], values)
+        objective_axis(lay[axis], o, values)
     return figure(data, lay, live=not styled, validate=VALIDATE)
 
 
@@ -246,6 +273,7 @@ def hypervolume_figure(
     lay = layout(title, "trial number", "hypervolume (higher is better)",
                  height=HEIGHT + 22 * lines, live=not styled, legend="below", showlegend=False,
                  uirevision="keep", yaxis=dict(rangemode="tozero"))  # fmt: skip
+    integer_axis(lay["xaxis"], numbers)
     return figure(data, lay, live=not styled, validate=VALIDATE)
 
 
@@ -323,8 +351,10 @@ def pairwise_fronts_figure(
                          hovertemplate=_hovertemplate(xo, yo, group)),
                 row=r + 1, col=c + 1,
             )  # fmt: skip
-        fig.update_xaxes(title_text=esc(xo.title), row=r + 1, col=c + 1)
-        fig.update_yaxes(title_text=esc(yo.title), row=r + 1, col=c + 1)
+        fig.update_xaxes(title_text=esc(xo.title), row=r + 1, col=c + 1,
+                         **objective_axis({}, xo, points[xo.name].to_numpy(dtype=float)))
+        fig.update_yaxes(title_text=esc(yo.title), row=r + 1, col=c + 1,
+                         **objective_axis({}, yo, points[yo.name].to_numpy(dtype=float)))  # fmt: skip
     sub = "the front of all objectives, seen two at a time: a member may look dominated in one pair"
     if len(dominated) < n_dominated:
         sub += f"; {len(dominated):,} of {n_dominated:,} dominated trials drawn (an even sample)"

@@ -23,7 +23,7 @@ from plotly.subplots import make_subplots
 from tuning.core.config import RunConfig
 from tuning.core.errors import ConfigError
 from tuning.methods import get_method
-from tuning.plots.base import base_layout, empty_figure, esc
+from tuning.plots.base import base_layout, empty_figure, esc, integer_axis
 from tuning.plots.colors import BEST_COLOR
 from tuning.store.trials import population_info
 
@@ -175,7 +175,8 @@ def population_figure(trials: list[FrozenTrial], score_title: str) -> go.Figure:
             x=xs, y=ys, mode="markers", name="exploit (copy + perturb)", hovertext=texts, hoverinfo="text",
             marker=dict(symbol="triangle-up", size=11, color=EXPLOIT_COLOR, line=dict(color="white", width=1)),
         ))  # fmt: skip
-    return base_layout(fig, title, x="epoch", y=esc(score_title))
+    base_layout(fig, title, x="epoch", y=esc(score_title))
+    return fig.update_xaxes(**integer_axis({}, sc["epoch"]))  # epochs are whole
 
 
 def lineage_figure(
@@ -232,7 +233,7 @@ def lineage_figure(
     # Legend under the plot: above it, it collides with the two-line title.
     fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
                       margin=dict(b=110))  # fmt: skip
-    return fig
+    return fig.update_xaxes(**integer_axis({}, [*seg["start_epoch"], *seg["end_epoch"]]))
 
 
 def schedule_figure(trials: list[FrozenTrial], direction: str, test: dict | None = None,
@@ -267,6 +268,7 @@ def schedule_figure(trials: list[FrozenTrial], direction: str, test: dict | None
         if name in log_params and values and max(values) >= 2 * min(values):
             fig.update_yaxes(type="log", row=i, col=1)
     fig.update_xaxes(title_text="epoch", row=len(names), col=1)
+    fig.update_xaxes(**integer_axis({}, [x for t in fig.data for x in t.x]))  # epochs are whole
     return base_layout(fig, title, height=max(260, 170 * len(names)))
 
 

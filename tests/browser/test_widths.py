@@ -1,0 +1,86 @@
+"""Every page at 900 and 1600 px (issue 24, item 8): nothing wider than the window, no metric
+cut to "0.…", no button label cut or set a letter a line, no exception. One server and one browser for all pages; a small finished run is
+made first (the command line, seconds), so that Live monitor, Analysis and Report show one.
+Each page is opened at 1600 px, checked, then narrowed to 900 px and checked again (Streamlit
+lays columns out in the browser, so a resize is what a narrower window shows). Screenshots go
+to the test's tmp dir (pytest --basetemp to keep them somewhere)."""
+
+from __future__ import annotations
+
+import pytest
+from browser_support import (
+    ARGS,
+    CHROMIUM,
+    free_port,
+    idle,
+    layout_problems,
+    needs_chromium,
+    open_page,
+    screenshot_at,
+    seed_finished_run,
+    start_server,
+)
+
+pytestmark = needs_chromium
+WIDTHS = (1600, 900)
+# Pages that other work in progress fixes (issue 24, item 8): the lead removes the marks when
+# it merges; strict=False, so a fixed page passes quietly meanwhile.
+HOME_CARDS = pytest.mark.xfail(strict=False, reason="issue 24 item 8: Home's demo cards at 900 px "
+                               "(words broken, 'Start' set a letter a line)")  # fmt: skip
+LEARN_LAYOUT = pytest.mark.xfail(strict=False, reason="issue 24 item 8: Learn's buttons shrink "
+                                 "to '◂' and 'S' at 900 px")  # fmt: skip
+# Found by this test, in pages outside this work's files (ui/analysis_view.py, ui/report_view.py):
+ANALYSIS_BUTTON = pytest.mark.xfail(strict=False, reason="issue 24 item 8: Analysis's 'Score the "
+                                    "top 5 on the test set' button breaks over 3+ lines at 900 px")  # fmt: skip
+REPORT_TILES = pytest.mark.xfail(strict=False, reason="issue 24 item 8: Report's four summary tiles "
+                                 "cut '0.9500' to '0.95…' and 'Download Markdown' breaks at 900 px")  # fmt: skip
+PAGES = [
+    pytest.param("", id="home", marks=HOME_CARDS),
+    pytest.param("new_run", id="new_run"),
+    pytest.param("live_monitor", id="live_monitor"),
+    pytest.param("analysis", id="analysis", marks=ANALYSIS_BUTTON),
+    pytest.param("report", id="report", marks=REPORT_TILES),
+    pytest.param("compare", id="compare"),
+    pytest.param("learn", id="learn", marks=LEARN_LAYOUT),
+]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    from playwright import sync_api
+
+    data = tmp_path_factory.mktemp("widths")
+    seed_finished_run(data)
+    port = free_port()
+    log = data / "server.log"
+    proc = start_server(data, port, log_path=log)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            yield browser, f"http://127.0.0.1:{port}", sync_api.expect
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("path", PAGES)
+def test_page_fits_900_and_1600_px(app, path, tmp_path):
+    browser, url, expect = app
+    page = browser.new_page(viewport={"width": WIDTHS[0], "height": 1000})
+    try:
+        # Learn's first visit runs its searches: the longest first render of the app.
+        open_page(page, f"{url}/{path}", expect, timeout_ms=180_000)
+        found = {}
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 1000})
+            page.wait_for_timeout(800)  # the resize's relayout (Plotly redraws on its own timer)
+            idle(page, expect)
+            if problems := layout_problems(page):
+                found[width] = problems
+            screenshot_at(page, tmp_path / f"{path or 'home'}-{width}.png", width)
+        assert not found, found
+    finally:
+        page.close()
