@@ -275,7 +275,7 @@ def guess_prompt(runs: list[MethodRun], t: int) -> None:
     gx = _axis_input(c2, land.x, f"learn_guess_x_{land.name}")
     gy = _axis_input(c3, land.y, f"learn_guess_y_{land.name}")
     key = (land.name, method, r.n_trials, r.seed, t)
-    if c4.button("Reveal trial", key="learn_reveal", width="stretch"):
+    if c4.button("Reveal", key="learn_reveal", width="stretch"):
         st.session_state[REVEALED] = key
     revealed = st.session_state.get(REVEALED) == key
     st.caption(

@@ -334,7 +334,7 @@ def _report_cards(run: RunData, b: Bundle) -> None:
             html_name(run),
         )
         box.download_button(
-            "Download HTML", data=b.html or b"", file_name=html_name(run),
+            "Download", data=b.html or b"", file_name=html_name(run),
             mime="text/html", key=DL_HTML, icon=":material/download:", on_click="ignore",
             disabled=b.html is None,
         )  # fmt: skip
@@ -346,7 +346,7 @@ def _report_cards(run: RunData, b: Bundle) -> None:
             markdown_name(run),
         )
         box.download_button(
-            "Download Markdown", data=b.markdown or "",
+            "Download", data=b.markdown or "",
             file_name=markdown_name(run), mime="text/markdown", key=DL_MD,
             icon=":material/download:", on_click="ignore", disabled=b.markdown is None,
         )  # fmt: skip
@@ -358,7 +358,7 @@ def _report_cards(run: RunData, b: Bundle) -> None:
             csv_name(run),
         )
         box.download_button(
-            "Download CSV", data=b.csv, file_name=csv_name(run), mime="text/csv",
+            "Download", data=b.csv, file_name=csv_name(run), mime="text/csv",
             key=DL_CSV, icon=":material/download:", on_click="ignore",
         )  # fmt: skip
 

@@ -187,7 +187,7 @@ def test_learn_page_plays_steps_and_reveals_a_guess(server):
         _idle(page, expect)
         expect(page.get_by_text("TPE's good and bad densities").first).to_be_visible()
 
-        page.get_by_role("button", name="Reveal trial").click()
+        page.get_by_role("button", name="Reveal", exact=True).click()
         _idle(page, expect)
         expect(page.get_by_text("of the landscape's diagonal from your guess")).to_be_visible()
         expect(page.get_by_test_id("stException")).to_have_count(0)

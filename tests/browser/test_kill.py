@@ -89,7 +89,7 @@ def test_sigkill_the_app_mid_run_then_restart_and_resume(tmp_path):
             assert "worker stopped responding" in dead.user_attrs["metrics"]["fail_reason"]
 
             page.get_by_role("button", name="Resume").click()
-            expect(page.get_by_text("8 / 8", exact=True)).to_be_visible(timeout=180_000)
+            expect(page.get_by_text("8 of 8 trials")).to_be_visible(timeout=180_000)
             expect(page.get_by_text("Held-out test score").first).to_be_visible(timeout=60_000)
             expect(page.get_by_test_id("stException")).to_have_count(0)
             browser.close()

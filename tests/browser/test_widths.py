@@ -23,25 +23,14 @@ from browser_support import (
 
 pytestmark = needs_chromium
 WIDTHS = (1600, 900)
-# Pages that other work in progress fixes (issue 24, item 8): the lead removes the marks when
-# it merges; strict=False, so a fixed page passes quietly meanwhile.
-HOME_CARDS = pytest.mark.xfail(strict=False, reason="issue 24 item 8: Home's demo cards at 900 px "
-                               "(words broken, 'Start' set a letter a line)")  # fmt: skip
-LEARN_LAYOUT = pytest.mark.xfail(strict=False, reason="issue 24 item 8: Learn's buttons shrink "
-                                 "to '◂' and 'S' at 900 px")  # fmt: skip
-# Found by this test, in pages outside this work's files (ui/analysis_view.py, ui/report_view.py):
-ANALYSIS_BUTTON = pytest.mark.xfail(strict=False, reason="issue 24 item 8: Analysis's 'Score the "
-                                    "top 5 on the test set' button breaks over 3+ lines at 900 px")  # fmt: skip
-REPORT_TILES = pytest.mark.xfail(strict=False, reason="issue 24 item 8: Report's four summary tiles "
-                                 "cut '0.9500' to '0.95…' and 'Download Markdown' breaks at 900 px")  # fmt: skip
 PAGES = [
-    pytest.param("", id="home", marks=HOME_CARDS),
+    pytest.param("", id="home"),
     pytest.param("new_run", id="new_run"),
     pytest.param("live_monitor", id="live_monitor"),
-    pytest.param("analysis", id="analysis", marks=ANALYSIS_BUTTON),
-    pytest.param("report", id="report", marks=REPORT_TILES),
+    pytest.param("analysis", id="analysis"),
+    pytest.param("report", id="report"),
     pytest.param("compare", id="compare"),
-    pytest.param("learn", id="learn", marks=LEARN_LAYOUT),
+    pytest.param("learn", id="learn"),
 ]
 
 

@@ -93,7 +93,7 @@ def test_analysis_and_report_of_a_foreign_study():
     assert any(t.startswith("Refine needs the run's configuration") for t in shown)
     assert any("Comparing train, CV and held-out test scores needs" in t for t in shown)
     assert any("no per-fold scores" in t for t in shown)
-    assert not [b for b in at.button if "Refine" in b.label or "Score the top" in b.label]
+    assert not [b for b in at.button if "Refine" in b.label or "Test the top" in b.label]
 
     at = page_with("plain-single", REPORT)
     prepare = at.button(key="rp_prepare_model")
