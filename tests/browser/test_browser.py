@@ -78,7 +78,7 @@ def test_launch_a_run_and_watch_it_live(server):
         expect(folds).to_have_attribute("aria-valuetext", "3")
 
         page.get_by_role("button", name="Launch run").click()
-        page.wait_for_url(re.compile(r".*/live_monitor$"), timeout=30_000)
+        page.wait_for_url(re.compile(r".*/live_monitor(\?.*)?$"), timeout=30_000)
         expect(page.get_by_role("heading", name="Live monitor")).to_be_visible(timeout=30_000)
 
         # The page updates itself: no reload, no click. Record what "Trials done" shows.
@@ -129,7 +129,7 @@ def test_a_pbt_run_launched_in_the_browser_shows_its_population_live(server):
         set_number(page, expect, "Perturbation interval (epochs)", 20)
         expect(page.get_by_text("= 180 epochs in all, recorded as 9 segments")).to_be_visible()
         page.get_by_role("button", name="Launch run").click()
-        page.wait_for_url(re.compile(r".*/live_monitor$"), timeout=30_000)
+        page.wait_for_url(re.compile(r".*/live_monitor(\?.*)?$"), timeout=30_000)
         seen = []
         end = time.time() + 180
         while time.time() < end:

@@ -56,7 +56,7 @@ def test_sigkill_the_app_mid_run_then_restart_and_resume(tmp_path):
             trials.press("Enter")
             idle(page, expect)
             page.get_by_role("button", name="Launch run").click()
-            page.wait_for_url(re.compile(r".*/live_monitor$"), timeout=30_000)
+            page.wait_for_url(re.compile(r".*/live_monitor(\?.*)?$"), timeout=30_000)
 
             store = open_storage(journal)
 
