@@ -207,17 +207,22 @@ def test_cli_run_with_an_importable_estimator(tmp_path, capsys):
     assert rebuild_problem(record.config) is None
 
 
-def test_worker_reimports_the_estimator(tmp_path):
-    url = f"journal:///{tmp_path / 'runs.journal'}"
+def factory_run(name: str, n_trials: int) -> RunConfig:
+    """A random search of FACTORY's C on iris, as the command line's --estimator saves it."""
     from estimators_for_tests import make_pipeline as factory
 
-    config = RunConfig(
-        dataset=DatasetRef("iris"), model=CUSTOM_MODEL, method="random", n_trials=3, cv_folds=3,
+    return RunConfig(
+        dataset=DatasetRef("iris"), model=CUSTOM_MODEL, method="random", n_trials=n_trials,
+        cv_folds=3,
         space=SearchSpace.from_distributions({"clf__C": FloatDistribution(1e-2, 1e2, log=True)}),
-        estimator=describe(factory(), path=FACTORY), name="joined",
+        estimator=describe(factory(), path=FACTORY), name=name,
     )  # fmt: skip
+
+
+def test_worker_reimports_the_estimator(tmp_path):
+    url = f"journal:///{tmp_path / 'runs.journal'}"
     allow(FACTORY)  # as whoever starts the process says: `--allow-estimator estimators_for_tests`
-    create_run(config, open_storage(url))
+    create_run(factory_run("joined", 3), open_storage(url))
     assert main(["worker", "--run", "joined", "--storage", url, "--quiet"]) == 0
     study = load_study("joined", open_storage(url))
     assert len([t for t in study.trials if t.state.is_finished()]) == 3
@@ -254,15 +259,8 @@ def test_an_estimator_path_from_the_storage_is_imported_only_where_allowed(tmp_p
     """Whoever can write to a shared storage must not choose what other processes import: a
     run saved with an import path is read-only in a process that did not allow its module."""
     url = f"journal:///{tmp_path / 'runs.journal'}"
-    from estimators_for_tests import make_pipeline as factory
-
-    config = RunConfig(
-        dataset=DatasetRef("iris"), model=CUSTOM_MODEL, method="random", n_trials=2, cv_folds=3,
-        space=SearchSpace.from_distributions({"clf__C": FloatDistribution(1e-2, 1e2, log=True)}),
-        estimator=describe(factory(), path=FACTORY), name="planted",
-    )  # fmt: skip
     allow(FACTORY)  # the process that creates it names it
-    create_run(config, open_storage(url))
+    create_run(factory_run("planted", 2), open_storage(url))
     os.environ.pop(ENV_ALLOW)  # another process: nothing allowed
     record = RunRecord.from_study(load_study("planted", open_storage(url)))
     assert not record.rebuildable and "was not allowed to import" in record.why_not("Resume")
