@@ -77,11 +77,6 @@ class Snapshot:
         return str(self.record.status)
 
     @property
-    def config(self) -> dict[str, Any]:
-        """The saved configuration, as saved."""
-        return self.record.config_dict
-
-    @property
     def scoring(self) -> Scoring | StudyValue:
         return self.run.metric
 
