@@ -130,9 +130,32 @@ def test_a_pool_gives_its_workers_an_index_the_progress_and_an_equal_share(tmp_p
     run = StoredRun.open(name, store)
     assert worker_shares(run, 3) == [4, 4, 3]  # which worker proposes what: never its speed
     assert worker_shares(run, 1) == [None]
+    # Only the first worker takes queued trials, so its share holds them all (here the library
+    # defaults and four more queued by hand), and the others split what is left.
+    for _ in range(4):
+        run.study.enqueue_trial({"n_neighbors": 3}, skip_if_exists=False)
+    assert worker_shares(run, 3) == [5, 3, 3]
     cmd = worker_command(name, 1, 4, True, index=2, progress=0)
     assert cmd[cmd.index("--index") + 1] == "2" and cmd[cmd.index("--progress") + 1] == "0"
     assert "--index" not in worker_command(name, 1)  # joined by hand
+
+
+def test_only_the_first_worker_takes_the_queued_defaults_and_the_others_count_them(tmp_path):
+    """Which worker runs the queued library defaults must not depend on which one asked first,
+    else each worker's sampler makes a different number of draws and a seed is not one race."""
+    from tuning.execution.claims import BudgetSpent, claim_trials
+
+    store = open_storage(f"journal:///{tmp_path}/runs.journal")
+    name = create_run(small(n_trials=3, workers=2), store)
+    other = load_study(name, store)
+    claim_trials(other, 3, grid=False, take_queued=False)
+    asked = [other.ask(), other.ask()]  # the second worker: two new trials, the defaults left
+    assert [t.number for t in asked] == [1, 2]
+    with pytest.raises(BudgetSpent):  # 3 = the two it made + the queued defaults
+        other.ask()
+    first = load_study(name, store)
+    claim_trials(first, 3, grid=False)
+    assert first.ask().number == 0  # the defaults, queued when the run was made
 
 
 def _race(tmp_path, tag: str) -> Counter:

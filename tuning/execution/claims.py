@@ -21,13 +21,19 @@ class BudgetSpent(Exception):
     """Raised when a worker asks for a trial after the run's trial budget is fully claimed."""
 
 
-def claim_trials(study: optuna.Study, n_trials: int | None, grid: bool) -> None:
+def claim_trials(
+    study: optuna.Study, n_trials: int | None, grid: bool, take_queued: bool = True
+) -> None:
     """Make trial creation respect the run's budget exactly, across every worker.
 
     Optuna's optimize() creates a trial whenever no WAITING one is queued, so two workers that
     both see budget left would overshoot it. We wrap the queue pop that ask() calls: under a
     lock shared by all workers (storage.claim_lock), pop a queued trial or create one only while
     the budget allows, else raise BudgetSpent, which ends optimize().
+
+    `take_queued` False: this worker leaves queued trials to the pool's first worker and counts
+    them as spoken for, so that which worker runs the library defaults (and so how many draws
+    each worker's sampler makes) never depends on which one asked first: a seed is one race.
     """
     storage = compat.storage_of(study)
     # Finished trials never change, so the finished prefix is counted once; re-counting every
@@ -47,7 +53,7 @@ def claim_trials(study: optuna.Study, n_trials: int | None, grid: bool) -> None:
             # One read serves both the queue pop and the budget count (it was two reads).
             tail = unfinished(storage.get_all_trials(compat.study_id(study), deepcopy=False))
             for t in tail:  # Optuna 5.0's _pop_waiting_trial_id, on the list already read
-                if t.state != TrialState.WAITING:
+                if t.state != TrialState.WAITING or not take_queued:
                     continue
                 try:
                     if storage.set_trial_state_values(compat.trial_id(t), state=TrialState.RUNNING):
@@ -57,7 +63,8 @@ def claim_trials(study: optuna.Study, n_trials: int | None, grid: bool) -> None:
             if grid:
                 raise BudgetSpent()
             if n_trials is not None:
-                running = sum(t.state == TrialState.RUNNING for t in tail)
+                busy = (TrialState.RUNNING,) if take_queued else (TrialState.RUNNING, TrialState.WAITING)
+                running = sum(t.state in busy for t in tail)
                 if prefix["counted"] + counted(tail) + running >= n_trials:
                     raise BudgetSpent()
             return storage.create_new_trial(compat.study_id(study))

@@ -72,7 +72,8 @@ def optimize(
     progress = len(trials) - waiting if session.progress is None else session.progress
     study.sampler = make_sampler(sampler_seed(session.config, progress, session.worker_index))
     study.pruner = make_pruner()
-    claim_trials(study, session.config.n_trials, grid)
+    first = session.worker_index in (None, 0)  # the pool's first worker, or a lone one
+    claim_trials(study, session.config.n_trials, grid, take_queued=grid or first)
     guard = TrialGuard(session)
     outcome = Outcome(RunStatus.FINISHED, SPENT)
     with session.working() as heart:

@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from optuna.trial import TrialState
+
 from tuning.core.enums import RunStatus
 from tuning.execution.loop import run_progress
 from tuning.methods import get_method
@@ -92,10 +94,17 @@ def worker_shares(run: StoredRun, n_workers: int) -> list[int | None]:
     config = run.config()
     if n_workers < 2 or config.n_trials is None or get_method(config.method).enumerates_grid:
         return [None] * n_workers
-    left = config.n_trials - counted(run.study.get_trials(deepcopy=False))
+    trials = run.study.get_trials(deepcopy=False)
+    left = config.n_trials - counted(trials)
     if left <= 0:
         return [None] * n_workers
-    return [left // n_workers + (i < left % n_workers) for i in range(n_workers)]
+    shares = [left // n_workers + (i < left % n_workers) for i in range(n_workers)]
+    # Only the first worker takes queued trials (execution/claims.py): its share holds them all.
+    queued = min(left, sum(1 for t in trials if t.state == TrialState.WAITING))
+    if shares[0] < queued:
+        rest, others = left - queued, n_workers - 1
+        shares = [queued] + [rest // others + (i < rest % others) for i in range(others)]
+    return shares
 
 
 class WorkerPool:
