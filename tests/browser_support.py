@@ -60,12 +60,17 @@ def start_server(
             time.sleep(0.2)
 
 
+FIRST_LOOK_HEAD = "Loading learning curves, importance and the top trials…"
+
+
 def idle(page, expect, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(300)
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
         state="attached", timeout=timeout_ms
     )
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
+    # Live monitor's first look comes in two script runs (ui/monitor.py): idle between them.
+    expect(page.get_by_text(FIRST_LOOK_HEAD)).to_have_count(0, timeout=timeout_ms)
 
 
 def open_page(page, url: str, expect, timeout_ms: int = 60_000) -> None:

@@ -21,9 +21,10 @@ from tuning.plots import live as charts
 from tuning.plots import pareto as pareto_plots
 from tuning.plots.base import empty_figure
 from tuning.runs.front import STALE_S, choose
-from ui import foreign, notes, pbt_view, registry, runs, tables, text
+from ui import foreign, notes, painted, pbt_view, registry, runs, tables, text
 
 POLL_S = 1.5
+HEAD, DRAWN = "head", "drawn"
 RESUMABLE = (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.QUEUED)
 STATUS_ICONS = {
     RunStatus.QUEUED: ":material/schedule:",
@@ -51,23 +52,21 @@ def show(name: str) -> None:
     if not record.read_only:  # a study another tool made is never written to
         runs.settle_interrupted(record)
     polling = runs.should_poll(name, record.status, record.created_at, manager)
-
-    drawn_key = f"live_drawn:{name}"
+    look_key = f"live_look:{name}"
 
     @st.fragment(run_every=POLL_S if polling else None)
     def live() -> None:
+        look = st.session_state.get(look_key)  # None: first look; HEAD: its top is drawn
         holder = st.empty()
-        first = not st.session_state.get(drawn_key)
-        if first:
-            # The first look in this session: the page's layout at once, while the trials are
-            # read; its empty charts also start the browser loading Plotly's code.
+        if look is None:
+            # The page's layout at once, while the trials are read; its empty charts also
+            # start the browser loading Plotly's code.
             with holder.container():
                 skeleton()
         try:
-            # The first look draws the charts first: importance (seconds of model fits) is
-            # computed after them, into its place (importance_slot); later refreshes read it
-            # from the run's cache.
-            snap = live_run.snapshot(importance=not first)
+            # Importance (seconds of model fits) is computed after the first look's charts,
+            # into its place (importance_slot); later refreshes read it from the run's cache.
+            snap = live_run.snapshot(importance=look == DRAWN)
         except KeyError:  # deleted while this page watched it
             snap = None
         # Emptied, not overwritten: elements drawn in this same run would survive an overwrite.
@@ -77,12 +76,21 @@ def show(name: str) -> None:
             if polling:
                 st.rerun()
             return
-        slot = render(snap, live_run.hover_cache)
+        # A browser's first look comes in two runs of this fragment: the tiles and the score
+        # charts, then the rest once the browser has drawn them (ui/painted.py); sent in one
+        # run, the browser lays out tables, curves and states before it draws any chart.
+        # AppTest has no browser (and no User-Agent): one run there.
+        head_only = look is None and bool(st.context.headers.get("User-Agent"))
+        slot = render(snap, live_run.hover_cache, head_only=head_only)
+        if slot is HEAD:
+            st.session_state[look_key] = HEAD
+            painted.when_painted(f"painted:{name}")
+            return
         if slot is not None:
             _importance(slot, live_run.add_importance(snap))
         notes.run_note(live_run, snap.run, "live")
         notes.trial_panel(live_run, snap.run, "live")
-        st.session_state[drawn_key] = True
+        st.session_state[look_key] = DRAWN
         still = runs.should_poll(name, snap.record.status, snap.record.created_at, manager)
         if polling and not still:
             st.rerun()  # full rerun: the fragment comes back without run_every
@@ -95,9 +103,10 @@ def _gone(name: str) -> None:
     st.warning(f"Run {text.md(name)} no longer exists: it was deleted.", icon=":material/delete:")
 
 
-def render(snap: Snapshot, hover_cache: dict[int, str] | None = None):
+def render(snap: Snapshot, hover_cache: dict[int, str] | None = None, head_only: bool = False):
     """Draw one snapshot; returns the empty place of the importance chart when the snapshot
-    was taken without it (see LiveRun.add_importance), else None."""
+    was taken without it (see LiveRun.add_importance), else None. `head_only`: the status,
+    tiles and the two score charts of a single-objective run, and HEAD (see show)."""
     manager = registry.manager()
     status = runs.shown_status(snap.name, snap.record.status, manager)
     here = manager.is_active(snap.name)  # running or queued in this process
@@ -112,6 +121,10 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None):
         test = snap.test if ended else None
         pbt_view.section(snap.run.trials, config, snap.score_title, snap.direction, test, "live")
     figs = charts.LiveFigures(snap, hover_cache)  # each built where it is placed: charts first
+    if head_only and snap.front is None and not pbt_view.is_population(config):
+        _score_charts(figs)
+        st.caption("Loading learning curves, importance and the top trials…")
+        return HEAD
     if snap.front is not None:
         _tradeoffs(snap, figs, ended)
     slot = _charts(snap, figs)
@@ -281,9 +294,7 @@ def _charts(snap: Snapshot, figs: dict):
             f"The charts below show the CV score alone ({text.md(snap.score_title)}): its "
             "best so far is the best score whatever it cost, not the chosen trade-off."
         )
-    left, right = st.columns(2)
-    left.plotly_chart(figs["by_trial"], key="chart_by_trial", config=PLOTLY_CONFIG)
-    right.plotly_chart(figs["by_time"], key="chart_by_time", config=PLOTLY_CONFIG)
+    _score_charts(figs)
     left, right = st.columns(2)
     with left:
         st.plotly_chart(figs["curves"], key="chart_curves", config=PLOTLY_CONFIG)
@@ -312,6 +323,12 @@ def _charts(snap: Snapshot, figs: dict):
         _failures(snap.df)
     _top_table(snap)
     return slot
+
+
+def _score_charts(figs) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(figs["by_trial"], key="chart_by_trial", config=PLOTLY_CONFIG)
+    right.plotly_chart(figs["by_time"], key="chart_by_time", config=PLOTLY_CONFIG)
 
 
 def _importance(slot, snap: Snapshot, fig=None) -> None:

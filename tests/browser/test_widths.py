@@ -11,6 +11,7 @@ import pytest
 from browser_support import (
     ARGS,
     CHROMIUM,
+    FIRST_LOOK_HEAD,
     free_port,
     idle,
     layout_problems,
@@ -52,6 +53,24 @@ def app(tmp_path_factory):
         proc.terminate()
         proc.wait(timeout=15)
     assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.timeout(300)
+def test_live_monitor_first_look_draws_the_score_charts_then_the_rest(app):
+    """A fresh browser's first look at Live monitor comes in two script runs (the tiles and
+    score charts, then the rest once the browser has drawn a chart: issue 24 item 16); it
+    must always end with the whole page."""
+    browser, url, expect = app
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    try:
+        page.goto(f"{url}/live_monitor", timeout=120_000)
+        expect(page.get_by_text("Top trials").first).to_be_visible(timeout=120_000)
+        for title in ("Score of every trial", "Score over time", "Learning curves"):
+            expect(page.get_by_text(title).first).to_be_visible()
+        expect(page.get_by_text(FIRST_LOOK_HEAD)).to_have_count(0)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+    finally:
+        page.close()
 
 
 @pytest.mark.timeout(600)
