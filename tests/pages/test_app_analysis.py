@@ -118,7 +118,7 @@ def test_live_monitor_and_analysis_show_the_same_importance(monkeypatch):
     monkeypatch.setattr(param_importance, "importance", counted)
     finished_run(n_trials=8)
     at = ok(app(LIVE))
-    bars = charts(at)["Which hyperparameters matter"]
+    bars = charts(at)["Which settings matter"]
     live = dict(zip(bars["data"][0]["y"], finite(bars["data"][0]["x"]), strict=True))
     assert live and "over 8 complete trials" in bars["layout"]["title"]["subtitle"]["text"]
 

@@ -63,7 +63,7 @@ def test_finished_run_shows_progress_charts_and_tables():
 
     figs = charts(at)
     assert {"Score of every trial", "Score over time", "Learning curves", "Trial states",
-            "Which hyperparameters matter"} <= set(figs)  # fmt: skip
+            "Which settings matter"} <= set(figs)  # fmt: skip
     by_trial = figs["Score of every trial"]
     assert by_trial["layout"]["xaxis"]["title"]["text"] == "trial number"
     assert by_trial["layout"]["yaxis"]["title"]["text"] == "accuracy (higher is better)"
@@ -80,7 +80,7 @@ def test_finished_run_shows_progress_charts_and_tables():
     curves = figs["Learning curves"]
     assert curves["layout"]["xaxis"]["title"]["text"] == "CV folds completed"
     assert sum(1 for t in curves["data"] if t["name"].startswith("#")) == 6  # one per trial
-    importance = figs["Which hyperparameters matter"]["data"][0]
+    importance = figs["Which settings matter"]["data"][0]
     assert set(importance["y"]) <= {"n_neighbors", "weights", "p"}
 
     top = at.dataframe[-1].value
@@ -271,7 +271,7 @@ def test_the_importance_chart_says_when_evaluators_disagree():
     fig = chart_mod.importance_bars(_importance({"kernel": 0.7, "C": 0.3}, 30, "mdi"),
                                     "PED-ANOVA ranks C above kernel")  # fmt: skip
     sub = fig.layout.title.subtitle.text
-    assert "mean decrease impurity importance over 30" in sub
+    assert "mean decrease impurity importance<br>over 30" in sub
     assert "PED-ANOVA ranks C above kernel (see Analysis)" in sub
     one = chart_mod.importance_bars(_importance({"a": 1.0}, 5, "ped_anova"))
     assert "⚠" not in one.layout.title.subtitle.text

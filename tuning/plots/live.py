@@ -40,7 +40,7 @@ PARTIAL = ("pruned", "failed", "stopped")  # finished without a score
 MAX_POINTS = 1000  # markers per chart before sampling (SVG: each costs the browser time)
 KEEP_RECENT = 50  # the newest trials are always drawn, so a live chart visibly moves
 FEW_CURVES = 10  # up to this many learning curves get one colour and legend entry each
-IMPORTANCE_TITLE = "Which hyperparameters matter"
+IMPORTANCE_TITLE = "Which settings matter"  # short: it must fit half of a 900 px window
 NO_CURVES = "No intermediate scores yet"
 NO_CURVES_MO = "No learning curves: Optuna keeps no per-fold scores of multi-objective trials"
 
@@ -276,6 +276,7 @@ def state_bars(counts: dict[str, int]) -> go.Figure:
                  live=True, showlegend=False)  # fmt: skip
     lay["yaxis"]["autorange"] = "reversed"
     integer_axis(lay["xaxis"], [0, *bars["x"]])
+    lay["xaxis"]["showticklabels"] = False  # each bar prints its count; ticks crowd a narrow column
     return figure([bars], lay, live=True)
 
 
@@ -283,12 +284,12 @@ def importance_bars(imp: an.Importance, disagreement: str = "") -> go.Figure:
     """The Analysis page's importance figure, titled for a glance: which evaluator over how
     many trials, and which other evaluator orders the parameters differently (Analysis says
     why)."""
-    subtitle = f"{esc(imp.label)} importance over {imp.n_complete:,} complete trials"
+    # Short lines: half of a 900 px window cuts a long title, subtitle or axis title.
+    subtitle = f"{esc(imp.label)} importance<br>over {imp.n_complete:,} complete trials"
     if disagreement:
         subtitle += f"<br>⚠ {esc(disagreement)} (see Analysis)"
     return importance_figure(imp, IMPORTANCE_TITLE, subtitle, live=True,
-                             x_title="importance (share of the total, sums to 1)",
-                             y_title="hyperparameter")  # fmt: skip
+                             x_title="share of total")  # fmt: skip
 
 
 def learning_curves(snap: Any) -> go.Figure:
