@@ -160,7 +160,7 @@ def own_form(cluster: str) -> None:
     st.subheader("Your own experiment")
     ds_name = st.selectbox(
         "Dataset", [d.name for d in datasets.list_datasets()], key="cmp_dataset",
-        format_func=lambda n: f"{n} ({datasets.get_spec(n).shape_hint}, {datasets.get_spec(n).task})",
+        format_func=lambda n: f"{(d := datasets.get_spec(n)).label} ({d.shape_hint}, {d.task})",
     )  # fmt: skip
     task = datasets.get_spec(ds_name).task
     models = [m.name for m in list_models(task)]

@@ -63,7 +63,7 @@ def _columns(path: str) -> list[str]:
 
 
 def _spec_label(spec: datasets.DatasetSpec) -> str:
-    return f"{spec.name} ({spec.shape_hint}, {spec.task})"
+    return f"{spec.label} ({spec.shape_hint}, {spec.task})"
 
 
 def dataset_picker() -> DatasetChoice | None:

@@ -149,7 +149,7 @@ def test_the_record_of_a_created_run(storage):
     assert isinstance(rec.test, records.TestResult) and rec.test.n_test > 0
     summary = run_summary(storage, name)
     assert summary.record == rec
-    assert summary.status == "finished" and summary.dataset == "iris"
+    assert summary.status == "finished" and summary.dataset == "Iris"  # its label, not the key
     assert summary.test["score"] == rec.test.score and summary.n_trials == 2
     assert [s.name for s in list_runs(storage)] == [name]
 

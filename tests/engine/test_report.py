@@ -124,7 +124,7 @@ def test_html_report_is_self_contained(iris_run):
     assert "<th>Search method</th><td>Random search</td>" in text
     # the configuration in words: labels, no keys, no dict reprs outside the "as stored" block
     config = text.split("<h2>Configuration</h2>", 1)[1].split("<h3>Search space", 1)[0]
-    assert "<th>Dataset</th><td>iris</td>" in config
+    assert "<th>Dataset</th><td>Iris</td>" in config
     assert "<th>Method</th><td>Random search</td>" in config
     assert "(knn)" not in config and "{" not in config and "options:" not in config
     assert "Grid points" not in config  # a random search has no grid

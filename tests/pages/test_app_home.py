@@ -42,7 +42,7 @@ def test_lists_every_run_with_its_numbers():
     table = at.dataframe[0].value
     row = table[table["run"] == name].iloc[0]
     assert row["status"] == "finished"
-    assert row["dataset"] == "iris"
+    assert row["dataset"] == "Iris"
     assert row["model"] == "k-nearest neighbours"
     assert row["method"] == "Random search"
     assert row["trials done"] == "5 / 5"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tuning.core.config import DatasetRef
+from tuning.data.registry import REGISTRY
 
 INDEX = "index.json"  # <sha256> -> original name, for uploads saved as <sha256>.csv
 
@@ -39,7 +40,8 @@ def upload_name(path: str | None) -> str:
 
 
 def dataset_label(ref: DatasetRef | Mapping[str, Any]) -> str:
-    """A run's dataset as listings show it: "iris", "moons(n_samples=500)", "my.csv → price";
+    """A run's dataset as people read it: "Iris", "Moons (synthetic) (n_samples=500)",
+    "my.csv → price";
     "?" for a reference this version cannot read."""
     try:
         ref = DatasetRef.from_dict(ref)
@@ -47,4 +49,9 @@ def dataset_label(ref: DatasetRef | Mapping[str, Any]) -> str:
         return "?"
     if ref.name == "csv":
         ref = replace(ref, path=upload_name(ref.path), task=None)
-    return ref.label()
+        return ref.label()
+    spec = REGISTRY.get(ref.name)
+    if spec is None:
+        return ref.label()
+    inner = ", ".join(f"{k}={v}" for k, v in ref.params.items())
+    return f"{spec.label} ({inner})" if inner else spec.label

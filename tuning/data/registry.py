@@ -42,6 +42,11 @@ class DatasetSpec:
     defaults: dict = field(default_factory=dict)  # default params (synthetic sets)
     shape_hint: str = ""  # e.g. "150 × 4"
     limits: dict[str, ParamLimit] = field(default_factory=dict)  # one per key of defaults
+    title: str = ""  # what people read ("Breast cancer"); `name` is the key code and CLI use
+
+    @property
+    def label(self) -> str:
+        return self.title or self.name
 
     @property
     def synthetic(self) -> bool:
@@ -100,14 +105,14 @@ _N_SAMPLES = ParamLimit(int, 20, 200_000, "number of rows")
 _SEED = ParamLimit(int, 0, 2**32 - 1, "random seed")
 
 _SPECS = (
-    DatasetSpec("iris", "classification", "Iris flowers: 3 species from 4 petal and sepal measurements", _sklearn_loader("load_iris"), {}, "150 × 4"),
-    DatasetSpec("wine", "classification", "Wines: 3 cultivars from 13 chemical measurements", _sklearn_loader("load_wine"), {}, "178 × 13"),
-    DatasetSpec("breast_cancer", "classification", "Breast tumours: malignant (0) or benign (1) from 30 cell-nucleus features", _sklearn_loader("load_breast_cancer"), {}, "569 × 30"),
-    DatasetSpec("digits", "classification", "Handwritten digits 0-9 as 8×8 images (64 pixel intensities)", _sklearn_loader("load_digits"), {}, "1797 × 64"),
-    DatasetSpec("diabetes", "regression", "Diabetes progression after one year from 10 baseline measurements", _sklearn_loader("load_diabetes"), {}, "442 × 10"),
-    DatasetSpec("seed-classification", "classification", "Synthetic 2-class problem, 50 features (30 informative, 10 redundant): the classic benchmark of this field", _seed_classification, {"n_samples": 2000, "seed": 42}, "2000 × 50", {"n_samples": _N_SAMPLES, "seed": _SEED}),
-    DatasetSpec("regression", "regression", "Synthetic linear regression with Gaussian noise; size and noise adjustable", _regression, {"n_samples": 1000, "n_features": 20, "noise": 10.0, "seed": 0}, "1000 × 20", {"n_samples": _N_SAMPLES, "n_features": ParamLimit(int, 1, 1000, "number of features"), "noise": ParamLimit(float, 0.0, 10_000.0, "standard deviation of the noise"), "seed": _SEED}),
-    DatasetSpec("moons", "classification", "Two interleaving half-moons in 2-D: a small non-linear problem; size and noise adjustable", _moons, {"n_samples": 1000, "noise": 0.25, "seed": 0}, "1000 × 2", {"n_samples": _N_SAMPLES, "noise": ParamLimit(float, 0.0, 10.0, "standard deviation of the noise"), "seed": _SEED}),
+    DatasetSpec("iris", "classification", "Iris flowers: 3 species from 4 petal and sepal measurements", _sklearn_loader("load_iris"), {}, "150 × 4", title="Iris"),
+    DatasetSpec("wine", "classification", "Wines: 3 cultivars from 13 chemical measurements", _sklearn_loader("load_wine"), {}, "178 × 13", title="Wine"),
+    DatasetSpec("breast_cancer", "classification", "Breast tumours: malignant (0) or benign (1) from 30 cell-nucleus features", _sklearn_loader("load_breast_cancer"), {}, "569 × 30", title="Breast cancer"),
+    DatasetSpec("digits", "classification", "Handwritten digits 0-9 as 8×8 images (64 pixel intensities)", _sklearn_loader("load_digits"), {}, "1797 × 64", title="Digits"),
+    DatasetSpec("diabetes", "regression", "Diabetes progression after one year from 10 baseline measurements", _sklearn_loader("load_diabetes"), {}, "442 × 10", title="Diabetes"),
+    DatasetSpec("seed-classification", "classification", "Synthetic 2-class problem, 50 features (30 informative, 10 redundant): the classic benchmark of this field", _seed_classification, {"n_samples": 2000, "seed": 42}, "2000 × 50", {"n_samples": _N_SAMPLES, "seed": _SEED}, title="Benchmark classification (synthetic)"),
+    DatasetSpec("regression", "regression", "Synthetic linear regression with Gaussian noise; size and noise adjustable", _regression, {"n_samples": 1000, "n_features": 20, "noise": 10.0, "seed": 0}, "1000 × 20", {"n_samples": _N_SAMPLES, "n_features": ParamLimit(int, 1, 1000, "number of features"), "noise": ParamLimit(float, 0.0, 10_000.0, "standard deviation of the noise"), "seed": _SEED}, title="Linear regression (synthetic)"),
+    DatasetSpec("moons", "classification", "Two interleaving half-moons in 2-D: a small non-linear problem; size and noise adjustable", _moons, {"n_samples": 1000, "noise": 0.25, "seed": 0}, "1000 × 2", {"n_samples": _N_SAMPLES, "noise": ParamLimit(float, 0.0, 10.0, "standard deviation of the noise"), "seed": _SEED}, title="Moons (synthetic)"),
 )  # fmt: skip
 
 REGISTRY: dict[str, DatasetSpec] = {spec.name: spec for spec in _SPECS}

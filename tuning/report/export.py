@@ -428,7 +428,7 @@ def _script_header(run: RunData, cfg: Any, spec: Any, task: str, library: str) -
         [
             f'"""Rebuild the {which} of the Tuning Studio run {_doc(run.name)}; print its test score.',
             "",
-            f"Dataset: {_doc(cfg.dataset.label())} ({task}); model: {_doc(spec.label)}; "
+            f"Dataset: {_doc(datasets.dataset_label(cfg.dataset))} ({task}); model: {_doc(spec.label)}; "
             f"search: {_doc(method)}.",
             f"The same holdout split as the run (test_size={cfg.test_size}, seed {cfg.seed}, {split}),",
             f"the same preprocessing and {chosen} hyperparameters; fit on the training part,",

@@ -45,6 +45,7 @@ from tuning.analysis.live import FrontTracker, FrontView
 from tuning.core.enums import BudgetKind
 from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
+from tuning.data.datasets import dataset_label
 from tuning.methods import REGISTRY, method_label
 from tuning.methods.words import method_in_words
 from tuning.models import model_label
@@ -317,7 +318,7 @@ def _summary(data: ReportData) -> list[tuple[str, str]]:
     rows = [
         ("Run", run.name),
         ("Status", str(rec.status)),
-        ("Dataset", cfg.dataset.label() if cfg else "?"),
+        ("Dataset", dataset_label(cfg.dataset) if cfg else "?"),
         ("Task", str(rec.task or "?")),
         ("Model", model_label(cfg.model) if cfg else "?"),
         ("Search method", method_label(cfg.method) if cfg else "?"),
