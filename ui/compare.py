@@ -557,7 +557,7 @@ def seeds_finished(r) -> str:
 
 def test_header(table: pd.DataFrame) -> str:
     """The test column's header: which uncertainty its interval is (`test_note` says more)."""
-    kinds = {k for k in table["test_interval"] if k}
+    kinds = {k for k in table["test_interval"] if isinstance(k, str)}  # no test: None or NaN
     if kinds == {"wilson"}:
         return "test (95 % Wilson)"
     if kinds == {"seeds"}:
@@ -567,7 +567,7 @@ def test_header(table: pd.DataFrame) -> str:
 
 def test_note(table: pd.DataFrame) -> str | None:
     """What the test interval is, under the table."""
-    kinds = {k for k in table["test_interval"] if k}
+    kinds = {k for k in table["test_interval"] if isinstance(k, str)}  # no test: None or NaN
     if kinds == {"wilson"}:
         rows = int(table["n_test"].dropna().iloc[0])
         return (
