@@ -18,6 +18,7 @@ import numpy as np
 
 from tuning.analysis.rundata import RunData
 from tuning.execution.advisor import (
+    ADVISOR_ENDED,
     CONSECUTIVE,
     GP_TOP,
     MIN_TRIALS,
@@ -34,7 +35,16 @@ from tuning.execution.advisor import (
 )
 from tuning.methods import get_method
 
-__all__ = ["Advice", "Point", "Rule", "Tracker", "advise", "rule_of", "tracker_for"]
+__all__ = [
+    "ADVISOR_ENDED",
+    "Advice",
+    "Point",
+    "Rule",
+    "Tracker",
+    "advise",
+    "rule_of",
+    "tracker_for",
+]
 
 NOISE = "CV noise"
 

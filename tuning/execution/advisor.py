@@ -197,3 +197,50 @@ class Tracker:
             back = n - window(n)
             gain = float(goodness[n - 1] - goodness[back - 1]) if back >= 1 else None
         return Point(n, trials[n - 1].number, float(sign * goodness[n - 1]), gain, noise)
+
+
+class FlatWatch:
+    """The engine's side of `stop_when_flat`: after each trial, whether the advisor says stop.
+
+    Cheap between checkpoints (a count of the complete trials, no copy); at a checkpoint it
+    computes the new point (one GP fit for the regret rule). The rule is picked at the first
+    checkpoint, from the search space, the pruner and the fold scores of the best trial."""
+
+    def __init__(self, *, maximize: bool, categorical_only: bool, pruned: bool) -> None:
+        self.maximize, self.categorical_only, self.pruned = maximize, categorical_only, pruned
+        self.tracker: Tracker | None = None
+        self.seen = 0  # complete trials at the last look
+
+    def check(self, complete: Sequence[FrozenTrial]) -> Point | None:
+        """The point at which the advisor stops, given the run's complete trials; None: go on."""
+        n = len(complete)
+        marks = checkpoints(n)
+        if not marks or (self.seen and checkpoints(self.seen)[-1:] == marks[-1:]):
+            self.seen = n
+            return None
+        self.seen = n
+        trials = sorted(complete, key=lambda t: t.number)
+        if self.tracker is None:
+            sign = 1.0 if self.maximize else -1.0
+            best = max(trials, key=lambda t: sign * t.values[0])
+            rule, _ = pick_rule(
+                categorical_only=self.categorical_only, pruned=self.pruned, population=False,
+                multi_objective=False,
+                has_folds=cv_error(TrialMetrics.of(best).fold_scores) is not None,
+            )  # fmt: skip
+            self.tracker = Tracker(rule, self.maximize)
+        points = self.tracker.update(trials, until_stop=True)
+        at = stop_index(points)
+        return points[at] if at is not None else None
+
+
+ADVISOR_ENDED = "Stopped by the stop advisor"  # how the message of a run it ended begins
+
+
+def flat_reason(point: Point) -> str:
+    """The run's end, as its status message says it."""
+    noise = f"the CV noise (±{point.noise:.2g})" if point.noise else "zero (no new best)"
+    return (
+        f"{ADVISOR_ENDED} at trial {point.trial}: further trials were unlikely "
+        f"to gain more than {noise}."
+    )
