@@ -8,6 +8,9 @@ computes only the checkpoints its new trials reached, within LIVE_BUDGET_S.
 
 from __future__ import annotations
 
+import time
+
+import pandas as pd
 import streamlit as st
 
 from tuning.analysis import advisor
@@ -16,6 +19,8 @@ from tuning.plots.advisor import advisor_figure
 from ui import registry, text
 
 LIVE_BUDGET_S = 0.3  # seconds of GP fits per Live monitor refresh while the run works
+COMPARE_BUDGET_S = 5.0  # seconds of GP fits per look at Compare (over all its runs)
+ENDED_BUDGET_S = 3.0  # ...and per look at an ended run (its later looks add the rest)
 CHART_HEIGHT = 300
 
 
@@ -41,9 +46,9 @@ def live(snap) -> None:
     message = snap.record.message or ""
     if message.startswith(advisor.ADVISOR_ENDED):
         st.success(text.md(message), icon=":material/trending_flat:")
-    # A finished run is drawn whole once (then every point is cached); a working one gets a
-    # bounded share of each refresh, and the rest on the next ones.
-    budget = LIVE_BUDGET_S if run.working else None
+    # Each look computes a bounded share of the checkpoints (GP fits), the rest on the next
+    # ones; the points stay cached for the life of the process.
+    budget = LIVE_BUDGET_S if run.working else ENDED_BUDGET_S
     with st.spinner("The stop advisor is fitting its model…"):
         advice = advisor.advise(run, tracker(run), budget_s=budget)
     left, right = st.columns([2, 3])
@@ -58,9 +63,59 @@ def live(snap) -> None:
             st.caption("This run stops by itself when the advisor says so (Stop when flat).")
         st.caption(text.md(advice.rule_text))
         if advice.pending:
-            st.caption(f"{text.plural(advice.pending, 'check')} still to compute.")
+            st.caption(
+                f"{text.plural(advice.pending, 'check')} still to compute: they are added at "
+                "each refresh of this page."
+            )
     if advice.points:
         right.plotly_chart(
             advisor_figure(advice, live=True, height=CHART_HEIGHT), key="chart_advisor",
             config={"displaylogo": False},
         )  # fmt: skip
+
+
+def compare(info) -> None:
+    """Compare: per method, the trial at which the stop advisor would have stopped its
+    finished runs and what stopping there would have lost, as medians over the seeds."""
+    advice: dict[str, list[advisor.Advice]] = {}
+    t0, pending = time.perf_counter(), 0
+    for r in info.runs:
+        if r["status"] != "finished":
+            continue
+        run = registry.live_run(r["run"]).read()
+        left = max(0.0, COMPARE_BUDGET_S - (time.perf_counter() - t0))
+        a = advisor.advise(run, tracker(run), budget_s=left, until_stop=True)
+        pending += bool(a.pending)
+        advice.setdefault(r["method"], []).append(a)
+    rows = [r for r in advisor.by_method(advice) if r.runs]
+    if not rows and not pending:
+        return
+    st.markdown("**Where the stop advisor would have stopped** (median over the seeds' runs)")
+    if rows:
+        st.dataframe(stops_table(rows), hide_index=True, width="stretch")
+        st.caption(
+            "Trials saved: the share of a run's trials after the stop (0 where the advisor "
+            "would have run on); score lost: the final best against the best at the stop, in "
+            "CV score units, beside the CV standard deviation of the final best across folds."
+        )
+    if pending:
+        st.caption(
+            f"{text.plural(pending, 'run')} still to judge: the advisor's model is fitted a "
+            "few seconds at each look at this page."
+        )
+
+
+def stops_table(rows: list[advisor.MethodStops]) -> pd.DataFrame:
+    def num(x, fmt: str) -> str:
+        return "–" if x is None else format(x, fmt)
+
+    return pd.DataFrame({
+        "Method": [r.label for r in rows],
+        "Runs it would stop": [f"{r.stopped} of {r.runs}" for r in rows],
+        "Stop at trial (median)": [num(r.stop_trial, ".0f") for r in rows],
+        "Trials saved (median)": [num(r.saved, ".0%") for r in rows],
+        "Score lost (median)": [num(r.loss, ".4f") for r in rows],
+        "CV std of final best": [num(r.std, ".4f") for r in rows],
+        "Lost > 1 CV std": [f"{r.beyond_std} of {r.runs}" for r in rows],
+        "Rule": [", ".join(r.rules) for r in rows],
+    })  # fmt: skip

@@ -10,12 +10,16 @@ from app_support import (
     finished_run,
     fresh_data,  # noqa: F401  (fixture, used by pytestmark)
     ok,
+    storage,
     texts,
 )
 
+from tuning.core.config import DatasetRef, RunConfig
 from tuning.plots.advisor import TITLE
+from tuning.runs import experiments as ex
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
+COMPARE = "app_pages/compare.py"
 
 
 def test_short_run_says_how_many_more_trials_the_advisor_needs():
@@ -39,3 +43,16 @@ def test_run_stopped_when_flat_shows_its_reason_sentence_and_chart():
     names = [t["name"] for t in fig["data"]]
     assert "CV noise of the best" in names and len(names) == 2
     assert fig["layout"]["xaxis"]["title"]["text"] == "trial"
+
+
+def test_compare_shows_where_each_method_would_have_stopped():
+    base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=30, cv_folds=3, n_jobs=1)
+    name = ex.create_experiment(
+        ex.ExperimentConfig(base=base, methods=("random", "tpe"), target=0.9), storage()
+    )
+    ex.run_experiment(name, storage())
+    at = ok(app(COMPARE))
+    table = next(d.value for d in at.dataframe if "Stop at trial (median)" in d.value)
+    assert list(table["Method"]) == ["Random search", "Bayesian (TPE)"]
+    assert set(table["Runs it would stop"]) <= {"0 of 1", "1 of 1"}
+    assert any("Trials saved" in c for c in texts(at.caption))

@@ -242,3 +242,70 @@ def _with_sentence(a: Advice, run: RunData) -> Advice:
             f"the advisor waits for {CONSECUTIVE} checks in a row."
         )
     return replace(a, sentence=sentence)
+
+
+# -- several runs: where each method's runs could have stopped ----------------------------------
+@dataclass(frozen=True)
+class MethodStops:
+    """The stop advisor over one method's runs (one per seed): medians over those runs."""
+
+    method: str
+    label: str  # the method as people read it ("Bayesian (TPE)")
+    runs: int  # runs judged (with enough complete trials)
+    stopped: int  # of which the advisor would have stopped before the end
+    stop_trial: float | None  # median trial at which it would have stopped (stopped runs)
+    saved: float | None  # median share of each run's trials after the stop (0 where it ran on)
+    loss: float | None  # median best score lost by stopping there (0 where it ran on)
+    std: float | None  # median CV std of the final best (the noise the loss is read against)
+    beyond_std: int  # runs where stopping lost more than one CV std of the final best
+    rules: tuple[str, ...]  # the rules used (regret bound, plateau)
+
+
+def by_method(advice: dict[str, list[Advice]]) -> list[MethodStops]:
+    """Per method, where its runs' advisor would have stopped and what it would have lost,
+    as medians over its runs (runs it could not judge are left out)."""
+    out = []
+    for method, items in advice.items():
+        judged = [a for a in items if a.applies and a.needs is None and a.points and not a.pending]
+        stopped = [a for a in judged if a.stop is not None]
+        out.append(MethodStops(
+            method=method, label=_method_label(method), runs=len(judged),
+            stopped=len(stopped),
+            stop_trial=_median([a.stop.trial for a in stopped]),
+            saved=_median([a.saved or 0.0 for a in judged]),
+            loss=_median([a.loss or 0.0 for a in judged]),
+            std=_median([a.final_std for a in judged if a.final_std is not None]),
+            beyond_std=sum(1 for a in stopped if a.lost_beyond_std),
+            rules=tuple(sorted({a.rule.value for a in judged if a.rule is not None})),
+        ))  # fmt: skip
+    return out
+
+
+def _method_label(method: str) -> str:
+    try:
+        return get_method(method).label
+    except Exception:  # noqa: BLE001 - a method this version does not know keeps its name
+        return method
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def stops_sentence(rows: list[MethodStops], label: str) -> str:
+    """One sentence over the methods: the run's share saved and what it lost, in words."""
+    parts = []
+    for r in rows:
+        if not r.runs:
+            continue
+        if not r.stopped:
+            parts.append(f"{r.label}: the advisor would not have stopped any of its {r.runs} runs")
+            continue
+        lost = "nothing" if not r.loss else f"{_fmt(r.loss)} of {label}"
+        std = f" (CV std of the final best {_fmt(r.std)})" if r.std else ""
+        parts.append(
+            f"{r.label}: it would have stopped {r.stopped} of {r.runs} runs, at trial "
+            f"{r.stop_trial:.0f} on the median run, saving {r.saved:.0%} of the trials and "
+            f"losing {lost}{std}; {r.beyond_std} lost more than one CV std"
+        )
+    return "; ".join(parts) + "." if parts else ""
