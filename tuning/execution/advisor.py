@@ -25,6 +25,8 @@ planned for 6.0): replacing it costs this file.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import threading
 import time
@@ -119,13 +121,32 @@ def pick_rule(
     return (Rule.PLATEAU, why) if why else (Rule.REGRET, None)
 
 
+class _Quiet(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+@contextlib.contextmanager
+def _quiet_gp():
+    """Silence the GP module's "kernel fit failed, default parameters used" warning while the
+    bound is computed: it falls back by itself, and the warning would interleave with a run's
+    progress on the console at every check."""
+    log = logging.getLogger("optuna._gp.gp")
+    quiet = _Quiet()
+    log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        log.removeFilter(quiet)
+
+
 def regret_bound(trials: Sequence[FrozenTrial], maximize: bool, seed: int = 0) -> float | None:
     """The bound on what further trials can still gain over the best of `trials` (complete,
     single-objective), or None where it cannot be computed (no common parameter, a GP that
     does not fit)."""
     # The terminator is deprecated since Optuna 4.9 and its evaluator is experimental: the
     # warnings say so on every call, which would flood a worker's console and the pages.
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _quiet_gp():
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", ExperimentalWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
