@@ -5,18 +5,23 @@ from __future__ import annotations
 import pytest
 from app_support import (
     LIVE,
+    NEW_RUN,
     app,
     charts,
     finished_run,
     fresh_data,  # noqa: F401  (fixture, used by pytestmark)
     ok,
+    runs,
     storage,
     texts,
+    wait_until_idle,
 )
 
 from tuning.core.config import DatasetRef, RunConfig
 from tuning.plots.advisor import TITLE
 from tuning.runs import experiments as ex
+from tuning.store.run import StoredRun
+from ui import state
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
 COMPARE = "app_pages/compare.py"
@@ -56,3 +61,23 @@ def test_compare_shows_where_each_method_would_have_stopped():
     assert list(table["Method"]) == ["Random search", "Bayesian (TPE)"]
     assert set(table["Runs it would stop"]) <= {"0 of 1", "1 of 1"}
     assert any("Trials saved" in c for c in texts(at.caption))
+
+
+def test_new_run_can_stop_when_flat_and_grid_search_is_not_offered_it():
+    at = app(NEW_RUN)
+    at.selectbox(key="model_classification").set_value("knn").run()
+    at.selectbox(key="method").set_value("random").run()
+    at.number_input(key="n_trials").set_value(4).run()
+    at.slider(key="cv_folds").set_value(3).run()
+    box = at.checkbox(key="stop_when_flat")
+    assert box.value is False and "CV noise" in box.help
+    box.check().run()
+    at.button(key="launch").click().run()
+    ok(at)
+    name = at.session_state[state.SELECTED_RUN]
+    wait_until_idle()
+    assert [r.name for r in runs()] == [name]
+    assert StoredRun.open(name).config().stop_when_flat is True
+    at = ok(app(NEW_RUN))
+    at.selectbox(key="method").set_value("grid").run()
+    assert not [c for c in at.checkbox if c.key == "stop_when_flat"]
