@@ -96,6 +96,18 @@ def test_the_plateau_rule_does_not_stop_a_rising_run():
     assert a.stop is None and "still improving" in a.sentence
 
 
+def test_a_study_without_fold_scores_stops_when_its_best_stands_still():
+    # Another tool's study: no fold scores, so no CV noise; its best stops moving at trial 4.
+    study = optuna.create_study(direction="maximize")
+    dist = {"x": FloatDistribution(0.0, 1.0)}
+    for i, v in enumerate([0.5, 0.6, 0.7, 0.8, 0.9] + [0.85] * 35):
+        study.add_trial(create_trial(params={"x": i / 40}, distributions=dist, value=v))
+    a = advisor.advise(load_run(study))
+    assert a.rule == advisor.Rule.PLATEAU and "no fold scores" in a.rule_text
+    assert a.stop is not None and a.stop.n == 30 and a.stop.noise is None and a.loss == 0
+    assert "has not improved over the last 20 complete trials" in a.sentence
+
+
 def test_a_tracker_computes_each_check_once():
     rng = np.random.default_rng(3)
     run = load_run(synthetic(0.9 + rng.normal(0, 0.001, 30), folds_spread=0.03))

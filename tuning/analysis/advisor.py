@@ -206,8 +206,13 @@ def _fmt(x: float) -> str:
 def _with_sentence(a: Advice, run: RunData) -> Advice:
     last = a.points[-1] if a.points else None
     if a.stop is not None:
-        noise = f"the {NOISE} (±{_fmt(a.stop.noise)})" if a.stop.noise else "zero"
-        head = f"further trials are unlikely to gain more than {noise}"
+        head = (
+            f"further trials are unlikely to gain more than the {NOISE} (±{_fmt(a.stop.noise)})"
+            if a.stop.noise
+            else f"the best {run.label} has not improved over the last {window(a.stop.n)} "
+            "complete trials (the trials keep no fold scores: there is no CV noise to weigh "
+            "a gain against)"
+        )
         if run.working:
             tail = f"the advisor would stop here (trial {a.stop.trial}, {a.used} trials)"
         else:
@@ -219,7 +224,8 @@ def _with_sentence(a: Advice, run: RunData) -> Advice:
         return replace(a, sentence=f"{head[0].upper()}{head[1:]}; {tail}.")
     if last is None:
         return replace(a, sentence="The stop advisor is still computing its first check.")
-    noise = f"the {NOISE} (±{_fmt(last.noise)})" if last.noise else "zero"
+    # The regret rule needs fold scores; a plateau without them weighs a gain against nothing.
+    noise = f"the {NOISE} (±{_fmt(last.noise)})" if last.noise else ""
     if last.gain is None:
         sentence = (
             f"The best {run.label} is still new: too few trials since its start to see a plateau."
@@ -230,16 +236,18 @@ def _with_sentence(a: Advice, run: RunData) -> Advice:
             f"after {last.n} complete trials), more than {noise}: the search is worth going on."
             if not last.flat
             else f"The bound on what further trials can gain ({_fmt(last.gain)}) is under "
-            f"{noise} once; the advisor waits for {CONSECUTIVE} checks in a row."
+            f"{noise} at one check; the advisor waits for {CONSECUTIVE} checks in a row."
         )
     else:
         sentence = (
             f"The best {run.label} rose by {_fmt(last.gain)} over the last {window(last.n)} "
-            f"complete trials (of {last.n}), more than {noise}: the search is still improving."
+            f"complete trials (of {last.n}){f', more than {noise}' if noise else ''}: the "
+            "search is still improving."
             if not last.flat
-            else f"The best {run.label} has stayed within {noise} over the last "
-            f"{window(last.n)} complete trials once; "
-            f"the advisor waits for {CONSECUTIVE} checks in a row."
+            else f"The best {run.label} has stayed "
+            f"{f'within {noise}' if noise else 'the same'} over the last "
+            f"{window(last.n)} complete trials at one check; the advisor waits for "
+            f"{CONSECUTIVE} checks in a row."
         )
     return replace(a, sentence=sentence)
 
