@@ -30,9 +30,11 @@ import optuna  # noqa: E402
 from tuning.analysis.advisor import advise  # noqa: E402
 from tuning.analysis.rundata import load_run  # noqa: E402
 from tuning.core.config import DatasetRef, RunConfig  # noqa: E402
+from tuning.execution.advisor import Tracker  # noqa: E402
 from tuning.models import get_model  # noqa: E402
 from tuning.runs.runner import create_run, execute  # noqa: E402
 from tuning.store.storage import open_storage  # noqa: E402
+from tuning.store.trials import ATTR, TrialMetrics  # noqa: E402
 
 optuna.logging.set_verbosity(optuna.logging.ERROR)
 
@@ -77,6 +79,50 @@ def run_all(cfgs: list[RunConfig], storage) -> tuple[int, float]:
     return made, time.perf_counter() - t0
 
 
+def refresh_cost(n: int) -> None:
+    """What the advisor adds to a Live monitor refresh on an n-trial run besides new points'
+    GP fits: its pass over the trials (no new point computed)."""
+    rng = np.random.default_rng(0)
+    study = optuna.create_study(direction="maximize")
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1),
+            "y": optuna.distributions.FloatDistribution(0, 1)}  # fmt: skip
+    for v in 0.9 + rng.normal(0, 0.01, n):
+        folds = TrialMetrics.scored(list(v + rng.normal(0, 0.02, 5))).to_attr()
+        study.add_trial(optuna.trial.create_trial(
+            params={"x": rng.uniform(), "y": rng.uniform()}, distributions=dist,
+            value=float(v), user_attrs={ATTR: folds},
+        ))  # fmt: skip
+    run = load_run(study)
+    tracker = Tracker(advise(run, budget_s=0.0).rule, True)
+    advise(run, tracker, budget_s=0.0)  # warm: the frame's derived tables
+    t0 = time.perf_counter()
+    advise(run, tracker, budget_s=0.0)
+    cached = time.perf_counter() - t0
+    print(f"Live refresh at {n:,} trials: {1000 * cached:.0f} ms besides new points' fits (at "
+          "most one past the refresh's 0.3 s budget)")  # fmt: skip
+
+
+def fit_cost(n: int) -> None:
+    """The seconds of one checkpoint's GP fit at n complete trials (top trials capped)."""
+    from tuning.execution.advisor import regret_bound
+
+    rng = np.random.default_rng(0)
+    study = optuna.create_study(direction="maximize")
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1),
+            "y": optuna.distributions.FloatDistribution(0, 1)}  # fmt: skip
+    for v in 0.9 + rng.normal(0, 0.01, n):
+        study.add_trial(optuna.trial.create_trial(
+            params={"x": rng.uniform(), "y": rng.uniform()}, distributions=dist, value=float(v),
+        ))  # fmt: skip
+    trials = study.get_trials(deepcopy=False)
+    regret_bound(trials[:20], True)  # the first call imports torch: not counted
+    t0 = time.perf_counter()
+    regret_bound(trials, True)
+    print(
+        f"one check's GP fit at {n:,} complete trials: {1000 * (time.perf_counter() - t0):.0f} ms"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=24)
@@ -118,6 +164,9 @@ def main() -> None:
     print(f"runs the advisor never stopped: {int((saved == 0).sum())} of {len(rows)}")
     print(f"advisor time: {fit_s:.1f} s for {n_points} checkpoints "
           f"({1000 * fit_s / max(1, n_points):.0f} ms each, mostly the GP fit)")  # fmt: skip
+    for n in (100, 1000, 10_000):
+        fit_cost(n)
+    refresh_cost(10_000)
 
 
 if __name__ == "__main__":
