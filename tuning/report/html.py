@@ -54,6 +54,9 @@ from tuning.plots import pareto as pareto_plots
 from tuning.plots.advisor import advisor_figure
 from tuning.store.foreign import needs_config
 
+# Seconds of the stop advisor's GP fits a report may spend (one fit takes 0.1-1 s on a long
+# run); its section says how many checks were left out.
+ADVISOR_BUDGET_S = 10.0
 FIGURE_NOTES = {
     "advisor": "At each check (every 5 complete trials), what further trials could still gain "
     "against the CV noise of the best trial; the advisor stops once the line stays under the "
@@ -190,7 +193,7 @@ def build_report(
     return ReportData(
         run, imp, ranks, eff, stall, recs, an.overfitting(run), figs,
         datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), trade,
-        advice=stop_advisor.advise(run),
+        advice=stop_advisor.advise(run, budget_s=ADVISOR_BUDGET_S, until_stop=True),
     )  # fmt: skip
 
 
@@ -711,6 +714,10 @@ def _advisor_section(data: ReportData, figures: bool, shared_template: bool) -> 
             ("CV std of the final best", num(a.final_std, 2)),
             ("CV noise at the stop", "—" if a.stop.noise is None else f"±{num(a.stop.noise, 2)}"),
         ]  # fmt: skip
+    if a.pending:
+        rows.append(
+            ("checks not computed", f"{a.pending} (the report's time for the advisor ran out)")
+        )
     shown = []
     if figures and a.points:
         shown = [_embedded("advisor", advisor_figure(a, live=False), shared_template)]
