@@ -15,6 +15,7 @@ from tuning.analysis import advisor, load_run
 from tuning.core.config import RunConfig
 from tuning.core.errors import ConfigError
 from tuning.execution.advisor import MIN_TRIALS, cv_error, window
+from tuning.report.html import report_markdown
 from tuning.runs.runner import create_run, execute
 from tuning.store.run import StoredRun
 from tuning.store.runs import load_study
@@ -144,6 +145,10 @@ def test_stop_when_flat_ends_the_run_before_its_budget_with_the_reason(storage):
     # The page's advisor agrees with the engine on where it stopped.
     a = advisor.advise(load_run(load_study(name, storage)))
     assert a.stop is not None and f"trial {a.stop.trial}:" in record.message
+    # The report says where it stopped, in a section of its own.
+    md = report_markdown(load_study(name, storage))
+    assert "## Stop advisor: where the run could have stopped" in md
+    assert f"| would have stopped at | trial {a.stop.trial} (" in md
 
 
 def test_stop_when_flat_stops_every_worker(storage):
