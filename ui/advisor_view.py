@@ -51,9 +51,10 @@ def live(snap) -> None:
     budget = LIVE_BUDGET_S if run.working else ENDED_BUDGET_S
     with st.spinner("The stop advisor is fitting its model…"):
         advice = advisor.advise(run, tracker(run), budget_s=budget)
-    left, right = st.columns([2, 3])
+    left, right = st.columns([2, 3]) if advice.points else (st.container(), None)
     with left:
-        st.markdown("**Stop advisor**")
+        # How it decides, in the heading's tooltip: the page stays short.
+        st.markdown("**Stop advisor**", help=advice.rule_text)
         said = text.md(advice.sentence)
         if advice.stop is not None:
             st.success(said, icon=":material/check:")
@@ -61,13 +62,12 @@ def live(snap) -> None:
             st.info(said, icon=":material/timeline:")
         if run.config is not None and run.config.stop_when_flat and run.working:
             st.caption("This run stops by itself when the advisor says so (Stop when flat).")
-        st.caption(text.md(advice.rule_text))
         if advice.pending:
             st.caption(
                 f"{text.plural(advice.pending, 'check')} still to compute: they are added at "
                 "each refresh of this page."
             )
-    if advice.points:
+    if right is not None:
         right.plotly_chart(
             advisor_figure(advice, live=True, height=CHART_HEIGHT), key="chart_advisor",
             config={"displaylogo": False},
