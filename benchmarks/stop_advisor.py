@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import optuna  # noqa: E402
 
-from tuning.analysis.advisor import advise  # noqa: E402
+from tuning.analysis.advisor import advise, rule_of  # noqa: E402
 from tuning.analysis.rundata import load_run  # noqa: E402
 from tuning.core.config import DatasetRef, RunConfig  # noqa: E402
 from tuning.execution.advisor import Tracker  # noqa: E402
@@ -77,6 +77,22 @@ def run_all(cfgs: list[RunConfig], storage) -> tuple[int, float]:
         made += 1
         print(f"  ran {cfg.name}", flush=True)
     return made, time.perf_counter() - t0
+
+
+def _tracker(run, consecutive: int) -> Tracker:
+    return Tracker(rule_of(run)[0], run.maximize, consecutive)
+
+
+def variant(cfgs: list[RunConfig], storage, consecutive: int) -> None:
+    """The same runs judged with another number of flat checks in a row."""
+    saved, beyond = [], 0
+    for cfg in cfgs:
+        run = load_run(optuna.load_study(study_name=cfg.name, storage=storage))
+        a = advise(run, _tracker(run, consecutive), until_stop=True)
+        saved.append(a.saved or 0.0)
+        beyond += bool(a.lost_beyond_std)
+    print(f"with {consecutive} flat check(s) in a row instead: {np.median(saved):.0%} of trials "
+          f"saved on the median run, {beyond} of {len(cfgs)} lost more than one CV std")  # fmt: skip
 
 
 def refresh_cost(n: int) -> None:
@@ -129,6 +145,9 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", help="journal file to store the runs in and reuse")
+    ap.add_argument("--consecutive", type=int, nargs="+", default=[2, 1, 3],
+                    help="flat checks in a row before a stop: the first is the table's, the "
+                    "others get a summary line each")  # fmt: skip
     args = ap.parse_args()
     path = args.keep or str(Path(tempfile.mkdtemp()) / "advisor.log")
     storage = open_storage(path)
@@ -140,7 +159,7 @@ def main() -> None:
     for cfg in cfgs:
         run = load_run(optuna.load_study(study_name=cfg.name, storage=storage))
         t0 = time.perf_counter()
-        a = advise(run, until_stop=True)
+        a = advise(run, _tracker(run, args.consecutive[0]), until_stop=True)
         fit_s += time.perf_counter() - t0
         n_points += len(a.points)
         saved = a.saved or 0.0
@@ -164,6 +183,8 @@ def main() -> None:
     print(f"runs the advisor never stopped: {int((saved == 0).sum())} of {len(rows)}")
     print(f"advisor time: {fit_s:.1f} s for {n_points} checkpoints "
           f"({1000 * fit_s / max(1, n_points):.0f} ms each, mostly the GP fit)")  # fmt: skip
+    for k in args.consecutive[1:]:
+        variant(cfgs, storage, k)
     for n in (100, 1000, 10_000):
         fit_cost(n)
     refresh_cost(10_000)

@@ -144,7 +144,7 @@ def advise(
     numbers = run.complete["number"].to_numpy(dtype=np.int64)
     trials = [run.trial(int(k)) for k in numbers]
     points = tuple(tracker.update(trials, budget_s=budget_s, until_stop=until_stop))
-    at = stop_index(points)
+    at = stop_index(points, tracker.consecutive)
     stop = points[at] if at is not None else None
     pending = 0 if stop is not None and until_stop else len(checkpoints(n)) - len(points)
     return _advice(run, rule, why, points, stop, pending)

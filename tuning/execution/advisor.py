@@ -177,8 +177,9 @@ class Tracker:
     to `update` as the run grows; a point whose n-th trial changed is computed again.
     Thread-safe (a page's sessions share one per run)."""
 
-    def __init__(self, rule: Rule, maximize: bool) -> None:
+    def __init__(self, rule: Rule, maximize: bool, consecutive: int = CONSECUTIVE) -> None:
         self.rule, self.maximize = rule, maximize
+        self.consecutive = consecutive  # flat checks in a row before it stops (benchmarks vary it)
         self.points: dict[int, Point] = {}
         self.lock = threading.Lock()
         self.seconds = 0.0  # spent computing points (the GP fits), for who wants to know
@@ -205,7 +206,7 @@ class Tracker:
                     known = self.points[n] = self._point(trials, goodness, n)
                     new += 1
                 points.append(known)
-                if until_stop and stop_index(points) is not None:
+                if until_stop and stop_index(points, self.consecutive) is not None:
                     break
             self.seconds += time.perf_counter() - t0
             return points
@@ -259,7 +260,7 @@ class FlatWatch:
             )  # fmt: skip
             self.tracker = Tracker(rule, self.maximize)
         points = self.tracker.update(trials, until_stop=True)
-        at = stop_index(points)
+        at = stop_index(points, self.tracker.consecutive)
         return points[at] if at is not None else None
 
 
