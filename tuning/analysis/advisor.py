@@ -36,15 +36,9 @@ from tuning.execution.advisor import (
 from tuning.methods import get_method
 
 __all__ = [
-    "ADVISOR_ENDED",
-    "Advice",
-    "Point",
-    "Rule",
-    "Tracker",
-    "advise",
-    "rule_of",
-    "tracker_for",
-]
+    "ADVISOR_ENDED", "Advice", "MethodStops", "Point", "Rule", "Tracker", "advise", "by_method",
+    "rule_of", "rule_text", "tracker_for",
+]  # fmt: skip
 
 NOISE = "CV noise"
 
@@ -298,22 +292,3 @@ def _method_label(method: str) -> str:
 
 def _median(values: list[float]) -> float | None:
     return float(np.median(values)) if values else None
-
-
-def stops_sentence(rows: list[MethodStops], label: str) -> str:
-    """One sentence over the methods: the run's share saved and what it lost, in words."""
-    parts = []
-    for r in rows:
-        if not r.runs:
-            continue
-        if not r.stopped:
-            parts.append(f"{r.label}: the advisor would not have stopped any of its {r.runs} runs")
-            continue
-        lost = "nothing" if not r.loss else f"{_fmt(r.loss)} of {label}"
-        std = f" (CV std of the final best {_fmt(r.std)})" if r.std else ""
-        parts.append(
-            f"{r.label}: it would have stopped {r.stopped} of {r.runs} runs, at trial "
-            f"{r.stop_trial:.0f} on the median run, saving {r.saved:.0%} of the trials and "
-            f"losing {lost}{std}; {r.beyond_std} lost more than one CV std"
-        )
-    return "; ".join(parts) + "." if parts else ""
