@@ -109,6 +109,17 @@ def test_a_study_without_fold_scores_stops_when_its_best_stands_still():
     assert "has not improved over the last 20 complete trials" in a.sentence
 
 
+def test_per_method_medians_count_the_runs_it_would_not_stop_as_saving_nothing():
+    rng = np.random.default_rng(4)
+    flat = advisor.advise(load_run(synthetic(0.9 + rng.normal(0, 0.001, 60), folds_spread=0.03)))
+    rising = advisor.advise(load_run(synthetic(np.linspace(0.3, 0.9, 60), folds_spread=0.004)))
+    short = advisor.advise(load_run(synthetic(np.full(10, 0.9), folds_spread=0.02)))
+    (row,) = advisor.by_method({"tpe": [flat, rising, short]})
+    assert (row.label, row.runs, row.stopped, row.beyond_std) == ("Bayesian (TPE)", 2, 1, 0)
+    assert row.stop_trial == flat.stop.trial
+    assert row.saved == pytest.approx(flat.saved / 2)  # the median of (saved, 0)
+
+
 def test_a_tracker_computes_each_check_once():
     rng = np.random.default_rng(3)
     run = load_run(synthetic(0.9 + rng.normal(0, 0.001, 30), folds_spread=0.03))
