@@ -19,7 +19,7 @@ from tuning.plots.advisor import advisor_figure
 from ui import registry, text
 
 LIVE_BUDGET_S = 0.3  # seconds of GP fits per Live monitor refresh while the run works
-COMPARE_BUDGET_S = 5.0  # seconds of GP fits per look at Compare (over all its runs)
+COMPARE_BUDGET_S = 2.0  # seconds of GP fits per look at Compare (over all its runs)
 ENDED_BUDGET_S = 3.0  # ...and per look at an ended run (its later looks add the rest)
 CHART_HEIGHT = 300
 
