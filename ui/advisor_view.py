@@ -9,6 +9,7 @@ computes only the checkpoints its new trials reached, within LIVE_BUDGET_S.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
@@ -39,39 +40,53 @@ def tracker(run: RunData) -> advisor.Tracker:
     return known
 
 
-def live(snap) -> None:
-    """The Live monitor's stop advisor: its sentence, its chart over trials once it has points,
-    and, where the advisor ended the run, the recorded reason."""
+def live(snap) -> Callable[[], None]:
+    """The Live monitor's stop advisor, in its place under the metrics: the reason the run
+    ended where the advisor ended it, then its sentence and chart from the points computed so
+    far. Returns what completes it once the page's charts are drawn: the new points' GP fits
+    (bounded per look), redrawn in the same place, so that no fit delays the first charts."""
     run = snap.run
     message = snap.record.message or ""
     if message.startswith(advisor.ADVISOR_ENDED):
         st.success(text.md(message), icon=":material/trending_flat:")
-    # Each look computes a bounded share of the checkpoints (GP fits), the rest on the next
-    # ones; the points stay cached for the life of the process.
-    budget = LIVE_BUDGET_S if run.working else ENDED_BUDGET_S
-    with st.spinner("The stop advisor is fitting its model…"):
-        advice = advisor.advise(run, tracker(run), budget_s=budget)
-    left, right = st.columns([2, 3]) if advice.points else (st.container(), None)
-    with left:
-        # How it decides, in the heading's tooltip: the page stays short.
-        st.markdown("**Stop advisor**", help=advice.rule_text)
-        said = text.md(advice.sentence)
-        if advice.stop is not None:
-            st.success(said, icon=":material/check:")
-        else:
-            st.info(said, icon=":material/timeline:")
-        if run.config is not None and run.config.stop_when_flat and run.working:
-            st.caption("This run stops by itself when the advisor says so (Stop when flat).")
-        if advice.pending:
-            st.caption(
-                f"{text.plural(advice.pending, 'check')} still to compute: they are added at "
-                "each refresh of this page."
-            )
-    if right is not None:
-        right.plotly_chart(
-            advisor_figure(advice, live=True, height=CHART_HEIGHT), key="chart_advisor",
-            config={"displaylogo": False},
-        )  # fmt: skip
+    slot = st.empty()
+    known = tracker(run)
+    first = advisor.advise(run, known, budget_s=0.0)
+    _draw(slot, first, run, "chart_advisor")
+
+    def later() -> None:
+        if not first.pending:
+            return
+        # Each look computes a bounded share of the checks; the rest come on the next ones.
+        budget = LIVE_BUDGET_S if run.working else ENDED_BUDGET_S
+        advice = advisor.advise(run, known, budget_s=budget)
+        if advice.points != first.points:
+            _draw(slot, advice, run, "chart_advisor_more")  # a key of its own in this run
+
+    return later
+
+
+def _draw(slot, advice: advisor.Advice, run: RunData, key: str) -> None:
+    with slot.container():
+        left, right = st.columns([2, 3]) if advice.points else (st.container(), None)
+        with left:
+            # How it decides, in the heading's tooltip: the page stays short.
+            st.markdown("**Stop advisor**", help=advice.rule_text)
+            said = text.md(advice.sentence)
+            if advice.stop is not None:
+                st.success(said, icon=":material/check:")
+            else:
+                st.info(said, icon=":material/timeline:")
+            if run.config is not None and run.config.stop_when_flat and run.working:
+                st.caption("This run stops by itself when the advisor says so (Stop when flat).")
+            if advice.pending:
+                st.caption(
+                    f"{text.plural(advice.pending, 'check')} still to compute: they are added "
+                    "at each refresh of this page."
+                )
+        if right is not None:
+            right.plotly_chart(advisor_figure(advice, live=True, height=CHART_HEIGHT), key=key,
+                               config={"displaylogo": False})  # fmt: skip
 
 
 def compare(info) -> None:

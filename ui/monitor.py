@@ -104,7 +104,7 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None):
     _status_line(snap, status, here)
     _queue(snap.name)
     _metrics(snap)
-    advisor_view.live(snap)
+    advise_later = advisor_view.live(snap)  # its model's fits come after the charts
     # A held-out test score is the run's last word: none is shown while the run still works
     # (one kept from an earlier end of a resumed run would read as this run's result).
     ended = not (here or status in (RunStatus.RUNNING, RunStatus.QUEUED))
@@ -116,6 +116,7 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None):
     if snap.front is not None:
         _tradeoffs(snap, figs, ended)
     slot = _charts(snap, figs)
+    advise_later()
     _details(snap, ended)
     return slot
 
