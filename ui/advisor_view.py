@@ -16,6 +16,7 @@ import streamlit as st
 
 from tuning.analysis import advisor
 from tuning.analysis.rundata import RunData
+from tuning.core.enums import RunStatus
 from tuning.plots.advisor import advisor_figure
 from ui import registry, text
 
@@ -47,7 +48,8 @@ def live(snap) -> Callable[[], None]:
     (bounded per look), redrawn in the same place, so that no fit delays the first charts."""
     run = snap.run
     message = snap.record.message or ""
-    if message.startswith(advisor.ADVISOR_ENDED):
+    # A resumed run keeps its last message until it ends again: only a finished run's counts.
+    if snap.record.status == RunStatus.FINISHED and message.startswith(advisor.ADVISOR_ENDED):
         st.success(text.md(message), icon=":material/trending_flat:")
     slot = st.empty()
     known = tracker(run)
