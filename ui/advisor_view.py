@@ -27,13 +27,15 @@ CHART_HEIGHT = 300
 
 
 @st.cache_resource(show_spinner=False)
-def _trackers() -> dict[tuple[str, str], advisor.Tracker]:
-    """One tracker per (storage, run) for the life of the process, shared by every session."""
+def _trackers() -> dict[tuple[str, str, str | None], advisor.Tracker]:
+    """One tracker per run for the life of the process, shared by every session: keyed by its
+    storage, name and creation time (a run deleted and made again under its name starts
+    afresh)."""
     return {}
 
 
 def tracker(run: RunData) -> advisor.Tracker:
-    key = (registry.storage_url(), run.name)
+    key = (registry.storage_url(), run.name, run.record.created_at)
     known = _trackers().get(key)
     rule = advisor.rule_of(run)[0]
     if known is None or known.rule != rule or known.maximize != run.maximize:
