@@ -289,6 +289,7 @@ def budget_section(
     )  # fmt: skip
     folds = c[2].slider("CV folds", min_value=2, max_value=10, value=5, key="cv_folds",
                         help="Cross-validation folds per trial")  # fmt: skip
+    flat = stop_when_flat_input(method)
     c = st.columns(3)
     choices = scoring_choices(task, n_classes)
     scoring = c[0].selectbox(
@@ -311,6 +312,7 @@ def budget_section(
         "scoring": scoring,
         "seed": int(seed),
         "name": name.strip() or None,
+        "stop_when_flat": flat,
         **more,
         "cluster": cluster,
     }
@@ -327,6 +329,20 @@ def trials_input(where: Any, method: MethodChoice, model: ModelSpec, space: Sear
     return where.number_input(
         "Trials", min_value=1, max_value=100_000, value=30, step=1, key="n_trials",
         help="How many configurations to try (with a time limit too, whichever comes first)",
+    )  # fmt: skip
+
+
+def stop_when_flat_input(method: MethodChoice) -> bool:
+    """End the run early when the stop advisor finds it flat; not offered where the search
+    must run whole (a grid, a population)."""
+    if method.spec.enumerates_grid or method.spec.runs_itself:
+        return False
+    return st.checkbox(
+        "Stop when flat", value=False, key="stop_when_flat",
+        help="End the run before its budget once the stop advisor finds that further trials "
+        "are unlikely to gain more than the CV noise (its bound on what is left to gain stays "
+        "under the noise of the best trial). The best is then refit and tested as at any end, "
+        "and Live monitor says why the run ended. Not for multi-objective runs.",
     )  # fmt: skip
 
 

@@ -20,6 +20,9 @@ Modules, each importing only those above it:
 - baseline          did tuning pay off: defaults_score(run) (the library defaults in the run),
                     gain_over_defaults(run) -> Gain (paired interval, within_noise, sentence),
                     why_no_gain(run)
+- advisor           the stop advisor (`from tuning.analysis import advisor`): advise(run) -> Advice
+                    (regret bound or plateau against the CV noise per checkpoint, where the run
+                    could have stopped, what that lost, the sentence), by_method over runs
 - recommendations   recommend(run) (plain-language advice), refined_config (applies it)
 - pareto            multi-objective runs: ParetoFront (incremental), front_mask, reference_point,
                     hypervolume, hypervolume_history, tradeoff (`from tuning.analysis import pareto`)

@@ -7,6 +7,7 @@ from typing import Any
 
 import optuna
 
+from tuning.analysis.advisor import ADVISOR_ENDED
 from tuning.core.errors import UserError
 from tuning.runs.front import RunRecord, RunSummary, front_numbers
 
@@ -46,7 +47,8 @@ def format_summary(
         + ", ".join(f"{v} {k}" for k, v in sorted(s.counts.items()))
         + ")",
     ]
-    if s.message and s.status != "finished":
+    # A finished run's message is news only where the stop advisor ended it before its budget.
+    if s.message and (s.status != "finished" or s.message.startswith(ADVISOR_ENDED)):
         lines.append(f"Note:       {s.message}")
     if s.best_value is None:
         lines.append("Best:       no trial completed")

@@ -175,6 +175,10 @@ class RunConfig:
     # against (tuning/execution/baseline.py). A configuration saved before this setting existed
     # reads as False: such a run has no baseline, and none is made up for it.
     defaults_baseline: bool = True
+    # End the run by itself when the stop advisor finds that further trials are unlikely to
+    # gain more than the CV noise (tuning/execution/advisor.py); a normal, finished end. A
+    # configuration saved before this setting existed reads as False (runs to its budget).
+    stop_when_flat: bool = False
 
     @property
     def multi_objective(self) -> bool:

@@ -17,13 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import optuna
-from optuna.pruners import BasePruner
+from optuna.pruners import BasePruner, NopPruner
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
 from tuning.core.config import RunConfig
 from tuning.core.enums import STOPPED_BY_USER, RunStatus
 from tuning.evaluation.objective import StopRequested
+from tuning.execution.advisor import FlatWatch, flat_reason
 from tuning.execution.claims import BudgetSpent, claim_trials
 from tuning.execution.lifecycle import recover_stale_trials
 from tuning.execution.session import Outcome, RunSession, has_complete
@@ -74,7 +75,7 @@ def optimize(
     study.pruner = make_pruner()
     first = session.worker_index in (None, 0)  # the pool's first worker, or a lone one
     claim_trials(study, session.config.n_trials, grid, take_queued=grid or first)
-    guard = TrialGuard(session)
+    guard = TrialGuard(session, flat=flat_watch(session))
     outcome = Outcome(RunStatus.FINISHED, SPENT)
     with session.working() as heart:
         # The library defaults, where they are not a trial, are scored beside the trials by
@@ -136,9 +137,23 @@ def end_spent(session: RunSession) -> RunStatus:
     return RunStatus.FINISHED
 
 
+def flat_watch(session: RunSession) -> FlatWatch | None:
+    """The stop advisor's watch where the run stops when flat (after the sampler and pruner
+    are set: a pruned search is judged by the plateau rule)."""
+    if not session.config.stop_when_flat or session.config.multi_objective:
+        return None
+    params = [p for p in session.prep.space.params if p.enabled]
+    return FlatWatch(
+        maximize=session.study.direction == optuna.study.StudyDirection.MAXIMIZE,
+        categorical_only=bool(params) and all(p.kind == "categorical" for p in params),
+        pruned=not isinstance(session.study.pruner, NopPruner),
+    )
+
+
 @dataclass
 class TrialGuard:
-    """After each trial: honour Stop, count failures in a row, look for dead workers.
+    """After each trial: honour Stop, count failures in a row, look for dead workers, and
+    where the run stops when flat, ask the stop advisor.
 
     Called from the objective's wrapper rather than as an Optuna callback, because Optuna
     re-reads and deep-copies the trial for every callback (a third of the runner's own cost
@@ -149,6 +164,7 @@ class TrialGuard:
     in_a_row: int = 0
     message: str | None = None  # set when too many failed in a row: the run fails with it
     checked: float = field(default_factory=time.time)
+    flat: FlatWatch | None = None
 
     def wrap(self, objective: Callable, running: set[int]) -> Callable[[optuna.Trial], float]:
         """The objective as Optuna calls it: the trial is listed as running (the heartbeat
@@ -190,10 +206,23 @@ class TrialGuard:
                 study.stop()
         else:
             self.in_a_row = 0
+            if self.flat is not None and reason is None:
+                self.ask_advisor()
         if time.time() - self.checked > STALE_S:  # other workers may have died
             self.checked = time.time()
             with contextlib.suppress(Exception):  # a storage hiccup must not fail this trial
                 recover_stale_trials(session.run, session.config.retries)
+
+    def ask_advisor(self) -> None:
+        """Stop every worker when the stop advisor finds the run flat. The trial that just
+        returned is not complete in the storage yet: it counts at the next look."""
+        study = self.session.study
+        # The advice is an extra: a storage hiccup or a GP that fails must not fail the trial.
+        with contextlib.suppress(Exception):
+            point = self.flat.check(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+            if point is not None:
+                self.session.run.stop_flat(flat_reason(point))
+                study.stop()
 
 
 def nan_reason(value: object) -> str | None:
@@ -212,6 +241,9 @@ def how_it_ended(session: RunSession, outcome: Outcome, guard: TrialGuard, grid:
         return outcome
     if guard.message:
         return Outcome(RunStatus.FAILED, guard.message)
+    # The stop advisor ended the run (this worker's or another's): a normal end, tested as one.
+    if session.config.stop_when_flat and (reason := session.run.flat_stop):
+        return Outcome(RunStatus.FINISHED, reason)
     if session.stop.is_set():
         return Outcome(RunStatus.STOPPED, "Stopped by the user; resume to continue.")
     if not has_complete(session.study) and (last := last_failure(session.study)):

@@ -41,6 +41,7 @@ import plotly.graph_objects as go
 from markupsafe import Markup
 
 from tuning import analysis as an
+from tuning.analysis import advisor as stop_advisor
 from tuning.analysis.live import FrontTracker, FrontView
 from tuning.core.enums import BudgetKind
 from tuning.core.objectives import Objective
@@ -51,9 +52,16 @@ from tuning.methods.words import method_in_words
 from tuning.models import model_label
 from tuning.plots import figures as plots
 from tuning.plots import pareto as pareto_plots
+from tuning.plots.advisor import advisor_figure
 from tuning.store.foreign import needs_config
 
+# Seconds of the stop advisor's GP fits a report may spend (one fit takes 0.1-1 s on a long
+# run); its section says how many checks were left out.
+ADVISOR_BUDGET_S = 10.0
 FIGURE_NOTES = {
+    "advisor": "At each check (every 5 complete trials), what further trials could still gain "
+    "against the CV noise of the best trial; the advisor stops once the line stays under the "
+    "noise.",
     "importance": "How much each parameter drove reaching the top 10% of scores. The bars give "
     "the 5-95% range over bootstrap resamples of the trials: overlapping bars mean the data "
     "cannot tell the two parameters apart.",
@@ -161,6 +169,7 @@ class ReportData:
     figures: dict[str, go.Figure] = field(default_factory=dict)
     generated_at: str = ""
     tradeoffs: FrontView | None = None  # multi-objective runs
+    advice: stop_advisor.Advice | None = None  # the stop advisor (None: not computed)
 
     @property
     def title(self) -> str:
@@ -185,6 +194,7 @@ def build_report(
     return ReportData(
         run, imp, ranks, eff, stall, recs, an.overfitting(run), figs,
         datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), trade,
+        advice=stop_advisor.advise(run, budget_s=ADVISOR_BUDGET_S, until_stop=True),
     )  # fmt: skip
 
 
@@ -532,11 +542,11 @@ def _plotly_loader(template: dict | None) -> str:
         "window.plotlyTemplate=" + json.dumps(template) + ";"
         "window.plotlyReady=(async function(){"
         'if(typeof DecompressionStream==="undefined"){throw new Error("This browser cannot '
-        'unpack the embedded charts: open the report in a current Chrome, Edge, Firefox or '
+        "unpack the embedded charts: open the report in a current Chrome, Edge, Firefox or "
         'Safari.");}'
         f'var b=atob("{plotly_js_packed()}");'
         "var a=new Uint8Array(b.length);for(var i=0;i<b.length;i++){a[i]=b.charCodeAt(i);}"
-        "var s=new Blob([a]).stream().pipeThrough(new DecompressionStream(\"gzip\"));"
+        'var s=new Blob([a]).stream().pipeThrough(new DecompressionStream("gzip"));'
         "(0,eval)(await new Response(s).text());})();"
     )
 
@@ -645,6 +655,7 @@ def report_sections(
     out.append(Section("top", "Top 10 configurations",
                        {"table": Table.of(_top_table(data)), "figures": figs(SECTIONS_FIGURES["best"])}))  # fmt: skip
     out.append(_efficiency_section(data, figs(SECTIONS_FIGURES["efficiency"])))
+    out.append(_advisor_section(data, figures, shared_template))
     out.append(_impact_section(data, figs(SECTIONS_FIGURES["impact"])))
     recs = data.recommendations
     out.append(Section("recommendations", "Recommendations",
@@ -684,6 +695,35 @@ def _efficiency_section(data: ReportData, figures: list[EmbeddedFigure]) -> Sect
     return Section("efficiency", "Tuning efficiency", {
         "message": eff.message, "plateau": data.plateau.message,
         "breakdown": Table.of(breakdown), "figures": figures,
+    })  # fmt: skip
+
+
+def _advisor_section(data: ReportData, figures: bool, shared_template: bool) -> Section:
+    """Where the stop advisor would have stopped the run, what stopping there would have
+    lost, the rule it used, and (HTML) its chart of the bound against the CV noise."""
+    a = data.advice
+    if a is None:
+        return Section("advisor", "Stop advisor", {"sentence": "", "rows": Table.kv([]),
+                                                   "rule": "", "figures": []})  # fmt: skip
+    rows = []
+    if a.stop is not None:
+        rows += [
+            ("would have stopped at", f"trial {a.stop.trial} ({a.used} of {a.total} trials)"),
+            ("trials it would have saved", f"{a.saved:.0%}"),
+            ("best CV score there", f"{num(a.stop.best, 4)} (final best {num(a.final_best, 4)})"),
+            ("score lost by stopping there", num(a.loss, 2) if a.loss else "nothing"),
+            ("CV std of the final best", num(a.final_std, 2)),
+            ("CV noise at the stop", "—" if a.stop.noise is None else f"±{num(a.stop.noise, 2)}"),
+        ]  # fmt: skip
+    if a.pending:
+        rows.append(
+            ("checks not computed", f"{a.pending} (the report's time for the advisor ran out)")
+        )
+    shown = []
+    if figures and a.points:
+        shown = [_embedded("advisor", advisor_figure(a, live=False), shared_template)]
+    return Section("advisor", "Stop advisor: where the run could have stopped", {
+        "sentence": a.sentence, "rows": Table.kv(rows), "rule": a.rule_text, "figures": shown,
     })  # fmt: skip
 
 

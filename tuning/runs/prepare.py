@@ -42,6 +42,7 @@ def rebuild_problem(config: RunConfig) -> str | None:
         return f"{exc} Until then the run is read-only here: its trials can be read."
     return None
 
+
 CLUSTERS = ("local", "dask")  # this machine's worker processes, or a Dask cluster's workers
 
 
@@ -50,6 +51,7 @@ def prepare(config: RunConfig) -> Prepared:
     checks go from the run down: its settings and method, its model and space, its data."""
     method = get_method(config.method)
     _check_settings(config, method)
+    _check_stop_when_flat(config, method)
     if method.runs_itself and config.estimator is not None:
         raise ConfigError(POPULATION_OWN)
     options = method.validate_options(dict(config.method_options))
@@ -151,6 +153,25 @@ def _check_settings(config: RunConfig, method) -> None:
         raise ConfigError("n_jobs must be -1 (all cores) or 1 or more threads, not 0.")
     if config.fidelity not in ("auto", BudgetKind.FOLDS):
         raise ConfigError(f"fidelity must be 'auto' or 'folds', not '{config.fidelity}'.")
+
+
+def _check_stop_when_flat(config: RunConfig, method) -> None:
+    """Stopping when flat needs one score to watch and a search that may end anywhere."""
+    if not config.stop_when_flat:
+        return
+    why = (
+        "a grid search tries every combination it queued: stopping it early leaves the grid "
+        "incomplete" if method.enumerates_grid
+        else "population-based training trains its population for the whole budget"
+        if method.runs_itself
+        else "a multi-objective run has no single best score to watch"
+        if config.objectives
+        else None
+    )  # fmt: skip
+    if why:
+        raise ConfigError(
+            f"Stop when flat does not apply here: {why}. Turn it off, or choose another method."
+        )
 
 
 def _resolve(config: RunConfig, method, options, model, ds, space) -> Prepared:

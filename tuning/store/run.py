@@ -48,6 +48,7 @@ BUDGET = "budget"
 ELAPSED_S = "elapsed_s"
 HEARTBEAT = "heartbeat"
 STOP_REQUESTED = "stop_requested"
+FLAT_STOP = "flat_stop"  # why the stop advisor ended the run (its stop request's reason)
 TEST = "test"
 TEST_TOP = "test_top"
 BASELINE = "baseline"  # the library defaults as the run's baseline (records.Baseline)
@@ -189,10 +190,23 @@ class StoredRun:
         self.study.set_user_attr(STOP_REQUESTED, True)
 
     def clear_stop_request(self) -> None:
-        """Drop the stop request an earlier Stop left, unless workers that got it are still
-        finishing: (re)starting a run is a resume."""
-        if self.stop_requested and not self.others_working():
+        """Drop the stop request an earlier Stop (or the stop advisor) left, unless workers
+        that got it are still finishing: (re)starting a run is a resume."""
+        attrs = self.attrs
+        if (attrs.get(STOP_REQUESTED) or attrs.get(FLAT_STOP)) and not self.others_working():
             self.study.set_user_attr(STOP_REQUESTED, False)
+            self.study.set_user_attr(FLAT_STOP, None)
+
+    @property
+    def flat_stop(self) -> str | None:
+        """Why the stop advisor ended the run (None: it did not)."""
+        return self.attrs.get(FLAT_STOP) or None
+
+    def stop_flat(self, reason: str) -> None:
+        """The stop advisor ends the run: its reason is kept (the run's end reads it, as a
+        normal finish) and every worker is asked to stop, as a Stop does."""
+        self.study.set_user_attr(FLAT_STOP, reason)
+        self.request_stop()
 
     # -- results -------------------------------------------------------------------------------
     @property

@@ -109,6 +109,12 @@ def _limit_arguments(parser: argparse.ArgumentParser) -> None:
         "baseline every page measures the gain against)",
     )  # fmt: skip
     add(
+        "--stop-when-flat", action="store_true",
+        help="end the run before its budget when the stop advisor finds that further trials "
+        "are unlikely to gain more than the CV noise (a normal end: the best is refit and "
+        "tested; the reason is recorded)",
+    )  # fmt: skip
+    add(
         "--max-failures", type=o.positive_int, default=10,
         help="stop after this many consecutive failed trials (default 10)",
     )  # fmt: skip
@@ -171,6 +177,7 @@ def _config(args: argparse.Namespace, address: str | None) -> RunConfig:
         n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
         workers=args.workers or 1, retries=args.retries, trial_timeout_s=args.trial_timeout,
         cluster="dask" if address else "local", defaults_baseline=not args.no_defaults_baseline,
+        stop_when_flat=args.stop_when_flat,
     )  # fmt: skip
 
 
