@@ -61,16 +61,19 @@ def start_server(
 
 
 FIRST_LOOK_HEAD = "Loading learning curves, importance and the top trials…"
+IDLE_JS = """(head) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && !document.querySelector("[data-testid='stSkeleton']")
+    && !document.body.innerText.includes(head);
+}"""
 
 
 def idle(page, expect, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(300)
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
-        state="attached", timeout=timeout_ms
-    )
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout_ms)
-    # Live monitor's first look comes in two script runs (ui/monitor.py): idle between them.
-    expect(page.get_by_text(FIRST_LOOK_HEAD)).to_have_count(0, timeout=timeout_ms)
+    # The script done, no skeleton left, and not between the two script runs of Live
+    # monitor's first look (ui/monitor.py), all at once.
+    page.wait_for_function(IDLE_JS, arg=FIRST_LOOK_HEAD, timeout=timeout_ms, polling=100)
 
 
 def open_page(page, url: str, expect, timeout_ms: int = 60_000) -> None:

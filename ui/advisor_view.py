@@ -65,6 +65,8 @@ def live(snap) -> Callable[[], None]:
         budget = LIVE_BUDGET_S if run.working else ENDED_BUDGET_S
         advice = advisor.advise(run, known, budget_s=budget)
         if advice.points != first.points:
+            # Emptied first: elements drawn in this same run would survive an overwrite.
+            slot.empty()
             _draw(slot, advice, run, "chart_advisor_more")  # a key of its own in this run
 
     return later
@@ -84,9 +86,11 @@ def _draw(slot, advice: advisor.Advice, run: RunData, key: str) -> None:
             if run.config is not None and run.config.stop_when_flat and run.working:
                 st.caption("This run stops by itself when the advisor says so (Stop when flat).")
             if advice.pending:
+                when = ("at each refresh of this page" if run.working
+                        else "each time this page is opened again")  # fmt: skip
                 st.caption(
                     f"{text.plural(advice.pending, 'check')} still to compute: they are added "
-                    "at each refresh of this page."
+                    f"{when}."
                 )
         if right is not None:
             right.plotly_chart(advisor_figure(advice, live=True, height=CHART_HEIGHT), key=key,
