@@ -20,6 +20,11 @@ Modules, each importing only those above it:
 - baseline          did tuning pay off: defaults_score(run) (the library defaults in the run),
                     gain_over_defaults(run) -> Gain (paired interval, within_noise, sentence),
                     why_no_gain(run)
+- payoff            the gain as pages headline it: payoff(run) / listed_payoff(summary) -> Payoff
+                    (headline, provisional, compact cell), experiment_payoff(info) (each
+                    method's gain pooled over seeds)
+- efficiency        tuning_efficiency(run): gain per trial and per minute, the share of the
+                    budget that bought the last 10 % of the gain
 - recommendations   recommend(run) (plain-language advice), refined_config (applies it)
 - pareto            multi-objective runs: ParetoFront (incremental), front_mask, reference_point,
                     hypervolume, hypervolume_history, tradeoff (`from tuning.analysis import pareto`)
@@ -38,6 +43,7 @@ from tuning.analysis.baseline import (
     gain_over_defaults,
     why_no_gain,
 )
+from tuning.analysis.efficiency import TuningEfficiency, efficiency_of, tuning_efficiency
 from tuning.analysis.live import LiveRun, Snapshot
 from tuning.analysis.param_importance import (
     CROSS_CHECK,
@@ -49,6 +55,14 @@ from tuning.analysis.param_importance import (
     ImportanceCache,
     disagreement,
     importance,
+)
+from tuning.analysis.payoff import (
+    ExperimentPayoff,
+    MethodGain,
+    Payoff,
+    experiment_payoff,
+    listed_payoff,
+    payoff,
 )
 from tuning.analysis.recommendations import Recommendation, recommend, refined_config
 from tuning.analysis.rundata import (
@@ -93,7 +107,8 @@ __all__ = [
     "score_ecdf", "timeline", "Curve", "select_curves", "learning_curves",
     "overfitting", "refit_top_on_test", "Efficiency", "efficiency", "corrected_ttest",
     "corrected_interval", "DefaultsScore", "Gain", "defaults_score", "gain_over_defaults",
-    "why_no_gain",
+    "why_no_gain", "Payoff", "payoff", "listed_payoff", "ExperimentPayoff", "MethodGain",
+    "experiment_payoff", "TuningEfficiency", "tuning_efficiency", "efficiency_of",
     "compare_top", "Plateau", "plateau",
     "Recommendation", "recommend", "refined_config",
     "LiveRun", "Snapshot",
