@@ -36,7 +36,7 @@ from tuning.analysis.statistics import corrected_interval
 from tuning.core.enums import RunStatus
 from tuning.methods import method_label
 from tuning.runs.experiments import ExperimentInfo
-from tuning.store.records import RunRecord
+from tuning.store.records import Baseline, RunRecord
 from tuning.store.results import RunSummary, run_summary, score_of
 from tuning.store.runs import as_storage
 from tuning.store.trials import TrialMetrics
@@ -52,6 +52,7 @@ class Payoff:
     why: str | None  # why there is no gain (None when there is one)
     provisional: bool  # the run still works: its best, hence the gain, may still change
     beside: str | None = None  # where the defaults were scored when they are not a trial
+    no_baseline: bool = False  # the run has none (made before baselines, switched off, ...)
 
     @property
     def verdict(self) -> str:
@@ -86,7 +87,7 @@ class Payoff:
         """A table cell: the gain and its interval's half-width, or what stands in for it."""
         g = self.gain
         if g is None:
-            return "no baseline" if _no_baseline(self.why) else "—"
+            return "no baseline" if self.no_baseline else "—"
         dec = gain_decimals(g)
         low, high = g.gain_interval
         half = f"±{(high - low) / 2:.{dec}f}"
@@ -117,16 +118,14 @@ def listed_payoff(summary: RunSummary) -> Payoff:
 def _payoff(run: Any, working: bool) -> Payoff:
     gain = gain_over_defaults(run)
     if gain is None:
-        return Payoff(None, why_no_gain(run), False)
+        stored = run.record.baseline
+        none = run.record.foreign is not None or stored is None or stored.status == Baseline.NONE
+        return Payoff(None, why_no_gain(run), False, no_baseline=none)
     beside = None
     if gain.defaults_trial is None:
         d = defaults_score(run)
         beside = d.where if d is not None else None
     return Payoff(gain, None, working, beside)
-
-
-def _no_baseline(why: str | None) -> bool:
-    return bool(why) and why.startswith("No baseline")
 
 
 def _capital(text: str) -> str:
@@ -217,13 +216,17 @@ def experiment_payoff(info: ExperimentInfo, storage: BaseStorage | str | None = 
             continue
         gains[r["method"]].append(p.gain)
         per_seed.setdefault(int(r["seed"]), p.gain)
-    rows = [_pooled(m, gains[m], missing[m], level) for m in info.config.methods]
+    rows = [pooled_gain(m, gains[m], missing[m], level) for m in info.config.methods]
     dec = max((gain_decimals(g) for g in per_seed.values()), default=3)
     defaults = _defaults_once(list(per_seed.values()), dec)
     return ExperimentPayoff(defaults, rows, dec, _experiment_sentence(rows, dec, level))
 
 
-def _pooled(method: str, gains: list[Gain], missing: list[str], level: float) -> MethodGain:
+def pooled_gain(method: str, gains: list[Gain], missing: list[str] | None = None,
+                level: float = LEVEL) -> MethodGain:  # fmt: skip
+    """One method's gain over the defaults from its seeds' gains: all their paired fold
+    differences, with the corrected resampled t interval for repeated k-fold CV."""
+    missing = list(missing or [])
     folds = {g.n_folds for g in gains}
     if not gains or len(folds) != 1:
         why = missing or ["its seeds were scored on different numbers of folds"]
