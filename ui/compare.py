@@ -23,7 +23,7 @@ from tuning.models import list_models
 from tuning.plots import compare as plots
 from tuning.runs.front import experiments as ex
 from tuning.runs.front import run_summary
-from ui import links, registry, text
+from ui import gain_view, links, registry, text
 from ui.runs import method_label, model_label, shown_status
 from ui.setup import cost_label, scoring_choices, where_input
 
@@ -366,6 +366,7 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
                  width="stretch")  # fmt: skip
     if note := test_note(table):
         st.caption(note)
+    gain_view.experiment(info, store)
     st.markdown("**What each method buys: time to the target** (median over the seeds that "
                 "reached it, with their range)")  # fmt: skip
     st.dataframe(_target_view(table, labels), hide_index=True)

@@ -21,7 +21,7 @@ from tuning.plots import live as charts
 from tuning.plots import pareto as pareto_plots
 from tuning.plots.base import empty_figure
 from tuning.runs.front import STALE_S, choose
-from ui import foreign, notes, pbt_view, registry, runs, tables, text
+from ui import foreign, gain_view, notes, pbt_view, registry, runs, tables, text
 
 POLL_S = 1.5
 RESUMABLE = (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.QUEUED)
@@ -104,6 +104,7 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None):
     _status_line(snap, status, here)
     _queue(snap.name)
     _metrics(snap)
+    gain_view.headline(snap.run)
     # A held-out test score is the run's last word: none is shown while the run still works
     # (one kept from an earlier end of a resumed run would read as this run's result).
     ended = not (here or status in (RunStatus.RUNNING, RunStatus.QUEUED))
