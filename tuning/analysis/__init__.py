@@ -40,7 +40,9 @@ from tuning.analysis.baseline import (
     DefaultsScore,
     Gain,
     defaults_score,
+    gain_decimals,
     gain_over_defaults,
+    signed,
     why_no_gain,
 )
 from tuning.analysis.efficiency import TuningEfficiency, efficiency_of, tuning_efficiency
@@ -107,7 +109,7 @@ __all__ = [
     "score_ecdf", "timeline", "Curve", "select_curves", "learning_curves",
     "overfitting", "refit_top_on_test", "Efficiency", "efficiency", "corrected_ttest",
     "corrected_interval", "DefaultsScore", "Gain", "defaults_score", "gain_over_defaults",
-    "why_no_gain", "Payoff", "payoff", "listed_payoff", "ExperimentPayoff", "MethodGain",
+    "why_no_gain", "gain_decimals", "signed", "Payoff", "payoff", "listed_payoff", "ExperimentPayoff", "MethodGain",
     "experiment_payoff", "TuningEfficiency", "tuning_efficiency", "efficiency_of",
     "compare_top", "Plateau", "plateau",
     "Recommendation", "recommend", "refined_config",

@@ -112,8 +112,12 @@ def efficiency_message(eff: TuningEfficiency, label: str, within_noise: bool = F
                 "is no rate to give.")  # fmt: skip
     rate = f"{eff.gain:.3g} {label} over {ref} in {eff.trials} trials"
     minute = f" and {eff.per_minute:.2g} per minute" if eff.per_minute else ""
+    span = f"{eff.seconds:.3g} s" if eff.seconds < 120 else f"{eff.seconds / 60:.3g} min"
     text = (f"Tuning gained {rate}: {eff.per_trial:.2g} per trial{minute} (over the run's "
-            f"{eff.seconds / 60:.2g} min from the first trial's start to the last one's end).")  # fmt: skip
+            f"{span} from the first trial's start to the last one's end).")  # fmt: skip
+    if within_noise:
+        text = ("The gain over the defaults is within fold-to-fold noise, so these rates "
+                f"measure noise as much as progress. {text}")  # fmt: skip
     if eff.trials_to_90 is not None:
         text += (
             f" 90 % of the gain came within {eff.trials_to_90} trials "
@@ -124,7 +128,4 @@ def efficiency_message(eff: TuningEfficiency, label: str, within_noise: bool = F
         after = eff.trials - (eff.trials_to_best or eff.trials)
         text += (f", of which the {after} trials after the final best added nothing."
                  if after else ".")  # fmt: skip
-    if within_noise:
-        text += (" The gain over the defaults is within fold-to-fold noise, so these rates "
-                 "measure noise as much as progress.")  # fmt: skip
     return text
