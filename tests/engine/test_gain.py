@@ -167,8 +167,9 @@ def test_show_prints_the_gain_and_marks_the_defaults(tmp_path, capsys):
     capsys.readouterr()
     assert main(["show", "k", "--storage", url]) == 0
     out = capsys.readouterr().out
-    gain = an.gain_over_defaults(an.load_run(load_study("k", open_storage(url))))
-    assert f"Defaults:   {gain.sentence}" in out and f"            {gain.test_sentence}" in out
+    said = an.payoff(an.load_run(load_study("k", open_storage(url))))
+    assert said.headline.startswith(("Best CV accuracy", "Tuning did not beat the defaults"))
+    assert f"Defaults:   {said.headline}" in out and f"            {said.test_line}" in out
     assert re.search(r"^0\* ", out, re.MULTILINE) and "* the library defaults" in out
 
 
