@@ -166,3 +166,11 @@ def test_the_trials_csv_marks_the_library_defaults(storage):
     rows = list(csv.DictReader(io.StringIO(trials_csv(run))))
     assert rows[0]["origin"] == LIBRARY_DEFAULTS
     assert [r["origin"] for r in rows[1:]] == ["", ""]
+
+
+def test_the_trials_chart_hover_marks_the_library_defaults():
+    from tuning.plots.live import hover_texts
+
+    df = pd.DataFrame({"number": [0, 1], "state": ["complete", "complete"],
+                       "origin": [LIBRARY_DEFAULTS, None], "param_k": [5, 3]})  # fmt: skip
+    assert hover_texts(df) == ["trial 0 · library defaults<br>k=5", "trial 1<br>k=3"]
