@@ -14,7 +14,6 @@ factor 1/n + 1/(k-1) for k folds).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +36,7 @@ from tuning.core.enums import RunStatus
 from tuning.methods import method_label
 from tuning.runs.experiments import ExperimentInfo
 from tuning.store.records import Baseline, RunRecord
-from tuning.store.results import RunSummary, run_summary, score_of
+from tuning.store.results import RunSummary, run_summary
 from tuning.store.runs import as_storage
 from tuning.store.trials import TrialMetrics
 
@@ -111,7 +110,7 @@ def listed_payoff(summary: RunSummary) -> Payoff:
     """The same from a runs listing (its record and the trials it was read from)."""
     if summary.record is None or summary.trials is None:
         return Payoff(None, "The listing has no trials to compare.", False)
-    view = ListedRun(summary.record, summary.trials)
+    view = ListedRun(summary.record, summary.trials, summary.best_number)
     return _payoff(view, summary.record.status == RunStatus.RUNNING)
 
 
@@ -140,18 +139,13 @@ class ListedRun:
     """What the gain reads of a run (`baseline.gain_over_defaults`), from a record and its
     trials alone: a listing has both already, so no frame is built and nothing is read twice."""
 
-    def __init__(self, record: RunRecord, trials: list[FrozenTrial]) -> None:
+    def __init__(self, record: RunRecord, trials: list[FrozenTrial],
+                 best_number: int | None) -> None:  # fmt: skip
         self.record = record
         self.trials = trials
         self.direction = record.direction
-        self._by_number = {t.number: t for t in trials}
-        sign = 1.0 if self.direction == "maximize" else -1.0
-        best = None  # the best complete score; ties: the earlier trial, as RunData.best ranks
-        for t in trials:
-            v = score_of(t)
-            if v is not None and math.isfinite(v) and (best is None or sign * v > best[0]):
-                best = (sign * v, t.number)
-        self.best = None if best is None else {"number": best[1]}
+        # The listing's best: the best complete score, ties to the earlier trial (as RunData)
+        self.best = None if best_number is None else {"number": int(best_number)}
 
     @property
     def label(self) -> str:
@@ -159,7 +153,10 @@ class ListedRun:
         return scoring[4:] if scoring.startswith("neg_") else scoring
 
     def trial(self, number: int) -> FrozenTrial:
-        return self._by_number[int(number)]
+        n = int(number)
+        if 0 <= n < len(self.trials) and self.trials[n].number == n:  # one study: in order
+            return self.trials[n]
+        return next(t for t in self.trials if t.number == n)
 
     def metrics(self, number: int) -> TrialMetrics:
         return TrialMetrics.of(self.trial(number))
