@@ -65,6 +65,10 @@ def experiment(info: ex.ExperimentInfo, store) -> None:
     """Each method's gain over the library defaults, pooled over the seeds; the defaults once."""
     p = an.experiment_payoff(info, store)
     st.markdown(f"{TITLE} The gain of each method's best over the library defaults")
+    if not any(m.gain is not None for m in p.methods):  # e.g. runs made before baselines
+        why = next((w for m in p.methods for w in m.missing), p.defaults)
+        st.caption(text.md(f"No method has a gain to state. {why.split(': ', 1)[-1]}"))
+        return
     st.caption(text.md(p.defaults))
     rows = [{
         "method": method_label(m.method),

@@ -103,3 +103,11 @@ def test_compare_states_the_defaults_once_and_each_methods_gain_over_seeds():
                             cell), cell  # fmt: skip
     defaults = [c for c in texts(at.caption) if c.startswith("The library defaults: CV accuracy")]
     assert len(defaults) == 1 and "same baseline for every method" in defaults[0]
+
+
+def test_the_recorded_race_made_before_baselines_says_so():
+    at = ok(app(COMPARE))
+    ok(at.button(key="classic_recorded").click().run())
+    said = [t for t in texts(at.caption) if t.startswith("No method has a gain to state.")]
+    assert len(said) == 1 and "No baseline: this run was made before" in said[0]
+    assert not any("paired fold scores" in d.value.columns for d in at.dataframe)
