@@ -12,9 +12,13 @@ from app_support import (
     app,
     finished_run,
     fresh_data,  # noqa: F401  (fixture, used by pytestmark)
+    manager,
     ok,
+    runs,
     storage,
     texts,
+    tiny_config,
+    wait_for,
 )
 
 from tuning.core.config import DatasetRef, RunConfig
@@ -51,6 +55,20 @@ def test_live_monitor_headlines_the_gain_and_marks_the_defaults_in_the_top_trial
     # Six trials: all in the top ten, the defaults (trial 0) marked as such, the others not.
     assert top.loc[top["trial"] == 0, "origin"].item() == "library defaults"
     assert set(top.loc[top["trial"] != 0, "origin"]) == {""}
+
+
+def test_a_working_run_states_a_provisional_gain():
+    name = manager().submit(tiny_config(n_trials=100_000))
+
+    def scored() -> bool:
+        s = next((r for r in runs() if r.name == name), None)
+        return s is not None and s.status == "running" and s.counts.get("complete", 0) >= 3
+
+    wait_for(scored, timeout=60, what="three complete trials")
+    at = ok(app(LIVE))
+    assert _headline(at).startswith("Did tuning pay off? Provisional, while the run works: ")
+    cell = next(d.value for d in ok(app()).dataframe if "run" in d.value.columns)
+    assert cell.loc[cell["run"] == name, ui_runs.GAIN].item().endswith(" so far")
 
 
 def test_defaults_outside_the_space_are_said_to_be_scored_beside_the_trials():
