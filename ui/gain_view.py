@@ -80,7 +80,8 @@ def experiment(info: ex.ExperimentInfo, store) -> None:
     if not table["left out"].any():
         table = table.drop(columns="left out")
     st.dataframe(table, hide_index=True)
+    so_far = "" if info.complete else "So far (not every run has finished): "
     st.caption(
-        text.md(p.sentence) + " Each run's best was picked on these same folds, so its gain "
-        "is somewhat optimistic; the held-out test scores above are not."
+        text.md(so_far + p.sentence) + " Each run's best was picked on these same folds, so "
+        "its gain is somewhat optimistic; the held-out test scores above are not."
     )
