@@ -112,16 +112,15 @@ def efficiency_message(eff: TuningEfficiency, label: str, within_noise: bool = F
                 "is no rate to give.")  # fmt: skip
     rate = f"{eff.gain:.3g} {label} over {ref} in {eff.trials} trials"
     minute = f" and {eff.per_minute:.2g} per minute" if eff.per_minute else ""
-    span = f"{eff.seconds:.3g} s" if eff.seconds < 120 else f"{eff.seconds / 60:.3g} min"
     text = (f"Tuning gained {rate}: {eff.per_trial:.2g} per trial{minute} (over the run's "
-            f"{span} from the first trial's start to the last one's end).")  # fmt: skip
+            f"{_span(eff.seconds)} from the first trial's start to the last one's end).")  # fmt: skip
     if within_noise:
         text = ("The gain over the defaults is within fold-to-fold noise, so these rates "
                 f"measure noise as much as progress. {text}")  # fmt: skip
     if eff.trials_to_90 is not None:
         text += (
             f" 90 % of the gain came within {eff.trials_to_90} trials "
-            f"({eff.seconds_to_90:.3g} s); the last 10 % took the rest of the budget: "
+            f"({_span(eff.seconds_to_90)}); the last 10 % took the rest of the budget: "
             f"{100 * eff.last_trials_share:.0f} % of the trials and "
             f"{100 * (eff.last_time_share or 0):.0f} % of the time"
         )
@@ -129,3 +128,7 @@ def efficiency_message(eff: TuningEfficiency, label: str, within_noise: bool = F
         text += (f", of which the {after} trials after the final best added nothing."
                  if after else ".")  # fmt: skip
     return text
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:.3g} s" if seconds < 120 else f"{seconds / 60:.3g} min"
