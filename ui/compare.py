@@ -366,7 +366,6 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
                  width="stretch")  # fmt: skip
     if note := test_note(table):
         st.caption(note)
-    gain_view.experiment(info, store)
     st.markdown("**What each method buys: time to the target** (median over the seeds that "
                 "reached it, with their range)")  # fmt: skip
     st.dataframe(_target_view(table, labels), hide_index=True)
@@ -384,6 +383,7 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
             "number, and the holdout one is optimistic. Compare methods on the test score, "
             "which all score the same way, and on epochs trained, not on trials."
         )
+    gain_view.experiment(info, store)
 
 
 def _curves(info, traj, target, score_title, labels, holdout) -> None:
