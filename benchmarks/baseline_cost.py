@@ -73,7 +73,7 @@ def pair_lines(pair: str, seeds: list[int], trials: int) -> list[str]:
     kind = "trial 0" if where == 0 else "scored beside the trials (no trial spent)"
     lines = [
         f"{pair}: TPE, {trials} trials, 5-fold CV, seeds {' '.join(map(str, seeds))}; "
-        f"defaults as {kind}",
+        f"defaults: {kind}",
         f"  final best with baseline    median {statistics.median(with_):.4f}  "
         f"range {min(with_):.4f} - {max(with_):.4f}",
         f"  final best without baseline median {statistics.median(without):.4f}  "
