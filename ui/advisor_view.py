@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from tuning.analysis import advisor
+from tuning.analysis import LiveRun, advisor
 from tuning.analysis.rundata import RunData
 from tuning.core.enums import RunStatus
 from tuning.plots.advisor import advisor_figure
@@ -97,15 +97,16 @@ def _draw(slot, advice: advisor.Advice, run: RunData, key: str) -> None:
                                config={"displaylogo": False})  # fmt: skip
 
 
-def compare(info) -> None:
+def compare(info, store) -> None:
     """Compare: per method, the trial at which the stop advisor would have stopped its
-    finished runs and what stopping there would have lost, as medians over the seeds."""
+    finished runs and what stopping there would have lost, as medians over the seeds. `store`:
+    the experiment's storage (the recorded race has its own)."""
     advice: dict[str, list[advisor.Advice]] = {}
     t0, pending = time.perf_counter(), 0
     for r in info.runs:
         if r["status"] != "finished":
             continue
-        run = registry.live_run(r["run"]).read()
+        run = LiveRun(store, r["run"]).read()
         left = max(0.0, COMPARE_BUDGET_S - (time.perf_counter() - t0))
         a = advisor.advise(run, tracker(run), budget_s=left, until_stop=True)
         pending += bool(a.pending)

@@ -20,7 +20,7 @@ from tuning import analysis as an
 from tuning.analysis import statistics as an_stats
 from tuning.core.errors import UserError
 from tuning.plots import figures as plots
-from ui import foreign, notes, pbt_view, registry, runs, state, text
+from ui import foreign, gain_view, notes, pbt_view, registry, runs, state, tables, text
 from ui import live as live_ui
 from ui.monitor import badge
 
@@ -91,6 +91,7 @@ def _gone(name: str) -> None:
 
 def render(live: an.LiveRun, run: an.RunData, working: bool) -> None:
     _status_line(run, working)
+    gain_view.headline(run)
     if run.n_complete == 0:
         st.info(
             "No complete trials yet: the analysis appears as soon as trials complete.",
@@ -434,6 +435,7 @@ def _efficiency_section(run: an.RunData, eff: an.Efficiency) -> None:
             "the last trials bought nothing."
         )
     _chart(plots.time_breakdown_figure(eff), "an_breakdown")
+    gain_view.efficiency(run)
 
 
 # -- is the best really the best? ---------------------------------------------------------------
@@ -473,7 +475,7 @@ def _ranks_table(run: an.RunData, ranks: pd.DataFrame) -> pd.DataFrame:
 
     if ranks.empty:
         return pd.DataFrame()
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "rank": ranks["rank"].astype(int),
             "trial": ranks["number"].astype(int),
@@ -484,6 +486,11 @@ def _ranks_table(run: an.RunData, ranks: pd.DataFrame) -> pd.DataFrame:
             "same as best?": ranks.apply(verdict, axis=1),
         }
     )
+    rows = run.frame.set_index("number").reindex(ranks["number"].astype(int))
+    marks = tables.origins(rows)
+    if marks is not None:
+        table.insert(2, tables.ORIGIN, marks)
+    return table
 
 
 def _fixed(v) -> str:

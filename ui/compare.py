@@ -23,7 +23,7 @@ from tuning.models import list_models
 from tuning.plots import compare as plots
 from tuning.runs.front import experiments as ex
 from tuning.runs.front import run_summary
-from ui import advisor_view, links, registry, text
+from ui import advisor_view, gain_view, links, registry, text
 from ui.runs import method_label, model_label, shown_status
 from ui.setup import cost_label, scoring_choices, where_input
 
@@ -366,7 +366,7 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
                  width="stretch")  # fmt: skip
     if note := test_note(table):
         st.caption(note)
-    advisor_view.compare(info)
+    advisor_view.compare(info, store)
     st.markdown("**What each method buys: time to the target** (median over the seeds that "
                 "reached it, with their range)")  # fmt: skip
     st.dataframe(_target_view(table, labels), hide_index=True)
@@ -384,6 +384,7 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
             "number, and the holdout one is optimistic. Compare methods on the test score, "
             "which all score the same way, and on epochs trained, not on trials."
         )
+    gain_view.experiment(info, store)
 
 
 def _curves(info, traj, target, score_title, labels, holdout) -> None:

@@ -9,12 +9,12 @@ from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.data.datasets import dataset_label
 from tuning.runs.front import RunRef, RunSummary, experiments, run_summary
-from ui import presets, registry, runs, state, text
+from ui import gain_view, presets, registry, runs, state, text
 from ui.presets import Preset
 
 POLL_S = 3.0
-COLUMNS = ["run", "status", "dataset", "model", "method", "trials done", "best score", "score",
-           "started"]  # fmt: skip
+COLUMNS = ["run", "status", "dataset", "model", "method", "trials done", "best score", runs.GAIN,
+           "score", "started"]  # fmt: skip
 
 
 def _any_live(refs: list[RunRef]) -> bool:
@@ -80,6 +80,7 @@ def runs_table() -> None:
                 "method": st.column_config.TextColumn(width=105),
                 "trials done": st.column_config.TextColumn(width=75),
                 "best score": st.column_config.TextColumn(width=80),
+                runs.GAIN: st.column_config.TextColumn(width=140, help=gain_view.CELL_HELP),
                 "score": st.column_config.TextColumn(width=95),
                 "started": st.column_config.TextColumn(width=110),
             },
@@ -135,6 +136,7 @@ def _experiment_row(e, members: list[RunSummary], manager) -> dict:
         "method": text.plural(len(e.config.methods), "method"),  # named under Experiments
         "trials done": f"{done} / {budget}" if budget else f"{done}",
         "best score": "" if best is None else f"{best:.4f}",
+        runs.GAIN: "in Compare methods",
         "score": runs.scoring_label(members[0].scoring, members[0].direction),
         "started": text.local_time(min((s.started_at or s.created_at or "") for s in members)
                                    or None, short=True),

@@ -21,7 +21,18 @@ from tuning.plots import live as charts
 from tuning.plots import pareto as pareto_plots
 from tuning.plots.base import empty_figure
 from tuning.runs.front import STALE_S, choose
-from ui import advisor_view, foreign, notes, painted, pbt_view, registry, runs, tables, text
+from ui import (
+    advisor_view,
+    foreign,
+    gain_view,
+    notes,
+    painted,
+    pbt_view,
+    registry,
+    runs,
+    tables,
+    text,
+)
 
 POLL_S = 1.5
 HEAD, DRAWN = "head", "drawn"
@@ -113,6 +124,7 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None, head_only:
     _status_line(snap, status, here)
     _queue(snap.name)
     _metrics(snap)
+    gain_view.headline(snap.run)
     advise_later = advisor_view.live(snap)  # its model's fits come after the charts
     # A held-out test score is the run's last word: none is shown while the run still works
     # (one kept from an earlier end of a resumed run would read as this run's result).

@@ -23,7 +23,7 @@ from tuning.core.errors import UserError
 from tuning.report import export
 from tuning.report import html as rp
 from tuning.runs.front import needs_config
-from ui import foreign, registry, runs, text
+from ui import foreign, gain_view, registry, runs, text
 from ui.live import load, status_of
 from ui.monitor import badge
 
@@ -185,6 +185,7 @@ def _summary(run: RunData) -> None:
     if run.record.read_only:
         _foreign_summary(run)
         return
+    gain_view.headline(run)
     _score_metrics(run)
     _test_note(run.test)
     _best_params(run)

@@ -13,6 +13,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from tuning.analysis import listed_payoff
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.scoring import Scoring
@@ -27,6 +28,7 @@ __all__ = ["RunRef", "method_label", "model_label"]  # re-exported for the views
 DOUBLE_CLICK_S = 10.0  # the same configuration launched again within this time is one launch
 WATCH_QUEUED_S = 300.0  # a run queued elsewhere is watched this long after its creation
 ARROWS = {"maximize": "↑", "minimize": "↓"}
+GAIN = "gain over defaults"  # the Home table's column (tuning.analysis.payoff's compact cell)
 
 
 def shown_status(name: str, stored: RunStatus, manager: RunManager) -> RunStatus:
@@ -94,6 +96,7 @@ def overview_frame(runs: list[RunSummary], manager: RunManager) -> pd.DataFrame:
                 # text: a run without a finished trial shows a blank cell (a missing number
                 # would read "None")
                 "best score": "" if r.best_value is None else f"{r.best_value:.4f}",
+                GAIN: listed_payoff(r).short if r.done else "",
                 "score": scoring_label(r.scoring, r.direction),
                 "started": text.local_time(r.started_at or r.created_at, short=True),
             }
@@ -109,7 +112,7 @@ def _foreign_row(r: RunSummary) -> dict:
         "run": r.name, "status": r.status, "dataset": FOREIGN_DATASET, "model": "—",
         "method": "—", "trials done": f"{r.done}",
         "best score": "" if r.best_value is None else f"{r.best_value:.4g}",
-        "score": f"{r.scoring} {ARROWS.get(r.direction, '')}".strip(),
+        GAIN: "no baseline", "score": f"{r.scoring} {ARROWS.get(r.direction, '')}".strip(),
         "started": text.local_time(r.started_at, short=True),
     }  # fmt: skip
 

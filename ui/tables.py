@@ -31,12 +31,27 @@ def top_table(df: pd.DataFrame, scoring: Scoring | StudyValue, n: int = 10) -> p
     )
     # Columns no trial records (a study another tool made has no folds or fit times).
     table = table.drop(columns=[c for c in table.columns[2:] if table[c].isna().all()])
+    marks = origins(top)
+    if marks is not None:
+        table.insert(1, ORIGIN, marks)
     if "worker" in df.columns and df["worker"].nunique() > 1:
         # "worker 1", "worker 2": the host:pid (or Dask address) is the column's tooltip
         table["worker"] = top["worker"].map(worker_names(df))
     for c in (c for c in top.columns if c.startswith("param_")):
         table[c[len("param_") :]] = top[c].map(lambda v: an.param_cell(v, text.value))
     return table
+
+
+ORIGIN = "origin"
+
+
+def origins(rows: pd.DataFrame) -> list[str] | None:
+    """Where each listed trial came from, as recorded when it was queued ("library defaults";
+    blank: its search method proposed it), or None where none of them has an origin (then a
+    table leaves the column out)."""
+    if "origin" not in rows.columns or not rows["origin"].notna().any():
+        return None
+    return [o if isinstance(o, str) else "" for o in rows["origin"]]
 
 
 def worker_names(df: pd.DataFrame) -> dict[str, str]:

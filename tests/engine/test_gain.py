@@ -167,6 +167,16 @@ def test_show_prints_the_gain_and_marks_the_defaults(tmp_path, capsys):
     capsys.readouterr()
     assert main(["show", "k", "--storage", url]) == 0
     out = capsys.readouterr().out
-    gain = an.gain_over_defaults(an.load_run(load_study("k", open_storage(url))))
-    assert f"Defaults:   {gain.sentence}" in out and f"            {gain.test_sentence}" in out
+    said = an.payoff(an.load_run(load_study("k", open_storage(url))))
+    assert said.headline.startswith(("Best CV accuracy", "Tuning did not beat the defaults"))
+    assert f"Defaults:   {said.headline}" in out and f"            {said.test_line}" in out
     assert re.search(r"^0\* ", out, re.MULTILINE) and "* the library defaults" in out
+
+
+def test_the_recommendations_use_the_gain(storage):
+    flat = _ridge_run(storage, lambda alpha: 0.90 - 0.05 * abs(math.log10(alpha)))
+    advice = [r.message for r in an.recommend(flat) if "library defaults" in r.message]
+    assert len(advice) == 1 and "the defaults are a fine choice here" in advice[0]
+    assert advice[0].startswith("Tuning did not beat the library defaults beyond fold-to-fold")
+    far = _ridge_run(storage, lambda alpha: 0.90 - 0.30 * math.exp(-(math.log10(alpha) ** 2)))
+    assert not [r for r in an.recommend(far) if "library defaults" in r.message]

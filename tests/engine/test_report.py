@@ -250,6 +250,35 @@ def test_mlp_exports(mlp_run, tmp_path):
     assert _script_score(tmp_path, source) == pytest.approx(run.test["score"], abs=0.05)
 
 
+def test_the_report_says_whether_tuning_paid_off(iris_run):
+    data = report.build_report(iris_run)
+    md = report.report_markdown(data)
+    assert md.index("## Did tuning pay off?") < md.index("## Optimal hyperparameters")
+    gain = an.gain_over_defaults(data.run)
+    headline = report.md(data.payoff.headline)
+    assert f"**{headline}**" in md and headline.startswith(("Best CV accuracy", "Tuning did not"))
+    assert "| Library defaults CV accuracy | " in md and "(trial 0) |" in md
+    noise = "within" if gain.within_noise else "beyond"
+    assert f"| Gain (&gt; 0: tuning did better) | {noise} fold-to-fold noise: " in md
+    assert "| Held-out test | Held-out test accuracy: tuned " in md
+    assert re.search(r"\| 0 \| library defaults \|", md) or "| 1 | 0 | library defaults |" in md
+    bought = md.split("**What the budget bought.** ")[1].split("\n")[0]
+    assert bought == report.md(data.bought.message) and "over the library defaults" in bought
+    html_text = report.report_html(data)
+    assert "<h2>Did tuning pay off?</h2>" in html_text
+    assert report.h(data.payoff.headline) in html_text
+    assert "<td>library defaults</td>" in html_text
+
+
+def test_a_report_without_baseline_makes_none_up(store):
+    cfg = RunConfig(dataset=DatasetRef("iris"), model="knn", method="random", n_trials=3,
+                    cv_folds=3, n_jobs=1, name="iris-no-baseline", defaults_baseline=False)  # fmt: skip
+    md = report.report_markdown(_run(store, cfg))
+    section = md.split("## Did tuning pay off?")[1].split("\n## ")[0]
+    assert "baseline switched off" in section and "Gain" not in section
+    assert "library defaults |" not in md.split("## Top 10 configurations")[1]
+
+
 def test_trials_csv(iris_run):
     run = an.load_run(iris_run)
     df = pd.read_csv(io.StringIO(export.trials_csv(run)))

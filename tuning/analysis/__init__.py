@@ -23,6 +23,11 @@ Modules, each importing only those above it:
 - advisor           the stop advisor (`from tuning.analysis import advisor`): advise(run) -> Advice
                     (regret bound or plateau against the CV noise per checkpoint, where the run
                     could have stopped, what that lost, the sentence), by_method over runs
+- payoff            the gain as pages headline it: payoff(run) / listed_payoff(summary) -> Payoff
+                    (headline, provisional, compact cell), experiment_payoff(info) (each
+                    method's gain pooled over seeds)
+- efficiency        tuning_efficiency(run): gain per trial and per minute, the share of the
+                    budget that bought the last 10 % of the gain
 - recommendations   recommend(run) (plain-language advice), refined_config (applies it)
 - pareto            multi-objective runs: ParetoFront (incremental), front_mask, reference_point,
                     hypervolume, hypervolume_history, tradeoff (`from tuning.analysis import pareto`)
@@ -38,9 +43,12 @@ from tuning.analysis.baseline import (
     DefaultsScore,
     Gain,
     defaults_score,
+    gain_decimals,
     gain_over_defaults,
+    signed,
     why_no_gain,
 )
+from tuning.analysis.efficiency import TuningEfficiency, efficiency_of, tuning_efficiency
 from tuning.analysis.live import LiveRun, Snapshot
 from tuning.analysis.param_importance import (
     CROSS_CHECK,
@@ -52,6 +60,14 @@ from tuning.analysis.param_importance import (
     ImportanceCache,
     disagreement,
     importance,
+)
+from tuning.analysis.payoff import (
+    ExperimentPayoff,
+    MethodGain,
+    Payoff,
+    experiment_payoff,
+    listed_payoff,
+    payoff,
 )
 from tuning.analysis.recommendations import Recommendation, recommend, refined_config
 from tuning.analysis.rundata import (
@@ -96,7 +112,8 @@ __all__ = [
     "score_ecdf", "timeline", "Curve", "select_curves", "learning_curves",
     "overfitting", "refit_top_on_test", "Efficiency", "efficiency", "corrected_ttest",
     "corrected_interval", "DefaultsScore", "Gain", "defaults_score", "gain_over_defaults",
-    "why_no_gain",
+    "why_no_gain", "gain_decimals", "signed", "Payoff", "payoff", "listed_payoff", "ExperimentPayoff", "MethodGain",
+    "experiment_payoff", "TuningEfficiency", "tuning_efficiency", "efficiency_of",
     "compare_top", "Plateau", "plateau",
     "Recommendation", "recommend", "refined_config",
     "LiveRun", "Snapshot",

@@ -25,7 +25,7 @@ import numpy as np
 from tuning.analysis.rundata import RunData
 from tuning.analysis.statistics import corrected_interval
 from tuning.store.records import Baseline
-from tuning.store.results import trial_row_state
+from tuning.store.results import score_of, trial_row_state
 from tuning.store.trials import TrialMetrics, defaults_trial
 
 LEVEL = 0.95
@@ -87,6 +87,8 @@ class Gain:
     test_best: float | None = None  # held-out test of the refit best (or chosen) configuration
     test_defaults: float | None = None  # held-out test of the refit defaults
     test_sentence: str | None = None
+    best_folds: tuple[float, ...] = ()  # the paired fold scores the interval is computed on
+    defaults_folds: tuple[float, ...] = ()
 
     @property
     def sign(self) -> float:
@@ -173,7 +175,7 @@ def gain_over_defaults(run: RunData, level: float = LEVEL) -> Gain | None:
         best_mean=float(b.mean()), best_std=best_std, defaults_mean=float(a.mean()),
         defaults_std=defaults_std, defaults_trial=d.trial, difference=difference, low=low,
         high=high, n_folds=len(a), within_noise=bool(low <= 0 <= high), sentence="",
-        level=level,
+        level=level, best_folds=tuple(map(float, b)), defaults_folds=tuple(map(float, a)),
     )  # fmt: skip
     test = run.record.test
     test_best = test.score if test is not None and test.error is None else None
@@ -206,16 +208,16 @@ def why_no_gain(run: RunData) -> str | None:
 # -- sentences -----------------------------------------------------------------------------------
 def _with_sentences(g: Gain, test_best: float | None, test_defaults: float | None,
                     run: RunData) -> Gain:  # fmt: skip
-    dec = _decimals(g)
+    dec = gain_decimals(g)
     best = f"{g.best_mean:.{dec}f} ± {g.best_std:.{dec}f}"
     ref = f"{g.defaults_mean:.{dec}f} ± {g.defaults_std:.{dec}f}"
     better = ", lower is better" if g.direction == "minimize" else ""
     pct = f"{100 * g.level:g} %"
     interval = (
-        f"{pct} interval {_signed(g.low, dec)} to {_signed(g.high, dec)} over the same "
+        f"{pct} interval {signed(g.low, dec)} to {signed(g.high, dec)} over the same "
         f"{g.n_folds} folds"
     )
-    diff = _signed(g.difference, dec)
+    diff = signed(g.difference, dec)
     if g.defaults_are_best:
         sentence = (
             f"tuning did not beat the defaults: the library defaults (trial {g.best_trial}) "
@@ -253,7 +255,7 @@ def _with_sentences(g: Gain, test_best: float | None, test_defaults: float | Non
                    test_sentence=test_sentence)  # fmt: skip
 
 
-def _decimals(g: Gain) -> int:
+def gain_decimals(g: Gain) -> int:
     """Decimals that show the largest noise (the interval's half-width, or a spread across
     folds) with two significant digits (0.021 -> 3), so that no digit claims more precision
     than the folds give; 3 where there is no noise at all."""
@@ -265,7 +267,7 @@ def _decimals(g: Gain) -> int:
     return max(0, min(6, 1 - math.floor(math.log10(max(scales)))))
 
 
-def _signed(x: float, dec: int) -> str:
+def signed(x: float, dec: int) -> str:
     text = f"{abs(x):.{dec}f}"
     if float(text) == 0:
         return f"±{text}" if dec else "0"
@@ -273,9 +275,8 @@ def _signed(x: float, dec: int) -> str:
 
 
 def _score(run: RunData, number: int) -> float | None:
-    rows = run.frame.loc[run.frame["number"] == number, "value"]
-    value = float(rows.iloc[0]) if len(rows) else float("nan")
-    return value if math.isfinite(value) else None
+    value = score_of(run.trial(number))
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def _finite(x: float | None, fallback: float) -> float:

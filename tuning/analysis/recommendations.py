@@ -17,6 +17,7 @@ import pandas as pd
 
 from tuning.analysis import pareto
 from tuning.analysis.param_importance import Importance, importance
+from tuning.analysis.payoff import Payoff, payoff
 from tuning.analysis.rundata import ParamInfo, RunData, fmt_value, to_float
 from tuning.analysis.statistics import (
     Plateau,
@@ -75,7 +76,8 @@ def recommend(
     - fix: a parameter barely matters while another clearly does (importance);
     - narrow: the most important parameter's top trials fill a small part of its range;
     - stop: the best stopped improving by more than the CV noise (see plateau());
-    - note: top trials indistinguishable from the best, overfitting, many failed trials;
+    - note: tuning did not beat the library defaults beyond noise (or they beat it), top trials
+      indistinguishable from the best, overfitting, many failed trials;
     - tradeoff (multi-objective runs): which parameters buy score with a cost, and the cheapest
       trial as good as the best. There fix and narrow, which look at the score only, leave
       alone the parameters that clearly move a cost: the cheap end of the front needs them.
@@ -87,6 +89,9 @@ def recommend(
     if imp is None and run.n_complete >= 10:
         imp = importance(run, n_boot=20)
     top = run.ranked().head(min(top_k, max(3, run.n_complete // 5)))
+    gained = _defaults_advice(payoff(run))
+    if gained is not None:
+        out.append(gained)
     widened: set[str] = set()
     for name, info in run.params.items():
         if not info.numeric or info.low is None or info.high is None or info.high <= info.low:
@@ -108,6 +113,32 @@ def recommend(
         out = [r for r in out if not (r.kind in ("fix", "narrow") and r.param in costly)]
         out += _tradeoff_advice(run, trades)
     return out
+
+
+def _defaults_advice(p: Payoff) -> Recommendation | None:
+    """What the gain over the library defaults advises, where tuning did not clearly pay off."""
+    g = p.gain
+    if g is None or p.verdict == "beats":
+        return None
+    low, high = g.gain_interval
+    so_far = " so far" if p.provisional else ""
+    evidence = {"gain": g.gain, "low": low, "high": high, "defaults_trial": g.defaults_trial}
+    if p.verdict == "worse":
+        return Recommendation(
+            "note",
+            f"The library defaults beat the best trial{so_far} beyond fold-to-fold noise: the "
+            "searched ranges leave out the defaults' region. Widen them to include the "
+            "defaults, or keep the defaults.",
+            evidence=evidence,
+        )
+    return Recommendation(
+        "note",
+        f"Tuning did not beat the library defaults beyond fold-to-fold noise{so_far} (best "
+        f"{g.label} {g.best_mean:.4g} against the defaults' {g.defaults_mean:.4g}): the "
+        "defaults are a fine choice here. More trials of this search are unlikely to pay; "
+        "another model, other features or more data are likelier to help.",
+        evidence=evidence,
+    )
 
 
 def _tradeoff_advice(run: RunData, trades: list[Tradeoff]) -> list[Recommendation]:

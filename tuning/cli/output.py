@@ -35,8 +35,8 @@ def format_summary(
     s: RunSummary, seconds: float | None = None, gain: tuple[str | None, ...] = ()
 ) -> str:
     """A run's state, best CV score, test score and best hyperparameters (`run`, `show`);
-    `gain`: the gain over the library defaults (its sentence and test sentence, from
-    tuning.analysis.gain_over_defaults), or why there is none (why_no_gain)."""
+    `gain`: the gain over the library defaults (the headline and test line of
+    tuning.analysis.payoff), or why there is none."""
     if s.record is not None and s.record.foreign is not None:
         return _foreign_summary(s)
     lines = [

@@ -77,8 +77,9 @@ def sample(
 def hover_texts(
     df: pd.DataFrame, cache: dict[int, str] | None = None, params: pd.DataFrame | None = None
 ) -> list[str]:
-    """'trial 12<br>n_estimators=187, max_depth=23' per row. Finished trials never change, so
-    their text is kept in `cache` (one dict per run, owned by the run's LiveRun). The param_*
+    """'trial 12<br>n_estimators=187, max_depth=23' per row ('trial 0 · library defaults<br>...'
+    where the trial's origin was recorded). Finished trials never change, so their text is
+    kept in `cache` (one dict per run, owned by the run's LiveRun). The param_* and origin
     columns are read from `params` (default: df), only for rows not in the cache."""
     params = df if params is None else params
     cols = [c for c in params.columns if c.startswith("param_")]
@@ -91,11 +92,13 @@ def hover_texts(
     if todo:
         index = df.index[todo]
         rows = params.loc[index, cols].to_numpy(dtype=object) if cols else [()] * len(todo)
-        for i, r in zip(todo, rows, strict=True):
+        origins = params.loc[index, "origin"].tolist() if "origin" in params else [None] * len(todo)
+        for i, r, origin in zip(todo, rows, origins, strict=True):
             parts = [
                 f"{n}={value_text(v)}" for n, v in zip(names, r, strict=True) if not _missing(v)
             ]
-            fresh[i] = f"trial {int(numbers[i])}<br>" + esc(", ".join(parts))
+            mark = f" · {esc(origin)}" if isinstance(origin, str) and origin else ""
+            fresh[i] = f"trial {int(numbers[i])}{mark}<br>" + esc(", ".join(parts))
             if finished[i]:
                 cache[int(numbers[i])] = fresh[i]
     return [fresh[i] if i in fresh else cache[int(n)] for i, n in enumerate(numbers)]

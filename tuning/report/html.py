@@ -169,6 +169,8 @@ class ReportData:
     figures: dict[str, go.Figure] = field(default_factory=dict)
     generated_at: str = ""
     tradeoffs: FrontView | None = None  # multi-objective runs
+    payoff: an.Payoff | None = None  # the gain over the library defaults
+    bought: an.TuningEfficiency | None = None  # what the budget bought
     advice: stop_advisor.Advice | None = None  # the stop advisor (None: not computed)
 
     @property
@@ -193,7 +195,8 @@ def build_report(
     figs = _all_figures(run, imp, eff, ranks, trade) if figures else {}
     return ReportData(
         run, imp, ranks, eff, stall, recs, an.overfitting(run), figs,
-        datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), trade,
+        datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), trade, an.payoff(run),
+        an.tuning_efficiency(run),
         advice=stop_advisor.advise(run, budget_s=ADVISOR_BUDGET_S, until_stop=True),
     )  # fmt: skip
 
@@ -349,11 +352,14 @@ def _top_table(data: ReportData) -> pd.DataFrame:
     run = data.run
     top = run.ranked().head(10)
     ranks = data.ranks.set_index("number") if not data.ranks.empty else pd.DataFrame()
+    # Where each trial came from ("library defaults"), where any of them has a recorded origin.
+    marked = "origin" in top.columns and top["origin"].notna().any()
     rows = []
     for i, r in enumerate(top.itertuples(), 1):
         row: dict[str, Any] = {
             "rank": i,
             "trial": int(r.number),
+            **({"origin": r.origin if isinstance(r.origin, str) else ""} if marked else {}),
             f"{'' if run.record.foreign else 'CV '}{run.label}": an.fmt_value(float(r.value)),
             "std": an.param_cell(an.to_float([r.cv_std])[0], lambda v: num(v, 2)),
             "train": an.param_cell(an.to_float([r.train_score])[0], lambda v: num(v, 4)),
@@ -373,6 +379,32 @@ def _top_table(data: ReportData) -> pd.DataFrame:
             )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _payoff_rows(data: ReportData) -> list[tuple[str, str]]:
+    """The gain over the library defaults: both CV scores on the same folds, the gain with its
+    interval, and the held-out test of both; or why there is none."""
+    p = data.payoff
+    g = p.gain
+    if g is None:
+        return [("Library defaults", p.why or "no baseline")]
+    low, high = g.gain_interval
+    dec = an.gain_decimals(g)
+    where = f"trial {g.defaults_trial}" if g.defaults_trial is not None else p.beside
+    rows = [
+        (f"Best CV {g.label}", f"{g.best_mean:.{dec}f} ± {g.best_std:.{dec}f} (trial {g.best_trial})"),
+        (f"Library defaults CV {g.label}",
+         f"{g.defaults_mean:.{dec}f} ± {g.defaults_std:.{dec}f} ({where})"),
+        ("Gain (> 0: tuning did better)",
+         f"{'within' if g.within_noise else 'beyond'} fold-to-fold noise: "
+         f"{an.signed(g.gain, dec)} ({100 * g.level:g} % interval {an.signed(low, dec)} to "
+         f"{an.signed(high, dec)} over the same {g.n_folds} folds)"),
+    ]  # fmt: skip
+    if p.test_line:
+        rows.append(("Held-out test", p.test_line))
+    elif not p.provisional:
+        rows.append(("Held-out test", "not scored for both the tuned model and the defaults"))
+    return rows
 
 
 def _params_heading(data: ReportData) -> str:
@@ -641,6 +673,10 @@ def report_sections(
         return [_embedded(n, data.figures[n], shared_template) for n in shown]
 
     out = [Section("summary", "", {"rows": Table.kv(_summary(data))})]
+    if data.payoff is not None:
+        out.append(Section("payoff", "Did tuning pay off?", {
+            "headline": data.payoff.headline, "rows": Table.kv(_payoff_rows(data)),
+        }))  # fmt: skip
     run_note, trial_notes = data.run.record.note, data.run.record.trial_notes
     if run_note or trial_notes:
         out.append(Section("notes", "Notes", {"run": run_note, "trials": trial_notes}))
@@ -693,6 +729,7 @@ def _efficiency_section(data: ReportData, figures: list[EmbeddedFigure]) -> Sect
         share=lambda d: d["share"].map(lambda v: f"{100 * v:.0f}%"),
     )[["label", "seconds", "share"]].rename(columns={"label": "where the time went"})
     return Section("efficiency", "Tuning efficiency", {
+        "bought": data.bought.message if data.bought is not None else "",
         "message": eff.message, "plateau": data.plateau.message,
         "breakdown": Table.of(breakdown), "figures": figures,
     })  # fmt: skip

@@ -145,6 +145,9 @@ class RunSummary:
     config: dict[str, Any] = field(default_factory=dict)
     # The run's record, all the above was read from (None where a summary is built by hand).
     record: RunRecord | None = field(default=None, repr=False, compare=False)
+    # The trials the numbers were read from (not copied: read only), so that a listing can
+    # state the gain over the library defaults without reading them again.
+    trials: list[FrozenTrial] | None = field(default=None, repr=False, compare=False)
 
     @property
     def done(self) -> int:
@@ -224,7 +227,7 @@ def summary_of(run: RunRecord, storage: BaseStorage, study_id: int) -> RunSummar
         best_number=best.number if best else None, best_params=dict(best.params) if best else {},
         test=run.test.to_attr() if run.test else {}, created_at=run.created_at,
         started_at=run.started_at, ended_at=run.ended_at, elapsed_s=run.elapsed_s,
-        message=run.message, config=cfg, record=run,
+        message=run.message, config=cfg, record=run, trials=trials,
     )  # fmt: skip
 
 

@@ -60,8 +60,8 @@ class Show(Command):
         study = front.StoredRun.open(args.run, store).study
         s = front.run_summary(store, args.run)
         run = an.load_run(study)
-        gain = an.gain_over_defaults(run)
-        said = (gain.sentence, gain.test_sentence) if gain else (an.why_no_gain(run),)
+        p = an.payoff(run)  # the gain over the defaults (provisional while the run works)
+        said = (p.headline, p.test_line)
         print(format_summary(s, gain=said))
         if len(study.directions) > 1:
             print(format_tradeoff(study))
