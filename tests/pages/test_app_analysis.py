@@ -58,7 +58,7 @@ def test_analysis_of_a_finished_run_and_refine():
         at.session_state[view.VIEW] = view_name
         figs |= charts(ok(at.run()))
     expected = (
-        "Parameter importance (mean decrease impurity)", "Slices", "n_neighbors × p", "Parallel coordinates",
+        "Parameter importance<br>", "Slices", "n_neighbors × p", "Parallel coordinates",
         "Empirical distribution of CV accuracy", "Optimization history", "Timeline of trials",
         "Learning curves", "Overfitting check", "Best CV accuracy against cumulative compute",
         "Where the wall time went", "Is the best really the best?",
@@ -82,7 +82,7 @@ def test_analysis_of_a_finished_run_and_refine():
     assert ranks["same as best?"].iloc[0] == "best" and len(ranks) == 6
 
     at.radio(key=view.IMP_METHOD).set_value("ped_anova").run()
-    assert any(t.startswith("Parameter importance (PED-ANOVA)") for t in charts(ok(at)))
+    assert any(t.startswith("Parameter importance<br><sup>PED-ANOVA</sup>") for t in charts(ok(at)))
 
     # Score the top 5 on the test set: the overfitting view then has 5 test scores.
     at.button(key=view.TOP_TEST).click().run()
@@ -125,7 +125,9 @@ def test_live_monitor_and_analysis_show_the_same_importance(monkeypatch):
     at.switch_page(state.PAGE_ANALYSIS).run()
     figs = charts(ok(at))
     label = an.IMPORTANCE_METHODS[an.DEFAULT_METHOD]
-    fig = next(f for t, f in figs.items() if t.startswith(f"Parameter importance ({label})"))
+    fig = next(
+        f for t, f in figs.items() if t.startswith(f"Parameter importance<br><sup>{label}</sup>")
+    )
     shown = dict(zip(fig["data"][0]["y"], finite(fig["data"][0]["x"]), strict=True))
     assert shown == live  # the same numbers, to the last bit
     assert "8 complete trials" in fig["layout"]["title"]["text"]

@@ -106,13 +106,16 @@ def _frame_live(title: str, subtitle: str | None, height: int | None) -> dict:
 
 
 def _frame_static(title: str, subtitle: str | None, height: int | None) -> dict:
-    """An Analysis or report figure: a subtitle is a smaller line of the title."""
-    text = f"{title}<br><sup>{subtitle}</sup>" if subtitle else title
+    """An Analysis or report figure: a subtitle is smaller lines of the title (split by <br>),
+    the top margin growing with them."""
+    lines = subtitle.split("<br>") if subtitle else []
+    text = "<br>".join([title, *(f"<sup>{line}</sup>" for line in lines)])
     return {
         "title": {"text": text, "x": 0.01, "xanchor": "left"},
-        "height": height or HEIGHT,
-        "margin": {"l": 60, "r": 20, "t": 70 if "<br>" in text else 60, "b": 50},
-    }
+        "height": (height or HEIGHT) + 16 * max(0, len(lines) - 1),
+        "margin": {"l": 60, "r": 20, "t": (70 if lines else 60) + 16 * max(0, len(lines) - 1),
+                   "b": 50},
+    }  # fmt: skip
 
 
 def _frame_below(title: str, subtitle: str | None, height: int | None) -> dict:

@@ -104,7 +104,7 @@ def importance_figure(
     """Horizontal bars (share of total importance), most important on top, with the bootstrap
     5-95% interval as whiskers. The title, subtitle and axis titles are the page's wording (the
     defaults: the Analysis page's, which names the evaluator and the resamples)."""
-    title = title or f"Parameter importance ({esc(imp.label)})"
+    title = title or "Parameter importance"  # short lines: half a 900 px window holds them
     t = imp.table
     share = t["importance"].to_numpy(dtype=float)[::-1]  # most important on top
     if not (share > 0).any():  # no table, or every share 0: nothing to rank
@@ -113,7 +113,7 @@ def importance_figure(
         return empty_figure(title, message, x_title, y_title or "", live=live, subtitle=subtitle)
     if subtitle is None:
         subtitle = (
-            f"{imp.n_trials:,} complete trials, {imp.n_boot} bootstrap resamples; "
+            f"{esc(imp.label)}<br>{imp.n_trials:,} complete trials, {imp.n_boot} resamples<br>"
             "bars: 5-95% interval"
         )
     low, high = t["low"].to_numpy(dtype=float)[::-1], t["high"].to_numpy(dtype=float)[::-1]
