@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 from app_support import (
@@ -51,6 +52,10 @@ def test_report_summary_and_downloads(downloads):
     assert m["Best trial"].startswith("#") and m["Complete trials"] == "5 of 5"
     assert 0.5 < float(m["Best CV accuracy"]) <= 1.0
     assert 0.5 < float(m["Test accuracy"]) <= 1.0
+    # The test accuracy carries its uncertainty: a 95 % Wilson interval on iris's 30 held-out rows.
+    test = next(x for x in at.metric if x.label == "Test accuracy")
+    low, high = map(float, re.match(r"95 %: ([\d.]+)–([\d.]+) \(30 rows\)", test.delta).groups())
+    assert low < float(m["Test accuracy"]) <= high
     params = next(d.value for d in at.dataframe if "parameter" in d.value.columns)
     assert {"n_neighbors", "weights", "p"} <= set(params["parameter"])
 
