@@ -594,8 +594,10 @@ def _details(snap: Snapshot, ended: bool = True) -> None:
             what = "chosen trade-off" if snap.front is not None else "best configuration"
             how = (f"the {what} (trial #{test.trial}) refit on all {n_train} training "
                    f"rows and scored once on {n_test} rows")  # fmt: skip
-        st.success(f"**Held-out test score: {label} = {score}** — {how} the search never saw.",
-                   icon=":material/verified:")  # fmt: skip
+        spread = text.held_out_interval(snap.run.scoring, test.score, test.n_test)
+        spread = f" ({text.md(spread)})" if spread else ""
+        st.success(f"**Held-out test score: {label} = {score}**{spread} — {how} the search "
+                   "never saw.", icon=":material/verified:")  # fmt: skip
     elif test is not None and test.error:
         st.warning(f"Refitting the best configuration failed: {text.md(test.error)}")
     if snap.record.read_only:

@@ -22,7 +22,6 @@ from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.report import export
 from tuning.report import html as rp
-from tuning.runs.front import experiments as ex
 from tuning.runs.front import needs_config
 from ui import foreign, gain_view, registry, runs, text
 from ui.live import load, status_of
@@ -201,18 +200,6 @@ def _metric_row(n: int) -> list:
     return [row.container(width=METRIC_PX) for _ in range(n)]
 
 
-def _test_interval(run: RunData) -> str | None:
-    """An accuracy on n held-out rows is a proportion: its 95 % Wilson interval says how far one
-    split can move it (other scores have no such closed form: their line says one split)."""
-    score, n = run.test.get("score"), run.test.get("n_test")
-    if score is None or not n:
-        return None
-    if run.scoring != "accuracy":
-        return f"one split of {n:,} rows"
-    low, high = ex.wilson_interval(float(score), int(n))
-    return f"95 %: {low:.3f}–{high:.3f} ({n:,} rows)"
-
-
 def _score_metrics(run: RunData) -> None:
     """The best CV score, the test score, the best (or chosen) trial and how many completed."""
     best = run.best
@@ -229,7 +216,7 @@ def _score_metrics(run: RunData) -> None:
     c[1].metric(
         f"Test {run.label}",
         text.score(run.test.get("score")),
-        delta=_test_interval(run),
+        delta=text.held_out_interval(run.scoring, run.test.get("score"), run.test.get("n_test")),
         delta_color="off",
         delta_arrow="off",
         help="The best configuration refit on all training rows and scored once on the "

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from tuning.plots.base import params_text, value_text
+from tuning.runs.front import experiments as ex
 
 _MD_SPECIAL = set(string.punctuation)
 
@@ -72,3 +73,15 @@ params = params_text
 
 def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def held_out_interval(scoring: str, score: float | None, n: int | None) -> str | None:
+    """How far one held-out split can move a test score: an accuracy on n rows is a proportion,
+    with a 95 % Wilson interval; other scores have no such closed form, so the words say one
+    split. None without a score or a row count."""
+    if score is None or not n:
+        return None
+    if scoring != "accuracy":
+        return f"one split of {n:,} rows"
+    low, high = ex.wilson_interval(float(score), int(n))
+    return f"95 %: {low:.3f}–{high:.3f} ({n:,} rows)"

@@ -86,7 +86,8 @@ def test_finished_run_shows_progress_charts_and_tables():
     top = at.dataframe[-1].value
     assert top["accuracy"].iloc[0] == pytest.approx(best, abs=1e-4) and len(top) == 6
     assert {"n_neighbors", "weights", "p"} <= set(top.columns)
-    assert any("Held-out test score" in s for s in texts(at.success))
+    held = next(s for s in texts(at.success) if "Held-out test score" in s)
+    assert "(95 %: " in held and "(30 rows)" in held  # the split's binomial uncertainty
 
 
 def test_figures_are_valid_plotly():
