@@ -283,6 +283,8 @@ def check_multi_objective(method: MethodSpec) -> None:
             "not apply to multi-objective runs: a trial cannot be stopped early on several "
             "objectives at once."
         )
+    elif method.why_one_objective:
+        why = method.why_one_objective
     elif method.runs_itself:
         why = (
             f"{method.label} ranks its members on one score to decide which copy which, so it "

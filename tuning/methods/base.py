@@ -47,6 +47,8 @@ class MethodSpec:
     # Why its runs score no library defaults as their baseline (tuning/execution/baseline.py),
     # as the run's record says; None: they do (as a first trial, or beside a grid).
     why_no_baseline: ClassVar[str | None] = None
+    # Why it follows one score, where that is its own (check_multi_objective says it).
+    why_one_objective: ClassVar[str | None] = None
 
     @property
     def multi_fidelity(self) -> bool:

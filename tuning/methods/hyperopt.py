@@ -171,9 +171,8 @@ class HyperoptSampler(BaseSampler):
 
 
 MULTI_OBJECTIVE = (
-    "Hyperopt's methods follow one score and cannot search several objectives: for a run with "
-    "cost objectives choose Bayesian (TPE), Random search or the genetic algorithms, or remove "
-    "the cost objectives."
+    "Hyperopt's algorithms minimize one loss, so they cannot trade the score against a cost: "
+    "Bayesian (TPE) is the nearest method that can."
 )
 
 
@@ -184,6 +183,7 @@ class HyperoptMethod(SamplerMethod):
     Hyperopt up front so that conditional parameters are its nested choices."""
 
     algo: str = "tpe"
+    why_one_objective = MULTI_OBJECTIVE
 
     def run(self, session: RunSession) -> RunStatus:
         options = session.config.method_options
