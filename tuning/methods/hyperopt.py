@@ -65,9 +65,13 @@ class _History:
         from hyperopt.base import JOB_STATE_DONE
 
         docs = []
-        for t in finished:
+        new = len(finished) - len(self.seen)
+        for t in reversed(finished):  # the newest first: stop once every new one is found
+            if new <= 0:
+                break
             if t.number in self.seen:
                 continue
+            new -= 1
             self.seen.add(t.number)
             idxs: dict[str, list] = {label: [] for label in self.labels}
             vals: dict[str, list] = {label: [] for label in self.labels}
@@ -82,6 +86,7 @@ class _History:
             doc["state"] = JOB_STATE_DONE
             docs.append(doc)
         if docs:
+            docs.sort(key=lambda d: d["tid"])  # in the order fmin would have them
             self.trials.insert_trial_docs(docs)
             self.trials.refresh()
 
@@ -148,15 +153,23 @@ class HyperoptSampler(BaseSampler):
             return {}
         if len(study.directions) > 1:
             raise ConfigError(MULTI_OBJECTIVE)
-        space = self._space or SearchSpace.from_distributions(search_space)
-        key = space.to_json()
-        history = self._histories.get(key)
-        if history is None:
-            history = self._histories[key] = _History(space)
+        history = self._history(search_space)
         finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         sign = -1.0 if study.direction == StudyDirection.MAXIMIZE else 1.0  # Hyperopt minimizes
         history.extend(finished, sign)
         return history.propose(self._suggest, trial.number, self.seed_for(trial.number))
+
+    def _history(self, search_space: dict[str, BaseDistribution]) -> _History:
+        """The history of the run's space, or of the space found so far (one per space)."""
+        if self._space is not None:
+            key = ""
+        else:
+            key = repr(sorted(search_space.items()))
+        history = self._histories.get(key)
+        if history is None:
+            space = self._space or SearchSpace.from_distributions(search_space)
+            history = self._histories[key] = _History(space)
+        return history
 
     def sample_independent(
         self,
