@@ -17,7 +17,6 @@ wall time / N; medians reported. Target: adapter / fmin <= 1.10.
 from __future__ import annotations
 
 import argparse
-import functools
 import logging
 import os
 import platform

@@ -381,7 +381,11 @@ def hyperopt_code(space: SearchSpace) -> str:
     shared = _shared(description)
     names = {label: re.sub(r"\W", "_", label) + "_space" for label in shared}
     lines = [
-        '"""The search space as Hyperopt code: pass `space` to hyperopt.fmin."""',
+        '"""The search space as Hyperopt code: pass `space` to hyperopt.fmin.',
+        "",
+        "Switched-off parameters are constants; a parameter searched only for some values of a",
+        "choice sits in those options of its hp.choice, so fmin's objective receives it nested;",
+        'the studio reads the options\' entries as parameters of one flat space."""',
         "import math",
         "",
         "from hyperopt import hp",
