@@ -230,3 +230,20 @@ def test_tuning_search_cv_takes_a_hyperopt_space():
     assert set(search.best_params_) == {"n_neighbors", "weights"}
     assert 1 <= search.best_params_["n_neighbors"] <= 15
     assert len(search.cv_results_["params"]) == 4
+
+
+def test_the_engines_preset_races_the_two_tpes_and_two_random_searches_on_equal_terms():
+    from tuning.runs import experiments as ex
+    from tuning.runs.prepare import prepare
+
+    exp = ex.engines_preset(seeds=(0, 1))
+    assert exp.methods == ("tpe", "hyperopt_tpe", "random", "hyperopt_random")
+    members = [exp.member(m, s) for s in exp.seeds for m in exp.methods]
+    shared = {(c.dataset, c.model, c.n_trials, c.cv_folds, c.scoring) for c in members}
+    assert len(shared) == 1  # the same budget, data, folds and scoring for every member
+    assert {(c.method, c.seed) for c in members} == {(m, s) for m in exp.methods for s in (0, 1)}
+    for method in exp.methods:
+        prepare(exp.member(method, 0))  # each member would be created as it is
+    note = ex.race_note(exp)
+    assert "after 5 random trials" in note and "after 20" in note and "control" in note
+    assert ex.race_note(ex.classic_preset()) is None
