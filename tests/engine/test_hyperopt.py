@@ -247,3 +247,16 @@ def test_the_engines_preset_races_the_two_tpes_and_two_random_searches_on_equal_
     note = ex.race_note(exp)
     assert "after 5 random trials" in note and "after 20" in note and "control" in note
     assert ex.race_note(ex.classic_preset()) is None
+
+
+def test_space_hyperopt_prints_a_file_that_run_reads_back_as_the_models_space(tmp_path, capsys):
+    from tuning.cli.options import read_space
+
+    assert main(["space", "svm", "--hyperopt"]) == 0
+    path = tmp_path / "svm.json"
+    path.write_text(capsys.readouterr().out)
+    assert "hp.choice" in path.read_text()
+    assert _plain(read_space(path)) == _plain(SVM)
+    path.write_text(json.dumps({"hyperopt": {"x": {"hp.normal": ["x", 0, 1]}}}))
+    with pytest.raises(SpaceError, match="hp.normal is not one of the Hyperopt calls"):
+        read_space(path)
