@@ -77,7 +77,8 @@ class _History:
             vals: dict[str, list] = {label: [] for label in self.labels}
             for name, value in t.params.items():
                 p = self.params.get(name)
-                if p is not None and name in idxs:
+                # a value outside the space (a run's space narrowed since) is left out
+                if p is not None and name in idxs and p.contains(value):
                     idxs[name], vals[name] = [t.number], [value_to_hyperopt(p, value)]
             misc = {"tid": t.number, "cmd": self.domain.cmd, "workdir": None,
                     "idxs": idxs, "vals": vals}  # fmt: skip
