@@ -260,3 +260,24 @@ def test_space_hyperopt_prints_a_file_that_run_reads_back_as_the_models_space(tm
     path.write_text(json.dumps({"hyperopt": {"x": {"hp.normal": ["x", 0, 1]}}}))
     with pytest.raises(SpaceError, match="hp.normal is not one of the Hyperopt calls"):
         read_space(path)
+
+
+@pytest.mark.timeout(240)
+def test_two_worker_processes_share_one_hyperopt_run(tmp_path):
+    """Each worker rebuilds Hyperopt's history from the storage, so both learn from all trials."""
+    from collections import Counter
+
+    from tuning.runs.workers import WorkerPool
+    from tuning.store.storage import open_storage
+
+    url = f"journal:///{tmp_path}/runs.journal"
+    store = open_storage(url)
+    config = make_config("knn", "hyperopt_tpe", n_trials=8, cv_folds=2, workers=2,
+                         method_options={"n_startup_trials": 3})  # fmt: skip
+    name = create_run(config, store)
+    pool = WorkerPool(name, url, 2).start()
+    assert pool.join(200) == "finished", [p.stdout for p in pool.procs]
+    trials = load_study(name, store).get_trials(deepcopy=False)
+    assert sorted(t.number for t in trials) == list(range(8))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert len(Counter(t.user_attrs["metrics"]["worker"] for t in trials)) == 2
