@@ -165,6 +165,7 @@ def test_a_nested_hyperopt_space_becomes_conditional_parameters():
                                {"k": "q", "C": hp.uniform("C2", 0, 5)}])},
          "two different parameters 'C'"),
         ({"m": hp.choice("m", ["a", {"k": "b"}])}, "mixes plain values and dicts"),
+        ({"h": hp.choice("h", [(50,), (100,)])}, "is not a number, string, bool, None or dict"),
     ],
 )  # fmt: skip
 def test_a_construct_the_studio_cannot_hold_is_refused_by_name(space, needle):

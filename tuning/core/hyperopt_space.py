@@ -313,6 +313,14 @@ def _add_choice(key: str | None, node: Any, condition: tuple | None, out: list[P
     if all(ok for ok, _ in constants):
         _put(out, cat_param(key or label, [v for _, v in constants], condition=condition))
         return
+    odd = [o for o, (ok, _) in zip(options, constants, strict=True)
+           if not ok and not isinstance(o, Mapping) and _apply_name(o) != "dict"]  # fmt: skip
+    if odd:
+        raise SpaceError(
+            f"hp.choice '{label}': the option {_what(odd[0])} is not a number, string, bool, "
+            "None or dict; a run is saved as JSON, so choose by name instead (e.g. a factory "
+            "argument that builds the object)."
+        )
     if any(ok for ok, _ in constants):
         raise SpaceError(
             f"hp.choice '{label}' mixes plain values and dicts: make every option a dict that "
