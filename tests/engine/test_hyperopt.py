@@ -282,3 +282,19 @@ def test_two_worker_processes_share_one_hyperopt_run(tmp_path):
     assert sorted(t.number for t in trials) == list(range(8))
     assert all(t.state == TrialState.COMPLETE for t in trials)
     assert len(Counter(t.user_attrs["metrics"]["worker"] for t in trials)) == 2
+
+
+def test_a_hyperopt_run_on_a_nested_space_reports_like_any_run(storage):
+    """SVM: Hyperopt's nested choice decides which of gamma and degree a trial has."""
+    from tuning.report import html as report
+
+    config = make_config("svm", "hyperopt_anneal", n_trials=6, cv_folds=2)
+    name = create_run(config, storage)
+    assert execute(name, storage) == "finished"
+    study = load_study(name, storage)
+    for t in study.get_trials(deepcopy=False):
+        kernel = t.params["kernel"]
+        assert ("gamma" in t.params) == (kernel in config.space["gamma"].condition[1])
+        assert ("degree" in t.params) == (kernel == "poly")
+    page = report.report_html(report.build_report(study))
+    assert "Hyperopt annealing" in page
