@@ -10,6 +10,7 @@ that simulated wall time over the grid's (its 81 configurations' seconds over 2 
 GridSearchCV's n_jobs=2 spends them).
 
     python benchmarks/tpe_to_target.py --seeds 0 1 2 3 4 --variants default liar
+    python benchmarks/tpe_to_target.py --seeds 0 1 2 --variants tpe hyperopt_tpe random hyperopt_random
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from tuning.core.space import SearchSpace, cat_param, int_param  # noqa: E402
 from tuning.data.datasets import load_dataset, split  # noqa: E402
 from tuning.evaluation.objective import make_folds  # noqa: E402
 from tuning.methods import REGISTRY  # noqa: E402
+from tuning.methods.hyperopt import HyperoptMethod, HyperoptSampler  # noqa: E402
 from tuning.models import build_pipeline, get_model  # noqa: E402
 from tuning.runs.experiments import classic_space  # noqa: E402
 
@@ -164,7 +166,14 @@ def race(
     fixed = {p.name: p.fixed_value() for p in full.params if not p.enabled}
     n_folds = len(scorer.folds)
     base = scorer.seed + 1000 * repeat
-    if variant in REGISTRY:
+    if isinstance(REGISTRY.get(variant), HyperoptMethod):
+        # as a run gives it: the whole space up front (the registry's bare sampler learns it)
+        method = REGISTRY[variant]
+        make = lambda i: (  # noqa: E731
+            HyperoptSampler(method.algo, full, base + i, method.defaults),
+            optuna.pruners.NopPruner(),
+        )
+    elif variant in REGISTRY:
         method = REGISTRY[variant]
         budget = Budget(BudgetKind.FOLDS, 1, n_folds)
         make = lambda i: (method.sampler(base + i), method.pruner(budget))  # noqa: E731

@@ -118,7 +118,28 @@ def picker() -> str | None:
 def new_experiment_form() -> None:
     cluster = where_input("cmp_where")
     classic_form(cluster)
+    engines_form(cluster)
     own_form(cluster)
+
+
+def engines_form(cluster: str) -> None:
+    """The preset race of Optuna's TPE against Hyperopt's, random searches as the control."""
+    st.subheader("Optuna TPE against Hyperopt TPE")
+    preset = ex.engines_preset()
+    st.markdown(
+        f"An SVM on the breast-cancer data, 5-fold CV, {preset.base.n_trials} trials per method and seed: "
+        "**Bayesian (TPE)** (Optuna's) against **Hyperopt TPE**, with **Random search** and "
+        "**Hyperopt random search** as the control. "
+        + text.md(ex.ENGINES_DIFFERENCE)
+    )
+    c1, c2, c3 = st.columns([1, 1, 2])
+    seeds = c1.number_input(
+        "Seeds", 1, 5, len(preset.seeds), key="engines_seeds",
+        help="Each method runs once per seed; the bands show the spread over seeds.",
+    )  # fmt: skip
+    workers = workers_input(c2, "engines_workers")
+    if c3.button("Run it", icon=":material/play_arrow:", key="engines_go"):
+        _create(ex.engines_preset(seeds=tuple(range(int(seeds))), workers=workers), cluster)
 
 
 def classic_form(cluster: str) -> None:
@@ -297,6 +318,8 @@ def render(info: ex.ExperimentInfo, store, read_only: bool = False) -> None:
         f"{', '.join(map(str, cfg.seeds))} · "
         f"{'side by side' if cfg.parallel else 'one after another'}"
     )
+    if note := ex.race_note(cfg):
+        st.caption(text.md(note))
     _progress(info, store, read_only)
     if cfg.base.multi_objective:
         front_race(info, store)

@@ -63,6 +63,8 @@ def model_and_space(task: str) -> tuple[ModelSpec, SearchSpace | None]:
     version_key = f"space_version_{name}_{task}"
     version = st.session_state.get(version_key, 0)
     space = widgets.space_editor(spec.default_space(task), key=f"space_{name}_{task}_{version}")
+    if space is not None:
+        widgets.hyperopt_export(space, name)
     if st.button("Reset to the model's defaults", key="reset_space", icon=":material/restart_alt:"):
         st.session_state[version_key] = version + 1
         st.rerun()

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from tuning.core.errors import SpaceError
+from tuning.core.hyperopt_space import hyperopt_code
 from tuning.core.space import Param, SearchSpace
 from ui.text import value as format_value
 
@@ -171,3 +172,8 @@ def table_to_space(table: pd.DataFrame, base: SearchSpace) -> SearchSpace:
             raise SpaceError(str(exc).replace("default", "'fixed at' value")) from None
         params.append(new)
     return SearchSpace(tuple(params)).validate()
+
+
+def hyperopt_script(space: SearchSpace) -> str:
+    """The space as Hyperopt code (`space = {... hp.* ...}`), to download beside the table."""
+    return hyperopt_code(space)

@@ -17,7 +17,7 @@ from tuning.data import datasets
 from tuning.data.datasets import Dataset
 from ui import links, registry, state, text
 from ui.runs import RunRef
-from ui.space_table import COLUMNS, EDITABLE, space_to_table, table_to_space
+from ui.space_table import COLUMNS, EDITABLE, hyperopt_script, space_to_table, table_to_space
 from ui.uploads import save_upload
 
 SOURCES = ("Built-in", "Synthetic", "Upload CSV")
@@ -208,6 +208,22 @@ def space_editor(base: SearchSpace, key: str) -> SearchSpace | None:
     except SpaceError as exc:
         st.error(f"The search space cannot be used: {text.md(exc)}", icon=":material/block:")
         return None
+
+
+def hyperopt_export(space: SearchSpace, name: str) -> None:
+    """The space as Hyperopt code, to read and download (a run with Hyperopt's fmin, or a
+    --space file for later, starts from it)."""
+    with st.expander("The space as Hyperopt code", icon=":material/code:"):
+        code = hyperopt_script(space)
+        st.caption(
+            "The same space written with Hyperopt's hp.* functions: pass `space` to "
+            "`hyperopt.fmin`, or to TuningSearchCV, which reads it back as this space."
+        )
+        st.code(code, language="python")
+        st.download_button(
+            "Download the Hyperopt space", code, file_name=f"{name}_hyperopt_space.py",
+            mime="text/x-python", key=f"hyperopt_{name}", icon=":material/download:",
+        )  # fmt: skip
 
 
 # -- runs --------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from tuning.learn.landscapes import (
     list_landscapes,
     measure,
 )
+from tuning.methods.hyperopt import HyperoptSampler
 
 SYNTHETIC = [n for n in list_landscapes() if n not in REAL_SPECS]
 
@@ -140,6 +141,9 @@ def _direct(method: str, seed: int):
         "cmaes": (optuna.samplers.CmaEsSampler(seed=seed), None),
         "nsga2": (optuna.samplers.NSGAIISampler(seed=seed, population_size=10), None),
         "nsga3": (optuna.samplers.NSGAIIISampler(seed=seed, population_size=10), None),
+        "hyperopt_tpe": (HyperoptSampler("tpe", None, seed, {"n_startup_trials": 20}), None),
+        "hyperopt_anneal": (HyperoptSampler("anneal", None, seed), None),
+        "hyperopt_random": (HyperoptSampler("rand", None, seed), None),
         "hyperband": (tpe, optuna.pruners.HyperbandPruner(1, FIDELITY_STEPS, 3)),
         "successive_halving": (tpe, optuna.pruners.SuccessiveHalvingPruner(1, 3, 0)),
         # Median stopping's n_startup_trials option also reaches its TPE sampler.

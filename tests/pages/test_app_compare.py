@@ -263,3 +263,13 @@ def test_generated_sentences_on_known_cases():
     )
     far = ex._gaps(close.assign(best_cv=[0.95, 0.85]), minimize=False)
     assert compare.buys_caveat(far, 3) == ""
+
+
+def test_the_engines_preset_says_what_differs_between_the_two_tpes():
+    at = ok(app(COMPARE))
+    assert any(s.value == "Optuna TPE against Hyperopt TPE" for s in at.subheader)
+    form = next(m.value for m in at.markdown if "Hyperopt TPE" in m.value).replace("\\", "")
+    assert f"{ex.ENGINES_TRIALS} trials per method and seed" in form
+    assert "starts after 5 random trials" in form and "starts after 20" in form
+    assert at.button(key="engines_go").label == "Run it"
+    assert at.number_input(key="engines_seeds").value == 3

@@ -274,3 +274,28 @@ def test_the_method_and_its_options_are_named_in_words():
     infos = " ".join(texts(at.info))
     assert "Bayesian (TPE)" in infos and "(bayesian)" not in infos
     assert at.number_input(key="opt_tpe_n_startup_trials").label == "Random start-up trials"
+
+
+def test_the_edited_space_downloads_as_hyperopt_code_that_reads_back_the_same():
+    from dataclasses import replace
+
+    from tuning.core.hyperopt_space import from_hyperopt
+    from tuning.models import get_model
+
+    at = ok(app(NEW_RUN))
+    at.selectbox(key="model_classification").set_value("knn").run()
+    at.session_state[knn_space_key()] = {
+        "edited_rows": {0: {"high": 10}}, "added_rows": [], "deleted_rows": [],
+    }  # fmt: skip
+    at.run()
+    ok(at)
+    assert any(e.label == "The space as Hyperopt code" for e in at.expander)
+    code = next(c.value for c in at.code if "hp.choice" in c.value)
+    assert "hp.qloguniform('n_neighbors', math.log(1.0), math.log(10.0), 1)" in code
+    namespace: dict = {}
+    exec(compile(code, "<downloaded space>", "exec"), namespace)
+    expected = get_model("knn").default_space("classification").replace_param("n_neighbors", high=10)
+    plain = lambda s: [replace(p, help="") for p in s.params]  # noqa: E731 - code has no help text
+    assert plain(from_hyperopt(namespace["space"])) == plain(expected)
+    at.selectbox(key="method").set_value("hyperopt_tpe").run()
+    assert any("Hyperopt's TPE is the original implementation" in i for i in texts(ok(at).info))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuning.core import hyperopt_space
 from tuning.core.errors import UserError
 from tuning.core.objectives import COSTS, parse_cost
 from tuning.core.space import SearchSpace
@@ -100,7 +101,10 @@ SPACE = option(
     "--space",
     type=Path,
     metavar="FILE.json",
-    help="search space as JSON (start from `python -m tuning space MODEL`)",
+    help="search space as JSON (start from `python -m tuning space MODEL`), or a Hyperopt "
+    'space as {"hyperopt": {NAME: CALL, ...}}, each CALL written as JSON, e.g. '
+    '{"hp.loguniform": ["C", -7, 7]} for hp.loguniform("C", -7, 7) (`space MODEL --hyperopt` '
+    "prints one)",
 )
 WORKERS = option(
     "--workers",
@@ -148,9 +152,16 @@ def read_space(path: Path | None) -> SearchSpace | None:
     if path is None:
         return None
     try:
-        return SearchSpace.from_json(path.read_text())
+        text = path.read_text()
     except OSError as exc:
         raise UserError(f"Cannot read {path}: {exc.strerror}.") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = None  # from_json says what is wrong with it
+    if isinstance(data, dict) and set(data) == {hyperopt_space.HP}:
+        return hyperopt_space.from_description(data[hyperopt_space.HP])
+    return SearchSpace.from_json(text)
 
 
 def objectives(values: list[str], scoring: str | None) -> tuple[str | None, tuple[str, ...]]:

@@ -90,6 +90,16 @@ VIEW_NOTES = {
     "nsga3": "NSGA-III evolves its population like NSGA-II; it differs only in how it breaks ties "
     "among equally good points (by reference directions), which shows with several objectives, "
     "not on one score: expect the same gathering of generations in good regions.",
+    "hyperopt_tpe": "Hyperopt's TPE draws its first 20 points at random; then, like TPE, it "
+    "splits the trials into the best few and the rest and keeps the candidate most likely under "
+    "the best, but for each axis on its own: x and y are chosen separately, so a good diagonal "
+    "valley is harder for it to follow than for Optuna's TPE, which models them together.",
+    "hyperopt_anneal": "Annealing picks one of the best points so far and draws the next one "
+    "near it, in a neighbourhood that narrows as trials accumulate: early points jump across "
+    "the square, later ones cluster around the best.",
+    "hyperopt_random": "As random search: each point is drawn independently of every score; only "
+    "the random stream differs from Optuna's (the first point, before any has finished, comes "
+    "from Optuna's random sampler, as the landscape's axes are not known yet).",
     "hyperband": "Every trial learns step by step (right). At the rungs (dashed lines) a "
     "trial is compared with others that reached the same budget in its bracket; those "
     "outside the top third are stopped (×). Brackets differ in how early stopping starts.",

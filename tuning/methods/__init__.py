@@ -12,6 +12,7 @@ import optuna
 
 from tuning.core.errors import ConfigError
 from tuning.methods.base import MethodSpec
+from tuning.methods.hyperopt import HyperoptMethod, hyperopt_sampler
 from tuning.methods.pbt import MUTABLE as PBT_MUTABLE
 from tuning.methods.pbt import PopulationMethod
 from tuning.methods.samplers import (
@@ -141,6 +142,46 @@ REGISTRY: dict[str, MethodSpec] = {
             option_help={"population_size": "Configurations per generation."},
             multi_objective=True,
         ),
+        HyperoptMethod(
+            "hyperopt_tpe", "Hyperopt TPE", "bayesian",
+            "The original TPE, from the Hyperopt library: good and bad densities per parameter.",
+            "Hyperopt's TPE is the original implementation of the tree-structured Parzen "
+            "estimator (Bergstra et al., 2011), the algorithm Optuna's Bayesian (TPE) "
+            "re-implements: it splits past trials into a good group and the rest, and proposes "
+            "the candidate most likely under the good density relative to the bad one. Its "
+            "defaults differ: 20 random start-up trials (Optuna 10, the studio's Bayesian (TPE) "
+            "5); a smaller good group, the best ceil(0.25 x the square root of the trials) "
+            "(4 of 200), where Optuna takes the best tenth up to 25; the same 24 candidates per "
+            "trial and prior weight 1. Above all it models each parameter on its own "
+            "(univariate), following nested choices, where the studio's Optuna TPE models them "
+            "jointly (multivariate) and so catches parameters that work together.",
+            make_sampler=hyperopt_sampler("tpe"), algo="tpe",
+            defaults={"n_startup_trials": 20},
+            option_help={"n_startup_trials": "Random trials before the model takes over "
+                         "(Hyperopt's n_startup_jobs)."},
+        ),
+        HyperoptMethod(
+            "hyperopt_anneal", "Hyperopt annealing", "local search",
+            "Samples near one of the best trials so far, in a neighbourhood that shrinks.",
+            "Hyperopt's adaptive annealing picks one of the best trials so far (usually the "
+            "best, sometimes a runner-up) and draws each parameter near its value there, in a "
+            "neighbourhood that narrows as trials accumulate: wide jumps first, fine tuning "
+            "later. It has no random start-up phase and no model, so it is as cheap as random "
+            "search per trial. Optuna has no annealing sampler; the nearest is CMA-ES, which "
+            "also moves a search distribution towards good points but shapes it over all "
+            "parameters jointly, where annealing treats each parameter on its own.",
+            make_sampler=hyperopt_sampler("anneal"), algo="anneal",
+        ),
+        HyperoptMethod(
+            "hyperopt_random", "Hyperopt random search", "random",
+            "Hyperopt's random search: every parameter drawn independently within its range.",
+            "Hyperopt's random search draws every trial independently from the space, as "
+            "Random search (Optuna's) does: both ignore past results and are the baseline to "
+            "beat. They differ only in their random streams and in whole numbers, which "
+            "Hyperopt draws as a rounded uniform (so the two end values come up half as often). "
+            "Racing the two shows how far apart two equally good random searches land.",
+            make_sampler=hyperopt_sampler("rand"), algo="rand",
+        ),
         SamplerMethod(
             "hyperband", "Hyperband", "multi-fidelity",
             "Starts many trials cheaply and keeps training only the promising ones, over several brackets.",
@@ -242,6 +283,8 @@ def check_multi_objective(method: MethodSpec) -> None:
             "not apply to multi-objective runs: a trial cannot be stopped early on several "
             "objectives at once."
         )
+    elif method.why_one_objective:
+        why = method.why_one_objective
     elif method.runs_itself:
         why = (
             f"{method.label} ranks its members on one score to decide which copy which, so it "

@@ -47,6 +47,8 @@ class MethodSpec:
     # Why its runs score no library defaults as their baseline (tuning/execution/baseline.py),
     # as the run's record says; None: they do (as a first trial, or beside a grid).
     why_no_baseline: ClassVar[str | None] = None
+    # Why it follows one score, where that is its own (check_multi_objective says it).
+    why_one_objective: ClassVar[str | None] = None
 
     @property
     def multi_fidelity(self) -> bool:
@@ -56,6 +58,7 @@ class MethodSpec:
         """Checks for options the generic rules cannot express (fractions, lists)."""
 
     def validate_options(self, options: dict) -> dict:
+        self._refuse_hyperopt_inside(options)
         unknown = set(options) - set(self.defaults)
         if unknown:
             known = ", ".join(self.defaults) or "none"
@@ -84,6 +87,24 @@ class MethodSpec:
         self.check_options(merged)
         return merged
 
+    def _refuse_hyperopt_inside(self, options: dict) -> None:
+        """A Hyperopt method asked to propose the trials of a method that stops them early or
+        trains its own population: refused with what to choose instead."""
+        if str(options.get("sampler", "")) not in HYPEROPT_METHODS:
+            return
+        if "sampler" in self.defaults:
+            raise ConfigError(
+                f"{self.label} stops trials early with an Optuna pruner, and Hyperopt's "
+                "algorithms cannot learn from a trial stopped early: use sampler 'tpe' "
+                "(Bayesian (TPE)) or 'random' here, or run Hyperopt TPE as its own method "
+                "without early stopping."
+            )
+        if self.runs_itself:
+            raise ConfigError(
+                f"{self.label} trains and perturbs its own population; Hyperopt cannot propose "
+                "its members: run Hyperopt TPE as its own method instead."
+            )
+
     def validate_run(self, config: RunConfig, space: SearchSpace, model: ModelSpec) -> RunConfig:
         """Checks that need the run's space and model; returns the config as the run keeps it."""
         return config
@@ -96,6 +117,8 @@ class MethodSpec:
         status."""
         raise NotImplementedError
 
+
+HYPEROPT_METHODS = ("hyperopt_tpe", "hyperopt_anneal", "hyperopt_random")
 
 # What each option accepts: a tuple of choices, or the least whole number. Checked when a run is
 # created, so a bad value is refused up front instead of failing every trial (or the run thread).

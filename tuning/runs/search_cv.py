@@ -32,6 +32,7 @@ from tuning.core.budget import Budget
 from tuning.core.config import CUSTOM_MODEL, DatasetRef, RunConfig
 from tuning.core.enums import BudgetKind
 from tuning.core.errors import ConfigError
+from tuning.core.hyperopt_space import from_hyperopt, is_hyperopt
 from tuning.core.scoring import ScorerScoring, Scoring
 from tuning.core.space import SearchSpace
 from tuning.data import datasets
@@ -96,7 +97,9 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
     ----------
     estimator : a scikit-learn estimator or pipeline.
     search_space : dict of parameter name -> Optuna distribution (FloatDistribution,
-        IntDistribution, CategoricalDistribution) or list of values; or a SearchSpace.
+        IntDistribution, CategoricalDistribution) or list of values; or a SearchSpace; or
+        a Hyperopt space (a dict of hp.uniform, hp.loguniform, hp.quniform, hp.randint,
+        hp.choice, nested choices included; see tuning.core.hyperopt_space).
     method : a method of the registry (`python -m tuning methods`), default "tpe"; "grid"
         tries every configuration, in GridSearchCV's order.
     method_options : the method's options (e.g. {"n_startup_trials": 10}).
@@ -175,7 +178,11 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         of X, y. Raises ValueError when no trial completed, with the last trial's error."""
         estimator = self.estimator
         X, y, groups = indexable(X, y, groups)
-        space = SearchSpace.from_distributions(self.search_space)
+        space = (
+            from_hyperopt(self.search_space)
+            if is_hyperopt(self.search_space)
+            else SearchSpace.from_distributions(self.search_space)
+        )
         check_space(estimator, space)
         method = get_method(self.method)
         if method.runs_itself:

@@ -8,6 +8,7 @@ import json
 from tuning.cli import options as o
 from tuning.cli.command import Command
 from tuning.cli.output import print_table
+from tuning.core import hyperopt_space
 from tuning.core.errors import UserError
 from tuning.data import datasets
 from tuning.methods import RECOMMENDED, list_methods, multi_objective_methods
@@ -70,10 +71,19 @@ class Space(Command):
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("model", help="model name")
         o.TASK.add_to(parser, default="classification", help="task (default classification)")
+        parser.add_argument(
+            "--hyperopt", action="store_true",
+            help='as a Hyperopt space ({"hyperopt": {...}}, each hp.* call written as JSON)',
+        )  # fmt: skip
 
     def run(self, args: argparse.Namespace) -> int:
         model = get_model(args.model)
         if not model.supports(args.task):
             raise UserError(f"{model.label} does not handle {args.task}.")
-        print(json.dumps(model.default_space(args.task).to_dict(), indent=2))
+        space = model.default_space(args.task)
+        if args.hyperopt:
+            data = {hyperopt_space.HP: hyperopt_space.describe_space(space)}
+        else:
+            data = space.to_dict()
+        print(json.dumps(data, indent=2))
         return 0
