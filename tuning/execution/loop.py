@@ -27,8 +27,16 @@ from tuning.evaluation.objective import StopRequested
 from tuning.execution.claims import BudgetSpent, claim_trials
 from tuning.execution.lifecycle import recover_stale_trials
 from tuning.execution.session import Outcome, RunSession, has_complete
+from tuning.store.origin import Origin, Pruning
 from tuning.store.runs import STALE_S, counted
-from tuning.store.trials import TrialMetrics, defaults_trial, worker_name
+from tuning.store.trials import (
+    TrialMetrics,
+    defaults_trial,
+    record_origin,
+    record_pruning,
+    recorded_origin,
+    worker_name,
+)
 
 SPENT = "The budget is spent."
 
@@ -50,10 +58,12 @@ def optimize(
     make_sampler: Callable[[int], BaseSampler],
     make_pruner: Callable[[], BasePruner],
     grid: bool = False,
+    notes: TrialNotes | None = None,
 ) -> RunStatus:
     """Work on a sampler-driven run until its budget is spent or the session's stop is set;
     returns the status. `make_sampler(seed)` and `make_pruner()` come from the run's method;
-    `grid`: the trials are the configurations queued when the run was created."""
+    `grid`: the trials are the configurations queued when the run was created; `notes`: how
+    the method says where each trial came from and why one was pruned."""
     study, stop = session.study, session.stop
     if grid:
         requeue_stopped_grid_trials(session)
@@ -74,7 +84,7 @@ def optimize(
     study.pruner = make_pruner()
     first = session.worker_index in (None, 0)  # the pool's first worker, or a lone one
     claim_trials(study, session.config.n_trials, grid, take_queued=grid or first)
-    guard = TrialGuard(session)
+    guard = TrialGuard(session, notes=notes)
     outcome = Outcome(RunStatus.FINISHED, SPENT)
     with session.working() as heart:
         # The library defaults, where they are not a trial, are scored beside the trials by
@@ -136,6 +146,25 @@ def end_spent(session: RunSession) -> RunStatus:
     return RunStatus.FINISHED
 
 
+@dataclass(frozen=True)
+class TrialNotes:
+    """What a method says of its trials, recorded on each: `origin(study, trial)` at its start
+    (tuning.store.origin.Origin), `pruned(study, trial)` when a pruner stopped it (Pruning)."""
+
+    origin: Callable[[optuna.Study, optuna.Trial], Origin]
+    pruned: Callable[[optuna.Study, optuna.Trial], Pruning] | None = None
+
+    def started(self, study: optuna.Study, trial: optuna.Trial) -> None:
+        """Record where the trial came from, unless it was queued with its origin."""
+        if recorded_origin(trial) is None:
+            record_origin(trial, self.origin(study, trial))
+
+    def stopped(self, study: optuna.Study, trial: optuna.Trial) -> None:
+        if self.pruned is not None:
+            with contextlib.suppress(Exception):  # a note must never turn a prune into a failure
+                record_pruning(trial, self.pruned(study, trial))
+
+
 @dataclass
 class TrialGuard:
     """After each trial: honour Stop, count failures in a row, look for dead workers.
@@ -146,6 +175,7 @@ class TrialGuard:
     """
 
     session: RunSession
+    notes: TrialNotes | None = None
     in_a_row: int = 0
     message: str | None = None  # set when too many failed in a row: the run fails with it
     checked: float = field(default_factory=time.time)
@@ -158,10 +188,14 @@ class TrialGuard:
             running.add(trial.number)
             reason = None  # why the trial failed, as the objective records it
             try:
+                if self.notes is not None:
+                    self.notes.started(self.session.study, trial)
                 value = objective(trial)
                 reason = nan_reason(value)  # Optuna fails the trial too
                 return value
             except optuna.TrialPruned:
+                if self.notes is not None:
+                    self.notes.stopped(self.session.study, trial)
                 raise
             except StopRequested:
                 reason = STOPPED_BY_USER
