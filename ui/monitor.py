@@ -21,7 +21,7 @@ from tuning.plots import live as charts
 from tuning.plots import pareto as pareto_plots
 from tuning.plots.base import empty_figure
 from tuning.runs.front import STALE_S, choose
-from ui import foreign, notes, pbt_view, registry, runs, tables, text
+from ui import foreign, notes, origin_view, pbt_view, registry, runs, tables, text
 
 POLL_S = 1.5
 RESUMABLE = (RunStatus.STOPPED, RunStatus.INTERRUPTED, RunStatus.QUEUED)
@@ -115,6 +115,7 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None):
     if snap.front is not None:
         _tradeoffs(snap, figs, ended)
     slot = _charts(snap, figs)
+    origin_view.section(snap.df, "live")  # where the trials came from, filtered by origin
     _details(snap, ended)
     return slot
 

@@ -36,6 +36,8 @@ def top_table(df: pd.DataFrame, scoring: Scoring | StudyValue, n: int = 10) -> p
         table["worker"] = top["worker"].map(worker_names(df))
     for c in (c for c in top.columns if c.startswith("param_")):
         table[c[len("param_") :]] = top[c].map(lambda v: an.param_cell(v, text.value))
+    if "origin_text" in top.columns:  # where each came from, after what it is
+        table["origin"] = top["origin_text"]
     return table
 
 

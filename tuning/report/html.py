@@ -360,6 +360,8 @@ def _top_table(data: ReportData) -> pd.DataFrame:
             row[name] = (
                 an.param_cell(top[col].iloc[i - 1], num) if col in top else an.NOT_APPLICABLE
             )
+        if "origin_text" in top.columns:
+            row["origin"] = top["origin_text"].iloc[i - 1]  # where it came from, in a sentence
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -8,6 +8,8 @@ so that pages, the report, the CSV and the command line all say the same sentenc
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -66,8 +68,12 @@ class Origin:
             return LIBRARY_DEFAULTS if self.by == LIBRARY_DEFAULTS else f"queued {_by(self.by)}"
         if self.kind == POPULATION:
             if self.copied:
-                return "population: exploit"
-            return "population: first draw" if self.parent is None else "population: continues"
+                return "copied and perturbed"
+            return RANDOM if self.parent is None else "continued"
+        if self.kind == PROPOSED:
+            return f"proposed by {self.by}" if self.by else PROPOSED
+        if self.kind == UNKNOWN:
+            return "origin unknown"
         return self.kind
 
     @property
@@ -122,6 +128,19 @@ class Pruning:
         return text
 
 
+def count_line(labels: Iterable[str | None]) -> str:
+    """"31 model-guided, 5 start-up, 1 library defaults": how many trials came from where,
+    the most common first ("" for none)."""
+    counts = Counter(label for label in labels if label)
+    return ", ".join(
+        f"{n} {_PLURALS.get(label, label) if n > 1 else label}"
+        for label, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+
+
+_PLURALS = {GRID: "grid points", "origin unknown": "of unknown origin"}
+
+
 def stopped_at(step: int) -> Pruning:
     """What is known of a pruned trial without a record of its pruner: its last step."""
     return Pruning(by="its pruner", step=step)
@@ -143,7 +162,13 @@ def _start_up(o: Origin) -> str:
     if o.generation == 0:  # a genetic algorithm's first population
         return f"generation 0 of {model}: the first population, drawn at random"
     k = f" {o.k} of {o.n}" if o.k is not None and o.n is not None else ""
-    return f"start-up trial{k}: drawn at random before {model} has enough finished trials to model"
+    had = ""
+    if o.finished is not None and o.n is not None:
+        had = f" (it had {o.finished} of the {o.n} it needs)"
+    return (
+        f"start-up trial{k}: drawn at random before {model} has enough finished trials to "
+        f"model{had}"
+    )
 
 
 def _model(o: Origin) -> str:
