@@ -19,19 +19,20 @@ FILTER = "Show trials that came from"
 
 
 def started(df: pd.DataFrame) -> pd.DataFrame:
-    """The trials that began (a queued grid point has not come from anywhere yet)."""
+    """The trials that ended (a proposed trial's origin is written with its result; a queued
+    grid point has not come from anywhere yet)."""
     if not len(df) or "origin_kind" not in df.columns:
         return df.iloc[0:0]
-    return df[df["state"] != "waiting"]
+    return df[~df["state"].isin(("waiting", "running"))]
 
 
 def count_line(df: pd.DataFrame) -> str:
-    """"31 model-guided, 5 start-up, 1 library defaults" over the trials that began."""
+    """"31 model-guided, 5 start-up, 1 library defaults" over the trials that ended."""
     return front.origin_count_line(started(df)["origin_kind"].tolist())
 
 
 def origin_table(df: pd.DataFrame, kinds: list[str] | None = None) -> pd.DataFrame:
-    """The trials that began, newest first, of the chosen origins (all where none is chosen):
+    """The trials that ended, newest first, of the chosen origins (all where none is chosen):
     trial, state, score and the sentence on where it came from."""
     rows = started(df)
     if kinds:

@@ -34,7 +34,7 @@ SHIMS = {  # every public name of compat.py; each has a test below
     "RollbackFileBackend", "hypervolume", "metric_names",
     # what a trial's Optuna attributes say of its origin (tests under "origins" below)
     "fixed_params", "live_fixed_params", "generation_attr", "completed_rungs", "rung_values",
-    "live_frozen", "startup_trials", "constant_liar", "qmc_kind", "percentile_of",
+    "live_frozen", "sampler_view", "startup_trials", "constant_liar", "qmc_kind", "percentile_of",
     "pruner_of_bracket", "halving_settings",
 }  # fmt: skip
 
@@ -154,6 +154,7 @@ def test_fixed_params_of_queued_trials_live_and_stored():
 
     study.optimize(objective, n_trials=2)
     assert seen == [{"x": 0.5}, {}]
+    assert [t.number for t in compat.sampler_view(study)] == [0, 1]
     assert [compat.fixed_params(t) for t in study.trials] == [{"x": 0.5}, None]
 
 

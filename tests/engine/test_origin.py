@@ -188,12 +188,12 @@ def test_a_study_made_outside_tuning_studio_gets_sentences_not_a_traceback(stora
 def test_the_constant_liar_says_how_many_trials_were_running():
     study = optuna.create_study()
     liar = tpe_origin(study, None, TPESampler(n_startup_trials=2, constant_liar=True),
-                      Seen(finished=4, complete=4, running=2))  # fmt: skip
+                      lambda: Seen(finished=4, complete=4, running=2))  # fmt: skip
     assert (liar.kind, liar.finished, liar.running) == (MODEL, 4, 2)
     assert "2 other trials were running, and it counted them as bad results (the constant " \
            "liar)" in liar.sentence  # fmt: skip
     honest = tpe_origin(study, None, TPESampler(n_startup_trials=2, constant_liar=False),
-                        Seen(finished=4, complete=4, running=2))  # fmt: skip
+                        lambda: Seen(finished=4, complete=4, running=2))  # fmt: skip
     assert honest.running is None and "running" not in honest.sentence
 
 
@@ -216,8 +216,8 @@ class _OwnSampler(BaseSampler):
 def test_a_method_gives_its_own_origin_and_unknown_samplers_a_generic_one():
     seen = []
 
-    def own(study, trial, sampler, had: Seen) -> Origin:
-        return Origin(MODEL, by="Own model", finished=had.finished)
+    def own(study, trial, sampler, had) -> Origin:
+        return Origin(MODEL, by="Own model", finished=had().finished)
 
     def objective(trial: optuna.Trial) -> float:
         seen.append((decide(trial.study, trial, None, "Own search"),

@@ -85,11 +85,11 @@ def format_summary(
 
 
 def format_origins(df: Any, top: Any) -> str:
-    """Where the trials came from: the count over every trial that began, then the sentence of
+    """Where the trials came from: the count over every trial that ended, then the sentence of
     each top trial ("  12  Proposed by TPE, from the 11 trials finished by then.")."""
     if "origin_kind" not in df.columns or not len(top):
         return ""
-    began = df[df["state"] != "waiting"]
+    began = df[~df["state"].isin(("waiting", "running"))]
     lines = [f"\nTrials came from: {origin_count_line(began['origin_kind'].tolist())}."]
     width = len(str(int(top["number"].max())))
     lines += [f"  {int(r.number):>{width}}  {r.origin_text}" for r in top.itertuples()]

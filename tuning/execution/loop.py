@@ -32,9 +32,10 @@ from tuning.store.runs import STALE_S, counted
 from tuning.store.trials import (
     TrialMetrics,
     defaults_trial,
-    record_origin,
+    hold_origin,
     record_pruning,
     recorded_origin,
+    release_origin,
     worker_name,
 )
 
@@ -155,9 +156,10 @@ class TrialNotes:
     pruned: Callable[[optuna.Study, optuna.Trial], Pruning] | None = None
 
     def started(self, study: optuna.Study, trial: optuna.Trial) -> None:
-        """Record where the trial came from, unless it was queued with its origin."""
+        """Decide where the trial came from, unless it was queued with its origin; it is
+        written with the trial's record (no storage write of its own)."""
         if recorded_origin(trial) is None:
-            record_origin(trial, self.origin(study, trial))
+            hold_origin(trial, self.origin(study, trial))
 
     def stopped(self, study: optuna.Study, trial: optuna.Trial) -> None:
         if self.pruned is not None:
@@ -204,6 +206,7 @@ class TrialGuard:
                 reason = f"{type(exc).__name__}: {exc}"[:500]
                 raise
             finally:
+                release_origin(trial)
                 self.after(reason)  # still listed as ours: stale-trial recovery skips it
                 running.discard(trial.number)
 

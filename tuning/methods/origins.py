@@ -59,8 +59,9 @@ class Seen:
 
 
 def seen_by(study: optuna.Study, trial: optuna.Trial) -> Seen:
+    """Counted over the trials as the sampler read them for this trial (no storage read)."""
     finished = complete = running = 0
-    for t in study.get_trials(deepcopy=False):
+    for t in compat.sampler_view(study):
         if t.state == TrialState.COMPLETE:
             complete += 1
         elif t.state == TrialState.RUNNING and t.number != trial.number:
@@ -71,8 +72,9 @@ def seen_by(study: optuna.Study, trial: optuna.Trial) -> Seen:
     return Seen(finished, complete, running)
 
 
-# (study, trial, sampler, what it had seen) -> the trial's origin
-OriginRule = Callable[[optuna.Study, optuna.Trial, BaseSampler, Seen], Origin]
+# (study, trial, sampler, what it had seen) -> the trial's origin; `seen()` counts the trials
+# only for the rules that need them (a random draw does not: its bookkeeping stays cheap).
+OriginRule = Callable[[optuna.Study, optuna.Trial, BaseSampler, Callable[[], Seen]], Origin]
 
 
 def _start_up_or(by: str, count: int, n: int | None) -> Origin | None:
@@ -81,7 +83,8 @@ def _start_up_or(by: str, count: int, n: int | None) -> Origin | None:
     return None
 
 
-def tpe_origin(study, trial, sampler, seen: Seen) -> Origin:
+def tpe_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
+    seen = seen()
     found = _start_up_or("TPE", seen.finished, compat.startup_trials(sampler))
     if found:
         return found
@@ -89,12 +92,14 @@ def tpe_origin(study, trial, sampler, seen: Seen) -> Origin:
     return Origin(MODEL, by="TPE", finished=seen.finished, running=liar)
 
 
-def gp_origin(study, trial, sampler, seen: Seen) -> Origin:
+def gp_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
+    seen = seen()
     found = _start_up_or("the Gaussian process", seen.complete, compat.startup_trials(sampler))
     return found or Origin(MODEL, by="the Gaussian process", finished=seen.complete)
 
 
-def cmaes_origin(study, trial, sampler, seen: Seen) -> Origin:
+def cmaes_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
+    seen = seen()
     found = _start_up_or("CMA-ES", seen.complete, compat.startup_trials(sampler))
     if found:
         return found
@@ -105,7 +110,8 @@ def cmaes_origin(study, trial, sampler, seen: Seen) -> Origin:
     return Origin(MODEL, by="CMA-ES", generation=generation[1], finished=seen.complete)
 
 
-def genetic_origin(study, trial, sampler, seen: Seen) -> Origin:
+def genetic_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
+    seen = seen()
     found = compat.generation_attr(compat.live_frozen(trial))
     if found is None:
         return Origin(PROPOSED, by=type(sampler).__name__)
@@ -118,12 +124,12 @@ def genetic_origin(study, trial, sampler, seen: Seen) -> Origin:
     )  # fmt: skip
 
 
-def random_origin(study, trial, sampler, seen: Seen) -> Origin:
+def random_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
     return Origin(RANDOM)
 
 
-def qmc_origin(study, trial, sampler, seen: Seen) -> Origin:
-    if seen.finished == 0:  # the sequence learns the space from the first finished trial
+def qmc_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
+    if seen().finished == 0:  # the sequence learns the space from the first finished trial
         return Origin(RANDOM, note="the first trial, before the sequence knows the space")
     return Origin(QUASI_RANDOM, by=f"a {compat.qmc_kind(sampler)} sequence")
 
@@ -156,7 +162,7 @@ def decide(
         # Optuna draws a trial's joint (relative) parameters at its first suggestion: draw them
         # now, so that what the sampler records of its draw (a generation) can be read.
         trial.relative_params  # noqa: B018 - the property draws them
-        return rule(study, trial, sampler, seen_by(study, trial))
+        return rule(study, trial, sampler, lambda: seen_by(study, trial))
     except Exception as exc:  # noqa: BLE001 - the trial runs on; its origin says what failed
         return Origin(PROPOSED, by=label, note=f"its reasoning could not be read ({exc})")
 

@@ -97,6 +97,12 @@ def live_frozen(trial: optuna.Trial) -> FrozenTrial:
     return trial.study._storage.get_trial(trial._trial_id)
 
 
+def sampler_view(study: optuna.Study) -> list[FrozenTrial]:
+    """The study's trials as its sampler read them for the trial now starting: the snapshot
+    Optuna caches per thread for the trial's sampling (read from the storage if none yet)."""
+    return study._get_trials(deepcopy=False, use_cache=True)
+
+
 def startup_trials(sampler: Any) -> int | None:
     """How many finished trials a model-based sampler (TPE, GP, CMA-ES) waits for."""
     n = getattr(sampler, "_n_startup_trials", None)

@@ -23,6 +23,7 @@ QUASI_RANDOM = "quasi-random"
 POPULATION = "population"  # a segment of population-based training
 PROPOSED = "proposed"  # by a sampler whose reasoning the studio does not know
 UNKNOWN = "unknown"  # not recorded (a study made outside Tuning Studio, an older run)
+PENDING = "running"  # proposed, running: its origin is written with its record
 
 LIBRARY_DEFAULTS = "library defaults"  # who queued the baseline trial
 BY_HAND = "by hand"  # queued with fixed parameters by code the studio does not know
@@ -233,6 +234,7 @@ _SENTENCES = {
     START_UP: _start_up, MODEL: _model, GRID: _grid, QUEUED: _queued, RANDOM: _random,
     QUASI_RANDOM: _quasi, POPULATION: _population, PROPOSED: _proposed,
     UNKNOWN: _unknown,
+    PENDING: lambda o: "running: where it came from is written with its result",
 }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import math
 import os
 import socket
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -25,6 +26,7 @@ from tuning.store.origin import (
     BY_HAND,
     LIBRARY_DEFAULTS,
     MODEL,
+    PENDING,
     POPULATION,
     QUEUED,
     UNKNOWN,
@@ -35,6 +37,8 @@ from tuning.store.origin import (
 )
 
 ATTR = "metrics"  # the trial user attribute that holds the record
+PROPOSED = "proposed"  # where the trial came from, as an Origin (tuning.store.origin): its own
+# attribute on a queued trial, a key of the record on a proposed one
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # this process, as records name it
 _identity = threading.local()
 
@@ -128,8 +132,13 @@ class TrialMetrics:
         return {k: _finite(v) for k, v in d.items()}
 
     def save(self, trial: Any) -> None:
-        """Write the record on a live optuna.Trial (one storage write)."""
-        trial.set_user_attr(ATTR, self.to_attr())
+        """Write the record on a live optuna.Trial (one storage write), with where the trial
+        came from where that was decided when it began (`hold_origin`): no write of its own."""
+        attrs = self.to_attr()
+        held = _held.get(trial)
+        if held is not None:
+            attrs[PROPOSED] = held.to_attr()
+        trial.set_user_attr(ATTR, attrs)
 
     def save_to(self, storage: Any, trial_id: int) -> None:
         """Write the record on a trial through its storage (another worker's trial, which no
@@ -188,7 +197,6 @@ PBT = "pbt"  # population-based training: the segment's member, generation, pare
 RETRY = "retry"  # how many times the trial's parameters were queued again after a dead worker
 RETRY_OF = "retry_of"  # the trial it retries
 ORIGIN = "origin"  # who queued the trial ("library defaults"); no key: its sampler proposed it
-PROPOSED = "proposed"  # where the trial came from, as an Origin (tuning.store.origin)
 PRUNING = "pruning"  # why a pruner stopped it, as a Pruning
 
 
@@ -211,15 +219,27 @@ def origin_of(trial: Any) -> str | None:
     return trial.user_attrs.get(ORIGIN)
 
 
-def record_origin(trial: Any, origin: Origin) -> None:
-    """Write where a live optuna.Trial came from (one storage write), unless it was queued
-    with its origin already."""
-    trial.set_user_attr(PROPOSED, origin.to_attr())
+# Live trial -> where it came from, decided when it began and written with its record (one
+# storage write per trial, not two: the engine's bookkeeping per trial stays within its target).
+_held: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def hold_origin(trial: Any, origin: Origin) -> None:
+    """Keep where a live optuna.Trial came from until its record is written (TrialMetrics.save)."""
+    _held[trial] = origin
+
+
+def release_origin(trial: Any) -> None:
+    _held.pop(trial, None)
 
 
 def recorded_origin(trial: Any) -> Origin | None:
-    """The Origin written on a trial (queued with it, or recorded when proposed), or None."""
-    return Origin.from_attr(trial.user_attrs.get(PROPOSED))
+    """Where a trial came from as recorded: queued with it, or written with its record."""
+    attrs = trial.user_attrs
+    found = Origin.from_attr(attrs.get(PROPOSED))
+    if found is None and isinstance(attrs.get(ATTR), dict):
+        found = Origin.from_attr(attrs[ATTR].get(PROPOSED))
+    return found
 
 
 def record_pruning(trial: Any, pruning: Pruning) -> None:
@@ -243,7 +263,7 @@ def trial_origin(trial: FrozenTrial) -> Origin:
     generation = compat.generation_attr(trial)
     if generation is not None:
         return Origin(MODEL, by=generation[0], generation=generation[1])
-    return Origin(UNKNOWN)
+    return Origin(PENDING if trial.state == TrialState.RUNNING else UNKNOWN)
 
 
 def trial_pruning(trial: FrozenTrial) -> Pruning | None:
