@@ -14,6 +14,7 @@ from typing import Any
 
 import optuna
 from optuna.pruners import HyperbandPruner
+from optuna.pruners._successive_halving import _completed_rung_key
 from optuna.storages import BaseStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.storages.journal._file import get_lock_file
@@ -76,8 +77,6 @@ def generation_attr(trial: FrozenTrial) -> tuple[str, int] | None:
 
 def completed_rungs(trial: FrozenTrial) -> int:
     """Rungs of successive halving (or a Hyperband bracket) the trial's score was ranked at."""
-    from optuna.pruners._successive_halving import _completed_rung_key
-
     rung = 0
     while _completed_rung_key(rung) in trial.system_attrs:
         rung += 1
@@ -86,8 +85,6 @@ def completed_rungs(trial: FrozenTrial) -> int:
 
 def rung_values(trials: list[FrozenTrial], rung: int) -> list[float]:
     """The scores every trial had when ranked at `rung` (0 = the first): the competition."""
-    from optuna.pruners._successive_halving import _completed_rung_key
-
     key = _completed_rung_key(rung)
     return [t.system_attrs[key] for t in trials if key in t.system_attrs]
 
