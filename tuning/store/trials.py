@@ -135,7 +135,7 @@ class TrialMetrics:
         """Write the record on a live optuna.Trial (one storage write), with where the trial
         came from where that was decided when it began (`hold_origin`): no write of its own."""
         attrs = self.to_attr()
-        held = _held.get(trial)
+        held = held_origin(trial)
         if held is not None:
             attrs[PROPOSED] = held.to_attr()
         trial.set_user_attr(ATTR, attrs)
@@ -227,6 +227,13 @@ _held: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def hold_origin(trial: Any, origin: Origin) -> None:
     """Keep where a live optuna.Trial came from until its record is written (TrialMetrics.save)."""
     _held[trial] = origin
+
+
+def held_origin(trial: Any) -> Origin | None:
+    try:
+        return _held.get(trial)
+    except TypeError:  # a trial-like object that cannot be weakly referenced holds none
+        return None
 
 
 def release_origin(trial: Any) -> None:
