@@ -77,7 +77,10 @@ def make_trials(start: int, n: int, dists: dict, t0: dt.datetime, rng: random.Ra
             "score_seconds": round(rng.uniform(0.05, 0.3), 4),
             "step": k,
             "worker": "bench:1",
-        }
+            # where it came from, as the engine records it (ten start-up trials, then TPE)
+            "proposed": {"kind": "start-up", "by": "TPE", "k": i + 1, "n": 10, "finished": i}
+            if i < 10 else {"kind": "model-guided", "by": "TPE", "finished": i},
+        }  # fmt: skip
         if state == TrialState.PRUNED:
             metrics["pruned_step"] = k
         if state == TrialState.FAIL:
@@ -100,7 +103,7 @@ def refresh(live_run) -> tuple[float, int, dict]:
     """One Live monitor refresh: what the fragment computes and sends. Returns (s, bytes, info):
     info has the time of each part, the bytes of each figure and the snapshot."""
     from tuning.plots import live as charts
-    from ui import tables
+    from ui import origin_view, tables
 
     t0 = time.perf_counter()
     snap = live_run.snapshot()
@@ -109,6 +112,8 @@ def refresh(live_run) -> tuple[float, int, dict]:
     t2 = time.perf_counter()
     tables.top_table(snap.df, snap.scoring)
     tables.failure_table(snap.df)
+    origin_view.count_line(snap.df)  # where the trials came from, and their list
+    origin_view.origin_table(snap.df)
     t3 = time.perf_counter()
     sizes = {k: len(f.to_json()) for k, f in figs.items()}
     t4 = time.perf_counter()

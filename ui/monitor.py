@@ -26,6 +26,7 @@ from ui import (
     foreign,
     gain_view,
     notes,
+    origin_view,
     painted,
     pbt_view,
     registry,
@@ -142,6 +143,7 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None, head_only:
         _tradeoffs(snap, figs, ended)
     slot = _charts(snap, figs)
     advise_later()
+    origin_view.section(snap.df, "live")  # where the trials came from, filtered by origin
     _details(snap, ended)
     return slot
 

@@ -46,12 +46,13 @@ ORIGIN = "origin"
 
 
 def origins(rows: pd.DataFrame) -> list[str] | None:
-    """Where each listed trial came from, as recorded when it was queued ("library defaults";
-    blank: its search method proposed it), or None where none of them has an origin (then a
-    table leaves the column out)."""
-    if "origin" not in rows.columns or not rows["origin"].notna().any():
+    """Where each listed trial came from, in short ("library defaults", "start-up",
+    "model-guided"; its sentence is in the page's list of origins and the chart's hovers), or
+    None where none of them has one (then a table leaves the column out)."""
+    column = "origin_kind" if "origin_kind" in rows.columns else "origin"
+    if column not in rows.columns or not rows[column].notna().any():
         return None
-    return [o if isinstance(o, str) else "" for o in rows["origin"]]
+    return [o if isinstance(o, str) else "" for o in rows[column]]
 
 
 def worker_names(df: pd.DataFrame) -> dict[str, str]:

@@ -32,6 +32,10 @@ SHIMS = {  # every public name of compat.py; each has a test below
     "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "nsga_generation",
     "scott_parzen_estimator",
     "RollbackFileBackend", "hypervolume", "metric_names",
+    # what a trial's Optuna attributes say of its origin (tests under "origins" below)
+    "fixed_params", "live_fixed_params", "generation_attr", "completed_rungs", "rung_values",
+    "live_frozen", "sampler_view", "startup_trials", "constant_liar", "qmc_kind", "percentile_of",
+    "pruner_of_bracket", "halving_settings",
 }  # fmt: skip
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -136,6 +140,73 @@ def test_trial_number_hyperband_gives_the_same_brackets_whatever_the_study_name(
     assert _brackets(pruner(HyperbandPruner), "run-a") != _brackets(
         pruner(HyperbandPruner), "run-b"
     )
+
+
+# -- origins ---------------------------------------------------------------------------------
+def test_fixed_params_of_queued_trials_live_and_stored():
+    study = optuna.create_study(sampler=RandomSampler(seed=0))
+    study.enqueue_trial({"x": 0.5})
+    seen = []
+
+    def objective(trial: optuna.Trial) -> float:
+        seen.append(compat.live_fixed_params(trial))
+        return _square(trial)
+
+    study.optimize(objective, n_trials=2)
+    assert seen == [{"x": 0.5}, {}]
+    assert [t.number for t in compat.sampler_view(study)] == [0, 1]
+    assert [compat.fixed_params(t) for t in study.trials] == [{"x": 0.5}, None]
+
+
+def test_generation_attr_live_frozen_and_sampler_settings():
+    study = optuna.create_study(sampler=CmaEsSampler(seed=0, n_startup_trials=2))
+    live = []
+
+    def objective(trial: optuna.Trial) -> float:
+        x, y = trial.suggest_float("x", -1.0, 1.0), trial.suggest_float("y", -1.0, 1.0)
+        live.append(compat.generation_attr(compat.live_frozen(trial)))
+        return x**2 + y**2
+
+    study.optimize(objective, n_trials=5)
+    assert live[:2] == [None, None]  # random start-up trials
+    assert live[2:] == [("CMA-ES", compat.cmaes_generation(study.sampler, t))
+                        for t in study.trials[2:]]  # fmt: skip
+    assert compat.startup_trials(study.sampler) == 2
+    assert compat.startup_trials(RandomSampler()) is None
+    assert compat.constant_liar(TPESampler(constant_liar=True))
+    assert not compat.constant_liar(TPESampler(constant_liar=False))
+    assert compat.qmc_kind(optuna.samplers.QMCSampler(qmc_type="sobol")) == "Sobol"
+    assert compat.percentile_of(optuna.pruners.MedianPruner()) == 50.0
+    nsga = optuna.create_study(sampler=NSGAIISampler(seed=0, population_size=2))
+    nsga.optimize(_square, n_trials=3)
+    assert [compat.generation_attr(t) for t in nsga.trials] == [
+        ("NSGA-II", 0), ("NSGA-II", 0), ("NSGA-II", 1)]  # fmt: skip
+
+
+def test_completed_rungs_and_rung_values_read_successive_halving():
+    pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2)
+    assert compat.halving_settings(pruner) == (2, 0)
+    study = optuna.create_study(sampler=RandomSampler(seed=0), pruner=pruner)
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -1.0, 1.0)
+        for step in range(1, 5):
+            trial.report(x**2 + 1 / step, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        return x**2
+
+    study.optimize(objective, n_trials=12)
+    trials = study.trials
+    rungs = [compat.completed_rungs(t) for t in trials]
+    assert all(r >= 1 for r in rungs) and max(rungs) >= 2
+    firsts = compat.rung_values(trials, 0)
+    assert len(firsts) == 12 and firsts[0] == pytest.approx(trials[0].intermediate_values[1])
+    hb = compat.TrialNumberHyperband(min_resource=1, max_resource=9, reduction_factor=3)
+    hb.prune(study, trials[0])  # builds its brackets
+    sub = compat.pruner_of_bracket(hb, 0)
+    assert isinstance(sub, optuna.pruners.SuccessiveHalvingPruner)
+    assert compat.halving_settings(sub) == (3, 0)
 
 
 # -- samplers' internal models ---------------------------------------------------------------

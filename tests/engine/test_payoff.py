@@ -164,13 +164,15 @@ def test_an_experiment_states_the_defaults_once_and_each_methods_pooled_gain(sto
 def test_the_trials_csv_marks_the_library_defaults(storage):
     _, run = _run(storage, make_config("knn", "random", n_trials=3))
     rows = list(csv.DictReader(io.StringIO(trials_csv(run))))
-    assert rows[0]["origin"] == LIBRARY_DEFAULTS
-    assert [r["origin"] for r in rows[1:]] == ["", ""]
+    assert rows[0]["origin"] == "Queued: the library defaults."
+    assert rows[0]["origin_kind"] == LIBRARY_DEFAULTS
+    assert all("library defaults" not in r["origin"] for r in rows[1:])
 
 
 def test_the_trials_chart_hover_marks_the_library_defaults():
     from tuning.plots.live import hover_texts
 
     df = pd.DataFrame({"number": [0, 1], "state": ["complete", "complete"],
-                       "origin": [LIBRARY_DEFAULTS, None], "param_k": [5, 3]})  # fmt: skip
-    assert hover_texts(df) == ["trial 0 · library defaults<br>k=5", "trial 1<br>k=3"]
+                       "origin_text": ["Queued: the library defaults.", None],
+                       "param_k": [5, 3]})  # fmt: skip
+    assert hover_texts(df) == ["trial 0<br>k=5<br>Queued: the library defaults.", "trial 1<br>k=3"]

@@ -207,7 +207,11 @@ def test_killed_worker_leaves_its_trial_failed_and_the_run_resumes(tmp_path):
     assert dead.state == TrialState.FAIL
     assert "worker stopped responding" in dead.user_attrs["metrics"]["fail_reason"]
     retry = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.WAITING]
-    assert len(retry) == 1 and retry[0].user_attrs == {"retry": 1, "retry_of": victim.number}
+    # It says whom it replaces; the dead trial's origin went with its unwritten record.
+    assert len(retry) == 1 and retry[0].user_attrs == {
+        "retry": 1, "retry_of": victim.number,
+        "proposed": {"kind": "unknown", "retry_of": victim.number},
+    }  # fmt: skip
     # resume: the retry runs with the dead trial's parameters, and the budget is honoured
     assert execute(name, store, refit=False) == "finished"
     trials = study.get_trials(deepcopy=False)

@@ -52,9 +52,10 @@ def test_live_monitor_headlines_the_gain_and_marks_the_defaults_in_the_top_trial
     assert "Held-out test accuracy: tuned " in line and "defaults " in line
     assert "Provisional" not in line  # the run has ended
     top = next(d.value for d in at.dataframe if "train score" in d.value.columns)
-    # Six trials: all in the top ten, the defaults (trial 0) marked as such, the others not.
+    # Six trials: all in the top ten, the defaults (trial 0) marked as such, the others as
+    # random search's draws.
     assert top.loc[top["trial"] == 0, "origin"].item() == "library defaults"
-    assert set(top.loc[top["trial"] != 0, "origin"]) == {""}
+    assert set(top.loc[top["trial"] != 0, "origin"]) == {"random"}
 
 
 def test_a_working_run_states_a_provisional_gain():

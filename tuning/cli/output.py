@@ -9,7 +9,7 @@ import optuna
 
 from tuning.analysis.advisor import ADVISOR_ENDED
 from tuning.core.errors import UserError
-from tuning.runs.front import RunRecord, RunSummary, front_numbers
+from tuning.runs.front import RunRecord, RunSummary, front_numbers, origin_count_line
 
 
 def fmt(v: Any) -> str:
@@ -83,6 +83,18 @@ def format_summary(
     lines.append(
         f"Open it:    optuna.load_study(study_name={s.name!r}, storage=...)  or  python -m tuning show {s.name}"
     )
+    return "\n".join(lines)
+
+
+def format_origins(df: Any, top: Any) -> str:
+    """Where the trials came from: the count over every trial that ended, then the sentence of
+    each top trial ("  12  Proposed by TPE, from the 11 trials finished by then.")."""
+    if "origin_kind" not in df.columns or not len(top):
+        return ""
+    began = df[~df["state"].isin(("waiting", "running"))]
+    lines = [f"\nTrials came from: {origin_count_line(began['origin_kind'].tolist())}."]
+    width = len(str(int(top["number"].max())))
+    lines += [f"  {int(r.number):>{width}}  {r.origin_text}" for r in top.itertuples()]
     return "\n".join(lines)
 
 

@@ -28,8 +28,17 @@ from tuning.execution.advisor import FlatWatch, flat_reason
 from tuning.execution.claims import BudgetSpent, claim_trials
 from tuning.execution.lifecycle import recover_stale_trials
 from tuning.execution.session import Outcome, RunSession, has_complete
+from tuning.store.origin import Origin, Pruning
 from tuning.store.runs import STALE_S, counted
-from tuning.store.trials import TrialMetrics, defaults_trial, worker_name
+from tuning.store.trials import (
+    TrialMetrics,
+    defaults_trial,
+    hold_origin,
+    record_pruning,
+    recorded_origin,
+    release_origin,
+    worker_name,
+)
 
 SPENT = "The budget is spent."
 
@@ -51,10 +60,12 @@ def optimize(
     make_sampler: Callable[[int], BaseSampler],
     make_pruner: Callable[[], BasePruner],
     grid: bool = False,
+    notes: TrialNotes | None = None,
 ) -> RunStatus:
     """Work on a sampler-driven run until its budget is spent or the session's stop is set;
     returns the status. `make_sampler(seed)` and `make_pruner()` come from the run's method;
-    `grid`: the trials are the configurations queued when the run was created."""
+    `grid`: the trials are the configurations queued when the run was created; `notes`: how
+    the method says where each trial came from and why one was pruned."""
     study, stop = session.study, session.stop
     if grid:
         requeue_stopped_grid_trials(session)
@@ -75,7 +86,7 @@ def optimize(
     study.pruner = make_pruner()
     first = session.worker_index in (None, 0)  # the pool's first worker, or a lone one
     claim_trials(study, session.config.n_trials, grid, take_queued=grid or first)
-    guard = TrialGuard(session, flat=flat_watch(session))
+    guard = TrialGuard(session, flat=flat_watch(session), notes=notes)
     outcome = Outcome(RunStatus.FINISHED, SPENT)
     with session.working() as heart:
         # The library defaults, where they are not a trial, are scored beside the trials by
@@ -150,6 +161,26 @@ def flat_watch(session: RunSession) -> FlatWatch | None:
     )
 
 
+@dataclass(frozen=True)
+class TrialNotes:
+    """What a method says of its trials, recorded on each: `origin(study, trial)` at its start
+    (tuning.store.origin.Origin), `pruned(study, trial)` when a pruner stopped it (Pruning)."""
+
+    origin: Callable[[optuna.Study, optuna.Trial], Origin]
+    pruned: Callable[[optuna.Study, optuna.Trial], Pruning] | None = None
+
+    def started(self, study: optuna.Study, trial: optuna.Trial) -> None:
+        """Decide where the trial came from, unless it was queued with its origin; it is
+        written with the trial's record (no storage write of its own)."""
+        if recorded_origin(trial) is None:
+            hold_origin(trial, self.origin(study, trial))
+
+    def stopped(self, study: optuna.Study, trial: optuna.Trial) -> None:
+        if self.pruned is not None:
+            with contextlib.suppress(Exception):  # a note must never turn a prune into a failure
+                record_pruning(trial, self.pruned(study, trial))
+
+
 @dataclass
 class TrialGuard:
     """After each trial: honour Stop, count failures in a row, look for dead workers, and
@@ -161,6 +192,7 @@ class TrialGuard:
     """
 
     session: RunSession
+    notes: TrialNotes | None = None
     in_a_row: int = 0
     message: str | None = None  # set when too many failed in a row: the run fails with it
     checked: float = field(default_factory=time.time)
@@ -174,10 +206,14 @@ class TrialGuard:
             running.add(trial.number)
             reason = None  # why the trial failed, as the objective records it
             try:
+                if self.notes is not None:
+                    self.notes.started(self.session.study, trial)
                 value = objective(trial)
                 reason = nan_reason(value)  # Optuna fails the trial too
                 return value
             except optuna.TrialPruned:
+                if self.notes is not None:
+                    self.notes.stopped(self.session.study, trial)
                 raise
             except StopRequested:
                 reason = STOPPED_BY_USER
@@ -186,6 +222,7 @@ class TrialGuard:
                 reason = f"{type(exc).__name__}: {exc}"[:500]
                 raise
             finally:
+                release_origin(trial)
                 self.after(reason)  # still listed as ours: stale-trial recovery skips it
                 running.discard(trial.number)
 

@@ -157,22 +157,30 @@ def perturb(
     numeric choices (batch size) moves to the next smaller or larger choice; one without an order
     is resampled.
     """
+    return perturbed(value, param, rng, factors, resample_probability)[0]
+
+
+def perturbed(
+    value: Any, param: Param, rng: np.random.Generator, factors, resample_probability: float
+) -> tuple[Any, str]:
+    """`perturb`, with how the value moved in words: "x0.8", "x1.2" or "resampled"."""
     if rng.random() < resample_probability:
-        return resample(param, rng)
+        return resample(param, rng), "resampled"
     factor = float(factors[int(rng.integers(len(factors)))])
+    how = f"x{factor:g}"
     if param.kind == "categorical":
         choices = list(param.choices)
         numeric = all(isinstance(c, int | float) and not isinstance(c, bool) for c in choices)
         if not numeric:
-            return resample(param, rng)
+            return resample(param, rng), "resampled"
         order = sorted(choices)
         i = order.index(value) if value in order else 0
         if factor > 1:
             i = min(i + 1, len(order) - 1)
         elif factor < 1:
             i = max(i - 1, 0)
-        return order[i]
-    return _fit(param, float(value) * factor)
+        return order[i], ("one choice up" if factor > 1 else "one choice down")
+    return _fit(param, float(value) * factor), how
 
 
 def _fit(param: Param, x: float) -> Any:
@@ -395,8 +403,10 @@ class Population:
         changes: dict[str, list] = {}
         for name in self.mutable:
             old = m.params[name]
-            new = perturb(old, self.space[name], self.rng, o.factors, o.resample_probability)
-            changes[name] = [old, new]
+            new, how = perturbed(
+                old, self.space[name], self.rng, o.factors, o.resample_probability
+            )
+            changes[name] = [old, new, how]  # how it moved: "x0.8", "x1.2", "resampled"
             m.params[name] = new
         live = {
             k: v for k, v in m.params.items() if k in ("learning_rate", "dropout", "weight_decay")

@@ -20,11 +20,13 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace
-from tuning.execution.loop import optimize
+from tuning.execution.loop import TrialNotes, optimize
 from tuning.execution.session import RunSession
 from tuning.methods.base import MethodSpec
+from tuning.methods.origins import OriginRule, decide, why_pruned
 from tuning.models import ModelSpec
 from tuning.store import compat
+from tuning.store.origin import Origin, Pruning
 from tuning.store.run import StoredRun
 
 GRID_LIMIT = 100_000  # configurations a grid may have
@@ -34,6 +36,10 @@ GRID_LIMIT = 100_000  # configurations a grid may have
 class SamplerMethod(MethodSpec):
     make_sampler: Callable[[int, dict], BaseSampler] | None = None  # (seed, options)
     make_pruner: Callable[[Budget, dict], BasePruner] | None = None
+    # How its sampler's trials came about (tuning/methods/origins.py); None: the rule of the
+    # sampler's family (TPE, GP, CMA-ES, genetic, random, quasi-random), else "proposed by"
+    # the method's label.
+    origin_rule: OriginRule | None = None
 
     @property
     def multi_fidelity(self) -> bool:
@@ -47,13 +53,23 @@ class SamplerMethod(MethodSpec):
             return NopPruner()
         return self.make_pruner(budget, {**self.defaults, **(options or {})})
 
+    def trial_origin(self, study: optuna.Study, trial: optuna.Trial) -> Origin:
+        """Where a trial this method's sampler is running came from, at its start."""
+        return decide(study, trial, self.origin_rule, self.label)
+
     def run(self, session: RunSession) -> RunStatus:
         options = session.config.method_options
+        budget = session.prep.budget
+        pruned = None
+        if self.multi_fidelity:
+            def pruned(study: optuna.Study, trial: optuna.Trial) -> Pruning:
+                return why_pruned(study, trial, budget)
         return optimize(
             session,
             make_sampler=lambda seed: self.sampler(seed, options),
-            make_pruner=lambda: self.pruner(session.prep.budget, options),
+            make_pruner=lambda: self.pruner(budget, options),
             grid=self.enumerates_grid,
+            notes=TrialNotes(self.trial_origin, pruned),
         )
 
 

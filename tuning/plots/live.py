@@ -31,10 +31,12 @@ from tuning.plots.base import (
     spread_band,
     value_text,
     whiskers,
+    wrap,
 )
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
 from tuning.plots.figures import importance_figure, learning_curves_figure
 
+HOVER_WRAP = 70  # characters a line of a hover's origin sentence
 FINISHED = ("complete", "pruned", "failed", "stopped")
 PARTIAL = ("pruned", "failed", "stopped")  # finished without a score
 MAX_POINTS = 1000  # markers per chart before sampling (SVG: each costs the browser time)
@@ -84,6 +86,7 @@ def hover_texts(
     params = df if params is None else params
     cols = [c for c in params.columns if c.startswith("param_")]
     names = [c[len("param_") :] for c in cols]
+    why = "origin_text" in params.columns  # where each trial came from, as a last line
     cache = {} if cache is None else cache
     numbers = df["number"].to_numpy()
     finished = df["state"].isin(FINISHED).to_numpy()
@@ -92,13 +95,14 @@ def hover_texts(
     if todo:
         index = df.index[todo]
         rows = params.loc[index, cols].to_numpy(dtype=object) if cols else [()] * len(todo)
-        origins = params.loc[index, "origin"].tolist() if "origin" in params else [None] * len(todo)
+        origins = params.loc[index, "origin_text"].tolist() if why else [None] * len(todo)
         for i, r, origin in zip(todo, rows, origins, strict=True):
             parts = [
                 f"{n}={value_text(v)}" for n, v in zip(names, r, strict=True) if not _missing(v)
             ]
-            mark = f" · {esc(origin)}" if isinstance(origin, str) and origin else ""
-            fresh[i] = f"trial {int(numbers[i])}{mark}<br>" + esc(", ".join(parts))
+            fresh[i] = f"trial {int(numbers[i])}<br>" + esc(", ".join(parts))
+            if isinstance(origin, str) and origin:
+                fresh[i] += "<br>" + wrap(origin, HOVER_WRAP)
             if finished[i]:
                 cache[int(numbers[i])] = fresh[i]
     return [fresh[i] if i in fresh else cache[int(n)] for i, n in enumerate(numbers)]

@@ -47,6 +47,10 @@ def trials_frame(run: RunData) -> pd.DataFrame:
     df = run.frame.copy()
     folds = {t.number: TrialMetrics.of(t).fold_scores for t in run.trials}
     df["fold_scores"] = [json.dumps(folds.get(n)) if folds.get(n) else None for n in df["number"]]
+    # `origin`: where each trial came from, in full ("Start-up trial 3 of 5: ..."); its short
+    # kind beside it, for a spreadsheet's filter. Who queued it is part of the sentence.
+    if "origin_text" in df.columns:
+        df["origin"] = df.pop("origin_text")
     df.insert(3, "scoring", run.scoring)
     return df
 

@@ -348,18 +348,23 @@ def _summary(data: ReportData) -> list[tuple[str, str]]:
     return rows
 
 
+def _text_or_blank(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
 def _top_table(data: ReportData) -> pd.DataFrame:
     run = data.run
     top = run.ranked().head(10)
     ranks = data.ranks.set_index("number") if not data.ranks.empty else pd.DataFrame()
-    # Where each trial came from ("library defaults"), where any of them has a recorded origin.
-    marked = "origin" in top.columns and top["origin"].notna().any()
+    # Where each trial came from, in short ("library defaults", "start-up", "model-guided").
+    kind = "origin_kind" if "origin_kind" in top.columns else "origin"
+    marked = kind in top.columns and top[kind].notna().any()
     rows = []
     for i, r in enumerate(top.itertuples(), 1):
         row: dict[str, Any] = {
             "rank": i,
             "trial": int(r.number),
-            **({"origin": r.origin if isinstance(r.origin, str) else ""} if marked else {}),
+            **({"origin": _text_or_blank(getattr(r, kind))} if marked else {}),
             f"{'' if run.record.foreign else 'CV '}{run.label}": an.fmt_value(float(r.value)),
             "std": an.param_cell(an.to_float([r.cv_std])[0], lambda v: num(v, 2)),
             "train": an.param_cell(an.to_float([r.train_score])[0], lambda v: num(v, 4)),

@@ -23,7 +23,8 @@ whose modules may change shape without them noticing (tests/pages/test_front_doo
   (a multi-objective run's Pareto front).
 - What the pages say of runs: `STALE_S` (a run silent that long was interrupted), `MAX_NOTE`,
   `needs_config` (why an action is missing for a study another tool made), `trial_attrs`,
-  `LIBRARY_DEFAULTS` (the origin of a run's defaults trial).
+  `LIBRARY_DEFAULTS` (the origin of a run's defaults trial), `origin_count_line` (how many
+  trials came from where: "31 model-guided, 5 start-up, 1 library defaults").
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from tuning.runs.runner import RunHandle, RunManager, choose
 from tuning.runs.workers import follow_parent
 from tuning.store.foreign import needs_config
 from tuning.store.notes import MAX_NOTE
+from tuning.store.origin import count_line as origin_count_line
 from tuning.store.records import RunRecord
 from tuning.store.results import RunSummary, list_runs, listed_records, run_summary, top_trials
 from tuning.store.run import StoredRun
@@ -53,7 +55,7 @@ __all__ = [
     "RunSummary", "StoredRun", "choose", "dask_address", "data_dir", "default_url", "delete_run",
     "describe_storage", "experiments", "follow_parent", "front_numbers", "list_runs",
     "named_storages", "needs_config", "open_storage", "run_refs", "run_summary",
-    "storage_labels", "top_trials", "trial_attrs", "LIBRARY_DEFAULTS",
+    "storage_labels", "top_trials", "trial_attrs", "LIBRARY_DEFAULTS", "origin_count_line",
 ]  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import optuna
 from optuna.pruners import HyperbandPruner
+from optuna.pruners._successive_halving import _completed_rung_key
 from optuna.storages import BaseStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.storages.journal._file import get_lock_file
@@ -48,6 +49,91 @@ def set_trial_claimer(study: optuna.Study, claim: Callable[[], int | None]) -> N
     """Make `study.ask()` (and so optimize) take its next trial from `claim()` instead of
     Optuna's own queue pop (`Study._pop_waiting_trial_id`), which returns a trial id."""
     study._pop_waiting_trial_id = claim
+
+
+# -- what a trial's Optuna attributes say of its origin (tuning.store.trials) -----------------
+def fixed_params(trial: FrozenTrial) -> dict[str, Any] | None:
+    """The parameters a trial was queued with (`study.enqueue_trial`), or None: Optuna keeps
+    them in a system attribute under its own key."""
+    return trial.system_attrs.get("fixed_params")
+
+
+# The generation key of each sampler Optuna names it after ("NSGAIISampler:generation",
+# CMA-ES's "cma:generation"), in plain words.
+_GENERATION_KEYS = {
+    "NSGAIISampler:generation": "NSGA-II", "NSGAIIISampler:generation": "NSGA-III",
+    "cma:generation": "CMA-ES", "sepcma:generation": "CMA-ES", "cmawm:generation": "CMA-ES",
+}  # fmt: skip
+
+
+def generation_attr(trial: FrozenTrial) -> tuple[str, int] | None:
+    """(sampler in words, generation) where a genetic or CMA-ES sampler recorded one."""
+    for key, who in _GENERATION_KEYS.items():
+        g = trial.system_attrs.get(key)
+        if isinstance(g, int):
+            return who, g
+    return None
+
+
+def completed_rungs(trial: FrozenTrial) -> int:
+    """Rungs of successive halving (or a Hyperband bracket) the trial's score was ranked at."""
+    rung = 0
+    while _completed_rung_key(rung) in trial.system_attrs:
+        rung += 1
+    return rung
+
+
+def rung_values(trials: list[FrozenTrial], rung: int) -> list[float]:
+    """The scores every trial had when ranked at `rung` (0 = the first): the competition."""
+    key = _completed_rung_key(rung)
+    return [t.system_attrs[key] for t in trials if key in t.system_attrs]
+
+
+def live_frozen(trial: optuna.Trial) -> FrozenTrial:
+    """A live trial as stored now (the sampler's attributes written when it was asked for)."""
+    return trial.study._storage.get_trial(trial._trial_id)
+
+
+def sampler_view(study: optuna.Study) -> list[FrozenTrial]:
+    """The study's trials as its sampler read them for the trial now starting: the snapshot
+    Optuna caches per thread for the trial's sampling (read from the storage if none yet)."""
+    return study._get_trials(deepcopy=False, use_cache=True)
+
+
+def startup_trials(sampler: Any) -> int | None:
+    """How many finished trials a model-based sampler (TPE, GP, CMA-ES) waits for."""
+    n = getattr(sampler, "_n_startup_trials", None)
+    return n if isinstance(n, int) else None
+
+
+def constant_liar(sampler: Any) -> bool:
+    return bool(getattr(sampler, "_constant_liar", False))
+
+
+def pruner_of_bracket(pruner: HyperbandPruner, bracket: int) -> Any:
+    """Hyperband's successive-halving pruner of one bracket."""
+    return pruner._pruners[bracket]
+
+
+def halving_settings(pruner: Any) -> tuple[int, int]:
+    """(reduction factor, minimum early-stopping rate) of a successive-halving pruner."""
+    return pruner._reduction_factor, pruner._min_early_stopping_rate
+
+
+def live_fixed_params(trial: optuna.Trial) -> dict[str, Any]:
+    """The parameters a live trial was queued with ({} for one its sampler proposes), as read
+    when it began (no storage read)."""
+    return trial._cached_frozen_trial.system_attrs.get("fixed_params") or {}
+
+
+def qmc_kind(sampler: Any) -> str:
+    """"Sobol" or "Halton": the sequence a QMC sampler draws."""
+    return str(getattr(sampler, "_qmc_type", "quasi-random")).capitalize()
+
+
+def percentile_of(pruner: Any) -> float:
+    """The percentile a percentile (median: 50) pruner compares with."""
+    return float(pruner._percentile)
 
 
 # -- pruners ---------------------------------------------------------------------------------

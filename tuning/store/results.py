@@ -22,7 +22,7 @@ from tuning.core.objectives import value_column
 from tuning.store import compat
 from tuning.store.foreign import is_foreign, listed
 from tuning.store.records import RunRecord, direction_name
-from tuning.store.trials import TrialMetrics, origin_of
+from tuning.store.trials import TrialMetrics, origin_of, origin_words
 
 STATE_NAMES = {
     TrialState.COMPLETE: "complete",
@@ -35,7 +35,7 @@ STOPPED = "stopped"  # a failed trial that a Stop cut short (its own row state)
 BASE_COLUMNS = [
     "number", "state", "value", "cv_std", "train_score", "fit_seconds", "score_seconds",
     "duration_s", "start", "complete", "step", "fail_reason", "worker",
-    "predict_ms", "model_bytes", "n_params", "origin",
+    "predict_ms", "model_bytes", "n_params", "origin", "origin_kind", "origin_text",
 ]  # fmt: skip
 
 
@@ -69,6 +69,8 @@ def trial_row(t: FrozenTrial, values: bool = False) -> dict[str, Any]:
         "model_bytes": m.model_bytes,
         "n_params": m.n_params,
         "origin": origin_of(t),  # "library defaults" for the baseline; None: its sampler's
+        # Where it came from: a short kind for counts and filters, and the full sentence.
+        **dict(zip(("origin_kind", "origin_text"), origin_words(t), strict=True)),
     }
     if values and t.values and len(t.values) > 1:
         for i, v in enumerate(t.values[1:], 1):

@@ -23,6 +23,7 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import ConfigError
 from tuning.store import blob, compat, notes
+from tuning.store.origin import GRID, Origin
 from tuning.store.records import Baseline, RunRecord, TestResult
 from tuning.store.runs import (
     BEATING_S,
@@ -296,8 +297,11 @@ class StoredRun:
         """Queue every configuration of a grid as a waiting trial, and keep the grid's size."""
         self.study.set_user_attr(GRID_SIZE, len(grid))
         searched = set(searched)
-        for params in grid:
-            self.study.enqueue_trial({k: v for k, v in params.items() if k in searched})
+        for k, params in enumerate(grid, 1):
+            self.study.enqueue_trial(
+                {name: v for name, v in params.items() if name in searched},
+                user_attrs=origin_attrs(Origin(GRID, k=k, n=len(grid))),
+            )
 
     def requeue(self, trials: Iterable[FrozenTrial]) -> None:
         """Queue again trials cut short by a Stop (each once), so a grid stays complete and a

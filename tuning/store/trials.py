@@ -11,17 +11,34 @@ import math
 import os
 import socket
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
 from tuning.core.enums import STOPPED_BY_USER
+from tuning.store import compat
+from tuning.store.origin import (
+    BY_HAND,
+    LIBRARY_DEFAULTS,
+    MODEL,
+    PENDING,
+    POPULATION,
+    QUEUED,
+    UNKNOWN,
+    Origin,
+    Pruning,
+    in_words,
+    stopped_at,
+)
 
 ATTR = "metrics"  # the trial user attribute that holds the record
+PROPOSED = "proposed"  # where the trial came from, as an Origin (tuning.store.origin): its own
+# attribute on a queued trial, a key of the record on a proposed one
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # this process, as records name it
 _identity = threading.local()
 
@@ -115,8 +132,13 @@ class TrialMetrics:
         return {k: _finite(v) for k, v in d.items()}
 
     def save(self, trial: Any) -> None:
-        """Write the record on a live optuna.Trial (one storage write)."""
-        trial.set_user_attr(ATTR, self.to_attr())
+        """Write the record on a live optuna.Trial (one storage write), with where the trial
+        came from where that was decided when it began (`hold_origin`): no write of its own."""
+        attrs = self.to_attr()
+        held = held_origin(trial)
+        if held is not None:
+            attrs[PROPOSED] = held.to_attr()
+        trial.set_user_attr(ATTR, attrs)
 
     def save_to(self, storage: Any, trial_id: int) -> None:
         """Write the record on a trial through its storage (another worker's trial, which no
@@ -174,20 +196,116 @@ def fail_reason(trial: FrozenTrial) -> str | None:
 PBT = "pbt"  # population-based training: the segment's member, generation, parent, exploit
 RETRY = "retry"  # how many times the trial's parameters were queued again after a dead worker
 RETRY_OF = "retry_of"  # the trial it retries
-ORIGIN = "origin"  # where the trial came from, set when it was queued (no key: its sampler)
-LIBRARY_DEFAULTS = "library defaults"  # the origin of the baseline: the model's defaults
+ORIGIN = "origin"  # who queued the trial ("library defaults"); no key: its sampler proposed it
+PRUNING = "pruning"  # why a pruner stopped it, as a Pruning
 
 
-def origin_attrs(origin: str) -> dict[str, Any]:
-    """The attributes a trial queued with a known origin is created with (enqueue_trial)."""
-    return {ORIGIN: origin}
+def origin_attrs(origin: str | Origin) -> dict[str, Any]:
+    """The attributes a trial queued with a known origin is created with (enqueue_trial): who
+    queued it ("library defaults", under its own key, as runs have always kept it) and the
+    structured Origin. A plain string is "queued by" that string."""
+    if isinstance(origin, str):
+        origin = Origin.queued(origin)
+    attrs: dict[str, Any] = {PROPOSED: origin.to_attr()}
+    if origin.kind == QUEUED and origin.by:
+        attrs[ORIGIN] = origin.by
+    return attrs
 
 
 def origin_of(trial: Any) -> str | None:
-    """Where a trial came from, as recorded when it was queued ("library defaults"); None for a
+    """Who queued a trial, as recorded when it was queued ("library defaults"); None for a
     trial its sampler proposed. Takes a FrozenTrial, a live optuna.Trial (Optuna 5 answers from
     the trial it read when it began: no storage read) or a DetachedTrial."""
     return trial.user_attrs.get(ORIGIN)
+
+
+# Live trial -> where it came from, decided when it began and written with its record (one
+# storage write per trial, not two: the engine's bookkeeping per trial stays within its target).
+_held: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def hold_origin(trial: Any, origin: Origin) -> None:
+    """Keep where a live optuna.Trial came from until its record is written (TrialMetrics.save)."""
+    _held[trial] = origin
+
+
+def held_origin(trial: Any) -> Origin | None:
+    try:
+        return _held.get(trial)
+    except TypeError:  # a trial-like object that cannot be weakly referenced holds none
+        return None
+
+
+def release_origin(trial: Any) -> None:
+    _held.pop(trial, None)
+
+
+def recorded_origin(trial: Any) -> Origin | None:
+    """Where a trial came from as recorded: queued with it, or written with its record."""
+    attrs = trial.user_attrs
+    found = Origin.from_attr(attrs.get(PROPOSED))
+    if found is None and isinstance(attrs.get(ATTR), dict):
+        found = Origin.from_attr(attrs[ATTR].get(PROPOSED))
+    return found
+
+
+def record_pruning(trial: Any, pruning: Pruning) -> None:
+    """Write why a pruner stopped a live optuna.Trial (one storage write, pruned trials only)."""
+    trial.set_user_attr(PRUNING, pruning.to_attr())
+
+
+def trial_origin(trial: FrozenTrial) -> Origin:
+    """Where a stored trial came from: its recorded Origin, else what its attributes show (a
+    study made outside Tuning Studio, or a run made before origins were kept): who queued it,
+    its population lineage, a genetic or CMA-ES generation, or "not known"."""
+    found = recorded_origin(trial)
+    if found is not None:
+        return found
+    pop = population_info(trial)
+    if pop:
+        return population_origin(pop)
+    if compat.fixed_params(trial) is not None:
+        by = trial.user_attrs.get(ORIGIN)
+        return Origin.queued(by if by == LIBRARY_DEFAULTS else BY_HAND)
+    generation = compat.generation_attr(trial)
+    if generation is not None:
+        return Origin(MODEL, by=generation[0], generation=generation[1])
+    return Origin(PENDING if trial.state == TrialState.RUNNING else UNKNOWN)
+
+
+def trial_pruning(trial: FrozenTrial) -> Pruning | None:
+    """Why a pruner stopped the trial: its record, else its last step; None if not pruned."""
+    if trial.state != TrialState.PRUNED:
+        return None
+    found = Pruning.from_attr(trial.user_attrs.get(PRUNING))
+    if found is not None:
+        return found
+    step = TrialMetrics.of(trial).pruned_step
+    if step is None and trial.intermediate_values:
+        step = max(trial.intermediate_values)
+    return None if step is None else stopped_at(step)
+
+
+def origin_sentence(trial: FrozenTrial) -> str:
+    """The trial's origin and, where a pruner judged it, its fate, in one sentence."""
+    return origin_words(trial)[1]
+
+
+def origin_words(trial: FrozenTrial) -> tuple[str, str]:
+    """(short kind, full sentence) of where the trial came from: "start-up", "Start-up trial
+    3 of 5: drawn at random before TPE has enough finished trials to model."."""
+    origin = trial_origin(trial)
+    promoted = compat.completed_rungs(trial) if trial.state == TrialState.COMPLETE else 0
+    return origin.label, in_words(origin, trial_pruning(trial), promoted)
+
+
+def population_origin(info: dict[str, Any]) -> Origin:
+    """A population segment's origin, from the lineage population-based training tags."""
+    return Origin(
+        POPULATION, member=info.get("member"), generation=info.get("generation"),
+        parent=info.get("parent"), copied=info.get("exploit") or None,
+        changes=info.get("explore") or None,
+    )  # fmt: skip
 
 
 def is_defaults(trial: Any) -> bool:
@@ -263,16 +381,21 @@ def retries_of(trial: FrozenTrial) -> int:
 
 def retry_attrs(trial: FrozenTrial) -> dict[str, Any]:
     """The attributes of a trial queued again in place of `trial` (its worker died): it keeps
-    the origin of the one it retries."""
-    origin = origin_of(trial)
-    return {RETRY: retries_of(trial) + 1, RETRY_OF: trial.number,
-            **(origin_attrs(origin) if origin else {})}  # fmt: skip
+    the origin of the one it retries, saying so."""
+    origin = replace(trial_origin(trial), retry_of=trial.number)
+    return {RETRY: retries_of(trial) + 1, RETRY_OF: trial.number, **_kept(trial, origin)}
 
 
 def requeue_attrs(trial: FrozenTrial) -> dict[str, Any]:
-    """The attributes of a trial queued again after a Stop cut it short: its origin, if any."""
-    origin = origin_of(trial)
-    return origin_attrs(origin) if origin else {}
+    """The attributes of a trial queued again after a Stop cut it short: its origin."""
+    return _kept(trial, trial_origin(trial))
+
+
+def _kept(trial: FrozenTrial, origin: Origin) -> dict[str, Any]:
+    attrs: dict[str, Any] = {PROPOSED: origin.to_attr()}
+    if (by := origin_of(trial)) is not None:
+        attrs[ORIGIN] = by
+    return attrs
 
 
 def trial_attrs(trial: FrozenTrial) -> dict[str, Any]:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 from tuning.cli import options as o
 from tuning.cli.command import Command
-from tuning.cli.output import fmt, format_summary, format_tradeoff, print_table, write
+from tuning.cli.output import (
+    fmt,
+    format_origins,
+    format_summary,
+    format_tradeoff,
+    print_table,
+    write,
+)
 from tuning.core.errors import UserError
 from tuning.runs import front
 
@@ -85,6 +92,8 @@ class Show(Command):
         print_table([*head, *[p[6:] for p in params]], rows)
         if any(str(r[0]).endswith("*") for r in rows):
             print("* the library defaults (the run's baseline)")
+        if origins := format_origins(df, top):
+            print(origins)
         return 0
 
 
