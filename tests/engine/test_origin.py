@@ -71,6 +71,22 @@ def test_tpe_start_up_trials_are_numbered_and_the_rest_model_guided(storage):
     assert count_line(frame["origin_kind"]) == "3 model-guided, 2 start-up, 1 library defaults"
 
 
+@pytest.mark.parametrize(("method", "options", "labels", "by"), [
+    ("hyperopt_tpe", {"n_startup_trials": 3},
+     [LIBRARY_DEFAULTS, START_UP, START_UP, MODEL, MODEL], "Hyperopt TPE"),
+    ("hyperopt_anneal", {}, [LIBRARY_DEFAULTS] + [MODEL] * 4, "Hyperopt annealing"),
+    ("hyperopt_random", {}, [LIBRARY_DEFAULTS] + ["random"] * 4, None),
+])  # fmt: skip
+def test_hyperopt_methods_say_where_their_trials_came_from(storage, method, options, labels, by):
+    _, trials = _run(storage, make_config("knn", method, n_trials=5, method_options=options))
+    origins = [trial_origin(t) for t in trials]
+    assert [o.label for o in origins] == labels
+    guided = [o for o in origins if o.label == MODEL]
+    assert all(o.by == by for o in guided) and [o.finished for o in guided] == list(
+        range(len(trials) - len(guided), len(trials))
+    )
+
+
 def test_a_grid_run_says_which_point_of_how_many(storage):
     config = make_config("knn", "grid")
     name, trials = _run(storage, config)

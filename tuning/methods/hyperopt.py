@@ -31,9 +31,11 @@ from tuning.core.enums import RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.hyperopt_space import to_hyperopt, value_from_hyperopt, value_to_hyperopt
 from tuning.core.space import SearchSpace
-from tuning.execution.loop import optimize
+from tuning.execution.loop import TrialNotes, optimize
 from tuning.execution.session import RunSession
+from tuning.methods.origins import OriginRule
 from tuning.methods.samplers import SamplerMethod
+from tuning.store.origin import MODEL, RANDOM, START_UP, Origin
 
 ALGORITHMS = ("tpe", "anneal", "rand")
 
@@ -120,6 +122,9 @@ class HyperoptSampler(BaseSampler):
         if space is not None and not isinstance(space, SearchSpace):
             space = SearchSpace.from_distributions(space)
         self._space = space
+        self.algo = algo
+        # Hyperopt's TPE draws at random until this many trials have finished.
+        self.startup = int((options or {}).get("n_startup_trials", 20)) if algo == "tpe" else 0
         self._suggest = _suggest(algo, options or {})
         self._seed = seed
         self._rstate = np.random.default_rng(seed)
@@ -190,6 +195,21 @@ MULTI_OBJECTIVE = (
 )
 
 
+def hyperopt_origin(study, trial, sampler, seen) -> Origin:
+    """Where a Hyperopt trial came from: its random search's draw, its TPE's random start-up
+    (k of n) or model, or an annealing step from the best trials so far."""
+    if getattr(sampler, "algo", "rand") == "rand":
+        return Origin(RANDOM)
+    finished = seen().finished
+    if sampler.algo == "tpe" and finished < sampler.startup:
+        return Origin(START_UP, by="Hyperopt TPE", k=finished + 1, n=sampler.startup,
+                      finished=finished)  # fmt: skip
+    if sampler.algo == "tpe":
+        return Origin(MODEL, by="Hyperopt TPE", finished=finished)
+    return Origin(MODEL, by="Hyperopt annealing", finished=finished,
+                  note="a step near one of the best trials so far")  # fmt: skip
+
+
 @dataclass(frozen=True)
 class HyperoptMethod(SamplerMethod):
     """A Hyperopt algorithm proposes each trial (see HyperoptSampler); the run is an ordinary
@@ -198,6 +218,7 @@ class HyperoptMethod(SamplerMethod):
 
     algo: str = "tpe"
     why_one_objective = MULTI_OBJECTIVE
+    origin_rule: OriginRule | None = hyperopt_origin
 
     def run(self, session: RunSession) -> RunStatus:
         options = session.config.method_options
@@ -207,6 +228,7 @@ class HyperoptMethod(SamplerMethod):
             make_sampler=lambda seed: HyperoptSampler(self.algo, space, seed, options),
             make_pruner=NopPruner,
             grid=False,
+            notes=TrialNotes(self.trial_origin),
         )
 
 
