@@ -107,6 +107,21 @@ def test_band_and_export(shared, finished):
     assert [e.name for e in ex.list_experiments(store)] == [name]
 
 
+def test_a_seed_that_ended_keeps_its_best_so_the_median_never_dips():
+    """Two seeds by time: seed 0 ends at 10 s with 0.95, seed 1 works on to 20 s at 0.93. A
+    best-so-far median must not fall to 0.93 where seed 0 ends; a seed still working is not
+    extrapolated."""
+    traj = pd.DataFrame({
+        "method": "tpe", "seed": [0, 0, 1, 1, 1], "elapsed_s": [5, 10, 5, 15, 20],
+        "best_so_far": [0.94, 0.95, 0.90, 0.92, 0.93], "ended": [True, True, True, True, True],
+    })  # fmt: skip
+    b = ex.band(traj, "elapsed_s", points=5)  # at 5, 8.75, 12.5, 16.25, 20 s
+    assert b["median"].tolist() == pytest.approx([0.92, 0.92, 0.925, 0.935, 0.94])
+    assert b["median"].is_monotonic_increasing and b["seeds"].tolist() == [2] * 5
+    working = ex.band(traj.assign(ended=False), "elapsed_s", points=5)
+    assert working["seeds"].tolist() == [2, 2, 1, 1, 1]  # seed 0's end: no value after it
+
+
 def test_bad_experiments_are_refused_before_anything_is_written(store):
     with pytest.raises(UserError, match="twice"):
         ex.create_experiment(small(methods=("tpe", "tpe")), store)

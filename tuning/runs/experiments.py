@@ -24,7 +24,7 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from tuning.core.config import RunConfig
-from tuning.core.enums import BudgetKind
+from tuning.core.enums import BudgetKind, RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
 from tuning.methods import RECOMMENDED, get_method, multi_objective_methods
@@ -284,12 +284,14 @@ def trajectories(info: ExperimentInfo, storage: BaseStorage | str | None = None)
         minimize = study.directions[0].name == "MINIMIZE"  # the score's, on any run
         df["best_so_far"] = df["value"].cummin() if minimize else df["value"].cummax()
         df["direction"] = "minimize" if minimize else "maximize"
+        # Finished or failed: its best can no longer change (a stopped one may resume).
+        df["ended"] = str(r.get("status")) in (RunStatus.FINISHED, RunStatus.FAILED)
         frames.append(df)
     if not frames:
         return pd.DataFrame(
             columns=["method", "seed", "run", "trials", "number", "elapsed_s", "value", "state",
                      "fit_seconds", "epochs", "validation", "epochs_so_far", "best_so_far",
-                     "direction"]
+                     "direction", "ended"]
         )  # fmt: skip
     return pd.concat(frames, ignore_index=True)
 
@@ -580,7 +582,10 @@ def band(
             g = g.sort_values(x)
             idx = np.searchsorted(g[x].to_numpy(), grid, side="right") - 1
             vals = np.where(idx >= 0, g[y].to_numpy()[np.clip(idx, 0, None)], np.nan)
-            vals = np.where(grid <= g[x].max(), vals, np.nan)  # no extrapolation past a seed's end
+            # Past a seed's last trial: a run that ended keeps its final best (else the median
+            # over the other seeds would dip where it ends); one still working is unknown there.
+            ended = bool(g["ended"].iloc[-1]) if "ended" in g else False
+            vals = np.where((grid <= g[x].max()) | ended, vals, np.nan)
             curves.append(vals)
         arr = np.vstack(curves)
         with np.errstate(all="ignore"):
