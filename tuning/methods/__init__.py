@@ -14,6 +14,7 @@ from tuning.core.errors import ConfigError
 from tuning.methods.base import MethodSpec
 from tuning.methods.pbt import MUTABLE as PBT_MUTABLE
 from tuning.methods.pbt import PopulationMethod
+from tuning.methods.recommend import RecommendedMethod
 from tuning.methods.samplers import (
     GridMethod,
     SamplerMethod,
@@ -35,6 +36,20 @@ _FIDELITY_HELP = {
 REGISTRY: dict[str, MethodSpec] = {
     m.name: m
     for m in (
+        RecommendedMethod(
+            "recommended", "Recommended", "chooser",
+            "Picks the method that fits the space, the budget and the objectives, and says why.",
+            "Recommended is not a search of its own: when the run is created it looks at the "
+            "search space (how many parameters, whether some only apply to some choices), the "
+            "budget (trials or a time limit), the objectives and the workers, and picks one "
+            "of the methods below: the Gaussian process for a small budget on a small space "
+            "without conditions, TPE for conditional spaces, many trials, time limits or "
+            "parallel workers, Hyperband for a model trained in epochs or rounds under a time "
+            "limit, and the genetic algorithm for several objectives. The rule was tuned on a "
+            "benchmark of the studio's own models and datasets. The run records the method it "
+            "picked and the reason.",
+            multi_objective=True,
+        ),
         GridMethod(
             "grid", "Grid search", "exhaustive",
             "Tries every combination of a fixed lattice of values, then stops.",
@@ -205,7 +220,7 @@ REGISTRY: dict[str, MethodSpec] = {
     )
 }  # fmt: skip
 
-RECOMMENDED = "tpe"
+RECOMMENDED = "recommended"
 
 
 def method_label(name: str) -> str:

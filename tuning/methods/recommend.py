@@ -1,0 +1,101 @@
+"""The "Recommended" method: which search method fits a run's space, budget and objectives.
+
+`recommend` is a rule, tuned on the studio's own tabular benchmark (benchmarks/tabular.py:
+the default spaces of its models on its datasets, every grid configuration scored once and
+cached, many seeds raced in seconds; figures in benchmarks/results/tabular_recommended.txt).
+The "recommended" registry entry resolves to the method it names when a run is created; the
+run keeps the concrete method, and the choice with its reason is recorded beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuning.core.enums import BudgetKind
+from tuning.core.space import SearchSpace
+from tuning.methods.base import MethodSpec
+
+NAME = "recommended"
+# Above this many trials the Gaussian process costs seconds per trial (its fit grows with the
+# cube of the trials), while TPE's model has caught up; see the benchmark's larger budgets.
+GP_MAX_TRIALS = 100
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A concrete method, its options, and one sentence for people on why it fits."""
+
+    method: str
+    options: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+    def to_attr(self) -> dict[str, Any]:
+        return {"method": self.method, "options": dict(self.options), "reason": self.reason}
+
+
+def recommend(
+    space: SearchSpace,
+    n_trials: int | None,
+    n_objectives: int = 1,
+    budget: BudgetKind | str = BudgetKind.FOLDS,
+    workers: int = 1,
+) -> tuple[str, dict[str, Any], str]:
+    """(method, options, reason) for a run of `space` with `n_trials` trials (None: a time
+    limit only), `n_objectives` objectives, the model's budget kind, and `workers` in parallel."""
+    r = choose(space, n_trials, n_objectives, BudgetKind(budget), workers)
+    return r.method, r.options, r.reason
+
+
+def choose(
+    space: SearchSpace, n_trials: int | None, n_objectives: int, budget: BudgetKind, workers: int
+) -> Recommendation:
+    searched = [p for p in space.params if p.enabled]
+    conditional = [p.name for p in searched if p.condition]
+    if n_objectives > 1:
+        return Recommendation(
+            "nsga2", {"population_size": 10},
+            "Several objectives: the genetic algorithm (NSGA-II) evolves a whole front of "
+            "trade-offs at once.",
+        )  # fmt: skip
+    if n_trials is None and budget != BudgetKind.FOLDS:
+        return Recommendation(
+            "hyperband", {"sampler": "tpe", "reduction_factor": 3},
+            f"A time limit and a model trained in {budget.value}: Hyperband stops unpromising "
+            "trials early, so more configurations fit in the time, proposed by TPE.",
+        )  # fmt: skip
+    tpe = {"n_startup_trials": 5, "constant_liar": True}
+    if conditional:
+        return Recommendation(
+            "tpe", tpe,
+            f"Some parameters only apply to some choices ({', '.join(conditional)}): "
+            "Bayesian (TPE) models such conditional spaces, the Gaussian process does not.",
+        )  # fmt: skip
+    if workers > 1:
+        return Recommendation(
+            "tpe", tpe,
+            f"{workers} workers in parallel: Bayesian (TPE) keeps them apart (each counts the "
+            "others' running trials as bad), where the Gaussian process would propose the "
+            "same point to all.",
+        )  # fmt: skip
+    if n_trials is None or n_trials > GP_MAX_TRIALS:
+        many = "a time limit" if n_trials is None else f"{n_trials} trials"
+        return Recommendation(
+            "tpe", tpe,
+            f"With {many}, Bayesian (TPE) stays fast per trial, where the Gaussian process "
+            "slows down with every trial it has seen.",
+        )  # fmt: skip
+    return Recommendation(
+        "gp", {},
+        f"{len(searched)} parameter(s) without conditions and {n_trials} trials: the Gaussian "
+        "process makes the most of a small budget on a small space.",
+    )
+
+
+@dataclass(frozen=True)
+class RecommendedMethod(MethodSpec):
+    """Not a search of its own: the engine resolves it to `recommend`'s choice when the run is
+    created (tuning/runs/prepare.py), so a run never runs as "recommended"."""
+
+    chooses_method = True
+    needs_budget = False  # the method it resolves to asks for its budget
