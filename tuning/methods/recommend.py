@@ -86,7 +86,8 @@ def choose(
             "slows down with every trial it has seen.",
         )  # fmt: skip
     return Recommendation(
-        "gp", {},
+        "gp",
+        {},
         f"{len(searched)} parameter(s) without conditions and {n_trials} trials: the Gaussian "
         "process makes the most of a small budget on a small space.",
     )

@@ -70,9 +70,7 @@ def _recommended(config: RunConfig, method) -> Prepared:
     if config.estimator is None:
         space = _registry_space(config, model, ds.task)
     fidelity = BudgetKind.FOLDS if config.fidelity == BudgetKind.FOLDS else model.budget
-    chosen = choose(
-        space, config.n_trials, 1 + len(config.objectives), fidelity, config.workers
-    )
+    chosen = choose(space, config.n_trials, 1 + len(config.objectives), fidelity, config.workers)
     concrete = replace(config, method=chosen.method, method_options=chosen.options)
     prep = _prepare(concrete, get_method(chosen.method), ds)
     prep.recommendation = chosen.to_attr()

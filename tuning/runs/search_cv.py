@@ -189,7 +189,9 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         prep = self._prepared(X, y, estimator, space, method, options, task, scoring, folds)
         prep.recommendation = chosen
         storage = (
-            optuna.storages.InMemoryStorage() if self.storage == MEMORY else as_storage(self.storage)
+            optuna.storages.InMemoryStorage()
+            if self.storage == MEMORY
+            else as_storage(self.storage)
         )
         name = record_run(prep, storage, self._name(estimator), rename=True)
         run = StoredRun.open(name, storage)
