@@ -194,11 +194,14 @@ _RUNS: dict[tuple, np.ndarray] = {}
 RUNS_FILE: Path | None = None  # --keep: sampler runs kept across invocations (pickle)
 
 
-def _load_runs(path: Path) -> None:
+def _load_runs(paths: list[Path]) -> None:
+    """Runs kept by earlier calls (several files: races run side by side); new ones go to the
+    first file."""
     global RUNS_FILE
-    RUNS_FILE = path
-    if path.exists():
-        _RUNS.update(pickle.loads(path.read_bytes()))
+    RUNS_FILE = paths[0]
+    for path in paths:
+        if path.exists():
+            _RUNS.update(pickle.loads(path.read_bytes()))
 
 
 def _save_runs() -> None:
@@ -231,7 +234,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tasks", nargs="*", help=f"of: {', '.join(BY_NAME)}")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budgets", type=int, nargs="*", default=[25, 50])
-    ap.add_argument("--keep", type=Path, help="a file that keeps sampler runs between calls")
+    ap.add_argument(
+        "--keep", type=Path, nargs="*", help="files that keep sampler runs between calls"
+    )
     ap.add_argument("--methods", nargs="*", default=["recommended", "tpe", "gp"],
                     help="compared with random search at 4x the budget")  # fmt: skip
     args = ap.parse_args(argv)

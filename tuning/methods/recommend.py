@@ -17,8 +17,8 @@ from tuning.core.space import SearchSpace
 from tuning.methods.base import MethodSpec
 
 NAME = "recommended"
-# Above this many trials the Gaussian process costs seconds per trial (its fit grows with the
-# cube of the trials), while TPE's model has caught up; see the benchmark's larger budgets.
+# Past this many trials the Gaussian process's own cost per trial heads for seconds (its fit
+# grows with the cube of the trials seen), while TPE's stays in milliseconds.
 GP_MAX_TRIALS = 100
 
 
