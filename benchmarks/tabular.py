@@ -263,7 +263,7 @@ def report(tables: list[Table], budgets: list[int], methods: list[str], seeds: i
         wins = {m: [0, 0] for m in methods}  # [not worse, strictly better] than random at 4B
         behind_tpe = []  # tasks where recommended trails TPE by more than TPE's seed spread
         print(f"\nB = {budget}: each method with B trials against random search with {4 * budget}")
-        print(f"{'task':<26}{'size':>6}{'best':>9}{'random 4B':>17}" + "".join(
+        print(f"{'task':<32}{'size':>6}{'best':>9}{'random 4B':>17}" + "".join(
             f"{m:>24}" for m in methods))  # fmt: skip
         for t in tables:
             rand = race(t, "random", 4 * budget, seeds, 4 * most)
@@ -284,7 +284,7 @@ def report(tables: list[Table], budgets: list[int], methods: list[str], seeds: i
                 label = method_for(m, t, budget)[0] if m == "recommended" else ""
                 cells.append(f"{mark} {_fmt(got)} {label}")
             _save_runs()
-            print(f"{t.task.name:<26}{len(t.scores):>6}{t.best:>9.4f}" + "".join(
+            print(f"{t.task.name:<32}{len(t.scores):>6}{t.best:>9.4f}" + "".join(
                 f"{c:>24}" if i else f"{c:>17}" for i, c in enumerate(cells)))  # fmt: skip
         for m in methods:
             print(f"  {m}: not worse than random at 4B on {wins[m][0]} of {len(tables)}, "

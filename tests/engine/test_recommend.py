@@ -26,23 +26,33 @@ import tabular  # noqa: E402
 
 KNN = get_model("knn").default_space("classification")  # an int and two categoricals
 SVM = get_model("svm").default_space("classification")  # gamma and degree are conditional
+# k alone: the categorical choices switched off (fixed at their defaults)
+NUMERIC = KNN.replace_param("weights", enabled=False).replace_param("p", enabled=False)
 
 
-def test_a_small_space_without_conditions_and_a_small_budget_gets_the_gaussian_process():
+def test_an_all_numeric_space_and_a_small_budget_get_the_gaussian_process():
+    method, options, reason = recommend(NUMERIC, 30)
+    assert method == "gp" and "30 trials" in reason and "numeric" in reason
+
+
+def test_categorical_parameters_get_tpe_with_a_fifth_of_the_budget_as_start_up():
     method, options, reason = recommend(KNN, 30)
-    assert method == "gp" and "30 trials" in reason
+    assert method == "tpe" and "weights, p" in reason
+    assert options["n_startup_trials"] == 6 and "6 random start-up trials" in reason
+    assert recommend(KNN, 10)[1]["n_startup_trials"] == 5  # at least 5
+    assert recommend(KNN, 400)[1]["n_startup_trials"] == 10  # at most 10
 
 
 def test_conditional_parameters_get_tpe_and_the_reason_names_them():
     method, options, reason = recommend(SVM, 30)
-    assert method == "tpe" and options["n_startup_trials"] >= 1
-    assert "gamma" in reason and "degree" in reason
+    assert method == "tpe" and "gamma" in reason and "degree" in reason
 
 
-def test_many_trials_a_time_limit_or_parallel_workers_get_tpe():
-    assert recommend(KNN, 1000)[0] == "tpe"
-    assert recommend(KNN, None)[0] == "tpe"
-    assert recommend(KNN, 30, workers=4)[0] == "tpe"
+def test_many_trials_a_time_limit_or_parallel_workers_get_tpe_on_a_numeric_space():
+    assert recommend(NUMERIC, 1000)[0] == "tpe"
+    assert recommend(NUMERIC, None)[0] == "tpe"
+    method, _, reason = recommend(NUMERIC, 30, workers=4)
+    assert method == "tpe" and "4 workers" in reason
 
 
 def test_several_objectives_get_the_genetic_algorithm():
@@ -62,15 +72,16 @@ def test_a_recommended_run_records_the_method_it_ran_and_why(storage, capsys):
     config = RunConfig(dataset=IRIS, model="knn", method="recommended", n_trials=3, cv_folds=2)
     name = create_run(config, storage)
     run = StoredRun.open(name, storage)
-    assert run.config().method == "gp"  # the run keeps the concrete method
+    assert run.config().method == "tpe"  # the run keeps the concrete method and its options
+    assert run.config().method_options["n_startup_trials"] == 5
     chosen = run.record().recommendation
-    assert chosen["method"] == "gp" and "Gaussian process" in chosen["reason"]
+    assert chosen["method"] == "tpe" and "Bayesian (TPE)" in chosen["reason"]
     assert execute(name, storage) == "finished"
     trials = run.study.get_trials(deepcopy=False)
     assert len(trials) == 3 and all(t.state.name == "COMPLETE" for t in trials)
     assert cli(["show", name, "--storage", url_of(storage)]) == 0
     shown = capsys.readouterr().out
-    assert "method: gp" in shown
+    assert "method: tpe" in shown
     assert f"picked by Recommended: {chosen['reason']}" in shown
 
 

@@ -57,8 +57,8 @@ def test_recommended_says_under_the_picker_what_it_will_run_and_why():
     assert at.selectbox(key="method").value == "recommended"
     at.selectbox(key="model_classification").set_value("knn").run()
     said = " ".join(texts(ok(at).success))
-    assert "Recommended will run **Bayesian (Gaussian process)**" in said
-    assert "30 trials" in said  # the budget below the picker
+    assert "Recommended will run **Bayesian (TPE)**" in said and "weights, p" in said
+    assert "after 6 random start-up trials" in said  # a fifth of the 30 trials set below
     at.selectbox(key="model_classification").set_value("svm").run()
     said = " ".join(texts(ok(at).success))
     assert "Recommended will run **Bayesian (TPE)**" in said and "gamma" in said
