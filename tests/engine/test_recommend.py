@@ -4,6 +4,7 @@ the tabular benchmark the rule was tuned on (its lookup objective and a tiny rac
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -82,6 +83,14 @@ def test_a_recommended_run_records_the_method_it_ran_and_why(storage, capsys):
     assert cli(["show", name, "--storage", url_of(storage)]) == 0
     shown = capsys.readouterr().out
     assert "method: tpe" in shown
+    from tuning.report import html as report  # the report says why, beside the method
+
+    md = report.report_markdown(report.build_report(run.study, figures=False))
+    assert f"Picked by Recommended: {chosen['reason']}" in md
+    from ui.runs import describe  # Live monitor's caption names the pick
+
+    caption = re.sub(r"\\(.)", r"\1", describe(run.record()))  # as read (Markdown unescaped)
+    assert "Bayesian (TPE) (picked by Recommended)" in caption
     assert f"picked by Recommended: {chosen['reason']}" in shown
 
 
