@@ -162,3 +162,12 @@ def test_tuning_search_cv_defaults_to_recommended_and_keeps_its_pick():
     run = StoredRun(search.study_)
     assert run.config().method == "gp" and run.recommendation["method"] == "gp"
     assert len(search.study_.trials) == 3 and search.best_score_ > 0.8
+
+
+def test_a_recommended_run_with_a_cost_objective_runs_the_genetic_algorithm(storage):
+    config = RunConfig(
+        dataset=IRIS, model="knn", method="recommended", n_trials=4, cv_folds=2,
+        objectives=("fit_seconds",),
+    )  # fmt: skip
+    run = StoredRun.open(create_run(config, storage), storage)
+    assert run.config().method == "nsga2" and "Several objectives" in run.recommendation["reason"]
