@@ -92,7 +92,10 @@ def _tpe_reason(searched: list, n_trials: int | None, workers: int) -> str:
         )
     if categorical:
         why = f"choices among categories ({', '.join(categorical)})"
-        return f"With {why}, {then}: on the studio's benchmark it matched or beat the Gaussian process there."
+        return (
+            f"With {why}, {then}: on a benchmark of the studio's own models it matched or beat "
+            "the Gaussian process on such spaces."
+        )
     if workers > 1:
         return (
             f"{workers} workers in parallel: {then}, which keeps them apart (each counts the "
