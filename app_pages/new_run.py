@@ -24,6 +24,7 @@ method = setup.method_section(space, model, objectives)
 
 st.subheader("4 · Budget and evaluation")
 settings = setup.budget_section(task, n_classes, method, model, space)
+setup.recommendation_note(method, space, model, objectives, settings)
 
 problem = widgets.data_problem(
     choice.ref, settings["test_size"], settings["cv_folds"], settings["seed"]

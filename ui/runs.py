@@ -62,6 +62,8 @@ def describe(record: RunRecord) -> str:
     cfg = record.config  # None: a configuration this version cannot read
     model = model_label(cfg.model) if cfg is not None else "?"
     method = method_label(cfg.method) if cfg is not None else "?"
+    if record.recommendation:  # the run was created as "Recommended": say it picked this
+        method += " (picked by Recommended)"
     return f"{text.md(record.dataset_label)} · {text.md(model)} · {text.md(method)}"
 
 

@@ -27,6 +27,7 @@ from tuning.methods import (
     multi_objective_methods,
 )
 from tuning.methods.base import MethodSpec
+from tuning.methods.recommend import choose
 from tuning.methods.words import option_label
 from tuning.models import ModelSpec, get_model, list_models
 from ui import registry, runs, state, text, widgets
@@ -46,6 +47,8 @@ class MethodChoice:
     spec: MethodSpec
     options: dict[str, Any]
     grid_points: int
+    # Under the picker: what Recommended will run and why, filled once the budget is known.
+    note: Any = None
 
 
 def model_and_space(task: str) -> tuple[ModelSpec, SearchSpace | None]:
@@ -117,6 +120,7 @@ def method_section(
         format_func=lambda n: get_method(n).label,
     )  # fmt: skip
     spec = get_method(name)
+    note = st.empty() if spec.chooses_method else None
     st.info(f"**{spec.label}**. {spec.explanation}", icon=":material/school:")
     if objectives:
         multi_objective_note(spec)
@@ -125,7 +129,26 @@ def method_section(
         options = population_options(spec, space, model)
     else:
         options = method_options(spec)
-    return MethodChoice(spec, options, int(grid_points))
+    return MethodChoice(spec, options, int(grid_points), note)
+
+
+def recommendation_note(
+    method: MethodChoice, space: SearchSpace | None, model: ModelSpec,
+    objectives: tuple[str, ...], settings: dict[str, Any],
+) -> None:  # fmt: skip
+    """Under the picker, the method Recommended will run for the budget chosen below, and why
+    (the engine makes the same choice when the run is created, and records it)."""
+    if method.note is None or space is None:
+        return
+    fidelity = BudgetKind.FOLDS if settings.get("fidelity") == BudgetKind.FOLDS else model.budget
+    chosen = choose(
+        space, settings.get("n_trials"), 1 + len(objectives), fidelity, settings.get("workers", 1)
+    )
+    method.note.success(
+        f"Recommended will run **{text.md(method_label(chosen.method))}**. "
+        f"{text.md(chosen.reason)}",
+        icon=":material/recommend:",
+    )
 
 
 def grid_points_input(space: SearchSpace | None) -> int:

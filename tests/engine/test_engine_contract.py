@@ -65,6 +65,7 @@ CASES = [
     pytest.param(model, method, _task(model, method), id=f"{model}-{method}-{_task(model, method)}")
     for model in MODELS
     for method in METHODS
+    if not METHODS[method].chooses_method  # it runs one of the others (tests/engine/test_recommend.py)
 ]
 
 

@@ -189,7 +189,9 @@ def test_bad_objectives_are_refused():
 
 
 def test_the_registry_says_which_methods_search_several_objectives():
-    assert multi_objective_methods() == ["grid", "random", "sobol", "tpe", "gp", "nsga2", "nsga3"]
+    assert multi_objective_methods() == [
+        "recommended", "grid", "random", "sobol", "tpe", "gp", "nsga2", "nsga3",
+    ]  # fmt: skip
     assert METHODS["nsga3"].defaults == {"population_size": 10}
     assert not any(METHODS[m].multi_objective for m in ("hyperband", "pbt", "cmaes"))
 

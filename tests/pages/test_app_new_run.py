@@ -45,9 +45,23 @@ def test_default_page_shows_a_usable_setup():
     assert editor["parameter"].tolist() == [
         "n_estimators", "max_depth", "min_samples_split", "min_samples_leaf", "max_features",
     ]  # fmt: skip
-    assert any(get_method("tpe").explanation[:60] in i for i in texts(at.info))
+    assert any(get_method("recommended").explanation[:60] in i for i in texts(at.info))
     assert not at.button(key="launch").disabled
     assert not at.error
+
+
+def test_recommended_says_under_the_picker_what_it_will_run_and_why():
+    """The default method names the method it picks for this space and budget, in words, with
+    its reason; a conditional space (the SVM's) changes the pick."""
+    at = ok(app(NEW_RUN))
+    assert at.selectbox(key="method").value == "recommended"
+    at.selectbox(key="model_classification").set_value("knn").run()
+    said = " ".join(texts(ok(at).success))
+    assert "Recommended will run **Bayesian (TPE)**" in said and "weights, p" in said
+    assert "after 6 random start-up trials" in said  # a fifth of the 30 trials set below
+    at.selectbox(key="model_classification").set_value("svm").run()
+    said = " ".join(texts(ok(at).success))
+    assert "Recommended will run **Bayesian (TPE)**" in said and "gamma" in said
 
 
 def test_method_explanation_follows_the_choice():
@@ -271,7 +285,8 @@ def test_the_method_and_its_options_are_named_in_words():
     """No internal names: the method's label without its family key, option labels instead
     of option keys (the space table's "—" bounds: test_app_parts)."""
     at = ok(app(NEW_RUN))
-    infos = " ".join(texts(at.info))
+    at.selectbox(key="method").set_value("tpe").run()
+    infos = " ".join(texts(ok(at).info))
     assert "Bayesian (TPE)" in infos and "(bayesian)" not in infos
     assert at.number_input(key="opt_tpe_n_startup_trials").label == "Random start-up trials"
 

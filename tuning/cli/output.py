@@ -47,6 +47,9 @@ def format_summary(
         + ", ".join(f"{v} {k}" for k, v in sorted(s.counts.items()))
         + ")",
     ]
+    chosen = s.record.recommendation if s.record is not None else None
+    if chosen:
+        lines.append(f"Why:        picked by Recommended: {chosen.get('reason', '')}")
     # A finished run's message is news only where the stop advisor ended it before its budget.
     if s.message and (s.status != "finished" or s.message.startswith(ADVISOR_ENDED)):
         lines.append(f"Note:       {s.message}")

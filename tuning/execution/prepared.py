@@ -23,6 +23,9 @@ class Prepared:
     model: ModelSpec
     scoring: Scoring
     budget: Budget
+    # What "Recommended" chose for the run ({"method", "options", "reason"}), to be recorded
+    # with it; None: the method was chosen by hand.
+    recommendation: dict | None = None
 
     @property
     def space(self) -> SearchSpace:

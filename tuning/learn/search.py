@@ -32,7 +32,9 @@ MAX_METHODS = 4
 MIN_TRIALS, MAX_TRIALS = 4, 100
 BUDGET = Budget("epochs", 1, FIDELITY_STEPS)  # what multi-fidelity methods spend on a landscape
 # Every registered sampler method runs on a landscape; population-based ones train models.
-LEARN_METHODS = tuple(m.name for m in list_methods() if not m.runs_itself)
+LEARN_METHODS = tuple(
+    m.name for m in list_methods() if not (m.runs_itself or m.chooses_method)
+)
 
 GLOSSARY = {
     "Trial": "One evaluation of one configuration (one point on the landscape): the method "

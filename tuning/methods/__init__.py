@@ -15,6 +15,7 @@ from tuning.methods.base import MethodSpec
 from tuning.methods.hyperopt import HyperoptMethod, hyperopt_sampler
 from tuning.methods.pbt import MUTABLE as PBT_MUTABLE
 from tuning.methods.pbt import PopulationMethod
+from tuning.methods.recommend import RecommendedMethod
 from tuning.methods.samplers import (
     GridMethod,
     SamplerMethod,
@@ -36,6 +37,21 @@ _FIDELITY_HELP = {
 REGISTRY: dict[str, MethodSpec] = {
     m.name: m
     for m in (
+        RecommendedMethod(
+            "recommended", "Recommended", "chooser",
+            "Picks the method that fits the space, the budget and the objectives, and says why.",
+            "Recommended is not a search of its own: when the run is created it looks at the "
+            "search space (how many parameters, whether some only apply to some choices), the "
+            "budget (trials or a time limit), the objectives and the workers, and picks one "
+            "of the methods below: the Gaussian process for a budget of up to 100 trials on "
+            "an all-numeric space, TPE (a fifth of the budget, 5 to 10 trials, as random "
+            "start-up) where there are categorical or conditional parameters, many trials, a "
+            "time limit or parallel workers, Hyperband for a model trained in epochs or rounds "
+            "under a time limit, and the genetic algorithm for several objectives. The rule was "
+            "tuned on a benchmark of the studio's own models and datasets. The run records the "
+            "method it picked and the reason.",
+            multi_objective=True,
+        ),
         GridMethod(
             "grid", "Grid search", "exhaustive",
             "Tries every combination of a fixed lattice of values, then stops.",
@@ -246,7 +262,7 @@ REGISTRY: dict[str, MethodSpec] = {
     )
 }  # fmt: skip
 
-RECOMMENDED = "tpe"
+RECOMMENDED = "recommended"
 
 
 def method_label(name: str) -> str:

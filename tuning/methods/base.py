@@ -44,6 +44,8 @@ class MethodSpec:
     needs_budget: ClassVar[bool] = True  # False: the method knows its trials (a grid)
     # Its workers train side by side as threads of one process (they share in-memory models).
     one_process: ClassVar[bool] = False
+    # It searches nothing itself: it names another method when the run is created (Recommended).
+    chooses_method: ClassVar[bool] = False
     # Why its runs score no library defaults as their baseline (tuning/execution/baseline.py),
     # as the run's record says; None: they do (as a first trial, or beside a grid).
     why_no_baseline: ClassVar[str | None] = None

@@ -510,6 +510,7 @@ def _config_rows(data: ReportData) -> list[tuple[str, str]]:
         ("Dataset", data.run.record.dataset_label),
         ("Model", model_label(cfg.model)),
         ("Method", method_in_words(cfg.method, cfg.method_options)),
+        *_recommended_row(data.run.record.recommendation),
         ("Budget", " / ".join(budget) or "the whole grid"),
         ("Cross-validation", f"{cfg.cv_folds} folds"),
         ("Scoring", scoring_label(cfg.scoring)),
@@ -522,6 +523,13 @@ def _config_rows(data: ReportData) -> list[tuple[str, str]]:
     if spec is not None and spec.enumerates_grid:
         rows.append(("Grid points per numeric parameter", str(cfg.grid_points)))
     return rows
+
+
+def _recommended_row(chosen: dict | None) -> list[tuple[str, str]]:
+    """Why the method was picked, for a run created as "Recommended"."""
+    if not chosen:
+        return []
+    return [("Why this method", f"Picked by Recommended: {chosen.get('reason', '')}")]
 
 
 def _fidelity_words(fidelity: str) -> str:

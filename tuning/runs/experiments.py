@@ -27,7 +27,7 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import BudgetKind, RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
-from tuning.methods import RECOMMENDED, get_method, multi_objective_methods
+from tuning.methods import get_method, multi_objective_methods
 from tuning.runs.runner import RunManager, create_run
 from tuning.store.records import RunRecord
 from tuning.store.results import score_of
@@ -644,7 +644,7 @@ def classic_preset(
         workers=workers,
     )  # fmt: skip
     return ExperimentConfig(
-        base=base, methods=("grid", "random", RECOMMENDED, "hyperband"), seeds=seeds,
+        base=base, methods=("grid", "random", "tpe", "hyperband"), seeds=seeds,
         parallel=parallel, overrides={"hyperband": {"fidelity": "folds"}},
     )  # fmt: skip
 
@@ -744,7 +744,7 @@ def tradeoff_demo_config() -> RunConfig:
 
     space = get_model("random_forest").default_space("classification")
     return RunConfig(
-        dataset=DatasetRef("seed-classification"), model="random_forest", method=RECOMMENDED,
+        dataset=DatasetRef("seed-classification"), model="random_forest", method="tpe",
         space=space.replace_param("n_estimators", low=10, high=200), n_trials=40, cv_folds=3,
         scoring="accuracy", objectives=("fit_seconds",), n_jobs=1,
     )  # fmt: skip

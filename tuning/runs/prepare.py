@@ -14,6 +14,7 @@ from tuning.data import datasets
 from tuning.evaluation.objective import budget_for
 from tuning.execution.prepared import Prepared
 from tuning.methods import check_multi_objective, get_method
+from tuning.methods.recommend import choose
 from tuning.models import REGISTRY as MODELS
 from tuning.models import ModelSpec, get_model
 from tuning.models.custom import (
@@ -48,8 +49,35 @@ CLUSTERS = ("local", "dask")  # this machine's worker processes, or a Dask clust
 
 def prepare(config: RunConfig) -> Prepared:
     """Validate a configuration against its data; raises UserError with what to change. The
-    checks go from the run down: its settings and method, its model and space, its data."""
+    checks go from the run down: its settings and method, its model and space, its data.
+    A method that chooses another (Recommended) is resolved here: the prepared run has the
+    concrete method, and `recommendation` says which and why."""
     method = get_method(config.method)
+    if method.chooses_method:
+        return _recommended(config, method)
+    return _prepare(config, method)
+
+
+def _recommended(config: RunConfig, method) -> Prepared:
+    if config.method_options:
+        raise ConfigError(
+            f"{method.label} takes no options ({', '.join(config.method_options)}): it picks "
+            "the method itself. To set options, choose that method instead."
+        )
+    _check_settings(config, method)
+    model, space, _ = _model_and_space(config)
+    ds = datasets.load_dataset(config.dataset)
+    if config.estimator is None:
+        space = _registry_space(config, model, ds.task)
+    fidelity = BudgetKind.FOLDS if config.fidelity == BudgetKind.FOLDS else model.budget
+    chosen = choose(space, config.n_trials, 1 + len(config.objectives), fidelity, config.workers)
+    concrete = replace(config, method=chosen.method, method_options=chosen.options)
+    prep = _prepare(concrete, get_method(chosen.method), ds)
+    prep.recommendation = chosen.to_attr()
+    return prep
+
+
+def _prepare(config: RunConfig, method, ds=None) -> Prepared:
     _check_settings(config, method)
     _check_stop_when_flat(config, method)
     if method.runs_itself and config.estimator is not None:
@@ -59,7 +87,7 @@ def prepare(config: RunConfig) -> Prepared:
         config = replace(config, objectives=validate_costs(config.objectives, config.model))
         check_multi_objective(method)
     model, space, task = _model_and_space(config)
-    ds = datasets.load_dataset(config.dataset)
+    ds = datasets.load_dataset(config.dataset) if ds is None else ds
     if config.estimator is None:
         space = _registry_space(config, model, ds.task)
     elif task != ds.task:

@@ -95,6 +95,8 @@ def record_run(
             run.enqueue_baseline(defaults)
         else:
             run.save_baseline(defaults)
+        if prep.recommendation is not None:
+            run.save_recommendation(prep.recommendation)
         run.save_config(cfg)
     except Exception as exc:
         with contextlib.suppress(Exception):  # best effort: on a full disk this may fail too

@@ -40,6 +40,7 @@ from tuning.evaluation.objective import Evaluation, StopRequested
 from tuning.execution.prepared import Prepared
 from tuning.execution.session import RunSession
 from tuning.methods import get_method
+from tuning.methods.recommend import choose
 from tuning.models.custom import check_space, describe, estimator_task, own_model
 from tuning.runs.prepare import POPULATION_OWN
 from tuning.runs.runner import record_run
@@ -100,8 +101,9 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         IntDistribution, CategoricalDistribution) or list of values; or a SearchSpace; or
         a Hyperopt space (a dict of hp.uniform, hp.loguniform, hp.quniform, hp.randint,
         hp.choice, nested choices included; see tuning.core.hyperopt_space).
-    method : a method of the registry (`python -m tuning methods`), default "tpe"; "grid"
-        tries every configuration, in GridSearchCV's order.
+    method : a method of the registry (`python -m tuning methods`), default "recommended"
+        (picked from the space and n_trials; the run records which and why); "grid" tries
+        every configuration, in GridSearchCV's order.
     method_options : the method's options (e.g. {"n_startup_trials": 10}).
     n_trials, timeout : budget: trials and/or seconds (a grid's budget is the grid).
     cv, scoring : as in GridSearchCV (None: 5 folds, stratified for classifiers; the
@@ -127,7 +129,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         estimator: Any,
         search_space: Any,
         *,
-        method: str = "tpe",
+        method: str = "recommended",
         method_options: dict | None = None,
         n_trials: int | None = 10,
         timeout: float | None = None,
@@ -184,10 +186,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
             else SearchSpace.from_distributions(self.search_space)
         )
         check_space(estimator, space)
-        method = get_method(self.method)
-        if method.runs_itself:
-            raise ConfigError(POPULATION_OWN)
-        options = method.validate_options(dict(self.method_options or {}))
+        method, options, chosen = self._method(space)
         task = estimator_task(estimator)
         cv = check_cv(self.cv, y, classifier=is_classifier(estimator))
         folds = list(cv.split(X, y, groups))
@@ -195,8 +194,11 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         scoring = self._scoring(estimator, task)
         self.scorer_ = scoring
         prep = self._prepared(X, y, estimator, space, method, options, task, scoring, folds)
+        prep.recommendation = chosen
         storage = (
-            optuna.storages.InMemoryStorage() if self.storage == MEMORY else as_storage(self.storage)
+            optuna.storages.InMemoryStorage()
+            if self.storage == MEMORY
+            else as_storage(self.storage)
         )
         name = record_run(prep, storage, self._name(estimator), rename=True)
         run = StoredRun.open(name, storage)
@@ -234,6 +236,21 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
             self._refit(run, X, y)
         return self
 
+    def _method(self, space: SearchSpace) -> tuple[Any, dict, dict | None]:
+        """The method, its options, and (for "recommended") what it picked and why."""
+        method = get_method(self.method)
+        if method.runs_itself:
+            raise ConfigError(POPULATION_OWN)
+        if not method.chooses_method:
+            return method, method.validate_options(dict(self.method_options or {})), None
+        if self.method_options:
+            raise ConfigError(
+                f"{method.label} takes no method_options: it picks the method itself. To set "
+                "options, choose that method instead."
+            )
+        chosen = choose(space, self.n_trials, 1, BudgetKind.FOLDS, 1)
+        return get_method(chosen.method), dict(chosen.options), chosen.to_attr()
+
     def _scoring(self, estimator: Any, task: str) -> Scoring:
         if isinstance(self.scoring, str):
             return Scoring.validated(self.scoring, task)
@@ -253,7 +270,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         if shape is not None and len(shape) > 1:
             data["n_features"] = int(shape[1])
         config = RunConfig(
-            dataset=DatasetRef("python", params=data), model=CUSTOM_MODEL, method=self.method,
+            dataset=DatasetRef("python", params=data), model=CUSTOM_MODEL, method=method.name,
             space=space, method_options=options,
             n_trials=None if method.enumerates_grid else self.n_trials,
             timeout_s=self.timeout, cv_folds=len(folds), scoring=scoring.name,

@@ -146,6 +146,8 @@ class RunRecord:
     experiment: dict[str, Any] | None = None
     dataset_file: dict[str, Any] | None = None
     choice: dict[str, Any] | None = None  # a multi-objective run's chosen trade-off
+    # What "Recommended" chose for this run: {"method", "options", "reason"}; None: not asked.
+    recommendation: dict[str, Any] | None = None
     note: str = ""  # the run's note (Markdown, as typed)
     trial_notes: dict[int, str] = field(default_factory=dict)
     # A study another tool made: what is known of it (None for a Tuning Studio run).
@@ -273,7 +275,8 @@ class RunRecord:
             baseline=Baseline.from_attr(attrs.get("baseline")),
             defaults_test=TestResult.from_attr(attrs.get("test_defaults")),
             experiment=attrs.get("experiment"), dataset_file=attrs.get("dataset_file"),
-            choice=attrs.get("choice"), note=note, trial_notes=trial_notes, _attrs=attrs,
+            choice=attrs.get("choice"), recommendation=attrs.get("recommendation"),
+            note=note, trial_notes=trial_notes, _attrs=attrs,
         )  # fmt: skip
 
     @classmethod

@@ -55,6 +55,7 @@ TEST_TOP = "test_top"
 BASELINE = "baseline"  # the library defaults as the run's baseline (records.Baseline)
 TEST_DEFAULTS = "test_defaults"  # the defaults refit and scored once on the test part
 CHOICE = "choice"
+RECOMMENDATION = "recommendation"  # what "Recommended" chose: method, options, reason
 GRID_SIZE = "grid_size"
 REQUEUED = "requeued"
 EXPERIMENT = "experiment"
@@ -242,6 +243,15 @@ class StoredRun:
 
     def save_choice(self, choice: dict[str, Any]) -> None:
         self.study.set_user_attr(CHOICE, choice)
+
+    @property
+    def recommendation(self) -> dict[str, Any] | None:
+        """What "Recommended" chose for the run ({"method", "options", "reason"}); None: the
+        run's method was chosen by hand."""
+        return self.attrs.get(RECOMMENDATION)
+
+    def save_recommendation(self, chosen: dict[str, Any]) -> None:
+        self.study.set_user_attr(RECOMMENDATION, dict(chosen))
 
     # -- the library defaults as the baseline ---------------------------------------------------
     @property

@@ -55,7 +55,10 @@ class Methods(Command):
             for m in list_methods()
         ]  # fmt: skip
         print_table(["name", "family", "description", "options (default)"], rows)
-        print(f"\nRecommended default: {RECOMMENDED}. Set options with --option KEY=VALUE.")
+        print(
+            f"\nDefault: {RECOMMENDED} (picks one of these from the space, the budget and the "
+            "objectives; `show` says which and why). Set options with --option KEY=VALUE."
+        )
         print(
             "Multi-objective runs (a score and costs, `run --objective ...`) can use: "
             f"{', '.join(multi_objective_methods())}."

@@ -75,7 +75,8 @@ def _what_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--method",
         default=RECOMMENDED,
-        help=f"search method (see `methods`; default {RECOMMENDED})",
+        help=f"search method (see `methods`; default {RECOMMENDED}: picked from the space, the "
+        "budget and the objectives, the run records which and why)",
     )
     add(
         "--option", action="append", type=o.key_value, default=[], metavar="KEY=VALUE",
