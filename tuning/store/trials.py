@@ -176,6 +176,7 @@ RETRY = "retry"  # how many times the trial's parameters were queued again after
 RETRY_OF = "retry_of"  # the trial it retries
 ORIGIN = "origin"  # where the trial came from, set when it was queued (no key: its sampler)
 LIBRARY_DEFAULTS = "library defaults"  # the origin of the baseline: the model's defaults
+WARM_START = "warm start"  # a best configuration of an earlier run, queued at creation
 
 
 def origin_attrs(origin: str) -> dict[str, Any]:
