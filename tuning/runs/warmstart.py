@@ -122,6 +122,9 @@ def _refusal(record: RunRecord, prep: Prepared) -> str | None:
     if cfg.model != prep.config.model:
         other = MODELS[cfg.model].label if cfg.model in MODELS else cfg.model
         return f"it tuned {other}, not {label}: another model's settings do not carry over"
+    own, here = cfg.estimator, prep.config.estimator
+    if own is not None and here is not None and own.cls != here.cls:
+        return f"it tuned {own.label()}, not {here.label()}"
     if record.task is not None and str(record.task) != prep.dataset.task:
         return f"it is a {record.task} task and this one is {prep.dataset.task}"
     if record.direction != prep.direction:
