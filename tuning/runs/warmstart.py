@@ -36,6 +36,7 @@ TOP_K = 5  # configurations taken from each source
 GOOD_SHARE = 0.25  # narrowing spans the sources' best quarter of trials ...
 PAD = 0.10  # ... padded by a tenth of that span on each side
 MIN_NARROW = 8  # completed source trials needed before ranges are narrowed
+PYTHON_DATA = "python"  # TuningSearchCV's data: arrays handed to fit, never saved
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,12 @@ class MetaFeatures:
 
 def meta_features(ds: Dataset) -> MetaFeatures:
     balance = None
-    if ds.task == "classification":
-        counts = ds.y.value_counts()
+    if ds.task == "classification":  # y may be a Series or (TuningSearchCV) an array
+        counts = np.unique(np.asarray(ds.y).astype(str), return_counts=True)[1]
         balance = float(counts.min() / counts.max()) if len(counts) else None
-    n_cols = max(int(ds.X.shape[1]), 1)
+    rows, cols = np.shape(ds.X)[0], np.shape(ds.X)[1] if np.ndim(ds.X) > 1 else 1
     return MetaFeatures(
-        ds.task, int(ds.X.shape[0]), int(ds.X.shape[1]), balance,
-        len(ds.categorical_columns) / n_cols,
+        str(ds.task), int(rows), int(cols), balance, len(ds.categorical_columns) / max(cols, 1),
     )  # fmt: skip
 
 
@@ -146,6 +146,8 @@ def _judge(record: RunRecord, trials: list[FrozenTrial], prep: Prepared, meta: M
     if refused:
         return Candidate(record.name, record.dataset_label, None, False, refused, len(done))
     try:
+        if record.config.dataset.name == PYTHON_DATA:
+            raise UserError("it was given in Python and is not kept")
         sim = data_similarity(meta, dataset_meta(record.fetch_dataset(record.config).dataset))
     except (UserError, OSError, ValueError) as exc:
         sim, words = None, f"its data cannot be loaded ({exc}), so similarity is unknown"
