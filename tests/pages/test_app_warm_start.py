@@ -9,10 +9,10 @@ from app_support import (
     app,
     finished_run,
     fresh_data,  # noqa: F401  (fixture, used by pytestmark)
-    ok,
-    texts,
     manager,
+    ok,
     storage,
+    texts,
 )
 
 from tuning.runs.runner import create_run
