@@ -407,10 +407,11 @@ __all__ = ["TuningSearchCV", "MEMORY"]
 
 
 def _names(warm_start: Any) -> tuple[str, ...]:
-    """warm_start as run names: one name or a list of them."""
-    if warm_start is None:
+    """warm_start as run names: one name or a list of them (None, False or (): a cold start;
+    scikit-learn's own checks set warm_start=False on any estimator that has the parameter)."""
+    if warm_start is None or warm_start is False:
         return ()
-    names = (warm_start,) if isinstance(warm_start, str) else tuple(warm_start)
-    if not all(isinstance(n, str) and n for n in names):
+    names = (warm_start,) if isinstance(warm_start, str) else warm_start
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) and n for n in names):
         raise ConfigError("warm_start takes the names of earlier runs, e.g. ['iris-run'].")
-    return names
+    return tuple(names)
