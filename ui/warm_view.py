@@ -15,6 +15,11 @@ from ui import registry, space_table, text
 
 PICK = "warm_sources"
 NARROW = "warm_narrow"
+ON = "warm_on"
+TOGGLE_HELP = (
+    "Seed this run with the best configurations of earlier runs of the same model in this "
+    "storage (on any dataset), ranked by how similar their data is."
+)
 
 
 def _candidates(config: RunConfig) -> tuple[object | None, list]:
@@ -41,7 +46,11 @@ def start_from(config: RunConfig | None) -> RunConfig | None:
     """The configuration with the warm start chosen here (unchanged when none is chosen)."""
     if config is None:
         return None
-    with st.expander("Start from earlier runs", icon=":material/history:"):
+    # A toggle, not an expander: the candidates (each source's data and trials) are read only
+    # when asked for, so New run stays as fast as before for everyone else.
+    if not st.toggle("Start from earlier runs", key=ON, help=TOGGLE_HELP):
+        return config
+    with st.container(border=True):
         prep, found = _candidates(config)
         usable = [c for c in found if c.usable]
         if not usable:

@@ -30,6 +30,7 @@ def test_picker_ranks_sources_narrows_undoes_and_seeds_the_launch(monkeypatch):
     src = finished_run(10, name="knn-on-iris", method="tpe")
     at = ok(app(NEW_RUN))
     at.selectbox(key="model_classification").set_value("knn").run()
+    at.toggle(key="warm_on").set_value(True).run()
     picker = ok(at).multiselect(key="warm_sources")
     assert picker.options == ["knn-on-iris — Iris · similarity 1.00"]
     picker.set_value(picker.options).run()
