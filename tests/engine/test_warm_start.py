@@ -166,12 +166,14 @@ def test_another_direction_is_refused(sources):
 
 def test_a_plain_optuna_study_with_matching_parameters_is_a_source(sources):
     study = optuna.create_study(study_name="plain", storage=sources, direction="maximize")
+    for k in (3, 8, 15, 30):
+        study.enqueue_trial({"n_neighbors": k})
     study.optimize(lambda t: t.suggest_int("n_neighbors", 1, 50) / 50, n_trials=4)
     found = {c.run: c for c in warmstart.candidates(prepare(knn("iris")), sources)}
     assert found["plain"].usable and found["plain"].similarity is None
     assert "uses n_neighbors; " not in found["plain"].reason  # all its params are searched
     name = create_run(knn("wine", name="from-plain", warm_start=("plain",)), sources)
-    seeds = [t.user_attrs for t in load_study(name, sources).trials if origin_of(t) == WARM_START]
+    seeds = [t for t in load_study(name, sources).trials if origin_of(t) == WARM_START]
     assert len(seeds) == 4
 
 
@@ -235,3 +237,16 @@ def test_tuning_search_cv_warm_start(tmp_path):
     origins = [origin_of(t) for t in again.study_.trials]
     assert origins[0] == LIBRARY_DEFAULTS and WARM_START in origins[1:6]
     assert np.isfinite(again.best_score_)
+
+
+def test_scores_of_this_run_weigh_in_once_there_are_enough(sources):
+    prep = prepare(knn("iris"))
+    name = create_run(knn("iris", name="now", n_trials=6), sources)
+    execute(name, sources)
+    scored = load_study(name, sources).get_trials(deepcopy=False)
+    before = {c.run: c for c in warmstart.candidates(prep, sources, exclude=name)}
+    after = {c.run: c for c in warmstart.candidates(prep, sources, exclude=name, scored=scored)}
+    rho = warmstart.score_agreement(scored, load_study("knn-iris", sources).trials, prep.space)
+    assert rho is not None and "rank correlation" in after["knn-iris"].reason
+    assert after["knn-iris"].similarity == pytest.approx((1.0 + (rho + 1) / 2) / 2, abs=1e-3)
+    assert before["knn-iris"].similarity == 1.0

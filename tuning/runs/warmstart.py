@@ -181,18 +181,34 @@ def _sources(storage: BaseStorage, exclude: str | None = None, only: set[str] | 
         yield record, storage.get_all_trials(sid, deepcopy=False)
 
 
-def candidates(prep: Prepared, storage: BaseStorage, exclude: str | None = None) -> list[Candidate]:
+def candidates(
+    prep: Prepared, storage: BaseStorage, exclude: str | None = None,
+    scored: list[FrozenTrial] | None = None,
+) -> list[Candidate]:  # fmt: skip
     """Every run and outside study in `storage` judged as a source for `prep`: usable ones
-    first, most similar first (unknown similarity after known), each with its reason."""
+    first, most similar first (unknown similarity after known), each with its reason. With
+    `scored` (trials the new run has scored), a source's similarity also weighs how well its
+    scores predict these (score_agreement), half and half, once there are enough of them."""
     meta = meta_features(prep.dataset)
     out = []
     for record, trials in _sources(storage, exclude):
         if record.foreign is None and record.config_dict.get("model") != prep.config.model:
             continue  # another model's runs are not offered (refused when named)
-        out.append(_judge(record, trials, prep, meta))
+        cand = _judge(record, trials, prep, meta)
+        out.append(_with_agreement(cand, scored, trials, prep.space) if scored else cand)
     return sorted(
         out, key=lambda c: (not c.usable, -(c.similarity if c.similarity is not None else -1))
     )
+
+
+def _with_agreement(cand: Candidate, scored, trials, space: SearchSpace) -> Candidate:
+    rho = score_agreement(scored, trials, space) if cand.usable else None
+    if rho is None:
+        return cand
+    agree = (rho + 1) / 2
+    sim = agree if cand.similarity is None else (cand.similarity + agree) / 2
+    words = f"its scores predict this run's with rank correlation {rho:.2f}"
+    return replace(cand, similarity=round(sim, 3), reason=f"{cand.reason}; {words}")
 
 
 def judge_named(prep: Prepared, storage: BaseStorage, names: tuple[str, ...]):
