@@ -84,15 +84,17 @@ def cold_runs(storage, model: str, seeds, trials: int) -> dict:
     return out
 
 
-def task_row(storage, model: str, target: str, seeds, trials: int, cold: dict) -> dict:
-    """Warm runs on `target` from the most similar other dataset's run of each seed."""
+def task_row(storage, model: str, target: str, seeds, trials: int, cold: dict, n_src: int = 1,
+             narrow: bool = False) -> dict:  # fmt: skip
+    """Warm runs on `target` from the `n_src` most similar other datasets' runs of each seed."""
     ratios, warm_at, cold_at, warm_final, cold_final, source = [], [], [], [], [], None
     for seed in seeds:
         prep = prepare(config(model, target, seed, trials))
         found = [c for c in warmstart.candidates(prep, storage) if c.usable and c.run.endswith(f"-{seed}-cold")
                  and not c.run.startswith(f"{model}-{target}-")]  # fmt: skip
         source = found[0]
-        name = create_run(config(model, target, seed, trials, warm_start=(source.run,)), storage)
+        names = tuple(c.run for c in found[:n_src])
+        name = create_run(config(model, target, seed, trials, warm_start=names, warm_narrow=narrow), storage)
         execute(name, storage, refit=False)
         warm = curve(name, storage)
         c = cold[target, seed]
@@ -145,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--trials", type=int, default=30)
     ap.add_argument("--models", nargs="+", default=list(MODELS))
+    ap.add_argument("--sources", type=int, default=1, help="warm start from the N most similar runs")
+    ap.add_argument("--narrow", action="store_true", help="also narrow the ranges (--warm-narrow)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
     t0, rows = time.perf_counter(), []
@@ -152,13 +156,15 @@ def main(argv: list[str] | None = None) -> int:
         storage = InMemoryStorage()
         cold = cold_runs(storage, model, args.seeds, args.trials)
         for target in DATASETS:
-            rows.append(task_row(storage, model, target, args.seeds, args.trials, cold))
+            rows.append(task_row(storage, model, target, args.seeds, args.trials, cold, args.sources, args.narrow))
             print(f"  {rows[-1]['task']}: ratio {rows[-1]['ratio']:.2f} ({time.perf_counter() - t0:.0f} s)",
                   file=sys.stderr)  # fmt: skip
     text = table(rows, args.trials, len(args.seeds))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = (f"Warm start, leave one dataset out (issue 27): {len(args.models)} models x "
-            f"{len(DATASETS)} datasets, TPE, {args.trials} trials, 3-fold CV, seeds {args.seeds}\n"
+            f"{len(DATASETS)} datasets, TPE, {args.trials} trials, 3-fold CV, seeds {args.seeds}; "
+            f"warm from the {args.sources} most similar run(s){', ranges narrowed' if args.narrow else ''} "
+            "(source column: the most similar)\n"
             f"{stamp} · {platform.machine()} · {time.perf_counter() - t0:.0f} s\n"
             "cold@best: trials the cold run took to its final best; warm@cold: trials the warm run "
             "took to reach that level (defaults and warm-start trials count; N + 1 where never); ratio: "

@@ -60,7 +60,7 @@ def start_from(config: RunConfig | None) -> RunConfig | None:
         by_label = {_label(c): c for c in usable}
         picked = st.multiselect(
             "Seed with the best configurations of", list(by_label), key=PICK,
-            help="Their 5 best configurations are tried first, right after the library "
+            help="Their 5 best configurations (shared among the runs picked, at least 2 each) are tried first, right after the library "
             "defaults, each marked 'warm start'. Ranked by how similar their data is: task, "
             "rows, features, class balance and share of categorical columns.",
         )  # fmt: skip

@@ -352,11 +352,15 @@ def plan(prep: Prepared, storage: BaseStorage) -> WarmPlan:
     """The warm start of a prepared run whose config names sources (config.warm_start)."""
     names = tuple(prep.config.warm_start)
     configs, used, notes, good = [], [], [], []
-    for cand, trials in judge_named(prep, storage, names):
+    judged = judge_named(prep, storage, names)
+    # About TOP_K in all: several sources share them (their bests are more diverse than one
+    # source's top five, which tend to sit side by side).
+    k = max(2, math.ceil(TOP_K / max(sum(c.usable for c, _ in judged), 1)))
+    for cand, trials in judged:
         if not cand.usable:
             notes.append(f"Run {cand.run} is not used: {cand.reason}.")
             continue
-        best = best_configs(trials, prep.direction)
+        best = best_configs(trials, prep.direction, k)
         kept, words = fit_to_space(best, prep.space)
         notes.append(f"Run {cand.run} ({cand.reason}): {words}.")
         configs += [c for c in kept if c not in configs]
