@@ -45,6 +45,9 @@ def test_picker_ranks_sources_narrows_undoes_and_seeds_the_launch(monkeypatch):
     at.slider(key="cv_folds").set_value(3).run()
     at.button(key="launch").click().run()
     name = ok(at).session_state[state.SELECTED_RUN]
+    assert at.title[0].value == "Live monitor"
+    account = [c for c in texts(at.caption) if c.startswith("Warm start:")]
+    assert account and "from run knn-on-iris (Iris, similarity 1.00)" in account[0], texts(at.caption)
     run = StoredRun.open(name)
     assert run.config().warm_start == (src,)
     origins = [origin_of(t) for t in run.study.trials]
