@@ -25,6 +25,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from optuna.storages import InMemoryStorage  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
 from tuning.core.config import DatasetRef, RunConfig  # noqa: E402
+from tuning.core.space import SearchSpace  # noqa: E402
+from tuning.models import get_model  # noqa: E402
 from tuning.runs import warmstart  # noqa: E402
 from tuning.runs.prepare import prepare  # noqa: E402
 from tuning.runs.runner import create_run, execute  # noqa: E402
@@ -53,9 +56,30 @@ DATASETS = {  # six classification sets of different shapes (registry entries, s
 MODELS = ("knn", "logistic_regression", "svm")
 
 
+TRIAL_TIMEOUT_S = 5.0  # an SVM with a large C and a polynomial kernel can fit for minutes
+
+
+def space(model: str):
+    """The model's default space; the SVM's without the polynomial kernel, whose fits with a
+    large C and gamma can take minutes on one fold (a trial timeout cannot cut a fit short)."""
+    full = get_model(model).default_space("classification")
+    if model != "svm":
+        return full
+    params = []
+    for p in full.params:
+        if p.name == "kernel":
+            p = replace(p, choices=("rbf", "linear", "sigmoid"))
+        elif p.name == "gamma":
+            p = replace(p, condition=("kernel", ("rbf", "sigmoid")))
+        elif p.name == "degree":
+            continue
+        params.append(p)
+    return SearchSpace(tuple(params)).validate()
+
+
 def config(model: str, data: str, seed: int, trials: int, **kw) -> RunConfig:
-    return RunConfig(dataset=DATASETS[data], model=model, method="tpe", n_trials=trials,
-                     cv_folds=3, n_jobs=1, seed=seed, name=f"{model}-{data}-{seed}-{kw and 'warm' or 'cold'}",
+    return RunConfig(dataset=DATASETS[data], model=model, method="tpe", n_trials=trials, space=space(model),
+                     cv_folds=3, n_jobs=1, seed=seed, trial_timeout_s=TRIAL_TIMEOUT_S, name=f"{model}-{data}-{seed}-{kw and 'warm' or 'cold'}",
                      **kw)  # fmt: skip
 
 
@@ -142,6 +166,27 @@ def table(rows: list[dict], trials: int, n_seeds: int) -> str:
     return "\n".join(lines)
 
 
+def report(args, rows: list[dict], t0: float, done: bool) -> None:
+    text = table(rows, args.trials, len(args.seeds))
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    models = sorted({r["task"].split("/")[0] for r in rows}, key=args.models.index)
+    partial = "" if done else f" (partial: models done so far of {', '.join(args.models)})"
+    text = (f"Warm start, leave one dataset out (issue 27): {', '.join(models)}{partial} x "
+            f"{len(DATASETS)} datasets, TPE, {args.trials} trials, 3-fold CV, seeds {args.seeds}, "
+            f"trials failed past {TRIAL_TIMEOUT_S:g} s; "
+            f"warm from the {args.sources} most similar run(s){', ranges narrowed' if args.narrow else ''} "
+            "(source column: the most similar)\n"
+            f"{stamp} · {platform.machine()} · {time.perf_counter() - t0:.0f} s\n"
+            "cold@best: trials the cold run took to its final best; warm@cold: trials the warm run "
+            "took to reach that level (defaults and warm-start trials count; N + 1 where never); ratio: "
+            "their median per-seed quotient; /N: warm@cold over the budget N; spread: std of the "
+            "cold finals over seeds\n\n" + text)  # fmt: skip
+    if done:
+        print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -159,20 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(task_row(storage, model, target, args.seeds, args.trials, cold, args.sources, args.narrow))
             print(f"  {rows[-1]['task']}: ratio {rows[-1]['ratio']:.2f} ({time.perf_counter() - t0:.0f} s)",
                   file=sys.stderr)  # fmt: skip
-    text = table(rows, args.trials, len(args.seeds))
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = (f"Warm start, leave one dataset out (issue 27): {len(args.models)} models x "
-            f"{len(DATASETS)} datasets, TPE, {args.trials} trials, 3-fold CV, seeds {args.seeds}; "
-            f"warm from the {args.sources} most similar run(s){', ranges narrowed' if args.narrow else ''} "
-            "(source column: the most similar)\n"
-            f"{stamp} · {platform.machine()} · {time.perf_counter() - t0:.0f} s\n"
-            "cold@best: trials the cold run took to its final best; warm@cold: trials the warm run "
-            "took to reach that level (defaults and warm-start trials count; N + 1 where never); ratio: "
-            "their median per-seed quotient; /N: warm@cold over the budget N; spread: std of the "
-            "cold finals over seeds\n\n" + text)  # fmt: skip
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+        report(args, rows, t0, done=model == args.models[-1])  # kept after each model
     return 0
 
 
