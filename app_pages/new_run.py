@@ -3,7 +3,7 @@
 import streamlit as st
 
 from tuning.core.config import RunConfig
-from ui import setup, text, widgets
+from ui import setup, text, warm_view, widgets
 
 st.title("New run")
 
@@ -44,4 +44,5 @@ if space is not None and problem is None:
         objectives=objectives,
         **settings,
     )
+config = warm_view.start_from(config)
 setup.launch_button(config, "Fix the data above to launch." if problem else None)

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from tuning.analysis import MIN_TRIALS_FOR_IMPORTANCE, Snapshot, pareto
+from tuning.analysis.warm import warm_start_line
 from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.plots import live as charts
@@ -287,6 +288,8 @@ def _metrics(snap: Snapshot) -> None:
     c[2].metric("Trials done", f"{snap.done:,}",
                 help=f"Complete, pruned and failed trials{budget}")  # fmt: skip
     st.caption(times_line(snap))
+    if warm := warm_start_line(snap.record, snap.df):  # what the earlier runs' best bought
+        st.caption(text.md(warm))
     if snap.progress is not None:
         parts = []
         if snap.n_budget:

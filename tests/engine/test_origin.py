@@ -40,6 +40,7 @@ from tuning.store.runs import load_study
 from tuning.store.trials import (
     TrialMetrics,
     origin_sentence,
+    origin_words,
     retry_attrs,
     trial_origin,
     trial_pruning,
@@ -84,6 +85,16 @@ def test_hyperopt_methods_say_where_their_trials_came_from(storage, method, opti
     guided = [o for o in origins if o.label == MODEL]
     assert all(o.by == by for o in guided) and [o.finished for o in guided] == list(
         range(len(trials) - len(guided), len(trials))
+    )
+
+
+def test_warm_start_trials_say_they_came_from_an_earlier_run(storage):
+    source, _ = _run(storage, make_config("knn", "random", n_trials=4, name="source"))
+    _, trials = _run(storage, make_config("knn", "tpe", n_trials=5, warm_start=(source,)))
+    kinds = [origin_words(t)[0] for t in trials]
+    assert kinds[0] == LIBRARY_DEFAULTS and kinds[1] == "warm start"
+    assert origin_sentence(trials[1]) == (
+        "Queued: one of the best configurations of an earlier run (warm start)."
     )
 
 

@@ -179,6 +179,13 @@ class RunConfig:
     # gain more than the CV noise (tuning/execution/advisor.py); a normal, finished end. A
     # configuration saved before this setting existed reads as False (runs to its budget).
     stop_when_flat: bool = False
+    # Earlier runs (names in the same storage) whose best configurations are queued first at
+    # creation (tuning/runs/warmstart.py); () is a cold start, as every run before it was.
+    warm_start: tuple[str, ...] = ()
+    # With a warm start: whether the space was narrowed to where the sources' good trials lay
+    # (the narrowed ranges are `space`; `full_space` keeps the ranges to restore).
+    warm_narrow: bool = False
+    full_space: SearchSpace | None = None
 
     @property
     def multi_objective(self) -> bool:
@@ -190,6 +197,8 @@ class RunConfig:
         d["space"] = self.space.to_dict() if self.space else None
         d["objectives"] = list(self.objectives)  # as JSON keeps it, so a saved config compares
         d["estimator"] = self.estimator.to_dict() if self.estimator else None
+        d["warm_start"] = list(self.warm_start)
+        d["full_space"] = self.full_space.to_dict() if self.full_space else None
         return d
 
     def to_json(self) -> str:
@@ -206,6 +215,8 @@ class RunConfig:
         d["objectives"] = tuple(d.get("objectives") or ())
         d["estimator"] = EstimatorRef.from_dict(d["estimator"]) if d.get("estimator") else None
         d["defaults_baseline"] = bool(d.get("defaults_baseline", False))  # saved before: none
+        d["warm_start"] = tuple(str(n) for n in d.get("warm_start") or ())
+        d["full_space"] = SearchSpace.from_dict(d["full_space"]) if d.get("full_space") else None
         return cls(**d)
 
     @classmethod

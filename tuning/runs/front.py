@@ -23,8 +23,12 @@ whose modules may change shape without them noticing (tests/pages/test_front_doo
   (a multi-objective run's Pareto front).
 - What the pages say of runs: `STALE_S` (a run silent that long was interrupted), `MAX_NOTE`,
   `needs_config` (why an action is missing for a study another tool made), `trial_attrs`,
-  `LIBRARY_DEFAULTS` (the origin of a run's defaults trial), `origin_count_line` (how many
-  trials came from where: "31 model-guided, 5 start-up, 1 library defaults").
+  `LIBRARY_DEFAULTS` (the origin of a run's defaults trial), `WARM_START` (the origin of a
+  trial queued from an earlier run's best), `origin_count_line` (how many trials came from
+  where: "31 model-guided, 5 start-up, 1 library defaults").
+- Warm starts (tuning.runs.warmstart): `warm_candidates` (earlier runs ranked as sources for
+  a prepared run, each with its similarity and reason), `prepare` (a configuration validated
+  against its data), `warm_plan` (what a warm start would queue and narrow).
 """
 
 from __future__ import annotations
@@ -37,7 +41,10 @@ from tuning.core.enums import RunStatus
 from tuning.execution.choice import front_numbers
 from tuning.runs import experiments
 from tuning.runs.cluster import ENV_DASK, dask_address
+from tuning.runs.prepare import prepare
 from tuning.runs.runner import RunHandle, RunManager, choose
+from tuning.runs.warmstart import candidates as warm_candidates
+from tuning.runs.warmstart import plan as warm_plan
 from tuning.runs.workers import follow_parent
 from tuning.store.foreign import needs_config
 from tuning.store.notes import MAX_NOTE
@@ -48,14 +55,15 @@ from tuning.store.run import StoredRun
 from tuning.store.runs import STALE_S, delete_run
 from tuning.store.storage import data_dir, default_url, named_storages, open_storage, storage_labels
 from tuning.store.storage import describe as describe_storage
-from tuning.store.trials import LIBRARY_DEFAULTS, trial_attrs
+from tuning.store.trials import LIBRARY_DEFAULTS, WARM_START, trial_attrs
 
 __all__ = [
     "ENV_DASK", "MAX_NOTE", "STALE_S", "RunHandle", "RunManager", "RunRecord", "RunRef",
     "RunSummary", "StoredRun", "choose", "dask_address", "data_dir", "default_url", "delete_run",
     "describe_storage", "experiments", "follow_parent", "front_numbers", "list_runs",
     "named_storages", "needs_config", "open_storage", "run_refs", "run_summary",
-    "storage_labels", "top_trials", "trial_attrs", "LIBRARY_DEFAULTS", "origin_count_line",
+    "storage_labels", "top_trials", "trial_attrs", "LIBRARY_DEFAULTS", "WARM_START",
+    "origin_count_line", "prepare", "warm_candidates", "warm_plan",
 ]  # fmt: skip
 
 

@@ -80,6 +80,7 @@ def _recommended(config: RunConfig, method) -> Prepared:
 def _prepare(config: RunConfig, method, ds=None) -> Prepared:
     _check_settings(config, method)
     _check_stop_when_flat(config, method)
+    _check_warm_start(config, method)
     if method.runs_itself and config.estimator is not None:
         raise ConfigError(POPULATION_OWN)
     options = method.validate_options(dict(config.method_options))
@@ -199,6 +200,18 @@ def _check_stop_when_flat(config: RunConfig, method) -> None:
     if why:
         raise ConfigError(
             f"Stop when flat does not apply here: {why}. Turn it off, or choose another method."
+        )
+
+
+def _check_warm_start(config: RunConfig, method) -> None:
+    """A warm start queues configurations for a sampler to learn from: not for a grid (which
+    tries its own list) or population-based training (which trains its own population)."""
+    if config.warm_narrow and not config.warm_start:
+        raise ConfigError("Narrowing the ranges needs earlier runs to start from: name them.")
+    if config.warm_start and (method.enumerates_grid or method.runs_itself):
+        raise ConfigError(
+            f"{method.label} does not start from earlier runs: choose a sampler method such as "
+            "Bayesian (TPE) or random search, or start without them."
         )
 
 

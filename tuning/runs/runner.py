@@ -30,6 +30,7 @@ from tuning.execution.prepared import Prepared
 from tuning.execution.priority import APP_RUN_NICE, lower_priority
 from tuning.execution.session import RunSession, refit_and_test
 from tuning.methods import get_method
+from tuning.runs import warmstart
 from tuning.runs.prepare import prepare, rebuild_problem
 from tuning.store.records import RunRecord
 from tuning.store.run import StoredRun
@@ -49,6 +50,10 @@ def record_run(
     """Create the study of a prepared run and save its configuration; returns its name.
     `requested`: the name asked for (None: one made from the model, method and data), which
     must be free unless `rename` (then `-2`, `-3`, ... is added as needed)."""
+    # Read the warm start's sources before the study exists (a source never breaks creation).
+    warm = warmstart.plan(prep, storage) if prep.config.warm_start else None
+    if warm is not None:
+        prep = warmstart.apply_narrowing(prep, warm)
     config = prep.config
     cfg_multi = config.multi_objective
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -97,6 +102,8 @@ def record_run(
             run.save_baseline(defaults)
         if prep.recommendation is not None:
             run.save_recommendation(prep.recommendation)
+        if warm is not None:  # right after the defaults: the earlier runs' best come next
+            run.enqueue_warm_start(warm.configs, warm.sources, warm.note)
         run.save_config(cfg)
     except Exception as exc:
         with contextlib.suppress(Exception):  # best effort: on a full disk this may fail too

@@ -122,6 +122,10 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         measured against: the first trial where they lie in the space (a row of cv_results_,
         one of the n_trials), else scored beside the trials on the same folds (kept with the
         run: the dashboard shows the gain). False: no baseline.
+    warm_start : names of earlier runs in `storage` (of the same estimator class, on any data)
+        whose best configurations are tried first, right after the baseline, each marked
+        "warm start"; a source that is gone or does not fit is skipped (warm_start_note_ says
+        what was kept, clipped, dropped or refused).
     """
 
     def __init__(
@@ -143,6 +147,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         grid_points: int = 5,
         return_train_score: bool = False,
         defaults_baseline: bool = True,
+        warm_start: Any = (),
     ) -> None:
         self.estimator = estimator
         self.search_space = search_space
@@ -160,6 +165,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.grid_points = grid_points
         self.return_train_score = return_train_score
         self.defaults_baseline = defaults_baseline
+        self.warm_start = warm_start
 
     # -- scikit-learn glue ---------------------------------------------------------------------
     def __sklearn_tags__(self):
@@ -203,6 +209,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         name = record_run(prep, storage, self._name(estimator), rename=True)
         run = StoredRun.open(name, storage)
         study = run.study
+        self.warm_start_note_ = (run.record().warm_start or {}).get("note", "")
         multi_fidelity = method.multi_fidelity
         objective = Evaluation(
             model=prep.model, space=space, task=task, X=X, y=y, folds=folds, scoring=scoring,
@@ -277,6 +284,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
             seed=int(self.random_state), grid_points=self.grid_points, n_jobs=-1,
             train_score=self.return_train_score, estimator=ref,
             defaults_baseline=bool(self.defaults_baseline),
+            warm_start=_names(self.warm_start),
         )  # fmt: skip
         if config.n_trials is None and config.timeout_s is None and method.needs_budget:
             raise ConfigError("Give a budget: n_trials, timeout (seconds) or both.")
@@ -420,3 +428,14 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
 
 
 __all__ = ["TuningSearchCV", "MEMORY"]
+
+
+def _names(warm_start: Any) -> tuple[str, ...]:
+    """warm_start as run names: one name or a list of them (None, False or (): a cold start;
+    scikit-learn's own checks set warm_start=False on any estimator that has the parameter)."""
+    if warm_start is None or warm_start is False:
+        return ()
+    names = (warm_start,) if isinstance(warm_start, str) else warm_start
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) and n for n in names):
+        raise ConfigError("warm_start takes the names of earlier runs, e.g. ['iris-run'].")
+    return tuple(names)

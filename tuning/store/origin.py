@@ -26,6 +26,7 @@ UNKNOWN = "unknown"  # not recorded (a study made outside Tuning Studio, an olde
 PENDING = "running"  # proposed, running: its origin is written with its record
 
 LIBRARY_DEFAULTS = "library defaults"  # who queued the baseline trial
+WARM_START = "warm start"  # who queued an earlier run's best configuration at creation
 BY_HAND = "by hand"  # queued with fixed parameters by code the studio does not know
 
 
@@ -66,7 +67,7 @@ class Origin:
         """A short name for counts and filters: "model-guided", "start-up", "library
         defaults", "queued by Refine", "population: exploit"."""
         if self.kind == QUEUED:
-            return LIBRARY_DEFAULTS if self.by == LIBRARY_DEFAULTS else f"queued {_by(self.by)}"
+            return self.by if self.by in (LIBRARY_DEFAULTS, WARM_START) else f"queued {_by(self.by)}"
         if self.kind == POPULATION:
             if self.copied:
                 return "copied and perturbed"
@@ -194,6 +195,8 @@ def _grid(o: Origin) -> str:
 def _queued(o: Origin) -> str:
     if o.by == LIBRARY_DEFAULTS:
         return "queued: the library defaults"
+    if o.by == WARM_START:
+        return "queued: one of the best configurations of an earlier run (warm start)"
     return f"queued {_by(o.by)}"
 
 

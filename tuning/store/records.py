@@ -152,6 +152,8 @@ class RunRecord:
     trial_notes: dict[int, str] = field(default_factory=dict)
     # A study another tool made: what is known of it (None for a Tuning Studio run).
     foreign: ForeignStudy | None = None
+    # Where its warm-start trials came from: {"sources": [{run, dataset, similarity}], "note"}.
+    warm_start: dict[str, Any] | None = None
     # The attributes read, for the uploaded CSV's chunks (fetch_dataset): not listed or compared.
     _attrs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -276,7 +278,7 @@ class RunRecord:
             defaults_test=TestResult.from_attr(attrs.get("test_defaults")),
             experiment=attrs.get("experiment"), dataset_file=attrs.get("dataset_file"),
             choice=attrs.get("choice"), recommendation=attrs.get("recommendation"),
-            note=note, trial_notes=trial_notes, _attrs=attrs,
+            note=note, trial_notes=trial_notes, _attrs=attrs, warm_start=attrs.get("warm_start"),
         )  # fmt: skip
 
     @classmethod

@@ -34,7 +34,13 @@ from tuning.store.runs import (
     worker_key,
 )
 from tuning.store.storage import claim_lock
-from tuning.store.trials import LIBRARY_DEFAULTS, origin_attrs, requeue_attrs, worker_name
+from tuning.store.trials import (
+    LIBRARY_DEFAULTS,
+    WARM_START,
+    origin_attrs,
+    requeue_attrs,
+    worker_name,
+)
 
 # The study's user attributes (the storage format).
 CONFIG = "config"
@@ -58,6 +64,7 @@ CHOICE = "choice"
 RECOMMENDATION = "recommendation"  # what "Recommended" chose: method, options, reason
 GRID_SIZE = "grid_size"
 REQUEUED = "requeued"
+WARM_START_ATTR = "warm_start"  # where a warm start's queued trials came from
 EXPERIMENT = "experiment"
 WORKER_PREFIX = "worker:"
 
@@ -267,6 +274,16 @@ class StoredRun:
         with their origin, so the sampler learns from them; and keep the baseline's record."""
         self.study.enqueue_trial(dict(baseline.params), user_attrs=origin_attrs(LIBRARY_DEFAULTS))
         self.save_baseline(baseline)
+
+    def enqueue_warm_start(
+        self, configs: Iterable[dict[str, Any]], sources: Iterable[dict[str, Any]], note: str = ""
+    ) -> None:
+        """Queue earlier runs' best configurations (after the baseline), each marked "warm
+        start", and keep where they came from (run, dataset, similarity) and what was kept,
+        clipped or dropped (`note`), for the monitor's account (RunRecord.warm_start)."""
+        for params in configs:
+            self.study.enqueue_trial(dict(params), user_attrs=origin_attrs(WARM_START))
+        self.study.set_user_attr(WARM_START_ATTR, {"sources": list(sources), "note": note})
 
     def claim_baseline(self) -> Baseline | None:
         """Claim the scoring of a baseline that waits to be scored beside the trials: the

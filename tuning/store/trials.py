@@ -30,6 +30,7 @@ from tuning.store.origin import (
     POPULATION,
     QUEUED,
     UNKNOWN,
+    WARM_START,
     Origin,
     Pruning,
     in_words,
@@ -266,7 +267,7 @@ def trial_origin(trial: FrozenTrial) -> Origin:
         return population_origin(pop)
     if compat.fixed_params(trial) is not None:
         by = trial.user_attrs.get(ORIGIN)
-        return Origin.queued(by if by == LIBRARY_DEFAULTS else BY_HAND)
+        return Origin.queued(by if by in (LIBRARY_DEFAULTS, WARM_START) else BY_HAND)
     generation = compat.generation_attr(trial)
     if generation is not None:
         return Origin(MODEL, by=generation[0], generation=generation[1])

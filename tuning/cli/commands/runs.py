@@ -40,6 +40,7 @@ class Run(Command):
         _search_arguments(parser)
         _limit_arguments(parser)
         _where_arguments(parser)
+        _warm_arguments(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         address = o.dask_address(args.dask)
@@ -51,6 +52,9 @@ class Run(Command):
         name = manager.submit(config)  # nothing is created if the scheduler does not answer
         where = f"; {config.workers} task(s) on the Dask cluster at {address}" if address else ""
         print(f"Run '{name}' created in {front.describe_storage(url)}{where}", file=sys.stderr)
+        warm = config.warm_start and front.StoredRun.open(name, manager.storage).record().warm_start
+        if warm:
+            print(f"Warm start: {warm.get('note')}", file=sys.stderr)
         return watch(manager.handles[name], manager.storage, quiet=args.quiet)
 
 
@@ -151,6 +155,20 @@ def _where_arguments(parser: argparse.ArgumentParser) -> None:
     o.STORAGE.add_to(parser)
 
 
+def _warm_arguments(parser: argparse.ArgumentParser) -> None:
+    """Starting from earlier runs' best configurations."""
+    parser.add_argument(
+        "--warm-start", nargs="+", default=[], metavar="RUN",
+        help="earlier runs of the same model in this storage (any dataset) whose best "
+        "configurations are tried first, right after the library defaults",
+    )  # fmt: skip
+    parser.add_argument(
+        "--warm-narrow", action="store_true",
+        help="with --warm-start: narrow the numeric ranges to where those runs' best quarter "
+        "of trials lay (padded by a tenth; the full ranges are kept in the configuration)",
+    )  # fmt: skip
+
+
 def _config(args: argparse.Namespace, address: str | None) -> RunConfig:
     """The run the arguments describe (checked when the run is created)."""
     scoring, costs = o.objectives(args.objective, args.scoring)
@@ -178,7 +196,8 @@ def _config(args: argparse.Namespace, address: str | None) -> RunConfig:
         n_jobs=args.n_jobs, fidelity=args.fidelity, name=args.name,
         workers=args.workers or 1, retries=args.retries, trial_timeout_s=args.trial_timeout,
         cluster="dask" if address else "local", defaults_baseline=not args.no_defaults_baseline,
-        stop_when_flat=args.stop_when_flat,
+        stop_when_flat=args.stop_when_flat, warm_start=tuple(args.warm_start),
+        warm_narrow=args.warm_narrow,
     )  # fmt: skip
 
 

@@ -1,0 +1,54 @@
+"""New run's "Start from earlier runs": ranked sources, the narrowed space table and its undo,
+and a launch whose first trials after the defaults are the source's best."""
+
+from __future__ import annotations
+
+import pytest
+from app_support import (
+    NEW_RUN,
+    app,
+    finished_run,
+    fresh_data,  # noqa: F401  (fixture, used by pytestmark)
+    manager,
+    ok,
+    storage,
+    texts,
+)
+
+from tuning.runs.runner import create_run
+from tuning.store.run import StoredRun
+from tuning.store.trials import LIBRARY_DEFAULTS, WARM_START, origin_of
+from ui import state
+
+pytestmark = pytest.mark.usefixtures("fresh_data")
+
+
+def test_picker_ranks_sources_narrows_undoes_and_seeds_the_launch(monkeypatch):
+    # The launch creates the run (queuing its trials) but does not run it: what is checked here
+    # is what creation queued, and a run's start costs this test most of its time.
+    monkeypatch.setattr(manager(), "submit", lambda config: create_run(config, storage()))
+    src = finished_run(10, name="knn-on-iris", method="tpe")
+    at = ok(app(NEW_RUN))
+    at.selectbox(key="model_classification").set_value("knn").run()
+    at.toggle(key="warm_on").set_value(True).run()
+    picker = ok(at).multiselect(key="warm_sources")
+    assert picker.options == ["knn-on-iris — Iris · similarity 1.00"]
+    picker.set_value(picker.options).run()
+    assert any("knn-on-iris: the same data; its parameters match." in c for c in texts(ok(at).caption))
+    at.checkbox(key="warm_narrow").check().run()
+    assert any("Ranges narrowed: n_neighbors" in c for c in texts(ok(at).caption))
+    assert any("Narrowed search space" in m for m in texts(at.markdown))
+    at.button(key="warm_restore").click().run()
+    assert not ok(at).checkbox(key="warm_narrow").value
+    assert not any("Narrowed search space" in m for m in texts(at.markdown))
+    at.number_input(key="n_trials").set_value(7).run()
+    at.slider(key="cv_folds").set_value(3).run()
+    at.button(key="launch").click().run()
+    name = ok(at).session_state[state.SELECTED_RUN]
+    assert at.title[0].value == "Live monitor"
+    account = [c for c in texts(at.caption) if c.startswith("Warm start:")]
+    assert account and "from run knn-on-iris (Iris, similarity 1.00)" in account[0], texts(at.caption)
+    run = StoredRun.open(name)
+    assert run.config().warm_start == (src,)
+    origins = [origin_of(t) for t in run.study.trials]
+    assert origins[0] == LIBRARY_DEFAULTS and origins[1] == WARM_START

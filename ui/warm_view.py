@@ -1,0 +1,102 @@
+"""New run's "Start from earlier runs": pick earlier runs of the same model as warm-start
+sources (ranked by how similar their data is), and optionally narrow the ranges to where their
+good trials lay, shown as a table with a button that restores the full ranges."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from tuning.core.config import RunConfig
+from tuning.core.errors import UserError
+from tuning.runs import front
+from ui import registry, space_table, text
+
+PICK = "warm_sources"
+NARROW = "warm_narrow"
+ON = "warm_on"
+TOGGLE_HELP = (
+    "Seed this run with the best configurations of earlier runs of the same model in this "
+    "storage (on any dataset), ranked by how similar their data is."
+)
+
+
+def _candidates(config: RunConfig) -> tuple[object | None, list]:
+    """The prepared run and its ranked candidates, read once per configuration (preparing
+    loads the data; judging sources loads theirs)."""
+    key = ("warm_candidates", config.to_json())
+    if key not in st.session_state:
+        try:
+            prep = front.prepare(replace(config, warm_start=(), warm_narrow=False))
+            found = front.warm_candidates(prep, registry.storage())
+        except UserError:
+            prep, found = None, []
+        st.session_state[key] = (prep, found)
+    return st.session_state[key]
+
+
+def _label(c) -> str:
+    sim = f"similarity {c.similarity:.2f}" if c.similarity is not None else "similarity unknown"
+    data = f"{c.dataset} · " if c.dataset else ""
+    return f"{c.run} — {data}{sim}"
+
+
+def start_from(config: RunConfig | None) -> RunConfig | None:
+    """The configuration with the warm start chosen here (unchanged when none is chosen)."""
+    if config is None:
+        return None
+    # A toggle, not an expander: the candidates (each source's data and trials) are read only
+    # when asked for, so New run stays as fast as before for everyone else.
+    if not st.toggle("Start from earlier runs", key=ON, help=TOGGLE_HELP):
+        return config
+    with st.container(border=True):
+        prep, found = _candidates(config)
+        usable = [c for c in found if c.usable]
+        if not usable:
+            st.caption("No earlier run of this model in this storage can seed this run.")
+            _refused(found)
+            return config
+        by_label = {_label(c): c for c in usable}
+        picked = st.multiselect(
+            "Seed with the best configurations of", list(by_label), key=PICK,
+            help="Their 5 best configurations (shared among the runs picked, at least 2 each) are tried first, right after the library "
+            "defaults, each marked 'warm start'. Ranked by how similar their data is: task, "
+            "rows, features, class balance and share of categorical columns.",
+        )  # fmt: skip
+        for label in picked:
+            st.caption(text.md(f"{by_label[label].run}: {by_label[label].reason}."))
+        _refused(found)
+        if not picked:
+            return config
+        names = tuple(by_label[label].run for label in picked)
+        narrow = st.checkbox("Narrow the ranges to where their good trials lay", key=NARROW)
+        warm = replace(config, warm_start=names, warm_narrow=narrow)
+        _preview(prep, warm)
+        return warm
+
+
+def _refused(found: list) -> None:
+    refused = [c for c in found if not c.usable]
+    if refused:
+        lines = "; ".join(f"{c.run}: {c.reason}" for c in refused[:5])
+        st.caption(text.md(f"Not offered: {lines}."))
+
+
+def _preview(prep, warm: RunConfig) -> None:
+    """What the warm start would queue and narrow, with the narrowed space table."""
+    if prep is None:
+        return
+    plan = front.warm_plan(replace(prep, config=replace(prep.config, warm_start=warm.warm_start,
+                                                        warm_narrow=warm.warm_narrow)),
+                           registry.storage())  # fmt: skip
+    st.caption(text.md(plan.note))
+    if plan.space is None:
+        return
+    st.markdown("**Narrowed search space** (the full ranges are kept with the run)")
+    st.dataframe(space_table.space_to_table(plan.space), hide_index=True)
+    st.button("Restore full ranges", key="warm_restore", icon=":material/undo:", on_click=_restore)
+
+
+def _restore() -> None:
+    st.session_state[NARROW] = False  # a callback: runs before the checkbox is drawn again
