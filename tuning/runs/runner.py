@@ -44,16 +44,10 @@ def create_run(config: RunConfig, storage: BaseStorage | str | None = None) -> s
     return record_run(prep, as_storage(storage), config.name)
 
 
-def record_run(
-    prep: Prepared, storage: BaseStorage, requested: str | None = None, rename: bool = False
-) -> str:
-    """Create the study of a prepared run and save its configuration; returns its name.
-    `requested`: the name asked for (None: one made from the model, method and data), which
-    must be free unless `rename` (then `-2`, `-3`, ... is added as needed)."""
-    # Read the warm start's sources before the study exists (a source never breaks creation).
-    warm = warmstart.plan(prep, storage) if prep.config.warm_start else None
-    if warm is not None:
-        prep = warmstart.apply_narrowing(prep, warm)
+def _new_study(
+    prep: Prepared, storage: BaseStorage, requested: str | None, rename: bool
+) -> tuple[optuna.Study, str]:
+    """The run's empty study under its name (see record_run)."""
     config = prep.config
     cfg_multi = config.multi_objective
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -83,6 +77,20 @@ def record_run(
             name = unique_name(storage, sanitize_name(base))
         except OSError as exc:
             raise write_error(exc, url_of(storage)) from None
+    return study, name
+
+
+def record_run(
+    prep: Prepared, storage: BaseStorage, requested: str | None = None, rename: bool = False
+) -> str:
+    """Create the study of a prepared run and save its configuration; returns its name.
+    `requested`: the name asked for (None: one made from the model, method and data), which
+    must be free unless `rename` (then `-2`, `-3`, ... is added as needed)."""
+    # Read the warm start's sources before the study exists (a source never breaks creation).
+    warm = warmstart.plan(prep, storage) if prep.config.warm_start else None
+    if warm is not None:
+        prep = warmstart.apply_narrowing(prep, warm)
+    study, name = _new_study(prep, storage, requested, rename)
     cfg = replace(prep.config, name=name)
     run = StoredRun(study)
     try:

@@ -186,11 +186,7 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         of X, y. Raises ValueError when no trial completed, with the last trial's error."""
         estimator = self.estimator
         X, y, groups = indexable(X, y, groups)
-        space = (
-            from_hyperopt(self.search_space)
-            if is_hyperopt(self.search_space)
-            else SearchSpace.from_distributions(self.search_space)
-        )
+        space = self._space()
         check_space(estimator, space)
         method, options, chosen = self._method(space)
         task = estimator_task(estimator)
@@ -242,6 +238,12 @@ class TuningSearchCV(MetaEstimatorMixin, BaseEstimator):
         if self.refit:
             self._refit(run, X, y)
         return self
+
+    def _space(self) -> SearchSpace:
+        """The search space as the studio's (a Hyperopt space is converted)."""
+        if is_hyperopt(self.search_space):
+            return from_hyperopt(self.search_space)
+        return SearchSpace.from_distributions(self.search_space)
 
     def _method(self, space: SearchSpace) -> tuple[Any, dict, dict | None]:
         """The method, its options, and (for "recommended") what it picked and why."""
