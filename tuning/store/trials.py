@@ -383,13 +383,20 @@ def retries_of(trial: FrozenTrial) -> int:
 def retry_attrs(trial: FrozenTrial) -> dict[str, Any]:
     """The attributes of a trial queued again in place of `trial` (its worker died): it keeps
     the origin of the one it retries, saying so."""
-    origin = replace(trial_origin(trial), retry_of=trial.number)
+    origin = replace(_ended_origin(trial), retry_of=trial.number)
     return {RETRY: retries_of(trial) + 1, RETRY_OF: trial.number, **_kept(trial, origin)}
 
 
 def requeue_attrs(trial: FrozenTrial) -> dict[str, Any]:
     """The attributes of a trial queued again after a Stop cut it short: its origin."""
-    return _kept(trial, trial_origin(trial))
+    return _kept(trial, _ended_origin(trial))
+
+
+def _ended_origin(trial: FrozenTrial) -> Origin:
+    """The origin of a trial that will not finish: one still read as running had its origin
+    in its unwritten record, so it is not known (whether its state was already set or not)."""
+    origin = trial_origin(trial)
+    return Origin(UNKNOWN) if origin.kind == PENDING else origin
 
 
 def _kept(trial: FrozenTrial, origin: Origin) -> dict[str, Any]:
