@@ -132,14 +132,9 @@ def engines_form(cluster: str) -> None:
         "**Hyperopt random search** as the control. "
         + text.md(ex.ENGINES_DIFFERENCE)
     )
-    c1, c2, c3 = st.columns([1, 1, 2])
-    seeds = c1.number_input(
-        "Seeds", 1, 5, len(preset.seeds), key="engines_seeds",
-        help="Each method runs once per seed; the bands show the spread over seeds.",
-    )  # fmt: skip
-    workers = workers_input(c2, "engines_workers")
-    if c3.button("Run it", icon=":material/play_arrow:", key="engines_go"):
-        _create(ex.engines_preset(seeds=tuple(range(int(seeds))), workers=workers), cluster)
+    _preset_launch(ex.engines_preset, len(preset.seeds), "engines", "Run it", cluster,
+                   seeds_help="Each method runs once per seed; the bands show the spread over "
+                   "seeds.")  # fmt: skip
 
 
 def classic_form(cluster: str) -> None:
@@ -164,16 +159,21 @@ def classic_form(cluster: str) -> None:
                      type="primary", key="classic_recorded"):  # fmt: skip
             st.session_state[GOTO] = RECORDED
             st.rerun()
+    _preset_launch(ex.classic_preset, len(preset.seeds), "classic", "Run it live", cluster,
+                   seeds_help="Each method runs once per seed; fewer seeds finish sooner but "
+                   "show no spread.", go_help="Runs the classic comparison here: seed 0's "
+                   "members first, so its curves appear while the other seeds wait.")  # fmt: skip
+
+
+def _preset_launch(
+    make, seeds: int, key: str, label: str, cluster: str, seeds_help: str, go_help: str | None = None
+) -> None:
+    """A preset race's seeds, workers and launch button: `make(seeds=, workers=)` builds it."""
     c1, c2, c3 = st.columns([1, 1, 2])
-    seeds = c1.number_input(
-        "Seeds", 1, 5, len(preset.seeds), key="classic_seeds",
-        help="Each method runs once per seed; fewer seeds finish sooner but show no spread.",
-    )  # fmt: skip
-    workers = workers_input(c2, "classic_workers")
-    if c3.button("Run it live", icon=":material/play_arrow:", key="classic_go",
-                 help="Runs the classic comparison here: seed 0's members first, so its "
-                 "curves appear while the other seeds wait."):  # fmt: skip
-        _create(ex.classic_preset(seeds=tuple(range(int(seeds))), workers=workers), cluster)
+    n = c1.number_input("Seeds", 1, 5, seeds, key=f"{key}_seeds", help=seeds_help)
+    workers = workers_input(c2, f"{key}_workers")
+    if c3.button(label, icon=":material/play_arrow:", key=f"{key}_go", help=go_help):
+        _create(make(seeds=tuple(range(int(n))), workers=workers), cluster)
 
 
 def own_form(cluster: str) -> None:
