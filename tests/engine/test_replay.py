@@ -12,7 +12,7 @@ from conftest import make_config
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from tuning.analysis.replay import TpeReplay, groups, known_before, tpe_replay
+from tuning.analysis.replay import Replay, groups, known_before, picture, tpe_replay
 from tuning.methods import get_method
 from tuning.runs.runner import create_run, execute
 from tuning.store.runs import load_study
@@ -28,7 +28,7 @@ def test_model_guided_trials_rank_near_the_top_and_others_say_why(storage):
     assert replays[0] == ("Trial 0 was not proposed by TPE's model (queued: the library "
                           "defaults).")  # fmt: skip
     assert replays[1].startswith("Trial 1 was not proposed by TPE's model (start-up trial 2 of 3")
-    guided = [r for r in replays if isinstance(r, TpeReplay)]
+    guided = [r for r in replays if isinstance(r, Replay)]
     assert len(guided) == 11 and [r.trial for r in guided] == list(range(3, 14))
     assert all(r.known == r.trial and r.running == 0 for r in guided)  # one worker, in order
     ranks = sorted(r.rank for r in guided)
@@ -64,3 +64,24 @@ def test_known_before_takes_finished_trials_and_counts_running_ones():
     known, running = known_before(trials, trials[3])
     assert [t.number for t in known] == [0] and running == 2  # trials 1 and 2 were running
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def test_picture_draws_two_parameters_with_the_others_held_and_marks_the_trial(storage):
+    config = make_config("knn", "tpe", n_trials=10, method_options={"n_startup_trials": 3})
+    name = create_run(config, storage)
+    assert execute(name, storage, refit=False) == "finished"
+    study = load_study(name, storage)
+    r = tpe_replay(study, 9, get_method("tpe").sampler(0, config.method_options))
+    assert isinstance(r, Replay)
+    names = list(r.space)
+    pic = picture(r, names[:2], n=20)
+    assert pic.params == names[:2] and [lay.kind for lay in pic.layers] == ["good", "bad", "ratio"]
+    shape = tuple(len(g) for g in reversed(pic.grids))
+    assert all(lay.z.shape == shape for lay in pic.layers)
+    trial = study.trials[9]
+    assert pic.actual == tuple(trial.params[p] for p in names[:2])
+    assert set(pic.coords) == {t.number for t in r.model.known}
+    one = picture(r, names[:1], n=20)
+    assert one.layers[0].z.shape == (len(one.grids[0]),)
+    assert picture(r, ["nope"]).startswith("Trial 9 did not search nope: pick one or two of")
+    assert r.sentence.startswith("TPE, from 9 finished trials (") and "nearest trial" in r.sentence
