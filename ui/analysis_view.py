@@ -20,7 +20,19 @@ from tuning import analysis as an
 from tuning.analysis import statistics as an_stats
 from tuning.core.errors import UserError
 from tuning.plots import figures as plots
-from ui import foreign, gain_view, notes, origin_view, pbt_view, registry, runs, state, tables, text
+from ui import (
+    foreign,
+    gain_view,
+    notes,
+    origin_view,
+    pbt_view,
+    registry,
+    replay_view,
+    runs,
+    state,
+    tables,
+    text,
+)
 from ui import live as live_ui
 from ui.monitor import badge
 
@@ -117,6 +129,7 @@ def render(live: an.LiveRun, run: an.RunData, working: bool) -> None:
     ranks = an.compare_top(run)
     _best_section(run, ranks)
     origin_view.section(run.frame, "analysis")  # where the trials came from, filtered by origin
+    replay_view.section(live, run, first, "analysis")  # why a trial was tried, replayed
     stall = an.plateau(run)
     _plateau_section(stall, run)
     recs = an.recommend(run, first, stall, ranks)

@@ -33,7 +33,7 @@ from optuna.samplers import TPESampler
 from optuna.trial import FrozenTrial, TrialState
 
 from tuning.store import compat
-from tuning.store.origin import MODEL
+from tuning.store.origin import MODEL, PROPOSED, UNKNOWN
 from tuning.store.trials import trial_origin
 
 RANDOM_POINTS = 1000  # points of the space the trial's point is ranked among
@@ -150,9 +150,11 @@ def known_before(trials: list[FrozenTrial], target: FrozenTrial) -> tuple[list, 
 
 
 def replay(study: optuna.Study, number: int, sampler: optuna.samplers.BaseSampler,
-           n: int = RANDOM_POINTS, seed: int = 0) -> Replay | str:  # fmt: skip
+           n: int = RANDOM_POINTS, seed: int = 0, trust_origin: bool = True) -> Replay | str:  # fmt: skip
     """The reasoning of `sampler` (the run's sampler, its settings) for trial `number` of
-    `study`; a sentence saying why where it cannot be rebuilt."""
+    `study`; a sentence saying why where it cannot be rebuilt. `trust_origin=False`: a trial
+    whose origin was not recorded (a study made outside Tuning Studio, replayed as a chosen
+    sampler) is taken as the model's; a queued or start-up one still is not."""
     trials = study.get_trials(deepcopy=False)
     target = next((t for t in trials if t.number == number), None)
     if target is None:
@@ -162,7 +164,7 @@ def replay(study: optuna.Study, number: int, sampler: optuna.samplers.BaseSample
         return (f"The studio cannot rebuild the reasoning of {type(sampler).__name__}: replay "
                 "reads TPE, the Gaussian process and CMA-ES.")  # fmt: skip
     origin = trial_origin(target)
-    if origin.kind != MODEL:
+    if origin.kind != MODEL and (trust_origin or origin.kind not in (UNKNOWN, PROPOSED)):
         return f"Trial {number} was not proposed by a model ({origin.sentence})."
     space = {k: d for k, d in target.distributions.items() if not d.single()}
     if not space:

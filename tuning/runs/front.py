@@ -26,6 +26,9 @@ whose modules may change shape without them noticing (tests/pages/test_front_doo
   `LIBRARY_DEFAULTS` (the origin of a run's defaults trial), `WARM_START` (the origin of a
   trial queued from an earlier run's best), `origin_count_line` (how many trials came from
   where: "31 model-guided, 5 start-up, 1 library defaults").
+- Replaying a sampler's reasoning (tuning.analysis.replay): `run_sampler` (the sampler that
+  proposed a run's trials, as the run made it), `REPLAY_AS` and `default_sampler` (a sampler
+  with Optuna's default settings, for a study whose sampler was not recorded).
 - Warm starts (tuning.runs.warmstart): `warm_candidates` (earlier runs ranked as sources for
   a prepared run, each with its similarity and reason), `prepare` (a configuration validated
   against its data), `warm_plan` (what a warm start would queue and narrow).
@@ -35,10 +38,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import optuna
 from optuna.storages import BaseStorage
 
 from tuning.core.enums import RunStatus
 from tuning.execution.choice import front_numbers
+from tuning.methods import get_method
+from tuning.methods.samplers import SamplerMethod
 from tuning.runs import experiments
 from tuning.runs.cluster import ENV_DASK, dask_address
 from tuning.runs.prepare import prepare
@@ -63,7 +69,8 @@ __all__ = [
     "describe_storage", "experiments", "follow_parent", "front_numbers", "list_runs",
     "named_storages", "needs_config", "open_storage", "run_refs", "run_summary",
     "storage_labels", "top_trials", "trial_attrs", "LIBRARY_DEFAULTS", "WARM_START",
-    "origin_count_line", "prepare", "warm_candidates", "warm_plan",
+    "origin_count_line", "prepare", "warm_candidates", "warm_plan", "run_sampler", "REPLAY_AS",
+    "default_sampler",
 ]  # fmt: skip
 
 
@@ -88,3 +95,35 @@ def run_refs(storage: BaseStorage) -> list[RunRef]:
     order = {r.name: i for i, r in enumerate(refs)}
     refs.sort(key=lambda r: (r.created_at or "", order[r.name]), reverse=True)
     return refs
+
+
+# The samplers a study made outside Tuning Studio can be replayed as (its own is not recorded).
+REPLAY_AS = {
+    "tpe": "Bayesian (TPE)", "gp": "Bayesian (Gaussian process)", "cmaes": "CMA-ES",
+}  # fmt: skip
+
+
+def run_sampler(record: RunRecord) -> optuna.samplers.BaseSampler | str:
+    """The sampler that proposed the run's trials, as the run made it (its method with the
+    method's settings, the run's seed), to replay its reasoning; a sentence where it cannot be
+    known. The seed only moves the candidates a sampler drew, not its model of the trials."""
+    if record.foreign is not None:
+        return ("This study was made outside Tuning Studio: which sampler proposed its trials, "
+                "and with what settings, was not recorded.")  # fmt: skip
+    config = record.config
+    if config is None:
+        return "This run's configuration cannot be read, so its sampler is not known."
+    spec = get_method(config.method)
+    if not isinstance(spec, SamplerMethod) or spec.make_sampler is None:
+        return f"{spec.label} does not propose trials with an Optuna sampler."
+    return spec.sampler(config.seed, config.method_options)
+
+
+def default_sampler(kind: str, seed: int = 0) -> optuna.samplers.BaseSampler:
+    """One of REPLAY_AS's samplers with Optuna's default settings (what plain Optuna code that
+    named the sampler without options would have run)."""
+    made = {"tpe": optuna.samplers.TPESampler, "gp": optuna.samplers.GPSampler,
+            "cmaes": optuna.samplers.CmaEsSampler}  # fmt: skip
+    if kind not in made:
+        raise ValueError(f"Unknown sampler '{kind}': choose one of {', '.join(made)}.")
+    return made[kind](seed=seed)
