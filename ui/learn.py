@@ -21,7 +21,7 @@ from tuning.learn import search as learn
 from tuning.learn.landscapes import FIDELITY_STEPS, get_landscape, label_of, list_landscapes
 from tuning.learn.search import MethodRun
 from tuning.methods import get_method
-from ui import text
+from ui import replay_view, text
 
 TRIAL = "learn_trial"  # plain key: the trial every view shows (1-based)
 PLAYING = "learn_playing"  # plain key: Play is stepping the trial on a timer
@@ -91,6 +91,7 @@ def page() -> None:
         landscape, tuple(methods), n, seed, playing
     )
     compare(land, runs, n)
+    replay_view.your_run()  # the same reasoning on a real run of the storage
     glossary()
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 
 from tuning import analysis as an
 from tuning.analysis import replay as rp
+from tuning.core.errors import UserError
 from tuning.methods import get_method
 from tuning.plots.base import params_text
 from tuning.plots.replay import replay_figure
@@ -34,9 +35,11 @@ def _key(key: str, what: str, name: str) -> str:
     return f"{key}_replay_{what}_{name}"  # per page and run: another run has other trials
 
 
-def section(live: an.LiveRun, run: an.RunData, imp: an.Importance | None, key: str) -> None:
-    """The replay of one trial of `run`, under the page's `key`."""
-    st.subheader(HEADING)
+def section(live: an.LiveRun, run: an.RunData, imp: an.Importance | None, key: str,
+            heading: str = HEADING) -> None:  # fmt: skip
+    """The replay of one trial of `run`, under the page's `key` (and `heading`, if any)."""
+    if heading:
+        st.subheader(heading)
     st.caption(
         "What the search method knew when it proposed a trial, rebuilt from the trials that "
         "had finished by then: where it expected good scores over one or two parameters (the "
@@ -206,3 +209,36 @@ def basis(r: rp.Replay, params: list[str]) -> str:
 
 def _value(r: rp.Replay, param: str):
     return r.space[param].to_external_repr(float(r.point[param][0]))
+
+
+# -- Learn: your run ----------------------------------------------------------------------------
+YOUR_RUN = "learn_your_run"
+YOUR_HEADING = "Your run: why did it try that?"
+
+
+def your_run() -> None:
+    """Learn's replay of a run of the storage in use: the same section as on Analysis."""
+    st.subheader(YOUR_HEADING)
+    refs = front.run_refs(registry.storage())
+    if not refs:
+        st.caption("Once you have made a run (New run), pick it here to see why its search "
+                   "method tried each of its trials.")  # fmt: skip
+        return
+    name = st.selectbox("Your run", [r.name for r in refs], index=None, key=YOUR_RUN,
+                        placeholder="Pick one of your runs",
+                        help="The runs of the storage in use, newest first.")  # fmt: skip
+    if name is None:
+        st.caption("The landscapes above are toys whose every point is known. Pick one of "
+                   "your runs to see the same reasoning on real trials.")  # fmt: skip
+        return
+    try:
+        live = registry.live_run(name)
+        run = live.read()
+    except (UserError, KeyError):  # deleted meanwhile (from another tab or process)
+        registry.forget(name)
+        st.warning(f"Run {text.md(name)} no longer exists: it was deleted.")
+        return
+    if run.n_complete == 0:
+        st.info("This run has no complete trial yet: there is nothing to replay.")
+        return
+    section(live, run, None, "learn", heading="")

@@ -64,8 +64,11 @@ def test_a_foreign_study_is_replayed_as_the_method_picked():
     assert any("which sampler proposed its trials" in i and "Pick a method" in i
                for i in texts(at.info))  # fmt: skip
     pick = at.selectbox(key=f"{KEY}_replay_as_plain-single")
-    assert pick.value == "tpe" and pick.options == ["Bayesian (TPE)",
-                                                    "Bayesian (Gaussian process)", "CMA-ES"]
+    assert pick.value == "tpe" and pick.options == [
+        "Bayesian (TPE)",
+        "Bayesian (Gaussian process)",
+        "CMA-ES",
+    ]
     last = fs.N_TRIALS - 1
     assert int(at.select_slider(key=_trial_key("plain-single")).value) == last
     said = next(m for m in texts(at.markdown) if m.startswith(f"**Trial {last}.**"))
@@ -77,3 +80,16 @@ def test_a_foreign_study_is_replayed_as_the_method_picked():
         said = [m for m in texts(ok(at).markdown) if m.startswith("**Trial 2.**")]
         why = [i for i in texts(at.info) if "Trial 2" in i or "reasoning of" in i]
         assert said or why, texts(at.info)
+
+
+def test_learn_replays_one_of_your_runs():
+    name = finished_run(n_trials=8, method="tpe", method_options={"n_startup_trials": 3})
+    at = ok(app("app_pages/learn.py"))
+    assert replay_view.YOUR_HEADING in texts(at.subheader)
+    pick = at.selectbox(key=replay_view.YOUR_RUN)
+    assert pick.value is None and pick.options == [name]
+    pick.set_value(name).run()
+    shown = int(ok(at).select_slider(key=f"learn_replay_trial_{name}").value)
+    said = next(m for m in texts(at.markdown) if m.startswith(f"**Trial {shown}.**"))
+    assert "likelier under the good trials" in said
+    assert at.slider  # Learn's own trial control is still there

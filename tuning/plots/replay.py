@@ -42,7 +42,7 @@ ACTUAL_COLOR = "#ff00ff"  # magenta: stands out on every colour scale above
 PLAIN = "#7f7f7f"  # a known trial in no group
 ROW_HEIGHT = {1: 250, 2: 320}  # per row of panels, by the number of parameters drawn
 MAX_COLS = 3
-TITLE_CHARS = 24  # a subplot title's line: three panels at 900 px
+TITLE_CHARS = 30  # a subplot title's line (12 px font): three panels at 900 px
 
 
 def replay_figure(picture: Picture, title: str,
@@ -66,8 +66,7 @@ def replay_figure(picture: Picture, title: str,
         for trace in traces:
             fig.add_trace(trace, **at)
     _axes(fig, picture, rows)
-    if any(len(t) > TITLE_CHARS for t in titles):
-        fig.update_annotations(font_size=12)
+    fig.update_annotations(font_size=12)
     height = ROW_HEIGHT[2 if two else 1] * rows + 150
     return base_layout(fig, title, height=height, legend="below",
                        margin=dict(l=60, r=20, t=90, b=110))  # fmt: skip
