@@ -29,6 +29,9 @@ HEADING = "Why did it try that?"
 PLOTLY_CONFIG = {"displaylogo": False}
 MODEL = "model-guided"  # the origin of a trial a model proposed (the trials frame's origin_kind)
 UNSEEN = ("waiting", "running")  # trials whose origin is not written yet
+# Origins a replay cannot check (a foreign study, a run made before the studio kept them): such
+# a trial is replayed as the sampler's, which says so where it had too few trials for a model.
+UNRECORDED = ("origin unknown", "proposed")  # labels, or how they start ("proposed by …")
 
 
 def _key(key: str, what: str, name: str) -> str:
@@ -53,7 +56,8 @@ def section(live: an.LiveRun, run: an.RunData, imp: an.Importance | None, key: s
     if how is None:
         return
     sampler, kind = how
-    st.caption(count_line(run.frame, foreign=kind != "run"))
+    st.caption(count_line(run.frame, "the run's method" if kind == "run" else
+                          f"{front.REPLAY_AS[kind]} with Optuna's default settings"))  # fmt: skip
     number = stepper(numbers, default_trial(run), _key(key, "trial", run.name))
     params = _param_choice(live, run, number, imp, key)
     if params is None:
@@ -96,28 +100,29 @@ def replayable(df: pd.DataFrame) -> list[int]:
 
 def default_trial(run: an.RunData) -> int | None:
     """The best trial if a model proposed it, else the latest model-guided trial before it,
-    else the last model-guided trial (None where none is)."""
+    else the last model-guided trial; where no origin was recorded, the last trial (the one
+    that had the most finished trials to learn from)."""
     df = run.frame[~run.frame["state"].isin(UNSEEN)]
-    guided = sorted(int(n) for n in df.loc[df.get("origin_kind") == MODEL, "number"]) if (
-        "origin_kind" in df.columns) else []  # fmt: skip
+    kinds = df["origin_kind"] if "origin_kind" in df.columns else pd.Series("", index=df.index)
+    guided = sorted(int(n) for n in df.loc[kinds == MODEL, "number"])
+    best = None if run.best is None else int(run.best["number"])
     if not guided:
-        return None
-    best = run.best
-    before = [n for n in guided if best is not None and n <= int(best["number"])]
+        return None  # the stepper's default: the last trial
+    before = [n for n in guided if best is not None and n <= best]
     return (before or guided)[-1]
 
 
-def count_line(df: pd.DataFrame, foreign: bool = False) -> str:
+def count_line(df: pd.DataFrame, who: str = "the run's method") -> str:
     """How many of the trials a model proposed (those a replay can rebuild) and where the
-    others came from."""
+    others came from; where that was not recorded, that each is replayed as `who` would."""
     ended = df[~df["state"].isin(UNSEEN)] if len(df) else df
     n = len(ended)
-    if foreign:
-        return (f"{text.plural(n, 'trial')}: where each came from was not recorded, so each is "
-                "replayed as if the chosen method proposed it; those before its random start-up "
-                "ends cannot be.")  # fmt: skip
     kinds = ended["origin_kind"].tolist() if "origin_kind" in ended.columns else []
     guided = sum(k == MODEL for k in kinds)
+    if not guided and all(str(k).startswith(UNRECORDED) for k in kinds):
+        return (f"{text.plural(n, 'trial')}: where each came from was not recorded, so each is "
+                f"replayed as if {who} proposed it; one drawn at random before the model had "
+                "enough finished trials cannot be.")  # fmt: skip
     rest = front.origin_count_line([k for k in kinds if k != MODEL])
     line = f"{guided} of {text.plural(n, 'trial')} were proposed by the model and can be replayed"
     return line + (f"; the others cannot ({rest})." if rest else ".")
@@ -165,7 +170,7 @@ def _param_choice(live: an.LiveRun, run: an.RunData, number: int, imp: an.Import
 def _replay(url: str, name: str, created: str | None, number: int, kind: str, _study,
             _sampler) -> rp.Replay | str:  # fmt: skip
     try:
-        return rp.replay(_study, number, _sampler, trust_origin=kind == "run")
+        return rp.replay(_study, number, _sampler, trust_origin=False)
     except Exception as exc:  # a sampler's internals the studio misread: say so, keep the page
         return f"Trial {number} could not be replayed ({type(exc).__name__}: {exc})."
 
