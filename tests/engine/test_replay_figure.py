@@ -68,4 +68,6 @@ def test_groups_other_than_good_and_bad_get_a_colour_each():
 
 def test_long_titles_wrap_to_fit_three_panels():
     title = short_title("the expected improvement over the best so far: high = next")
-    assert all(len(line) <= 30 for line in title.split("<br>")) and "<br>" in title
+    assert all(len(line) <= 16 for line in title.split("<br>")) and "<br>" in title
+    assert short_title("log l(x)/g(x): high = next") == "log l(x)/g(x):<br>high = next"
+    assert short_title("mean: guess") == "mean: guess"  # short enough as it is

@@ -36,13 +36,14 @@ MARKS = {  # a group of known trials -> (legend name, colour, symbol)
     "good": ("good trials", BEST_COLOR, "circle"),
     "bad": ("other trials", STATE_COLORS["failed"], "x"),
 }
+ON_TOP = ("good",)  # drawn last (before the star): few, and what the sampler aims at
 # Other groups (generations): light colours with a dark outline, readable on any scale.
 GROUP_COLORS = ("#ff7f0e", "#17becf", "#e377c2", "#ffffff", "#bcbd22", "#1f77b4", "#9467bd")
 ACTUAL_COLOR = "#ff00ff"  # magenta: stands out on every colour scale above
 PLAIN = "#7f7f7f"  # a known trial in no group
 ROW_HEIGHT = {1: 250, 2: 320}  # per row of panels, by the number of parameters drawn
 MAX_COLS = 3
-TITLE_CHARS = 30  # a subplot title's line (12 px font): three panels at 900 px
+TITLE_CHARS = 16  # a subplot title's line (11 px font): three panels in 400 px (900 px window)
 
 
 def replay_figure(picture: Picture, title: str,
@@ -56,7 +57,8 @@ def replay_figure(picture: Picture, title: str,
     titles = [short_title(lay.title, cols) for lay in picture.layers]
     two = len(picture.params) == 2
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles or None,
-                        horizontal_spacing=0.08 if two else 0.07,
+                        shared_yaxes=two,  # one parameter's ticks, not one per panel
+                        horizontal_spacing=0.05 if two else 0.08,
                         vertical_spacing=0.22 if rows > 1 else 0.0)  # fmt: skip
     for i, layer in enumerate(picture.layers):
         at = dict(row=i // cols + 1, col=i % cols + 1)
@@ -66,16 +68,23 @@ def replay_figure(picture: Picture, title: str,
         for trace in traces:
             fig.add_trace(trace, **at)
     _axes(fig, picture, rows)
-    fig.update_annotations(font_size=12)
+    fig.update_annotations(font_size=11)
     height = ROW_HEIGHT[2 if two else 1] * rows + 150
     return base_layout(fig, title, height=height, legend="below",
-                       margin=dict(l=60, r=20, t=90, b=110))  # fmt: skip
+                       margin=dict(l=60, r=20, t=75, b=110))  # fmt: skip
 
 
 def short_title(text: str, cols: int = MAX_COLS) -> str:
-    """A subplot title in lines short enough for its panel's width (escaped)."""
+    """A subplot title in lines short enough for its panel's width (escaped), broken after a
+    colon first ("log l(x)/g(x):", "high = next")."""
     width = TITLE_CHARS * MAX_COLS // max(cols, 1)
-    return "<br>".join(esc(line) for line in textwrap.wrap(text, width)) or esc(text)
+    if len(text) <= width:
+        return esc(text)
+    head, colon, tail = text.partition(": ")
+    lines = [head + ":", tail] if colon else []
+    if not lines or max(map(len, lines)) > width:
+        lines = textwrap.wrap(text, width)
+    return "<br>".join(esc(line) for line in lines)
 
 
 def shown(values: Sequence[Any], categorical: bool) -> list:
@@ -109,12 +118,15 @@ def _groups(picture: Picture) -> list[tuple[str, str, str, list[int]]]:
     rest = [t for t in picture.coords if t not in placed]
     if rest:
         out.append(("trials known then", PLAIN, "circle", rest))
-    return out
+    keys = [*picture.marks, "rest"][: len(out)]
+    return [g for _, g in sorted(zip(keys, out, strict=True), key=lambda kg: kg[0] in ON_TOP)]
 
 
 def _marker(color: str, symbol: str) -> dict:
-    line = dict(color=color, width=2) if symbol == "x" else dict(color="black", width=1)
-    return dict(color=color, symbol=symbol, size=8, line=line)
+    if symbol == "x":
+        return dict(color=color, symbol=symbol, size=8, line=dict(color=color, width=1))
+    outline = "white" if color == BEST_COLOR else "black"  # white: seen on dark greens
+    return dict(color=color, symbol=symbol, size=10, line=dict(color=outline, width=1.5))
 
 
 def _star(first: bool, x: list, y: list, trial_text: str) -> go.Scatter:
@@ -170,11 +182,13 @@ def _panel_1d(picture: Picture, layer: Layer, first: bool) -> list:
     p = picture.params[0]
     cat = _categorical(picture, 0)
     color = LINES.get(layer.kind, "#1f77b4")
-    out: list = [go.Scatter(
-        x=shown(picture.grids[0], cat), y=_finite(layer.z), mode="lines+markers" if cat else "lines",
-        name=esc(layer.title), showlegend=False, line=dict(color=color, width=2),
-        hovertemplate=f"{esc(p)}=%{{x}}<br>%{{y:.3g}}<extra></extra>",
-    )]  # fmt: skip
+    hover = f"{esc(p)}=%{{x}}<br>%{{y:.3g}}<extra></extra>"
+    x, z = shown(picture.grids[0], cat), _finite(layer.z)
+    # Choices have no order between them: bars, not a line through them.
+    out: list = [go.Bar(x=x, y=z, name=esc(layer.title), showlegend=False, marker_color=color,
+                        opacity=0.45, hovertemplate=hover) if cat else
+                 go.Scatter(x=x, y=z, mode="lines", name=esc(layer.title), showlegend=False,
+                            line=dict(color=color, width=2), hovertemplate=hover)]  # fmt: skip
     for name, color_, symbol, numbers in _groups(picture):
         pts = [(t, picture.coords[t][0]) for t in numbers if picture.coords[t][0] is not None]
         out.append(go.Scatter(
