@@ -83,12 +83,18 @@ def _sampler_choice(run: an.RunData, key: str) -> tuple[object, str] | None:
         st.info(text.md(sampler), icon=":material/info:")
         return None
     if not any(isinstance(sampler, k) for k, _ in rp.ENGINES):
-        label = get_method(run.config.method).label
-        st.info(f"This run searched with {text.md(label)}, whose reasoning the studio cannot "
-                "replay: replay reads the Bayesian methods (TPE, the Gaussian process) and "
-                "CMA-ES.", icon=":material/info:")  # fmt: skip
+        st.info(text.md(unreplayable(get_method(run.config.method))), icon=":material/info:")
         return None
     return sampler, "run"
+
+
+def unreplayable(spec) -> str:
+    """Why a run of the method `spec` has no reasoning to replay, in a sentence."""
+    if spec.family in ("random", "exhaustive"):
+        return (f"{spec.label} does not learn from the trials: each point is chosen without "
+                "looking at the scores so far, so there is no reasoning to replay.")  # fmt: skip
+    return (f"This run searched with {spec.label}, whose reasoning the studio cannot replay: "
+            "replay reads the Bayesian methods (TPE, the Gaussian process) and CMA-ES.")  # fmt: skip
 
 
 def replayable(df: pd.DataFrame) -> list[int]:

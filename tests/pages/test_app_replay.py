@@ -93,3 +93,12 @@ def test_learn_replays_one_of_your_runs():
     said = next(m for m in texts(at.markdown) if m.startswith(f"**Trial {shown}.**"))
     assert "likelier under the good trials" in said
     assert at.slider  # Learn's own trial control is still there
+
+
+def test_a_random_search_says_it_has_no_reasoning_to_replay():
+    finished_run(n_trials=4, method="random")
+    at = ok(app(state.PAGE_ANALYSIS))
+    assert replay_view.HEADING in texts(at.subheader)
+    assert ("Random search does not learn from the trials: each point is chosen without "
+            "looking at the scores so far, so there is no reasoning to replay.") in texts(at.info)  # fmt: skip
+    assert not [t for t in charts(at) if "what the method knew" in t]
