@@ -59,7 +59,7 @@ def section(live: an.LiveRun, run: an.RunData, imp: an.Importance | None, key: s
     st.caption(count_line(run.frame, "the run's method" if kind == "run" else
                           f"{front.REPLAY_AS[kind]} with Optuna's default settings"))  # fmt: skip
     number = stepper(numbers, default_trial(run), _key(key, "trial", run.name))
-    params = _param_choice(live, run, number, imp, key)
+    params = _param_choice(run, imp, key)
     if params is None:
         return
     result = replayed(live, run.name, run.record.created_at, number, kind, sampler)
@@ -154,8 +154,7 @@ def stepper(numbers: list[int], default: int | None, key: str) -> int:
     return int(st.session_state[key])
 
 
-def _param_choice(live: an.LiveRun, run: an.RunData, number: int, imp: an.Importance | None,
-                  key: str) -> list[str] | None:  # fmt: skip
+def _param_choice(run: an.RunData, imp: an.Importance | None, key: str) -> list[str] | None:
     """One or two of the run's parameters (by default the two most important, else the first
     two searched); None, with a sentence, where none is picked."""
     names = run.param_names
@@ -172,7 +171,7 @@ def _param_choice(live: an.LiveRun, run: an.RunData, number: int, imp: an.Import
 
 
 # -- the replay ---------------------------------------------------------------------------------
-@st.cache_resource(max_entries=512, show_spinner=False)
+@st.cache_resource(max_entries=128, show_spinner=False)  # each holds its known trials
 def _replay(url: str, name: str, created: str | None, number: int, kind: str, _study,
             _sampler) -> rp.Replay | str:  # fmt: skip
     try:
