@@ -5,6 +5,7 @@ picks); what cannot be replayed says why in a sentence."""
 from __future__ import annotations
 
 import foreign_support as fs
+import optuna
 import pytest
 from app_support import (
     app,
@@ -15,6 +16,7 @@ from app_support import (
     storage,
     texts,
 )
+from optuna.trial import create_trial
 
 from ui import replay_view, state
 
@@ -54,6 +56,14 @@ def test_analysis_replays_a_tpe_trial_and_says_why_a_start_up_one_cannot_be():
     assert any(i.startswith("Trial 1 was not proposed by a model (start-up trial 2 of 3")
                for i in texts(ok(at).info))  # fmt: skip
     assert not [t for t in charts(at) if "what the method knew" in t]  # no empty chart
+
+    # A trial more (as while a run works): the trial picked stays picked.
+    study = optuna.load_study(study_name=name, storage=storage())
+    last = study.trials[-1]
+    study.add_trial(create_trial(params=last.params, distributions=last.distributions,
+                                 value=last.value))  # fmt: skip
+    slider = ok(at.run()).select_slider(key=_trial_key(name))
+    assert slider.options[-1] == "12" and int(slider.value) == 1
 
 
 def test_a_foreign_study_is_replayed_as_the_method_picked():
