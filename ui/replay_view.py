@@ -14,6 +14,7 @@ process-wide by storage, run, trial and sampler: stepping back to a trial costs 
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from tuning import analysis as an
@@ -62,11 +63,12 @@ def section(live: an.LiveRun, run: an.RunData, imp: an.Importance | None, key: s
     params = _param_choice(run, imp, key)
     if params is None:
         return
-    result = replayed(live, run.name, run.record.created_at, number, kind, sampler)
+    cache_key = (registry.storage_url(), run.name, run.record.created_at, number, kind)
+    result = replayed(live, cache_key, sampler)
     if isinstance(result, str):
         st.info(text.md(result), icon=":material/info:")
         return
-    show(result, params, key)
+    show(result, params, key, cache_key)
 
 
 def _sampler_choice(run: an.RunData, key: str) -> tuple[object, str] | None:
@@ -145,9 +147,12 @@ def stepper(numbers: list[int], default: int | None, key: str) -> int:
     buttons keep their words in a narrow window (their width is their label's)."""
     if st.session_state.get(key) not in numbers:  # first view, or a run with other trials
         st.session_state[key] = default if default in numbers else numbers[-1]
+    at = numbers.index(st.session_state[key])
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.button("◀ Back", key=f"{key}_back", on_click=_step, args=(key, numbers, -1))
-        st.button("Step ▶", key=f"{key}_next", on_click=_step, args=(key, numbers, 1))
+        st.button("◀ Back", key=f"{key}_back", on_click=_step, args=(key, numbers, -1),
+                  disabled=at == 0)  # fmt: skip
+        st.button("Step ▶", key=f"{key}_next", on_click=_step, args=(key, numbers, 1),
+                  disabled=at == len(numbers) - 1)  # fmt: skip
         if len(numbers) > 1:
             st.select_slider("Trial", numbers, key=key,
                              help="The trial whose proposal is replayed.")  # fmt: skip
@@ -180,31 +185,40 @@ def _replay(url: str, name: str, created: str | None, number: int, kind: str, _s
         return f"Trial {number} could not be replayed ({type(exc).__name__}: {exc})."
 
 
-def replayed(live: an.LiveRun, name: str, created: str | None, number: int, kind: str,
-             sampler) -> rp.Replay | str:  # fmt: skip
-    """The replay of trial `number` (cached: it depends only on the trials finished when the
-    trial began, and on the sampler)."""
-    with st.spinner(f"Replaying trial {number}…"):
-        return _replay(registry.storage_url(), name, created, number, kind, live.study, sampler)
+def replayed(live: an.LiveRun, cache_key: tuple, sampler) -> rp.Replay | str:
+    """The replay of a trial, `cache_key` (storage, run, its creation, trial, "run" or the
+    sampler chosen) naming it: it depends only on the trials finished when the trial began, and
+    on the sampler."""
+    with st.spinner(f"Replaying trial {cache_key[3]}…"):
+        return _replay(*cache_key, live.study, sampler)
 
 
-def show(r: rp.Replay, params: list[str], key: str) -> None:
+def show(r: rp.Replay, params: list[str], key: str, cache_key: tuple) -> None:
     """The trial's sentence, the figure over `params`, and what it is computed on."""
     st.markdown(f"**Trial {r.trial}.** {text.md(r.sentence)}")
-    try:
-        pic = rp.picture(r, params)
-        if isinstance(pic, str):
-            st.info(text.md(pic), icon=":material/info:")
-            return
-        ellipses = getattr(r.model, "ellipses", None)
-        fig = replay_figure(pic, f"Trial {r.trial}: what the method knew when it proposed it",
-                            ellipses=ellipses(params) if callable(ellipses) else ellipses)  # fmt: skip
-    except Exception as exc:  # a layer the figure cannot draw: say so, keep the page
-        st.info(f"The picture of trial {r.trial} could not be drawn "
-                f"({text.md(type(exc).__name__)}: {text.md(exc)}).")  # fmt: skip
+    fig = drawn(*cache_key, tuple(params), r)
+    if isinstance(fig, str):
+        st.info(text.md(fig), icon=":material/info:")
         return
     st.plotly_chart(fig, key=f"{key}_replay_chart", config=PLOTLY_CONFIG)
     st.caption(text.md(basis(r, params)))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def drawn(url: str, name: str, created: str | None, number: int, kind: str,
+          params: tuple[str, ...], _r: rp.Replay) -> go.Figure | str:  # fmt: skip
+    """The replay's figure over `params` (cached with its replay's key: stepping back to a
+    trial, or a refresh of a working run, draws nothing again); a sentence where it cannot be
+    drawn."""
+    try:
+        pic = rp.picture(_r, list(params))
+        if isinstance(pic, str):
+            return pic
+        ellipses = getattr(_r.model, "ellipses", None)
+        return replay_figure(pic, f"Trial {_r.trial}: what the method knew when it proposed it",
+                             ellipses=ellipses(list(params)) if callable(ellipses) else ellipses)  # fmt: skip
+    except Exception as exc:  # a layer the figure cannot draw: say so, keep the page
+        return f"The picture of trial {_r.trial} could not be drawn ({type(exc).__name__}: {exc})."
 
 
 def basis(r: rp.Replay, params: list[str]) -> str:

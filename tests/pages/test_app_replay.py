@@ -52,7 +52,9 @@ def test_analysis_replays_a_tpe_trial_and_says_why_a_start_up_one_cannot_be():
 
     at.button(key=f"{_trial_key(name)}_back").click().run()
     assert int(ok(at).select_slider(key=_trial_key(name)).value) == shown - 1
-    at.select_slider(key=_trial_key(name)).set_value(1).run()
+    at.select_slider(key=_trial_key(name)).set_value(0).run()
+    assert at.button(key=f"{_trial_key(name)}_back").disabled  # the first trial
+    at.button(key=f"{_trial_key(name)}_next").click().run()
     assert any(i.startswith("Trial 1 was not proposed by a model (start-up trial 2 of 3")
                for i in texts(ok(at).info))  # fmt: skip
     assert not [t for t in charts(at) if "what the method knew" in t]  # no empty chart
