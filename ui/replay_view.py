@@ -32,6 +32,7 @@ MODEL = "model-guided"  # the origin of a trial a model proposed (the trials fra
 UNSEEN = ("waiting", "running")  # trials whose origin is not written yet
 # Origins a replay cannot check (a foreign study, a run made before the studio kept them): such
 # a trial is replayed as the sampler's, which says so where it had too few trials for a model.
+ENGINE_WORDS = {"TPESampler": "TPE", "GPSampler": "the Gaussian process", "CmaEsSampler": "CMA-ES"}
 UNRECORDED = ("origin unknown", "proposed")  # labels, or how they start ("proposed by …")
 
 
@@ -95,8 +96,9 @@ def unreplayable(spec) -> str:
     if spec.family in ("random", "exhaustive"):
         return (f"{spec.label} does not learn from the trials: each point is chosen without "
                 "looking at the scores so far, so there is no reasoning to replay.")  # fmt: skip
+    reads = [ENGINE_WORDS.get(kind.__name__, kind.__name__) for kind, _ in rp.ENGINES]
     return (f"This run searched with {spec.label}, whose reasoning the studio cannot replay: "
-            "replay reads the Bayesian methods (TPE, the Gaussian process) and CMA-ES.")  # fmt: skip
+            f"replay reads {' and '.join(reads)}.")  # fmt: skip
 
 
 def replayable(df: pd.DataFrame) -> list[int]:
