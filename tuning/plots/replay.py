@@ -35,6 +35,7 @@ LINES = {  # a layer's kind -> its line colour over one parameter
 MARKS = {  # a group of known trials -> (legend name, colour, symbol)
     "good": ("good trials", BEST_COLOR, "circle"),
     "bad": ("other trials", STATE_COLORS["failed"], "x"),
+    "finished": ("finished trials", "#ffffff", "circle"),  # a model of them all (the GP's)
 }
 ON_TOP = ("good",)  # drawn last (before the star): few, and what the sampler aims at
 # Other groups (generations): light colours with a dark outline, readable on any scale.
