@@ -29,11 +29,11 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.samplers import TPESampler
+from optuna.samplers import CmaEsSampler, GPSampler, TPESampler
 from optuna.trial import FrozenTrial, TrialState
 
 from tuning.store import compat
-from tuning.store.origin import MODEL
+from tuning.store.origin import MODEL, QUEUED
 from tuning.store.trials import trial_origin
 
 RANDOM_POINTS = 1000  # points of the space the trial's point is ranked among
@@ -62,6 +62,7 @@ class Model:
     layers: Callable[[Points], list[Layer]]  # what a page draws (z flat; picture reshapes)
     marks: dict[str, list[int]] = field(default_factory=dict)  # trial groups: "good": [3, 7]
     note: str = ""  # the model's own words ("generation 3 of 6 trials; sigma 0.21")
+    facts: dict[str, float] = field(default_factory=dict)  # numbers its sentence needs
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Replay:
     rank: float  # share of the random points scored below it (1.0: above them all)
     best: int | None  # the best trial known then
     nearest: int | None  # the known trial closest to this point (unit-scaled distance)
+    median: float = math.nan  # the acquisition's median over the random points
 
     @property
     def known(self) -> int:
@@ -95,8 +97,9 @@ class Replay:
 
     @property
     def sentence(self) -> str:
-        lead = {"TPE": self._tpe_words}.get(self.model.by, self._generic_words)()
-        text = f"{lead}, above {self.rank:.0%} of {RANDOM_POINTS:,} random points of the space"
+        words = {"TPE": self._tpe_words, "GP": self._gp_words, "CMA-ES": self._cmaes_words}
+        lead = words.get(self.model.by, self._generic_words)()
+        text = f"{lead} {self.rank:.0%} of {RANDOM_POINTS:,} random points of the space"
         if self.nearest is not None:
             text += f"; it lies nearest trial {self.nearest}"
             if self.nearest == self.best:
@@ -109,11 +112,24 @@ class Replay:
     def _tpe_words(self) -> str:
         ratio = math.exp(min(self.score, 700.0))
         return (f"TPE, from {self.known} finished trials ({len(self.good)} good, {len(self.bad)} "
-                f"bad): this point is {ratio:.3g}x likelier under the good trials than the bad")  # fmt: skip
+                f"bad): this point is {ratio:.3g}x likelier under the good trials than the bad, "
+                "above")  # fmt: skip
+
+    def _gp_words(self) -> str:
+        ratio = math.exp(min(self.score - self.median, 700.0))
+        return (f"Gaussian process (GP), from {self.known} finished trials: expected improvement "
+                f"here is {ratio:.3g}x its median over the space, above")  # fmt: skip
+
+    def _cmaes_words(self) -> str:
+        f = self.model.facts
+        gap = math.sqrt(max(0.0, 2.0 * (f["peak"] - self.score)))
+        return (f"CMA-ES generation {f['generation']:.0f} (sigma {f['sigma']:.2g}), from "
+                f"{self.known} finished trials: this point lies {gap:.2g} standard deviations "
+                "from the mean of its search distribution, its density above")  # fmt: skip
 
     def _generic_words(self) -> str:
         note = f" ({self.model.note})" if self.model.note else ""
-        return f"{self.model.by}, from {self.known} finished trials{note}: its acquisition here"
+        return f"{self.model.by}, from {self.known} finished trials{note}: its acquisition here, above"
 
 
 @dataclass(frozen=True)
@@ -178,7 +194,8 @@ def replay(study: optuna.Study, number: int, sampler: optuna.samplers.BaseSample
     own = float(model.acquisition(point)[0])
     return Replay(trial=number, model=model, space=space, point=point, score=own,
                   rank=float(np.mean(scores < own)), best=best_known(study, model.known),
-                  nearest=nearest(space, point, model.known))  # fmt: skip
+                  nearest=nearest(space, point, model.known),
+                  median=float(np.median(scores)))  # fmt: skip
 
 
 def picture(r: Replay, params: list[str], n: int = GRID_POINTS) -> Picture | str:
@@ -281,7 +298,135 @@ def tpe_model(study, target, sampler, known, running, space) -> Model | str:
                                        "bad": [t.number for t in above]})  # fmt: skip
 
 
-ENGINES: list[tuple[type, Engine]] = [(TPESampler, tpe_model)]
+# -- Gaussian process ------------------------------------------------------------------------
+# GPSampler starts each kernel fit from its previous one, and the fit's likelihood has several
+# optima: a fit from scratch can land on another one and disagree with what the sampler saw. So
+# the replay refits along the same path, once per earlier trial the sampler modelled, memoized
+# (stepping through a run's trials refits only the new step).
+_GP_FITS: dict[tuple, object] = {}
+_GP_FITS_MAX = 5000
+
+
+def gp_model(study, target, sampler, known, running, space) -> Model | str:
+    """GPSampler's Gaussian process fitted by Optuna's own code (tuning.store.compat
+    .gp_acquisition) on the completed trials, over the parameters all of them searched, and
+    the log expected improvement it maximized."""
+    if len(study.directions) != 1:
+        return ("The studio replays the Gaussian process on one objective only; with several it "
+                "maximizes expected hypervolume improvement, which is not redrawn.")  # fmt: skip
+    complete = [t for t in known if t.state == TrialState.COMPLETE]
+    wait = max(2, compat.startup_trials(sampler) or 0)
+    if len(complete) < wait:
+        return (f"Only {len(complete)} trials had completed before trial {target.number}: the "
+                f"Gaussian process waits for {wait}, so it drew this one at random.")  # fmt: skip
+    if any(t.constraints for t in complete):
+        return ("This run has constraints: the Gaussian process then weighs each point by its "
+                "chance of meeting them, which the replay does not rebuild.")  # fmt: skip
+    modelled = {k: d for k, d in gp_space(complete).items() if k in space}
+    if not modelled:
+        return (f"No parameter of trial {target.number} was searched by every earlier trial: "
+                "the Gaussian process drew them at random.")  # fmt: skip
+    cache = gp_path(study, sampler, target, wait)
+    fit = compat.gp_acquisition(sampler, study.direction, modelled, complete, cache)
+    part = lambda points: {k: points[k] for k in modelled}  # noqa: E731
+
+    def layers(points: Points) -> list[Layer]:
+        p = part(points)
+        return [Layer("mean: the GP's guess", fit.mean(p), "mean"),
+                Layer("std: its doubt", fit.std(p), "std"),
+                Layer("log expected improvement: high = next", fit.log_ei(p), "acquisition")]  # fmt: skip
+
+    return Model(by="GP", known=complete, running=running,
+                 acquisition=lambda points: fit.log_ei(part(points)), layers=layers,
+                 marks={"finished": [t.number for t in complete]},
+                 note=gp_note(space, modelled, running))  # fmt: skip
+
+
+def gp_space(complete: list[FrozenTrial]) -> dict[str, BaseDistribution]:
+    """The sampler's search space: the parameters every completed trial searched alike, sorted
+    by name (Optuna's intersection search space), single values left out."""
+    first = complete[0].distributions
+    return {k: d for k, d in sorted(first.items())
+            if not d.single() and all(t.distributions.get(k) == d for t in complete)}  # fmt: skip
+
+
+def gp_path(study, sampler, target: FrozenTrial, wait: int):
+    """The sampler's previous kernel fit when it proposed `target`: refitted along every
+    earlier trial it sampled for (started before, with enough completed trials; a trial queued
+    with all its values draws nothing), each from the one before."""
+    trials = study.get_trials(deepcopy=False)
+    earlier = sorted((t for t in trials if t.datetime_start and target.datetime_start
+                      and t.datetime_start < target.datetime_start), key=lambda t: t.number)  # fmt: skip
+    cache = None
+    for t in earlier:
+        done = [u for u in known_before(trials, t)[0] if u.state == TrialState.COMPLETE]
+        if len(done) < wait or trial_origin(t).kind == QUEUED:
+            continue
+        key = (study.study_name, t.number, tuple((u.number, u.value) for u in done))
+        if key not in _GP_FITS:
+            if len(_GP_FITS) >= _GP_FITS_MAX:
+                _GP_FITS.clear()
+            _GP_FITS[key] = compat.gp_fit(sampler, study.direction, gp_space(done), done, cache)[0]
+        cache = _GP_FITS[key]
+    return cache
+
+
+def gp_note(space: dict, modelled: dict, running: int) -> str:
+    notes = []
+    if set(space) - set(modelled):
+        notes.append(f"{', '.join(sorted(set(space) - set(modelled)))} drawn at random")
+    if running:
+        notes.append(f"Optuna's batch expected improvement also counted the {running} running "
+                     "trials, left out here, and each worker kept its own kernel fits")  # fmt: skip
+    return "; ".join(notes)
+
+
+# -- CMA-ES ----------------------------------------------------------------------------------
+def cmaes_model(study, target, sampler, known, running, space) -> Model | str:
+    """The normal distribution CMA-ES drew the trial from: the optimizer of the trial's
+    generation as Optuna stored it (tuning.store.compat.cmaes_state), its log density."""
+    generation = compat.cmaes_generation(sampler, target)
+    if generation is None:
+        return (f"Trial {target.number} belongs to no CMA-ES generation: it was drawn at random "
+                "(before CMA-ES had a finished trial, or outside the space it models).")  # fmt: skip
+    complete = [t for t in known if t.state == TrialState.COMPLETE]
+    # CMA-ES models the numeric parameters every completed trial searched alike; it samples
+    # categorical ones at random.
+    modelled = {k: d for k, d in sorted(space.items())
+                if not isinstance(d, CategoricalDistribution)
+                and all(t.distributions.get(k) == d for t in complete)}  # fmt: skip
+    direction = study.directions[0]
+    _, opt = compat.cmaes_state(sampler, modelled, target, complete + [target], direction)
+    if not modelled or opt is None or opt.dim != len(modelled) or opt.generation != generation:
+        return (f"The state CMA-ES sampled trial {target.number} from (generation {generation}) "
+                "is not stored with the trials finished before it.")  # fmt: skip
+    sigma, c = compat.cmaes_sigma_cov(opt)
+    mean, cov = np.asarray(opt.mean, float), sigma**2 * np.asarray(c, float)
+    chol = np.linalg.cholesky(cov)
+    log_norm = -0.5 * len(mean) * math.log(2 * math.pi) - float(np.log(np.diag(chol)).sum())
+    unit = compat.cmaes_unit(sampler, modelled)
+
+    def acquisition(points: Points) -> np.ndarray:
+        z = np.linalg.solve(chol, (unit({k: points[k] for k in modelled}) - mean).T)
+        return log_norm - 0.5 * (z**2).sum(axis=0)
+
+    def layers(points: Points) -> list[Layer]:
+        return [Layer("search distribution (density)", np.exp(acquisition(points) - log_norm),
+                      "density")]  # fmt: skip
+
+    members = [t.number for t in complete if compat.cmaes_generation(sampler, t) == generation]
+    others = set(space) - set(modelled)
+    note = f"generation {generation}, sigma {sigma:.2g}" + (
+        f"; {', '.join(sorted(others))} drawn at random" if others else "")  # fmt: skip
+    return Model(by="CMA-ES", known=complete, running=running, acquisition=acquisition,
+                 layers=layers, note=note,
+                 marks={f"generation {generation}": members,
+                        "earlier": [t.number for t in complete if t.number not in members]},
+                 facts={"generation": float(generation), "sigma": sigma, "peak": log_norm})  # fmt: skip
+
+
+ENGINES: list[tuple[type, Engine]] = [
+    (TPESampler, tpe_model), (GPSampler, gp_model), (CmaEsSampler, cmaes_model)]
 
 
 def tpe_replay(study: optuna.Study, number: int, sampler: TPESampler,

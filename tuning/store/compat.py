@@ -195,6 +195,90 @@ def cmaes_sigma_cov(opt) -> tuple[float, Any]:
     return float(opt._sigma), opt._C
 
 
+def gp_fit(sampler, direction, space: dict, completed: list[FrozenTrial], cache=None):
+    """One fit of GPSampler's Gaussian process, as `GPSampler._sample_relative_impl` makes it
+    for one objective: Optuna's normalization of the space and standardization of the scores,
+    its kernel fit (the sampler's prior, minimum noise and determinism), started from `cache`,
+    the previous fit (the sampler keeps it; None where the space's size changed or there was
+    none). Returns (fitted regressor, mean of the signed scores, their std, the best
+    standardized score)."""
+    import numpy as np
+    import torch
+    from optuna._gp import gp
+    from optuna._gp.search_space import SearchSpace
+    from optuna.samplers._gp.sampler import _standardize_values
+    from optuna.study import StudyDirection
+
+    gp_space = SearchSpace(space)
+    if cache is not None and len(cache.inverse_squared_lengthscales) != gp_space.dim:
+        cache = None
+    sign = -1.0 if direction == StudyDirection.MINIMIZE else 1.0
+    z, means, stds = _standardize_values(sign * np.array([[t.value] for t in completed]))
+    with torch.device("cpu"):
+        gpr = gp.fit_kernel_params(
+            X=gp_space.get_normalized_params(completed), Y=z[:, 0],
+            is_categorical=gp_space.is_categorical, log_prior=sampler._log_prior,
+            minimum_noise=sampler._minimum_noise, gpr_cache=cache,
+            deterministic_objective=sampler._deterministic,
+        )  # fmt: skip
+    return gpr, float(means[0]), float(stds[0]), float(z[:, 0].max())
+
+
+def gp_acquisition(sampler, direction, space: dict, completed: list[FrozenTrial], cache=None):
+    """What GPSampler maximized for a trial (one objective, no running trial): the fit of
+    `gp_fit` and LogEI with the best standardized score as the threshold. Returns callables
+    over points (name -> values in Optuna's internal representation): mean and std in the
+    objective's units, log expected improvement; and `gpr`, the fit (the next one's cache)."""
+    import numpy as np
+    import torch
+    from optuna._gp import acqf
+    from optuna._gp.search_space import SearchSpace, _normalize_one_param
+    from optuna.study import StudyDirection
+
+    gpr, mu, sd, best = gp_fit(sampler, direction, space, completed, cache)
+    gp_space = SearchSpace(space)
+    sign = -1.0 if direction == StudyDirection.MINIMIZE else 1.0
+    log_ei = acqf.LogEI(gpr=gpr, search_space=gp_space, threshold=best)
+
+    def normalize(points: dict) -> np.ndarray:
+        # Categorical values are already indices (their normalized form); numbers go through
+        # the sampler's own scaling (log where log, the step's half-widths at the bounds).
+        return np.stack([np.asarray(points[k], float) if gp_space.is_categorical[i] else
+                         _normalize_one_param(np.asarray(points[k], float),
+                                              gp_space._scale_types[i], tuple(gp_space._bounds[i]),
+                                              gp_space._steps[i])
+                         for i, k in enumerate(space)], axis=-1)  # fmt: skip
+
+    def posterior(points: dict) -> tuple:
+        with torch.no_grad():
+            mean, var = gpr.posterior(torch.from_numpy(normalize(points)))
+        return mean.numpy(), np.sqrt(var.numpy())
+
+    return SimpleNamespace(
+        gpr=gpr, normalize=normalize,
+        mean=lambda points: sign * (posterior(points)[0] * sd + mu),
+        std=lambda points: posterior(points)[1] * sd,
+        log_ei=lambda points: log_ei.eval_acqf_no_grad(normalize(points)),
+    )  # fmt: skip
+
+
+def cmaes_unit(sampler, space: dict) -> Callable[[dict], Any]:
+    """The map CMA-ES samples through (its search space transform, to the unit cube, log
+    where log, steps widened by half a step): points (name -> values) to rows."""
+    import numpy as np
+    from optuna._transform import _SearchSpaceTransform
+
+    trans = _SearchSpaceTransform(space, transform_step=not sampler._with_margin,
+                                  transform_0_1=True)  # fmt: skip
+
+    def unit(points: dict) -> np.ndarray:
+        size = len(next(iter(points.values())))
+        return np.array([trans.transform({k: float(points[k][i]) for k in space})
+                         for i in range(size)]).reshape(size, len(space))  # fmt: skip
+
+    return unit
+
+
 def nsga_generation_key(sampler: optuna.samplers.NSGAIISampler) -> str:
     return sampler._get_generation_key()
 
