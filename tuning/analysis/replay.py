@@ -117,19 +117,23 @@ class Replay:
 
     def _gp_words(self) -> str:
         ratio = math.exp(min(self.score - self.median, 700.0))
-        return (f"Gaussian process (GP), from {self.known} finished trials: expected improvement "
+        return (f"Gaussian process (GP), from {_trials(self.known)}: expected improvement "
                 f"here is {ratio:.3g}x its median over the space, above")  # fmt: skip
 
     def _cmaes_words(self) -> str:
         f = self.model.facts
         gap = math.sqrt(max(0.0, 2.0 * (f["peak"] - self.score)))
         return (f"CMA-ES generation {f['generation']:.0f} (sigma {f['sigma']:.2g}), from "
-                f"{self.known} finished trials: this point lies {gap:.2g} standard deviations "
+                f"{_trials(self.known)}: this point lies {gap:.2g} standard deviations "
                 "from the mean of its search distribution, its density above")  # fmt: skip
 
     def _generic_words(self) -> str:
         note = f" ({self.model.note})" if self.model.note else ""
         return f"{self.model.by}, from {self.known} finished trials{note}: its acquisition here, above"
+
+
+def _trials(n: int) -> str:
+    return f"{n} finished trial{'' if n == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -387,8 +391,9 @@ def cmaes_model(study, target, sampler, known, running, space) -> Model | str:
     generation as Optuna stored it (tuning.store.compat.cmaes_state), its log density."""
     generation = compat.cmaes_generation(sampler, target)
     if generation is None:
-        return (f"Trial {target.number} belongs to no CMA-ES generation: it was drawn at random "
-                "(before CMA-ES had a finished trial, or outside the space it models).")  # fmt: skip
+        return (f"Trial {target.number} has no CMA-ES generation: CMA-ES did not draw it (it "
+                "draws at random before its first finished trial, and where it cannot model the "
+                "space: fewer than two numeric parameters).")  # fmt: skip
     complete = [t for t in known if t.state == TrialState.COMPLETE]
     # CMA-ES models the numeric parameters every completed trial searched alike; it samples
     # categorical ones at random.

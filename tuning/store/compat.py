@@ -233,6 +233,7 @@ def gp_acquisition(sampler, direction, space: dict, completed: list[FrozenTrial]
     import torch
     from optuna._gp import acqf
     from optuna._gp.search_space import SearchSpace, _normalize_one_param
+    from optuna._gp.thread_limiting import limit_threads_in_optimization
     from optuna.study import StudyDirection
 
     gpr, mu, sd, best = gp_fit(sampler, direction, space, completed, cache)
@@ -250,15 +251,19 @@ def gp_acquisition(sampler, direction, space: dict, completed: list[FrozenTrial]
                          for i, k in enumerate(space)], axis=-1)  # fmt: skip
 
     def posterior(points: dict) -> tuple:
-        with torch.no_grad():
+        with torch.no_grad(), limit_threads_in_optimization():
             mean, var = gpr.posterior(torch.from_numpy(normalize(points)))
         return mean.numpy(), np.sqrt(var.numpy())
+
+    def log_ei_of(points: dict) -> np.ndarray:
+        with limit_threads_in_optimization():  # as the sampler does: no thread contention
+            return log_ei.eval_acqf_no_grad(normalize(points))
 
     return SimpleNamespace(
         gpr=gpr, normalize=normalize,
         mean=lambda points: sign * (posterior(points)[0] * sd + mu),
         std=lambda points: posterior(points)[1] * sd,
-        log_ei=lambda points: log_ei.eval_acqf_no_grad(normalize(points)),
+        log_ei=log_ei_of,
     )  # fmt: skip
 
 
