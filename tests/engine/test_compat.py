@@ -31,6 +31,7 @@ SHIMS = {  # every public name of compat.py; each has a test below
     "TrialNumberHyperband", "bracket_id", "tpe_startup_trials", "tpe_densities", "cmaes_state",
     "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "nsga_generation",
     "scott_parzen_estimator", "gp_fit", "gp_acquisition", "cmaes_unit",
+    "gp_kernel_cache",
     "RollbackFileBackend", "hypervolume", "metric_names",
     # what a trial's Optuna attributes say of its origin (tests under "origins" below)
     "fixed_params", "live_fixed_params", "generation_attr", "completed_rungs", "rung_values",
@@ -267,13 +268,21 @@ def test_gp_fit_along_the_samplers_path_is_the_samplers_own_fit():
     study.optimize(objective, n_trials=8)
     space = {"k": IntDistribution(1, 4), "x": FloatDistribution(1e-2, 1e2, log=True)}
     trials, cache = study.trials, None
-    for t in trials[3:]:
-        done = trials[: t.number]
-        fit = compat.gp_acquisition(sampler, StudyDirection.MINIMIZE, space, done, cache)
-        cache = fit.gpr
-    own = sampler._gprs_cache_list[0]
-    for name in ("inverse_squared_lengthscales", "kernel_scale", "noise_var"):
-        assert np.allclose(getattr(cache, name).numpy(), getattr(own, name).numpy())
+    for t in trials[3:-1]:
+        cache = compat.gp_fit(sampler, StudyDirection.MINIMIZE, space, trials[: t.number], cache)
+    # What the sampler held before its last trial's fit, as the studio records it, is the path's
+    # fit; fitted from it, or from the path, the last fit is the sampler's own.
+    recorded = compat.gp_kernel_cache(sampler)  # now: the last trial's fit
+    last_fit = compat.gp_fit(sampler, StudyDirection.MINIMIZE, space, trials[:-1], cache)
+    assert np.allclose(recorded, [*last_fit.inverse_squared_lengthscales.numpy(),
+                                  float(last_fit.kernel_scale), float(last_fit.noise_var)])  # fmt: skip
+    before = [*cache.inverse_squared_lengthscales.numpy(), float(cache.kernel_scale),
+              float(cache.noise_var)]  # fmt: skip
+    again = compat.gp_fit(sampler, StudyDirection.MINIMIZE, space, trials[:-1], before)
+    assert np.allclose(again.inverse_squared_lengthscales.numpy(),
+                       last_fit.inverse_squared_lengthscales.numpy())  # fmt: skip
+    assert compat.gp_kernel_cache(GPSampler()) == []
+    fit = compat.gp_acquisition(StudyDirection.MINIMIZE, space, trials[:-1], last_fit)
     last = trials[-1]
     point = {"k": np.array([float(last.params["k"])]), "x": np.array([last.params["x"]])}
     grid = {"k": np.repeat(np.arange(1.0, 5.0), 50),

@@ -16,10 +16,12 @@ from optuna.distributions import FloatDistribution
 from optuna.samplers import CmaEsSampler
 from optuna.trial import TrialState, create_trial
 
+from tuning.analysis import replay as replay_module
 from tuning.analysis.replay import Replay, groups, known_before, picture, replay, tpe_replay
 from tuning.methods import get_method
 from tuning.runs.runner import create_run, execute
 from tuning.store.runs import load_study
+from tuning.store.trials import trial_origin
 
 
 def test_model_guided_trials_rank_near_the_top_and_others_say_why(storage):
@@ -91,7 +93,9 @@ def test_picture_draws_two_parameters_with_the_others_held_and_marks_the_trial(s
     assert r.sentence.startswith("TPE, from 9 finished trials (") and "nearest trial" in r.sentence
 
 
-def test_gp_replay_ranks_its_points_at_the_top_and_draws_mean_doubt_and_improvement(storage):
+def test_gp_replay_ranks_its_points_at_the_top_and_draws_mean_doubt_and_improvement(
+    storage, monkeypatch
+):
     config = make_config("knn", "gp", n_trials=14)  # the sampler's 10 start-up trials, then 4
     name = create_run(config, storage)
     assert execute(name, storage, refit=False) == "finished"
@@ -115,6 +119,12 @@ def test_gp_replay_ranks_its_points_at_the_top_and_draws_mean_doubt_and_improvem
     mean = pic.layers[0].z
     assert min(scores) - 0.05 <= mean.min() and mean.max() <= max(scores) + 0.05
     assert (pic.layers[1].z >= 0).all()
+    # The fit it started from is recorded with each trial; retracing the sampler's path of fits
+    # instead (for studies made elsewhere) gives the same model.
+    assert all(trial_origin(study.trials[r.trial]).kernel is not None for r in guided)
+    monkeypatch.setattr(replay_module, "GP_PATH", 10**6)
+    retraced = replay(study, 13, sampler)
+    assert math.isclose(retraced.score, last.score, rel_tol=1e-6, abs_tol=1e-9)
     cma = replay(study, 12, CmaEsSampler(seed=0))
     assert cma.startswith("Trial 12 has no CMA-ES generation: CMA-ES did not draw it")
 

@@ -309,6 +309,17 @@ def tpe_model(study, target, sampler, known, running, space) -> Model | str:
 # (stepping through a run's trials refits only the new step).
 _GP_FITS: dict[tuple, object] = {}
 _GP_FITS_MAX = 5000
+# The studio records on each GP trial the fit the sampler started from, and the replay refits
+# once from it. Otherwise (a study made elsewhere, or GP_PATH set) it retraces the sampler's
+# earlier fits: all of them (None), or the last k, starting afresh k fits back: faster, but it
+# may settle on another optimum of the kernel fit than the sampler did
+# (benchmarks/replay_faithfulness.py measures both).
+GP_PATH: int | None = None
+
+
+def clear_gp_fits() -> None:
+    """Forget the memoized kernel fits (they are kept across replays of a run's trials)."""
+    _GP_FITS.clear()
 
 
 def gp_model(study, target, sampler, known, running, space) -> Model | str:
@@ -326,12 +337,18 @@ def gp_model(study, target, sampler, known, running, space) -> Model | str:
     if any(t.constraints for t in complete):
         return ("This run has constraints: the Gaussian process then weighs each point by its "
                 "chance of meeting them, which the replay does not rebuild.")  # fmt: skip
-    modelled = {k: d for k, d in gp_space(complete).items() if k in space}
-    if not modelled:
-        return (f"No parameter of trial {target.number} was searched by every earlier trial: "
+    modelled = gp_space(complete)
+    if not modelled or not set(modelled) <= set(space):
+        missing = ", ".join(sorted(set(modelled) - set(space)))
+        return (f"Trial {target.number} lacks {missing}, which the Gaussian process modelled: "
+                "its model cannot be rebuilt for this trial." if missing else
+                f"No parameter of trial {target.number} was searched by every earlier trial: "
                 "the Gaussian process drew them at random.")  # fmt: skip
-    cache = gp_path(study, sampler, target, wait)
-    fit = compat.gp_acquisition(sampler, study.direction, modelled, complete, cache)
+    # The studio records the fit the sampler started from; for other runs, retrace the path.
+    start = trial_origin(target).kernel
+    fitted = (gp_path(study, sampler, target, wait) if start is None or GP_PATH is not None else
+              compat.gp_fit(sampler, study.direction, modelled, complete, start))  # fmt: skip
+    fit = compat.gp_acquisition(study.direction, modelled, complete, fitted)
     part = lambda points: {k: points[k] for k in modelled}  # noqa: E731
 
     def layers(points: Points) -> list[Layer]:
@@ -355,22 +372,28 @@ def gp_space(complete: list[FrozenTrial]) -> dict[str, BaseDistribution]:
 
 
 def gp_path(study, sampler, target: FrozenTrial, wait: int):
-    """The sampler's previous kernel fit when it proposed `target`: refitted along every
-    earlier trial it sampled for (started before, with enough completed trials; a trial queued
-    with all its values draws nothing), each from the one before."""
+    """The sampler's kernel fit for `target`: refitted along every earlier trial it sampled for
+    (started before, with enough completed trials; a trial queued with all its values draws
+    nothing), each fit starting from the one before, as the sampler's cache does."""
     trials = study.get_trials(deepcopy=False)
     earlier = sorted((t for t in trials if t.datetime_start and target.datetime_start
                       and t.datetime_start < target.datetime_start), key=lambda t: t.number)  # fmt: skip
-    cache = None
+    cache, steps = None, []
     for t in earlier:
         done = [u for u in known_before(trials, t)[0] if u.state == TrialState.COMPLETE]
-        if len(done) < wait or trial_origin(t).kind == QUEUED:
-            continue
-        key = (study.study_name, t.number, tuple((u.number, u.value) for u in done))
+        if len(done) >= wait and trial_origin(t).kind != QUEUED:
+            steps.append((t, done))
+    steps.append((target, [u for u in known_before(trials, target)[0]
+                           if u.state == TrialState.COMPLETE]))  # fmt: skip
+    path = steps[max(0, len(steps) - 1 - GP_PATH) if GP_PATH is not None else 0:]
+    for t, done in path:
+        # The fit depends on every fit before it on the path, so the key holds where it began.
+        key = (study.study_name, path[0][0].number, t.number,
+               tuple((u.number, u.value) for u in done))  # fmt: skip
         if key not in _GP_FITS:
             if len(_GP_FITS) >= _GP_FITS_MAX:
                 _GP_FITS.clear()
-            _GP_FITS[key] = compat.gp_fit(sampler, study.direction, gp_space(done), done, cache)[0]
+            _GP_FITS[key] = compat.gp_fit(sampler, study.direction, gp_space(done), done, cache)
         cache = _GP_FITS[key]
     return cache
 

@@ -195,13 +195,23 @@ def cmaes_sigma_cov(opt) -> tuple[float, Any]:
     return float(opt._sigma), opt._C
 
 
+def gp_kernel_cache(sampler) -> list[float]:
+    """GPSampler's previous kernel fit (one objective), from which its next fit starts: the
+    inverse squared length scales, the kernel scale, the noise variance; [] for none."""
+    cache = getattr(sampler, "_gprs_cache_list", None)
+    if not cache:
+        return []
+    gpr = cache[0]
+    return [*map(float, gpr.inverse_squared_lengthscales), float(gpr.kernel_scale),
+            float(gpr.noise_var)]  # fmt: skip
+
+
 def gp_fit(sampler, direction, space: dict, completed: list[FrozenTrial], cache=None):
     """One fit of GPSampler's Gaussian process, as `GPSampler._sample_relative_impl` makes it
     for one objective: Optuna's normalization of the space and standardization of the scores,
     its kernel fit (the sampler's prior, minimum noise and determinism), started from `cache`,
-    the previous fit (the sampler keeps it; None where the space's size changed or there was
-    none). Returns (fitted regressor, mean of the signed scores, their std, the best
-    standardized score)."""
+    the previous fit (the sampler keeps it, a regressor or the list gp_kernel_cache makes of
+    it; None where the space's size changed or there was none). Returns the fitted regressor."""
     import numpy as np
     import torch
     from optuna._gp import gp
@@ -210,10 +220,15 @@ def gp_fit(sampler, direction, space: dict, completed: list[FrozenTrial], cache=
     from optuna.study import StudyDirection
 
     gp_space = SearchSpace(space)
+    if isinstance(cache, list):  # as gp_kernel_cache recorded it
+        as_tensor = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+        cache = SimpleNamespace(inverse_squared_lengthscales=as_tensor(cache[:-2]),
+                                kernel_scale=as_tensor(cache[-2]),
+                                noise_var=as_tensor(cache[-1])) if cache else None  # fmt: skip
     if cache is not None and len(cache.inverse_squared_lengthscales) != gp_space.dim:
         cache = None
     sign = -1.0 if direction == StudyDirection.MINIMIZE else 1.0
-    z, means, stds = _standardize_values(sign * np.array([[t.value] for t in completed]))
+    z, _, _ = _standardize_values(sign * np.array([[t.value] for t in completed]))
     with torch.device("cpu"):
         gpr = gp.fit_kernel_params(
             X=gp_space.get_normalized_params(completed), Y=z[:, 0],
@@ -221,24 +236,26 @@ def gp_fit(sampler, direction, space: dict, completed: list[FrozenTrial], cache=
             minimum_noise=sampler._minimum_noise, gpr_cache=cache,
             deterministic_objective=sampler._deterministic,
         )  # fmt: skip
-    return gpr, float(means[0]), float(stds[0]), float(z[:, 0].max())
+    return gpr
 
 
-def gp_acquisition(sampler, direction, space: dict, completed: list[FrozenTrial], cache=None):
-    """What GPSampler maximized for a trial (one objective, no running trial): the fit of
-    `gp_fit` and LogEI with the best standardized score as the threshold. Returns callables
-    over points (name -> values in Optuna's internal representation): mean and std in the
-    objective's units, log expected improvement; and `gpr`, the fit (the next one's cache)."""
+def gp_acquisition(direction, space: dict, completed: list[FrozenTrial], gpr):
+    """What GPSampler maximized for a trial (one objective, no running trial): LogEI of its fit
+    `gpr` (from `gp_fit` on the same trials) with the best standardized score as the threshold.
+    Returns callables over points (name -> values in Optuna's internal representation): mean
+    and std in the objective's units, and log expected improvement."""
     import numpy as np
     import torch
     from optuna._gp import acqf
     from optuna._gp.search_space import SearchSpace, _normalize_one_param
     from optuna._gp.thread_limiting import limit_threads_in_optimization
+    from optuna.samplers._gp.sampler import _standardize_values
     from optuna.study import StudyDirection
 
-    gpr, mu, sd, best = gp_fit(sampler, direction, space, completed, cache)
     gp_space = SearchSpace(space)
     sign = -1.0 if direction == StudyDirection.MINIMIZE else 1.0
+    z, means, stds = _standardize_values(sign * np.array([[t.value] for t in completed]))
+    mu, sd, best = float(means[0]), float(stds[0]), float(z[:, 0].max())
     log_ei = acqf.LogEI(gpr=gpr, search_space=gp_space, threshold=best)
 
     def normalize(points: dict) -> np.ndarray:
@@ -260,7 +277,7 @@ def gp_acquisition(sampler, direction, space: dict, completed: list[FrozenTrial]
             return log_ei.eval_acqf_no_grad(normalize(points))
 
     return SimpleNamespace(
-        gpr=gpr, normalize=normalize,
+        normalize=normalize,
         mean=lambda points: sign * (posterior(points)[0] * sd + mu),
         std=lambda points: posterior(points)[1] * sd,
         log_ei=log_ei_of,
