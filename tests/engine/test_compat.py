@@ -31,7 +31,7 @@ SHIMS = {  # every public name of compat.py; each has a test below
     "TrialNumberHyperband", "bracket_id", "tpe_startup_trials", "tpe_densities", "cmaes_state",
     "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "nsga_generation",
     "scott_parzen_estimator", "gp_fit", "gp_acquisition", "cmaes_unit",
-    "gp_kernel_cache",
+    "gp_kernel_cache", "gp_kernel_params",
     "RollbackFileBackend", "hypervolume", "metric_names",
     # what a trial's Optuna attributes say of its origin (tests under "origins" below)
     "fixed_params", "live_fixed_params", "generation_attr", "completed_rungs", "rung_values",
@@ -274,10 +274,9 @@ def test_gp_fit_along_the_samplers_path_is_the_samplers_own_fit():
     # fit; fitted from it, or from the path, the last fit is the sampler's own.
     recorded = compat.gp_kernel_cache(sampler)  # now: the last trial's fit
     last_fit = compat.gp_fit(sampler, StudyDirection.MINIMIZE, space, trials[:-1], cache)
-    assert np.allclose(recorded, [*last_fit.inverse_squared_lengthscales.numpy(),
-                                  float(last_fit.kernel_scale), float(last_fit.noise_var)])  # fmt: skip
-    before = [*cache.inverse_squared_lengthscales.numpy(), float(cache.kernel_scale),
-              float(cache.noise_var)]  # fmt: skip
+    assert np.allclose(recorded, compat.gp_kernel_params(last_fit))
+    before = compat.gp_kernel_params(cache)
+    assert len(before) == 4  # two length scales, the kernel scale, the noise
     again = compat.gp_fit(sampler, StudyDirection.MINIMIZE, space, trials[:-1], before)
     assert np.allclose(again.inverse_squared_lengthscales.numpy(),
                        last_fit.inverse_squared_lengthscales.numpy())  # fmt: skip

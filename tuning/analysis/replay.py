@@ -9,8 +9,11 @@ point among random points of the searched space: a faithful replay ranks it near
 (benchmarks/replay_faithfulness.py measures how often it lands in the top 10 %). `picture`
 evaluates the model over one or two parameters, the others held at the trial's values.
 
-Trials still running when the trial began are left out: with the constant liar the sampler
-counted them, so on a run with several workers the replay is an approximation, and says so.
+Trials still running when the trial began are left out: with the constant liar (TPE) or its
+batch expected improvement (the GP) the sampler counted them, so on a run with several workers
+the replay is an approximation, and says so. The GP's kernel fit starts from its previous fit
+and can settle on another optimum from elsewhere: the studio records that start with each GP
+trial (its origin), and the replay refits from it.
 Where the state cannot be rebuilt (not a model-guided trial, a start-up or queued one, a
 parameter the trial lacks, a sampler the studio cannot read) the answer is one sentence saying why.
 """
@@ -345,9 +348,12 @@ def gp_model(study, target, sampler, known, running, space) -> Model | str:
                 f"No parameter of trial {target.number} was searched by every earlier trial: "
                 "the Gaussian process drew them at random.")  # fmt: skip
     # The studio records the fit the sampler started from; for other runs, retrace the path.
-    start = trial_origin(target).kernel
-    fitted = (gp_path(study, sampler, target, wait) if start is None or GP_PATH is not None else
-              compat.gp_fit(sampler, study.direction, modelled, complete, start))  # fmt: skip
+    start, first = trial_origin(target).kernel, None
+    if start is None or GP_PATH is not None:
+        start, first = gp_path(study, sampler, target, wait)
+    fitted = compat.gp_fit(sampler, study.direction, modelled, complete, start)
+    if first is not None:  # the next trial's path goes on from this fit
+        _GP_FITS[gp_fit_key(study, first, target, complete)] = compat.gp_kernel_params(fitted)
     fit = compat.gp_acquisition(study.direction, modelled, complete, fitted)
     part = lambda points: {k: points[k] for k in modelled}  # noqa: E731
 
@@ -371,31 +377,39 @@ def gp_space(complete: list[FrozenTrial]) -> dict[str, BaseDistribution]:
             if not d.single() and all(t.distributions.get(k) == d for t in complete)}  # fmt: skip
 
 
-def gp_path(study, sampler, target: FrozenTrial, wait: int):
-    """The sampler's kernel fit for `target`: refitted along every earlier trial it sampled for
-    (started before, with enough completed trials; a trial queued with all its values draws
-    nothing), each fit starting from the one before, as the sampler's cache does."""
+def gp_path(study, sampler, target: FrozenTrial, wait: int) -> tuple[list | None, int]:
+    """The kernel fit the sampler started `target`'s fit from (its parameters; None for none),
+    refitted along the earlier trials it sampled for (started before, with enough completed
+    trials; a trial queued with all its values draws nothing), each fit from the one before as
+    the sampler's cache does; and the trial the path began at (the memo's key holds it)."""
     trials = study.get_trials(deepcopy=False)
-    earlier = sorted((t for t in trials if t.datetime_start and target.datetime_start
-                      and t.datetime_start < target.datetime_start), key=lambda t: t.number)  # fmt: skip
-    cache, steps = None, []
-    for t in earlier:
-        done = [u for u in known_before(trials, t)[0] if u.state == TrialState.COMPLETE]
-        if len(done) >= wait and trial_origin(t).kind != QUEUED:
-            steps.append((t, done))
-    steps.append((target, [u for u in known_before(trials, target)[0]
-                           if u.state == TrialState.COMPLETE]))  # fmt: skip
-    path = steps[max(0, len(steps) - 1 - GP_PATH) if GP_PATH is not None else 0:]
+    finished = sorted((t for t in trials if t.state == TrialState.COMPLETE and t.datetime_complete),
+                      key=lambda t: t.datetime_complete)  # fmt: skip
+    steps, i = [], 0
+    for t in sorted((t for t in trials if t.datetime_start and target.datetime_start
+                     and t.datetime_start < target.datetime_start),
+                    key=lambda t: (t.datetime_start, t.number)):  # fmt: skip
+        while i < len(finished) and finished[i].datetime_complete <= t.datetime_start:
+            i += 1
+        if i >= wait and trial_origin(t).kind != QUEUED:
+            steps.append((t, sorted(finished[:i], key=lambda u: u.number)))
+    path = steps if GP_PATH is None else steps[max(0, len(steps) - GP_PATH):]
+    first = path[0][0].number if path else target.number
+    start = None
     for t, done in path:
-        # The fit depends on every fit before it on the path, so the key holds where it began.
-        key = (study.study_name, path[0][0].number, t.number,
-               tuple((u.number, u.value) for u in done))  # fmt: skip
+        key = gp_fit_key(study, first, t, done)
         if key not in _GP_FITS:
             if len(_GP_FITS) >= _GP_FITS_MAX:
                 _GP_FITS.clear()
-            _GP_FITS[key] = compat.gp_fit(sampler, study.direction, gp_space(done), done, cache)
-        cache = _GP_FITS[key]
-    return cache
+            fitted = compat.gp_fit(sampler, study.direction, gp_space(done), done, start)
+            _GP_FITS[key] = compat.gp_kernel_params(fitted)
+        start = _GP_FITS[key]
+    return start, first
+
+
+def gp_fit_key(study, first: int, t: FrozenTrial, done: list[FrozenTrial]) -> tuple:
+    # A fit depends on every fit before it on the path, so the key holds where the path began.
+    return (study.study_name, first, t.number, tuple((u.number, u.value) for u in done))
 
 
 def gp_note(space: dict, modelled: dict, running: int) -> str:

@@ -199,9 +199,12 @@ def gp_kernel_cache(sampler) -> list[float]:
     """GPSampler's previous kernel fit (one objective), from which its next fit starts: the
     inverse squared length scales, the kernel scale, the noise variance; [] for none."""
     cache = getattr(sampler, "_gprs_cache_list", None)
-    if not cache:
-        return []
-    gpr = cache[0]
+    return gp_kernel_params(cache[0]) if cache else []
+
+
+def gp_kernel_params(gpr) -> list[float]:
+    """A fitted GP's kernel parameters as `gp_fit` takes them back: the inverse squared length
+    scales, the kernel scale, the noise variance."""
     return [*map(float, gpr.inverse_squared_lengthscales), float(gpr.kernel_scale),
             float(gpr.noise_var)]  # fmt: skip
 
