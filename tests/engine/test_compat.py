@@ -14,6 +14,7 @@ import archcheck
 import numpy as np
 import optuna
 import pytest
+import torch
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.pruners import HyperbandPruner
 from optuna.samplers import CmaEsSampler, GPSampler, NSGAIISampler, RandomSampler, TPESampler
@@ -31,7 +32,7 @@ SHIMS = {  # every public name of compat.py; each has a test below
     "TrialNumberHyperband", "bracket_id", "tpe_startup_trials", "tpe_densities", "cmaes_state",
     "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "nsga_generation",
     "scott_parzen_estimator", "gp_fit", "gp_acquisition", "cmaes_unit",
-    "gp_kernel_cache", "gp_kernel_params",
+    "gp_kernel_cache", "gp_kernel_params", "gp_fitted",
     "RollbackFileBackend", "hypervolume", "metric_names",
     # what a trial's Optuna attributes say of its origin (tests under "origins" below)
     "fixed_params", "live_fixed_params", "generation_attr", "completed_rungs", "rung_values",
@@ -281,6 +282,9 @@ def test_gp_fit_along_the_samplers_path_is_the_samplers_own_fit():
     assert np.allclose(again.inverse_squared_lengthscales.numpy(),
                        last_fit.inverse_squared_lengthscales.numpy())  # fmt: skip
     assert compat.gp_kernel_cache(GPSampler()) == []
+    rebuilt = compat.gp_fitted(StudyDirection.MINIMIZE, space, trials[:-1], recorded)
+    probe = torch.from_numpy(np.array([[0.5, 0.3], [0.1, 0.9]]))
+    assert np.allclose(rebuilt.posterior(probe)[0].numpy(), last_fit.posterior(probe)[0].numpy())
     fit = compat.gp_acquisition(StudyDirection.MINIMIZE, space, trials[:-1], last_fit)
     last = trials[-1]
     point = {"k": np.array([float(last.params["k"])]), "x": np.array([last.params["x"]])}

@@ -12,8 +12,8 @@ evaluates the model over one or two parameters, the others held at the trial's v
 Trials still running when the trial began are left out: with the constant liar (TPE) or its
 batch expected improvement (the GP) the sampler counted them, so on a run with several workers
 the replay is an approximation, and says so. The GP's kernel fit starts from its previous fit
-and can settle on another optimum from elsewhere: the studio records that start with each GP
-trial (its origin), and the replay refits from it.
+and can settle on another optimum from elsewhere: the studio records the fitted kernel with each
+GP trial (its origin), and the replay rebuilds that very GP.
 Where the state cannot be rebuilt (not a model-guided trial, a start-up or queued one, a
 parameter the trial lacks, a sampler the studio cannot read) the answer is one sentence saying why.
 """
@@ -312,10 +312,10 @@ def tpe_model(study, target, sampler, known, running, space) -> Model | str:
 # (stepping through a run's trials refits only the new step).
 _GP_FITS: dict[tuple, object] = {}
 _GP_FITS_MAX = 5000
-# The studio records on each GP trial the fit the sampler started from, and the replay refits
-# once from it. Otherwise (a study made elsewhere, or GP_PATH set) it retraces the sampler's
-# earlier fits: all of them (None), or the last k, starting afresh k fits back: faster, but it
-# may settle on another optimum of the kernel fit than the sampler did
+# The studio records on each GP trial the kernel of the fit the sampler proposed it with, and the
+# replay rebuilds that GP without fitting. Otherwise (a study made elsewhere, or GP_PATH set) it
+# retraces the sampler's fits: all of them (None), or the last k, starting afresh k fits back:
+# faster, but it may settle on another optimum of the kernel fit than the sampler did
 # (benchmarks/replay_faithfulness.py measures both).
 GP_PATH: int | None = None
 
@@ -348,11 +348,15 @@ def gp_model(study, target, sampler, known, running, space) -> Model | str:
                 f"No parameter of trial {target.number} was searched by every earlier trial: "
                 "the Gaussian process drew them at random.")  # fmt: skip
     # The studio records the fit the sampler started from; for other runs, retrace the path.
-    start, first = trial_origin(target).kernel, None
-    if start is None or GP_PATH is not None:
+    # The studio records the fit the sampler proposed the trial with: rebuilt as it was, exactly
+    # and at once. For studies made elsewhere, the sampler's path of fits is retraced.
+    end = trial_origin(target).kernel if GP_PATH is None else None
+    if end and len(end) == len(modelled) + 2:
+        fitted = compat.gp_fitted(study.direction, modelled, complete, end)
+    else:
         start, first = gp_path(study, sampler, target, wait)
-    fitted = compat.gp_fit(sampler, study.direction, modelled, complete, start)
-    if first is not None:  # the next trial's path goes on from this fit
+        fitted = compat.gp_fit(sampler, study.direction, modelled, complete, start)
+        # the next trial's path goes on from this fit
         _GP_FITS[gp_fit_key(study, first, target, complete)] = compat.gp_kernel_params(fitted)
     fit = compat.gp_acquisition(study.direction, modelled, complete, fitted)
     part = lambda points: {k: points[k] for k in modelled}  # noqa: E731

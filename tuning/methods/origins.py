@@ -95,8 +95,8 @@ def tpe_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
 def gp_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
     seen = seen()
     found = _start_up_or("the Gaussian process", seen.complete, compat.startup_trials(sampler))
-    # Decided before the trial's first parameter is drawn: the sampler still holds the fit it
-    # will start this trial's fit from.
+    # Decided once the trial's joint parameters are drawn (`decide`): the sampler holds the fit
+    # it drew them with.
     return found or Origin(MODEL, by="the Gaussian process", finished=seen.complete,
                            kernel=compat.gp_kernel_cache(sampler))  # fmt: skip
 

@@ -196,8 +196,9 @@ def cmaes_sigma_cov(opt) -> tuple[float, Any]:
 
 
 def gp_kernel_cache(sampler) -> list[float]:
-    """GPSampler's previous kernel fit (one objective), from which its next fit starts: the
-    inverse squared length scales, the kernel scale, the noise variance; [] for none."""
+    """GPSampler's last kernel fit (one objective; once a trial's joint parameters are drawn,
+    the fit they were drawn with), from which its next fit starts: the inverse squared length
+    scales, the kernel scale, the noise variance; [] for none."""
     cache = getattr(sampler, "_gprs_cache_list", None)
     return gp_kernel_params(cache[0]) if cache else []
 
@@ -239,6 +240,30 @@ def gp_fit(sampler, direction, space: dict, completed: list[FrozenTrial], cache=
             minimum_noise=sampler._minimum_noise, gpr_cache=cache,
             deterministic_objective=sampler._deterministic,
         )  # fmt: skip
+    return gpr
+
+
+def gp_fitted(direction, space: dict, completed: list[FrozenTrial], params: list[float]):
+    """The Gaussian process the sampler ended a fit with, rebuilt from its kernel parameters
+    (as gp_kernel_params gives them) on the same trials, without fitting again."""
+    import numpy as np
+    import torch
+    from optuna._gp import gp
+    from optuna._gp.search_space import SearchSpace
+    from optuna.samplers._gp.sampler import _standardize_values
+    from optuna.study import StudyDirection
+
+    gp_space = SearchSpace(space)
+    sign = -1.0 if direction == StudyDirection.MINIMIZE else 1.0
+    z, _, _ = _standardize_values(sign * np.array([[t.value] for t in completed]))
+    as_tensor = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    gpr = gp.GPRegressor(
+        is_categorical=torch.from_numpy(gp_space.is_categorical),
+        X_train=torch.from_numpy(gp_space.get_normalized_params(completed)),
+        y_train=torch.from_numpy(z[:, 0]), inverse_squared_lengthscales=as_tensor(params[:-2]),
+        kernel_scale=as_tensor(params[-2]), noise_var=as_tensor(params[-1]),
+    )  # fmt: skip
+    gpr._cache_matrix()
     return gpr
 
 

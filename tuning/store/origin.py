@@ -48,8 +48,8 @@ class Origin:
     changes: dict[str, list] | None = None  # ... explore: name -> [old, new, how]
     retry_of: int | None = None  # run again in place of this trial (its worker died)
     note: str | None = None  # a method's own words, said after the rest
-    # The Gaussian process: the kernel parameters its fit for this trial started from (its
-    # previous fit; [] for none), so that a replay refits once, exactly as it did.
+    # The Gaussian process: the kernel parameters of the fit it proposed this trial with, so
+    # that a replay rebuilds that very model (its fit depends on every fit before it).
     kernel: list[float] | None = None
 
     def to_attr(self) -> dict[str, Any]:
