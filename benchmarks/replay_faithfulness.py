@@ -199,7 +199,7 @@ def section(method: str, args: argparse.Namespace, folder: Path) -> list[str]:
     out.append(f"All: {hits} of {total} ({share:.0%}); {verdict}")
     if fresh:
         f = sum(r >= TOP for r in fresh)
-        out.append(f"With fresh kernel fits instead of the sampler's path: {f} of {len(fresh)} "
+        out.append(f"With fresh kernel fits instead of the recorded one: {f} of {len(fresh)} "
                    f"({f / max(1, len(fresh)):.0%})")  # fmt: skip
     if misses:
         out.append("Outside the top 10 %: " + "; ".join(misses))

@@ -307,16 +307,14 @@ def tpe_model(study, target, sampler, known, running, space) -> Model | str:
 
 # -- Gaussian process ------------------------------------------------------------------------
 # GPSampler starts each kernel fit from its previous one, and the fit's likelihood has several
-# optima: a fit from scratch can land on another one and disagree with what the sampler saw. So
-# the replay refits along the same path, once per earlier trial the sampler modelled, memoized
-# (stepping through a run's trials refits only the new step).
-_GP_FITS: dict[tuple, object] = {}
-_GP_FITS_MAX = 5000
+# optima: a fit from scratch can land on another one and disagree with what the sampler saw.
 # The studio records on each GP trial the kernel of the fit the sampler proposed it with, and the
 # replay rebuilds that GP without fitting. Otherwise (a study made elsewhere, or GP_PATH set) it
-# retraces the sampler's fits: all of them (None), or the last k, starting afresh k fits back:
-# faster, but it may settle on another optimum of the kernel fit than the sampler did
-# (benchmarks/replay_faithfulness.py measures both).
+# retraces the sampler's fits, memoized (stepping through a run's trials refits only the new
+# step): all of them (None), or the last k, starting afresh k fits back: faster, but it may
+# settle on another optimum than the sampler did (benchmarks/replay_faithfulness.py measures it).
+_GP_FITS: dict[tuple, list[float]] = {}
+_GP_FITS_MAX = 5000
 GP_PATH: int | None = None
 
 
@@ -347,7 +345,6 @@ def gp_model(study, target, sampler, known, running, space) -> Model | str:
                 "its model cannot be rebuilt for this trial." if missing else
                 f"No parameter of trial {target.number} was searched by every earlier trial: "
                 "the Gaussian process drew them at random.")  # fmt: skip
-    # The studio records the fit the sampler started from; for other runs, retrace the path.
     # The studio records the fit the sampler proposed the trial with: rebuilt as it was, exactly
     # and at once. For studies made elsewhere, the sampler's path of fits is retraced.
     end = trial_origin(target).kernel if GP_PATH is None else None
@@ -441,9 +438,9 @@ def cmaes_model(study, target, sampler, known, running, space) -> Model | str:
     modelled = {k: d for k, d in sorted(space.items())
                 if not isinstance(d, CategoricalDistribution)
                 and all(t.distributions.get(k) == d for t in complete)}  # fmt: skip
-    direction = study.directions[0]
-    _, opt = compat.cmaes_state(sampler, modelled, target, complete + [target], direction)
-    if not modelled or opt is None or opt.dim != len(modelled) or opt.generation != generation:
+    opt = (compat.cmaes_state(sampler, modelled, target, complete + [target],
+                              study.directions[0])[1] if modelled else None)  # fmt: skip
+    if opt is None or opt.dim != len(modelled) or opt.generation != generation:
         return (f"The state CMA-ES sampled trial {target.number} from (generation {generation}) "
                 "is not stored with the trials finished before it.")  # fmt: skip
     sigma, c = compat.cmaes_sigma_cov(opt)
@@ -464,7 +461,8 @@ def cmaes_model(study, target, sampler, known, running, space) -> Model | str:
     others = set(space) - set(modelled)
     note = f"generation {generation}, sigma {sigma:.2g}" + (
         f"; {', '.join(sorted(others))} drawn at random" if others else "")  # fmt: skip
-    return Model(by="CMA-ES", known=complete, running=running, acquisition=acquisition,
+    # Its distribution does not depend on trials still running: the replay is exact with them.
+    return Model(by="CMA-ES", known=complete, running=0, acquisition=acquisition,
                  layers=layers, note=note,
                  marks={f"generation {generation}": members,
                         "earlier": [t.number for t in complete if t.number not in members]},
