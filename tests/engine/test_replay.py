@@ -157,3 +157,11 @@ def test_cmaes_replay_puts_each_point_within_its_generations_distribution(storag
     assert [lay.kind for lay in pic.layers] == ["density"]
     density = pic.layers[0].z
     assert density.max() <= 1.0 and np.isfinite(density).all()
+
+
+def test_gp_note_says_what_the_replay_leaves_out():
+    space = {"C": FloatDistribution(1e-2, 1e2, log=True), "gamma": FloatDistribution(0, 1)}
+    assert replay_module.gp_note(space, space, 0) == ""
+    note = replay_module.gp_note(space, {"C": space["C"]}, 2)
+    assert note.startswith("gamma drawn at random; ")
+    assert "counted the 2 running trials, left out here" in note
