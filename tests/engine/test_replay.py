@@ -126,6 +126,9 @@ def test_gp_replay_ranks_its_points_at_the_top_and_draws_mean_doubt_and_improvem
     for r in guided:
         retraced = replay(study, r.trial, sampler)
         assert math.isclose(retraced.score, r.score, rel_tol=1e-6, abs_tol=1e-9)
+    monkeypatch.setattr(replay_module, "GP_PATH", 0)  # fitted afresh: the note says so
+    assert "the kernel was fitted afresh, not along all the sampler's 3 fits, so the model is " \
+        "close, not exact" in replay(study, 13, sampler).model.note
     cma = replay(study, 12, CmaEsSampler(seed=0))
     assert cma.startswith("Trial 12 has no CMA-ES generation: CMA-ES did not draw it")
 

@@ -311,11 +311,13 @@ def tpe_model(study, target, sampler, known, running, space) -> Model | str:
 # The studio records on each GP trial the kernel of the fit the sampler proposed it with, and the
 # replay rebuilds that GP without fitting. Otherwise (a study made elsewhere, or GP_PATH set) it
 # retraces the sampler's fits, memoized (stepping through a run's trials refits only the new
-# step): all of them (None), or the last k, starting afresh k fits back: faster, but it may
-# settle on another optimum than the sampler did (benchmarks/replay_faithfulness.py measures it).
+# step): the last GP_PATH_MAX (GP_PATH None) or GP_PATH of them, starting afresh that many fits
+# back: the shorter, the faster, but it may settle on another optimum than the sampler did
+# (benchmarks/replay_faithfulness.py measures it), and the note says so.
 _GP_FITS: dict[tuple, list[float]] = {}
 _GP_FITS_MAX = 5000
 GP_PATH: int | None = None
+GP_PATH_MAX = 20  # fits retraced at most by default: each costs up to a second on long runs
 
 
 def clear_gp_fits() -> None:
@@ -347,11 +349,11 @@ def gp_model(study, target, sampler, known, running, space) -> Model | str:
                 "the Gaussian process drew them at random.")  # fmt: skip
     # The studio records the fit the sampler proposed the trial with: rebuilt as it was, exactly
     # and at once. For studies made elsewhere, the sampler's path of fits is retraced.
-    end = trial_origin(target).kernel if GP_PATH is None else None
+    end, cut = trial_origin(target).kernel if GP_PATH is None else None, 0
     if end and len(end) == len(modelled) + 2:
         fitted = compat.gp_fitted(study.direction, modelled, complete, end)
     else:
-        start, first = gp_path(study, sampler, target, wait)
+        start, first, cut = gp_path(study, sampler, target, wait)
         fitted = compat.gp_fit(sampler, study.direction, modelled, complete, start)
         # the next trial's path goes on from this fit
         _GP_FITS[gp_fit_key(study, first, target, complete)] = compat.gp_kernel_params(fitted)
@@ -367,7 +369,7 @@ def gp_model(study, target, sampler, known, running, space) -> Model | str:
     return Model(by="GP", known=complete, running=running,
                  acquisition=lambda points: fit.log_ei(part(points)), layers=layers,
                  marks={"finished": [t.number for t in complete]},
-                 note=gp_note(space, modelled, running))  # fmt: skip
+                 note=gp_note(space, modelled, running, cut))  # fmt: skip
 
 
 def gp_space(complete: list[FrozenTrial]) -> dict[str, BaseDistribution]:
@@ -378,11 +380,12 @@ def gp_space(complete: list[FrozenTrial]) -> dict[str, BaseDistribution]:
             if not d.single() and all(t.distributions.get(k) == d for t in complete)}  # fmt: skip
 
 
-def gp_path(study, sampler, target: FrozenTrial, wait: int) -> tuple[list | None, int]:
+def gp_path(study, sampler, target: FrozenTrial, wait: int) -> tuple[list | None, int, int]:
     """The kernel fit the sampler started `target`'s fit from (its parameters; None for none),
     refitted along the earlier trials it sampled for (started before, with enough completed
     trials; a trial queued with all its values draws nothing), each fit from the one before as
-    the sampler's cache does; and the trial the path began at (the memo's key holds it)."""
+    the sampler's cache does; the trial the path began at (the memo's key holds it); and how
+    many earlier fits were left out (the path cut short)."""
     trials = study.get_trials(deepcopy=False)
     finished = sorted((t for t in trials if t.state == TrialState.COMPLETE and t.datetime_complete),
                       key=lambda t: t.datetime_complete)  # fmt: skip
@@ -394,7 +397,7 @@ def gp_path(study, sampler, target: FrozenTrial, wait: int) -> tuple[list | None
             i += 1
         if i >= wait and trial_origin(t).kind != QUEUED:
             steps.append((t, sorted(finished[:i], key=lambda u: u.number)))
-    path = steps if GP_PATH is None else steps[max(0, len(steps) - GP_PATH):]
+    path = steps[max(0, len(steps) - (GP_PATH_MAX if GP_PATH is None else GP_PATH)):]
     first = path[0][0].number if path else target.number
     start = None
     for t, done in path:
@@ -405,7 +408,7 @@ def gp_path(study, sampler, target: FrozenTrial, wait: int) -> tuple[list | None
             fitted = compat.gp_fit(sampler, study.direction, gp_space(done), done, start)
             _GP_FITS[key] = compat.gp_kernel_params(fitted)
         start = _GP_FITS[key]
-    return start, first
+    return start, first, len(steps) - len(path)
 
 
 def gp_fit_key(study, first: int, t: FrozenTrial, done: list[FrozenTrial]) -> tuple:
@@ -413,8 +416,13 @@ def gp_fit_key(study, first: int, t: FrozenTrial, done: list[FrozenTrial]) -> tu
     return (study.study_name, first, t.number, tuple((u.number, u.value) for u in done))
 
 
-def gp_note(space: dict, modelled: dict, running: int) -> str:
+def gp_note(space: dict, modelled: dict, running: int, cut: int = 0) -> str:
     notes = []
+    if cut:
+        back = GP_PATH_MAX if GP_PATH is None else GP_PATH
+        how = "fitted afresh" if back == 0 else f"refitted from {back} fits back"
+        notes.append(f"no fit was recorded with this run: the kernel was {how}, not along all "
+                     f"the sampler's {back + cut} fits, so the model is close, not exact")  # fmt: skip
     if set(space) - set(modelled):
         notes.append(f"{', '.join(sorted(set(space) - set(modelled)))} drawn at random")
     if running:
