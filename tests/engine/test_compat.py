@@ -32,7 +32,7 @@ SHIMS = {  # every public name of compat.py; each has a test below
     "TrialNumberHyperband", "bracket_id", "tpe_startup_trials", "tpe_densities", "cmaes_state",
     "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "nsga_generation",
     "scott_parzen_estimator", "gp_fit", "gp_acquisition", "cmaes_unit",
-    "gp_kernel_cache", "gp_kernel_params", "gp_fitted",
+    "gp_kernel_cache", "gp_kernel_params", "gp_fitted", "cmaes_from_unit",
     "RollbackFileBackend", "hypervolume", "metric_names",
     # what a trial's Optuna attributes say of its origin (tests under "origins" below)
     "fixed_params", "live_fixed_params", "generation_attr", "completed_rungs", "rung_values",
@@ -307,6 +307,9 @@ def test_cmaes_unit_is_the_samplers_transform():
     # log-scaled, and an integer's range widened by half a step each side
     assert np.allclose(rows[:, 0], [0.0, 0.5, 1.0])
     assert np.allclose(rows[:, 1], [0.1, 0.5, 0.9])
+    back = compat.cmaes_from_unit(sampler, space)
+    assert np.allclose(back("x", rows[:, 0]), [1e-2, 1.0, 1e2])
+    assert np.allclose(back("n", rows[:, 1]), [1.0, 3.0, 5.0])
 
 
 def test_nsga_generation_key():

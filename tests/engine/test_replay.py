@@ -160,7 +160,23 @@ def test_cmaes_replay_puts_each_point_within_its_generations_distribution(storag
     assert [lay.kind for lay in pic.layers] == ["density"]
     density = pic.layers[0].z
     assert density.max() <= 1.0 and np.isfinite(density).all()
+    assert last.model.ellipses(["C", "gamma"]) == {}  # CMA-ES models C alone (gamma depends)
 
+
+def test_cmaes_outlines_its_distribution_in_the_parameters_units(storage):
+    config = make_config("random_forest", "cmaes", n_trials=8)
+    name = create_run(config, storage)
+    assert execute(name, storage, refit=False) == "finished"
+    study = load_study(name, storage)
+    r = replay(study, 7, get_method("cmaes").sampler(0, config.method_options))
+    assert isinstance(r, Replay)
+    rings = r.model.ellipses(["max_depth", "n_estimators"])
+    (x1, y1), (x2, y2) = rings["1 standard deviation"], rings["2 standard deviations"]
+    assert len(x1) == len(y1) == 61
+    # In the parameters' units (each widened by half a step, as CMA-ES samples integers), the
+    # inner outline within the outer one's reach.
+    assert 1.5 <= x2.min() <= x1.min() and x1.max() <= x2.max() <= 4.5  # max_depth 2..4
+    assert 4.5 <= y2.min() <= y1.min() and y1.max() <= y2.max() <= 10.5  # n_estimators 5..10
 
 def test_gp_note_says_what_the_replay_leaves_out():
     space = {"C": FloatDistribution(1e-2, 1e2, log=True), "gamma": FloatDistribution(0, 1)}

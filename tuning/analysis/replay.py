@@ -66,6 +66,9 @@ class Model:
     marks: dict[str, list[int]] = field(default_factory=dict)  # trial groups: "good": [3, 7]
     note: str = ""  # the model's own words ("generation 3 of 6 trials; sigma 0.21")
     facts: dict[str, float] = field(default_factory=dict)  # numbers its sentence needs
+    # outlines over two drawn parameters (the others held at the trial's values), for CMA-ES
+    # its distribution's 1 and 2 standard deviations: label -> (xs, ys) in user units
+    ellipses: Callable[[list[str]], dict[str, tuple]] | None = None
 
 
 @dataclass(frozen=True)
@@ -465,16 +468,48 @@ def cmaes_model(study, target, sampler, known, running, space) -> Model | str:
         return [Layer("search distribution (density)", np.exp(acquisition(points) - log_norm),
                       "density")]  # fmt: skip
 
+    held = unit({k: np.asarray([target.params[k]], float) for k in modelled})[0]
+    outline = cmaes_outlines(list(modelled), mean, cov, held,
+                             compat.cmaes_from_unit(sampler, modelled))  # fmt: skip
     members = [t.number for t in complete if compat.cmaes_generation(sampler, t) == generation]
     others = set(space) - set(modelled)
     note = f"generation {generation}, sigma {sigma:.2g}" + (
         f"; {', '.join(sorted(others))} drawn at random" if others else "")  # fmt: skip
     # Its distribution does not depend on trials still running: the replay is exact with them.
     return Model(by="CMA-ES", known=complete, running=0, acquisition=acquisition,
-                 layers=layers, note=note,
+                 layers=layers, note=note, ellipses=outline,
                  marks={f"generation {generation}": members,
                         "earlier": [t.number for t in complete if t.number not in members]},
                  facts={"generation": float(generation), "sigma": sigma, "peak": log_norm})  # fmt: skip
+
+
+def cmaes_outlines(names: list[str], mean: np.ndarray, cov: np.ndarray, held: np.ndarray,
+                   from_unit: Callable) -> Callable[[list[str]], dict[str, tuple]]:  # fmt: skip
+    """The distribution's 1- and 2-standard-deviation ellipses over two of its parameters,
+    the others held at the trial's values (the normal's slice there, as the density layer
+    draws it), in the parameters' own units; {} where a drawn parameter is not modelled."""
+
+    def outlines(params: list[str]) -> dict[str, tuple]:
+        if len(params) != 2 or not set(params) <= set(names):
+            return {}
+        a = [names.index(p) for p in params]
+        b = [i for i in range(len(names)) if i not in a]
+        m, s = mean[a], cov[np.ix_(a, a)]
+        if b:  # the slice: condition on the held parameters
+            gain = cov[np.ix_(a, b)] @ np.linalg.inv(cov[np.ix_(b, b)])
+            m = m + gain @ (held[b] - mean[b])
+            s = s - gain @ cov[np.ix_(b, a)]
+        vals, vecs = np.linalg.eigh(s)
+        angle = np.linspace(0, 2 * np.pi, 61)
+        circle = np.stack([np.cos(angle), np.sin(angle)])
+        out = {}
+        for k, label in ((1, "1 standard deviation"), (2, "2 standard deviations")):
+            pts = np.clip(m[:, None] + vecs @ (k * np.sqrt(np.maximum(vals, 0))[:, None] * circle),
+                          0.0, 1.0)  # fmt: skip
+            out[label] = (from_unit(params[0], pts[0]), from_unit(params[1], pts[1]))
+        return out
+
+    return outlines
 
 
 ENGINES: list[tuple[type, Engine]] = [

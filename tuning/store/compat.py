@@ -329,6 +329,24 @@ def cmaes_unit(sampler, space: dict) -> Callable[[dict], Any]:
     return unit
 
 
+def cmaes_from_unit(sampler, space: dict) -> Callable[[str, Any], Any]:
+    """The inverse of `cmaes_unit` for one parameter, unrounded (to draw the distribution's
+    outlines in the parameter's own units): (name, unit values) -> values."""
+    import numpy as np
+    from optuna._transform import _SearchSpaceTransform
+
+    trans = _SearchSpaceTransform(space, transform_step=not sampler._with_margin,
+                                  transform_0_1=True)  # fmt: skip
+    bounds = dict(zip(space, trans._raw_bounds, strict=True))
+
+    def from_unit(name: str, u: Any) -> np.ndarray:
+        low, high = bounds[name]
+        raw = low + np.asarray(u, float) * (high - low)
+        return np.exp(raw) if getattr(space[name], "log", False) else raw
+
+    return from_unit
+
+
 def nsga_generation_key(sampler: optuna.samplers.NSGAIISampler) -> str:
     return sampler._get_generation_key()
 
