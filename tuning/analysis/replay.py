@@ -320,7 +320,7 @@ def tpe_model(study, target, sampler, known, running, space) -> Model | str:
 _GP_FITS: dict[tuple, list[float]] = {}
 _GP_FITS_MAX = 5000
 GP_PATH: int | None = None
-GP_PATH_MAX = 20  # fits retraced at most by default: each costs up to a second on long runs
+GP_PATH_MAX = 5  # fits retraced at most by default: each costs up to a second on long runs
 
 
 def clear_gp_fits() -> None:
