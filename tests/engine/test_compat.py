@@ -301,6 +301,7 @@ def test_gp_fit_along_the_samplers_path_is_the_samplers_own_fit():
 
 def test_cmaes_unit_is_the_samplers_transform():
     sampler = CmaEsSampler(seed=0)
+    assert sampler._with_margin is False  # the private flag both shims read
     space = {"x": FloatDistribution(1e-2, 1e2, log=True), "n": IntDistribution(1, 5)}
     unit = compat.cmaes_unit(sampler, space)
     rows = unit({"x": np.array([1e-2, 1.0, 1e2]), "n": np.array([1.0, 3.0, 5.0])})
