@@ -14,9 +14,10 @@ import archcheck
 import numpy as np
 import optuna
 import pytest
+import torch
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.pruners import HyperbandPruner
-from optuna.samplers import CmaEsSampler, NSGAIISampler, RandomSampler, TPESampler
+from optuna.samplers import CmaEsSampler, GPSampler, NSGAIISampler, RandomSampler, TPESampler
 from optuna.storages import BaseStorage, JournalStorage
 from optuna.storages.journal import JournalFileOpenLock
 from optuna.study import StudyDirection
@@ -30,7 +31,8 @@ SHIMS = {  # every public name of compat.py; each has a test below
     "WRITTEN_FOR", "storage_of", "study_id", "trial_id", "set_trial_claimer",
     "TrialNumberHyperband", "bracket_id", "tpe_startup_trials", "tpe_densities", "cmaes_state",
     "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "nsga_generation",
-    "scott_parzen_estimator",
+    "scott_parzen_estimator", "gp_fit", "gp_acquisition", "cmaes_unit",
+    "gp_kernel_cache", "gp_kernel_params", "gp_fitted", "cmaes_from_unit",
     "RollbackFileBackend", "hypervolume", "metric_names",
     # what a trial's Optuna attributes say of its origin (tests under "origins" below)
     "fixed_params", "live_fixed_params", "generation_attr", "completed_rungs", "rung_values",
@@ -250,6 +252,65 @@ def test_cmaes_state_generation_and_distribution():
         assert cov.shape == (2, 2) and np.allclose(cov, cov.T)
         assert (np.linalg.eigvalsh(cov) > 0).all()
         assert np.asarray(opt.mean).shape == (2,)
+
+
+def test_gp_fit_along_the_samplers_path_is_the_samplers_own_fit():
+    """Refitted from the default kernel, then each fit from the one before (as GPSampler keeps
+    it), the last fit is exactly the one the sampler used for its last trial; and its LogEI
+    ranks that trial's point at the top of the space."""
+    sampler = GPSampler(seed=0, n_startup_trials=3)
+    assert all(hasattr(sampler, a) for a in ("_log_prior", "_minimum_noise", "_deterministic"))
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 1e-2, 1e2, log=True)
+        return (np.log10(x) - 1.0) ** 2 + 0.1 * trial.suggest_int("k", 1, 4)
+
+    study.optimize(objective, n_trials=8)
+    space = {"k": IntDistribution(1, 4), "x": FloatDistribution(1e-2, 1e2, log=True)}
+    trials, cache = study.trials, None
+    for t in trials[3:-1]:
+        cache = compat.gp_fit(sampler, StudyDirection.MINIMIZE, space, trials[: t.number], cache)
+    # What the sampler held before its last trial's fit, as the studio records it, is the path's
+    # fit; fitted from it, or from the path, the last fit is the sampler's own.
+    recorded = compat.gp_kernel_cache(sampler)  # now: the last trial's fit
+    last_fit = compat.gp_fit(sampler, StudyDirection.MINIMIZE, space, trials[:-1], cache)
+    assert np.allclose(recorded, compat.gp_kernel_params(last_fit))
+    before = compat.gp_kernel_params(cache)
+    assert len(before) == 4  # two length scales, the kernel scale, the noise
+    again = compat.gp_fit(sampler, StudyDirection.MINIMIZE, space, trials[:-1], before)
+    assert np.allclose(again.inverse_squared_lengthscales.numpy(),
+                       last_fit.inverse_squared_lengthscales.numpy())  # fmt: skip
+    assert compat.gp_kernel_cache(GPSampler()) == []
+    rebuilt = compat.gp_fitted(StudyDirection.MINIMIZE, space, trials[:-1], recorded)
+    probe = torch.from_numpy(np.array([[0.5, 0.3], [0.1, 0.9]]))
+    assert np.allclose(rebuilt.posterior(probe)[0].numpy(), last_fit.posterior(probe)[0].numpy())
+    fit = compat.gp_acquisition(StudyDirection.MINIMIZE, space, trials[:-1], last_fit)
+    last = trials[-1]
+    point = {"k": np.array([float(last.params["k"])]), "x": np.array([last.params["x"]])}
+    grid = {"k": np.repeat(np.arange(1.0, 5.0), 50),
+            "x": np.tile(np.geomspace(1e-2, 1e2, 50), 4)}  # fmt: skip
+    assert np.mean(fit.log_ei(grid) < fit.log_ei(point)[0]) >= 0.9
+    # the mean is in the objective's units: near each known trial's score
+    known = {"k": np.array([float(t.params["k"]) for t in trials[:-1]]),
+             "x": np.array([t.params["x"] for t in trials[:-1]])}  # fmt: skip
+    values = np.array([t.value for t in trials[:-1]])
+    assert np.abs(fit.mean(known) - values).max() < 0.2 * np.ptp(values)
+    assert (fit.std(known) < fit.std(grid).max()).all()
+
+
+def test_cmaes_unit_is_the_samplers_transform():
+    sampler = CmaEsSampler(seed=0)
+    assert sampler._with_margin is False  # the private flag both shims read
+    space = {"x": FloatDistribution(1e-2, 1e2, log=True), "n": IntDistribution(1, 5)}
+    unit = compat.cmaes_unit(sampler, space)
+    rows = unit({"x": np.array([1e-2, 1.0, 1e2]), "n": np.array([1.0, 3.0, 5.0])})
+    # log-scaled, and an integer's range widened by half a step each side
+    assert np.allclose(rows[:, 0], [0.0, 0.5, 1.0])
+    assert np.allclose(rows[:, 1], [0.1, 0.5, 0.9])
+    back = compat.cmaes_from_unit(sampler, space)
+    assert np.allclose(back("x", rows[:, 0]), [1e-2, 1.0, 1e2])
+    assert np.allclose(back("n", rows[:, 1]), [1.0, 3.0, 5.0])
 
 
 def test_nsga_generation_key():

@@ -1,21 +1,27 @@
-"""TPE's reasoning replayed on a real run (issue 26, tuning/analysis/replay.py): the trial's
-actual point ranks near the top of the replayed acquisition, and what cannot be replayed says
-why in a sentence. The 90 % target over models and datasets is benchmarks/replay_faithfulness.py.
+"""The samplers' reasoning replayed on real runs (issue 26, tuning/analysis/replay.py): TPE's and
+the Gaussian process's acquisition rank the trial's actual point near the top, CMA-ES's trials lie
+within the distribution they were drawn from, and what cannot be replayed says why in a sentence.
+The 90 % target over models and datasets is benchmarks/replay_faithfulness.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 
+import numpy as np
 import optuna
 from conftest import make_config
 from optuna.distributions import FloatDistribution
+from optuna.samplers import CmaEsSampler
 from optuna.trial import TrialState, create_trial
 
-from tuning.analysis.replay import Replay, groups, known_before, picture, tpe_replay
+from tuning.analysis import replay as replay_module
+from tuning.analysis.replay import Replay, groups, known_before, picture, replay, tpe_replay
 from tuning.methods import get_method
 from tuning.runs.runner import create_run, execute
 from tuning.store.runs import load_study
+from tuning.store.trials import trial_origin
 
 
 def test_model_guided_trials_rank_near_the_top_and_others_say_why(storage):
@@ -85,3 +91,96 @@ def test_picture_draws_two_parameters_with_the_others_held_and_marks_the_trial(s
     assert one.layers[0].z.shape == (len(one.grids[0]),)
     assert picture(r, ["nope"]).startswith("Trial 9 did not search nope: pick one or two of")
     assert r.sentence.startswith("TPE, from 9 finished trials (") and "nearest trial" in r.sentence
+
+
+def test_gp_replay_ranks_its_points_at_the_top_and_draws_mean_doubt_and_improvement(
+    storage, monkeypatch
+):
+    config = make_config("knn", "gp", n_trials=14)  # the sampler's 10 start-up trials, then 4
+    name = create_run(config, storage)
+    assert execute(name, storage, refit=False) == "finished"
+    study = load_study(name, storage)
+    sampler = get_method("gp").sampler(0, config.method_options)
+    replays = [replay(study, n, sampler) for n in range(14)]
+    assert replays[3].startswith("Trial 3 was not proposed by a model (start-up trial 4 of 10")
+    guided = [r for r in replays if isinstance(r, Replay)]
+    assert [r.trial for r in guided] == [10, 11, 12, 13]
+    # The sampler proposed each point as the maximum of its expected improvement.
+    assert sorted(r.rank for r in guided)[len(guided) // 2] >= 0.9
+    last = guided[-1]
+    assert last.sentence.startswith("Gaussian process (GP), from 13 finished trials: expected "
+                                    "improvement here is ")  # fmt: skip
+    assert "x its median over the space, above " in last.sentence
+    assert math.exp(last.score - last.median) > 1  # above the median: the ratio says so
+    pic = picture(last, list(last.space)[:2], n=20)
+    assert [lay.kind for lay in pic.layers] == ["mean", "std", "acquisition"]
+    # The mean is the score's guess, in its units (accuracy here): within the scores' range.
+    scores = [t.value for t in last.model.known]
+    mean = pic.layers[0].z
+    assert min(scores) - 0.05 <= mean.min() and mean.max() <= max(scores) + 0.05
+    assert (pic.layers[1].z >= 0).all()
+    # The fit it started from is recorded with each trial; retracing the sampler's path of fits
+    # instead (for studies made elsewhere) gives the same model.
+    assert all(trial_origin(study.trials[r.trial]).kernel is not None for r in guided)
+    monkeypatch.setattr(replay_module, "GP_PATH", 10**6)
+    for r in guided:
+        retraced = replay(study, r.trial, sampler)
+        assert math.isclose(retraced.score, r.score, rel_tol=1e-6, abs_tol=1e-9)
+    monkeypatch.setattr(replay_module, "GP_PATH", 0)  # fitted afresh: the note says so
+    assert "the kernel was fitted afresh, not along all the sampler's 3 fits, so the model is " \
+        "close, not exact" in replay(study, 13, sampler).model.note
+    cma = replay(study, 12, CmaEsSampler(seed=0))
+    assert cma.startswith("Trial 12 has no CMA-ES generation: CMA-ES did not draw it")
+
+
+def test_cmaes_replay_puts_each_point_within_its_generations_distribution(storage):
+    config = make_config("svm", "cmaes", n_trials=12)
+    name = create_run(config, storage)
+    assert execute(name, storage, refit=False) == "finished"
+    study = load_study(name, storage)
+    sampler = get_method("cmaes").sampler(0, config.method_options)
+    replays = [replay(study, n, sampler) for n in range(12)]
+    assert replays[0].startswith("Trial 0 was not proposed by a model (start-up trial 1 of 1")
+    guided = [r for r in replays if isinstance(r, Replay)]
+    assert len(guided) == 11
+    # Drawn from the distribution: a few standard deviations from its mean at most, and
+    # denser there than most random points of the space.
+    gaps = [math.sqrt(2 * (r.model.facts["peak"] - r.score)) for r in guided]
+    assert max(gaps) < 3.5
+    assert sorted(r.rank for r in guided)[len(guided) // 2] >= 0.8
+    last = guided[-1]
+    g = int(last.model.facts["generation"])
+    assert last.sentence.startswith(f"CMA-ES generation {g} (sigma ")
+    assert "standard deviations from the mean of its search distribution" in last.sentence
+    members = last.model.marks[f"generation {g}"]
+    assert all(r.trial in members for r in guided if r.model.facts["generation"] == g
+               and r.trial < last.trial)  # fmt: skip
+    assert set(members) | set(last.model.marks["earlier"]) == {t.number for t in last.model.known}
+    pic = picture(last, ["C", "gamma"], n=20)
+    assert [lay.kind for lay in pic.layers] == ["density"]
+    density = pic.layers[0].z
+    assert density.max() <= 1.0 and np.isfinite(density).all()
+    assert last.model.ellipses(["C", "gamma"]) == {}  # CMA-ES models C alone (gamma depends)
+
+
+def test_cmaes_outlines_its_distribution_in_the_parameters_units(storage):
+    config = make_config("random_forest", "cmaes", n_trials=8)
+    name = create_run(config, storage)
+    assert execute(name, storage, refit=False) == "finished"
+    study = load_study(name, storage)
+    r = replay(study, 7, get_method("cmaes").sampler(0, config.method_options))
+    assert isinstance(r, Replay)
+    rings = r.model.ellipses(["max_depth", "n_estimators"])
+    (x1, y1), (x2, y2) = rings["1 standard deviation"], rings["2 standard deviations"]
+    assert len(x1) == len(y1) == 61
+    # In the parameters' units (each widened by half a step, as CMA-ES samples integers), the
+    # inner outline within the outer one's reach.
+    assert 1.5 <= x2.min() <= x1.min() and x1.max() <= x2.max() <= 4.5  # max_depth 2..4
+    assert 4.5 <= y2.min() <= y1.min() and y1.max() <= y2.max() <= 10.5  # n_estimators 5..10
+
+def test_gp_note_says_what_the_replay_leaves_out():
+    space = {"C": FloatDistribution(1e-2, 1e2, log=True), "gamma": FloatDistribution(0, 1)}
+    assert replay_module.gp_note(space, space, 0) == ""
+    note = replay_module.gp_note(space, {"C": space["C"]}, 2)
+    assert note.startswith("gamma drawn at random; ")
+    assert "counted the 2 running trials, left out here" in note

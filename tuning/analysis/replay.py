@@ -9,8 +9,11 @@ point among random points of the searched space: a faithful replay ranks it near
 (benchmarks/replay_faithfulness.py measures how often it lands in the top 10 %). `picture`
 evaluates the model over one or two parameters, the others held at the trial's values.
 
-Trials still running when the trial began are left out: with the constant liar the sampler
-counted them, so on a run with several workers the replay is an approximation, and says so.
+Trials still running when the trial began are left out: with the constant liar (TPE) or its
+batch expected improvement (the GP) the sampler counted them, so on a run with several workers
+the replay is an approximation, and says so. The GP's kernel fit starts from its previous fit
+and can settle on another optimum from elsewhere: the studio records the fitted kernel with each
+GP trial (its origin), and the replay rebuilds that very GP.
 Where the state cannot be rebuilt (not a model-guided trial, a start-up or queued one, a
 parameter the trial lacks, a sampler the studio cannot read) the answer is one sentence saying why.
 """
@@ -29,11 +32,11 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.samplers import TPESampler
+from optuna.samplers import CmaEsSampler, GPSampler, TPESampler
 from optuna.trial import FrozenTrial, TrialState
 
 from tuning.store import compat
-from tuning.store.origin import MODEL, PROPOSED, UNKNOWN
+from tuning.store.origin import MODEL, PROPOSED, QUEUED, UNKNOWN
 from tuning.store.trials import trial_origin
 
 RANDOM_POINTS = 1000  # points of the space the trial's point is ranked among
@@ -62,6 +65,10 @@ class Model:
     layers: Callable[[Points], list[Layer]]  # what a page draws (z flat; picture reshapes)
     marks: dict[str, list[int]] = field(default_factory=dict)  # trial groups: "good": [3, 7]
     note: str = ""  # the model's own words ("generation 3 of 6 trials; sigma 0.21")
+    facts: dict[str, float] = field(default_factory=dict)  # numbers its sentence needs
+    # outlines over two drawn parameters (the others held at the trial's values), for CMA-ES
+    # its distribution's 1 and 2 standard deviations: label -> (xs, ys) in user units
+    ellipses: Callable[[list[str]], dict[str, tuple]] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class Replay:
     rank: float  # share of the random points scored below it (1.0: above them all)
     best: int | None  # the best trial known then
     nearest: int | None  # the known trial closest to this point (unit-scaled distance)
+    median: float = math.nan  # the acquisition's median over the random points
 
     @property
     def known(self) -> int:
@@ -95,8 +103,9 @@ class Replay:
 
     @property
     def sentence(self) -> str:
-        lead = {"TPE": self._tpe_words}.get(self.model.by, self._generic_words)()
-        text = f"{lead}, above {self.rank:.0%} of {RANDOM_POINTS:,} random points of the space"
+        words = {"TPE": self._tpe_words, "GP": self._gp_words, "CMA-ES": self._cmaes_words}
+        lead = words.get(self.model.by, self._generic_words)()
+        text = f"{lead} {self.rank:.0%} of {RANDOM_POINTS:,} random points of the space"
         if self.nearest is not None:
             text += f"; it lies nearest trial {self.nearest}"
             if self.nearest == self.best:
@@ -109,11 +118,28 @@ class Replay:
     def _tpe_words(self) -> str:
         ratio = math.exp(min(self.score, 700.0))
         return (f"TPE, from {self.known} finished trials ({len(self.good)} good, {len(self.bad)} "
-                f"bad): this point is {ratio:.3g}x likelier under the good trials than the bad")  # fmt: skip
+                f"bad): this point is {ratio:.3g}x likelier under the good trials than the bad, "
+                "above")  # fmt: skip
+
+    def _gp_words(self) -> str:
+        ratio = math.exp(min(self.score - self.median, 700.0))
+        return (f"Gaussian process (GP), from {_trials(self.known)}: expected improvement "
+                f"here is {ratio:.3g}x its median over the space, above")  # fmt: skip
+
+    def _cmaes_words(self) -> str:
+        f = self.model.facts
+        gap = math.sqrt(max(0.0, 2.0 * (f["peak"] - self.score)))
+        return (f"CMA-ES generation {f['generation']:.0f} (sigma {f['sigma']:.2g}), from "
+                f"{_trials(self.known)}: this point lies {gap:.2g} standard deviations "
+                "from the mean of its search distribution, its density above")  # fmt: skip
 
     def _generic_words(self) -> str:
         note = f" ({self.model.note})" if self.model.note else ""
-        return f"{self.model.by}, from {self.known} finished trials{note}: its acquisition here"
+        return f"{self.model.by}, from {self.known} finished trials{note}: its acquisition here, above"
+
+
+def _trials(n: int) -> str:
+    return f"{n} finished trial{'' if n == 1 else 's'}"
 
 
 @dataclass(frozen=True)
@@ -180,7 +206,8 @@ def replay(study: optuna.Study, number: int, sampler: optuna.samplers.BaseSample
     own = float(model.acquisition(point)[0])
     return Replay(trial=number, model=model, space=space, point=point, score=own,
                   rank=float(np.mean(scores < own)), best=best_known(study, model.known),
-                  nearest=nearest(space, point, model.known))  # fmt: skip
+                  nearest=nearest(space, point, model.known),
+                  median=float(np.median(scores)))  # fmt: skip
 
 
 def picture(r: Replay, params: list[str], n: int = GRID_POINTS) -> Picture | str:
@@ -283,7 +310,212 @@ def tpe_model(study, target, sampler, known, running, space) -> Model | str:
                                        "bad": [t.number for t in above]})  # fmt: skip
 
 
-ENGINES: list[tuple[type, Engine]] = [(TPESampler, tpe_model)]
+# -- Gaussian process ------------------------------------------------------------------------
+# GPSampler starts each kernel fit from its previous one, and the fit's likelihood has several
+# optima: a fit from scratch can land on another one and disagree with what the sampler saw.
+# The studio records on each GP trial the kernel of the fit the sampler proposed it with, and the
+# replay rebuilds that GP without fitting. Otherwise (a study made elsewhere, or GP_PATH set) it
+# retraces the sampler's fits, memoized (stepping through a run's trials refits only the new
+# step): the last GP_PATH_MAX (GP_PATH None) or GP_PATH of them, starting afresh that many fits
+# back: the shorter, the faster, but it may settle on another optimum than the sampler did
+# (benchmarks/replay_faithfulness.py measures it), and the note says so.
+_GP_FITS: dict[tuple, list[float]] = {}
+_GP_FITS_MAX = 5000
+GP_PATH: int | None = None
+GP_PATH_MAX = 5  # fits retraced at most by default: each costs up to a second on long runs
+
+
+def clear_gp_fits() -> None:
+    """Forget the memoized kernel fits (they are kept across replays of a run's trials)."""
+    _GP_FITS.clear()
+
+
+def gp_model(study, target, sampler, known, running, space) -> Model | str:
+    """GPSampler's Gaussian process fitted by Optuna's own code (tuning.store.compat
+    .gp_acquisition) on the completed trials, over the parameters all of them searched, and
+    the log expected improvement it maximized."""
+    if len(study.directions) != 1:
+        return ("The studio replays the Gaussian process on one objective only; with several it "
+                "maximizes expected hypervolume improvement, which is not redrawn.")  # fmt: skip
+    complete = [t for t in known if t.state == TrialState.COMPLETE]
+    wait = max(2, compat.startup_trials(sampler) or 0)
+    if len(complete) < wait:
+        return (f"Only {len(complete)} trials had completed before trial {target.number}: the "
+                f"Gaussian process waits for {wait}, so it drew this one at random.")  # fmt: skip
+    if any(t.constraints for t in complete):
+        return ("This run has constraints: the Gaussian process then weighs each point by its "
+                "chance of meeting them, which the replay does not rebuild.")  # fmt: skip
+    modelled = gp_space(complete)
+    if not modelled or not set(modelled) <= set(space):
+        missing = ", ".join(sorted(set(modelled) - set(space)))
+        return (f"Trial {target.number} lacks {missing}, which the Gaussian process modelled: "
+                "its model cannot be rebuilt for this trial." if missing else
+                f"No parameter of trial {target.number} was searched by every earlier trial: "
+                "the Gaussian process drew them at random.")  # fmt: skip
+    # The studio records the fit the sampler proposed the trial with: rebuilt as it was, exactly
+    # and at once. For studies made elsewhere, the sampler's path of fits is retraced.
+    end, cut = trial_origin(target).kernel if GP_PATH is None else None, 0
+    if end and len(end) == len(modelled) + 2:
+        fitted = compat.gp_fitted(study.direction, modelled, complete, end)
+    else:
+        start, first, cut = gp_path(study, sampler, target, wait)
+        fitted = compat.gp_fit(sampler, study.direction, modelled, complete, start)
+        # the next trial's path goes on from this fit
+        _GP_FITS[gp_fit_key(study, first, target, complete)] = compat.gp_kernel_params(fitted)
+    fit = compat.gp_acquisition(study.direction, modelled, complete, fitted)
+    part = lambda points: {k: points[k] for k in modelled}  # noqa: E731
+
+    def layers(points: Points) -> list[Layer]:
+        p = part(points)
+        return [Layer("mean: the GP's guess", fit.mean(p), "mean"),
+                Layer("std: its doubt", fit.std(p), "std"),
+                Layer("log expected improvement: high = next", fit.log_ei(p), "acquisition")]  # fmt: skip
+
+    return Model(by="GP", known=complete, running=running,
+                 acquisition=lambda points: fit.log_ei(part(points)), layers=layers,
+                 marks={"finished": [t.number for t in complete]},
+                 note=gp_note(space, modelled, running, cut))  # fmt: skip
+
+
+def gp_space(complete: list[FrozenTrial]) -> dict[str, BaseDistribution]:
+    """The sampler's search space: the parameters every completed trial searched alike, sorted
+    by name (Optuna's intersection search space), single values left out."""
+    first = complete[0].distributions
+    return {k: d for k, d in sorted(first.items())
+            if not d.single() and all(t.distributions.get(k) == d for t in complete)}  # fmt: skip
+
+
+def gp_path(study, sampler, target: FrozenTrial, wait: int) -> tuple[list | None, int, int]:
+    """The kernel fit the sampler started `target`'s fit from (its parameters; None for none),
+    refitted along the earlier trials it sampled for (started before, with enough completed
+    trials; a trial queued with all its values draws nothing), each fit from the one before as
+    the sampler's cache does; the trial the path began at (the memo's key holds it); and how
+    many earlier fits were left out (the path cut short)."""
+    trials = study.get_trials(deepcopy=False)
+    finished = sorted((t for t in trials if t.state == TrialState.COMPLETE and t.datetime_complete),
+                      key=lambda t: t.datetime_complete)  # fmt: skip
+    steps, i = [], 0
+    for t in sorted((t for t in trials if t.datetime_start and target.datetime_start
+                     and t.datetime_start < target.datetime_start),
+                    key=lambda t: (t.datetime_start, t.number)):  # fmt: skip
+        while i < len(finished) and finished[i].datetime_complete <= t.datetime_start:
+            i += 1
+        if i >= wait and trial_origin(t).kind != QUEUED:
+            steps.append((t, sorted(finished[:i], key=lambda u: u.number)))
+    path = steps[max(0, len(steps) - (GP_PATH_MAX if GP_PATH is None else GP_PATH)):]
+    first = path[0][0].number if path else target.number
+    start = None
+    for t, done in path:
+        key = gp_fit_key(study, first, t, done)
+        if key not in _GP_FITS:
+            if len(_GP_FITS) >= _GP_FITS_MAX:
+                _GP_FITS.clear()
+            fitted = compat.gp_fit(sampler, study.direction, gp_space(done), done, start)
+            _GP_FITS[key] = compat.gp_kernel_params(fitted)
+        start = _GP_FITS[key]
+    return start, first, len(steps) - len(path)
+
+
+def gp_fit_key(study, first: int, t: FrozenTrial, done: list[FrozenTrial]) -> tuple:
+    # A fit depends on every fit before it on the path, so the key holds where the path began.
+    return (study.study_name, first, t.number, tuple((u.number, u.value) for u in done))
+
+
+def gp_note(space: dict, modelled: dict, running: int, cut: int = 0) -> str:
+    notes = []
+    if cut:
+        back = GP_PATH_MAX if GP_PATH is None else GP_PATH
+        how = "fitted afresh" if back == 0 else f"refitted from {back} fits back"
+        notes.append(f"no fit was recorded with this run: the kernel was {how}, not along all "
+                     f"the sampler's {back + cut} fits, so the model is close, not exact")  # fmt: skip
+    if set(space) - set(modelled):
+        notes.append(f"{', '.join(sorted(set(space) - set(modelled)))} drawn at random")
+    if running:
+        notes.append(f"Optuna's batch expected improvement also counted the {running} running "
+                     "trials, left out here, and each worker kept its own kernel fits")  # fmt: skip
+    return "; ".join(notes)
+
+
+# -- CMA-ES ----------------------------------------------------------------------------------
+def cmaes_model(study, target, sampler, known, running, space) -> Model | str:
+    """The normal distribution CMA-ES drew the trial from: the optimizer of the trial's
+    generation as Optuna stored it (tuning.store.compat.cmaes_state), its log density."""
+    generation = compat.cmaes_generation(sampler, target)
+    if generation is None:
+        return (f"Trial {target.number} has no CMA-ES generation: CMA-ES did not draw it (it "
+                "draws at random before its first finished trial, and where it cannot model the "
+                "space: fewer than two numeric parameters).")  # fmt: skip
+    complete = [t for t in known if t.state == TrialState.COMPLETE]
+    # CMA-ES models the numeric parameters every completed trial searched alike; it samples
+    # categorical ones at random.
+    modelled = {k: d for k, d in sorted(space.items())
+                if not isinstance(d, CategoricalDistribution)
+                and all(t.distributions.get(k) == d for t in complete)}  # fmt: skip
+    opt = (compat.cmaes_state(sampler, modelled, target, complete + [target],
+                              study.directions[0])[1] if modelled else None)  # fmt: skip
+    if opt is None or opt.dim != len(modelled) or opt.generation != generation:
+        return (f"The state CMA-ES sampled trial {target.number} from (generation {generation}) "
+                "is not stored with the trials finished before it.")  # fmt: skip
+    sigma, c = compat.cmaes_sigma_cov(opt)
+    mean, cov = np.asarray(opt.mean, float), sigma**2 * np.asarray(c, float)
+    chol = np.linalg.cholesky(cov)
+    log_norm = -0.5 * len(mean) * math.log(2 * math.pi) - float(np.log(np.diag(chol)).sum())
+    unit = compat.cmaes_unit(sampler, modelled)
+
+    def acquisition(points: Points) -> np.ndarray:
+        z = np.linalg.solve(chol, (unit({k: points[k] for k in modelled}) - mean).T)
+        return log_norm - 0.5 * (z**2).sum(axis=0)
+
+    def layers(points: Points) -> list[Layer]:
+        return [Layer("search distribution (density)", np.exp(acquisition(points) - log_norm),
+                      "density")]  # fmt: skip
+
+    held = unit({k: np.asarray([target.params[k]], float) for k in modelled})[0]
+    outline = cmaes_outlines(list(modelled), mean, cov, held,
+                             compat.cmaes_from_unit(sampler, modelled))  # fmt: skip
+    members = [t.number for t in complete if compat.cmaes_generation(sampler, t) == generation]
+    others = set(space) - set(modelled)
+    note = f"generation {generation}, sigma {sigma:.2g}" + (
+        f"; {', '.join(sorted(others))} drawn at random" if others else "")  # fmt: skip
+    # Its distribution does not depend on trials still running: the replay is exact with them.
+    return Model(by="CMA-ES", known=complete, running=0, acquisition=acquisition,
+                 layers=layers, note=note, ellipses=outline,
+                 marks={f"generation {generation}": members,
+                        "earlier": [t.number for t in complete if t.number not in members]},
+                 facts={"generation": float(generation), "sigma": sigma, "peak": log_norm})  # fmt: skip
+
+
+def cmaes_outlines(names: list[str], mean: np.ndarray, cov: np.ndarray, held: np.ndarray,
+                   from_unit: Callable) -> Callable[[list[str]], dict[str, tuple]]:  # fmt: skip
+    """The distribution's 1- and 2-standard-deviation ellipses over two of its parameters,
+    the others held at the trial's values (the normal's slice there, as the density layer
+    draws it), in the parameters' own units; {} where a drawn parameter is not modelled."""
+
+    def outlines(params: list[str]) -> dict[str, tuple]:
+        if len(params) != 2 or not set(params) <= set(names):
+            return {}
+        a = [names.index(p) for p in params]
+        b = [i for i in range(len(names)) if i not in a]
+        m, s = mean[a], cov[np.ix_(a, a)]
+        if b:  # the slice: condition on the held parameters
+            gain = cov[np.ix_(a, b)] @ np.linalg.inv(cov[np.ix_(b, b)])
+            m = m + gain @ (held[b] - mean[b])
+            s = s - gain @ cov[np.ix_(b, a)]
+        vals, vecs = np.linalg.eigh(s)
+        angle = np.linspace(0, 2 * np.pi, 61)
+        circle = np.stack([np.cos(angle), np.sin(angle)])
+        out = {}
+        for k, label in ((1, "1 standard deviation"), (2, "2 standard deviations")):
+            pts = np.clip(m[:, None] + vecs @ (k * np.sqrt(np.maximum(vals, 0))[:, None] * circle),
+                          0.0, 1.0)  # fmt: skip
+            out[label] = (from_unit(params[0], pts[0]), from_unit(params[1], pts[1]))
+        return out
+
+    return outlines
+
+
+ENGINES: list[tuple[type, Engine]] = [
+    (TPESampler, tpe_model), (GPSampler, gp_model), (CmaEsSampler, cmaes_model)]
 
 
 def tpe_replay(study: optuna.Study, number: int, sampler: TPESampler,

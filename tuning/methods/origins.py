@@ -95,7 +95,10 @@ def tpe_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
 def gp_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:
     seen = seen()
     found = _start_up_or("the Gaussian process", seen.complete, compat.startup_trials(sampler))
-    return found or Origin(MODEL, by="the Gaussian process", finished=seen.complete)
+    # Decided once the trial's joint parameters are drawn (`decide`): the sampler holds the fit
+    # it drew them with.
+    return found or Origin(MODEL, by="the Gaussian process", finished=seen.complete,
+                           kernel=compat.gp_kernel_cache(sampler))  # fmt: skip
 
 
 def cmaes_origin(study, trial, sampler, seen: Callable[[], Seen]) -> Origin:

@@ -195,6 +195,158 @@ def cmaes_sigma_cov(opt) -> tuple[float, Any]:
     return float(opt._sigma), opt._C
 
 
+def gp_kernel_cache(sampler) -> list[float]:
+    """GPSampler's last kernel fit (one objective; once a trial's joint parameters are drawn,
+    the fit they were drawn with), from which its next fit starts: the inverse squared length
+    scales, the kernel scale, the noise variance; [] for none."""
+    cache = getattr(sampler, "_gprs_cache_list", None)
+    return gp_kernel_params(cache[0]) if cache else []
+
+
+def gp_kernel_params(gpr) -> list[float]:
+    """A fitted GP's kernel parameters as `gp_fit` takes them back: the inverse squared length
+    scales, the kernel scale, the noise variance."""
+    return [*map(float, gpr.inverse_squared_lengthscales), float(gpr.kernel_scale),
+            float(gpr.noise_var)]  # fmt: skip
+
+
+def gp_fit(sampler, direction, space: dict, completed: list[FrozenTrial], cache=None):
+    """One fit of GPSampler's Gaussian process, as `GPSampler._sample_relative_impl` makes it
+    for one objective: Optuna's normalization of the space and standardization of the scores,
+    its kernel fit (the sampler's prior, minimum noise and determinism), started from `cache`,
+    the previous fit (the sampler keeps it, a regressor or the list gp_kernel_cache makes of
+    it; None where the space's size changed or there was none). Returns the fitted regressor."""
+    import numpy as np
+    import torch
+    from optuna._gp import gp
+    from optuna._gp.search_space import SearchSpace
+    from optuna.samplers._gp.sampler import _standardize_values
+    from optuna.study import StudyDirection
+
+    gp_space = SearchSpace(space)
+    if isinstance(cache, list):  # as gp_kernel_cache recorded it
+        as_tensor = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+        cache = SimpleNamespace(inverse_squared_lengthscales=as_tensor(cache[:-2]),
+                                kernel_scale=as_tensor(cache[-2]),
+                                noise_var=as_tensor(cache[-1])) if cache else None  # fmt: skip
+    if cache is not None and len(cache.inverse_squared_lengthscales) != gp_space.dim:
+        cache = None
+    sign = -1.0 if direction == StudyDirection.MINIMIZE else 1.0
+    z, _, _ = _standardize_values(sign * np.array([[t.value] for t in completed]))
+    with torch.device("cpu"):
+        gpr = gp.fit_kernel_params(
+            X=gp_space.get_normalized_params(completed), Y=z[:, 0],
+            is_categorical=gp_space.is_categorical, log_prior=sampler._log_prior,
+            minimum_noise=sampler._minimum_noise, gpr_cache=cache,
+            deterministic_objective=sampler._deterministic,
+        )  # fmt: skip
+    return gpr
+
+
+def gp_fitted(direction, space: dict, completed: list[FrozenTrial], params: list[float]):
+    """The Gaussian process the sampler ended a fit with, rebuilt from its kernel parameters
+    (as gp_kernel_params gives them) on the same trials, without fitting again."""
+    import numpy as np
+    import torch
+    from optuna._gp import gp
+    from optuna._gp.search_space import SearchSpace
+    from optuna.samplers._gp.sampler import _standardize_values
+    from optuna.study import StudyDirection
+
+    gp_space = SearchSpace(space)
+    sign = -1.0 if direction == StudyDirection.MINIMIZE else 1.0
+    z, _, _ = _standardize_values(sign * np.array([[t.value] for t in completed]))
+    as_tensor = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    gpr = gp.GPRegressor(
+        is_categorical=torch.from_numpy(gp_space.is_categorical),
+        X_train=torch.from_numpy(gp_space.get_normalized_params(completed)),
+        y_train=torch.from_numpy(z[:, 0]), inverse_squared_lengthscales=as_tensor(params[:-2]),
+        kernel_scale=as_tensor(params[-2]), noise_var=as_tensor(params[-1]),
+    )  # fmt: skip
+    gpr._cache_matrix()
+    return gpr
+
+
+def gp_acquisition(direction, space: dict, completed: list[FrozenTrial], gpr):
+    """What GPSampler maximized for a trial (one objective, no running trial): LogEI of its fit
+    `gpr` (from `gp_fit` on the same trials) with the best standardized score as the threshold.
+    Returns callables over points (name -> values in Optuna's internal representation): mean
+    and std in the objective's units, and log expected improvement."""
+    import numpy as np
+    import torch
+    from optuna._gp import acqf
+    from optuna._gp.search_space import SearchSpace, _normalize_one_param
+    from optuna._gp.thread_limiting import limit_threads_in_optimization
+    from optuna.samplers._gp.sampler import _standardize_values
+    from optuna.study import StudyDirection
+
+    gp_space = SearchSpace(space)
+    sign = -1.0 if direction == StudyDirection.MINIMIZE else 1.0
+    z, means, stds = _standardize_values(sign * np.array([[t.value] for t in completed]))
+    mu, sd, best = float(means[0]), float(stds[0]), float(z[:, 0].max())
+    log_ei = acqf.LogEI(gpr=gpr, search_space=gp_space, threshold=best)
+
+    def normalize(points: dict) -> np.ndarray:
+        # Categorical values are already indices (their normalized form); numbers go through
+        # the sampler's own scaling (log where log, the step's half-widths at the bounds).
+        return np.stack([np.asarray(points[k], float) if gp_space.is_categorical[i] else
+                         _normalize_one_param(np.asarray(points[k], float),
+                                              gp_space._scale_types[i], tuple(gp_space._bounds[i]),
+                                              gp_space._steps[i])
+                         for i, k in enumerate(space)], axis=-1)  # fmt: skip
+
+    def posterior(points: dict) -> tuple:
+        with torch.no_grad(), limit_threads_in_optimization():
+            mean, var = gpr.posterior(torch.from_numpy(normalize(points)))
+        return mean.numpy(), np.sqrt(var.numpy())
+
+    def log_ei_of(points: dict) -> np.ndarray:
+        with limit_threads_in_optimization():  # as the sampler does: no thread contention
+            return log_ei.eval_acqf_no_grad(normalize(points))
+
+    return SimpleNamespace(
+        normalize=normalize,
+        mean=lambda points: sign * (posterior(points)[0] * sd + mu),
+        std=lambda points: posterior(points)[1] * sd,
+        log_ei=log_ei_of,
+    )  # fmt: skip
+
+
+def cmaes_unit(sampler, space: dict) -> Callable[[dict], Any]:
+    """The map CMA-ES samples through (its search space transform, to the unit cube, log
+    where log, steps widened by half a step): points (name -> values) to rows."""
+    import numpy as np
+    from optuna._transform import _SearchSpaceTransform
+
+    trans = _SearchSpaceTransform(space, transform_step=not sampler._with_margin,
+                                  transform_0_1=True)  # fmt: skip
+
+    def unit(points: dict) -> np.ndarray:
+        size = len(next(iter(points.values())))
+        return np.array([trans.transform({k: float(points[k][i]) for k in space})
+                         for i in range(size)]).reshape(size, len(space))  # fmt: skip
+
+    return unit
+
+
+def cmaes_from_unit(sampler, space: dict) -> Callable[[str, Any], Any]:
+    """The inverse of `cmaes_unit` for one parameter, unrounded (to draw the distribution's
+    outlines in the parameter's own units): (name, unit values) -> values."""
+    import numpy as np
+    from optuna._transform import _SearchSpaceTransform
+
+    trans = _SearchSpaceTransform(space, transform_step=not sampler._with_margin,
+                                  transform_0_1=True)  # fmt: skip
+    bounds = dict(zip(space, trans._raw_bounds, strict=True))
+
+    def from_unit(name: str, u: Any) -> np.ndarray:
+        low, high = bounds[name]
+        raw = low + np.asarray(u, float) * (high - low)
+        return np.exp(raw) if getattr(space[name], "log", False) else raw
+
+    return from_unit
+
+
 def nsga_generation_key(sampler: optuna.samplers.NSGAIISampler) -> str:
     return sampler._get_generation_key()
 

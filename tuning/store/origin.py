@@ -48,6 +48,9 @@ class Origin:
     changes: dict[str, list] | None = None  # ... explore: name -> [old, new, how]
     retry_of: int | None = None  # run again in place of this trial (its worker died)
     note: str | None = None  # a method's own words, said after the rest
+    # The Gaussian process: the kernel parameters of the fit it proposed this trial with, so
+    # that a replay rebuilds that very model (its fit depends on every fit before it).
+    kernel: list[float] | None = None
 
     def to_attr(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
