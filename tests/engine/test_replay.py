@@ -184,3 +184,24 @@ def test_gp_note_says_what_the_replay_leaves_out():
     note = replay_module.gp_note(space, {"C": space["C"]}, 2)
     assert note.startswith("gamma drawn at random; ")
     assert "counted the 2 running trials, left out here" in note
+
+
+def test_a_choice_below_the_top_tenth_says_why_for_its_sampler():
+    import numpy as np
+
+    from tuning.analysis.replay import Model
+
+    def model(by: str, running: int = 0) -> Model:
+        return Model(by=by, known=[], running=running, acquisition=lambda p: np.zeros(1),
+                     layers=lambda p: [], facts={"candidates": 24, "generation": 2,
+                                                 "sigma": 0.2, "peak": 0.0})  # fmt: skip
+
+    def one(by: str, rank: float, running: int = 0) -> Replay:
+        return Replay(trial=7, model=model(by, running), space={}, point={}, score=0.0,
+                      rank=rank, best=None, nearest=None, median=0.0)  # fmt: skip
+
+    assert "draws 24 candidates from the good trials' density" in one("TPE", 0.5).sentence
+    assert "local search" in one("GP", 0.7).sentence
+    assert "one point in twenty" in one("CMA-ES", 0.3).sentence
+    assert "left out here" in one("TPE", 0.5, running=2).sentence
+    assert one("TPE", 0.95).why_not_top and "candidates" not in one("TPE", 0.95).sentence

@@ -40,6 +40,7 @@ from tuning.store.origin import MODEL, PROPOSED, QUEUED, UNKNOWN
 from tuning.store.trials import trial_origin
 
 RANDOM_POINTS = 1000  # points of the space the trial's point is ranked among
+TOP = 0.9  # a faithful replay ranks a model's choice above this share of the random points
 GRID_POINTS = 50  # per drawn parameter
 
 Points = dict[str, np.ndarray]  # parameter -> values in Optuna's internal representation
@@ -113,7 +114,26 @@ class Replay:
         if self.model.running:
             text += (f"; {self.model.running} trials were running then and are left out, so "
                      "this is an approximation")  # fmt: skip
-        return text + "."
+        return text + "." + (f" {self.why_not_top}" if self.rank < TOP else "")
+
+    @property
+    def why_not_top(self) -> str:
+        """Why a model's choice ranks below the top tenth of the random points, in plain words:
+        each sampler searches its acquisition its own way, not over the whole space."""
+        why = {
+            "TPE": "TPE does not search the whole space for the highest ratio: it draws "
+                   f"{self.model.facts.get('candidates', 24):.0f} candidates from the good trials' density and keeps the best of those, so "
+                   "random points it never drew can score higher.",
+            "GP": "The Gaussian process's expected improvement is maximized by a local search "
+                  "from the best trials and a few random starts, which can stop on a lower peak.",
+            "CMA-ES": "CMA-ES draws its points at random from its search distribution, it does "
+                      "not pick the densest: one point in twenty lies beyond two standard "
+                      "deviations.",
+        }.get(self.model.by, "")  # fmt: skip
+        if self.model.running:
+            why += (" The trials then running, which the sampler counted as it proposed this "
+                    "one, are left out here.")  # fmt: skip
+        return why.strip()
 
     def _tpe_words(self) -> str:
         ratio = math.exp(min(self.score, 700.0))
@@ -307,7 +327,8 @@ def tpe_model(study, target, sampler, known, running, space) -> Model | str:
 
     return Model(by="TPE", known=known, running=running, acquisition=acquisition,
                  layers=layers, marks={"good": [t.number for t in below],
-                                       "bad": [t.number for t in above]})  # fmt: skip
+                                       "bad": [t.number for t in above]},
+                 facts={"candidates": compat.tpe_candidates(sampler)})  # fmt: skip
 
 
 # -- Gaussian process ------------------------------------------------------------------------

@@ -158,6 +158,11 @@ def tpe_startup_trials(sampler: optuna.samplers.TPESampler) -> int:
     return sampler._n_startup_trials
 
 
+def tpe_candidates(sampler: optuna.samplers.TPESampler) -> int:
+    """How many candidates TPE draws from the good density to pick each point from."""
+    return sampler._n_ei_candidates
+
+
 def tpe_densities(sampler, study, space: dict, seen: list[FrozenTrial]) -> tuple:
     """TPE's split of the trials it had seen into good and bad, and the Parzen estimator of
     each: (below, above, l_estimator, g_estimator)."""
