@@ -138,13 +138,13 @@ class Replay:
     def _tpe_words(self) -> str:
         ratio = math.exp(min(self.score, 700.0))
         return (f"TPE, from {self.known} finished trials ({len(self.good)} good, {len(self.bad)} "
-                f"bad): this point is {ratio:.3g}x likelier under the good trials than the bad, "
+                f"bad): this point is {times(ratio)} likelier under the good trials than the bad, "
                 "above")  # fmt: skip
 
     def _gp_words(self) -> str:
         ratio = math.exp(min(self.score - self.median, 700.0))
         return (f"Gaussian process (GP), from {_trials(self.known)}: expected improvement "
-                f"here is {ratio:.3g}x its median over the space, above")  # fmt: skip
+                f"here is {times(ratio)} its median over the space, above")  # fmt: skip
 
     def _cmaes_words(self) -> str:
         f = self.model.facts
@@ -156,6 +156,15 @@ class Replay:
     def _generic_words(self) -> str:
         note = f" ({self.model.note})" if self.model.note else ""
         return f"{self.model.by}, from {self.known} finished trials{note}: its acquisition here, above"
+
+
+def times(ratio: float) -> str:
+    """A ratio in words a student reads at once: '3.1 times', '44,200 times'."""
+    if ratio < 10:
+        return f"{ratio:.1f} times"
+    if ratio < 1e6:
+        return f"{float(f'{ratio:.3g}'):,.0f} times"
+    return "over a million times"
 
 
 def _trials(n: int) -> str:
@@ -469,9 +478,16 @@ def cmaes_model(study, target, sampler, known, running, space) -> Model | str:
     complete = [t for t in known if t.state == TrialState.COMPLETE]
     # CMA-ES models the numeric parameters every completed trial searched alike; it samples
     # categorical ones at random.
-    modelled = {k: d for k, d in sorted(space.items())
-                if not isinstance(d, CategoricalDistribution)
+    # (the sampler's intersection of the completed trials' spaces, which may hold a parameter
+    # this trial did not use: drawn, then left unused under another choice of a categorical).
+    modelled = {k: d for k, d in sorted(complete[0].distributions.items() if complete else ())
+                if not isinstance(d, CategoricalDistribution) and not d.single()
                 and all(t.distributions.get(k) == d for t in complete)}  # fmt: skip
+    unused = [k for k in modelled if k not in space]
+    if unused:
+        return (f"CMA-ES drew trial {target.number} over {' and '.join(modelled)}, but the trial "
+                f"did not use {', '.join(unused)} (it applies only under another choice), so "
+                "its point cannot be placed in the search distribution.")  # fmt: skip
     opt = (compat.cmaes_state(sampler, modelled, target, complete + [target],
                               study.directions[0])[1] if modelled else None)  # fmt: skip
     if opt is None or opt.dim != len(modelled) or opt.generation != generation:
