@@ -773,3 +773,15 @@ def test_report_tables_say_dash_where_a_parameter_does_not_apply():
     assert ">nan<" not in html and "<td></td>" not in html
     md_linear = [line for line in md.splitlines() if "| linear |" in line and line[2].isdigit()]
     assert md_linear and all("| — |" in line for line in md_linear) and "nan" not in md
+
+
+
+def test_a_plateau_whose_best_came_first_says_the_trials_after_it_added_nothing():
+    d = {"x": FloatDistribution(0, 1)}
+    values = [0.9] + [0.8] * 9  # the best at once, nothing after it
+    run = an.load_run(study_of([frozen(i, {"x": 0.1}, d, v, metrics=metrics(v, std=0.01))
+                                for i, v in enumerate(values)]))  # fmt: skip
+    p = an.plateau(run)
+    assert p.detected and "since trial 0: the 9 trials after it (90% of 10) added nothing." in (
+        p.message)  # fmt: skip
+    assert "added only" not in p.message

@@ -394,12 +394,14 @@ def plateau(run: RunData, tail: float = 0.4, min_trials: int = 10) -> Plateau:
     if detected:
         # The last gain can come after trial j (within the noise): name both, so the sentence
         # stays true when the best itself came late.
+        last = int(best["number"])
+        added = (f"added only {improvement:.3g} (the last gain came at trial {last})"
+                 if improvement > 0 else "added nothing")  # fmt: skip
         message = (
             f"The best {run.label} has stayed within its CV noise ({noise:.3g}, the standard "
             f"deviation across folds) since trial {int(numbers[j])}: the {stale} trials after "
-            f"it ({100 * frac:.0f}% of {n}) added only {improvement:.3g} (the last gain came "
-            f"at trial {int(best['number'])}). More trials of this search are unlikely to "
-            "help: stop here, or refine the search space."
+            f"it ({100 * frac:.0f}% of {n}) {added}. More trials of this search are unlikely "
+            "to help: stop here, or refine the search space."
         )
     else:
         k = max(1, int(math.ceil(tail * n)))
