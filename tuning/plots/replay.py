@@ -213,8 +213,10 @@ def _axes(fig: go.Figure, picture: Picture, rows: int) -> None:
         elif picture.log[k]:
             style["type"] = "log"
             grid = np.asarray(picture.grids[k], dtype=float)
-            if len(grid) and grid.max() / grid.min() >= 100:
-                style.update(dtick=1, exponentformat="power")
+            decades = math.log10(grid.max() / grid.min()) if len(grid) else 0.0
+            if decades >= 2:  # at most four powers of ten: three panels share 900 px
+                style.update(dtick=max(1, math.ceil(decades / 3)), exponentformat="power",
+                             tickangle=0)  # fmt: skip
         axis(**style)
     fig.update_xaxes(title_text=esc(picture.params[0]), row=rows)
     if len(picture.params) == 2:
