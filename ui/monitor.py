@@ -127,7 +127,6 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None, head_only:
     _queue(snap.name)
     _metrics(snap)
     gain_view.headline(snap.run)
-    advise_later = advisor_view.live(snap)  # its model's fits come after the charts
     # A held-out test score is the run's last word: none is shown while the run still works
     # (one kept from an earlier end of a resumed run would read as this run's result).
     ended = not (here or status in (RunStatus.RUNNING, RunStatus.QUEUED))
@@ -143,7 +142,6 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None, head_only:
     if snap.front is not None:
         _tradeoffs(snap, figs, ended)
     slot = _charts(snap, figs)
-    advise_later()
     origin_view.section(snap.df, "live")  # where the trials came from, filtered by origin
     _details(snap, ended)
     return slot
@@ -314,6 +312,9 @@ def _charts(snap: Snapshot, figs: dict):
             "best so far is the best score whatever it cost, not the chosen trade-off."
         )
     _score_charts(figs)
+    # Under the score charts it reads (is the best still moving?), and the first look draws
+    # those charts alone; its model's fits come after every chart of the page.
+    advise_later = advisor_view.live(snap)
     left, right = st.columns(2)
     with left:
         st.plotly_chart(figs["curves"], key="chart_curves", config=PLOTLY_CONFIG)
@@ -341,6 +342,7 @@ def _charts(snap: Snapshot, figs: dict):
     with right:
         _failures(snap.df)
     _top_table(snap)
+    advise_later()
     return slot
 
 
