@@ -27,6 +27,7 @@ from tuning.core.space import SearchSpace
 from tuning.evaluation.objective import Evaluation, make_folds, thread_limit
 from tuning.execution import baseline
 from tuning.execution import choice as choosing
+from tuning.execution import level
 from tuning.execution.lifecycle import Heartbeat
 from tuning.execution.prepared import Prepared
 from tuning.models import ModelSpec, build_pipeline, categorical_columns
@@ -114,6 +115,9 @@ class RunSession:
         if self.refit and not tested:
             self.save_test(self.refit_best)
             self.save_defaults_test()
+        if outcome.status == RunStatus.FINISHED:
+            # Before the status: whoever sees the grid member finished finds its level there.
+            level.save_level(self.run, self.prep)
         self.run.set_status(outcome.status, outcome.message)
         return outcome.status
 
