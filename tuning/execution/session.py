@@ -25,9 +25,8 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import BudgetKind, RunStatus
 from tuning.core.space import SearchSpace
 from tuning.evaluation.objective import Evaluation, make_folds, thread_limit
-from tuning.execution import baseline
+from tuning.execution import baseline, level
 from tuning.execution import choice as choosing
-from tuning.execution import level
 from tuning.execution.lifecycle import Heartbeat
 from tuning.execution.prepared import Prepared
 from tuning.models import ModelSpec, build_pipeline, categorical_columns
