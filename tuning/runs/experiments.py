@@ -386,13 +386,64 @@ def targets(
     if value is not None:
         return {int(s): float(value) for s in info.config.seeds}
     levels = grid_levels(info) if levels is None else levels
-    grid = traj[(traj["method"] == "grid")].dropna(subset=["best_so_far"])
-    out = {int(seed): float(g["best_so_far"].iloc[-1]) for seed, g in grid.groupby("seed")}
+    out = own_bests(traj)
     for seed in out:
         level = levels.get(seed)
         if level is not None and level.usable:
             out[seed] = float(level.mean)
     return out
+
+
+FOREST_MODELS = ("random_forest", "extra_trees")
+LUCK = (
+    "Grid search's own best is the largest of its many CV scores, so it carries that one "
+    "configuration's luck with these folds and this model seed: a method that stops within the "
+    "error bars of it has not found a worse model."
+)
+
+
+def own_bests(traj: pd.DataFrame) -> dict[int, float]:
+    """Seed -> the best CV score grid search itself found (luck included)."""
+    grid = traj[(traj["method"] == "grid")].dropna(subset=["best_so_far"])
+    return {int(seed): float(g["best_so_far"].iloc[-1]) for seed, g in grid.groupby("seed")}
+
+
+def level_words(info: ExperimentInfo, traj: pd.DataFrame, target: dict[int, float]) -> str:
+    """Where each seed's target came from, in plain words: grid's best configuration rescored
+    with several model seeds (its mean ± spread beside grid's own best), grid's own best for a
+    model without a seed, or (saying why) grid's own best where no level was kept."""
+    if info.config.target is not None:
+        return "target: your score: " + ", ".join(f"seed {s}: {v:.4f}" for s, v in target.items())
+    levels, own = grid_levels(info), own_bests(traj)
+    kinds = "forest" if info.config.base.model in FOREST_MODELS else "model"
+    minimize = bool((traj["direction"] == "minimize").any()) if "direction" in traj else False
+    scored, fixed, fallback = [], [], []
+    for seed, value in target.items():
+        lv = levels.get(seed)
+        if lv is not None and lv.status == GridLevel.SCORED and lv.mean is not None:
+            spread = f" ± {lv.std:.4f}" if lv.std is not None else ""
+            mine = own.get(seed, lv.own if lv.own is not None else value)
+            lucky = mine < value if minimize else mine > value
+            scored.append((len(lv.scores), f"seed {seed}: {value:.4f}{spread} (grid's own best "
+                           f"CV was {mine:.4f}{', partly luck' if lucky else ''})"))  # fmt: skip
+        elif lv is not None and lv.status == GridLevel.DETERMINISTIC:
+            fixed.append(f"seed {seed}: {value:.4f}")
+        else:
+            why = (f"rescoring it failed: {lv.error}" if lv is not None
+                   else "no rescored level was kept with this experiment")  # fmt: skip
+            fallback.append(f"seed {seed}: {value:.4f} ({why})")
+    clauses = []
+    if scored:
+        n = max(k for k, _ in scored)
+        clauses.append(f"grid's best configuration, rescored with {n} {kinds} seeds on the same "
+                       "folds (mean ± std): " + "; ".join(p for _, p in scored))  # fmt: skip
+    if fixed:
+        clauses.append("grid's best score, not rescored because the model has no random seed "
+                       "(scored again, it would score the same): " + ", ".join(fixed))  # fmt: skip
+    if fallback:
+        clauses.append("grid's own best score: " + "; ".join(fallback))
+    text = ". ".join(c if i == 0 else c[0].upper() + c[1:] for i, c in enumerate(clauses))
+    return "target: " + text + "." + (f" {LUCK}" if fallback else "")
 
 
 def grid_levels(info: ExperimentInfo) -> dict[int, GridLevel]:
