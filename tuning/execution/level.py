@@ -11,6 +11,7 @@ grid's own best, and the record says so.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 from optuna.trial import FrozenTrial
 
 from tuning.core.enums import Task
-from tuning.evaluation.objective import Evaluation, make_folds
+from tuning.evaluation.objective import Evaluation, StopRequested, make_folds
 from tuning.execution.prepared import Prepared
 from tuning.store.records import GridLevel
 from tuning.store.run import StoredRun
@@ -43,7 +44,7 @@ def takes_seed(prep: Prepared, params: dict[str, Any]) -> bool:
 
 def rescore(
     prep: Prepared, params: dict[str, Any], seeds: tuple[int, ...] = LEVEL_SEEDS,
-    n_jobs: int | None = None,
+    n_jobs: int | None = None, stop: threading.Event | None = None,
 ) -> list[float]:  # fmt: skip
     """The CV score of `params` (searched parameters, as a trial holds them) with each model
     seed in `seeds`, on the run's own folds and split: only the model's seed changes."""
@@ -55,7 +56,7 @@ def rescore(
             model=prep.model, space=prep.space, task=prep.dataset.task,
             X=prep.split.X_train, y=prep.split.y_train, folds=folds, scoring=prep.scoring,
             budget=prep.budget, seed=int(seed), n_jobs=config.n_jobs if n_jobs is None else n_jobs,
-            train_score=False, measure=False, report_steps=False,
+            train_score=False, measure=False, report_steps=False, stop=stop,
         )  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -65,7 +66,7 @@ def rescore(
 
 def grid_level(
     prep: Prepared, best: FrozenTrial, seeds: tuple[int, ...] = LEVEL_SEEDS,
-    n_jobs: int | None = None,
+    n_jobs: int | None = None, stop: threading.Event | None = None,
 ) -> GridLevel:  # fmt: skip
     """Grid's best trial `best` scored again with `seeds`: the level (mean) and its spread
     (standard deviation over the seeds); for a model without a seed, grid's own best."""
@@ -75,7 +76,9 @@ def grid_level(
     if not takes_seed(prep, prep.space.complete(best.params)):
         return GridLevel(GridLevel.DETERMINISTIC, mean=own, **common)
     try:
-        scores = rescore(prep, dict(best.params), seeds, n_jobs)
+        scores = rescore(prep, dict(best.params), seeds, n_jobs, stop)
+    except StopRequested:
+        raise  # stopped, not failed: no level is kept, and add_levels can score it later
     except Exception as exc:  # noqa: BLE001 - kept as the level's error; readers fall back
         return GridLevel(GridLevel.FAILED, error=f"{type(exc).__name__}: {exc}"[:500], **common)
     return GridLevel(
@@ -96,17 +99,22 @@ def wanted(run: StoredRun, prep: Prepared) -> bool:
     )
 
 
-def save_level(run: StoredRun, prep: Prepared, force: bool = False) -> GridLevel | None:
+def save_level(
+    run: StoredRun, prep: Prepared, force: bool = False, stop: threading.Event | None = None
+) -> GridLevel | None:
     """Score and keep the run's level where it is `wanted` (or `force`d on any grid run);
-    returns it, or None where the run has none to give (not a grid, no complete trial)."""
-    if not (force and prep.config.method == "grid" and len(prep.objectives) == 1) and not wanted(
-        run, prep
-    ):
+    returns it, or None where the run has none to give (not a grid, no complete trial) or a
+    Stop cut the scoring short."""
+    single_grid = prep.config.method == "grid" and len(prep.objectives) == 1
+    if not (force and single_grid) and not wanted(run, prep):
         return None
     try:
         best = run.study.best_trial
     except ValueError:  # no complete trial: there is no best to rescore
         return None
-    level = grid_level(prep, best)
+    try:
+        level = grid_level(prep, best, stop=stop)
+    except StopRequested:
+        return None
     run.save_grid_level(level)
     return level
