@@ -10,6 +10,12 @@ recording's metadata beside the journal (same name, .json): date, machine, cores
 trials per method, wall time, library versions.
 
     python scripts/record_classic_race.py [--seeds 0 1] [--workers 2] [--out tuning/data/recorded]
+
+A recording kept before experiments stored their de-noised level (grid's best configuration
+scored again with 5 model seeds, which time-to-target races to) gets it without running the
+race again:
+
+    python scripts/record_classic_race.py --add-level tuning/data/recorded/classic_race.journal
 """
 
 from __future__ import annotations
@@ -77,12 +83,47 @@ def record(out: Path, seeds: tuple[int, ...], workers: int) -> dict:
     return meta
 
 
+def add_level(journal: Path, experiment: str | None = None, force: bool = False) -> dict:
+    """Score and keep the de-noised level of each finished grid member of the experiments in
+    an existing `journal` (only `experiment`, if named), in place; `force` scores again where a
+    level is kept already. Returns experiment -> seed -> level."""
+    if not journal.is_file():
+        raise SystemExit(f"No journal at {journal}: give the path of a recorded race's journal.")
+    store = open_storage(f"journal:///{journal.resolve()}")
+    names = [experiment] if experiment else [e.name for e in ex.list_experiments(store)]
+    if not names:
+        raise SystemExit(f"{journal} holds no experiment: there is no grid member to score.")
+    return {name: ex.add_levels(name, store, force) for name in names}
+
+
+def _print_levels(done: dict) -> None:
+    for name, levels in done.items():
+        if not levels:
+            print(f"{name}: nothing to score (no finished grid member without a level)")
+        for seed, lv in sorted(levels.items()):
+            spread = f" ± {lv.std:.4f}" if lv.std is not None else ""
+            print(f"{name} seed {seed}: {lv.status}: level {lv.mean:.4f}{spread} over model seeds "
+                  f"{lv.model_seeds or '-'} (grid's own best {lv.own:.4f})"
+                  + (f"; {lv.error}" if lv.error else ""))  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--workers", type=int, default=2, help="worker processes per method")
     parser.add_argument("--out", type=Path, default=ex.RECORDED_DIR)
+    parser.add_argument(
+        "--add-level",
+        type=Path,
+        metavar="JOURNAL",
+        help="add the de-noised level to an existing recording instead",
+    )
+    parser.add_argument("--experiment", help="with --add-level: only this experiment")
+    parser.add_argument("--force", action="store_true", help="with --add-level: score again")
     args = parser.parse_args(argv)
+    if args.add_level is not None:
+        _print_levels(add_level(args.add_level, args.experiment, args.force))
+        return 0
     meta = record(args.out, tuple(args.seeds), args.workers)
     size = (args.out / ex.RECORDED_JOURNAL).stat().st_size
     print(json.dumps(meta, indent=2))

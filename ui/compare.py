@@ -251,7 +251,8 @@ def _race_settings(ds_name: str, task: str) -> dict:
                     help="Side by side shares the cores between methods; one after another times each fairly.")  # fmt: skip
     workers = workers_input(c4, "cmp_workers")
     target = c3.number_input("Target score (optional)", value=None, key="cmp_target", format="%.4f",
-                             help="Time-to-target uses grid search's best score when empty.")  # fmt: skip
+                             help="Empty: grid search's best configuration, scored again with 5 "
+                             "model seeds (its own best score for a model without a seed).")  # fmt: skip
     return {
         "trials": int(trials), "folds": int(folds), "points": int(points), "seeds": int(n_seeds),
         "scoring": scoring, "parallel": mode == "side by side", "workers": workers,
@@ -395,7 +396,7 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
     st.dataframe(_target_view(table, labels), hide_index=True)
     if caveat := buys_caveat(table, len(cfg.seeds)):
         st.caption(caveat)
-    st.caption(target_caption(target, cfg.target is not None))
+    st.caption(target_caption(target, ex.level_words(info, traj, target)))
     st.plotly_chart(plots.time_figure(table, labels), key=f"cmp_time_{info.name}",
                     width="stretch")  # fmt: skip
     holdout = list(table.loc[table["validation"] == "holdout", "method"])
@@ -447,27 +448,12 @@ def buys_caveat(table: pd.DataFrame, n_seeds: int) -> str:
     return " ".join(parts)
 
 
-def target_caption(target: dict, given: bool) -> str:
-    """What time to target measures: the score each seed's race ran to, and where it came from
-    (`given`: the experiment's own target, else grid search's best, with its luck)."""
+def target_caption(target: dict, words: str) -> str:
+    """What time to target measures: the score each seed's race ran to and where it came from
+    (`words`: experiments.level_words, grid's de-noised level or your own target)."""
     if not target:
         return "Time to target needs grid search among the methods, or a target score."
-    if given:
-        source, luck = "your target", ""
-    else:
-        source = "the best score grid search found (per seed)"
-        luck = (
-            " Grid search's best is the largest of its many CV scores, so it carries that "
-            "one configuration's luck with these folds (and the model's seed, where it has "
-            "one): scored on other folds or seeds, it usually comes out lower. A method "
-            "that stops within the error bars of it has not found a worse model."
-        )
-    return (
-        f"Time to target: seconds and trials until each method first reached {source}: "
-        + ", ".join(f"seed {s}: {v:.4f}" for s, v in target.items())
-        + "."
-        + luck
-    )
+    return f"Time to target: seconds and trials until each method first reached the {words}"
 
 
 def downloads(info: ex.ExperimentInfo, store, read_only: bool = False) -> None:

@@ -34,6 +34,7 @@ from ui import (
     runs,
     tables,
     text,
+    warm_view,
 )
 
 POLL_S = 1.5
@@ -288,6 +289,7 @@ def _metrics(snap: Snapshot) -> None:
     st.caption(times_line(snap))
     if warm := warm_start_line(snap.record, snap.df):  # what the earlier runs' best bought
         st.caption(text.md(warm))
+        warm_view.cold_account(snap)
     if snap.progress is not None:
         parts = []
         if snap.n_budget:

@@ -1,6 +1,7 @@
 """New run's "Start from earlier runs": pick earlier runs of the same model as warm-start
 sources (ranked by how similar their data is), and optionally narrow the ranges to where their
-good trials lay, shown as a table with a button that restores the full ranges."""
+good trials lay, shown as a table with a button that restores the full ranges. On the Live
+monitor, a warm-started run beside a cold run of the same search (`cold_account`)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from dataclasses import replace
 
 import streamlit as st
 
+from tuning.analysis import warm
 from tuning.core.config import RunConfig
 from tuning.core.errors import UserError
+from tuning.plots.live import warm_cold_figure
 from tuning.runs import front
 from ui import registry, space_table, text
 
@@ -100,3 +103,34 @@ def _preview(prep, warm: RunConfig) -> None:
 
 def _restore() -> None:
     st.session_state[NARROW] = False  # a callback: runs before the checkbox is drawn again
+
+
+def cold_account(snap) -> None:
+    """Live monitor, a warm-started run: what the warm start bought against a cold run of the
+    same search in this storage (best so far by trial count, with the fold spreads), or that
+    there is none to measure it against."""
+    record = snap.record
+    if not record.warm_start or record.multi_objective or record.read_only:
+        return
+    key = ("warm_cold", snap.name)
+    if key not in st.session_state:  # the cold run has finished: read it once per session
+        store = registry.storage()
+        names = warm.cold_runs(record, store)
+        st.session_state[key] = (names[0], warm.cold_frame(names[0], store)) if names else None
+    found = st.session_state[key]
+    if found is None:
+        st.caption(warm.NO_COLD)
+        return
+    cold_name, frame = found
+    seen = warm.compare_cold(snap.df, frame, snap.direction, cold_name)
+    if seen is None:
+        st.caption(text.md(f"Against a cold run of the same search ({cold_name}): nothing to "
+                           "compare until this run has a complete trial."))  # fmt: skip
+        return
+    if seen.state == "hurting":
+        st.warning(text.md(seen.sentence), icon=":material/trending_down:")
+    else:
+        st.caption(text.md(seen.sentence))
+    with st.expander("Warm start against the cold run, trial by trial"):
+        st.plotly_chart(warm_cold_figure(seen.curve, snap.score_title, cold_name),
+                        key="chart_warm_cold", config={"displaylogo": False})  # fmt: skip

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import pytest
 from app_support import (
+    LIVE,
     NEW_RUN,
     app,
+    charts,
     finished_run,
     fresh_data,  # noqa: F401  (fixture, used by pytestmark)
     manager,
@@ -52,3 +54,24 @@ def test_picker_ranks_sources_narrows_undoes_and_seeds_the_launch(monkeypatch):
     assert run.config().warm_start == (src,)
     origins = [origin_of(t) for t in run.study.trials]
     assert origins[0] == LIBRARY_DEFAULTS and origins[1] == WARM_START
+
+
+def test_live_monitor_sets_a_warm_start_beside_a_cold_run_of_the_same_search():
+    cold = finished_run(6, name="cold-knn")
+    warm = finished_run(6, name="warm-knn", warm_start=(cold,))
+    at = ok(app(LIVE))
+    at.selectbox(key=state.LIVE_PICK).set_value(warm).run()
+    said = [c for c in texts(ok(at).caption) + texts(at.warning)
+            if "Against a cold run of the same search (cold-knn, no warm start)" in c]  # fmt: skip
+    assert said and "its final best" in said[0], texts(at.caption)
+    assert "±" in said[0]  # the fold spread beside every score
+    assert "Best so far: warm start against a cold run" in charts(at)
+
+
+def test_without_a_cold_run_the_monitor_says_so_and_makes_nothing_up():
+    src = finished_run(6, name="tpe-source", method="tpe")
+    warm = finished_run(6, name="warm-random", warm_start=(src,))
+    at = ok(app(LIVE))
+    at.selectbox(key=state.LIVE_PICK).set_value(warm).run()
+    assert any(c.startswith("No cold run of the same model, method") for c in texts(ok(at).caption))
+    assert not any("Against a cold run" in c for c in texts(at.caption) + texts(at.warning))

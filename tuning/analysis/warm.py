@@ -9,9 +9,13 @@ better than the library defaults (a warm start that did not help is said so).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from optuna.storages import BaseStorage
 
+from tuning.core.enums import RunStatus
 from tuning.store.records import RunRecord
 from tuning.store.trials import LIBRARY_DEFAULTS, WARM_START
 
@@ -65,3 +69,135 @@ def _fared(df: pd.DataFrame, origin: pd.Series, direction: str) -> str:
     if passed.empty or not math.isfinite(best_warm):
         return "the best so far is not from the warm start"
     return f"the search has since passed them at trial {int(passed['number'].iloc[0])}"
+
+
+# -- against a cold run ----------------------------------------------------------------------------
+# What the warm start bought is measured against a run of the same search without one (same
+# model, method, dataset, scoring and folds, finished), never against a made-up expectation.
+NO_COLD = (
+    "No cold run of the same model, method, dataset, scoring and folds in this storage: "
+    "nothing to measure this warm start against. Run the same search without a warm start to "
+    "see what it bought."
+)
+
+
+def cold_runs(record: RunRecord, storage: BaseStorage) -> list[str]:
+    """Finished runs without a warm start of the same model, method, dataset, scoring and CV
+    folds as the warm-started run `record`, newest first; [] for a run that was not warm-started."""
+    cfg = record.config
+    if cfg is None or not cfg.warm_start or record.multi_objective:
+        return []
+    same = (cfg.model, cfg.method, cfg.dataset, cfg.scoring, cfg.cv_folds)
+    found = []
+    for s in storage.get_all_studies():
+        rec = RunRecord.of_listing(s)
+        other = rec.config
+        if s.study_name == record.name or other is None or other.warm_start or rec.warm_start:
+            continue
+        if rec.status != RunStatus.FINISHED or rec.multi_objective:
+            continue
+        if (other.model, other.method, other.dataset, other.scoring, other.cv_folds) == same:
+            found.append((rec.created_at or "", s.study_name))
+    return [name for _, name in sorted(found, reverse=True)]
+
+
+def best_so_far(df: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """Per trial count (finished trials in number order): the best CV score so far and the
+    spread over its folds of the trial that holds it (NaN before the first complete trial)."""
+    done = df[df["state"].isin(["complete", "pruned", "failed"])].sort_values("number")
+    sign = 1.0 if direction == "maximize" else -1.0
+    best, std, rows = -math.inf, math.nan, []
+    for k, r in enumerate(done.itertuples(index=False), 1):
+        v = float(r.value) if r.state == "complete" and pd.notna(r.value) else math.nan
+        if math.isfinite(v) and sign * v > best:
+            best = sign * v
+            std = float(r.cv_std) if "cv_std" in df.columns and pd.notna(r.cv_std) else math.nan
+        rows.append({"trials": k, "best": sign * best if math.isfinite(best) else math.nan,
+                     "std": std})  # fmt: skip
+    return pd.DataFrame(rows, columns=["trials", "best", "std"])
+
+
+@dataclass(frozen=True)
+class ColdComparison:
+    """A warm-started run beside a cold run of the same search, trial count by trial count."""
+
+    cold: str  # the cold run's name
+    curve: pd.DataFrame  # trials, warm, warm_std, cold, cold_std (best so far, fold spread)
+    cold_final: float  # the cold run's final best CV score
+    cold_final_std: float  # the spread over its folds (NaN where unknown)
+    cold_first: int  # the trial count at which the cold run first reached it
+    cold_trials: int
+    passed_at: int | None  # the warm run's trial count at which it reached cold_final
+    state: str  # "passed", "ahead", "level" or "hurting" (at the same trial count)
+    sentence: str
+
+
+def compare_cold(
+    warm: pd.DataFrame, cold: pd.DataFrame, direction: str, cold_name: str
+) -> ColdComparison | None:
+    """The warm-started run's trials `warm` beside the cold run's `cold` (TrialFeed frames):
+    best so far at each trial count, with the fold spread of the trial that holds it, and the
+    trial at which the warm run reached the cold run's final best. None while either has no
+    complete trial."""
+    w, c = best_so_far(warm, direction), best_so_far(cold, direction)
+    if w["best"].notna().sum() == 0 or c["best"].notna().sum() == 0:
+        return None
+    sign = 1.0 if direction == "maximize" else -1.0
+    final, final_std = float(c["best"].iloc[-1]), float(c["std"].iloc[-1])
+    first = int(c.loc[(sign * c["best"]) >= sign * final - 1e-12, "trials"].iloc[0])
+    reached = w.loc[(sign * w["best"]) >= sign * final - 1e-12, "trials"]
+    passed = int(reached.iloc[0]) if len(reached) else None
+    curve = w.rename(columns={"best": "warm", "std": "warm_std"}).merge(
+        c.rename(columns={"best": "cold", "std": "cold_std"}), on="trials", how="outer"
+    )
+    at = min(len(w), len(c))  # the last trial count both runs have
+    gap_state = _at_same_count(curve.iloc[at - 1], sign)
+    state = "passed" if passed is not None else gap_state
+    sentence = _cold_sentence(curve.iloc[at - 1], at, state, passed, cold_name,
+                              (final, final_std, first, len(c)))  # fmt: skip
+    return ColdComparison(cold_name, curve, final, final_std, first, len(c), passed, state,
+                          sentence)  # fmt: skip
+
+
+def _at_same_count(row: pd.Series, sign: float) -> str:
+    """Warm against cold at one trial count: "ahead" or "hurting" where the difference passes
+    the two best trials' fold spreads combined, else "level" (within the noise, or unknown)."""
+    if pd.isna(row["warm"]) or pd.isna(row["cold"]):
+        return "level" if pd.isna(row["cold"]) else "hurting"
+    gap = sign * (row["warm"] - row["cold"])
+    spread = math.sqrt(np.nansum([row["warm_std"] ** 2, row["cold_std"] ** 2]))
+    if gap > spread:
+        return "ahead"
+    return "hurting" if -gap > spread else "level"
+
+
+def _pm(value: float, std: float) -> str:
+    return f"{value:.4f}" + (f" ± {std:.4f}" if pd.notna(std) else " (spread unknown)")
+
+
+def _cold_sentence(row, at, state, passed, cold_name, final) -> str:
+    value, std, first, n = final
+    goal = f"its final best, {_pm(value, std)}, which it first reached at trial {first} of {n}"
+    now = (f"after {at} trials this run's best is {_pm(row['warm'], row['warm_std'])} against "
+           f"the cold run's {_pm(row['cold'], row['cold_std'])} at the same count")  # fmt: skip
+    head = f"Against a cold run of the same search ({cold_name}, no warm start): "
+    if state == "passed":
+        sooner = (f"; {first - passed} trial{'s' if first - passed != 1 else ''} sooner, on this "
+                  "one pair of runs" if passed < first else "")  # fmt: skip
+        return f"{head}this run reached {goal}, at trial {passed}{sooner}."
+    if state == "hurting":
+        return (f"Warm start hurting. {head}{now}, behind it by more than the spread over "
+                f"their folds; it has not reached {goal}.")  # fmt: skip
+    if state == "ahead":
+        return f"{head}{now}, ahead by more than the spread over their folds; not yet at {goal}."
+    return (f"{head}{now}: level within the spread over their folds, so no gain shown; not yet "
+            f"at {goal}.")  # fmt: skip
+
+
+def cold_frame(name: str, storage: BaseStorage) -> pd.DataFrame:
+    """A cold run's finished trials (number, state, value, cv_std, ...), read once: it has
+    finished, so they no longer change."""
+    from tuning.store.results import TrialFeed
+    from tuning.store.runs import load_study
+
+    return TrialFeed(load_study(name, storage)).refresh()

@@ -25,7 +25,7 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import BudgetKind, RunStatus
 from tuning.core.space import SearchSpace
 from tuning.evaluation.objective import Evaluation, make_folds, thread_limit
-from tuning.execution import baseline
+from tuning.execution import baseline, level
 from tuning.execution import choice as choosing
 from tuning.execution.lifecycle import Heartbeat
 from tuning.execution.prepared import Prepared
@@ -108,12 +108,17 @@ class RunSession:
     def end(self, outcome: Outcome, tested: bool = False) -> RunStatus:
         """The end of this worker's part. While other workers still beat, the last of them ends
         the run; otherwise the run's best trial (or chosen trade-off) is refit and tested once,
-        unless the method `tested` it itself, and the run gets its final status."""
+        unless the method `tested` it itself, an experiment's grid member scores its level
+        (execution/level.py), and the run gets its final status."""
         if self.run.others_working():
             return outcome.status
         if self.refit and not tested:
             self.save_test(self.refit_best)
             self.save_defaults_test()
+        if outcome.status == RunStatus.FINISHED:
+            # Before the status: whoever sees the grid member finished finds its level there.
+            with contextlib.suppress(Exception):  # the level is an extra: never lose the run
+                level.save_level(self.run, self.prep, stop=self.stop)
         self.run.set_status(outcome.status, outcome.message)
         return outcome.status
 

@@ -382,3 +382,29 @@ def front_figures(front: Any, df: pd.DataFrame) -> dict[str, go.Figure]:
             front.points, obj, front.numbers, front.chosen
         )
     return figs
+
+
+WARM_COLOR, COLD_COLOR = "#d62728", "#7f7f7f"
+
+
+def warm_cold_figure(curve: pd.DataFrame, score_title: str, cold_name: str) -> go.Figure:
+    """A warm-started run's best so far beside a cold run's (same search, no warm start), by
+    trial count, each with a band of ± the fold spread of the trial that holds it."""
+    data: list[dict] = []
+    for col, name, color, band in (
+        ("cold", f"cold run ({cold_name})", COLD_COLOR, "rgba(127, 127, 127, 0.18)"),
+        ("warm", "this run (warm start)", WARM_COLOR, "rgba(214, 39, 40, 0.15)"),
+    ):
+        part = curve.dropna(subset=[col])
+        bands = spread_band(part["trials"], part[col], part[f"{col}_std"],
+                            name=f"± fold std ({col})", color=band)  # fmt: skip
+        for b in bands:
+            b["legendgroup"] = col
+        data += bands
+        data.append({"type": SCATTER, "x": part["trials"], "y": part[col], "mode": "lines",
+                     "name": name, "legendgroup": col,
+                     "line": {"shape": "hv", "color": color, "width": 2}})  # fmt: skip
+    lay = layout("Best so far: warm start against a cold run", "Trials", score_title, live=True,
+                 height=300)  # fmt: skip
+    lay["xaxis"] = integer_axis(dict(lay.get("xaxis") or {}), curve["trials"])
+    return figure(data, lay, live=True)

@@ -29,7 +29,7 @@ from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
 from tuning.methods import get_method, multi_objective_methods
 from tuning.runs.runner import RunManager, create_run
-from tuning.store.records import RunRecord
+from tuning.store.records import GridLevel, RunRecord
 from tuning.store.results import score_of
 from tuning.store.run import StoredRun
 from tuning.store.runs import as_storage as _storage
@@ -127,7 +127,8 @@ def create_experiment(exp: ExperimentConfig, storage: BaseStorage | str | None =
 class ExperimentInfo:
     name: str
     config: ExperimentConfig
-    runs: list[dict[str, Any]]  # {"run", "method", "seed", "order", "status"}
+    # {"run", "method", "seed", "order", "status", "level" (a grid member's GridLevel or None)}
+    runs: list[dict[str, Any]]
     created_at: str | None
 
     @property
@@ -166,7 +167,7 @@ def list_experiments(storage: BaseStorage | str | None = None) -> list[Experimen
             info = groups[tag["name"]] = ExperimentInfo(tag["name"], cfg, [], rec.created_at)
         info.runs.append(
             {"run": s.study_name, "method": tag["method"], "seed": tag["seed"],
-             "order": tag["order"], "status": rec.status}
+             "order": tag["order"], "status": rec.status, "level": rec.grid_level}
         )  # fmt: skip
     for info in groups.values():
         info.runs.sort(key=lambda r: r["order"])
@@ -374,15 +375,108 @@ def epochs_trained(metrics: TrialMetrics, folds: int) -> int:
 
 
 def targets(
-    traj: pd.DataFrame, info: ExperimentInfo, value: float | None = None
-) -> dict[int, float]:
-    """Target score per seed: a given value, else the best score grid search found with that
-    seed (same folds and split), so each method races grid search on equal terms."""
+    traj: pd.DataFrame, info: ExperimentInfo, value: float | None = None,
+    levels: dict[int, GridLevel] | None = None,
+) -> dict[int, float]:  # fmt: skip
+    """Target score per seed: a given value, else grid search's level with that seed (same
+    folds and split), so each method races grid search on equal terms. The level is grid's best
+    configuration rescored with several model seeds (`levels`, by default the experiment's own:
+    `grid_levels`), where it was; else grid's own best score, luck included."""
     value = info.config.target if value is None else value
     if value is not None:
         return {int(s): float(value) for s in info.config.seeds}
+    levels = grid_levels(info) if levels is None else levels
+    out = own_bests(traj)
+    for seed in out:
+        level = levels.get(seed)
+        if level is not None and level.usable:
+            out[seed] = float(level.mean)
+    return out
+
+
+FOREST_MODELS = ("random_forest", "extra_trees")
+LUCK = (
+    "Grid search's own best is the largest of its many CV scores, so it carries that one "
+    "configuration's luck with these folds and this model seed: a method that stops within the "
+    "error bars of it has not found a worse model."
+)
+
+
+def own_bests(traj: pd.DataFrame) -> dict[int, float]:
+    """Seed -> the best CV score grid search itself found (luck included)."""
     grid = traj[(traj["method"] == "grid")].dropna(subset=["best_so_far"])
     return {int(seed): float(g["best_so_far"].iloc[-1]) for seed, g in grid.groupby("seed")}
+
+
+def level_words(info: ExperimentInfo, traj: pd.DataFrame, target: dict[int, float]) -> str:
+    """Where each seed's target came from, in plain words: grid's best configuration rescored
+    with several model seeds (its mean ± spread beside grid's own best), grid's own best for a
+    model without a seed, or (saying why) grid's own best where no level was kept."""
+    if info.config.target is not None:
+        return "target: your score: " + ", ".join(f"seed {s}: {v:.4f}" for s, v in target.items())
+    levels, own = grid_levels(info), own_bests(traj)
+    kinds = "forest" if info.config.base.model in FOREST_MODELS else "model"
+    minimize = bool((traj["direction"] == "minimize").any()) if "direction" in traj else False
+    scored, fixed, fallback = [], [], []
+    for seed, value in target.items():
+        lv = levels.get(seed)
+        if lv is not None and lv.status == GridLevel.SCORED and lv.mean is not None:
+            spread = f" ± {lv.std:.4f}" if lv.std is not None else ""
+            mine = own.get(seed, lv.own if lv.own is not None else value)
+            lucky = mine < value if minimize else mine > value
+            scored.append((len(lv.scores), f"seed {seed}: {value:.4f}{spread} (grid's own best "
+                           f"CV was {mine:.4f}{', partly luck' if lucky else ''})"))  # fmt: skip
+        elif lv is not None and lv.status == GridLevel.DETERMINISTIC:
+            fixed.append(f"seed {seed}: {value:.4f}")
+        else:
+            why = (f"rescoring it failed: {lv.error}" if lv is not None
+                   else "no rescored level was kept with this experiment")  # fmt: skip
+            fallback.append(f"seed {seed}: {value:.4f} ({why})")
+    clauses = []
+    if scored:
+        n = max(k for k, _ in scored)
+        clauses.append(f"grid's best configuration, rescored with {n} {kinds} seeds on the same "
+                       "folds (mean ± std): " + "; ".join(p for _, p in scored))  # fmt: skip
+    if fixed:
+        clauses.append("grid's best score, not rescored because the model has no random seed "
+                       "(scored again, it would score the same): " + ", ".join(fixed))  # fmt: skip
+    if fallback:
+        clauses.append("grid's own best score: " + "; ".join(fallback))
+    text = ". ".join(c if i == 0 else c[0].upper() + c[1:] for i, c in enumerate(clauses))
+    return "target: " + text + "." + (f" {LUCK}" if fallback else "")
+
+
+def grid_levels(info: ExperimentInfo) -> dict[int, GridLevel]:
+    """Seed -> the grid member's level (records.GridLevel), for the grid members that have one."""
+    return {
+        int(r["seed"]): r["level"]
+        for r in info.runs
+        if r["method"] == "grid" and r.get("level") is not None
+    }
+
+
+def add_levels(
+    name: str, storage: BaseStorage | str | None = None, force: bool = False
+) -> dict[int, GridLevel]:
+    """Score and keep the level of each finished grid member of experiment `name` that has none
+    (every one with `force`): for experiments recorded before levels were kept, without running
+    the race again. Returns seed -> level, for the members scored now."""
+    from tuning.execution.level import save_level
+    from tuning.runs.runner import open_session
+
+    storage = _storage(storage)
+    info = get_experiment(name, storage)
+    done = {}
+    for r in info.runs:
+        if r["method"] != "grid" or r["status"] != "finished":
+            continue
+        if r.get("level") is not None and not force:
+            continue
+        run = StoredRun.open(r["run"], storage)
+        level = save_level(run, open_session(run).prep, force=True)
+        if level is not None:
+            done[int(r["seed"])] = level
+    return done
 
 
 def _reached(df: pd.DataFrame, target: float) -> pd.DataFrame:

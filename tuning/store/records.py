@@ -120,6 +120,52 @@ class Baseline:
 
 
 @dataclass(frozen=True)
+class GridLevel:
+    """The level an experiment's races run to, de-noised: the grid member's best configuration
+    scored again on the run's own folds with several model seeds (the model's random_state),
+    so that the level is that configuration's typical score, not the one lucky draw that made
+    it the largest of many (tuning/execution/level.py).
+
+    `status`:
+    - SCORED: `scores` holds one CV mean per model seed in `model_seeds`; `mean` and `std`
+      (over the seeds, ddof=1) are the level and its spread.
+    - DETERMINISTIC: the model takes no random seed, so rescoring would repeat the same score:
+      the level is grid's own best (`mean` = `own`).
+    - FAILED: the rescoring failed (`error`); readers fall back to grid's own best.
+    """
+
+    SCORED: ClassVar[str] = "scored"
+    DETERMINISTIC: ClassVar[str] = "deterministic"
+    FAILED: ClassVar[str] = "failed"
+
+    status: str
+    trial: int | None = None  # the grid trial whose configuration was rescored
+    params: dict[str, Any] = field(default_factory=dict)
+    own: float | None = None  # grid's own best CV score (the run's model seed)
+    model_seeds: list[int] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)  # CV mean per model seed
+    mean: float | None = None
+    std: float | None = None
+    folds: int | None = None
+    error: str | None = None
+
+    @classmethod
+    def from_attr(cls, d: dict | None) -> GridLevel | None:
+        if not isinstance(d, dict) or "status" not in d:
+            return None
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def to_attr(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v not in (None, {}, [])}
+
+    @property
+    def usable(self) -> bool:
+        """A level to race to: rescored, or grid's own best for a model without a seed."""
+        return self.status in (self.SCORED, self.DETERMINISTIC) and self.mean is not None
+
+
+@dataclass(frozen=True)
 class RunRecord:
     name: str
     # As readers should see it: a "running" run with a stale heartbeat is interrupted.
@@ -154,6 +200,8 @@ class RunRecord:
     foreign: ForeignStudy | None = None
     # Where its warm-start trials came from: {"sources": [{run, dataset, similarity}], "note"}.
     warm_start: dict[str, Any] | None = None
+    # An experiment's grid member: its best configuration rescored with several model seeds.
+    grid_level: GridLevel | None = None
     # The attributes read, for the uploaded CSV's chunks (fetch_dataset): not listed or compared.
     _attrs: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
@@ -279,6 +327,7 @@ class RunRecord:
             experiment=attrs.get("experiment"), dataset_file=attrs.get("dataset_file"),
             choice=attrs.get("choice"), recommendation=attrs.get("recommendation"),
             note=note, trial_notes=trial_notes, _attrs=attrs, warm_start=attrs.get("warm_start"),
+            grid_level=GridLevel.from_attr(attrs.get("grid_level")),
         )  # fmt: skip
 
     @classmethod

@@ -24,7 +24,7 @@ from tuning.core.enums import RunStatus, Task
 from tuning.core.errors import ConfigError
 from tuning.store import blob, compat, notes
 from tuning.store.origin import GRID, Origin
-from tuning.store.records import Baseline, RunRecord, TestResult
+from tuning.store.records import Baseline, GridLevel, RunRecord, TestResult
 from tuning.store.runs import (
     BEATING_S,
     STALE_S,
@@ -66,6 +66,7 @@ GRID_SIZE = "grid_size"
 REQUEUED = "requeued"
 WARM_START_ATTR = "warm_start"  # where a warm start's queued trials came from
 EXPERIMENT = "experiment"
+GRID_LEVEL = "grid_level"  # an experiment grid member's best, rescored with other model seeds
 WORKER_PREFIX = "worker:"
 
 
@@ -351,6 +352,14 @@ class StoredRun:
     def tag_experiment(self, tag: dict[str, Any]) -> None:
         """Mark the run as a member of an experiment (its name, method, seed, order, config)."""
         self.study.set_user_attr(EXPERIMENT, tag)
+
+    @property
+    def grid_level(self) -> GridLevel | None:
+        return GridLevel.from_attr(self.attrs.get(GRID_LEVEL))
+
+    def save_grid_level(self, level: GridLevel) -> None:
+        """Keep the grid member's de-noised level (records.GridLevel) with the run."""
+        self.study.set_user_attr(GRID_LEVEL, level.to_attr())
 
     # -- notes ---------------------------------------------------------------------------------
     def set_note(self, note: str) -> None:

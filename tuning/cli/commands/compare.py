@@ -62,7 +62,8 @@ class Compare(Command):
         o.DASK.add_to(parser)
         add(
             "--score-target", type=float, dest="score_target",
-            help="time-to-target score (default: the best score grid search found)",
+            help="time-to-target score (default: grid search's best configuration, rescored "
+            "with 5 model seeds)",
         )  # fmt: skip
         add(
             "--export", type=Path, metavar="FILE.csv",
@@ -84,7 +85,7 @@ class Compare(Command):
         target = ex.targets(traj, info, args.score_target)
         table = ex.summary_table(info, traj, store, target)
         scoring = front.run_summary(store, info.runs[0]["run"]).scoring if info.runs else "score"
-        print(format_compare(info, table, target, scoring))
+        print(format_compare(info, table, target, scoring, traj))
         if args.export:
             args.export.write_text(ex.export_csv(info, store))
             print(f"All trials written to {args.export}")
@@ -162,7 +163,7 @@ def _experiment(args: argparse.Namespace):
     return replace(exp, target=args.score_target, name=args.name)
 
 
-def format_compare(info, table, target, scoring: str) -> str:
+def format_compare(info, table, target, scoring: str, traj) -> str:
     """The experiment's header, its targets and one row per method."""
 
     def num(v, fmt="{:.4f}"):
@@ -172,11 +173,7 @@ def format_compare(info, table, target, scoring: str) -> str:
         f"\nExperiment {info.name}  [{info.status}]  scoring: {scoring}, seeds: {list(info.config.seeds)}"
     ]
     if target:
-        lines.append(
-            "Target: "
-            + ", ".join(f"seed {k}: {v:.4f}" for k, v in target.items())
-            + ("  (grid search's best)" if info.config.target is None else "")
-        )
+        lines.append("T" + front.experiments.level_words(info, traj, target)[1:])
     rows = [
         [r.method, num(r.best_cv) + ("" if r.best_cv_std != r.best_cv_std else f" ± {r.best_cv_std:.4f}"),
          num(r.test), f"{r.complete}/{r.pruned}/{r.failed}", f"{r.seeds_finished}/{r.seeds}",
