@@ -72,9 +72,10 @@ def show(name: str) -> None:
     def live() -> None:
         look = st.session_state.get(look_key)  # None: first look; HEAD: its top is drawn
         holder = st.empty()
-        if look is None:
-            # The page's layout at once, while the trials are read; its empty charts also
-            # start the browser loading Plotly's code.
+        if look is None and not live_run.warm:
+            # The page's layout at once, while the trials are read for the first time; its
+            # empty charts also start the browser loading Plotly's code. Once read, a look
+            # takes milliseconds, and a skeleton would only cost the browser its drawing.
             with holder.container():
                 skeleton()
         try:
@@ -137,7 +138,7 @@ def render(snap: Snapshot, hover_cache: dict[int, str] | None = None, head_only:
         pbt_view.section(snap.run.trials, config, snap.score_title, snap.direction, test, "live")
     figs = charts.LiveFigures(snap, hover_cache)  # each built where it is placed: charts first
     if head_only and snap.front is None and not pbt_view.is_population(config):
-        _score_charts(figs)
+        _score_charts(figs, head_only=True)
         st.caption("Loading learning curves, importance and the top trials…")
         return HEAD
     if snap.front is not None:
@@ -348,10 +349,14 @@ def _charts(snap: Snapshot, figs: dict):
     return slot
 
 
-def _score_charts(figs) -> None:
+def _score_charts(figs, head_only: bool = False) -> None:
+    """Score by trial and over time, side by side. The first look sends the first alone (its
+    neighbour's place kept empty): each carries up to a thousand points with their hovers, and
+    the browser draws nothing until it has read and drawn all it was sent."""
     left, right = st.columns(2)
     left.plotly_chart(figs["by_trial"], key="chart_by_trial", config=PLOTLY_CONFIG)
-    right.plotly_chart(figs["by_time"], key="chart_by_time", config=PLOTLY_CONFIG)
+    if not head_only:
+        right.plotly_chart(figs["by_time"], key="chart_by_time", config=PLOTLY_CONFIG)
 
 
 def _importance(slot, snap: Snapshot, fig=None) -> None:

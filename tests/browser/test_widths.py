@@ -58,7 +58,7 @@ def app(tmp_path_factory):
 @pytest.mark.timeout(300)
 def test_live_monitor_first_look_draws_the_score_charts_then_the_rest(app):
     """A fresh browser's first look at Live monitor comes in two script runs (the tiles and
-    score charts, then the rest once the browser has drawn a chart: issue 24 item 16); it
+    first score chart, then the rest once the browser has drawn it: issue 24 item 16); it
     must always end with the whole page."""
     browser, url, expect = app
     page = browser.new_page(viewport={"width": 1600, "height": 1000})

@@ -252,6 +252,12 @@ class LiveRun:
         self.importances = ImportanceCache()  # the one importance of this run, per method
         self.fronts: FrontTracker | None = None  # multi-objective runs: made on first refresh
         self.n_objectives: int | None = None
+        self.reads = 0  # refreshes so far: after the first, a read costs only the new trials
+
+    @property
+    def warm(self) -> bool:
+        """Whether the run's trials were read before (by any session): a look is quick."""
+        return self.reads > 0
 
     def record(self, now: float | None = None) -> RunRecord:
         """The run's record, from one fresh read of its attributes."""
@@ -261,6 +267,7 @@ class LiveRun:
         """The run for analysis; converts only trials that are new or were unfinished."""
         with self.lock:  # one refresh at a time: the feed appends in place
             self.feed.refresh()
+            self.reads += 1
             return load_run(self.study, self.feed, now)
 
     def front(self, run: RunData) -> FrontView | None:
