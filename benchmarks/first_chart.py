@@ -252,7 +252,8 @@ def _write(lines: list[str]) -> None:
     text = "\n".join(lines) + "\n"
     print(text, end="")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text)
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    RESULTS.write_text(text + ("\n" + old if old else ""))  # newest first, the history kept
 
 
 if __name__ == "__main__":
