@@ -30,6 +30,7 @@ COMPAT = ROOT / "tuning" / "store" / "compat.py"
 SHIMS = {  # every public name of compat.py; each has a test below
     "WRITTEN_FOR", "storage_of", "study_id", "trial_id", "set_trial_claimer",
     "TrialNumberHyperband", "bracket_id", "tpe_startup_trials", "tpe_densities", "cmaes_state",
+    "tpe_candidates", "ga_parents",
     "cmaes_generation", "cmaes_sigma_cov", "nsga_generation_key", "nsga_generation",
     "scott_parzen_estimator", "gp_fit", "gp_acquisition", "cmaes_unit",
     "gp_kernel_cache", "gp_kernel_params", "gp_fitted", "cmaes_from_unit",
@@ -215,6 +216,7 @@ def test_completed_rungs_and_rung_values_read_successive_halving():
 def test_tpe_startup_trials_and_densities():
     sampler = TPESampler(seed=0, n_startup_trials=5)
     assert compat.tpe_startup_trials(sampler) == 5
+    assert compat.tpe_candidates(TPESampler(n_ei_candidates=7)) == 7
     study = optuna.create_study(sampler=sampler)
     study.optimize(_square, n_trials=12)
     seen = study.get_trials(states=(TrialState.COMPLETE,))
@@ -328,6 +330,11 @@ def test_nsga_generation_key():
     assert [compat.nsga_generation(sampler, t) for t in study.trials] == generations
     assert generations[:4] == [0, 0, 0, 0]
     assert generations == sorted(generations) and generations[-1] >= 1
+    # the parents each generation was bred from, read back without writing: the sampler's own
+    assert compat.ga_parents(sampler, study, 99) is None
+    for g in range(1, generations[-1] + 1):
+        assert {t.number for t in compat.ga_parents(sampler, study, g)} == {
+            t.number for t in sampler.get_parent_population(study, g)}  # fmt: skip
 
 
 # -- importance ------------------------------------------------------------------------------

@@ -209,3 +209,37 @@ def test_a_choice_below_the_top_tenth_says_why_for_its_sampler():
     assert "one point in twenty" in one("CMA-ES", 0.3).sentence
     assert "left out here" in one("TPE", 0.5, running=2).sentence
     assert one("TPE", 0.95).why_not_top and "candidates" not in one("TPE", 0.95).sentence
+
+
+def test_a_genetic_child_names_the_parents_that_carry_its_values(storage):
+    from tuning.plots.replay import replay_figure
+
+    config = make_config("knn", "nsga2", n_trials=16, method_options={"population_size": 4})
+    name = create_run(config, storage)
+    assert execute(name, storage, refit=False) == "finished"
+    study = load_study(name, storage)
+    sampler = get_method("nsga2").sampler(0, config.method_options)
+    replays = [replay(study, n, sampler) for n in range(16)]
+    # the first generation is drawn at random: its trials say so
+    first = [r for r in replays if isinstance(r, str) and "not proposed by a model" in r]
+    children = [r for r in replays if isinstance(r, Replay)]
+    assert first and len(children) >= 8
+    by_number = {t.number: t for t in study.trials}
+    carried = 0
+    for r in children:
+        g = int(r.model.facts["generation"])
+        assert r.sentence.startswith(f"NSGA-II generation {g}: a child of the ")
+        parents = r.model.marks["parents"]
+        for param, owners in r.model.inherited.items():
+            # the known answer: every parent named carries exactly the child's value
+            value = by_number[r.trial].params[param]
+            assert all(by_number[p].params.get(param) == value for p in owners)
+            assert set(owners) <= set(parents)
+            carried += bool(owners)
+    # uniform crossover hands each value down from a parent; mutation redraws about one value
+    # per child: most values are carried
+    assert carried >= 0.6 * sum(len(r.model.inherited) for r in children)
+    pic = picture(children[-1], list(children[-1].space)[:2])
+    fig = replay_figure(pic, "t")
+    assert pic.layers == [] and any(tr.name == "the replayed trial" for tr in fig.data)
+    assert any(tr.name == "its generation's parents" for tr in fig.data)

@@ -32,7 +32,13 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.samplers import CmaEsSampler, GPSampler, TPESampler
+from optuna.samplers import (
+    CmaEsSampler,
+    GPSampler,
+    NSGAIIISampler,
+    NSGAIISampler,
+    TPESampler,
+)
 from optuna.trial import FrozenTrial, TrialState
 
 from tuning.store import compat
@@ -62,7 +68,9 @@ class Model:
     by: str  # "TPE", "GP", "CMA-ES"
     known: list[FrozenTrial]  # the trials it had seen
     running: int  # trials running then, left out
-    acquisition: Callable[[Points], np.ndarray]  # what the sampler maximized over candidates
+    # what the sampler maximized over candidates; None for a genetic algorithm, which breeds
+    # its points from parents instead (see `inherited`)
+    acquisition: Callable[[Points], np.ndarray] | None
     layers: Callable[[Points], list[Layer]]  # what a page draws (z flat; picture reshapes)
     marks: dict[str, list[int]] = field(default_factory=dict)  # trial groups: "good": [3, 7]
     note: str = ""  # the model's own words ("generation 3 of 6 trials; sigma 0.21")
@@ -70,6 +78,8 @@ class Model:
     # outlines over two drawn parameters (the others held at the trial's values), for CMA-ES
     # its distribution's 1 and 2 standard deviations: label -> (xs, ys) in user units
     ellipses: Callable[[list[str]], dict[str, tuple]] | None = None
+    # a genetic algorithm's child: parameter -> the parents that carry its value ([]: mutated)
+    inherited: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,8 @@ class Replay:
 
     @property
     def sentence(self) -> str:
+        if self.model.acquisition is None:
+            return self._bred_words()
         words = {"TPE": self._tpe_words, "GP": self._gp_words, "CMA-ES": self._cmaes_words}
         lead = words.get(self.model.by, self._generic_words)()
         text = f"{lead} {self.rank:.0%} of {RANDOM_POINTS:,} random points of the space"
@@ -152,6 +164,21 @@ class Replay:
         return (f"CMA-ES generation {f['generation']:.0f} (sigma {f['sigma']:.2g}), from "
                 f"{_trials(self.known)}: this point lies {gap:.2g} standard deviations "
                 "from the mean of its search distribution, its density above")  # fmt: skip
+
+    def _bred_words(self) -> str:
+        """A genetic algorithm's child, in words: whose values it carries, which it mutated."""
+        f, got = self.model.facts, self.model.inherited
+        kept = [f"{k} from trial {ts[0]}" if len(ts) == 1 else
+                f"{k} from trials {', '.join(map(str, ts[:3]))}{' and others' if len(ts) > 3 else ''}"
+                for k, ts in got.items() if ts]  # fmt: skip
+        fresh = [k for k, ts in got.items() if not ts]
+        text = (f"{self.model.by} generation {f['generation']:.0f}: a child of the "
+                f"{f['parents']:.0f} parents kept from generation {f['generation'] - 1:.0f}")
+        if kept:
+            text += f"; it carries {'; '.join(kept)} (crossover)"
+        if fresh:
+            text += f"; {', '.join(fresh)} drawn afresh (mutation)"
+        return text + "."
 
     def _generic_words(self) -> str:
         note = f" ({self.model.note})" if self.model.note else ""
@@ -217,7 +244,7 @@ def replay(study: optuna.Study, number: int, sampler: optuna.samplers.BaseSample
     engine = next((e for kind, e in ENGINES if isinstance(sampler, kind)), None)
     if engine is None:
         return (f"The studio cannot rebuild the reasoning of {type(sampler).__name__}: replay "
-                "reads TPE, the Gaussian process and CMA-ES.")  # fmt: skip
+                "reads TPE, the Gaussian process, CMA-ES and the genetic algorithms.")  # fmt: skip
     origin = trial_origin(target)
     if origin.kind != MODEL and (trust_origin or origin.kind not in (UNKNOWN, PROPOSED)):
         return f"Trial {number} was not proposed by a model ({origin.sentence})."
@@ -228,9 +255,13 @@ def replay(study: optuna.Study, number: int, sampler: optuna.samplers.BaseSample
     model = engine(study, target, sampler, known, running, space)
     if isinstance(model, str):
         return model
+    point = {k: np.asarray([d.to_internal_repr(target.params[k])]) for k, d in space.items()}
+    if model.acquisition is None:  # bred, not chosen: nothing to rank it by
+        return Replay(trial=number, model=model, space=space, point=point, score=math.nan,
+                      rank=math.nan, best=best_known(study, model.known),
+                      nearest=nearest(space, point, model.known))  # fmt: skip
     rng = np.random.default_rng(seed)
     points = {k: random_internal(d, n, rng) for k, d in space.items()}
-    point = {k: np.asarray([d.to_internal_repr(target.params[k])]) for k, d in space.items()}
     scores = model.acquisition(points)
     own = float(model.acquisition(point)[0])
     return Replay(trial=number, model=model, space=space, point=point, score=own,
@@ -551,8 +582,36 @@ def cmaes_outlines(names: list[str], mean: np.ndarray, cov: np.ndarray, held: np
     return outlines
 
 
+def ga_model(study, target, sampler, known, running, space) -> Model | str:
+    """A genetic algorithm's child (NSGA-II, NSGA-III): the parents its generation was bred
+    from, as the sampler cached them, and which of them carry each of its values. Optuna's
+    crossovers give each parameter a parent's value (uniform crossover, NSGA-II's default) or
+    a blend of two; a value no parent carries was drawn afresh or blended."""
+    generation = compat.nsga_generation(sampler, target)
+    if not generation:
+        return (f"Trial {target.number} is in the genetic algorithm's first generation: drawn at "
+                "random, before there were parents to breed from.")  # fmt: skip
+    parents = compat.ga_parents(sampler, study, generation)
+    if not parents:
+        return (f"The parents of generation {generation} (trial {target.number}'s) are not "
+                "stored with this run, so its breeding cannot be replayed.")  # fmt: skip
+    inherited = {k: [p.number for p in parents if k in p.params
+                     and d.to_internal_repr(p.params[k]) == d.to_internal_repr(target.params[k])]
+                 for k, d in space.items()}  # fmt: skip
+    ids = {p.number for p in parents}
+    mates = [t.number for t in known if compat.nsga_generation(sampler, t) == generation]
+    shown = known + [p for p in parents if p.number not in {t.number for t in known}]
+    return Model(by=GA_NAMES.get(type(sampler), "Genetic algorithm"), known=shown,
+                 running=running, acquisition=None, layers=lambda points: [],
+                 marks={"parents": sorted(ids), f"generation {generation}": mates},
+                 facts={"generation": float(generation), "parents": float(len(parents))},
+                 inherited=inherited)  # fmt: skip
+
+
+GA_NAMES = {NSGAIISampler: "NSGA-II", NSGAIIISampler: "NSGA-III"}
 ENGINES: list[tuple[type, Engine]] = [
-    (TPESampler, tpe_model), (GPSampler, gp_model), (CmaEsSampler, cmaes_model)]
+    (TPESampler, tpe_model), (GPSampler, gp_model), (CmaEsSampler, cmaes_model),
+    (NSGAIISampler, ga_model), (NSGAIIISampler, ga_model)]
 
 
 def tpe_replay(study: optuna.Study, number: int, sampler: TPESampler,

@@ -36,8 +36,9 @@ MARKS = {  # a group of known trials -> (legend name, colour, symbol)
     "good": ("good trials", BEST_COLOR, "circle"),
     "bad": ("other trials", STATE_COLORS["failed"], "x"),
     "finished": ("finished trials", "#ffffff", "circle"),  # a model of them all (the GP's)
+    "parents": ("its generation's parents", BEST_COLOR, "circle"),  # a genetic algorithm's
 }
-ON_TOP = ("good",)  # drawn last (before the star): few, and what the sampler aims at
+ON_TOP = ("good", "parents")  # drawn last (before the star): few, and what the sampler aims at
 # Other groups (generations): light colours with a dark outline, readable on any scale.
 GROUP_COLORS = ("#ff7f0e", "#17becf", "#e377c2", "#ffffff", "#bcbd22", "#1f77b4", "#9467bd")
 ACTUAL_COLOR = "#ff00ff"  # magenta: stands out on every colour scale above
@@ -61,6 +62,10 @@ def replay_figure(picture: Picture, title: str,
                         shared_yaxes=two,  # one parameter's ticks, not one per panel
                         horizontal_spacing=0.05 if two else 0.08,
                         vertical_spacing=0.22 if rows > 1 else 0.0)  # fmt: skip
+    if not picture.layers:  # bred, not modelled (a genetic algorithm): where the trials lay
+        for trace in _points_only(picture):
+            fig.add_trace(trace, row=1, col=1)
+        fig.update_yaxes(visible=two)
     for i, layer in enumerate(picture.layers):
         at = dict(row=i // cols + 1, col=i % cols + 1)
         first = i == 0
@@ -221,3 +226,24 @@ def _axes(fig: go.Figure, picture: Picture, rows: int) -> None:
     fig.update_xaxes(title_text=esc(picture.params[0]), row=rows)
     if len(picture.params) == 2:
         fig.update_yaxes(title_text=esc(picture.params[1]), col=1)
+
+
+def _points_only(picture: Picture) -> list:
+    """The known trials by their marks and the replayed trial, over one parameter (on a line)
+    or two, for a sampler with nothing to draw under them."""
+    two = len(picture.params) == 2
+    cats = [_categorical(picture, k) for k in range(len(picture.params))]
+    out: list = []
+    for name, color, symbol, numbers in _groups(picture):
+        pts = [(t, picture.coords[t]) for t in numbers if None not in picture.coords[t]]
+        out.append(go.Scatter(
+            x=shown([c[0] for _, c in pts], cats[0]),
+            y=shown([c[1] for _, c in pts], cats[1]) if two else [0.0] * len(pts),
+            customdata=[t for t, _ in pts], mode="markers", name=name, legendgroup=name,
+            marker=_marker(color, symbol),
+            hovertemplate=f"trial %{{customdata}} ({name})<extra></extra>",
+        ))  # fmt: skip
+    a = picture.actual
+    out.append(_star(True, shown([a[0]], cats[0]), shown([a[1]], cats[1]) if two else [0.0],
+                     "the replayed trial"))  # fmt: skip
+    return out

@@ -361,6 +361,18 @@ def nsga_generation(sampler: optuna.samplers.NSGAIISampler, trial: FrozenTrial) 
     return trial.system_attrs.get(nsga_generation_key(sampler))
 
 
+def ga_parents(sampler: Any, study: optuna.Study, generation: int) -> list[FrozenTrial] | None:
+    """The parents a genetic sampler (NSGA-II, NSGA-III) bred `generation` from, as it cached
+    them in the study when it bred it; None where nothing was cached. Read only: the public
+    `get_parent_population` would select and write them where they are missing."""
+    key = sampler._get_parent_cache_key_prefix() + str(generation)
+    ids = study._storage.get_study_system_attrs(study._study_id).get(key)
+    if ids is None:
+        return None
+    wanted = set(ids)
+    return [t for t in study.get_trials(deepcopy=False) if t._trial_id in wanted]
+
+
 # -- importance ------------------------------------------------------------------------------
 def hypervolume(losses: Any, reference: Any) -> float:
     """Hypervolume dominated by `losses` (rows of objective values, every objective minimized)
