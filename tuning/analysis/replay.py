@@ -134,8 +134,9 @@ class Replay:
         each sampler searches its acquisition its own way, not over the whole space."""
         why = {
             "TPE": "TPE does not search the whole space for the highest ratio: it draws "
-                   f"{self.model.facts.get('candidates', 24):.0f} candidates from the good trials' density and keeps the best of those, so "
-                   "random points it never drew can score higher.",
+                   f"{self.model.facts.get('candidates', 24):.0f} candidates from the good "
+                   "trials' density and keeps the best of those, so random points it never drew "
+                   "can score higher.",
             "GP": "The Gaussian process's expected improvement is maximized by a local search "
                   "from the best trials and a few random starts, which can stop on a lower peak.",
             "CMA-ES": "CMA-ES draws its points at random from its search distribution, it does "
@@ -646,11 +647,7 @@ def grid_internal(d: BaseDistribution, n: int) -> np.ndarray:
     if isinstance(d, CategoricalDistribution):
         return np.arange(len(d.choices), dtype=float)
     low, high = float(d.low), float(d.high)
-    x = np.geomspace(low, high, n) if d.log else np.linspace(low, high, n)
-    step = getattr(d, "step", None) or (1 if isinstance(d, IntDistribution) else None)
-    if step:
-        x = np.unique(low + np.round((x - low) / step) * step)
-    return np.clip(x, low, high)
+    return np.unique(on_steps(d, np.geomspace(low, high, n) if d.log else np.linspace(low, high, n)))
 
 
 def random_internal(d: BaseDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -661,10 +658,15 @@ def random_internal(d: BaseDistribution, n: int, rng: np.random.Generator) -> np
     if not isinstance(d, FloatDistribution | IntDistribution):
         raise TypeError(f"cannot draw from {type(d).__name__}")
     low, high = float(d.low), float(d.high)
-    x = np.exp(rng.uniform(math.log(low), math.log(high), n)) if d.log else rng.uniform(low, high, n)
-    step = getattr(d, "step", None)
-    if isinstance(d, IntDistribution):
-        step = step or 1
+    return on_steps(d, np.exp(rng.uniform(math.log(low), math.log(high), n)) if d.log
+                    else rng.uniform(low, high, n))  # fmt: skip
+
+
+def on_steps(d: FloatDistribution | IntDistribution, x: np.ndarray) -> np.ndarray:
+    """Values of a numeric distribution moved to its steps (whole numbers for an integer one
+    without a step) and kept within its bounds."""
+    low, high = float(d.low), float(d.high)
+    step = getattr(d, "step", None) or (1 if isinstance(d, IntDistribution) else None)
     if step:
         x = low + np.round((x - low) / step) * step
     return np.clip(x, low, high)

@@ -19,7 +19,7 @@ import numpy as np
 from optuna.trial import FrozenTrial
 
 from tuning.core.enums import Task
-from tuning.evaluation.objective import Evaluation, StopRequested, make_folds
+from tuning.evaluation.objective import StopRequested
 from tuning.execution.prepared import Prepared
 from tuning.store.records import GridLevel
 from tuning.store.run import StoredRun
@@ -48,16 +48,10 @@ def rescore(
 ) -> list[float]:  # fmt: skip
     """The CV score of `params` (searched parameters, as a trial holds them) with each model
     seed in `seeds`, on the run's own folds and split: only the model's seed changes."""
-    config = prep.config
-    folds = make_folds(prep.split.y_train, prep.dataset.task, config.cv_folds, config.seed)
     out = []
     for seed in seeds:
-        evaluate = Evaluation(
-            model=prep.model, space=prep.space, task=prep.dataset.task,
-            X=prep.split.X_train, y=prep.split.y_train, folds=folds, scoring=prep.scoring,
-            budget=prep.budget, seed=int(seed), n_jobs=config.n_jobs if n_jobs is None else n_jobs,
-            train_score=False, measure=False, report_steps=False, stop=stop,
-        )  # fmt: skip
+        evaluate = prep.evaluation(seed=int(seed), n_jobs=n_jobs, train_score=False,
+                                   measure=False, report_steps=False, stop=stop)  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             out.append(float(evaluate(DetachedTrial(params, RESCORED))))

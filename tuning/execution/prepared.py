@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from tuning.core.budget import Budget
 from tuning.core.config import RunConfig
@@ -10,6 +11,7 @@ from tuning.core.objectives import Objective, run_objectives
 from tuning.core.scoring import Scoring
 from tuning.core.space import SearchSpace
 from tuning.data import datasets
+from tuning.evaluation.objective import Evaluation, make_folds
 from tuning.models import ModelSpec
 
 
@@ -43,3 +45,17 @@ class Prepared:
     @property
     def directions(self) -> list[str]:
         return [o.direction for o in self.objectives]
+
+    def evaluation(self, seed: int | None = None, n_jobs: int | None = None,
+                   **options: Any) -> Evaluation:  # fmt: skip
+        """The run's k-fold cross-validated evaluation: its own split, folds, scorer and budget.
+        `seed`: the model's (the run's where None); `options`: Evaluation's other settings."""
+        config = self.config
+        return Evaluation(
+            model=self.model, space=self.space, task=self.dataset.task,
+            X=self.split.X_train, y=self.split.y_train,
+            folds=make_folds(self.split.y_train, self.dataset.task, config.cv_folds, config.seed),
+            scoring=self.scoring, budget=self.budget,
+            seed=config.seed if seed is None else seed,
+            n_jobs=config.n_jobs if n_jobs is None else n_jobs, **options,
+        )  # fmt: skip

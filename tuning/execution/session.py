@@ -24,7 +24,7 @@ from optuna.trial import FrozenTrial, TrialState
 from tuning.core.config import RunConfig
 from tuning.core.enums import BudgetKind, RunStatus
 from tuning.core.space import SearchSpace
-from tuning.evaluation.objective import Evaluation, make_folds, thread_limit
+from tuning.evaluation.objective import thread_limit
 from tuning.execution import baseline, level
 from tuning.execution import choice as choosing
 from tuning.execution.lifecycle import Heartbeat
@@ -75,13 +75,8 @@ class RunSession:
         if self.objective is not None:
             return self.objective
         prep, config = self.prep, self.prep.config
-        return Evaluation(
-            model=prep.model, space=prep.space, task=prep.dataset.task,
-            X=prep.split.X_train, y=prep.split.y_train,
-            folds=make_folds(prep.split.y_train, prep.dataset.task, config.cv_folds, config.seed),
-            scoring=prep.scoring, budget=prep.budget, seed=config.seed,
-            n_jobs=config.n_jobs if self.n_jobs is None else self.n_jobs,
-            train_score=config.train_score, stop=self.stop,
+        return prep.evaluation(
+            n_jobs=self.n_jobs, train_score=config.train_score, stop=self.stop,
             trial_timeout_s=config.trial_timeout_s,
             costs=tuple(o.column for o in prep.objectives[1:]),
         )  # fmt: skip
