@@ -27,8 +27,9 @@ from tuning.core.config import RunConfig
 from tuning.core.enums import BudgetKind, RunStatus
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
+from tuning.execution.level import save_level
 from tuning.methods import get_method, multi_objective_methods
-from tuning.runs.runner import RunManager, create_run
+from tuning.runs.runner import RunManager, create_run, open_session
 from tuning.store.records import GridLevel, RunRecord
 from tuning.store.results import score_of
 from tuning.store.run import StoredRun
@@ -461,9 +462,6 @@ def add_levels(
     """Score and keep the level of each finished grid member of experiment `name` that has none
     (every one with `force`): for experiments recorded before levels were kept, without running
     the race again. Returns seed -> level, for the members scored now."""
-    from tuning.execution.level import save_level
-    from tuning.runs.runner import open_session
-
     storage = _storage(storage)
     info = get_experiment(name, storage)
     done = {}
