@@ -32,7 +32,8 @@ MODEL = "model-guided"  # the origin of a trial a model proposed (the trials fra
 UNSEEN = ("waiting", "running")  # trials whose origin is not written yet
 # Origins a replay cannot check (a foreign study, a run made before the studio kept them): such
 # a trial is replayed as the sampler's, which says so where it had too few trials for a model.
-ENGINE_WORDS = {"TPESampler": "TPE", "GPSampler": "the Gaussian process", "CmaEsSampler": "CMA-ES"}
+ENGINE_WORDS = {"TPESampler": "TPE", "GPSampler": "the Gaussian process", "CmaEsSampler": "CMA-ES",
+                "NSGAIISampler": "NSGA-II", "NSGAIIISampler": "NSGA-III"}  # fmt: skip
 UNRECORDED = ("origin unknown", "proposed")  # labels, or how they start ("proposed by …")
 
 

@@ -114,3 +114,12 @@ def test_a_random_search_says_it_has_no_reasoning_to_replay():
     assert ("Random search does not learn from the trials: each point is chosen without "
             "looking at the scores so far, so there is no reasoning to replay.") in texts(at.info)  # fmt: skip
     assert not [t for t in charts(at) if "what the method knew" in t]
+
+
+def test_a_method_replay_cannot_read_names_what_it_reads_in_words():
+    from tuning.methods import get_method
+    from ui.replay_view import unreplayable
+
+    said = unreplayable(get_method("hyperopt_tpe"))
+    assert "cannot replay: replay reads TPE and the Gaussian process and CMA-ES and NSGA-II" in said
+    assert "Sampler" not in said
