@@ -27,8 +27,8 @@ def test_warm_passing_the_cold_runs_final_best_says_at_which_trial():
     seen = warm.compare_cold(trials([0.80, 0.86, 0.915, 0.90]), COLD, "maximize", "cold-1")
     assert seen.passed_at == 3 and seen.state == "passed"
     assert seen.cold_final == pytest.approx(0.91) and seen.cold_first == 5
-    assert "its final best, 0.9100 ± 0.0100, which it first reached at trial 5 of 5" in seen.sentence
-    assert "at trial 3; 2 trials sooner, on this one pair of runs" in seen.sentence
+    assert "this run reached the cold run's final best, 0.9100 ± 0.0100, at trial 3; the cold run " \
+        "first reached it at trial 5 of 5, 2 trials later, on this one pair of runs." in seen.sentence
     # best so far at each trial count, side by side, with the spread of the trial holding it
     row = seen.curve.set_index("trials").loc[3]
     assert (row["warm"], row["cold"], row["warm_std"]) == pytest.approx((0.915, 0.90, 0.01))

@@ -63,7 +63,7 @@ def test_live_monitor_sets_a_warm_start_beside_a_cold_run_of_the_same_search():
     at.selectbox(key=state.LIVE_PICK).set_value(warm).run()
     said = [c for c in texts(ok(at).caption) + texts(at.warning)
             if "Against a cold run of the same search (cold-knn, no warm start)" in c]  # fmt: skip
-    assert said and "its final best" in said[0], texts(at.caption)
+    assert said and "the cold run's final best" in said[0], texts(at.caption)
     assert "±" in said[0]  # the fold spread beside every score
     assert "Best so far: warm start against a cold run" in charts(at)
 

@@ -177,21 +177,24 @@ def _pm(value: float, std: float) -> str:
 
 def _cold_sentence(row, at, state, passed, cold_name, final) -> str:
     value, std, first, n = final
-    goal = f"its final best, {_pm(value, std)}, which it first reached at trial {first} of {n}"
+    goal = (f"the cold run's final best, {_pm(value, std)} (which the cold run first reached at "
+            f"trial {first} of {n})")  # fmt: skip
     now = (f"after {at} trials this run's best is {_pm(row['warm'], row['warm_std'])} against "
            f"the cold run's {_pm(row['cold'], row['cold_std'])} at the same count")  # fmt: skip
     head = f"Against a cold run of the same search ({cold_name}, no warm start): "
     if state == "passed":
-        sooner = (f"; {first - passed} trial{'s' if first - passed != 1 else ''} sooner, on this "
-                  "one pair of runs" if passed < first else "")  # fmt: skip
-        return f"{head}this run reached {goal}, at trial {passed}{sooner}."
+        later = (f", {first - passed} trial{'s' if first - passed != 1 else ''} later, on this one "
+                 "pair of runs" if passed < first else "")  # fmt: skip
+        return (f"{head}this run reached the cold run's final best, {_pm(value, std)}, at trial "
+                f"{passed}; the cold run first reached it at trial {first} of {n}{later}.")  # fmt: skip
     if state == "hurting":
         return (f"Warm start hurting. {head}{now}, behind it by more than the spread over "
-                f"their folds; it has not reached {goal}.")  # fmt: skip
+                f"their folds; this run has not reached {goal}.")  # fmt: skip
     if state == "ahead":
-        return f"{head}{now}, ahead by more than the spread over their folds; not yet at {goal}."
-    return (f"{head}{now}: level within the spread over their folds, so no gain shown; not yet "
-            f"at {goal}.")  # fmt: skip
+        return (f"{head}{now}, ahead by more than the spread over their folds; this run has not "
+                f"reached {goal}.")  # fmt: skip
+    return (f"{head}{now}: level within the spread over their folds, so no gain shown; this run "
+            f"has not reached {goal}.")  # fmt: skip
 
 
 def cold_frame(name: str, storage: BaseStorage) -> pd.DataFrame:

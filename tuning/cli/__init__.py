@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import optuna
+
 from tuning.cli.command import Command
 from tuning.cli.commands.compare import Compare, Experiments
 from tuning.cli.commands.registries import Datasets, Methods, Models, Space
@@ -59,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse `argv` (default: sys.argv), run the command; its exit status (2: bad input)."""
     args = build_parser().parse_args(argv)
+    # The progress bar and the summary say how each trial went: Optuna's line per trial (INFO)
+    # would break the bar; its warnings still show.
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     for module in args.allow_estimator:
         allow(module)
     try:
