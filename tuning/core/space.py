@@ -202,7 +202,9 @@ class Param:
             text = f"[{self.low}, {self.high}]" + (" log" if self.log else "")
             text += f" step {self.step}" if self.step is not None else ""
         if self.condition:
-            text += f" when {self.condition[0]} in {list(self.condition[1])}"
+            vals = [str(v) for v in self.condition[1]]
+            either = vals[0] if len(vals) == 1 else f"{', '.join(vals[:-1])} or {vals[-1]}"
+            text += f" when {self.condition[0]} is {either}"
         return text if self.enabled else f"fixed at {self.fixed_value()!r}"
 
     def to_dict(self) -> dict:
