@@ -506,11 +506,9 @@ def downloads(info: ex.ExperimentInfo, store, read_only: bool = False) -> None:
     )  # fmt: skip
     where = "the recording" if read_only else "this storage; each opens in Live monitor"
     with st.expander(f"Runs of this experiment ({where})"):
-        st.dataframe(
-            pd.DataFrame(info.runs)[["run", "method", "seed", "status"]],
-            hide_index=True,
-            width="stretch",
-        )
+        runs = pd.DataFrame(info.runs)[["run", "method", "seed", "status"]]
+        runs["method"] = [ex.entry_label(m) for m in runs["method"]]
+        st.dataframe(runs, hide_index=True, width="stretch")
 
 
 def front_race(info: ex.ExperimentInfo, store) -> None:
