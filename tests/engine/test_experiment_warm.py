@@ -18,6 +18,7 @@ from tuning.core.errors import ConfigError
 from tuning.runs import entries
 from tuning.runs import experiments as ex
 from tuning.runs.runner import create_run, execute
+from tuning.store.records import RunRecord
 from tuning.store.runs import load_study
 from tuning.store.storage import open_storage
 
@@ -64,6 +65,23 @@ def test_a_warm_copy_is_its_own_member_with_the_sources_and_a_plain_label(store,
     assert cold_cfg["warm_start"] == [] and cold_cfg["seed"] == warm_cfg["seed"] == 0
     assert entries.entry_label("tpe+warm") == "Bayesian (TPE), warm start"
     assert entries.entry_label("random") == "Random search"
+
+
+def test_a_finished_race_pairs_each_warm_member_with_its_cold_twin_seed_for_seed(store, source):
+    name = ex.create_experiment(warm_exp(warm_start=(source,), warm_methods=("tpe",)), store)
+    assert set(ex.run_experiment(name, store).values()) == {"finished"}
+    info = ex.get_experiment(name, store)
+    runs = {(r["method"], r["seed"]): r["run"] for r in info.runs}
+    # the Live monitor sets a warm member beside the cold run of its own seed
+    for seed in (0, 1):
+        record = RunRecord.from_study(load_study(runs[("tpe+warm", seed)], store))
+        assert warm.cold_runs(record, store)[0] == runs[("tpe", seed)]
+    (bought,) = warm.experiment_warm(info, store)
+    assert bought.entry == "tpe+warm" and bought.seeds == 2
+    assert bought.sentence.startswith("Warm start from run knn-wine (Wine, similarity")
+    table = ex.summary_table(info, ex.trajectories(info, store), store)
+    assert list(table["method"]) == ["tpe", "tpe+warm", "random"]
+    assert "tpe" not in ex.verdict(info, table)  # the verdict names methods in plain words
 
 
 def test_warm_fields_round_trip_and_old_experiments_still_load():

@@ -84,7 +84,8 @@ NO_COLD = (
 
 def cold_runs(record: RunRecord, storage: BaseStorage) -> list[str]:
     """Finished runs without a warm start of the same model, method, dataset, scoring and CV
-    folds as the warm-started run `record`, newest first; [] for a run that was not warm-started."""
+    folds as the warm-started run `record`, those of its seed first, then newest first; [] for
+    a run that was not warm-started."""
     cfg = record.config
     if cfg is None or not cfg.warm_start or record.multi_objective:
         return []
@@ -98,8 +99,9 @@ def cold_runs(record: RunRecord, storage: BaseStorage) -> list[str]:
         if rec.status != RunStatus.FINISHED or rec.multi_objective:
             continue
         if (other.model, other.method, other.dataset, other.scoring, other.cv_folds) == same:
-            found.append((rec.created_at or "", s.study_name))
-    return [name for _, name in sorted(found, reverse=True)]
+            # The same seed first: an experiment's cold twin of a warm copy, seed for seed.
+            found.append((other.seed == cfg.seed, rec.created_at or "", s.study_name))
+    return [name for *_, name in sorted(found, reverse=True)]
 
 
 def best_so_far(df: pd.DataFrame, direction: str) -> pd.DataFrame:

@@ -3,7 +3,10 @@ search space, CV, scoring and budget. Each member is an ordinary run; the experi
 label they share (`StoredRun.tag_experiment`), so experiments need no storage of their own and
 every member opens in Live monitor, Analysis and optuna.load_study like any run. Members are
 also scheduled like any run: start_experiment queues them on a RunManager (the app's own, so
-its cap on runs at once holds for them and its queue shows them).
+its cap on runs at once holds for them and its queue shows them). A method may also race a
+warm-started copy of itself on the same seeds (`warm_methods`, from the runs `warm_start`
+names): its own entry and member runs (tuning/runs/entries.py), measured against its cold twin
+by tuning.analysis.warm.experiment_warm.
 """
 
 from __future__ import annotations
@@ -100,8 +103,8 @@ class ExperimentConfig:
         if not self.warm_start and not self.warm_methods:
             return
         if not self.warm_start:
-            raise ConfigError("Warm-started copies need earlier runs to start from: name them "
-                              "(or ask for no warm copy).")  # fmt: skip
+            raise ConfigError("Warm-started copies need earlier runs to start from: pick at "
+                              "least one, or race no warm copy.")  # fmt: skip
         if not self.warm_methods:
             hint = "".join(f" (for example {m})" for m in default_warm(self.methods))
             raise ConfigError("Say which methods also race a warm-started copy: choose at "

@@ -22,7 +22,11 @@ class Compare(Command):
         "Run an experiment: several methods (optionally over several seeds) on the same dataset, "
         "model, search space, CV, scoring and budget; print one row per method."
     )
-    epilog = "Example: python -m tuning compare --preset classic --seeds 0 1 2"
+    epilog = (
+        "Example: python -m tuning compare --preset classic --seeds 0 1 2. With a warm-started "
+        "copy of TPE raced beside the cold one: python -m tuning compare --dataset iris --model "
+        "knn --methods tpe random --seeds 0 1 --warm-start knn-on-wine"
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add = parser.add_argument
