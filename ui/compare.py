@@ -11,7 +11,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from tuning.analysis import race
+from tuning.analysis import race, warm
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
@@ -23,7 +23,7 @@ from tuning.models import list_models
 from tuning.plots import compare as plots
 from tuning.runs.front import experiments as ex
 from tuning.runs.front import run_summary
-from ui import advisor_view, gain_view, links, registry, text
+from ui import advisor_view, gain_view, links, registry, text, warm_view
 from ui.runs import method_label, model_label, shown_status
 from ui.setup import cost_label, scoring_choices, where_input
 
@@ -197,18 +197,49 @@ def own_form(cluster: str) -> None:
     )  # fmt: skip
     methods = _methods_input(bool(objectives))
     settings = _race_settings(ds_name, task)
+    base = RunConfig(dataset=datasets.DatasetRef(ds_name), model=model,
+                     n_trials=settings["trials"], cv_folds=settings["folds"],
+                     scoring=settings["scoring"], grid_points=settings["points"],
+                     workers=settings["workers"], objectives=tuple(objectives))  # fmt: skip
+    sources, warm_methods = ((), ()) if objectives else _warm_input(base, methods)
     if st.button("Start experiment", type="primary", icon=":material/rocket_launch:", key="cmp_go"):
         if not methods:
             st.error("Choose at least one method to compare.")
             return
-        base = RunConfig(dataset=datasets.DatasetRef(ds_name), model=model,
-                         n_trials=settings["trials"], cv_folds=settings["folds"],
-                         scoring=settings["scoring"], grid_points=settings["points"],
-                         workers=settings["workers"], objectives=tuple(objectives))  # fmt: skip
         _create(ex.ExperimentConfig(
             base=base, methods=tuple(methods), seeds=tuple(range(settings["seeds"])),
             parallel=settings["parallel"], target=settings["target"],
+            warm_start=sources, warm_methods=warm_methods,
         ), cluster)  # fmt: skip
+
+
+WARM_HELP = (
+    "Beside each method picked here, race a copy of it that starts from the best "
+    "configurations of earlier runs of this model, on the same seeds: the race then shows "
+    "what the warm start bought, or that it hurt."
+)
+
+
+def _warm_input(base: RunConfig, methods: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Optional warm-started copies: which methods get one and the earlier runs they start
+    from (the ranked list New run offers). Off: ((), ())."""
+    if not st.toggle("Also race warm-started copies", key="cmp_warm_on", help=WARM_HELP):
+        return (), ()
+    with st.container(border=True):
+        able = [m for m in methods if ex.can_warm_start(m)]
+        if not able:
+            st.caption("None of the methods chosen can start from earlier runs: add a sampler "
+                       "such as Bayesian (TPE) or random search.")  # fmt: skip
+            return (), ()
+        if [m for m in st.session_state.get("cmp_warm_methods", []) if m not in able]:
+            st.session_state.pop("cmp_warm_methods")  # a method no longer raced
+        chosen = st.multiselect("Methods that also race a warm-started copy", able,
+                                default=ex.default_warm(able), format_func=method_label,
+                                key="cmp_warm_methods")  # fmt: skip
+        first = chosen[0] if chosen else able[0]
+        sources = warm_view.race_sources(replace(base, method=first, objectives=()),
+                                         "cmp_warm_sources")  # fmt: skip
+    return sources, tuple(chosen)
 
 
 def _methods_input(multi_objective: bool) -> list[str]:
@@ -374,7 +405,7 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
     scoring = Scoring(run_summary(store, info.runs[0]["run"]).scoring)
     score_title = f"CV {scoring.label} ({scoring.arrow})"
     target = ex.targets(traj, info)
-    labels = {m: method_label(m) for m in cfg.methods}
+    labels = {m: ex.entry_label(m) for m in cfg.entries}
     table = ex.summary_table(info, traj, store, target)
     _curves(info, traj, target, score_title, labels, list(table.loc[table["validation"] == "holdout", "method"]))
     for line in shared_start_lines(ex.shared_starts(info, store), labels, len(cfg.seeds)):
@@ -390,6 +421,7 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
                  width="stretch")  # fmt: skip
     if note := test_note(table):
         st.caption(note)
+    warm_bought(info, store)
     advisor_view.compare(info, store)
     st.markdown("**What each method buys: time to the target** (median over the seeds that "
                 "reached it, with their range)")  # fmt: skip
@@ -411,10 +443,20 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
     gain_view.experiment(info, store)
 
 
+def warm_bought(info: ex.ExperimentInfo, store) -> None:
+    """Beside the score table: one sentence per warm copy on what its warm start bought over
+    the cold method on the same seeds; a warm start that hurt is shown as a warning."""
+    for bought in warm.experiment_warm(info, store):
+        if bought.state == "hurt":
+            st.warning(text.md(bought.sentence), icon=":material/trending_down:")
+        else:
+            st.caption(text.md(bought.sentence))
+
+
 def _curves(info, traj, target, score_title, labels, holdout) -> None:
     """Best so far by trials (or epochs on a model that trains in epochs: trials differ in
     cost there) and by wall-clock time, side by side."""
-    methods = list(info.config.methods)
+    methods = list(info.config.entries)
     one_target = next(iter(target.values())) if len(set(target.values())) == 1 else None
     x = "epochs_so_far" if traj["epochs"].notna().any() else "trials"
     tab_trials, tab_time = st.columns(2)
@@ -464,11 +506,9 @@ def downloads(info: ex.ExperimentInfo, store, read_only: bool = False) -> None:
     )  # fmt: skip
     where = "the recording" if read_only else "this storage; each opens in Live monitor"
     with st.expander(f"Runs of this experiment ({where})"):
-        st.dataframe(
-            pd.DataFrame(info.runs)[["run", "method", "seed", "status"]],
-            hide_index=True,
-            width="stretch",
-        )
+        runs = pd.DataFrame(info.runs)[["run", "method", "seed", "status"]]
+        runs["method"] = [ex.entry_label(m) for m in runs["method"]]
+        st.dataframe(runs, hide_index=True, width="stretch")
 
 
 def front_race(info: ex.ExperimentInfo, store) -> None:
@@ -478,7 +518,7 @@ def front_race(info: ex.ExperimentInfo, store) -> None:
     objectives = race.experiment_objectives(info)
     score, costs = objectives[0], objectives[1:]
     traj, ref = race.hypervolume_trajectories(info, store)
-    labels = {m: method_label(m) for m in cfg.methods}
+    labels = {m: ex.entry_label(m) for m in cfg.entries}
     st.markdown(
         f"Each method searches for the best trade-offs of {text.md(score.label)} against "
         f"{text.md(', '.join(c.label.lower() for c in costs))}: its Pareto front, the trials no "
@@ -492,7 +532,7 @@ def front_race(info: ex.ExperimentInfo, store) -> None:
         where.plotly_chart(
             plots.compare_curve_figure(
                 ex.band(traj, x, y="hypervolume"), x, "hypervolume (greater is better)",
-                list(cfg.methods), labels=labels, quantity="Hypervolume",
+                list(cfg.entries), labels=labels, quantity="Hypervolume",
             ),
             key=f"cmp_hv_{key}_{info.name}", width="stretch",
         )  # fmt: skip

@@ -12,7 +12,6 @@ import streamlit as st
 from tuning import analysis as an
 from tuning.runs.front import experiments as ex
 from ui import text
-from ui.runs import method_label
 
 TITLE = "**Did tuning pay off?**"
 ICONS = {
@@ -72,7 +71,7 @@ def experiment(info: ex.ExperimentInfo, store) -> None:
         return
     st.caption(text.md(p.defaults))
     rows = [{
-        "method": method_label(m.method),
+        "method": ex.entry_label(m.method),
         "gain over defaults (95 % interval)": m.cell(p.decimals),
         "paired fold scores": f"{m.n} over {text.plural(m.seeds, 'seed')}" if m.n else "–",
         "left out": "; ".join(m.missing) or "",

@@ -133,7 +133,7 @@ def _experiment_row(e, members: list[RunSummary], manager) -> dict:
         "status": ", ".join(f"{n} {k}" for k, n in status.items()),
         "dataset": dataset_label(e.config.base.dataset),
         "model": runs.model_label(e.config.base.model).split(" (")[0],
-        "method": text.plural(len(e.config.methods), "method"),  # named under Experiments
+        "method": text.plural(len(e.config.entries), "method"),  # named under Experiments
         "trials done": f"{done} / {budget}" if budget else f"{done}",
         "best score": "" if best is None else f"{best:.4f}",
         runs.GAIN: "in Compare methods",
@@ -201,7 +201,7 @@ def experiments_table() -> None:
         return
     st.dataframe(
         [{"experiment": e.name, "status": compare.live_statuses(e).status,
-          "methods": ", ".join(runs.method_label(m) for m in e.config.methods),
+          "methods": ", ".join(experiments.entry_label(m) for m in e.config.entries),
           "seeds": len(e.config.seeds), "runs": len(e.runs),
           "dataset": dataset_label(e.config.base.dataset), "model": runs.model_label(e.config.base.model)}
          for e in exps],

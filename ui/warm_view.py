@@ -1,7 +1,8 @@
 """New run's "Start from earlier runs": pick earlier runs of the same model as warm-start
 sources (ranked by how similar their data is), and optionally narrow the ranges to where their
 good trials lay, shown as a table with a button that restores the full ranges. On the Live
-monitor, a warm-started run beside a cold run of the same search (`cold_account`)."""
+monitor, a warm-started run beside a cold run of the same search (`cold_account`). On
+Compare, the sources of an experiment's warm-started copies (`race_sources`)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,32 @@ def start_from(config: RunConfig | None) -> RunConfig | None:
         warm = replace(config, warm_start=names, warm_narrow=narrow)
         _preview(prep, warm)
         return warm
+
+
+def race_sources(config: RunConfig, key: str) -> tuple[str, ...]:
+    """Compare's warm copies: the earlier runs to start them from, picked from the same ranked
+    list as New run's (refused ones say why in one caption)."""
+    _, found = _candidates(config)
+    usable = [c for c in found if c.usable]
+    if not usable:
+        st.caption("No earlier run of this model in this storage can seed a warm copy: finish "
+                   "a run of it first (on any dataset of the same task).")  # fmt: skip
+        _refused(found)
+        return ()
+    by_label = {_label(c): c for c in usable}
+    if [p for p in st.session_state.get(key, []) if p not in by_label]:
+        st.session_state.pop(key)  # another model or dataset: its runs are not offered here
+    picked = st.multiselect(
+        "Start them from the best configurations of", list(by_label), key=key,
+        default=list(by_label)[:1],
+        help="Ranked by how similar their data is: task, rows, features, class balance and "
+        "share of categorical columns. Each warm copy tries their 5 best configurations first, "
+        "right after the library defaults.",
+    )  # fmt: skip
+    for label in picked:
+        st.caption(text.md(f"{by_label[label].run}: {by_label[label].reason}."))
+    _refused(found)
+    return tuple(by_label[label].run for label in picked)
 
 
 def _refused(found: list) -> None:

@@ -34,6 +34,7 @@ from tuning.execution.advisor import (
     window,
 )
 from tuning.methods import get_method
+from tuning.runs.entries import entry_label
 
 __all__ = [
     "ADVISOR_ENDED", "Advice", "MethodStops", "Point", "Rule", "Tracker", "advise", "by_method",
@@ -284,10 +285,9 @@ def by_method(advice: dict[str, list[Advice]]) -> list[MethodStops]:
 
 
 def _method_label(method: str) -> str:
-    try:
-        return get_method(method).label
-    except Exception:  # noqa: BLE001 - a method this version does not know keeps its name
-        return method
+    """A method, or an experiment's entry (a warm copy), as people read it; a method this
+    version does not know keeps its name."""
+    return entry_label(method)
 
 
 def _median(values: list[float]) -> float | None:

@@ -33,7 +33,7 @@ from tuning.analysis.baseline import (
 from tuning.analysis.rundata import RunData
 from tuning.analysis.statistics import corrected_interval
 from tuning.core.enums import RunStatus
-from tuning.methods import method_label
+from tuning.runs.entries import entry_label
 from tuning.runs.experiments import ExperimentInfo
 from tuning.store.records import Baseline, RunRecord
 from tuning.store.results import RunSummary, run_summary
@@ -202,8 +202,8 @@ def experiment_payoff(info: ExperimentInfo, storage: BaseStorage | str | None = 
                       level: float = LEVEL) -> ExperimentPayoff:  # fmt: skip
     """Each method's gain over the library defaults, pooled over the experiment's seeds."""
     storage = as_storage(storage)
-    gains: dict[str, list[Gain]] = {m: [] for m in info.config.methods}
-    missing: dict[str, list[str]] = {m: [] for m in info.config.methods}
+    gains: dict[str, list[Gain]] = {m: [] for m in info.config.entries}
+    missing: dict[str, list[str]] = {m: [] for m in info.config.entries}
     per_seed: dict[int, Gain] = {}
     for r in info.runs:
         s = run_summary(storage, r["run"])
@@ -213,7 +213,7 @@ def experiment_payoff(info: ExperimentInfo, storage: BaseStorage | str | None = 
             continue
         gains[r["method"]].append(p.gain)
         per_seed.setdefault(int(r["seed"]), p.gain)
-    rows = [pooled_gain(m, gains[m], missing[m], level) for m in info.config.methods]
+    rows = [pooled_gain(m, gains[m], missing[m], level) for m in info.config.entries]
     dec = max((gain_decimals(g) for g in per_seed.values()), default=3)
     defaults = _defaults_once(list(per_seed.values()), dec)
     return ExperimentPayoff(defaults, rows, dec, _experiment_sentence(rows, dec, level))
@@ -260,14 +260,14 @@ def _experiment_sentence(rows: list[MethodGain], dec: int, level: float) -> str:
     scored = [r for r in rows if r.gain is not None]
     if not scored:
         return "No method has a gain over the library defaults to state yet."
-    beat = [method_label(r.method) for r in scored if not r.within_noise and r.low > 0]
-    noise = [method_label(r.method) for r in scored if r.within_noise]
+    beat = [entry_label(r.method) for r in scored if not r.within_noise and r.low > 0]
+    noise = [entry_label(r.method) for r in scored if r.within_noise]
     parts = []
     if beat:
         parts.append(f"{', '.join(beat)} beat the library defaults beyond noise")
     if noise:
         parts.append(f"{', '.join(noise)} did not beat them beyond fold-to-fold noise")
-    worse = [method_label(r.method) for r in scored if r.high is not None and r.high < 0]
+    worse = [entry_label(r.method) for r in scored if r.high is not None and r.high < 0]
     if worse:
         parts.append(f"the defaults beat {', '.join(worse)}")
     pct = f"{100 * level:g} %"

@@ -91,7 +91,7 @@ def hypervolume_table(info: ExperimentInfo, traj: pd.DataFrame) -> pd.DataFrame:
     (median), trial states (totals over the method's runs), wall seconds (median) and how many
     of the method's seeds finished."""
     rows = []
-    for method in info.config.methods:
+    for method in info.config.entries:
         t = traj[traj["method"] == method]
         last = t.groupby("seed").tail(1) if len(t) else t
         hv = last["hypervolume"].dropna().to_numpy(dtype=float)

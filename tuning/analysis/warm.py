@@ -9,13 +9,14 @@ better than the library defaults (a warm start that did not help is said so).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from optuna.storages import BaseStorage
 
 from tuning.core.enums import RunStatus
+from tuning.runs.entries import cold_twin, entry_label, is_warm
 from tuning.store.records import RunRecord
 from tuning.store.trials import LIBRARY_DEFAULTS, WARM_START
 
@@ -83,7 +84,8 @@ NO_COLD = (
 
 def cold_runs(record: RunRecord, storage: BaseStorage) -> list[str]:
     """Finished runs without a warm start of the same model, method, dataset, scoring and CV
-    folds as the warm-started run `record`, newest first; [] for a run that was not warm-started."""
+    folds as the warm-started run `record`, those of its seed first, then newest first; [] for
+    a run that was not warm-started."""
     cfg = record.config
     if cfg is None or not cfg.warm_start or record.multi_objective:
         return []
@@ -97,8 +99,9 @@ def cold_runs(record: RunRecord, storage: BaseStorage) -> list[str]:
         if rec.status != RunStatus.FINISHED or rec.multi_objective:
             continue
         if (other.model, other.method, other.dataset, other.scoring, other.cv_folds) == same:
-            found.append((rec.created_at or "", s.study_name))
-    return [name for _, name in sorted(found, reverse=True)]
+            # The same seed first: an experiment's cold twin of a warm copy, seed for seed.
+            found.append((other.seed == cfg.seed, rec.created_at or "", s.study_name))
+    return [name for *_, name in sorted(found, reverse=True)]
 
 
 def best_so_far(df: pd.DataFrame, direction: str) -> pd.DataFrame:
@@ -204,3 +207,125 @@ def cold_frame(name: str, storage: BaseStorage) -> pd.DataFrame:
     from tuning.store.runs import load_study
 
     return TrialFeed(load_study(name, storage)).refresh()
+
+
+# -- an experiment's warm copies against their cold twins, over seeds --------------------------
+# Each seed pairs a warm copy with its cold twin (same method, seed, folds and defaults), so
+# the difference of their final bests is paired, and its spread over seeds is the noise a
+# gain or a loss is read against: a warm start is said to have helped or hurt only past it.
+@dataclass(frozen=True)
+class WarmBought:
+    """What an experiment's warm copy of a method bought over the cold one, over seeds."""
+
+    entry: str  # the warm entry ("tpe+warm")
+    seeds: int  # seeds where both have a complete trial
+    reached: int  # of which the warm copy reached the cold one's final best
+    warm_trial: float | None  # median trial it reached it at (over the seeds that did)
+    cold_trial: float  # median trial the cold one first reached its own final best
+    diff: float  # mean over seeds of the final bests' difference, warm - cold (> 0: better)
+    diff_std: float  # its standard deviation over seeds (NaN with one seed)
+    state: str  # "helped", "hurt", "level" (within the spread) or "unknown" (one seed)
+    sentence: str
+
+
+def warm_bought(
+    pairs: dict[int, tuple[pd.DataFrame, pd.DataFrame]], direction: str, cold_label: str,
+    sources: str, entry: str = "", so_far: bool = False,
+) -> WarmBought | None:  # fmt: skip
+    """Seed -> (warm copy's trials, cold twin's trials) (TrialFeed frames) summed up over the
+    seeds: the trial at which the warm copy reached the cold one's final best (compare_cold,
+    per seed) and the paired difference of their final bests, mean ± std over seeds. `sources`:
+    where the warm start came from, in words. None while no seed has both scored."""
+    sign = 1.0 if direction == "maximize" else -1.0
+    per_seed = []
+    for warm_df, cold_df in pairs.values():
+        seen = compare_cold(warm_df, cold_df, direction, cold_label)
+        if seen is None:
+            continue
+        warm_final = float(best_so_far(warm_df, direction)["best"].iloc[-1])
+        per_seed.append((seen.passed_at, seen.cold_first, sign * (warm_final - seen.cold_final)))
+    if not per_seed:
+        return None
+    passed = [p for p, _, _ in per_seed if p is not None]
+    diffs = np.array([d for _, _, d in per_seed])
+    n = len(per_seed)
+    std = float(np.std(diffs, ddof=1)) if n > 1 else math.nan
+    diff = float(diffs.mean())
+    if n < 2:
+        state = "unknown"
+    else:
+        state = "hurt" if -diff > std else "helped" if diff > std else "level"
+    bought = WarmBought(entry, n, len(passed), float(np.median(passed)) if passed else None,
+                        float(np.median([c for _, c, _ in per_seed])), diff, std, state, "")  # fmt: skip
+    return replace(bought, sentence=_bought_sentence(bought, cold_label, sources, so_far))
+
+
+def _trial(x: float) -> str:
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
+def _bought_sentence(b: WarmBought, cold: str, sources: str, so_far: bool) -> str:
+    head = ("So far, w" if so_far else "W") + f"arm start {sources}"
+    over = f"over {b.seeds} seeds" if b.seeds > 1 else "on one seed"
+    cold_at = f"cold: trial {_trial(b.cold_trial)}"
+    if b.reached == b.seeds:
+        reach = (f"reached cold {cold}'s final best at trial {_trial(b.warm_trial)} ({cold_at})"
+                 f", {'median ' if b.seeds > 1 else ''}{over}")  # fmt: skip
+    elif b.reached:
+        reach = (f"reached cold {cold}'s final best on {b.reached} of {b.seeds} seeds, at "
+                 f"trial {_trial(b.warm_trial)} (median of those; {cold_at}, median)")  # fmt: skip
+    else:
+        reach = f"never reached cold {cold}'s final best ({cold_at}{', median' if b.seeds > 1 else ''})"
+    if b.state == "unknown":
+        worse = " (worse)" if b.diff < 0 else ""
+        return (f"{head}: {reach}; final best {b.diff:+.4f}{worse} against the cold run's, from "
+                "one seed: the spread over seeds is unknown, so this shows no gain or loss "
+                "(run more seeds).")  # fmt: skip
+    diff = (f"final best {b.diff:+.4f} ± {b.diff_std:.4f} against the cold runs' (mean ± std "
+            "over seeds; + is better)")  # fmt: skip
+    if b.state == "level" and b.diff == 0 and b.diff_std == 0:
+        return f"{head}: {reach}; the same final best as the cold runs' on every seed."
+    if b.state == "hurt":
+        return (f"{head} hurt here: {diff}, worse by more than the spread over seeds; it "
+                f"{reach}.")  # fmt: skip
+    if b.state == "helped":
+        return f"{head}: {reach}; {diff}, better by more than the spread over seeds."
+    return f"{head}: {reach}; {diff}, within the noise."
+
+
+def experiment_warm(info, storage: BaseStorage) -> list[WarmBought]:
+    """Each warm copy of an experiment (`runs.experiments.ExperimentInfo`) against its cold
+    twin, over the seeds where both have run (the sentence says "so far" until all finished)."""
+    out = []
+    for entry in [e for e in info.config.entries if is_warm(e)]:
+        twin = cold_twin(entry)
+        runs = {(r["method"], r["seed"]): r for r in info.runs}
+        pairs, record = {}, None
+        for seed in info.config.seeds:
+            w, c = runs.get((entry, seed)), runs.get((twin, seed))
+            if w is None or c is None:
+                continue
+            record = record or _record(w["run"], storage)
+            pairs[seed] = (cold_frame(w["run"], storage), cold_frame(c["run"], storage))
+        if record is None:
+            continue
+        done = all(r["status"] == RunStatus.FINISHED for r in info.runs if r["method"] in (entry, twin))
+        found = warm_bought(pairs, record.direction, entry_label(twin),
+                            _from(record.warm_start or {}), entry, so_far=not done)  # fmt: skip
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _record(name: str, storage: BaseStorage) -> RunRecord:
+    from tuning.store.runs import load_study
+
+    return RunRecord.from_study(load_study(name, storage))
+
+
+def _from(warm: dict) -> str:
+    """Where a warm start came from: "from run X (Wine, similarity 0.62)"."""
+    where = _sources(warm)
+    if not where:
+        return f"that used no earlier run's configuration ({warm.get('note') or 'none could seed it'})"
+    return f"from run{'s' if ' and ' in where else ''} {where}"

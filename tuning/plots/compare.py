@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from tuning.plots.base import base_layout, empty_figure, esc
+from tuning.runs.entries import is_warm
 
 METHOD_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                   "#7f7f7f", "#bcbd22", "#17becf")  # fmt: skip
@@ -40,6 +41,11 @@ def _rgba(hex_color: str, alpha: float) -> str:
 def _name(m: str, labels: dict[str, str] | None, holdout: Iterable[str]) -> str:
     label = (labels or {}).get(m, m)
     return esc(f"{label} ({HOLDOUT_NOTE})" if m in set(holdout) else label)
+
+
+def _dash(m: str, holdout: set[str]) -> str | None:
+    """Dotted: scored on one holdout split; dashed: a warm-started copy of a method."""
+    return "dot" if m in holdout else "dash" if is_warm(m) else None
 
 
 def compare_curve_figure(
@@ -71,7 +77,7 @@ def compare_curve_figure(
                                      hoverinfo="skip", showlegend=False, legendgroup=m))  # fmt: skip
         fig.add_trace(go.Scatter(
             x=b[x], y=b["median"], mode="lines", name=name, legendgroup=m,
-            line=dict(color=colors[m], width=2.5, shape="hv", dash="dot" if m in holdout else None),
+            line=dict(color=colors[m], width=2.5, shape="hv", dash=_dash(m, holdout)),
             hovertemplate=f"{name}<br>{xlabel}: %{{x:.4g}}<br>{esc(quantity.lower())}: "
             "%{y:.4g}<extra></extra>",
         ))  # fmt: skip

@@ -3,7 +3,10 @@ search space, CV, scoring and budget. Each member is an ordinary run; the experi
 label they share (`StoredRun.tag_experiment`), so experiments need no storage of their own and
 every member opens in Live monitor, Analysis and optuna.load_study like any run. Members are
 also scheduled like any run: start_experiment queues them on a RunManager (the app's own, so
-its cap on runs at once holds for them and its queue shows them).
+its cap on runs at once holds for them and its queue shows them). A method may also race a
+warm-started copy of itself on the same seeds (`warm_methods`, from the runs `warm_start`
+names): its own entry and member runs (tuning/runs/entries.py), measured against its cold twin
+by tuning.analysis.warm.experiment_warm.
 """
 
 from __future__ import annotations
@@ -29,6 +32,15 @@ from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, int_param
 from tuning.execution.level import save_level
 from tuning.methods import get_method, multi_objective_methods
+from tuning.runs.entries import (
+    can_warm_start,
+    default_warm,
+    entry_label,
+    entry_method,
+    entry_slug,
+    is_warm,
+    warm_entry,
+)
 from tuning.runs.runner import RunManager, create_run, open_session
 from tuning.store.records import GridLevel, RunRecord
 from tuning.store.results import score_of
@@ -47,6 +59,18 @@ class ExperimentConfig:
     target: float | None = None  # time-to-target; None: the best score grid search found
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)  # method -> RunConfig fields
     name: str | None = None
+    # Warm-started copies raced beside their cold method on the same seeds: the earlier runs
+    # they start from, and which methods get one (entries "<method>+warm", see entries.py).
+    warm_start: tuple[str, ...] = ()
+    warm_methods: tuple[str, ...] = ()
+
+    @property
+    def entries(self) -> tuple[str, ...]:
+        """The rows the race compares, in order: each method, its warm copy right after it."""
+        out: list[str] = []
+        for m in self.methods:
+            out += [m, warm_entry(m)] if m in self.warm_methods else [m]
+        return tuple(out)
 
     def validate(self) -> ExperimentConfig:
         if not self.methods:
@@ -71,15 +95,50 @@ class ExperimentConfig:
         bad = set(self.overrides) - set(self.methods)
         if bad:
             raise ConfigError(f"Settings given for methods not in the experiment: {sorted(bad)}.")
+        self._validate_warm()
         return self
 
-    def member(self, method: str, seed: int) -> RunConfig:
+    def _validate_warm(self) -> None:
+        """Warm copies need sources and methods that are raced and can start from them."""
+        if not self.warm_start and not self.warm_methods:
+            return
+        if not self.warm_start:
+            raise ConfigError("Warm-started copies need earlier runs to start from: pick at "
+                              "least one, or race no warm copy.")  # fmt: skip
+        if not self.warm_methods:
+            hint = "".join(f" (for example {m})" for m in default_warm(self.methods))
+            raise ConfigError("Say which methods also race a warm-started copy: choose at "
+                              f"least one of the experiment's methods{hint}.")  # fmt: skip
+        if len(set(self.warm_methods)) != len(self.warm_methods):
+            raise ConfigError("A method is listed twice for a warm copy: list each once.")
+        outside = [m for m in self.warm_methods if m not in self.methods]
+        if outside:
+            raise ConfigError(
+                f"A warm copy is asked of {', '.join(outside)}, which the experiment does not "
+                f"race: choose among its methods ({', '.join(self.methods)})."
+            )
+        if self.base.multi_objective:
+            raise ConfigError("Warm-started copies race on the CV score only: remove the cost "
+                              "objectives or the warm copies.")  # fmt: skip
+        unable = [entry_label(m) for m in self.warm_methods if not can_warm_start(m)]
+        if unable:
+            raise ConfigError(
+                f"{', '.join(unable)} cannot start from earlier runs (a grid tries its own list; "
+                "population-based training trains its own population): give the warm copy to a "
+                "sampler such as Bayesian (TPE) or random search."
+            )
+
+    def member(self, entry: str, seed: int) -> RunConfig:
+        """The run of one entry on one seed: a warm entry runs its method from `warm_start`."""
+        method = entry_method(entry)
         extra = dict(self.overrides.get(method, {}))
         if "space" in extra and isinstance(extra["space"], dict):
             extra["space"] = SearchSpace.from_dict(extra["space"])
         unknown = set(extra) - set(RunConfig.__dataclass_fields__)
         if unknown:
             raise ConfigError(f"Unknown setting(s) for {method}: {', '.join(sorted(unknown))}.")
+        if is_warm(entry):
+            extra["warm_start"] = tuple(self.warm_start)
         return replace(self.base, method=method, seed=seed, name=None, **extra)
 
     def to_dict(self) -> dict:
@@ -90,7 +149,8 @@ class ExperimentConfig:
         return {
             "base": self.base.to_dict(), "methods": list(self.methods), "seeds": list(self.seeds),
             "parallel": self.parallel, "target": self.target, "overrides": overrides,
-            "name": self.name,
+            "name": self.name, "warm_start": list(self.warm_start),
+            "warm_methods": list(self.warm_methods),
         }  # fmt: skip
 
     @classmethod
@@ -99,6 +159,8 @@ class ExperimentConfig:
             base=RunConfig.from_dict(d["base"]), methods=tuple(d["methods"]),
             seeds=tuple(d["seeds"]), parallel=bool(d.get("parallel")), target=d.get("target"),
             overrides=dict(d.get("overrides") or {}), name=d.get("name"),
+            warm_start=tuple(d.get("warm_start") or ()),  # none in experiments made before
+            warm_methods=tuple(d.get("warm_methods") or ()),
         )  # fmt: skip
 
 
@@ -106,11 +168,12 @@ def create_experiment(exp: ExperimentConfig, storage: BaseStorage | str | None =
     """Create every member run (validated first, so nothing is half-created); returns the name."""
     storage = _storage(storage)
     exp.validate()
-    members = [(m, s, exp.member(m, s)) for s in exp.seeds for m in exp.methods]
+    members = [(m, s, exp.member(m, s)) for s in exp.seeds for m in exp.entries]
     from tuning.runs.prepare import prepare
 
     for _, _, cfg in members:
         prepare(cfg)  # raises a UserError naming what to change, before anything is written
+    _check_sources(exp, storage)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     name = sanitize_name(exp.name or f"compare-{exp.base.model}-{exp.base.dataset.label()}-{stamp}")
     if name in {e.name for e in list_experiments(storage)}:
@@ -175,9 +238,27 @@ def list_experiments(storage: BaseStorage | str | None = None) -> list[Experimen
     return sorted(groups.values(), key=lambda e: e.created_at or "", reverse=True)
 
 
-def member_name(experiment: str, method: str, seed: int) -> str:
-    """The run name of an experiment's member (`experiment_of` reads it back)."""
-    return f"{experiment}--{method}--seed{seed}"
+def _check_sources(exp: ExperimentConfig, storage: BaseStorage) -> None:
+    """A warm copy that no named source can seed would race as a second cold run: refused,
+    with what was wrong with each source."""
+    if not exp.warm_methods:
+        return
+    from tuning.runs import warmstart
+    from tuning.runs.prepare import prepare
+
+    prep = prepare(exp.member(warm_entry(exp.warm_methods[0]), exp.seeds[0]))
+    found = warmstart.plan(prep, storage)
+    if not found.configs:
+        raise ConfigError(
+            f"No earlier run named can seed the warm copies: {found.note} Choose runs of the "
+            "same model and task (New run's \"Start from earlier runs\" ranks them)."
+        )
+
+
+def member_name(experiment: str, entry: str, seed: int) -> str:
+    """The run name of an experiment's member (`experiment_of` reads it back); a warm copy's
+    says so ("...--tpe-warm--seed0")."""
+    return f"{experiment}--{entry_slug(entry)}--seed{seed}"
 
 
 def experiment_of(run: str) -> str | None:
@@ -487,11 +568,11 @@ def summary_table(
     info: ExperimentInfo, traj: pd.DataFrame, storage: BaseStorage | str | None = None,
     target: dict[int, float] | None = None,
 ) -> pd.DataFrame:  # fmt: skip
-    """One row per method: best validation score (mean over seeds) with its spread, how it was
-    validated, its gap to the best method with that gap's uncertainty, test score with its
-    interval, trial states (totals over the method's runs), how many of its seeds finished,
-    times, and seconds / trials until the target was first reached (median and range over the
-    seeds that reached it).
+    """One row per entry (a method, or a method's warm copy): best validation score (mean over
+    seeds) with its spread, how it was validated, its gap to the best method with that gap's
+    uncertainty, test score with its interval, trial states (totals over the method's runs), how
+    many of its seeds finished, times, and seconds / trials until the target was first reached
+    (median and range over the seeds that reached it).
 
     The spread is the standard deviation over seeds, or with one seed over the best trial's CV
     folds (`spread`: "seeds" or "folds"). `validation` is "cv" or "holdout" (population-based
@@ -503,7 +584,7 @@ def summary_table(
 
     storage = _storage(storage)
     rows = []
-    for method in info.config.methods:
+    for method in info.config.entries:
         runs = [r for r in info.runs if r["method"] == method]
         sums = [run_summary(storage, r["run"]) for r in runs]
         best = [s.best_value for s in sums if s.best_value is not None]
@@ -623,7 +704,7 @@ def verdict(info: ExperimentInfo, table: pd.DataFrame) -> str:
     if missing:
         done = sum(r["status"] == "finished" for r in info.runs)
         parts = [
-            f"{get_method(m).label} (seed{'s' if len(s) > 1 else ''} {_listed(s)})"
+            f"{entry_label(m)} (seed{'s' if len(s) > 1 else ''} {_listed(s)})"
             for m, s in missing.items()
         ]
         return (
@@ -636,7 +717,7 @@ def verdict(info: ExperimentInfo, table: pd.DataFrame) -> str:
         return "No method has a cross-validated score yet."
     top = cv.loc[cv["gap"].abs().idxmin()]
     others = cv[cv["method"] != top.method]
-    label = get_method(top.method).label
+    label = entry_label(top.method)
     if others.empty:
         return f"{label} scored {top.best_cv:.4f}; it is the only method with a CV score."
     if others["within_noise"].astype(bool).all():
@@ -644,7 +725,7 @@ def verdict(info: ExperimentInfo, table: pd.DataFrame) -> str:
             f"Every difference is within the noise (±1 std): no method is clearly better here; "
             f"{label} scored highest ({top.best_cv:.4f}) by less than that."
         )
-    behind = [get_method(m).label for m in others.loc[~others["within_noise"].astype(bool), "method"]]
+    behind = [entry_label(m) for m in others.loc[~others["within_noise"].astype(bool), "method"]]
     return (
         f"{label} found the best CV score ({top.best_cv:.4f}); {_listed(behind)} "
         f"{'is' if len(behind) == 1 else 'are'} behind it by more than the noise (±1 std)."

@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+from tuning.analysis import warm
 from tuning.cli import options as o
 from tuning.cli.command import Command, ctrl_c_sets
 from tuning.cli.output import format_table, print_table
@@ -21,7 +22,11 @@ class Compare(Command):
         "Run an experiment: several methods (optionally over several seeds) on the same dataset, "
         "model, search space, CV, scoring and budget; print one row per method."
     )
-    epilog = "Example: python -m tuning compare --preset classic --seeds 0 1 2"
+    epilog = (
+        "Example: python -m tuning compare --preset classic --seeds 0 1 2. With a warm-started "
+        "copy of TPE raced beside the cold one: python -m tuning compare --dataset iris --model "
+        "knn --methods tpe random --seeds 0 1 --warm-start knn-on-wine"
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         add = parser.add_argument
@@ -73,6 +78,7 @@ class Compare(Command):
             "--show", metavar="EXPERIMENT",
             help="print the table of an existing experiment instead of running one",
         )  # fmt: skip
+        _warm_arguments(parser)
         o.NAME.add_to(parser, help="experiment name")
         o.STORAGE.add_to(parser)
 
@@ -85,7 +91,8 @@ class Compare(Command):
         target = ex.targets(traj, info, args.score_target)
         table = ex.summary_table(info, traj, store, target)
         scoring = front.run_summary(store, info.runs[0]["run"]).scoring if info.runs else "score"
-        print(format_compare(info, table, target, scoring, traj))
+        bought = warm.experiment_warm(info, store)
+        print(format_compare(info, table, target, scoring, traj, bought))
         if args.export:
             args.export.write_text(ex.export_csv(info, store))
             print(f"All trials written to {args.export}")
@@ -131,6 +138,21 @@ class Compare(Command):
         return name
 
 
+def _warm_arguments(parser: argparse.ArgumentParser) -> None:
+    """Warm-started copies raced beside their cold method."""
+    parser.add_argument(
+        "--warm-start", nargs="+", default=[], metavar="RUN",
+        help="also race warm-started copies: earlier runs of the same model in this storage "
+        "(any dataset) whose best configurations each copy tries first, right after the "
+        "library defaults",
+    )  # fmt: skip
+    parser.add_argument(
+        "--warm-methods", nargs="+", default=[], metavar="METHOD",
+        help="with --warm-start: the methods that also race a warm-started copy on the same "
+        "seeds (default: the first model-based method, such as tpe)",
+    )  # fmt: skip
+
+
 def _experiment(args: argparse.Namespace):
     """The experiment the arguments describe: a preset, or dataset, model and methods."""
     from dataclasses import replace
@@ -160,11 +182,17 @@ def _experiment(args: argparse.Namespace):
         )  # fmt: skip
     if args.dask is not None:  # every member works on the cluster
         exp = replace(exp, base=replace(exp.base, cluster="dask"))
-    return replace(exp, target=args.score_target, name=args.name)
+    if args.warm_methods and not args.warm_start:
+        raise UserError("--warm-methods needs --warm-start RUN [RUN ...]: the earlier runs to "
+                        "start the warm copies from.")  # fmt: skip
+    warm_methods = tuple(args.warm_methods or (ex.default_warm(exp.methods) if args.warm_start else ()))
+    return replace(exp, target=args.score_target, name=args.name,
+                   warm_start=tuple(args.warm_start), warm_methods=warm_methods)  # fmt: skip
 
 
-def format_compare(info, table, target, scoring: str, traj) -> str:
-    """The experiment's header, its targets and one row per method."""
+def format_compare(info, table, target, scoring: str, traj, warm_bought=()) -> str:
+    """The experiment's header, its targets, one row per method (a warm copy is its own row,
+    "tpe+warm"), the verdict, and what each warm copy bought (`warm_bought`: WarmBought)."""
 
     def num(v, fmt="{:.4f}"):
         return "-" if v is None or v != v else fmt.format(v)
@@ -185,7 +213,8 @@ def format_compare(info, table, target, scoring: str, traj) -> str:
               "seeds finished", "wall s", "CPU s", "s to target (median)",
               "trials to target (median)", "reached"]  # fmt: skip
     verdict = front.experiments.verdict(info, table)
-    return "\n".join(lines) + "\n" + format_table(header, rows) + "\n" + verdict
+    bought = [f"\n{b.sentence}" for b in warm_bought]
+    return "\n".join(lines) + "\n" + format_table(header, rows) + "\n" + verdict + "".join(bought)
 
 
 class Experiments(Command):
@@ -202,7 +231,7 @@ class Experiments(Command):
             print("No experiments yet. Start one with `python -m tuning compare --preset classic`.")
             return 0
         rows = [
-            [e.name, e.status, ", ".join(e.config.methods), str(list(e.config.seeds)),
+            [e.name, e.status, ", ".join(e.config.entries), str(list(e.config.seeds)),
              str(len(e.runs))]
             for e in exps
         ]  # fmt: skip
