@@ -156,7 +156,8 @@ def test_a_warm_start_that_ends_worse_beyond_the_seed_spread_is_said_to_hurt():
     assert "Warm start from run knn-wine (Wine, similarity 0.85) hurt here: final best -0.0750" in (
         b.sentence
     )
-    assert "never reached cold Bayesian (TPE)'s final best (cold: trial 2.5, median)" in b.sentence
+    assert "never reached cold Bayesian (TPE)'s final best (cold: trial 3 on seed 0 and trial 2 on " \
+        "seed 1)" in b.sentence
 
 
 def test_one_seed_says_the_spread_is_unknown_and_claims_nothing():
@@ -174,6 +175,12 @@ def test_an_error_to_minimize_counts_lower_as_better_and_no_scores_give_none():
     b = warm.warm_bought(pairs, "minimize", "Bayesian (TPE)", SOURCES)
     assert b.reached == 2 and b.warm_trial == 2 and b.diff == pytest.approx(0.35)
     assert b.state == "helped"
+    assert "final best at trial 2 on seed 0 (cold: trial 3) and at trial 2 on seed 1 (cold: " \
+        "trial 3)" in b.sentence
+    one = {0: pairs[0], 1: (trials([5.0, 4.0]), trials([5.0, 4.0, 3.4]))}  # seed 1 never gets there
+    assert "at trial 2 on seed 0 (cold: trial 3) and not on seed 1 (cold: trial 3)" in (
+        warm.warm_bought(one, "minimize", "Bayesian (TPE)", SOURCES).sentence
+    )
     failed = pd.DataFrame({"number": [0], "state": ["failed"], "value": [float("nan")]})
     assert warm.warm_bought({0: (failed, trials([1.0]))}, "maximize", "x", SOURCES) is None
 

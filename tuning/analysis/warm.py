@@ -226,6 +226,8 @@ class WarmBought:
     diff_std: float  # its standard deviation over seeds (NaN with one seed)
     state: str  # "helped", "hurt", "level" (within the spread) or "unknown" (one seed)
     sentence: str
+    # (seed, trial the warm copy reached the cold final best at or None, the cold one's first)
+    per_seed: tuple[tuple[int, int | None, int], ...] = ()
 
 
 def warm_bought(
@@ -237,13 +239,14 @@ def warm_bought(
     per seed) and the paired difference of their final bests, mean ± std over seeds. `sources`:
     where the warm start came from, in words. None while no seed has both scored."""
     sign = 1.0 if direction == "maximize" else -1.0
-    per_seed = []
-    for warm_df, cold_df in pairs.values():
+    per_seed, at = [], []
+    for seed, (warm_df, cold_df) in pairs.items():
         seen = compare_cold(warm_df, cold_df, direction, cold_label)
         if seen is None:
             continue
         warm_final = float(best_so_far(warm_df, direction)["best"].iloc[-1])
         per_seed.append((seen.passed_at, seen.cold_first, sign * (warm_final - seen.cold_final)))
+        at.append((seed, seen.passed_at, seen.cold_first))
     if not per_seed:
         return None
     passed = [p for p, _, _ in per_seed if p is not None]
@@ -256,7 +259,8 @@ def warm_bought(
     else:
         state = "hurt" if -diff > std else "helped" if diff > std else "level"
     bought = WarmBought(entry, n, len(passed), float(np.median(passed)) if passed else None,
-                        float(np.median([c for _, c, _ in per_seed])), diff, std, state, "")  # fmt: skip
+                        float(np.median([c for _, c, _ in per_seed])), diff, std, state, "",
+                        tuple(at))  # fmt: skip
     return replace(bought, sentence=_bought_sentence(bought, cold_label, sources, so_far))
 
 
@@ -268,7 +272,9 @@ def _bought_sentence(b: WarmBought, cold: str, sources: str, so_far: bool) -> st
     head = ("So far, w" if so_far else "W") + f"arm start {sources}"
     over = f"over {b.seeds} seeds" if b.seeds > 1 else "on one seed"
     cold_at = f"cold: trial {_trial(b.cold_trial)}"
-    if b.reached == b.seeds:
+    if b.seeds == 2 and len(b.per_seed) == 2:  # a median of two reads as "trial 1.5": each seed
+        reach = _two_seeds(b, cold)
+    elif b.reached == b.seeds:
         reach = (f"reached cold {cold}'s final best at trial {_trial(b.warm_trial)} ({cold_at})"
                  f", {'median ' if b.seeds > 1 else ''}{over}")  # fmt: skip
     elif b.reached:
@@ -291,6 +297,15 @@ def _bought_sentence(b: WarmBought, cold: str, sources: str, so_far: bool) -> st
     if b.state == "helped":
         return f"{head}: {reach}; {diff}, better by more than the spread over seeds."
     return f"{head}: {reach}; {diff}, within the noise."
+
+
+def _two_seeds(b: WarmBought, cold: str) -> str:
+    each = [(f"at trial {w}" if w is not None else "not") + f" on seed {s} (cold: trial {c})"
+            for s, w, c in b.per_seed]  # fmt: skip
+    if not b.reached:
+        return f"never reached cold {cold}'s final best (cold: " + " and ".join(
+            f"trial {c} on seed {s}" for s, _, c in b.per_seed) + ")"  # fmt: skip
+    return f"reached cold {cold}'s final best {' and '.join(each)}"
 
 
 def experiment_warm(info, storage: BaseStorage) -> list[WarmBought]:
