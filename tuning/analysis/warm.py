@@ -239,14 +239,15 @@ def warm_bought(
     per seed) and the paired difference of their final bests, mean ± std over seeds. `sources`:
     where the warm start came from, in words. None while no seed has both scored."""
     sign = 1.0 if direction == "maximize" else -1.0
-    per_seed, at = [], []
+    per_seed, at, folds = [], [], []
     for seed, (warm_df, cold_df) in pairs.items():
         seen = compare_cold(warm_df, cold_df, direction, cold_label)
         if seen is None:
             continue
-        warm_final = float(best_so_far(warm_df, direction)["best"].iloc[-1])
-        per_seed.append((seen.passed_at, seen.cold_first, sign * (warm_final - seen.cold_final)))
+        last = best_so_far(warm_df, direction).iloc[-1]
+        per_seed.append((seen.passed_at, seen.cold_first, sign * (last["best"] - seen.cold_final)))
         at.append((seed, seen.passed_at, seen.cold_first))
+        folds.append(math.sqrt(np.nansum([last["std"] ** 2, seen.cold_final_std ** 2])))
     if not per_seed:
         return None
     passed = [p for p, _, _ in per_seed if p is not None]
@@ -254,10 +255,13 @@ def warm_bought(
     n = len(per_seed)
     std = float(np.std(diffs, ddof=1)) if n > 1 else math.nan
     diff = float(diffs.mean())
+    # Read against the seeds' spread and the folds' (the two final bests' fold spreads
+    # combined, median over seeds): two seeds that agree exactly still carry the folds' noise.
+    noise = max(std, float(np.median(folds))) if n > 1 else math.nan
     if n < 2:
         state = "unknown"
     else:
-        state = "hurt" if -diff > std else "helped" if diff > std else "level"
+        state = "hurt" if -diff > noise else "helped" if diff > noise else "level"
     bought = WarmBought(entry, n, len(passed), float(np.median(passed)) if passed else None,
                         float(np.median([c for _, c, _ in per_seed])), diff, std, state, "",
                         tuple(at))  # fmt: skip
@@ -292,11 +296,11 @@ def _bought_sentence(b: WarmBought, cold: str, sources: str, so_far: bool) -> st
     if b.state == "level" and b.diff == 0 and b.diff_std == 0:
         return f"{head}: {reach}; the same final best as the cold runs' on every seed."
     if b.state == "hurt":
-        return (f"{head} hurt here: {diff}, worse by more than the spread over seeds; it "
-                f"{reach}.")  # fmt: skip
+        return (f"{head} hurt here: {diff}, worse by more than the spread over seeds and "
+                f"folds; it {reach}.")  # fmt: skip
     if b.state == "helped":
-        return f"{head}: {reach}; {diff}, better by more than the spread over seeds."
-    return f"{head}: {reach}; {diff}, within the noise."
+        return f"{head}: {reach}; {diff}, better by more than the spread over seeds and folds."
+    return f"{head}: {reach}; {diff}, within the noise of seeds and folds."
 
 
 def _two_seeds(b: WarmBought, cold: str) -> str:
