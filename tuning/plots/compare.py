@@ -26,7 +26,8 @@ X_TITLES = {
     "elapsed_s": ("time", "wall-clock time (s)"),
     "epochs_so_far": ("epochs trained", "network epochs trained (all folds and members)"),
 }
-SPREAD_WORDS = {"seeds": "±1 std over seeds", "folds": "±1 std over the best trial's CV folds"}
+SPREAD_WORDS = {"seeds": "±1 std over seeds (the best trials' CV folds' where larger)",
+                "folds": "±1 std over the best trial's CV folds"}  # fmt: skip
 
 
 def method_colors(methods: list[str]) -> dict[str, str]:
@@ -127,7 +128,7 @@ def score_gap_figure(
     table: pd.DataFrame, score_title: str, labels: dict[str, str] | None = None
 ) -> go.Figure:
     """Per method: best CV score minus the best method's, error bar = the gap's spread (over
-    seeds, or over the best trial's folds with one seed), on an axis that does not exaggerate
+    seeds or the best trials' folds, whichever is larger), on an axis that does not exaggerate
     noise; methods validated on one holdout split stand apart (named below)."""
     title = "Best CV score vs the top one"
     cv = table[table["gap"].notna()] if len(table) else table

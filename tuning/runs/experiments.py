@@ -598,6 +598,7 @@ def summary_table(
             "best_cv": float(np.mean(best)) if best else np.nan,
             "best_cv_std": spread,
             "spread": spread_of,
+            "fold_std": _fold_std(sums, holdout),
             **_test_scores(sums),
             **{k: sum(s.counts.get(k, 0) for s in sums) for k in ("complete", "pruned", "failed")},
             "fit_seconds": float(fit.median()) if len(fit) else np.nan,
@@ -650,6 +651,12 @@ def _spread(best: list[float], sums: list, holdout: bool) -> tuple[float, str | 
     return np.nan, None
 
 
+def _fold_std(sums: list, holdout: bool) -> float:
+    """The median over seeds of the spread over the best trial's CV folds (NaN: unknown)."""
+    stds = [s.best_std for s in sums if s.best_std is not None]
+    return float(np.median(stds)) if stds and not holdout else np.nan
+
+
 def _to_target(t: pd.DataFrame, target: dict[int, float] | None, n_seeds: int) -> dict:
     """Over the seeds that reached their target: the median, lowest and highest seconds and
     trials it took; how many seeds reached it (`reached_n`) and the share as text ("2/3",
@@ -681,15 +688,19 @@ def _per_seed(t: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 def _gaps(table: pd.DataFrame, minimize: bool) -> pd.DataFrame:
     """Each cross-validated method's difference to the best one (`gap`, signed as the score:
-    negative = worse when higher is better), its uncertainty (`gap_std`: the two spreads
-    combined) and whether the gap lies within it (`within_noise`)."""
+    negative = worse when higher is better), its uncertainty (`gap_std`: the two methods'
+    noises combined, each the larger of its spread over seeds and over its best trials' folds:
+    seeds that agree still carry the folds' noise) and whether the gap lies within it
+    (`within_noise`)."""
     table = table.assign(gap=np.nan, gap_std=np.nan, within_noise=pd.NA)
     cv = table[(table["validation"] == "cv") & table["best_cv"].notna()] if len(table) else table
     if cv.empty:
         return table
     top = cv.loc[cv["best_cv"].idxmin() if minimize else cv["best_cv"].idxmax()]
+    folds = cv["fold_std"] if "fold_std" in cv else pd.Series(np.nan, index=cv.index)
+    noise = np.fmax(cv["best_cv_std"].astype(float), folds.astype(float))
     for i, r in cv.iterrows():
-        spreads = np.array([r.best_cv_std] if i == top.name else [r.best_cv_std, top.best_cv_std])
+        spreads = np.array([noise[i]] if i == top.name else [noise[i], noise[top.name]])
         std = float(np.sqrt(np.sum(spreads**2)))  # NaN when a spread is unknown
         table.loc[i, ["gap", "gap_std"]] = [r.best_cv - top.best_cv, std]
         table.loc[i, "within_noise"] = bool(np.isfinite(std) and abs(r.best_cv - top.best_cv) <= std)
