@@ -47,10 +47,14 @@ class TabTask:
     scoring: str
     points: dict[str, int] = field(default_factory=dict)  # grid values per numeric parameter
     settings: dict = field(default_factory=dict)  # estimator settings that only save time
+    # Parameters held at one value, out of the searched space (an all-numeric variant of a
+    # model's space: the SVM with the RBF kernel alone searches C and gamma)
+    fixed: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
-        return f"{self.model}-{self.dataset}".replace("_", "")
+        held = "".join(f"-{v}" for v in self.fixed.values())
+        return f"{self.model}{held}-{self.dataset}".replace("_", "")
 
 
 # SVC's predictions do not depend on probability=True (its Platt scaling only serves
@@ -72,6 +76,10 @@ TASKS = (
     TabTask("svm", "moons", "accuracy", {"C": 10, "gamma": 10, "degree": 3}, _SVC),
     TabTask("random_forest", "wine", "neg_log_loss",
             {"n_estimators": 2, "max_depth": 3, "min_samples_split": 3, "min_samples_leaf": 4}),
+    # All-numeric spaces, where Recommended picks the Gaussian process: a fine 40 x 40 grid
+    TabTask("svm", "breast_cancer", "accuracy", {"C": 40, "gamma": 40}, _SVC, {"kernel": "rbf"}),
+    TabTask("svm", "moons", "accuracy", {"C": 40, "gamma": 40}, _SVC, {"kernel": "rbf"}),
+    TabTask("svm", "wine", "accuracy", {"C": 40, "gamma": 40}, _SVC, {"kernel": "rbf"}),
 )  # fmt: skip
 BY_NAME = {t.name: t for t in TASKS}
 
@@ -80,7 +88,17 @@ def task_space(task: TabTask) -> SearchSpace:
     from tuning.data.registry import get_spec
     from tuning.models import get_model
 
-    return get_model(task.model).default_space(get_spec(task.dataset).task)
+    space = get_model(task.model).default_space(get_spec(task.dataset).task)
+    params = []
+    for p in space.params:
+        if p.name in task.fixed:
+            continue
+        if p.condition and p.condition[0] in task.fixed:  # decided by the held value
+            if task.fixed[p.condition[0]] not in p.condition[1]:
+                continue
+            p = replace(p, condition=None)
+        params.append(p)
+    return SearchSpace(tuple(params)).validate()
 
 
 def grid_space(task: TabTask) -> SearchSpace:
@@ -111,7 +129,8 @@ def precompute(task: TabTask) -> Path:
     cv = (StratifiedKFold if classify else KFold)(FOLDS, shuffle=True, random_state=CV_SEED)
     rows, start, cpu = [], time.perf_counter(), time.process_time()
     for params in grid:
-        pipe = build_pipeline(get_model(task.model), params, ds.task, seed=0, n_jobs=1)
+        pipe = build_pipeline(get_model(task.model), {**params, **task.fixed}, ds.task, seed=0,
+                              n_jobs=1)  # fmt: skip
         pipe.set_params(**{f"model__{k}": v for k, v in task.settings.items()})
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

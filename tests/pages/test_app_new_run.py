@@ -58,7 +58,7 @@ def test_recommended_says_under_the_picker_what_it_will_run_and_why():
     at.selectbox(key="model_classification").set_value("knn").run()
     said = " ".join(texts(ok(at).success))
     assert "Recommended will run **Bayesian (TPE)**" in said and "weights, p" in said
-    assert "after 6 random start-up trials" in said  # a fifth of the 30 trials set below
+    assert "after 5 random start-up trials" in said
     at.selectbox(key="model_classification").set_value("svm").run()
     said = " ".join(texts(ok(at).success))
     assert "Recommended will run **Bayesian (TPE)**" in said and "gamma" in said

@@ -43,13 +43,12 @@ REGISTRY: dict[str, MethodSpec] = {
             "Recommended is not a search of its own: when the run is created it looks at the "
             "search space (how many parameters, whether some only apply to some choices), the "
             "budget (trials or a time limit), the objectives and the workers, and picks one "
-            "of the methods below: the Gaussian process for a budget of up to 100 trials on "
-            "an all-numeric space, TPE (a fifth of the budget, 5 to 10 trials, as random "
-            "start-up) where there are categorical or conditional parameters, many trials, a "
-            "time limit or parallel workers, Hyperband for a model trained in epochs or rounds "
-            "under a time limit, and the genetic algorithm for several objectives. The rule was "
-            "tuned on a benchmark of the studio's own models and datasets. The run records the "
-            "method it picked and the reason.",
+            "of the methods below: Hyperband for a model trained in epochs or rounds under a "
+            "time limit, the genetic algorithm for several objectives, and otherwise TPE after 5 "
+            "random start-up trials. The rule was tuned on a "
+            "benchmark of the studio's own models and datasets: there the Gaussian process did "
+            "no better than TPE, even on small all-numeric spaces. The run records the method "
+            "it picked and the reason.",
             multi_objective=True,
         ),
         GridMethod(
