@@ -76,7 +76,7 @@ TASKS = (
     TabTask("svm", "moons", "accuracy", {"C": 10, "gamma": 10, "degree": 3}, _SVC),
     TabTask("random_forest", "wine", "neg_log_loss",
             {"n_estimators": 2, "max_depth": 3, "min_samples_split": 3, "min_samples_leaf": 4}),
-    # All-numeric spaces, where Recommended picks the Gaussian process: a fine 40 x 40 grid
+    # All-numeric spaces (where the Gaussian process is said to shine): a fine 40 x 40 grid
     TabTask("svm", "breast_cancer", "accuracy", {"C": 40, "gamma": 40}, _SVC, {"kernel": "rbf"}),
     TabTask("svm", "moons", "accuracy", {"C": 40, "gamma": 40}, _SVC, {"kernel": "rbf"}),
     TabTask("svm", "wine", "accuracy", {"C": 40, "gamma": 40}, _SVC, {"kernel": "rbf"}),
