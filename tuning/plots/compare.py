@@ -26,7 +26,7 @@ X_TITLES = {
     "elapsed_s": ("time", "wall-clock time (s)"),
     "epochs_so_far": ("epochs trained", "network epochs trained (all folds and members)"),
 }
-SPREAD_WORDS = {"seeds": "±1 std over seeds (the best trials' CV folds' where larger)",
+SPREAD_WORDS = {"seeds": "±1 std over seeds, or over the best trials' CV folds where larger",
                 "folds": "±1 std over the best trial's CV folds"}  # fmt: skip
 
 
