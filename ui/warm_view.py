@@ -61,19 +61,13 @@ def start_from(config: RunConfig | None) -> RunConfig | None:
             st.caption("No earlier run of this model in this storage can seed this run.")
             _refused(found)
             return config
-        by_label = {_label(c): c for c in usable}
-        picked = st.multiselect(
-            "Seed with the best configurations of", list(by_label), key=PICK,
-            help="Their 5 best configurations (shared among the runs picked, at least 2 each) are tried first, right after the library "
-            "defaults, each marked 'warm start'. Ranked by how similar their data is: task, "
-            "rows, features, class balance and share of categorical columns.",
-        )  # fmt: skip
-        for label in picked:
-            st.caption(text.md(f"{by_label[label].run}: {by_label[label].reason}."))
+        names = _pick(usable, "Seed with the best configurations of", PICK,
+                      "Their 5 best configurations (shared among the runs picked, at least 2 "
+                      "each) are tried first, right after the library defaults, each marked "
+                      "'warm start'.")  # fmt: skip
         _refused(found)
-        if not picked:
+        if not names:
             return config
-        names = tuple(by_label[label].run for label in picked)
         narrow = st.checkbox("Narrow the ranges to where their good trials lay", key=NARROW)
         warm = replace(config, warm_start=names, warm_narrow=narrow)
         _preview(prep, warm)
@@ -90,20 +84,27 @@ def race_sources(config: RunConfig, key: str) -> tuple[str, ...]:
                    "a run of it first (on any dataset of the same task).")  # fmt: skip
         _refused(found)
         return ()
+    names = _pick(usable, "Start them from the best configurations of", key,
+                  "Each warm copy tries their 5 best configurations first, right after the "
+                  "library defaults.")  # fmt: skip
+    _refused(found)
+    return names
+
+
+def _pick(usable: list, label: str, key: str, help: str) -> tuple[str, ...]:
+    """The earlier runs picked among `usable` (ranked, most similar first, which is picked
+    until the user changes it: one click seeds a run), each with its reason."""
     by_label = {_label(c): c for c in usable}
     if [p for p in st.session_state.get(key, []) if p not in by_label]:
         st.session_state.pop(key)  # another model or dataset: its runs are not offered here
     picked = st.multiselect(
-        "Start them from the best configurations of", list(by_label), key=key,
-        default=list(by_label)[:1],
-        help="Ranked by how similar their data is: task, rows, features, class balance and "
-        "share of categorical columns. Each warm copy tries their 5 best configurations first, "
-        "right after the library defaults.",
+        label, list(by_label), key=key, default=list(by_label)[:1],
+        help=f"{help} Ranked by how similar their data is: task, rows, features, class "
+        "balance and share of categorical columns.",
     )  # fmt: skip
-    for label in picked:
-        st.caption(text.md(f"{by_label[label].run}: {by_label[label].reason}."))
-    _refused(found)
-    return tuple(by_label[label].run for label in picked)
+    for one in picked:
+        st.caption(text.md(f"{by_label[one].run}: {by_label[one].reason}."))
+    return tuple(by_label[one].run for one in picked)
 
 
 def _refused(found: list) -> None:

@@ -35,6 +35,9 @@ def test_picker_ranks_sources_narrows_undoes_and_seeds_the_launch(monkeypatch):
     at.toggle(key="warm_on").set_value(True).run()
     picker = ok(at).multiselect(key="warm_sources")
     assert picker.options == ["knn-on-iris — Iris · similarity 1.00"]
+    assert picker.value == picker.options  # the most similar run comes picked: one click seeds
+    picker.set_value([]).run()
+    assert not any("the same data" in c for c in texts(ok(at).caption))
     picker.set_value(picker.options).run()
     assert any("knn-on-iris: the same data; its parameters match." in c for c in texts(ok(at).caption))
     at.checkbox(key="warm_narrow").check().run()
