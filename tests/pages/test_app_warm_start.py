@@ -38,7 +38,7 @@ def test_picker_ranks_sources_narrows_undoes_and_seeds_the_launch(monkeypatch):
     assert picker.value == picker.options  # the most similar run comes picked: one click seeds
     picker.set_value([]).run()
     assert not any("the same data" in c for c in texts(ok(at).caption))
-    picker.set_value(picker.options).run()
+    at.multiselect(key="warm_sources").set_value(picker.options).run()
     assert any("knn-on-iris: the same data; its parameters match." in c for c in texts(ok(at).caption))
     at.checkbox(key="warm_narrow").check().run()
     assert any("Ranges narrowed: n_neighbors" in c for c in texts(ok(at).caption))
