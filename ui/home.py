@@ -133,7 +133,9 @@ def _experiment_row(e, members: list[RunSummary], manager) -> dict:
         "status": ", ".join(f"{n} {k}" for k, n in status.items()),
         "dataset": dataset_label(e.config.base.dataset),
         "model": runs.model_label(e.config.base.model).split(" (")[0],
-        "method": text.plural(len(e.config.entries), "method"),  # named under Experiments
+        "method": text.plural(len(e.config.methods), "method")  # named under Experiments
+        + (f" + {text.plural(len(e.config.warm_methods), 'warm copy', 'warm copies')}"
+           if e.config.warm_methods else ""),  # fmt: skip
         "trials done": f"{done} / {budget}" if budget else f"{done}",
         "best score": "" if best is None else f"{best:.4f}",
         runs.GAIN: "in Compare methods",
