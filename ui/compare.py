@@ -24,7 +24,7 @@ from tuning.plots import compare as plots
 from tuning.runs.front import experiments as ex
 from tuning.runs.front import run_summary
 from ui import advisor_view, gain_view, links, registry, text, warm_view
-from ui.runs import method_label, model_label, shown_status
+from ui.runs import method_label, model_label, scoring_label, shown_status
 from ui.setup import cost_label, scoring_choices, where_input
 
 PICK = "compare_pick"  # plain key: the experiment shown (survives page switches)
@@ -276,8 +276,11 @@ def _race_settings(ds_name: str, task: str) -> dict:
     n_classes = (
         len(datasets.get_spec(ds_name).loader({})[1].unique()) if task == "classification" else None
     )
+    # "accuracy ↑", as the tables write it: a quarter of a 900 px window cuts
+    # "accuracy (higher is better)" to "accurac…".
     scoring = c1.selectbox("Scoring", scoring_choices(task, n_classes), key="cmp_scoring",
-                           format_func=lambda s: f"{Scoring(s).label} ({Scoring(s).arrow})")  # fmt: skip
+                           format_func=lambda s: scoring_label(s, Scoring(s).direction),
+                           help="↑ higher is better, ↓ lower is better")  # fmt: skip
     mode = c2.radio("Runs", ["one after another", "side by side"], key="cmp_mode", horizontal=True,
                     help="Side by side shares the cores between methods; one after another times each fairly.")  # fmt: skip
     workers = workers_input(c4, "cmp_workers")

@@ -494,7 +494,7 @@ def test_every_figure_builds_and_escapes_hostile_names():
         v = float(rng.uniform(0, 1))
         trials.append(frozen(i, p, d, v, state=state, metrics=metrics(v), curve={1: v / 2, 2: v}))
     run = an.load_run(study_of(trials, direction="minimize", attrs={"scoring": "neg_log_loss"}))
-    assert run.score_title == "CV log_loss (lower is better)"
+    assert run.score_title == "CV log loss (lower is better)"
     figs = plots.analysis_figures(run)
     assert set(figs) == set(plots.FIGURES)
     for name, fig in figs.items():

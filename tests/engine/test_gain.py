@@ -84,7 +84,7 @@ def test_defaults_far_off_give_a_clear_gain_whose_interval_excludes_zero(storage
     assert gain.defaults_mean == pytest.approx(0.60, abs=0.02) and gain.gain > 0.2
     number = r"\d+\.\d+"
     assert re.fullmatch(
-        rf"best CV r2 {number} ± {number} against the defaults' {number} ± {number}: "
+        rf"best CV R² {number} ± {number} against the defaults' {number} ± {number}: "
         rf"\+{number} \(95 % interval \+{number} to \+{number} over the same 5 folds\)",
         gain.sentence,
     ), gain.sentence
@@ -97,7 +97,7 @@ def test_the_gain_is_direction_aware(storage):
     gain = an.gain_over_defaults(run)
     assert run.direction == "minimize" and gain.difference < -4 and gain.gain > 4
     assert gain.beats_defaults and gain.high < 0
-    assert gain.sentence.startswith("best CV mean_absolute_error ")
+    assert gain.sentence.startswith("best CV MAE ")
     assert re.search(r": −\d+\.\d+, lower is better \(95 % interval −", gain.sentence)
 
 

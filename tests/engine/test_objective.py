@@ -30,7 +30,7 @@ from tuning.models import REGISTRY as MODELS
 
 def test_error_scorers_are_minimized_in_their_natural_sign():
     s = Scoring("neg_root_mean_squared_error")
-    assert s.negated and s.label == "root_mean_squared_error"
+    assert s.negated and s.label == "RMSE"
     assert s.direction == "minimize" and s.arrow == "lower is better"
     assert s.better(1.0, 2.0) and not s.better(2.0, 1.0) and s.better(5.0, None)
     a = Scoring("accuracy")

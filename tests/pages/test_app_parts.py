@@ -137,7 +137,7 @@ def test_top_table_respects_the_direction():
          "cv_std": 0.1, "train_score": 1.0, "fit_seconds": 0.1, "param_alpha": [1.0, 0.1, 0.01]}
     )  # fmt: skip
     top = tables.top_table(df, Scoring("neg_root_mean_squared_error"))
-    assert top["trial"].tolist() == [1, 2, 0] and "root_mean_squared_error" in top.columns
+    assert top["trial"].tolist() == [1, 2, 0] and "RMSE" in top.columns
 
 
 def test_eta_uses_the_pace_and_the_time_limit():

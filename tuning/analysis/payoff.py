@@ -33,6 +33,7 @@ from tuning.analysis.baseline import (
 from tuning.analysis.rundata import RunData
 from tuning.analysis.statistics import corrected_interval
 from tuning.core.enums import RunStatus
+from tuning.core.scoring import Scoring
 from tuning.runs.entries import entry_label
 from tuning.runs.experiments import ExperimentInfo
 from tuning.store.records import Baseline, RunRecord
@@ -149,8 +150,7 @@ class ListedRun:
 
     @property
     def label(self) -> str:
-        scoring = self.record.scoring or ""
-        return scoring[4:] if scoring.startswith("neg_") else scoring
+        return Scoring(self.record.scoring).label if self.record.scoring else ""
 
     def trial(self, number: int) -> FrozenTrial:
         n = int(number)

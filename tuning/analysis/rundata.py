@@ -95,7 +95,7 @@ class RunData:
     def label(self) -> str:
         if self.record.foreign is not None:
             return self.scoring
-        return self.scoring[4:] if self.scoring.startswith("neg_") else self.scoring
+        return Scoring(self.scoring).label
 
     @property
     def metric(self) -> Scoring | StudyValue:

@@ -9,6 +9,7 @@ import optuna
 
 from tuning.analysis.advisor import ADVISOR_ENDED
 from tuning.core.errors import UserError
+from tuning.core.scoring import Scoring
 from tuning.runs.front import RunRecord, RunSummary, front_numbers, origin_count_line
 
 
@@ -57,7 +58,7 @@ def format_summary(
         lines.append("Best:       no trial completed")
     else:
         direction = "lower is better" if s.direction == "minimize" else "higher is better"
-        scoring = s.scoring[4:] if s.scoring.startswith("neg_") else s.scoring
+        scoring = Scoring(s.scoring).label if s.scoring else "score"
         std = f" ± {s.best_std:.4f}" if s.best_std is not None else ""
         lines.append(
             f"Best CV:    {scoring} = {s.best_value:.4f}{std}  (trial {s.best_number}, {direction})"

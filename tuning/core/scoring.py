@@ -17,6 +17,13 @@ CLASSIFICATION_SCORERS = (
     "accuracy", "balanced_accuracy", "f1", "f1_macro", "f1_weighted", "precision_macro",
     "recall_macro", "roc_auc", "roc_auc_ovr", "neg_log_loss",
 )  # fmt: skip
+# Scorer identifiers as people name the metrics (others: underscores read as spaces).
+LABELS = {
+    "f1": "F1", "f1_macro": "F1 (macro)", "f1_weighted": "F1 (weighted)",
+    "precision_macro": "precision (macro)", "recall_macro": "recall (macro)", "roc_auc": "ROC AUC",
+    "roc_auc_ovr": "ROC AUC (one-vs-rest)", "r2": "R²", "root_mean_squared_error": "RMSE",
+    "mean_absolute_error": "MAE", "mean_squared_error": "MSE",
+}  # fmt: skip
 REGRESSION_SCORERS = (
     "r2", "neg_root_mean_squared_error", "neg_mean_absolute_error", "neg_mean_squared_error",
     "neg_median_absolute_error",
@@ -39,7 +46,9 @@ class Scoring:
 
     @property
     def label(self) -> str:
-        return self.name[4:] if self.negated else self.name
+        """The metric as people name it ("RMSE", "log loss"), not the scorer's identifier."""
+        base = self.name[4:] if self.negated else self.name
+        return LABELS.get(base, base.replace("_", " "))
 
     @property
     def direction(self) -> str:
