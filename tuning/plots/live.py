@@ -294,7 +294,7 @@ def importance_bars(imp: an.Importance, disagreement: str = "") -> go.Figure:
     # Short lines: half of a 900 px window cuts a long title, subtitle or axis title.
     subtitle = f"{esc(imp.label)} importance<br>over {imp.n_complete:,} complete trials"
     if disagreement:
-        subtitle += f"<br>⚠ {esc(disagreement)} (see Analysis)"
+        subtitle += "<br>" + wrap(f"⚠ {disagreement} (see Analysis)", 34)
     return importance_figure(imp, IMPORTANCE_TITLE, subtitle, live=True,
                              x_title="share of total")  # fmt: skip
 
