@@ -63,8 +63,8 @@ def choose(
 
 
 def _tpe_options(n_trials: int | None) -> dict[str, Any]:
-    # 5 random start-up trials whatever the budget: on the tabular benchmark a fifth of the
-    # budget (10 at 50 trials) did no better on 16 tasks and was behind on one.
+    # 5 random start-up trials whatever the budget: on the tabular benchmark a longer random
+    # start did no better (benchmarks/results/tabular_recommended.txt).
     return {"n_startup_trials": START_UP, "constant_liar": True}
 
 
@@ -89,8 +89,8 @@ def _tpe_reason(searched: list, n_trials: int | None, workers: int) -> str:
             f"{workers} workers in parallel: {then}, which keeps them apart (each counts the "
             "others' running trials as bad)."
         )
-    # No Gaussian process for small all-numeric spaces: on the benchmark's C x gamma SVM tasks
-    # it was level with TPE or behind it at 25 trials, and mixed at 50.
+    # No Gaussian process for small all-numeric spaces: on the tabular benchmark's all-numeric
+    # tasks it did no better than TPE, at a higher cost per trial.
     many = "a time limit" if n_trials is None else f"{n_trials} trials"
     return (
         f"With {many} on an all-numeric space, {then}: on a benchmark of the studio's own models "
