@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from tuning.analysis import LiveRun, advisor
+from tuning.analysis import advisor
 from tuning.analysis.rundata import RunData
 from tuning.core.enums import RunStatus
 from tuning.plots.advisor import advisor_figure
@@ -97,13 +97,6 @@ def _draw(slot, advice: advisor.Advice, run: RunData, key: str) -> None:
                                config={"displaylogo": False})  # fmt: skip
 
 
-def _reader(store, name: str) -> LiveRun:
-    """The session's long-lived reader where the experiment is in the session's storage (it
-    reads only new trials at each of the page's polls); a reader of its own elsewhere (the
-    recorded race)."""
-    return registry.live_run(name) if store is registry.storage() else LiveRun(store, name)
-
-
 def compare(info, store) -> None:
     """Compare: per method, the trial at which the stop advisor would have stopped its
     finished runs and what stopping there would have lost, as medians over the seeds. `store`:
@@ -113,7 +106,7 @@ def compare(info, store) -> None:
     for r in info.runs:
         if r["status"] != "finished":
             continue
-        run = _reader(store, r["run"]).read()
+        run = registry.reader(store, r["run"]).read()
         left = max(0.0, COMPARE_BUDGET_S - (time.perf_counter() - t0))
         a = advisor.advise(run, tracker(run), budget_s=left, until_stop=True)
         pending += bool(a.pending)

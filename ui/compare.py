@@ -449,7 +449,8 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
 def warm_bought(info: ex.ExperimentInfo, store) -> None:
     """Beside the score table: one sentence per warm copy on what its warm start bought over
     the cold method on the same seeds; a warm start that hurt is shown as a warning."""
-    for bought in warm.experiment_warm(info, store):
+    read = registry.reader  # the page's long-lived readers: each poll reads only new trials
+    for bought in warm.experiment_warm(info, store, lambda name: read(store, name).read()):
         if bought.state == "hurt":
             st.warning(text.md(bought.sentence), icon=":material/trending_down:")
         else:

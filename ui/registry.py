@@ -92,6 +92,12 @@ def live_run(name: str) -> LiveRun:
     return _live_run(storage_url(), name)
 
 
+def reader(store: BaseStorage, name: str) -> LiveRun:
+    """The session's long-lived reader where `store` is the session's storage (it reads only
+    new trials at each of a page's polls); a reader of its own elsewhere (the recorded race)."""
+    return live_run(name) if store is storage() else LiveRun(store, name)
+
+
 def forget(name: str) -> None:
     """Drop the reader of a deleted run (a new run may later take its name)."""
     _live_run.clear(storage_url(), name)

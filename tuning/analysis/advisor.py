@@ -272,7 +272,7 @@ def by_method(advice: dict[str, list[Advice]]) -> list[MethodStops]:
         judged = [a for a in items if a.applies and a.needs is None and a.points and not a.pending]
         stopped = [a for a in judged if a.stop is not None]
         out.append(MethodStops(
-            method=method, label=_method_label(method), runs=len(judged),
+            method=method, label=entry_label(method), runs=len(judged),
             stopped=len(stopped),
             stop_trial=_median([a.stop.trial for a in stopped]),
             saved=_median([a.saved or 0.0 for a in judged]),
@@ -282,12 +282,6 @@ def by_method(advice: dict[str, list[Advice]]) -> list[MethodStops]:
             rules=tuple(sorted({a.rule.value for a in judged if a.rule is not None})),
         ))  # fmt: skip
     return out
-
-
-def _method_label(method: str) -> str:
-    """A method, or an experiment's entry (a warm copy), as people read it; a method this
-    version does not know keeps its name."""
-    return entry_label(method)
 
 
 def _median(values: list[float]) -> float | None:

@@ -9,12 +9,15 @@ better than the library defaults (a warm start that did not help is said so).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from optuna.storages import BaseStorage
 
+from tuning.analysis.live import LiveRun
+from tuning.analysis.rundata import RunData
 from tuning.core.enums import RunStatus
 from tuning.runs.entries import cold_twin, entry_label, is_warm
 from tuning.store.records import RunRecord
@@ -133,6 +136,8 @@ class ColdComparison:
     passed_at: int | None  # the warm run's trial count at which it reached cold_final
     state: str  # "passed", "ahead", "level" or "hurting" (at the same trial count)
     sentence: str
+    warm_final: float  # the warm run's best so far after its last finished trial
+    warm_final_std: float  # the spread over that trial's folds (NaN where unknown)
 
 
 def compare_cold(
@@ -159,7 +164,7 @@ def compare_cold(
     sentence = _cold_sentence(curve.iloc[at - 1], at, state, passed, cold_name,
                               (final, final_std, first, len(c)))  # fmt: skip
     return ColdComparison(cold_name, curve, final, final_std, first, len(c), passed, state,
-                          sentence)  # fmt: skip
+                          sentence, float(w["best"].iloc[-1]), float(w["std"].iloc[-1]))  # fmt: skip
 
 
 def _at_same_count(row: pd.Series, sign: float) -> str:
@@ -239,20 +244,15 @@ def warm_bought(
     per seed) and the paired difference of their final bests, mean ± std over seeds. `sources`:
     where the warm start came from, in words. None while no seed has both scored."""
     sign = 1.0 if direction == "maximize" else -1.0
-    per_seed, at, folds = [], [], []
-    for seed, (warm_df, cold_df) in pairs.items():
-        seen = compare_cold(warm_df, cold_df, direction, cold_label)
-        if seen is None:
-            continue
-        last = best_so_far(warm_df, direction).iloc[-1]
-        per_seed.append((seen.passed_at, seen.cold_first, sign * (last["best"] - seen.cold_final)))
-        at.append((seed, seen.passed_at, seen.cold_first))
-        folds.append(math.sqrt(np.nansum([last["std"] ** 2, seen.cold_final_std ** 2])))
-    if not per_seed:
+    seen = {seed: compare_cold(w, c, direction, cold_label) for seed, (w, c) in pairs.items()}
+    seen = {seed: s for seed, s in seen.items() if s is not None}
+    if not seen:
         return None
-    passed = [p for p, _, _ in per_seed if p is not None]
-    diffs = np.array([d for _, _, d in per_seed])
-    n = len(per_seed)
+    passed = [s.passed_at for s in seen.values() if s.passed_at is not None]
+    diffs = np.array([sign * (s.warm_final - s.cold_final) for s in seen.values()])
+    # the two final bests' fold spreads combined, per seed
+    folds = [math.sqrt(np.nansum([s.warm_final_std**2, s.cold_final_std**2])) for s in seen.values()]
+    n = len(seen)
     std = float(np.std(diffs, ddof=1)) if n > 1 else math.nan
     diff = float(diffs.mean())
     # Read against the seeds' spread and the folds' (the two final bests' fold spreads
@@ -263,8 +263,8 @@ def warm_bought(
     else:
         state = "hurt" if -diff > noise else "helped" if diff > noise else "level"
     bought = WarmBought(entry, n, len(passed), float(np.median(passed)) if passed else None,
-                        float(np.median([c for _, c, _ in per_seed])), diff, std, state, "",
-                        tuple(at))  # fmt: skip
+                        float(np.median([s.cold_first for s in seen.values()])), diff, std, state,
+                        "", tuple((seed, s.passed_at, s.cold_first) for seed, s in seen.items()))  # fmt: skip
     return replace(bought, sentence=_bought_sentence(bought, cold_label, sources, so_far))
 
 
@@ -312,20 +312,25 @@ def _two_seeds(b: WarmBought, cold: str) -> str:
     return f"reached cold {cold}'s final best {' and '.join(each)}"
 
 
-def experiment_warm(info, storage: BaseStorage) -> list[WarmBought]:
+def experiment_warm(
+    info, storage: BaseStorage, read: Callable[[str], RunData] | None = None
+) -> list[WarmBought]:
     """Each warm copy of an experiment (`runs.experiments.ExperimentInfo`) against its cold
-    twin, over the seeds where both have run (the sentence says "so far" until all finished)."""
+    twin, over the seeds where both have run (the sentence says "so far" until all finished).
+    `read`: a run by name (default: read afresh; a page passes its long-lived readers)."""
+    read = read or (lambda name: LiveRun(storage, name).read())
+    runs = {(r["method"], r["seed"]): r for r in info.runs}
     out = []
     for entry in [e for e in info.config.entries if is_warm(e)]:
         twin = cold_twin(entry)
-        runs = {(r["method"], r["seed"]): r for r in info.runs}
         pairs, record = {}, None
         for seed in info.config.seeds:
             w, c = runs.get((entry, seed)), runs.get((twin, seed))
             if w is None or c is None:
                 continue
-            record = record or _record(w["run"], storage)
-            pairs[seed] = (cold_frame(w["run"], storage), cold_frame(c["run"], storage))
+            warm_run = read(w["run"])
+            record = record or warm_run.record
+            pairs[seed] = (warm_run.frame, read(c["run"]).frame)
         if record is None:
             continue
         done = all(r["status"] == RunStatus.FINISHED for r in info.runs if r["method"] in (entry, twin))
@@ -334,12 +339,6 @@ def experiment_warm(info, storage: BaseStorage) -> list[WarmBought]:
         if found is not None:
             out.append(found)
     return out
-
-
-def _record(name: str, storage: BaseStorage) -> RunRecord:
-    from tuning.store.runs import load_study
-
-    return RunRecord.from_study(load_study(name, storage))
 
 
 def _from(warm: dict) -> str:

@@ -171,9 +171,11 @@ def create_experiment(exp: ExperimentConfig, storage: BaseStorage | str | None =
     members = [(m, s, exp.member(m, s)) for s in exp.seeds for m in exp.entries]
     from tuning.runs.prepare import prepare
 
-    for _, _, cfg in members:
-        prepare(cfg)  # raises a UserError naming what to change, before anything is written
-    _check_sources(exp, storage)
+    first_warm = (warm_entry(exp.warm_methods[0]), exp.seeds[0]) if exp.warm_methods else None
+    for entry, seed, cfg in members:
+        prep = prepare(cfg)  # raises a UserError naming what to change, before anything is written
+        if (entry, seed) == first_warm:
+            _check_sources(prep, storage)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     name = sanitize_name(exp.name or f"compare-{exp.base.model}-{exp.base.dataset.label()}-{stamp}")
     if name in {e.name for e in list_experiments(storage)}:
@@ -238,15 +240,11 @@ def list_experiments(storage: BaseStorage | str | None = None) -> list[Experimen
     return sorted(groups.values(), key=lambda e: e.created_at or "", reverse=True)
 
 
-def _check_sources(exp: ExperimentConfig, storage: BaseStorage) -> None:
+def _check_sources(prep, storage: BaseStorage) -> None:
     """A warm copy that no named source can seed would race as a second cold run: refused,
-    with what was wrong with each source."""
-    if not exp.warm_methods:
-        return
+    with what was wrong with each source. `prep`: a warm copy's prepared run."""
     from tuning.runs import warmstart
-    from tuning.runs.prepare import prepare
 
-    prep = prepare(exp.member(warm_entry(exp.warm_methods[0]), exp.seeds[0]))
     found = warmstart.plan(prep, storage)
     if not found.configs:
         raise ConfigError(
