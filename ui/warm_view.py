@@ -6,6 +6,8 @@ Compare, the sources of an experiment's warm-started copies (`race_sources`)."""
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import replace
 
 import streamlit as st
@@ -19,6 +21,7 @@ from ui import registry, space_table, text
 
 PICK = "warm_sources"
 NARROW = "warm_narrow"
+COLD_RECHECK_S = 10.0  # how often Live monitor looks again for a cold run where none was found
 ON = "warm_on"
 TOGGLE_HELP = (
     "Seed this run with the best configurations of earlier runs of the same model in this "
@@ -141,11 +144,14 @@ def cold_account(snap) -> None:
     if not record.warm_start or record.multi_objective or record.read_only:
         return
     key = ("warm_cold", snap.name)
-    if key not in st.session_state:  # the cold run has finished: read it once per session
+    checked_at, found = st.session_state.get(key, (-math.inf, None))
+    # A cold run, once found, has finished: its trials are read once per session. Without one,
+    # the storage is looked at again after a while: a cold run started to compare may finish.
+    if found is None and time.monotonic() - checked_at > COLD_RECHECK_S:
         store = registry.storage()
         names = warm.cold_runs(record, store)
-        st.session_state[key] = (names[0], warm.cold_frame(names[0], store)) if names else None
-    found = st.session_state[key]
+        found = (names[0], warm.cold_frame(names[0], store)) if names else None
+        st.session_state[key] = (time.monotonic(), found)
     if found is None:
         st.caption(warm.NO_COLD)
         return

@@ -20,7 +20,7 @@ from app_support import (
 from tuning.runs.runner import create_run
 from tuning.store.run import StoredRun
 from tuning.store.trials import LIBRARY_DEFAULTS, WARM_START, origin_of
-from ui import state
+from ui import state, warm_view
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
 
@@ -78,3 +78,16 @@ def test_without_a_cold_run_the_monitor_says_so_and_makes_nothing_up():
     at.selectbox(key=state.LIVE_PICK).set_value(warm).run()
     assert any(c.startswith("No cold run of the same model, method") for c in texts(ok(at).caption))
     assert not any("Against a cold run" in c for c in texts(at.caption) + texts(at.warning))
+
+
+def test_a_cold_run_that_finishes_later_is_found_on_the_next_look(monkeypatch):
+    src = finished_run(6, name="tpe-source", method="tpe")
+    warm = finished_run(6, name="warm-knn", warm_start=(src,))
+    at = ok(app(LIVE))
+    at.selectbox(key=state.LIVE_PICK).set_value(warm).run()
+    assert any(c.startswith("No cold run of the same model, method") for c in texts(ok(at).caption))
+    finished_run(6, name="cold-knn")  # the presenter runs the same search cold, to compare
+    monkeypatch.setattr(warm_view, "COLD_RECHECK_S", 0.0)  # the page's next look, a while later
+    at.run()
+    said = [c for c in texts(ok(at).caption) + texts(at.warning) if "Against a cold run" in c]
+    assert said and "(cold-knn, no warm start)" in said[0], texts(at.caption)
