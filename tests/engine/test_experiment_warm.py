@@ -63,7 +63,7 @@ def test_a_warm_copy_is_its_own_member_with_the_sources_and_a_plain_label(store,
     cold_cfg = load_study(runs[("tpe", 0)], store).user_attrs["config"]
     assert warm_cfg["method"] == "tpe" and warm_cfg["warm_start"] == [source]
     assert cold_cfg["warm_start"] == [] and cold_cfg["seed"] == warm_cfg["seed"] == 0
-    assert entries.entry_label("tpe+warm") == "Bayesian (TPE), warm start"
+    assert entries.entry_label("tpe+warm") == "Bayesian (TPE) with warm start"
     assert entries.entry_label("random") == "Random search"
 
 

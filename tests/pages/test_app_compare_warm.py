@@ -34,7 +34,7 @@ def test_a_finished_race_shows_the_warm_copy_and_what_it_bought():
     at = ok(app(COMPARE))
     assert at.selectbox(key="compare_select").value == name
     table = at.dataframe[0].value
-    assert list(table["method"]) == ["Random search", "Bayesian (TPE)", "Bayesian (TPE), warm start"]
+    assert list(table["method"]) == ["Random search", "Bayesian (TPE)", "Bayesian (TPE) with warm start"]
     bought = [s for s in texts(at.caption) + texts(at.warning) if "arm start from run" in s]
     assert len(bought) == 1, texts(at.caption)
     line = bought[0].replace("\\", "")

@@ -256,6 +256,11 @@ def _defaults_once(gains: list[Gain], dec: int) -> str:
     )
 
 
+def _listed(names: list[str]) -> str:
+    """"A", "A and B", "A, B and C"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def _experiment_sentence(rows: list[MethodGain], dec: int, level: float) -> str:
     scored = [r for r in rows if r.gain is not None]
     if not scored:
@@ -264,12 +269,12 @@ def _experiment_sentence(rows: list[MethodGain], dec: int, level: float) -> str:
     noise = [entry_label(r.method) for r in scored if r.within_noise]
     parts = []
     if beat:
-        parts.append(f"{', '.join(beat)} beat the library defaults beyond noise")
+        parts.append(f"{_listed(beat)} beat the library defaults beyond noise")
     if noise:
-        parts.append(f"{', '.join(noise)} did not beat them beyond fold-to-fold noise")
+        parts.append(f"{_listed(noise)} did not beat them beyond fold-to-fold noise")
     worse = [entry_label(r.method) for r in scored if r.high is not None and r.high < 0]
     if worse:
-        parts.append(f"the defaults beat {', '.join(worse)}")
+        parts.append(f"the defaults beat {_listed(worse)}")
     pct = f"{100 * level:g} %"
     return (
         "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + f" ({pct} interval of the gain, "

@@ -32,9 +32,10 @@ def cold_twin(entry: str) -> str:
 
 
 def entry_label(entry: str) -> str:
-    """An entry as people read it: "Bayesian (TPE)", "Bayesian (TPE), warm start"."""
+    """An entry as people read it: "Bayesian (TPE)", "Bayesian (TPE) with warm start" (no
+    comma: the label sits in lists of methods)."""
     label = method_label(entry_method(entry))
-    return f"{label}, {WARM_WORDS}" if is_warm(entry) else label
+    return f"{label} with {WARM_WORDS}" if is_warm(entry) else label
 
 
 def entry_slug(entry: str) -> str:
