@@ -188,15 +188,12 @@ def _importance_section(live: an.LiveRun, run: an.RunData, first: an.Importance)
         help=METHOD_HELP,
     )
     imp = first if method == an.DEFAULT_METHOD else live_ui.importance(live, run, method)
+    # The chart and its numbers side by side; the words under both, at the page's width (in a
+    # column of half a 900 px window they ran to forty lines).
     left, right = st.columns([3, 2])
     with left:
         _chart(plots.importance_figure(imp), "an_importance")
     with right:
-        st.markdown(
-            "A longer bar: the parameter did more to decide the scores (what each method "
-            "counts: see its help). The whiskers give the 5–95% range over bootstrap resamples of the trials: "
-            "where two ranges overlap, the data cannot tell those parameters apart."
-        )
         if imp.ok:
             st.dataframe(
                 importance_table(imp),
@@ -208,14 +205,19 @@ def _importance_section(live: an.LiveRun, run: an.RunData, first: an.Importance)
                     )
                 },
             )
-        if imp.note:
-            st.caption(text.md(imp.note))
-        other = live.importances.disagreement(run)
-        if other is not None:
-            st.warning(text.md(other.text), icon=":material/compare_arrows:")
         basis = imp.n_complete
         stale = " so far; it refreshes as more complete" if basis < run.n_complete else ""
         st.caption(f"Computed in {imp.seconds:.1f} s when {basis:,} trials were complete{stale}.")
+    st.markdown(
+        "A longer bar: the parameter did more to decide the scores (what each method counts: "
+        "see its help). The whiskers give the 5–95% range over bootstrap resamples of the "
+        "trials: where two ranges overlap, the data cannot tell those parameters apart."
+    )
+    if imp.note:
+        st.caption(text.md(imp.note))
+    other = live.importances.disagreement(run)
+    if other is not None:
+        st.warning(text.md(other.text), icon=":material/compare_arrows:")
 
 
 def importance_table(imp: an.Importance) -> pd.DataFrame:

@@ -80,6 +80,13 @@ def test_analysis_history_draws_the_fold_spread_around_the_best_and_each_trial(r
     _whole_ticks(fig.layout.xaxis.to_plotly_json())
 
 
+def test_analysis_compute_curve_draws_the_fold_spread_around_the_best(run):
+    fig = plots.efficiency_figure(an.load_run(run[1]))
+    _, lower, upper = _band(fig)
+    best, std = np.array([0.90, 0.95, 0.96, 0.96]), np.array([0.01, 0.02, 0.015, 0.015])
+    assert np.allclose(lower, best - std) and np.allclose(upper, best + std)
+
+
 def test_live_score_charts_draw_the_fold_spread_and_whole_trial_numbers(run):
     storage, study = run
     snap = an.LiveRun(storage, study.study_name).snapshot()

@@ -111,7 +111,9 @@ def _frame_static(title: str, subtitle: str | None, height: int | None) -> dict:
     lines = subtitle.split("<br>") if subtitle else []
     text = "<br>".join([title, *(f"<sup>{line}</sup>" for line in lines)])
     return {
-        "title": {"text": text, "x": 0.01, "xanchor": "left"},
+        # Anchored at the top: centred in the margin, three subtitle lines reach the plot.
+        "title": {"text": text, "x": 0.01, "xanchor": "left", "y": 1, "yanchor": "top",
+                  "pad": {"t": 14}},
         "height": (height or HEIGHT) + 16 * max(0, len(lines) - 1),
         "margin": {"l": 60, "r": 20, "t": (70 if lines else 60) + 16 * max(0, len(lines) - 1),
                    "b": 50},

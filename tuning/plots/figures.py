@@ -648,7 +648,8 @@ def overfitting_figure(run: an.RunData, df: pd.DataFrame | None = None) -> go.Fi
 
 # -- efficiency -----------------------------------------------------------------------------------
 def efficiency_figure(run: an.RunData, eff: an.Efficiency | None = None) -> go.Figure:
-    """Best score so far against cumulative compute (the sum of trial durations)."""
+    """Best score so far against cumulative compute (the sum of trial durations), in a band of
+    ± the best's fold std: a step smaller than the CV noise looks like noise."""
     title = f"Best CV {esc(run.label)} against cumulative compute"
     eff = an.efficiency(run) if eff is None else eff
     curve = eff.curve.dropna(subset=["best"])
@@ -656,7 +657,12 @@ def efficiency_figure(run: an.RunData, eff: an.Efficiency | None = None) -> go.F
         return empty_figure(title, "No complete trials yet.")
     changed = curve["best"].ne(curve["best"].shift())
     steps = pd.concat([curve[changed], curve.tail(1)])
-    fig = go.Figure(
+    std = _fold_std(run.frame, steps["number"])
+    std[-1] = std[-2] if len(std) > 1 else std[-1]  # the last point repeats the last best
+    fig = go.Figure()
+    for band in spread_band(steps["compute_s"].to_numpy(), steps["best"].to_numpy(), std):
+        fig.add_trace(band)
+    fig.add_trace(
         go.Scatter(
             x=steps["compute_s"].to_numpy(),
             y=steps["best"].to_numpy(),
@@ -670,7 +676,8 @@ def efficiency_figure(run: an.RunData, eff: an.Efficiency | None = None) -> go.F
         )
     )
     return base_layout(fig, title, "cumulative compute (seconds of trial time)",
-                   esc(run.score_title), showlegend=False)  # fmt: skip
+                   esc(run.score_title), subtitle="band: ± the best trial's fold std",
+                   showlegend=False)  # fmt: skip
 
 
 def time_breakdown_figure(eff: an.Efficiency) -> go.Figure:
