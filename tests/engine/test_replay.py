@@ -210,6 +210,7 @@ def test_a_choice_below_the_top_tenth_says_why_for_its_sampler():
     assert "left out here" in one("TPE", 0.5, running=2).sentence
     assert one("TPE", 0.95).why_not_top and "candidates" not in one("TPE", 0.95).sentence
     assert "above all 1,000 random points" in one("TPE", 1.0).sentence
+    assert "above more than 99% of the 1,000 random points" in one("TPE", 0.9996).sentence  # not 100%
 
 
 def test_a_genetic_child_names_the_parents_that_carry_its_values(storage):

@@ -118,7 +118,8 @@ class Replay:
             return self._bred_words()
         words = {"TPE": self._tpe_words, "GP": self._gp_words, "CMA-ES": self._cmaes_words}
         lead = words.get(self.model.by, self._generic_words)()
-        share = "all" if self.rank >= 1.0 else f"{self.rank:.0%} of the"
+        share = ("all" if self.rank >= 1.0 else "more than 99% of the" if self.rank > 0.99
+                 else f"{self.rank:.0%} of the")  # "100%" would read as all of them
         text = f"{lead} {share} {RANDOM_POINTS:,} random points of the space"
         if self.nearest is not None:
             text += f"; it lies nearest trial {self.nearest}"
