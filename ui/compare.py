@@ -428,9 +428,10 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
     advisor_view.compare(info, store)
     st.markdown("**What each method buys: time to the target** (median over the seeds that "
                 "reached it, with their range)")  # fmt: skip
-    st.dataframe(_target_view(table, labels), hide_index=True)
-    if caveat := buys_caveat(table, len(cfg.seeds)):
-        st.caption(caveat)
+    if target:  # without one, a table of "n/a" says nothing the caption does not
+        st.dataframe(_target_view(table, labels), hide_index=True)
+        if caveat := buys_caveat(table, len(cfg.seeds)):
+            st.caption(caveat)
     st.caption(target_caption(target, ex.level_words(info, traj, target)))
     st.plotly_chart(plots.time_figure(table, labels), key=f"cmp_time_{info.name}",
                     width="stretch")  # fmt: skip

@@ -44,8 +44,11 @@ def test_a_finished_race_shows_the_warm_copy_and_what_it_bought():
     assert " on seed 0 (cold: trial " in line and " on seed 1 (cold: trial " in line, line
     assert ".5 " not in line and "final best " in line and "(mean ± std over seeds" in line
     assert "tpe+warm" not in " ".join(texts(at.caption) + texts(at.info))  # no internal name
-    buys = at.dataframe[1].value  # time to target: the warm copy is its own row there too
-    assert list(buys["method"]) == list(table["method"])
+    # no grid and no target score: no table of "n/a" for time to target, the caption says why
+    assert not any("trials to target" in frame.value.columns for frame in at.dataframe)
+    assert any("Time to target needs grid search" in c for c in texts(at.caption))
+    gains = at.dataframe[1].value  # the gain over the defaults: the warm copy has its own row
+    assert list(gains["method"]) == list(table["method"])
     for frame in at.dataframe:
         assert "tpe+warm" not in frame.value.to_string()
     home = ok(app()).dataframe[0].value  # Home's row: two methods and one warm copy, not "3 methods"
