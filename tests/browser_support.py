@@ -168,13 +168,27 @@ LAYOUT_JS = r"""() => {
     if (ctx.measureText(text).width > v.clientWidth || v.scrollWidth > v.clientWidth + 1)
       cut.push(text);
   }
-  // a button whose label is cut ("O…") or set a letter a line ("S / t / a / r / t"): more
-  // than two lines (a long label may wrap once in a narrow column)
+  // a word of a label broken across lines ("Downloa / d"): its text's boxes on two lines
+  const brokenWord = (el) => {
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      for (const m of n.data.matchAll(/\S+/g)) {
+        const r = document.createRange();
+        r.setStart(n, m.index);
+        r.setEnd(n, m.index + m[0].length);
+        if (new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size > 1) return true;
+      }
+    }
+    return false;
+  };
+  // a button whose label is cut ("O…"), set a letter a line ("S / t / a / r / t": more than
+  // two lines; a long label may wrap once in a narrow column) or has a word broken
   const buttons = [];
   for (const b of document.querySelectorAll("[data-testid='stMain'] button[data-testid^='stBaseButton']")) {
     const label = b.innerText.trim();
     const box = b.querySelector("[data-testid='stMarkdownContainer']") || b;
-    if (label && (box.scrollWidth > box.clientWidth + 1 || b.getBoundingClientRect().height > 96))
+    if (label && (box.scrollWidth > box.clientWidth + 1 || b.getBoundingClientRect().height > 96
+                  || brokenWord(box)))
       buttons.push(label.replace(/\s+/g, ''));
   }
   return {document: over(document.documentElement), main: over(main), cut_metrics: cut,

@@ -316,20 +316,19 @@ def _downloads(live: LiveRun, run: RunData, b: Bundle) -> None:
     st.subheader("Downloads")
     if b.report_error:
         st.error(f"The report could not be built: {text.md(b.report_error)}")
-    _report_cards(run, b)
-    row = st.columns(2)
-    with row[0]:
+    beside_csv = _report_cards(run, b)
+    with beside_csv:
         _model_card(live, run)
-    with row[1]:
-        _script_card(run, b)
+    _script_card(run, b)
     if b.script is not None:
         with st.expander(f"The script: {text.md(export.script_filename(run))}", expanded=True):
             st.code(b.script, language="python", height=420)
 
 
-def _report_cards(run: RunData, b: Bundle) -> None:
-    """The HTML report, the Markdown report and every trial as CSV."""
-    row = st.columns(3)
+def _report_cards(run: RunData, b: Bundle):
+    """The HTML report, the Markdown report and every trial as CSV: two cards a row (three
+    leave a 900 px window too narrow for a button's label). Returns the place beside the CSV's."""
+    row = st.columns(2)
     with row[0]:
         box = _card(
             "HTML report",
@@ -354,7 +353,8 @@ def _report_cards(run: RunData, b: Bundle) -> None:
             file_name=markdown_name(run), mime="text/markdown", key=DL_MD,
             icon=":material/download:", on_click="ignore", disabled=b.markdown is None,
         )  # fmt: skip
-    with row[2]:
+    row = st.columns(2)
+    with row[0]:
         box = _card(
             "All trials (CSV)",
             "One row per trial: parameters, CV mean and std, per-fold scores, timings and "
@@ -365,6 +365,7 @@ def _report_cards(run: RunData, b: Bundle) -> None:
             "Download", data=b.csv, file_name=csv_name(run), mime="text/csv",
             key=DL_CSV, icon=":material/download:", on_click="ignore",
         )  # fmt: skip
+    return row[1]
 
 
 def _script_card(run: RunData, b: Bundle) -> None:

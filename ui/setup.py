@@ -317,9 +317,12 @@ def budget_section(
     flat = stop_when_flat_input(method)
     c = st.columns(3)
     choices = scoring_choices(task, n_classes)
+    # "accuracy ↑", as Compare and the tables write it: a third of a 900 px window cuts
+    # "accuracy (higher is better)".
     scoring = c[0].selectbox(
         "Scoring", choices, index=choices.index(Scoring.default(task)), key=f"scoring_{task}",
-        format_func=lambda n: f"{Scoring(n).label} ({Scoring(n).arrow})",
+        format_func=lambda n: runs.scoring_label(n, Scoring(n).direction),
+        help="↑ higher is better, ↓ lower is better",
     )  # fmt: skip
     seed = c[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed",
                              help="Same seed, same split, folds and proposals")  # fmt: skip
