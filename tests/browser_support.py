@@ -191,8 +191,11 @@ LAYOUT_JS = r"""() => {
                   || brokenWord(box)))
       buttons.push(label.replace(/\s+/g, ''));
   }
+  // a widget's label with a word broken across lines ("Trial / s" beside three other inputs)
+  const labels = [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stWidgetLabel']")]
+    .filter(brokenWord).map((l) => l.innerText.trim());
   return {document: over(document.documentElement), main: over(main), cut_metrics: cut,
-          broken_buttons: buttons,
+          broken_buttons: buttons, broken_labels: labels,
           exceptions: document.querySelectorAll("[data-testid='stException']").length};
 }"""
 

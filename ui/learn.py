@@ -54,17 +54,19 @@ def _label(method: str) -> str:
 
 def controls() -> tuple[str, list[str], int, int]:
     names = list_landscapes()
-    c1, c2, c3, c4 = st.columns([2, 4, 1, 1])
+    # The methods on a row of their own: beside three other inputs, a 900 px window cut the
+    # landscape's name and broke "Trials" and "Seed" across lines.
+    c1, c3, c4 = st.columns([2, 1, 1])
     landscape = c1.selectbox("Landscape", names, format_func=label_of, key="learn_landscape")
-    methods = c2.multiselect(
-        f"Methods (1–{learn.MAX_METHODS})", list(learn.LEARN_METHODS), default=DEFAULT_METHODS,
-        format_func=_label, max_selections=learn.MAX_METHODS, key="learn_methods",
-        wrap=True,  # in a column the chips would stay on one row and hide the last ones
-    )  # fmt: skip
     n = c3.number_input("Trials", learn.MIN_TRIALS, learn.MAX_TRIALS, 30, key="learn_trials",
                         help="The same budget for every method.")  # fmt: skip
     seed = c4.number_input("Seed", 0, 10_000, 0, key="learn_seed",
                            help="The same seed gives the same search.")  # fmt: skip
+    methods = st.multiselect(
+        f"Methods (1–{learn.MAX_METHODS})", list(learn.LEARN_METHODS), default=DEFAULT_METHODS,
+        format_func=_label, max_selections=learn.MAX_METHODS, key="learn_methods",
+        wrap=True,  # on one row, a narrow window would hide the last chips
+    )  # fmt: skip
     return landscape, methods, int(n), int(seed)
 
 

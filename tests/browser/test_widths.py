@@ -1,5 +1,5 @@
 """Every page at 900 and 1600 px (issue 24, item 8): nothing wider than the window, no metric
-cut to "0.…", no button label cut or set a letter a line, no exception. One server and one browser for all pages; a small finished run is
+cut to "0.…", no button label cut or set a letter a line, no word of a label broken across lines, no exception. One server and one browser for all pages; a small finished run is
 made first (the command line, seconds), so that Live monitor, Analysis and Report show one.
 Each page is opened at 1600 px, checked, then narrowed to 900 px and checked again (Streamlit
 lays columns out in the browser, so a resize is what a narrower window shows). Screenshots go

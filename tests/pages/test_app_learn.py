@@ -42,7 +42,7 @@ def test_default_page_shows_four_methods_with_small_figures():
     assert at.title[0].value == "Learn"
     assert at.selectbox(key="learn_landscape").value == "branin"
     assert at.multiselect(key="learn_methods").value == ["random", "tpe", "cmaes", "hyperband"]
-    assert at.multiselect(key="learn_methods").proto.wrap  # all four chips show, in a column
+    assert at.multiselect(key="learn_methods").proto.wrap  # all four chips show, at any width
     search = _search(at)
     assert _title(search) == "Trial 11: where each method has sampled so far"
     assert "frames" not in search  # no second trial control in the browser
