@@ -264,9 +264,9 @@ def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) 
 
 def _has_results(name: str) -> bool:
     """Whether the run has a complete trial (a never-started member of an experiment has none)."""
-    from tuning.runs.front import run_summary
+    from tuning.runs.front import has_complete_trial
 
-    return run_summary(registry.storage(), name).counts.get("complete", 0) > 0
+    return has_complete_trial(registry.storage(), name)
 
 
 def pick_run_or_stop(page: str | None = None) -> str:

@@ -56,7 +56,14 @@ from tuning.store.foreign import needs_config
 from tuning.store.notes import MAX_NOTE
 from tuning.store.origin import count_line as origin_count_line
 from tuning.store.records import RunRecord
-from tuning.store.results import RunSummary, list_runs, listed_records, run_summary, top_trials
+from tuning.store.results import (
+    RunSummary,
+    has_complete_trial,
+    list_runs,
+    listed_records,
+    run_summary,
+    top_trials,
+)
 from tuning.store.run import StoredRun
 from tuning.store.runs import STALE_S, delete_run
 from tuning.store.storage import data_dir, default_url, named_storages, open_storage, storage_labels
@@ -70,7 +77,7 @@ __all__ = [
     "named_storages", "needs_config", "open_storage", "run_refs", "run_summary",
     "storage_labels", "top_trials", "trial_attrs", "LIBRARY_DEFAULTS", "WARM_START",
     "origin_count_line", "prepare", "warm_candidates", "warm_plan", "run_sampler", "REPLAY_AS",
-    "default_sampler",
+    "default_sampler", "has_complete_trial",
 ]  # fmt: skip
 
 

@@ -294,6 +294,13 @@ def run_summary(storage: BaseStorage, name: str) -> RunSummary:
     return summary_of(record_in(storage, study_id, name, attrs, direction), storage, study_id)
 
 
+def has_complete_trial(storage: BaseStorage, name: str) -> bool:
+    """Whether the run has a complete trial: a filter over its trials, no summary (a page's
+    default run is the newest that has one, and a summary of 10,000 trials takes 30 ms)."""
+    study_id = storage.get_study_id_from_name(name)
+    return bool(storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
 def top_trials(df: pd.DataFrame, direction: str, n: int = 10) -> pd.DataFrame:
     done = df[df["state"] == "complete"]
     return done.sort_values("value", ascending=direction == "minimize").head(n)
