@@ -56,11 +56,11 @@ def controls() -> tuple[str, list[str], int, int]:
     names = list_landscapes()
     # The methods on a row of their own: beside three other inputs, a 900 px window cut the
     # landscape's name and broke "Trials" and "Seed" across lines.
-    c1, c3, c4 = st.columns([2, 1, 1])
+    c1, c2, c3 = st.columns([2, 1, 1])
     landscape = c1.selectbox("Landscape", names, format_func=label_of, key="learn_landscape")
-    n = c3.number_input("Trials", learn.MIN_TRIALS, learn.MAX_TRIALS, 30, key="learn_trials",
+    n = c2.number_input("Trials", learn.MIN_TRIALS, learn.MAX_TRIALS, 30, key="learn_trials",
                         help="The same budget for every method.")  # fmt: skip
-    seed = c4.number_input("Seed", 0, 10_000, 0, key="learn_seed",
+    seed = c3.number_input("Seed", 0, 10_000, 0, key="learn_seed",
                            help="The same seed gives the same search.")  # fmt: skip
     methods = st.multiselect(
         f"Methods (1–{learn.MAX_METHODS})", list(learn.LEARN_METHODS), default=DEFAULT_METHODS,
