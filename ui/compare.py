@@ -24,8 +24,8 @@ from tuning.plots import compare as plots
 from tuning.runs.front import experiments as ex
 from tuning.runs.front import run_summary
 from ui import advisor_view, gain_view, links, registry, text, warm_view
-from ui.runs import method_label, model_label, scoring_label, shown_status
-from ui.setup import cost_label, scoring_choices, where_input
+from ui.runs import method_label, model_label, shown_status
+from ui.setup import SCORING_HELP, cost_label, scoring_choices, scoring_option, where_input
 
 PICK = "compare_pick"  # plain key: the experiment shown (survives page switches)
 NEW = "New experiment"
@@ -276,11 +276,8 @@ def _race_settings(ds_name: str, task: str) -> dict:
     n_classes = (
         len(datasets.get_spec(ds_name).loader({})[1].unique()) if task == "classification" else None
     )
-    # "accuracy ↑", as the tables write it: a quarter of a 900 px window cuts
-    # "accuracy (higher is better)" to "accurac…".
     scoring = c1.selectbox("Scoring", scoring_choices(task, n_classes), key="cmp_scoring",
-                           format_func=lambda s: scoring_label(s, Scoring(s).direction),
-                           help="↑ higher is better, ↓ lower is better")  # fmt: skip
+                           format_func=scoring_option, help=SCORING_HELP)  # fmt: skip
     mode = c2.radio("Runs", ["one after another", "side by side"], key="cmp_mode", horizontal=True,
                     help="Side by side shares the cores between methods; one after another times each fairly.")  # fmt: skip
     workers = workers_input(c4, "cmp_workers")
@@ -585,7 +582,7 @@ def shared_start_lines(shared: list[dict], labels: dict[str, str], n_seeds: int)
         by_group.setdefault(tuple(g["methods"]), {})[g["seed"]] = g["trials"]
     lines = []
     for methods, seeds in by_group.items():
-        names = text.md(_and([labels.get(m, m) for m in methods]))
+        names = text.md(ex.joined([labels.get(m, m) for m in methods]))
         counts = sorted(set(seeds.values()))
         if len(seeds) == n_seeds and len(counts) == 1:
             where = f"their first {text.plural(counts[0], 'trial')}" + (
@@ -601,10 +598,6 @@ def shared_start_lines(shared: list[dict], labels: dict[str, str], n_seeds: int)
             "What each method adds shows only after that point, and across seeds."
         )
     return lines
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def seeds_finished(r) -> str:

@@ -301,6 +301,15 @@ def population_budget(method: MethodChoice, model: ModelSpec, space: SearchSpace
     )
 
 
+# A scorer in a picker: "accuracy ↑", as the tables write it (a third or a quarter of a 900 px
+# window cuts "accuracy (higher is better)").
+SCORING_HELP = "↑ higher is better, ↓ lower is better"
+
+
+def scoring_option(name: str) -> str:
+    return runs.scoring_label(name, Scoring(name).direction)
+
+
 def budget_section(
     task: str, n_classes: int | None, method: MethodChoice, model: ModelSpec,
     space: SearchSpace | None = None,
@@ -317,12 +326,9 @@ def budget_section(
     flat = stop_when_flat_input(method)
     c = st.columns(3)
     choices = scoring_choices(task, n_classes)
-    # "accuracy ↑", as Compare and the tables write it: a third of a 900 px window cuts
-    # "accuracy (higher is better)".
     scoring = c[0].selectbox(
         "Scoring", choices, index=choices.index(Scoring.default(task)), key=f"scoring_{task}",
-        format_func=lambda n: runs.scoring_label(n, Scoring(n).direction),
-        help="↑ higher is better, ↓ lower is better",
+        format_func=scoring_option, help=SCORING_HELP,
     )  # fmt: skip
     seed = c[1].number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="seed",
                              help="Same seed, same split, folds and proposals")  # fmt: skip

@@ -35,7 +35,7 @@ from tuning.analysis.statistics import corrected_interval
 from tuning.core.enums import RunStatus
 from tuning.core.scoring import Scoring
 from tuning.runs.entries import entry_label
-from tuning.runs.experiments import ExperimentInfo
+from tuning.runs.experiments import ExperimentInfo, joined
 from tuning.store.records import Baseline, RunRecord
 from tuning.store.results import RunSummary, run_summary
 from tuning.store.runs import as_storage
@@ -256,11 +256,6 @@ def _defaults_once(gains: list[Gain], dec: int) -> str:
     )
 
 
-def _listed(names: list[str]) -> str:
-    """"A", "A and B", "A, B and C"."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def _experiment_sentence(rows: list[MethodGain], dec: int, level: float) -> str:
     scored = [r for r in rows if r.gain is not None]
     if not scored:
@@ -269,12 +264,12 @@ def _experiment_sentence(rows: list[MethodGain], dec: int, level: float) -> str:
     noise = [entry_label(r.method) for r in scored if r.within_noise]
     parts = []
     if beat:
-        parts.append(f"{_listed(beat)} beat the library defaults beyond noise")
+        parts.append(f"{joined(beat)} beat the library defaults beyond noise")
     if noise:
-        parts.append(f"{_listed(noise)} did not beat them beyond fold-to-fold noise")
+        parts.append(f"{joined(noise)} did not beat them beyond fold-to-fold noise")
     worse = [entry_label(r.method) for r in scored if r.high is not None and r.high < 0]
     if worse:
-        parts.append(f"the defaults beat {_listed(worse)}")
+        parts.append(f"the defaults beat {joined(worse)}")
     pct = f"{100 * level:g} %"
     return (
         "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + f" ({pct} interval of the gain, "

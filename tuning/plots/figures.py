@@ -409,8 +409,7 @@ def history_figure(run: an.RunData, max_points: int = MAX_POINTS) -> go.Figure:
     best = run.frame[["number", "best_so_far"]].dropna()
     changed = best["best_so_far"].ne(best["best_so_far"].shift())
     steps = pd.concat([best[changed], best.tail(1)])
-    std = _fold_std(run.frame, steps["number"])
-    std[-1] = std[-2] if len(std) > 1 else std[-1]  # the last point repeats the last best
+    std = _step_std(run.frame, steps["number"])
     for band in spread_band(_ids(steps["number"]), an.to_float(steps["best_so_far"]), std):
         fig.add_trace(band)
     fig.add_trace(
@@ -435,6 +434,14 @@ def history_figure(run: an.RunData, max_points: int = MAX_POINTS) -> go.Figure:
     )
     base_layout(fig, title, "trial number", esc(run.score_title))
     return fig.update_xaxes(**integer_axis({}, steps["number"]))
+
+
+def _step_std(frame: pd.DataFrame, numbers: pd.Series) -> np.ndarray:
+    """The fold std of the best at each step of a best-so-far curve (`numbers`: the trial
+    that set each step, the last repeated to end the curve, so it takes the last best's)."""
+    std = _fold_std(frame, numbers)
+    std[-1] = std[-2] if len(std) > 1 else std[-1]
+    return std
 
 
 def _fold_std(frame: pd.DataFrame, numbers: pd.Series) -> np.ndarray:
@@ -657,8 +664,7 @@ def efficiency_figure(run: an.RunData, eff: an.Efficiency | None = None) -> go.F
         return empty_figure(title, "No complete trials yet.")
     changed = curve["best"].ne(curve["best"].shift())
     steps = pd.concat([curve[changed], curve.tail(1)])
-    std = _fold_std(run.frame, steps["number"])
-    std[-1] = std[-2] if len(std) > 1 else std[-1]  # the last point repeats the last best
+    std = _step_std(run.frame, steps["number"])
     fig = go.Figure()
     for band in spread_band(steps["compute_s"].to_numpy(), steps["best"].to_numpy(), std):
         fig.add_trace(band)

@@ -713,12 +713,12 @@ def verdict(info: ExperimentInfo, table: pd.DataFrame) -> str:
     if missing:
         done = sum(r["status"] == "finished" for r in info.runs)
         parts = [
-            f"{entry_label(m)} (seed{'s' if len(s) > 1 else ''} {_listed(s)})"
+            f"{entry_label(m)} (seed{'s' if len(s) > 1 else ''} {joined(s)})"
             for m, s in missing.items()
         ]
         return (
             f"The race is incomplete: {done} of {len(info.runs)} runs finished; missing "
-            f"{_listed(parts)}. No method is named best until every method has finished "
+            f"{joined(parts)}. No method is named best until every method has finished "
             "every seed."
         )
     cv = table[table["gap"].notna()] if len(table) else table
@@ -736,12 +736,13 @@ def verdict(info: ExperimentInfo, table: pd.DataFrame) -> str:
         )
     behind = [entry_label(m) for m in others.loc[~others["within_noise"].astype(bool), "method"]]
     return (
-        f"{label} found the best CV score ({top.best_cv:.4f}); {_listed(behind)} "
+        f"{label} found the best CV score ({top.best_cv:.4f}); {joined(behind)} "
         f"{'is' if len(behind) == 1 else 'are'} behind it by more than the noise (±1 std)."
     )
 
 
-def _listed(items: list) -> str:
+def joined(items: list) -> str:
+    """"A", "A and B", "A, B and C"."""
     items = [str(i) for i in items]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
