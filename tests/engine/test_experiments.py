@@ -448,6 +448,10 @@ def test_time_is_wall_clock_first_and_cpu_beside_it():
     assert wall.name == "wall-clock (s)" and list(wall.y) == [120.0, 40.0]
     assert cpu.name == "CPU time fitting and scoring<br>(s, summed over workers)"
     assert list(cpu.y) == [230.0, 70.0] and list(cpu.x) == ["Grid search", "TPE"]
+    # a long name goes on two level lines, not tilted and cut ("Ba…") in a 900 px window
+    long = plots.time_figure(table, {"grid": "Grid search", "tpe": "Bayesian (TPE) with warm start"})
+    assert list(long.data[0].x) == ["Grid search", "Bayesian (TPE)<br>with warm start"]
+    assert long.layout.xaxis.tickangle == 0
     empty = table.assign(wall_seconds=float("nan"))
     fig = plots.time_figure(empty).to_plotly_json()
     assert fig["data"] == [] and fig["layout"]["yaxis"]["visible"] is False
