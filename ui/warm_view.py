@@ -27,6 +27,12 @@ TOGGLE_HELP = (
     "Seed this run with the best configurations of earlier runs of the same model in this "
     "storage (on any dataset), ranked by how similar their data is."
 )
+NARROW_HELP = (
+    "Searches only where the earlier runs' best quarter of trials lay: a good start when the "
+    "data is alike, but this data's best may lie outside. On the studio's warm-start benchmark "
+    "(18 tasks, each left out in turn) narrowed runs ended worse than a cold run on 8 tasks, "
+    "against 3 for the same warm start without narrowing."
+)
 
 
 def _candidates(config: RunConfig) -> tuple[object | None, list]:
@@ -71,7 +77,8 @@ def start_from(config: RunConfig | None) -> RunConfig | None:
         _refused(found)
         if not names:
             return config
-        narrow = st.checkbox("Narrow the ranges to where their good trials lay", key=NARROW)
+        narrow = st.checkbox("Narrow the ranges to where their good trials lay", key=NARROW,
+                             help=NARROW_HELP)
         warm = replace(config, warm_start=names, warm_narrow=narrow)
         _preview(prep, warm)
         return warm

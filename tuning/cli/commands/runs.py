@@ -165,7 +165,8 @@ def _warm_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--warm-narrow", action="store_true",
         help="with --warm-start: narrow the numeric ranges to where those runs' best quarter "
-        "of trials lay (padded by a tenth; the full ranges are kept in the configuration)",
+        "of trials lay (padded by a tenth; the full ranges are kept in the configuration). "
+        "Risky where the data differs: this data's best may lie outside those ranges",
     )  # fmt: skip
 
 
