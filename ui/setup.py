@@ -374,8 +374,9 @@ def stop_when_flat_input(method: MethodChoice) -> bool:
     return st.checkbox(
         "Stop when flat", value=False, key="stop_when_flat",
         help="End the run before its budget once the stop advisor finds that further trials "
-        "are unlikely to gain more than the CV noise (its bound on what is left to gain stays "
-        "under the noise of the best trial). The best is then refit and tested as at any end, "
+        "are unlikely to gain more than the CV noise (its bound on what is left to gain, or "
+        "what the best gained over the last half of the trials, stays under the noise of the "
+        "best trial). The best is then refit and tested as at any end, "
         "and Live monitor says why the run ended. Not for multi-objective runs.",
     )  # fmt: skip
 

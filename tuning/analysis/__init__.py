@@ -21,7 +21,7 @@ Modules, each importing only those above it:
                     gain_over_defaults(run) -> Gain (paired interval, within_noise, sentence),
                     why_no_gain(run)
 - advisor           the stop advisor (`from tuning.analysis import advisor`): advise(run) -> Advice
-                    (regret bound or plateau against the CV noise per checkpoint, where the run
+                    (regret bound and plateau against the CV noise per checkpoint, where the run
                     could have stopped, what that lost, the sentence), by_method over runs
 - payoff            the gain as pages headline it: payoff(run) / listed_payoff(summary) -> Payoff
                     (headline, provisional, compact cell), experiment_payoff(info) (each

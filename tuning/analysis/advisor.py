@@ -1,8 +1,8 @@
 """The stop advisor on a run: is it worth going on, and where could the run have stopped?
 
 `advise(run)` reads the run's complete trials in trial order, picks the rule that applies to it
-(tuning/execution/advisor.py: the regret bound of Makarova et al. against the CV noise, or a
-plateau rule where that bound does not apply), and returns an `Advice`: the points drawn over
+(tuning/execution/advisor.py: the regret bound of Makarova et al. and a plateau test against
+the CV noise, or the plateau alone where that bound does not apply), and returns an `Advice`: the points drawn over
 trials (gain and noise at each checkpoint), the first trial at which the advisor would stop,
 the best score there against the final best (what stopping there would have lost), and the
 sentence that says it. Pages keep one `Tracker` per run and pass it in, so that each
@@ -182,8 +182,11 @@ def rule_text(rule: Rule, why: str | None) -> str:
             "Regret bound (Makarova et al., AutoML 2022): a Gaussian process fitted on the "
             f"top trials (at most {GP_TOP}) bounds how much better than the best so far the "
             "searched space can still be; the advisor stops when that bound is under the CV "
-            f"noise of the best trial at {CONSECUTIVE} checks in a row (a check every 5 "
-            f"complete trials, from {MIN_TRIALS} on)."
+            "noise of the best trial, or the best score rose by less than that noise over the "
+            f"last {PLATEAU_SHARE:.0%} of the complete trials (at least {PLATEAU_MIN}: the "
+            "bound widens as trials accumulate, so a long plateau may never bring it under "
+            f"the noise), at {CONSECUTIVE} checks in a row (a check every 5 complete trials, "
+            f"from {MIN_TRIALS} on)."
         )
     return (
         f"Plateau rule (the regret bound does not apply: {why}): the advisor stops when the "
@@ -199,52 +202,73 @@ def _fmt(x: float) -> str:
 
 
 def _with_sentence(a: Advice, run: RunData) -> Advice:
-    last = a.points[-1] if a.points else None
     if a.stop is not None:
-        head = (
-            f"further trials are unlikely to gain more than the {NOISE} (±{_fmt(a.stop.noise)})"
-            if a.stop.noise
-            else f"the best {run.label} has not improved over the last {window(a.stop.n)} "
-            "complete trials (the trials keep no fold scores: there is no CV noise to weigh "
-            "a gain against)"
-        )
-        if run.working:
-            tail = f"the advisor would stop here (trial {a.stop.trial}, {a.used} trials)"
-        else:
-            lost = "nothing" if not a.loss else f"{_fmt(a.loss)} of {run.label}"
-            tail = (
-                f"{a.used} of {a.total} trials were enough (the advisor would have stopped at "
-                f"trial {a.stop.trial}; stopping there lost {lost} against the final best)"
-            )
-        return replace(a, sentence=f"{head[0].upper()}{head[1:]}; {tail}.")
-    if last is None:
+        return replace(a, sentence=_stopped(a, run))
+    if not a.points:
         return replace(a, sentence="The stop advisor is still computing its first check.")
+    return replace(a, sentence=_going_on(a, run, a.points[-1]))
+
+
+def _stopped(a: Advice, run: RunData) -> str:
+    stop = a.stop
+    head = (
+        f"the best {run.label} rose by less than the {NOISE} (±{_fmt(stop.noise)}) over "
+        f"the last {window(stop.n)} complete trials"
+        if stop.noise and stop.by_plateau
+        else f"further trials are unlikely to gain more than the {NOISE} (±{_fmt(stop.noise)})"
+        if stop.noise
+        else f"the best {run.label} has not improved over the last {window(stop.n)} "
+        "complete trials (the trials keep no fold scores: there is no CV noise to weigh "
+        "a gain against)"
+    )
+    if run.working:
+        tail = f"the advisor would stop here (trial {stop.trial}, {a.used} trials)"
+    else:
+        lost = "nothing" if not a.loss else f"{_fmt(a.loss)} of {run.label}"
+        tail = (
+            f"{a.used} of {a.total} trials were enough (the advisor would have stopped at "
+            f"trial {stop.trial}; stopping there lost {lost} against the final best)"
+        )
+    return f"{head[0].upper()}{head[1:]}; {tail}."
+
+
+def _going_on(a: Advice, run: RunData, last: Point) -> str:
+    """What the last check says where the advisor has not stopped."""
     # The regret rule needs fold scores; a plateau without them weighs a gain against nothing.
     noise = f"the {NOISE} (±{_fmt(last.noise)})" if last.noise else ""
+    waits = f"at one check; the advisor waits for {CONSECUTIVE} checks in a row."
     if last.gain is None:
-        sentence = (
+        return (
             f"The best {run.label} is still new: too few trials since its start to see a plateau."
         )
-    elif a.rule == Rule.REGRET:
-        sentence = (
-            f"Further trials may still gain up to {_fmt(last.gain)} in {run.label} (the bound "
-            f"after {last.n} complete trials), more than {noise}: the search is worth going on."
-            if not last.flat
-            else f"The bound on what further trials can gain ({_fmt(last.gain)}) is under "
-            f"{noise} at one check; the advisor waits for {CONSECUTIVE} checks in a row."
+    if a.rule == Rule.REGRET:
+        rose = (
+            f" and the best rose by {_fmt(last.recent)} over the last {window(last.n)}"
+            if last.recent is not None
+            else ""
         )
-    else:
-        sentence = (
+        if not last.flat:
+            return (
+                f"Further trials may still gain up to {_fmt(last.gain)} in {run.label} (the "
+                f"bound after {last.n} complete trials){rose}, more than {noise}: the search "
+                "is worth going on."
+            )
+        if last.by_plateau:
+            return (
+                f"The best {run.label} rose by less than {noise} over the last "
+                f"{window(last.n)} complete trials {waits}"
+            )
+        return f"The bound on what further trials can gain ({_fmt(last.gain)}) is under {noise} {waits}"
+    if not last.flat:
+        return (
             f"The best {run.label} rose by {_fmt(last.gain)} over the last {window(last.n)} "
             f"complete trials (of {last.n}){f', more than {noise}' if noise else ''}: the "
             "search is still improving."
-            if not last.flat
-            else f"The best {run.label} has stayed "
-            f"{f'within {noise}' if noise else 'the same'} over the last "
-            f"{window(last.n)} complete trials at one check; the advisor waits for "
-            f"{CONSECUTIVE} checks in a row."
         )
-    return replace(a, sentence=sentence)
+    return (
+        f"The best {run.label} has stayed {f'within {noise}' if noise else 'the same'} over the "
+        f"last {window(last.n)} complete trials {waits}"
+    )
 
 
 # -- several runs: where each method's runs could have stopped ----------------------------------

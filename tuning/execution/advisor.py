@@ -6,17 +6,22 @@ still gain with the run's own CV noise:
 - the regret rule (Makarova et al., "Automatic termination for hyperparameter optimization",
   AutoML 2022): a Gaussian process fitted on the top trials bounds how far the best found so
   far can be from the best of the whole space (`optuna.terminator.RegretBoundEvaluator`);
-- the plateau rule, where that bound does not apply (categorical-only spaces, runs whose
-  trials are pruned, population-based training, multi-objective runs, studies without fold
-  scores): what the best score gained over the last `window(n)` complete trials.
+- the plateau test: what the best score gained over the last `window(n)` complete trials. It is
+  the whole rule where the bound does not apply (categorical-only spaces, runs whose trials are
+  pruned, population-based training, multi-objective runs, studies without fold scores), and
+  the regret rule's second test: the bound's confidence factor grows with the trial count
+  (Optuna's `_get_beta`), so on a long plateau of noisy scores the bound can stay just above
+  the noise for good while the best stands still (Optuna pairs it with a stagnation test too:
+  `BestValueStagnationEvaluator`).
 
 The noise is the CV error of the best trial so far, sqrt((1/k + 1/(k-1)) var(fold scores)) over
 its k folds: the corrected estimate of Makarova et al. that Optuna's
 `CrossValidationErrorEvaluator` computes (it reads the scores from system attributes, which
 Optuna 5 no longer has, so it is computed here from our trials' fold scores).
 
-The rule says "stop" at the first checkpoint where the gain has been under the noise at
-CONSECUTIVE checkpoints in a row, after at least MIN_TRIALS complete trials. A `Tracker` keeps
+The rule says "stop" at the first checkpoint where the gain (the bound, or the plateau's gain)
+has been under the noise at CONSECUTIVE checkpoints in a row, after at least MIN_TRIALS
+complete trials. A `Tracker` keeps
 the points it computed, so that a page or a worker computes each checkpoint once.
 
 This is the one module that touches `optuna.terminator` (deprecated since Optuna 4.9, removal
@@ -58,21 +63,34 @@ class Rule(StrEnum):
 class Point:
     """The advisor at one checkpoint: after `n` complete trials (the n-th is trial `trial`),
     the best score among them (as the scores go), what further trials can still gain (`gain`,
-    score units; the regret bound, or for the plateau rule what the last window gained) and
-    the CV noise of the best (None where the best has no fold scores)."""
+    score units; the regret bound, or for the plateau rule what the last window gained), what
+    the best gained over the last `window(n)` complete trials (`recent`: the plateau test,
+    None before a whole window) and the CV noise of the best (None where the best has no fold
+    scores)."""
 
     n: int
     trial: int
     best: float
     gain: float | None
     noise: float | None
+    recent: float | None = None
+
+    def _under(self, x: float | None) -> bool:
+        if x is None or not math.isfinite(x):
+            return False
+        return x <= 0 if self.noise is None else x < self.noise
 
     @property
     def flat(self) -> bool:
-        """The gain is under the noise (without fold scores: no gain at all)."""
-        if self.gain is None or not math.isfinite(self.gain):
-            return False
-        return self.gain <= 0 if self.noise is None else self.gain < self.noise
+        """The gain, or the best's recent gain, is under the noise (without fold scores: no
+        gain at all)."""
+        return self._under(self.gain) or self._under(self.recent)
+
+    @property
+    def by_plateau(self) -> bool:
+        """Flat by the plateau test alone (the bound, where there is one, is not under the
+        noise)."""
+        return self._under(self.recent) and not self._under(self.gain)
 
 
 def cv_error(folds: Sequence[float]) -> float | None:
@@ -221,12 +239,10 @@ class Tracker:
         sign = 1.0 if self.maximize else -1.0
         best_at = int(np.argmax(sign * np.array([t.values[0] for t in trials[:n]])))
         noise = cv_error(TrialMetrics.of(trials[best_at]).fold_scores)
-        if self.rule == Rule.REGRET:
-            gain = regret_bound(trials[:n], self.maximize)
-        else:
-            back = n - window(n)
-            gain = float(goodness[n - 1] - goodness[back - 1]) if back >= 1 else None
-        return Point(n, trials[n - 1].number, float(sign * goodness[n - 1]), gain, noise)
+        back = n - window(n)
+        recent = float(goodness[n - 1] - goodness[back - 1]) if back >= 1 else None
+        gain = regret_bound(trials[:n], self.maximize) if self.rule == Rule.REGRET else recent
+        return Point(n, trials[n - 1].number, float(sign * goodness[n - 1]), gain, noise, recent)
 
 
 class FlatWatch:
@@ -270,6 +286,11 @@ ADVISOR_ENDED = "Stopped by the stop advisor"  # how the message of a run it end
 def flat_reason(point: Point) -> str:
     """The run's end, as its status message says it."""
     noise = f"the CV noise (±{point.noise:.2g})" if point.noise else "zero (no new best)"
+    if point.by_plateau:
+        return (
+            f"{ADVISOR_ENDED} at trial {point.trial}: the best score rose by less than {noise} "
+            f"over the last {window(point.n)} complete trials."
+        )
     return (
         f"{ADVISOR_ENDED} at trial {point.trial}: further trials were unlikely "
         f"to gain more than {noise}."

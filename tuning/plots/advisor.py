@@ -25,16 +25,20 @@ NOISE_COLOR = "rgba(90, 90, 90, 0.9)"
 STOP_COLOR = "#2ca02c"
 
 
+PLATEAU_NAME = "gain of the best over the last trials"
+RECENT_COLOR = "#ff7f0e"
+
+
 def gain_name(advice: Advice) -> str:
     """What the gain line is, by the rule that drew it."""
     if advice.rule == Rule.REGRET:
         return "bound on what further trials can gain"
-    return "gain of the best over the last trials"
+    return PLATEAU_NAME
 
 
 def advisor_figure(advice: Advice, live: bool = True, height: int | None = None) -> go.Figure:
-    """The gain (regret bound, or the plateau rule's recent gain) and the CV noise at each
-    checkpoint, in score units, against the trial number; the stop trial as a vertical line."""
+    """The gain (regret bound and the best's recent gain, or the plateau rule's recent gain)
+    and the CV noise at each checkpoint, in score units, against the trial number; the stop trial as a vertical line."""
     y_title = f"{advice.label} (score units)"
     if not advice.points:
         return empty_figure(TITLE, advice.sentence, "trial", y_title, live=live, height=height)
@@ -52,7 +56,14 @@ def advisor_figure(advice: Advice, live: bool = True, height: int | None = None)
          "line": {"color": NOISE_COLOR, "dash": "dash"}, "customdata": custom,
          "hovertemplate": hover},
     ]  # fmt: skip
-    subtitle = esc(f"{advice.rule.value} rule; stop when the line stays under the noise")
+    if advice.rule == Rule.REGRET:  # the rule's second test: the plateau (execution/advisor.py)
+        data.insert(1, {
+            "type": SCATTER, "x": x, "y": [p.recent for p in pts], "mode": "lines+markers",
+            "name": PLATEAU_NAME, "line": {"color": RECENT_COLOR, "width": 2},
+            "marker": {"symbol": "diamond"}, "customdata": custom, "hovertemplate": hover,
+        })  # fmt: skip
+    lines = "either line stays" if advice.rule == Rule.REGRET else "the line stays"
+    subtitle = esc(f"{advice.rule.value} rule; stop when {lines} under the noise")
     lay = layout(TITLE, "trial", y_title, height=height, subtitle=subtitle, live=live)
     if advice.stop is not None:
         lay["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": advice.stop.trial,

@@ -116,7 +116,8 @@ def _limit_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--stop-when-flat", action="store_true",
         help="end the run before its budget when the stop advisor finds that further trials "
-        "are unlikely to gain more than the CV noise (a normal end: the best is refit and "
+        "are unlikely to gain more than the CV noise, or the best stopped rising by more than "
+        "that noise over the last half of the trials (a normal end: the best is refit and "
         "tested; the reason is recorded)",
     )  # fmt: skip
     add(
