@@ -73,28 +73,28 @@ def live(snap) -> Callable[[], None]:
 
 
 def _draw(slot, advice: advisor.Advice, run: RunData, key: str) -> None:
+    # The sentence over the chart, both at full width: beside the chart, a 900 px window would
+    # set the sentence in a column a third of the page wide.
     with slot.container():
-        left, right = st.columns([2, 3]) if advice.points else (st.container(), None)
-        with left:
-            # How it decides, in the heading's tooltip: the page stays short.
-            st.markdown("**Stop advisor**", help=advice.rule_text)
-            said = text.md(advice.sentence)
-            if advice.stop is not None:
-                st.success(said, icon=":material/check:")
-            else:
-                st.info(said, icon=":material/timeline:")
-            if run.config is not None and run.config.stop_when_flat and run.working:
-                st.caption("This run stops by itself when the advisor says so (Stop when flat).")
-            if advice.pending:
-                when = ("at each refresh of this page" if run.working
-                        else "each time this page is opened again")  # fmt: skip
-                st.caption(
-                    f"{text.plural(advice.pending, 'check')} still to compute: they are added "
-                    f"{when}."
-                )
-        if right is not None:
-            right.plotly_chart(advisor_figure(advice, live=True, height=CHART_HEIGHT), key=key,
-                               config={"displaylogo": False})  # fmt: skip
+        # How it decides, in the heading's tooltip: the page stays short.
+        st.markdown("**Stop advisor**", help=advice.rule_text)
+        said = text.md(advice.sentence)
+        if advice.stop is not None:
+            st.success(said, icon=":material/check:")
+        else:
+            st.info(said, icon=":material/timeline:")
+        if run.config is not None and run.config.stop_when_flat and run.working:
+            st.caption("This run stops by itself when the advisor says so (Stop when flat).")
+        if advice.pending:
+            when = ("at each refresh of this page" if run.working
+                    else "each time this page is opened again")  # fmt: skip
+            st.caption(
+                f"{text.plural(advice.pending, 'check')} still to compute: they are added "
+                f"{when}."
+            )
+        if advice.points:
+            st.plotly_chart(advisor_figure(advice, live=True, height=CHART_HEIGHT), key=key,
+                            config={"displaylogo": False})  # fmt: skip
 
 
 def compare(info, store) -> None:

@@ -63,7 +63,7 @@ def advisor_figure(advice: Advice, live: bool = True, height: int | None = None)
             "marker": {"symbol": "diamond"}, "customdata": custom, "hovertemplate": hover,
         })  # fmt: skip
     lines = "either line stays" if advice.rule == Rule.REGRET else "the line stays"
-    subtitle = esc(f"{advice.rule.value} rule; stop when {lines} under the noise")
+    subtitle = esc(f"{advice.rule.value} rule: stop when {lines} under the noise")
     lay = layout(TITLE, "trial", y_title, height=height, subtitle=subtitle, live=live)
     if advice.stop is not None:
         lay["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": advice.stop.trial,
@@ -78,4 +78,12 @@ def advisor_figure(advice: Advice, live: bool = True, height: int | None = None)
     lay["yaxis"]["rangemode"] = "tozero"
     if live:
         fixed_margins(lay)
+    # The legend at the figure's foot, a line per name where the column is narrow: above the
+    # plot, its three names would cover the subtitle in a 900 px window.
+    lay["legend"] = {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01,
+                     "xanchor": "left", "x": 0}  # fmt: skip
+    foot, top = 22 * len(data), 28  # the legend's lines, and the room it had above the plot
+    margin = lay.get("margin", {})
+    lay["margin"] = {**margin, "b": margin.get("b", 50) + foot, "t": margin.get("t", 100) - top}
+    lay["height"] = lay["height"] + foot - top
     return figure(data, lay, live)
