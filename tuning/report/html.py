@@ -59,9 +59,10 @@ from tuning.store.foreign import needs_config
 # run); its section says how many checks were left out.
 ADVISOR_BUDGET_S = 10.0
 FIGURE_NOTES = {
-    "advisor": "At each check (every 5 complete trials), what further trials could still gain "
-    "against the CV noise of the best trial; the advisor stops once the line stays under the "
-    "noise.",
+    "advisor": "At each check (every 5 complete trials), what the best gained over the last "
+    "half of the trials and, where the regret bound applies, what further trials could still "
+    "gain, against the CV noise of the best trial; the advisor stops once a line stays under "
+    "the noise.",
     "importance": "How much each parameter drove reaching the top 10% of scores. The bars give "
     "the 5-95% range over bootstrap resamples of the trials: overlapping bars mean the data "
     "cannot tell the two parameters apart.",
