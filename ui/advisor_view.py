@@ -89,44 +89,83 @@ def _draw(slot, advice: advisor.Advice, run: RunData, key: str) -> None:
             when = ("at each refresh of this page" if run.working
                     else "each time this page is opened again")  # fmt: skip
             st.caption(
-                f"{text.plural(advice.pending, 'check')} still to compute: they are added "
-                f"{when}."
+                f"{text.plural(advice.pending, 'check')} still to compute: they are added {when}."
             )
         if advice.points:
             st.plotly_chart(advisor_figure(advice, live=True, height=CHART_HEIGHT), key=key,
                             config={"displaylogo": False})  # fmt: skip
 
 
-def compare(info, store) -> None:
+def compare(info, store) -> Callable[[], None]:
     """Compare: per method, the trial at which the stop advisor would have stopped its
     finished runs and what stopping there would have lost, as medians over the seeds. `store`:
-    the experiment's storage (the recorded race has its own)."""
+    the experiment's storage (the recorded race has its own). Draws what is known at once and
+    returns what completes it once the rest of the page is drawn: the GP fits still to do
+    (bounded per look), drawn in the same place, so that no fit delays the page below."""
+    finished = [r for r in info.runs if r["status"] == "finished"]
+    skipped = sorted({why for r in finished if (why := advisor.not_judged(r["method"]))})
+    finished = [r for r in finished if not advisor.not_judged(r["method"])]
+    if not finished:
+        return lambda: None
+    slot = st.empty()
+    runs = [registry.reader(store, r["run"]).read() for r in finished]
+    methods = [r["method"] for r in finished]
+    pending = _stops(slot, runs, methods, 0.0, skipped)
+
+    def later() -> None:
+        if pending:
+            # All at once where nothing works any more (a recorded or finished race: a few
+            # seconds, once per process); a share per look while members still run.
+            budget = COMPARE_BUDGET_S if any(r["status"] != "finished" for r in info.runs) \
+                else ENDED_BUDGET_S * len(runs)  # fmt: skip
+            _stops(slot, runs, methods, budget, skipped)
+
+    return later
+
+
+def _stops(slot, runs: list[RunData], methods: list[str], budget_s: float,
+           skipped: list[str]) -> int:  # fmt: skip
+    """Draws the table of where each method's runs would have stopped into `slot`, from the
+    points its trackers know plus `budget_s` seconds of new ones, and why some methods are
+    not judged (`skipped`); returns the runs left to judge."""
     advice: dict[str, list[advisor.Advice]] = {}
+    complete: dict[str, int] = {}  # the most complete trials of a method's runs
     t0, pending = time.perf_counter(), 0
-    for r in info.runs:
-        if r["status"] != "finished":
-            continue
-        run = registry.reader(store, r["run"]).read()
-        left = max(0.0, COMPARE_BUDGET_S - (time.perf_counter() - t0))
+    for run, method in zip(runs, methods, strict=True):
+        left = max(0.0, budget_s - (time.perf_counter() - t0))
         a = advisor.advise(run, tracker(run), budget_s=left, until_stop=True)
         pending += bool(a.pending)
-        advice.setdefault(r["method"], []).append(a)
-    rows = [r for r in advisor.by_method(advice) if r.runs]
-    if not rows and not pending:
-        return
-    st.markdown("**Where the stop advisor would have stopped** (median over the seeds' runs)")
-    if rows:
-        st.dataframe(stops_table(rows), hide_index=True, width="stretch")
-        st.caption(
-            "Trials saved: the share of a run's trials after the stop (0 where the advisor "
-            "would have run on); score lost: the final best against the best at the stop, in "
-            "CV score units, beside the CV standard deviation of the final best across folds."
-        )
-    if pending:
-        st.caption(
-            f"{text.plural(pending, 'run')} still to judge: the advisor's model is fitted a "
-            "few seconds at each look at this page."
-        )
+        advice.setdefault(method, []).append(a)
+        complete[method] = max(complete.get(method, 0), run.n_complete)
+    stops = advisor.by_method(advice)
+    rows = [r for r in stops if r.runs]
+    skipped = skipped + [  # methods none of whose runs has the complete trials it needs
+        f"{r.label} is not judged: its runs have at most {complete[r.method]} complete trials, "
+        f"fewer than the advisor needs ({complete[r.method] + needs})."
+        for r in stops
+        if not r.runs and (needs := min(a.needs or 0 for a in advice[r.method]))
+    ]  # fmt: skip
+    slot.empty()  # emptied first: elements drawn in this same run would survive an overwrite
+    if not rows and not pending and not skipped:
+        return 0
+    with slot.container():
+        st.markdown("**Where the stop advisor would have stopped** (median over the seeds' runs)")
+        if rows:
+            st.dataframe(stops_table(rows), hide_index=True, width="stretch")
+            st.caption(
+                "Trials saved: the share of a run's trials after the stop (0 where the advisor "
+                "would have run on); score lost: the final best against the best at the stop, "
+                "in CV score units, beside the CV standard deviation of the final best across "
+                "folds."
+            )
+        if pending:
+            st.caption(
+                f"{text.plural(pending, 'run')} still to judge: the advisor's model is fitted "
+                "a few seconds at each look at this page."
+            )
+        for why in skipped:
+            st.caption(text.md(why))
+    return pending
 
 
 def stops_table(rows: list[advisor.MethodStops]) -> pd.DataFrame:

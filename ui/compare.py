@@ -422,7 +422,7 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
     if note := test_note(table):
         st.caption(note)
     warm_bought(info, store)
-    advisor_view.compare(info, store)
+    advise_later = advisor_view.compare(info, store)
     st.markdown("**What each method buys: time to the target** (median over the seeds that "
                 "reached it, with their range)")  # fmt: skip
     if target:  # without one, a table of "n/a" says nothing the caption does not
@@ -442,6 +442,7 @@ def score_race(info: ex.ExperimentInfo, store) -> None:
             "which all score the same way, and on epochs trained, not on trials."
         )
     gain_view.experiment(info, store)
+    advise_later()  # the advisor's GP fits, once the page above and below it is drawn
 
 
 def warm_bought(info: ex.ExperimentInfo, store) -> None:

@@ -16,6 +16,7 @@ from tuning.core.config import RunConfig
 from tuning.core.errors import ConfigError
 from tuning.execution.advisor import MIN_TRIALS, cv_error, window
 from tuning.report.html import report_markdown
+from tuning.runs.entries import warm_entry
 from tuning.runs.runner import create_run, execute
 from tuning.store.run import StoredRun
 from tuning.store.runs import load_study
@@ -241,3 +242,11 @@ def test_cli_stop_when_flat_ends_the_run_and_says_why(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["run", "--help"])
     assert "--stop-when-flat" in capsys.readouterr().out
+
+
+def test_compare_does_not_judge_a_grid_where_it_could_have_stopped():
+    why = advisor.not_judged("grid")
+    assert why is not None and why.startswith("Grid search is not judged")
+    assert "fixed order" in why
+    assert advisor.not_judged("tpe") is None and advisor.not_judged("random") is None
+    assert advisor.not_judged(warm_entry("tpe")) is None

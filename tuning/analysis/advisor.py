@@ -34,11 +34,11 @@ from tuning.execution.advisor import (
     window,
 )
 from tuning.methods import get_method
-from tuning.runs.entries import entry_label
+from tuning.runs.entries import entry_label, entry_method
 
 __all__ = [
     "ADVISOR_ENDED", "Advice", "MethodStops", "Point", "Rule", "Tracker", "advise", "by_method",
-    "rule_of", "rule_text", "tracker_for",
+    "not_judged", "rule_of", "rule_text", "tracker_for",
 ]  # fmt: skip
 
 NOISE = "CV noise"
@@ -272,6 +272,23 @@ def _going_on(a: Advice, run: RunData, last: Point) -> str:
 
 
 # -- several runs: where each method's runs could have stopped ----------------------------------
+def not_judged(entry: str) -> str | None:
+    """Why Compare does not ask where runs of `entry` (a method, or its warm copy) could have
+    stopped, None where it does: a grid's trials come in its own fixed order, so the best of
+    the combinations tried so far says nothing about those left (Stop when flat is refused
+    for it too)."""
+    try:
+        spec = get_method(entry_method(entry))
+    except Exception:  # noqa: BLE001 - a method this version does not know: judge the trials
+        return None
+    if spec.enumerates_grid:
+        return (
+            f"{entry_label(entry)} is not judged: it tries every combination in a fixed order, "
+            "so the best of those tried so far says nothing about those left."
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class MethodStops:
     """The stop advisor over one method's runs (one per seed): medians over those runs."""
