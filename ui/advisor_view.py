@@ -77,7 +77,7 @@ def _draw(slot, advice: advisor.Advice, run: RunData, key: str) -> None:
     # set the sentence in a column a third of the page wide.
     with slot.container():
         # How it decides, in the heading's tooltip: the page stays short.
-        st.markdown("**Stop advisor**", help=advice.rule_text)
+        st.markdown("**Stop advisor**", help=advice.rule_text or None)
         said = text.md(advice.sentence)
         if advice.stop is not None:
             st.success(said, icon=":material/check:")

@@ -250,3 +250,14 @@ def test_compare_does_not_judge_a_grid_where_it_could_have_stopped():
     assert "fixed order" in why
     assert advisor.not_judged("tpe") is None and advisor.not_judged("random") is None
     assert advisor.not_judged(warm_entry("tpe")) is None
+
+
+def test_a_grid_run_is_not_judged_on_its_own_pages_either(storage):
+    cfg = RunConfig(dataset=IRIS, model="knn", method="grid", cv_folds=3, n_jobs=1, grid_points=3)
+    name = create_run(cfg, storage)
+    execute(name, storage)
+    a = advisor.advise(load_run(load_study(name, storage)))
+    assert not a.applies and a.stop is None and not a.points
+    assert a.sentence.startswith("Grid search is not judged")
+    md = report_markdown(load_study(name, storage))
+    assert "Grid search is not judged" in md

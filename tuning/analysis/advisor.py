@@ -123,6 +123,8 @@ def advise(
     """The stop advisor on `run` (see `Advice`). `tracker`: the run's points computed so far
     (a page's, kept between refreshes); `budget_s` caps the seconds spent on new points;
     `until_stop`: no point after the stop is computed (Compare and the report need only it)."""
+    if run.config is not None and (no := not_judged(run.config.method)):
+        return Advice(None, "", no, total=_total(run), label=run.label)
     rule, why = rule_of(run)
     if tracker is None or tracker.rule != rule:
         tracker = Tracker(rule, run.maximize)
@@ -273,8 +275,8 @@ def _going_on(a: Advice, run: RunData, last: Point) -> str:
 
 # -- several runs: where each method's runs could have stopped ----------------------------------
 def not_judged(entry: str) -> str | None:
-    """Why Compare does not ask where runs of `entry` (a method, or its warm copy) could have
-    stopped, None where it does: a grid's trials come in its own fixed order, so the best of
+    """Why the stop advisor does not judge runs of `entry` (a method, or its warm copy), None
+    where it does: a grid's trials come in its own fixed order, so the best of
     the combinations tried so far says nothing about those left (Stop when flat is refused
     for it too)."""
     try:
