@@ -82,7 +82,8 @@ def advisor_figure(advice: Advice, live: bool = True, height: int | None = None)
     # plot, its three names would cover the subtitle in a 900 px window.
     lay["legend"] = {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01,
                      "xanchor": "left", "x": 0}  # fmt: skip
-    foot, top = 22 * len(data), 28  # the legend's lines, and the room it had above the plot
+    # The legend's lines, and the room a Live monitor chart keeps for it above the plot
+    foot, top = 22 * len(data), 28 if live else 0
     margin = lay.get("margin", {})
     lay["margin"] = {**margin, "b": margin.get("b", 50) + foot, "t": margin.get("t", 100) - top}
     lay["height"] = lay["height"] + foot - top
