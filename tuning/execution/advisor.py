@@ -55,7 +55,7 @@ PLATEAU_MIN = 20  # ...and at least this many
 
 
 class Rule(StrEnum):
-    REGRET = "regret bound"
+    REGRET = "regret bound or plateau"  # the bound, and the plateau test beside it
     PLATEAU = "plateau"
 
 
