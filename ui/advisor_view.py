@@ -102,9 +102,15 @@ def compare(info, store) -> Callable[[], None]:
     the experiment's storage (the recorded race has its own). Draws what is known at once and
     returns what completes it once the rest of the page is drawn: the GP fits still to do
     (bounded per look), drawn in the same place, so that no fit delays the page below."""
-    finished = [r for r in info.runs if r["status"] == "finished"]
-    skipped = sorted({why for r in finished if (why := advisor.not_judged(r["method"]))})
-    finished = [r for r in finished if not advisor.not_judged(r["method"])]
+    finished, not_judged = [], set()
+    for r in info.runs:
+        if r["status"] != "finished":
+            continue
+        if why := advisor.not_judged(r["method"]):
+            not_judged.add(why)
+        else:
+            finished.append(r)
+    skipped = sorted(not_judged)
     if not finished:
         return lambda: None
     slot = st.empty()
@@ -129,21 +135,20 @@ def _stops(slot, runs: list[RunData], methods: list[str], budget_s: float,
     points its trackers know plus `budget_s` seconds of new ones, and why some methods are
     not judged (`skipped`); returns the runs left to judge."""
     advice: dict[str, list[advisor.Advice]] = {}
-    complete: dict[str, int] = {}  # the most complete trials of a method's runs
     t0, pending = time.perf_counter(), 0
     for run, method in zip(runs, methods, strict=True):
         left = max(0.0, budget_s - (time.perf_counter() - t0))
         a = advisor.advise(run, tracker(run), budget_s=left, until_stop=True)
         pending += bool(a.pending)
         advice.setdefault(method, []).append(a)
-        complete[method] = max(complete.get(method, 0), run.n_complete)
     stops = advisor.by_method(advice)
     rows = [r for r in stops if r.runs]
+    need = advisor.MIN_TRIALS
     skipped = skipped + [  # methods none of whose runs has the complete trials it needs
-        f"{r.label} is not judged: its runs have at most {complete[r.method]} complete trials, "
-        f"fewer than the advisor needs ({complete[r.method] + needs})."
+        f"{r.label} is not judged: its runs have at most {need - shortfall} complete trials, "
+        f"fewer than the advisor needs ({need})."
         for r in stops
-        if not r.runs and (needs := min(a.needs or 0 for a in advice[r.method]))
+        if not r.runs and (shortfall := min(a.needs or 0 for a in advice[r.method]))
     ]  # fmt: skip
     slot.empty()  # emptied first: elements drawn in this same run would survive an overwrite
     if not rows and not pending and not skipped:

@@ -2,11 +2,12 @@
 
 `advise(run)` reads the run's complete trials in trial order, picks the rule that applies to it
 (tuning/execution/advisor.py: the regret bound of Makarova et al. and a plateau test against
-the CV noise, or the plateau alone where that bound does not apply), and returns an `Advice`: the points drawn over
-trials (gain and noise at each checkpoint), the first trial at which the advisor would stop,
-the best score there against the final best (what stopping there would have lost), and the
-sentence that says it. Pages keep one `Tracker` per run and pass it in, so that each
-checkpoint's Gaussian-process fit is computed once; `budget_s` bounds the work of one call.
+the CV noise, or the plateau alone where that bound does not apply), and returns an `Advice`:
+the points drawn over trials (gain and noise at each checkpoint), the first trial at which the
+advisor would stop, the best score there against the final best (what stopping there would
+have lost), and the sentence that says it. Pages keep one `Tracker` per run and pass it in, so
+that each checkpoint's Gaussian-process fit is computed once; `budget_s` bounds the work of
+one call.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from tuning.methods import get_method
 from tuning.runs.entries import entry_label, entry_method
 
 __all__ = [
-    "ADVISOR_ENDED", "Advice", "MethodStops", "Point", "Rule", "Tracker", "advise", "by_method",
-    "not_judged", "rule_of", "rule_text", "tracker_for",
+    "ADVISOR_ENDED", "MIN_TRIALS", "Advice", "MethodStops", "Point", "Rule", "Tracker", "advise",
+    "by_method", "not_judged", "rule_of", "rule_text", "tracker_for",
 ]  # fmt: skip
 
 NOISE = "CV noise"

@@ -21,8 +21,8 @@ Optuna 5 no longer has, so it is computed here from our trials' fold scores).
 
 The rule says "stop" at the first checkpoint where the gain (the bound, or the plateau's gain)
 has been under the noise at CONSECUTIVE checkpoints in a row, after at least MIN_TRIALS
-complete trials. A `Tracker` keeps
-the points it computed, so that a page or a worker computes each checkpoint once.
+complete trials. A `Tracker` keeps the points it computed, so that a page or a worker computes
+each checkpoint once.
 
 This is the one module that touches `optuna.terminator` (deprecated since Optuna 4.9, removal
 planned for 6.0): replacing it costs this file.

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from tuning.analysis.advisor import Advice, Rule
 from tuning.plots.base import (
+    LEGENDS,
     SCATTER,
     empty_figure,
     esc,
@@ -38,7 +39,8 @@ def gain_name(advice: Advice) -> str:
 
 def advisor_figure(advice: Advice, live: bool = True, height: int | None = None) -> go.Figure:
     """The gain (regret bound and the best's recent gain, or the plateau rule's recent gain)
-    and the CV noise at each checkpoint, in score units, against the trial number; the stop trial as a vertical line."""
+    and the CV noise at each checkpoint, in score units, against the trial number; the stop
+    trial as a vertical line."""
     y_title = f"{advice.label} (score units)"
     if not advice.points:
         return empty_figure(TITLE, advice.sentence, "trial", y_title, live=live, height=height)
@@ -80,8 +82,7 @@ def advisor_figure(advice: Advice, live: bool = True, height: int | None = None)
         fixed_margins(lay)
     # The legend at the figure's foot, a line per name where the column is narrow: above the
     # plot, its three names would cover the subtitle in a 900 px window.
-    lay["legend"] = {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01,
-                     "xanchor": "left", "x": 0}  # fmt: skip
+    lay["legend"] = dict(LEGENDS["foot"])
     # The legend's lines, and the room a Live monitor chart keeps for it above the plot
     foot, top = 22 * len(data), 28 if live else 0
     margin = lay.get("margin", {})

@@ -34,6 +34,9 @@ LEGENDS = {
     "left": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
     # under the plot, where it cannot cover a long title in a narrow column
     "below": {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0},
+    # at the figure's foot, whatever the plot's size: the bottom margin makes its room
+    "foot": {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01,
+             "xanchor": "left", "x": 0.0},
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from tuning.plots.base import base_layout, empty_figure, esc, wrap
+from tuning.plots.base import LEGENDS, base_layout, empty_figure, esc, wrap
 from tuning.runs.entries import is_warm
 
 METHOD_PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -191,8 +191,7 @@ def time_figure(table: pd.DataFrame, labels: dict[str, str] | None = None) -> go
     base_layout(fig, title, "", "seconds", height=420)
     # The legend at the figure's foot, under names of up to three lines
     fig.update_layout(barmode="group", title_subtitle_text=note, margin=dict(t=80, b=130),
-                      legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.01,
-                                  xanchor="left", x=0))  # fmt: skip
+                      legend=LEGENDS["foot"])  # fmt: skip
     fig.update_yaxes(rangemode="tozero")
     fig.update_xaxes(tickangle=0)
     return fig
