@@ -122,6 +122,34 @@ def test_the_cache_holds_the_cv_score_of_each_configuration():
     assert table.scores[table.snap(params)] == pytest.approx(score, abs=1e-5)
 
 
+def test_a_run_is_also_judged_by_its_best_configurations_score_on_other_folds():
+    """The second reading: the configuration a sampler ends with (Optuna's best trial), scored
+    by 3-fold CV on another split (seed 1), which the sampler never saw."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from tuning.data.registry import load_dataset
+    from tuning.models import build_pipeline
+
+    table = tabular.Table(tabular.BY_NAME["knn-iris"])
+    assert table.rescored.keys() == table.scores.keys()
+    params = {"n_neighbors": 7, "weights": "distance", "p": 1}
+    cv = StratifiedKFold(3, shuffle=True, random_state=1)
+    pipe = build_pipeline(get_model("knn"), params, "classification", seed=1)
+    score = cross_val_score(pipe, load_dataset(IRIS).X, load_dataset(IRIS).y, cv=cv,
+                            scoring="neg_log_loss").mean()  # fmt: skip
+    assert table.rescored[table.snap(params)] == pytest.approx(score, abs=1e-5)
+    assert table.rescored[table.snap(params)] != table.scores[table.snap(params)]
+
+    seen, rescored = table.replay(optuna.samplers.RandomSampler(seed=3), 30)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=3))
+    study.optimize(table.objective, n_trials=30)
+    assert seen[-1] == study.best_value
+    assert rescored[-1] == table.rescored[table.snap(study.best_trial.params)]
+    # after each trial: the best so far's configuration, not the trial's own
+    best_at_9 = max(study.trials[:10], key=lambda t: t.value)
+    assert rescored[9] == table.rescored[table.snap(best_at_9.params)]
+
+
 def test_the_lookup_snaps_to_the_nearest_grid_point_on_the_log_scale():
     table = tabular.Table(tabular.BY_NAME["ridge-diabetes"])
     grid = table.space["alpha"].grid
