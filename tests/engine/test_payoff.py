@@ -124,6 +124,28 @@ def test_the_compact_cell_never_shows_a_bare_gain_inside_the_noise():
     assert gain(-0.03, -0.01).short == "defaults better: −0.020 (±0.010)"
 
 
+def test_a_best_that_scores_what_the_defaults_score_on_every_fold_is_a_tie_not_noise(storage):
+    """k-NN's grid on iris: trial 11 (7 neighbours, distance weights, Manhattan) is right on
+    the same rows as the defaults in each of the 5 folds; "within noise (±0.000)" said
+    nothing true."""
+    from tuning.models import get_model
+
+    space = get_model("knn").default_space("classification")
+    config = make_config("knn", "grid", space=space, n_trials=20, cv_folds=5, grid_points=5,
+                         dataset=DatasetRef("iris"))  # fmt: skip
+    _, run = _run(storage, config)
+    p = an.payoff(run)
+    g = p.gain
+    assert g.best_folds == g.defaults_folds and not g.defaults_are_best and g.ties_defaults
+    assert (g.low, g.high) == (0, 0) and p.verdict == "defaults_best"
+    assert p.short == "ties the defaults"
+    assert p.headline.startswith(
+        f"Tuning did not beat the defaults: the best trial ({g.best_trial}) scores what the "
+        "library defaults score on each of the 5 folds, CV accuracy 0.958 ± 0.026.")
+    m = pooled_gain("grid", [g, g])
+    assert m.cell(3) == "ties the defaults"
+
+
 # -- an experiment: the gain pooled over seeds ----------------------------------------------------
 def _gain(best, defaults):
     b, a = np.asarray(best, float), np.asarray(defaults, float)

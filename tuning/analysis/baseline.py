@@ -114,6 +114,16 @@ class Gain:
     def defaults_are_best(self) -> bool:
         return self.defaults_trial is not None and self.defaults_trial == self.best_trial
 
+    @property
+    def ties_defaults(self) -> bool:
+        """Another configuration scored exactly what the defaults scored on every fold (k-NN
+        or a grid on a small data set often does): no noise to speak of, and no gain."""
+        return (
+            not self.defaults_are_best
+            and len(self.best_folds) > 0
+            and self.best_folds == self.defaults_folds
+        )
+
 
 def defaults_score(run: RunData) -> DefaultsScore | None:
     """The library defaults in `run`, or None where it has no baseline (made before baselines,
@@ -222,6 +232,11 @@ def _with_sentences(g: Gain, test_best: float | None, test_defaults: float | Non
         sentence = (
             f"tuning did not beat the defaults: the library defaults (trial {g.best_trial}) "
             f"are still the best configuration, CV {g.label} {best}"
+        )
+    elif g.ties_defaults:
+        sentence = (
+            f"tuning did not beat the defaults: the best trial ({g.best_trial}) scores what the "
+            f"library defaults score on each of the {g.n_folds} folds, CV {g.label} {best}"
         )
     elif g.within_noise:
         sentence = (

@@ -60,7 +60,7 @@ class Payoff:
         g = self.gain
         if g is None:
             return "none"
-        if g.defaults_are_best:
+        if g.defaults_are_best or g.ties_defaults:
             return "defaults_best"
         if g.within_noise:
             return "noise"
@@ -93,6 +93,8 @@ class Payoff:
         half = f"±{(high - low) / 2:.{dec}f}"
         if g.defaults_are_best:
             cell = "defaults are best"
+        elif g.ties_defaults:
+            cell = "ties the defaults"
         elif g.within_noise:
             cell = f"within noise ({half})"
         elif g.beats_defaults:
@@ -183,6 +185,8 @@ class MethodGain:
         if self.gain is None:
             return "no gain to state"
         half = f"±{(self.high - self.low) / 2:.{dec}f}"
+        if self.low == self.high == 0:  # every seed's best scored what the defaults did
+            return "ties the defaults"
         if self.within_noise:
             return f"within noise ({half})"
         if self.low > 0:
