@@ -88,7 +88,31 @@ def test_the_headline_says_provisional_while_the_run_works(storage):
     name, run = _run(storage, make_config("knn", "random", n_trials=4))
     done = an.payoff(run)
     assert not done.provisional and done.headline[0].isupper()
-    assert done.test_line.startswith("Held-out test accuracy: tuned ")
+    # Each held-out accuracy with its 95 % Wilson interval on the held-out rows, and how many
+    # rows the two are apart
+    t, g = run.record.test, done.gain
+    n = t.n_test
+    (bl, bh), (dl, dh) = ex.wilson_interval(g.test_best, n), ex.wilson_interval(g.test_defaults, n)
+    assert done.test_line.startswith(
+        f"Held-out test accuracy (each refit on the same {t.n_train} training rows, scored once "
+        f"on {n} held-out rows): tuned {g.test_best:.3f} (95 % {bl:.3f}–{bh:.3f}), defaults "
+        f"{g.test_defaults:.3f} ({dl:.3f}–{dh:.3f}): ")
+    apart = abs(round(g.test_best * n) - round(g.test_defaults * n))
+    assert (f"{apart} of {n} rows apart" in done.test_line) == (apart > 0)
+
+    def held_out(best, defaults, n, scoring="accuracy"):
+        r = run.record
+        record = replace(r, scoring=scoring, test=replace(r.test, score=best, n_test=n),
+                         defaults_test=replace(r.defaults_test, score=defaults))  # fmt: skip
+        return an.payoff(replace(run, record=record)).test_line
+
+    # 95 of 100 against 70 of 100: the Wilson intervals (0.888-0.978, 0.604-0.781) part
+    assert held_out(0.95, 0.70, 100).endswith(
+        "tuned 0.950 (95 % 0.888–0.978), defaults 0.700 (0.604–0.781): 25 of 100 rows apart, "
+        "beyond one split's noise (the intervals part).")
+    assert held_out(0.95, 0.95, 100).endswith(": as many rows right.")
+    assert held_out(-0.31, -0.35, 100, "neg_log_loss").endswith(
+        ", on one split, with no interval for this score.")
     working = replace(run, record=replace(run.record, status=RunStatus.RUNNING))
     live = an.payoff(working)
     assert live.provisional and live.headline.startswith(PROVISIONAL)

@@ -49,7 +49,8 @@ def test_live_monitor_headlines_the_gain_and_marks_the_defaults_in_the_top_trial
     line = _headline(at)
     assert HEADLINE.match(line), line
     assert "95 % interval" in line or "are still the best configuration" in line
-    assert "Held-out test accuracy: tuned " in line and "defaults " in line
+    assert "Held-out test accuracy (each refit on the same " in line
+    assert re.search(r": tuned \d\.\d{3} \(95 % \d\.\d{3}–\d\.\d{3}\), defaults ", line), line
     assert "Provisional" not in line  # the run has ended
     top = next(d.value for d in at.dataframe if "train score" in d.value.columns)
     # Six trials: all in the top ten, the defaults (trial 0) marked as such, the others as

@@ -24,6 +24,7 @@ import numpy as np
 
 from tuning.analysis.rundata import RunData
 from tuning.analysis.statistics import corrected_interval
+from tuning.runs.experiments import WILSON_SCORINGS, wilson_interval
 from tuning.store.records import Baseline
 from tuning.store.results import score_of, trial_row_state
 from tuning.store.trials import TrialMetrics, defaults_trial
@@ -254,20 +255,38 @@ def _with_sentences(g: Gain, test_best: float | None, test_defaults: float | Non
         )
     test_sentence = None
     if test_best is not None and test_defaults is not None:
-        t = run.record.test
-        what = "chosen trade-off" if run.record.multi_objective else "tuned"
-        rows = ""
-        if t is not None and t.n_train and t.n_test:
-            rows = (
-                f" (each refit on the same {t.n_train} training rows, scored once on "
-                f"{t.n_test} held-out rows)"
-            )
-        test_sentence = (
-            f"held-out test {g.label}: {what} {test_best:.{dec}f}, defaults "
-            f"{test_defaults:.{dec}f}{rows}"
-        )
+        test_sentence = _test_sentence(g.label, run, test_best, test_defaults, dec)
     return replace(g, sentence=sentence, test_best=test_best, test_defaults=test_defaults,
                    test_sentence=test_sentence)  # fmt: skip
+
+
+def _test_sentence(label: str, run: RunData, best: float, defaults: float, dec: int) -> str:
+    """Both held-out scores with what one split can tell apart: an accuracy is a share of the
+    held-out rows (a 95 % Wilson interval each, and how many rows apart they are); other scores
+    have no closed form, so the words say it is one split."""
+    t = run.record.test
+    what = "chosen trade-off" if run.record.multi_objective else "tuned"
+    n = t.n_test if t is not None and t.n_train and t.n_test else None
+    rows = f" (each refit on the same {t.n_train} training rows, scored once on {n} held-out rows)"
+    if n is None:
+        return f"held-out test {label}: {what} {best:.{dec}f}, defaults {defaults:.{dec}f}"
+    if run.record.scoring not in WILSON_SCORINGS:
+        return (
+            f"held-out test {label}{rows}: {what} {best:.{dec}f}, defaults {defaults:.{dec}f}, "
+            "on one split, with no interval for this score"
+        )
+    (bl, bh), (dl, dh) = wilson_interval(best, n), wilson_interval(defaults, n)
+    apart = abs(round(best * n) - round(defaults * n))
+    if apart == 0:
+        verdict = "as many rows right"
+    elif bl > dh or dl > bh:
+        verdict = f"{apart} of {n} rows apart, beyond one split's noise (the intervals part)"
+    else:
+        verdict = f"{apart} of {n} rows apart, within one split's noise (the intervals overlap)"
+    return (
+        f"held-out test {label}{rows}: {what} {best:.3f} (95 % {bl:.3f}–{bh:.3f}), defaults "
+        f"{defaults:.3f} ({dl:.3f}–{dh:.3f}): {verdict}"
+    )
 
 
 def gain_decimals(g: Gain) -> int:

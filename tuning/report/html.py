@@ -402,6 +402,8 @@ def _payoff_rows(data: ReportData) -> list[tuple[str, str]]:
         (f"Library defaults CV {g.label}",
          f"{g.defaults_mean:.{dec}f} ± {g.defaults_std:.{dec}f} ({where})"),
         ("Gain (> 0: tuning did better)",
+         "none: the best scores what the defaults score on each fold"
+         if g.defaults_are_best or g.ties_defaults else
          f"{'within' if g.within_noise else 'beyond'} fold-to-fold noise: "
          f"{an.signed(g.gain, dec)} ({100 * g.level:g} % interval {an.signed(low, dec)} to "
          f"{an.signed(high, dec)} over the same {g.n_folds} folds)"),
