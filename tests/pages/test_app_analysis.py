@@ -22,6 +22,7 @@ from app_support import (
 from tuning import analysis as an
 from tuning.core.config import RunConfig
 from tuning.models import REGISTRY as MODELS
+from tuning.runs import experiments as ex
 from ui import analysis_view as view
 from ui import state
 
@@ -40,11 +41,15 @@ def edge_run() -> str:
     return finished_run(n_trials=None, method="grid", grid_points=2, space=space)
 
 
-def finite(v) -> list[float]:
-    """Finite numbers of a figure array (Plotly 6+ sends numbers as typed arrays)."""
+def array(v) -> np.ndarray:
+    """A figure array as numbers (Plotly 6+ sends numbers as typed arrays)."""
     if isinstance(v, dict) and "bdata" in v:
-        v = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).tolist()
-    return [x for x in v if x is not None and np.isfinite(x)]
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).astype(float)
+    return np.array([np.nan if x is None else x for x in v], dtype=float)
+
+
+def finite(v) -> list[float]:
+    return [x for x in array(v).tolist() if np.isfinite(x)]
 
 
 def test_analysis_of_a_finished_run_and_refine():
@@ -87,8 +92,15 @@ def test_analysis_of_a_finished_run_and_refine():
     # Score the top 5 on the test set: the overfitting view then has 5 test scores.
     at.button(key=view.TOP_TEST).click().run()
     over = next(f for t, f in charts(ok(at)).items() if t.startswith("Overfitting check"))
-    test = next(tr for tr in over["data"] if tr["name"] == "held-out test")
+    test = next(tr for tr in over["data"] if tr["name"].startswith("held-out test (95 % on "))
     assert len(finite(test["y"])) == 5
+    # each test accuracy with its Wilson interval on the held-out rows
+    n = int(test["name"].split(" on ")[1].split(" rows")[0])
+    y, up, down = (array(v) for v in (test["y"], test["error_y"]["array"],
+                                      test["error_y"]["arrayminus"]))  # fmt: skip
+    got = np.isfinite(y)
+    wilson = np.array([ex.wilson_interval(v, n) for v in y[got]])
+    assert np.allclose(y[got] + up[got], wilson[:, 1]) and np.allclose(y[got] - down[got], wilson[:, 0])
     assert at.button(key=view.TOP_TEST).disabled  # nothing left to refit
 
     # Refine: a new run with n_neighbors widened, launched and shown on the Live monitor.
