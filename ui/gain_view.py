@@ -49,9 +49,9 @@ def efficiency(run: an.RunData) -> an.TuningEfficiency:
         st.caption(text.md(eff.message))
         return eff
     c = st.columns(3)
-    c[0].metric("Gain per trial", f"{eff.per_trial:+.2g}",
+    c[0].metric("Gain per trial", an.decimal(eff.per_trial, sign=True),
                 help=f"{run.label} gained over {eff.reference}, per finished trial")  # fmt: skip
-    c[1].metric("Gain per minute", "–" if eff.per_minute is None else f"{eff.per_minute:+.2g}",
+    c[1].metric("Gain per minute", "–" if eff.per_minute is None else an.decimal(eff.per_minute, sign=True),
                 help="Over the run's wall time from the first trial's start to the last one's end")  # fmt: skip
     share = eff.last_trials_share
     # The value stays short: a third of a 900 px window cuts "33% of trials" to "33% o…".

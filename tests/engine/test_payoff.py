@@ -56,6 +56,16 @@ def test_efficiency_of_a_known_curve():
     assert "the 5 trials after the final best added nothing" in text
 
 
+def test_small_rates_are_written_as_decimals_not_exponents():
+    # A gain of 0.0022 over 60 trials: 0.000037 per trial (it read "3.7e-05")
+    best = [0.9802] * 30 + [0.9824] * 30
+    f = an.efficiency_of(pd.DataFrame({"end_s": np.arange(1, 61), "best": best}), 0.9802, 1.0)
+    eff = an.TuningEfficiency("the library defaults", 0.9802, f.pop("gain"), **f)
+    text = efficiency_message(eff, "accuracy")
+    assert "0.000037 per trial" in text and "e-0" not in text
+    assert [an.decimal(x, sign=True) for x in (0.012, -0.00044, 1.5)] == ["+0.012", "-0.00044", "+1.5"]
+
+
 def test_efficiency_of_an_error_and_of_no_gain():
     # Lower is better: from 10 to 6; the first trial failed (no best yet).
     curve = pd.DataFrame({"end_s": [5, 10, 15, 20], "best": [np.nan, 9.0, 6.4, 6.0]})

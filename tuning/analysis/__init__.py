@@ -76,6 +76,7 @@ from tuning.analysis.rundata import (
     ParamInfo,
     RunData,
     best_by_end,
+    decimal,
     fmt_value,
     load_run,
     param_cell,
@@ -105,7 +106,7 @@ from tuning.analysis.surfaces import ContourGrid, best_pair, contour_grid, point
 
 __all__ = [
     "RunData", "ParamInfo", "load_run", "scored", "score_only", "running_best", "best_by_end",
-    "STEP_LABELS", "to_float", "sample_rows", "fmt_value", "param_cell", "NOT_APPLICABLE",
+    "STEP_LABELS", "to_float", "sample_rows", "fmt_value", "decimal", "param_cell", "NOT_APPLICABLE",
     "Importance", "importance", "ImportanceCache", "IMPORTANCE_METHODS", "DEFAULT_METHOD",
     "CROSS_CHECK", "MIN_TRIALS_FOR_IMPORTANCE", "Disagreement", "disagreement",
     "ContourGrid", "contour_grid", "best_pair", "points",

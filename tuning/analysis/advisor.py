@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from tuning.analysis.rundata import RunData
+from tuning.analysis.rundata import RunData, decimal
 from tuning.execution.advisor import (
     ADVISOR_ENDED,
     CONSECUTIVE,
@@ -201,7 +201,7 @@ def rule_text(rule: Rule, why: str | None) -> str:
 
 def _fmt(x: float) -> str:
     """Two significant digits, as a noise deserves (0.0036, 0.012)."""
-    return f"{x:.2g}" if x and math.isfinite(x) else "0"
+    return decimal(x) if x and math.isfinite(x) else "0"
 
 
 def _with_sentence(a: Advice, run: RunData) -> Advice:

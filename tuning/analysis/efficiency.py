@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from tuning.analysis.baseline import defaults_score, gain_over_defaults
-from tuning.analysis.rundata import RunData, best_by_end, to_float
+from tuning.analysis.rundata import RunData, best_by_end, decimal, to_float
 
 LAST_SHARE = 0.10  # "the last 10 % of the gain"
 
@@ -111,8 +111,8 @@ def efficiency_message(eff: TuningEfficiency, label: str, within_noise: bool = F
         return (f"Tuning gained nothing over {ref}: its best {label} is no better, so there "
                 "is no rate to give.")  # fmt: skip
     rate = f"{eff.gain:.3g} {label} over {ref} in {eff.trials} trials"
-    minute = f" and {eff.per_minute:.2g} per minute" if eff.per_minute else ""
-    text = (f"Tuning gained {rate}: {eff.per_trial:.2g} per trial{minute} (over the run's "
+    minute = f" and {decimal(eff.per_minute)} per minute" if eff.per_minute else ""
+    text = (f"Tuning gained {rate}: {decimal(eff.per_trial)} per trial{minute} (over the run's "
             f"{_span(eff.seconds)} from the first trial's start to the last one's end).")  # fmt: skip
     if within_noise:
         text = ("The gain over the defaults is within fold-to-fold noise, so these rates "

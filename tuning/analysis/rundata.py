@@ -369,6 +369,16 @@ def param_cell(v: Any, fmt: Callable[[Any], str] | None = None) -> str:
     return (fmt or fmt_value)(v)
 
 
+def decimal(x: float, digits: int = 2, sign: bool = False) -> str:
+    """`digits` significant digits written out (0.000037, not 3.7e-05): a gain or a noise is
+    read as a decimal; only below a millionth does it fall back to an exponent."""
+    plus = "+" if sign else ""
+    if not math.isfinite(x) or x == 0:
+        return f"{x:{plus}g}" if not math.isfinite(x) else "0"
+    dec = max(0, digits - 1 - math.floor(math.log10(abs(x))))
+    return f"{x:{plus}.{digits}g}" if dec > 7 else f"{x:{plus}.{dec}f}"
+
+
 def fmt_value(v: Any) -> str:
     """A parameter or score value for people: 4 significant digits for floats."""
     if isinstance(v, bool | np.bool_) or v is None:
