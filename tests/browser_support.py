@@ -152,6 +152,39 @@ def seed_finished_run(data: Path, name: str = "seeded", trials: int = 6) -> None
     )  # fmt: skip
 
 
+def seed_stopped_run(data: Path, name: str = "halted") -> None:
+    """A run stopped by Ctrl-C after its first complete trial (iris, k-NN, random search):
+    Live monitor then offers Resume beside its status."""
+    import signal
+
+    from tuning.store.storage import open_storage
+
+    env = {**os.environ, "TUNING_STUDIO_DATA": str(data)}
+    env.pop("TUNING_STUDIO_STORAGE", None)
+    url = f"journal:///{data}/runs.journal"
+    with open(data / f"{name}.err", "w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tuning", "run", "--dataset", "iris", "--model", "knn",
+             "--method", "random", "--trials", "100000", "--folds", "3", "--n-jobs", "1",
+             "--name", name, "--storage", url, "--quiet"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
+    try:
+        deadline = time.time() + 120
+        while True:
+            assert proc.poll() is None and time.time() < deadline, "no trial completed"
+            with contextlib.suppress(Exception):  # the journal is not written yet
+                store = open_storage(url)
+                sid = store.get_study_id_from_name(name)
+                if any(t.state.name == "COMPLETE" for t in store.get_all_trials(sid)):
+                    break
+            time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(120) == 0, (data / f"{name}.err").read_text()[-2000:]
+    finally:
+        proc.kill()
+
+
 # What a layout check reads in the page: the width the document and the main block need
 # beyond what they have, every metric value whose text is wider than its tile (an ellipsis),
 # every button whose label is cut or broken over several lines, and exception boxes.

@@ -159,12 +159,13 @@ def _status_line(snap: Snapshot, status: RunStatus, here: bool) -> None:
         st.caption(foreign.caption(snap.run))
         foreign.notice(status)
         return
-    left, right = st.columns([4, 1], vertical_alignment="center")
-    with left:
+    # The badge and Stop or Resume share a row that wraps, the caption has its own: a column
+    # of a fifth of a 900 px window cut "Stop run" to "St…".
+    with st.container(horizontal=True, horizontal_alignment="distribute",
+                      vertical_alignment="center"):  # fmt: skip
         badge(status)
-        st.caption(_caption(snap))
-    with right:
         _action(snap, status, here)
+    st.caption(_caption(snap))
     _where_note(snap, status, here)
     _end_note(snap, status)
 

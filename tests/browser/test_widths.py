@@ -19,6 +19,7 @@ from browser_support import (
     open_page,
     screenshot_at,
     seed_finished_run,
+    seed_stopped_run,
     start_server,
 )
 
@@ -28,6 +29,7 @@ PAGES = [
     pytest.param("", id="home"),
     pytest.param("new_run", id="new_run"),
     pytest.param("live_monitor", id="live_monitor"),
+    pytest.param("live_monitor?run=halted", id="live_monitor_resume"),  # Resume beside the badge
     pytest.param("analysis", id="analysis"),
     pytest.param("report", id="report"),
     pytest.param("compare", id="compare"),
@@ -40,6 +42,7 @@ def app(tmp_path_factory):
     from playwright import sync_api
 
     data = tmp_path_factory.mktemp("widths")
+    seed_stopped_run(data)  # first: the finished run stays the pages' default
     seed_finished_run(data)
     port = free_port()
     log = data / "server.log"
@@ -88,7 +91,8 @@ def test_page_fits_900_and_1600_px(app, path, tmp_path):
             idle(page, expect)
             if problems := layout_problems(page):
                 found[width] = problems
-            screenshot_at(page, tmp_path / f"{path or 'home'}-{width}.png", width)
+            shot = (path or "home").replace("?", "-").replace("=", "-")
+            screenshot_at(page, tmp_path / f"{shot}-{width}.png", width)
         assert not found, found
     finally:
         page.close()
