@@ -155,14 +155,15 @@ def show(name: str) -> None:
         )
         return
     if status in (RunStatus.RUNNING, RunStatus.QUEUED):
-        c1, c2 = st.columns([5, 1], vertical_alignment="center")
-        c1.info(
-            f"This run is still working: the report covers the {run.n_complete:,} trials "
-            "complete so far. Refresh for a newer one.",
-            icon=":material/autorenew:",
-        )
-        if c2.button("Refresh", key="rp_refresh", icon=":material/refresh:"):
-            st.rerun()
+        # A row that wraps: a sixth-wide column cut "Refresh" at 900 px
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.info(
+                f"This run is still working: the report covers the {run.n_complete:,} trials "
+                "complete so far. Refresh for a newer one.",
+                icon=":material/autorenew:",
+            )
+            if st.button("Refresh", key="rp_refresh", icon=":material/refresh:"):
+                st.rerun()
     b = bundle(live, run)
     _summary(run)
     _downloads(live, run, b)
