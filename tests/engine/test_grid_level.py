@@ -87,6 +87,20 @@ def test_without_a_kept_level_the_target_is_grids_own_best_and_says_so(forest):
     assert "luck" in words
 
 
+def test_while_grid_still_works_the_target_is_its_best_so_far_and_says_what_comes(forest):
+    """A live race: grid's level is scored when grid finishes; until then the words say so,
+    not that no level was kept."""
+    store, info = forest
+    traj = ex.trajectories(info, store)
+    live = ex.ExperimentInfo(info.name, info.config, [
+        {**r, "level": None, "status": "running" if r["method"] == "grid" else r["status"]}
+        for r in info.runs], info.created_at)  # fmt: skip
+    words = ex.level_words(live, traj, ex.targets(traj, live))
+    assert "grid's best so far, while grid search still works (when it finishes, its best " \
+           "configuration is rescored with several forest seeds" in words  # fmt: skip
+    assert "no rescored level" not in words and "luck" in words
+
+
 def test_a_model_without_a_seed_races_to_grids_own_best(tmp_path):
     store = open_storage(f"journal:///{tmp_path}/runs.journal")
     base = RunConfig(dataset=DatasetRef("iris"), model="knn", n_trials=2, cv_folds=2, grid_points=2)

@@ -497,7 +497,8 @@ def level_words(info: ExperimentInfo, traj: pd.DataFrame, target: dict[int, floa
     levels, own = grid_levels(info), own_bests(traj)
     kinds = "forest" if info.config.base.model in FOREST_MODELS else "model"
     minimize = bool((traj["direction"] == "minimize").any()) if "direction" in traj else False
-    scored, fixed, fallback = [], [], []
+    scored, fixed, fallback, working = [], [], [], []
+    grid_status = {int(r["seed"]): r["status"] for r in info.runs if r["method"] == "grid"}
     for seed, value in target.items():
         lv = levels.get(seed)
         if lv is not None and lv.status == GridLevel.SCORED and lv.mean is not None:
@@ -508,6 +509,8 @@ def level_words(info: ExperimentInfo, traj: pd.DataFrame, target: dict[int, floa
                            f"CV was {mine:.4f}{', partly luck' if lucky else ''})"))  # fmt: skip
         elif lv is not None and lv.status == GridLevel.DETERMINISTIC:
             fixed.append(f"seed {seed}: {value:.4f}")
+        elif lv is None and grid_status.get(seed) != "finished":
+            working.append(f"seed {seed}: {value:.4f}")
         else:
             why = (f"rescoring it failed: {lv.error}" if lv is not None
                    else "no rescored level was kept with this experiment")  # fmt: skip
@@ -520,10 +523,18 @@ def level_words(info: ExperimentInfo, traj: pd.DataFrame, target: dict[int, floa
     if fixed:
         clauses.append("grid's best score, not rescored because the model has no random seed "
                        "(scored again, it would score the same): " + ", ".join(fixed))  # fmt: skip
+    if working:
+        rescore = (f"rescored with several {kinds} seeds" if kinds == "forest"
+                   else "rescored with several model seeds where the model takes one")  # fmt: skip
+        clauses.append(
+            "grid's best so far, while grid search still works (when it finishes, its best "
+            f"configuration is {rescore}, and that mean becomes the level): "
+            + ", ".join(working)
+        )  # fmt: skip
     if fallback:
         clauses.append("grid's own best score: " + "; ".join(fallback))
     text = ". ".join(c if i == 0 else c[0].upper() + c[1:] for i, c in enumerate(clauses))
-    return "target: " + text + "." + (f" {LUCK}" if fallback else "")
+    return "target: " + text + "." + (f" {LUCK}" if fallback or working else "")
 
 
 def grid_levels(info: ExperimentInfo) -> dict[int, GridLevel]:
