@@ -216,6 +216,18 @@ def test_an_experiment_states_the_defaults_once_and_each_methods_pooled_gain(sto
     assert "interval of the gain" in p.sentence
 
 
+def test_the_experiments_sentence_names_what_each_method_did_not_beat():
+    from tuning.analysis.payoff import MethodGain, experiment_sentence
+
+    noise = MethodGain("grid", 1, 5, 0.005, -0.03, 0.04)
+    beat = MethodGain("tpe", 1, 5, 0.05, 0.01, 0.09)
+    assert experiment_sentence([noise], 3, 0.95).startswith(
+        "Grid search did not beat the library defaults beyond fold-to-fold noise (95 %")
+    assert experiment_sentence([beat, noise], 3, 0.95).startswith(
+        "Bayesian (TPE) beat the library defaults beyond noise; Grid search did not beat them "
+        "beyond fold-to-fold noise")
+
+
 # -- the library defaults in the trials CSV -------------------------------------------------------
 def test_the_trials_csv_marks_the_library_defaults(storage):
     _, run = _run(storage, make_config("knn", "random", n_trials=3))

@@ -220,7 +220,7 @@ def experiment_payoff(info: ExperimentInfo, storage: BaseStorage | str | None = 
     rows = [pooled_gain(m, gains[m], missing[m], level) for m in info.config.entries]
     dec = max((gain_decimals(g) for g in per_seed.values()), default=3)
     defaults = _defaults_once(list(per_seed.values()), dec)
-    return ExperimentPayoff(defaults, rows, dec, _experiment_sentence(rows, dec, level))
+    return ExperimentPayoff(defaults, rows, dec, experiment_sentence(rows, dec, level))
 
 
 def pooled_gain(method: str, gains: list[Gain], missing: list[str] | None = None,
@@ -260,7 +260,7 @@ def _defaults_once(gains: list[Gain], dec: int) -> str:
     )
 
 
-def _experiment_sentence(rows: list[MethodGain], dec: int, level: float) -> str:
+def experiment_sentence(rows: list[MethodGain], dec: int, level: float) -> str:
     scored = [r for r in rows if r.gain is not None]
     if not scored:
         return "No method has a gain over the library defaults to state yet."
@@ -270,7 +270,8 @@ def _experiment_sentence(rows: list[MethodGain], dec: int, level: float) -> str:
     if beat:
         parts.append(f"{joined(beat)} beat the library defaults beyond noise")
     if noise:
-        parts.append(f"{joined(noise)} did not beat them beyond fold-to-fold noise")
+        them = "them" if beat else "the library defaults"
+        parts.append(f"{joined(noise)} did not beat {them} beyond fold-to-fold noise")
     worse = [entry_label(r.method) for r in scored if r.high is not None and r.high < 0]
     if worse:
         parts.append(f"the defaults beat {joined(worse)}")
