@@ -198,9 +198,14 @@ LAYOUT_JS = r"""() => {
   for (const v of document.querySelectorAll("[data-testid='stMetricValue']")) {
     const text = v.innerText.trim();
     ctx.font = getComputedStyle(v).font;
-    if (ctx.measureText(text).width > v.clientWidth || v.scrollWidth > v.clientWidth + 1)
+    if (ctx.measureText(text).width > v.clientWidth + 1 || v.scrollWidth > v.clientWidth + 1)
       cut.push(text);
   }
+  // a metric's label cut with an ellipsis ("Paralle…" for "Parallel workers"): its markdown
+  // box is the element that clips, and there scrollWidth does show the overflow
+  for (const l of document.querySelectorAll(
+      "[data-testid='stMetricLabel'] [data-testid='stMarkdownContainer']"))
+    if (l.scrollWidth > l.clientWidth + 1) cut.push(l.innerText.trim());
   // a word of a label broken across lines ("Downloa / d"): its text's boxes on two lines
   const brokenWord = (el) => {
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);

@@ -386,43 +386,44 @@ def _overfitting_section(live: an.LiveRun, run: an.RunData) -> None:
     df = an.overfitting(run)
     top = df.head(TOP_ON_TEST)
     missing = int(top["test"].isna().sum())
-    left, right = st.columns([3, 2])
-    with right:
-        st.markdown(
-            "Training-fold, cross-validation and held-out test scores of the top trials. A "
-            "large gap between train and CV means the model fits its training data much "
-            "better than new data (overfitting)."
-        )
-        st.caption(
-            f"The run scored its best configuration on the held-out test part. Scoring the "
-            f"top {TOP_ON_TEST} refits each configuration on all training rows: one model fit "
-            "each. Use these test scores to check generalization, not to pick a configuration "
-            "(that would tune on the test set)."
-        )
-        clicked = st.button(
-            f"Test the top {TOP_ON_TEST}",  # short: it sits in a narrow column at 900 px
-            key=TOP_TEST,
-            icon=":material/fact_check:",
-            disabled=missing == 0 or run.config is None,
-            help=f"{TOP_ON_TEST} model fits; {missing} of the top {TOP_ON_TEST} have no test "
-            "score yet."
-            if missing
-            else f"The top {TOP_ON_TEST} already have test scores.",
-        )
-        if st.session_state.pop(TOP_TEST_DONE, None):
-            st.toast(f"Scored the top {TOP_ON_TEST} on the test set.", icon=":material/check:")
-        if clicked:
-            try:
-                with st.spinner(f"Refitting the top {TOP_ON_TEST} configurations…"):
-                    an.refit_top_on_test(live.study, n=TOP_ON_TEST, run=run)
-            except UserError as exc:
-                st.error(text.md(exc))
-            except Exception as exc:  # a refit that fails: say so, keep the page
-                st.error(f"Refitting failed: {text.md(f'{type(exc).__name__}: {exc}')}")
-            else:
-                st.session_state[TOP_TEST_DONE] = True
-                st.rerun()  # draw the scores and the button's new state
-    with left:
+    # The chart at full width with the words above and below it: beside it, in two fifths of
+    # a 900 px window, the chart's title and legend overlapped.
+    st.markdown(
+        "Training-fold, cross-validation and held-out test scores of the top trials. A "
+        "large gap between train and CV means the model fits its training data much "
+        "better than new data (overfitting)."
+    )
+    chart = st.container()  # drawn after the button, which may add test scores first
+    st.caption(
+        f"The run scored its best configuration on the held-out test part. Scoring the "
+        f"top {TOP_ON_TEST} refits each configuration on all training rows: one model fit "
+        "each. Use these test scores to check generalization, not to pick a configuration "
+        "(that would tune on the test set)."
+    )
+    clicked = st.button(
+        f"Test the top {TOP_ON_TEST}",
+        key=TOP_TEST,
+        icon=":material/fact_check:",
+        disabled=missing == 0 or run.config is None,
+        help=f"{TOP_ON_TEST} model fits; {missing} of the top {TOP_ON_TEST} have no test "
+        "score yet."
+        if missing
+        else f"The top {TOP_ON_TEST} already have test scores.",
+    )
+    if st.session_state.pop(TOP_TEST_DONE, None):
+        st.toast(f"Scored the top {TOP_ON_TEST} on the test set.", icon=":material/check:")
+    if clicked:
+        try:
+            with st.spinner(f"Refitting the top {TOP_ON_TEST} configurations…"):
+                an.refit_top_on_test(live.study, n=TOP_ON_TEST, run=run)
+        except UserError as exc:
+            st.error(text.md(exc))
+        except Exception as exc:  # a refit that fails: say so, keep the page
+            st.error(f"Refitting failed: {text.md(f'{type(exc).__name__}: {exc}')}")
+        else:
+            st.session_state[TOP_TEST_DONE] = True
+            st.rerun()  # draw the scores and the button's new state
+    with chart:
         _chart(plots.overfitting_figure(run, df), "an_overfitting")
 
 
@@ -431,25 +432,27 @@ def _efficiency_section(run: an.RunData, eff: an.Efficiency) -> None:
     st.subheader("Where the time went")
     _score_only(run, "The curve follows the best")
     compute = float(eff.curve["compute_s"].max()) if len(eff.curve) else 0.0
-    left, right = st.columns([3, 2])
-    with right:
-        c = st.columns(2)
-        c[0].metric(
+    # The tiles take the width their labels need, in a row that wraps: two to a column of a
+    # narrow window cut "Parallel workers" to "Paralle…"
+    with st.container(horizontal=True, gap="medium"):
+        st.metric(
             "Useful fraction",
             "–" if eff.useful_fraction is None else f"{100 * eff.useful_fraction:.0f}%",
             help="Share of the capacity (wall time × parallel workers) spent fitting and scoring "
             "models; the rest is overhead (sampler, storage, data handling, waiting).",
+            width="content",
         )
-        c[1].metric("Wall time", text.duration(eff.wall_s))
-        c[0].metric("Compute", text.duration(compute), help="The sum of the trials' durations")
-        c[1].metric("Parallel workers", f"{eff.workers}", help="The most trials at once")
-        st.markdown(text.md(eff.message))
-    with left:
-        _chart(plots.efficiency_figure(run, eff), "an_efficiency")
-        st.caption(
-            "The best score found against the compute spent so far: a long flat end means "
-            "the last trials bought nothing."
-        )
+        st.metric("Wall time", text.duration(eff.wall_s), width="content")
+        st.metric("Compute", text.duration(compute), help="The sum of the trials' durations",
+                  width="content")  # fmt: skip
+        st.metric("Parallel workers", f"{eff.workers}", help="The most trials at once",
+                  width="content")  # fmt: skip
+    st.markdown(text.md(eff.message))
+    _chart(plots.efficiency_figure(run, eff), "an_efficiency")
+    st.caption(
+        "The best score found against the compute spent so far: a long flat end means "
+        "the last trials bought nothing."
+    )
     _chart(plots.time_breakdown_figure(eff), "an_breakdown")
     gain_view.efficiency(run)
 

@@ -48,15 +48,19 @@ def efficiency(run: an.RunData) -> an.TuningEfficiency:
     if eff.gain is None or eff.gain <= 0:
         st.caption(text.md(eff.message))
         return eff
-    c = st.columns(3)
-    c[0].metric("Gain per trial", an.decimal(eff.per_trial, sign=True),
-                help=f"{run.label} gained over {eff.reference}, per finished trial")  # fmt: skip
-    c[1].metric("Gain per minute", "–" if eff.per_minute is None else an.decimal(eff.per_minute, sign=True),
-                help="Over the run's wall time from the first trial's start to the last one's end")  # fmt: skip
     share = eff.last_trials_share
-    # The value stays short: a third of a 900 px window cuts "33% of trials" to "33% o…".
-    c[2].metric("Trials after 90 % of the gain", "–" if share is None else f"{100 * share:.0f} %",
-                help="The share of the trials spent after 90 % of the gain was reached")  # fmt: skip
+    # Tiles as wide as their labels, in a row that wraps: a third of a 900 px window cut
+    # "Trials after 90 % of the gain"
+    with st.container(horizontal=True, gap="large"):
+        st.metric("Gain per trial", an.decimal(eff.per_trial, sign=True), width="content",
+                  help=f"{run.label} gained over {eff.reference}, per finished trial")  # fmt: skip
+        st.metric("Gain per minute",
+                  "–" if eff.per_minute is None else an.decimal(eff.per_minute, sign=True),
+                  width="content", help="Over the run's wall time from the first trial's "
+                  "start to the last one's end")  # fmt: skip
+        st.metric("Trials after 90 % of the gain",
+                  "–" if share is None else f"{100 * share:.0f} %", width="content",
+                  help="The share of the trials spent after 90 % of the gain was reached")  # fmt: skip
     st.caption(text.md(eff.message))
     return eff
 

@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 from tuning import analysis as an
 from tuning.plots.base import (
     HEIGHT,
+    LEGENDS,
     LIVE_HEIGHT,
     SCATTER,
     base_layout,
@@ -651,8 +652,11 @@ def overfitting_figure(run: an.RunData, df: pd.DataFrame | None = None) -> go.Fi
         fig.add_trace(go.Scatter(x=x, y=test, mode="markers", **_held_out_spread(run, test),
                                  marker=dict(symbol="diamond-open", size=15, color=TEST_COLOR,
                                              line=dict(width=2))))  # fmt: skip
-    return base_layout(fig, title, "rank (trial)", esc(run.label + f" ({run.arrow})"),
-                   xaxis=dict(type="category"))  # fmt: skip
+    base_layout(fig, title, "rank (trial)", esc(run.label + f" ({run.arrow})"),
+                xaxis=dict(type="category"))  # fmt: skip
+    # The legend at the foot: over the plot, three entries covered a long title in a narrow
+    # window
+    return fig.update_layout(legend=LEGENDS["foot"], margin=dict(b=140))
 
 
 def _held_out_spread(run: an.RunData, test: np.ndarray) -> dict:
