@@ -6,7 +6,7 @@ import streamlit as st
 
 from tuning.core.errors import StorageError
 from tuning.runs.front import experiments
-from ui import links, registry, text
+from ui import links, registry, text, widgets
 
 
 def storage_or_stop() -> None:
@@ -34,6 +34,8 @@ def sidebar() -> None:
             st.caption("Dask cluster")
             st.text(address)  # named by whoever started the app, never by a page
         runs_here()
+        # Last in the sidebar, where its empty block shows no gap. A constant: no user input.
+        st.markdown(widgets.PAIR_CSS, unsafe_allow_html=True)
 
 
 def runs_here() -> None:

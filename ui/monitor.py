@@ -35,6 +35,7 @@ from ui import (
     tables,
     text,
     warm_view,
+    widgets,
 )
 
 POLL_S = 1.5
@@ -264,8 +265,8 @@ def skeleton() -> None:
     """What the page will show, before the first snapshot: metric tiles and the first charts."""
     for col, label in zip(st.columns(len(METRIC_LABELS)), METRIC_LABELS, strict=True):
         col.metric(label, "…")
-    left, right = st.columns(2)
-    for col, title in ((left, "Score of every trial"), (right, "Score over time")):
+    titles = ("Score of every trial", "Score over time")
+    for col, title in zip(widgets.pair("skeleton"), titles, strict=True):
         frame = empty_figure(title, "Loading trials…", "", "", live=True)
         col.plotly_chart(frame, config=PLOTLY_CONFIG)
 
@@ -319,7 +320,7 @@ def _charts(snap: Snapshot, figs: dict):
     # Under the score charts it reads (is the best still moving?), and the first look draws
     # those charts alone; its model's fits come after every chart of the page.
     advise_later = advisor_view.live(snap)
-    left, right = st.columns(2)
+    left, right = widgets.pair("curves")
     with left:
         st.plotly_chart(figs["curves"], key="chart_curves", config=PLOTLY_CONFIG)
         st.caption(_curves_note(snap))
@@ -354,7 +355,7 @@ def _score_charts(figs, head_only: bool = False) -> None:
     """Score by trial and over time, side by side. The first look sends the first alone (its
     neighbour's place kept empty): each carries up to a thousand points with their hovers, and
     the browser draws nothing until it has read and drawn all it was sent."""
-    left, right = st.columns(2)
+    left, right = widgets.pair("scores")
     left.plotly_chart(figs["by_trial"], key="chart_by_trial", config=PLOTLY_CONFIG)
     if not head_only:
         right.plotly_chart(figs["by_time"], key="chart_by_time", config=PLOTLY_CONFIG)

@@ -31,6 +31,21 @@ class DatasetChoice:
     dataset: Dataset
 
 
+PAIR = "pair-"  # the key prefix of pair's rows
+# Each of a pair's places grows from 440 px and they wrap when two do not fit: Streamlit's
+# containers have no minimum width, so its layout API cannot say this. One rule for our own
+# keys only, a constant (no user input), emitted once per page by layout.sidebar.
+PAIR_CSS = f"<style>[class*='st-key-{PAIR}'] > div {{ flex: 1 1 440px !important; }}</style>"
+
+
+def pair(key: str):
+    """Two places side by side for charts, that wrap one above the other where the window is
+    too narrow for two readable charts (PAIR_CSS): st.columns only stacks below 640 px,
+    and squeezed each chart of a 900 px window to 220 px, its legend over its subtitle."""
+    row = st.container(horizontal=True, gap="medium", key=PAIR + key)
+    return row.container(), row.container()
+
+
 # -- dataset ----------------------------------------------------------------------------------
 @st.cache_resource(max_entries=8, show_spinner="Loading the dataset…")
 def _load(ref_json: str) -> Dataset:

@@ -76,6 +76,29 @@ def test_live_monitor_first_look_draws_the_score_charts_then_the_rest(app):
         page.close()
 
 
+PLOT_BOXES = """() => [...document.querySelectorAll("[data-testid='stMain'] .js-plotly-plot")]
+  .slice(0, 2).map((el) => { const r = el.getBoundingClientRect();
+                             return [Math.round(r.left), Math.round(r.top), Math.round(r.width)]; })"""
+
+
+@pytest.mark.timeout(300)
+def test_the_score_charts_sit_side_by_side_when_wide_and_one_above_the_other_when_narrow(app):
+    """At 900 px two charts side by side were 220 px each, the legend over the subtitle."""
+    browser, url, expect = app
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    try:
+        open_page(page, f"{url}/live_monitor", expect, timeout_ms=120_000)
+        expect(page.get_by_text("Score over time").first).to_be_visible(timeout=60_000)
+        (l1, t1, w1), (l2, t2, w2) = page.evaluate(PLOT_BOXES)
+        assert t1 == t2 and l2 > l1 + w1 - 1 and min(w1, w2) >= 440  # side by side
+        page.set_viewport_size({"width": 900, "height": 1000})
+        page.wait_for_timeout(1500)
+        (l1, t1, w1), (l2, t2, w2) = page.evaluate(PLOT_BOXES)
+        assert l1 == l2 and t2 > t1 + 200 and min(w1, w2) >= 400  # one above the other
+    finally:
+        page.close()
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("path", PAGES)
 def test_page_fits_900_and_1600_px(app, path, tmp_path):
