@@ -149,3 +149,15 @@ def test_the_live_monitors_figures_are_built_when_the_page_places_them(run):
     with pytest.raises(KeyError):
         figs["importance"]
     assert set(live.live_figures(snap)) == {"by_trial", "by_time", "curves", "states"}
+
+
+def test_slices_of_a_single_trial_keep_the_score_axis_near_its_score(run):
+    """One complete trial: Plotly padded the axis of one value to 0-1.5 for an accuracy."""
+    storage = InMemoryStorage()
+    study = optuna.create_study(storage=storage, direction="maximize", study_name="one")
+    study.add_trials([_trial(0, 0.85, 0.01)])
+    study.set_user_attr("created_at", "2026-01-01T00:00:00+00:00")
+    low, high = plots.slice_figure(an.load_run(study)).layout.yaxis.range
+    assert low < 0.85 < high and high - low <= 0.05
+    _, several = run
+    assert plots.slice_figure(an.load_run(several)).layout.yaxis.range is None  # Plotly's own

@@ -34,6 +34,7 @@ from tuning.plots.base import (
     fixed_margins,
     integer_axis,
     layout,
+    pad_flat,
     params_text,
     spread_band,
     whiskers,
@@ -161,6 +162,10 @@ def slice_figure(run: an.RunData, params: list[str] | None = None,
         fig.update_xaxes(**at, **_slice_axis(name, info))
     for r in range(1, rows + 1):  # the same score title on every row
         fig.update_yaxes(title_text=esc(run.score_title), row=r, col=1)
+    flat: dict = {}
+    pad_flat(flat, an.to_float(pts["value"]))  # one score: near it, not an axis up to 1.5
+    if flat:
+        fig.update_yaxes(**flat)
     return base_layout(fig, title + esc(_sample_note(len(pts), run.n_complete)),
                        height=max(HEIGHT, 300 * rows + 80))  # fmt: skip
 
