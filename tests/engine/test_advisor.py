@@ -135,6 +135,12 @@ def test_per_method_medians_count_the_runs_it_would_not_stop_as_saving_nothing()
     assert (row.label, row.runs, row.stopped, row.beyond_std) == ("Bayesian (TPE)", 2, 1, 0)
     assert row.stop_trial == flat.stop.trial
     assert row.saved == pytest.approx(flat.saved / 2)  # the median of (saved, 0)
+    # A run the advisor would stop at its own last trial saved nothing: not counted as stopped
+    # (the recorded race's table read "2 of 2" runs stopped at trial 29 of 30, 0 % saved)
+    at_end = advisor.advise(load_run(synthetic(0.9 + rng.normal(0, 0.001, 25), folds_spread=0.03)))
+    assert at_end.stop is not None and at_end.saved == 0
+    (row,) = advisor.by_method({"tpe": [flat, at_end]})
+    assert (row.runs, row.stopped, row.stop_trial) == (2, 1, flat.stop.trial)
 
 
 def test_a_tracker_computes_each_check_once():

@@ -314,7 +314,8 @@ def by_method(advice: dict[str, list[Advice]]) -> list[MethodStops]:
     out = []
     for method, items in advice.items():
         judged = [a for a in items if a.applies and a.needs is None and a.points and not a.pending]
-        stopped = [a for a in judged if a.stop is not None]
+        # A stop at the run's last trial saves nothing: it is not a stop before the end
+        stopped = [a for a in judged if a.stop is not None and (a.saved or 0.0) > 0]
         out.append(MethodStops(
             method=method, label=entry_label(method), runs=len(judged),
             stopped=len(stopped),
