@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -248,6 +249,18 @@ def test_mlp_exports(mlp_run, tmp_path):
     source = export.reproduce_script(run)
     assert "import torch" in source and "tuning" not in re.sub(r'""".*?"""', "", source, flags=re.S)
     assert _script_score(tmp_path, source) == pytest.approx(run.test["score"], abs=0.05)
+
+
+def test_the_reports_test_accuracy_carries_its_interval_and_its_times_read_as_times(iris_run):
+    from tuning.runs import experiments as ex
+
+    data = report.build_report(iris_run)
+    md = report.report_markdown(data)
+    t = data.run.test
+    low, high = ex.wilson_interval(t["score"], t["n_test"])
+    assert f"| Test accuracy | {t['score']:.4g} (95 % {low:.3f}–{high:.3f}; refit on all " in md
+    started = datetime.fromisoformat(data.run.record.started_at).astimezone(UTC)
+    assert f"| Started | {started:%Y-%m-%d %H:%M:%S} UTC |" in md and "+00:00" not in md
 
 
 def test_the_report_says_whether_tuning_paid_off(iris_run):

@@ -29,7 +29,7 @@ import numbers
 import platform
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from tuning.models import model_label
 from tuning.plots import figures as plots
 from tuning.plots import pareto as pareto_plots
 from tuning.plots.advisor import advisor_figure
+from tuning.runs.experiments import WILSON_SCORINGS, wilson_interval
 from tuning.store.foreign import needs_config
 
 # Seconds of the stop advisor's GP fits a report may spend (one fit takes 0.1-1 s on a long
@@ -299,12 +300,16 @@ def _performance(data: ReportData) -> list[tuple[str, str]]:
             )
         )
     elif test.get("score") is not None:
+        n, spread = test.get("n_test"), ""
+        if n and run.scoring in WILSON_SCORINGS:  # a share of the held-out rows: binomial
+            low, high = wilson_interval(float(test["score"]), int(n))
+            spread = f"95 % {low:.3f}–{high:.3f}; "
         rows.append(
             (
                 f"Test {run.label}",
-                f"{an.fmt_value(test['score'])} (refit on all {test.get('n_train', '?')} training "
-                f"rows in {test.get('refit_seconds', '?')} s, scored once on "
-                f"{test.get('n_test', '?')} held-out rows)",
+                f"{an.fmt_value(test['score'])} ({spread}refit on all "
+                f"{test.get('n_train', '?')} training rows in {test.get('refit_seconds', '?')} s, "
+                f"scored once on {test.get('n_test', '?')} held-out rows)",
             )
         )
     elif test.get("error"):
@@ -312,6 +317,17 @@ def _performance(data: ReportData) -> list[tuple[str, str]]:
     else:
         rows.append((f"Test {run.label}", "not scored yet (the run refits the best when it ends)"))
     return rows
+
+
+def _when(value: Any) -> str:
+    """'2026-12-06 14:21:10 UTC' for a stored ISO time (as it is where it does not parse)."""
+    try:
+        t = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if t.tzinfo is not None:
+        t = t.astimezone(UTC)
+    return t.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if t.tzinfo is not None else "")
 
 
 def _summary(data: ReportData) -> list[tuple[str, str]]:
@@ -326,7 +342,7 @@ def _summary(data: ReportData) -> list[tuple[str, str]]:
             ("Status", str(rec.status)), ("Dataset", unknown), ("Model", unknown),
             ("Search method", unknown), ("Objective", f"{run.label} ({run.arrow})"),
             ("Trials", ", ".join(f"{int(v)} {k}" for k, v in counts.items()) or "none"),
-            *((label, str(v)) for v, label in ((rec.started_at, "First trial started"),
+            *((label, _when(v)) for v, label in ((rec.started_at, "First trial started"),
                                                (rec.ended_at, "Last trial ended")) if v),
         ]  # fmt: skip
     rows = [
@@ -343,7 +359,7 @@ def _summary(data: ReportData) -> list[tuple[str, str]]:
         rows.append(("Tuning time", f"{float(rec.elapsed_s):.1f} s"))
     for value, label in ((rec.started_at, "Started"), (rec.ended_at, "Ended")):
         if value:
-            rows.append((label, str(value)))
+            rows.append((label, _when(value)))
     if rec.message:
         rows.append(("Note", str(rec.message)))
     return rows
