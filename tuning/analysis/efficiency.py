@@ -110,7 +110,7 @@ def efficiency_message(eff: TuningEfficiency, label: str, within_noise: bool = F
     if eff.gain <= 0:
         return (f"Tuning gained nothing over {ref}: its best {label} is no better, so there "
                 "is no rate to give.")  # fmt: skip
-    rate = f"{eff.gain:.3g} {label} over {ref} in {eff.trials} trials"
+    rate = f"{decimal(eff.gain, 3)} {label} over {ref} in {eff.trials} trials"
     minute = f" and {decimal(eff.per_minute)} per minute" if eff.per_minute else ""
     text = (f"Tuning gained {rate}: {decimal(eff.per_trial)} per trial{minute} (over the run's "
             f"{_span(eff.seconds)} from the first trial's start to the last one's end).")  # fmt: skip

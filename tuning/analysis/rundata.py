@@ -376,7 +376,10 @@ def decimal(x: float, digits: int = 2, sign: bool = False) -> str:
     if not math.isfinite(x) or x == 0:
         return f"{x:{plus}g}" if not math.isfinite(x) else "0"
     dec = max(0, digits - 1 - math.floor(math.log10(abs(x))))
-    return f"{x:{plus}.{digits}g}" if dec > 7 else f"{x:{plus}.{dec}f}"
+    if dec > 7:
+        return f"{x:{plus}.{digits}g}"
+    text = f"{x:{plus}.{dec}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text  # as "g" would: 0.0022
 
 
 def fmt_value(v: Any) -> str:

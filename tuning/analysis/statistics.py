@@ -14,7 +14,7 @@ import optuna
 import pandas as pd
 from scipy import stats
 
-from tuning.analysis.rundata import RunData, best_by_end, load_run, scored, to_float
+from tuning.analysis.rundata import RunData, best_by_end, decimal, load_run, scored, to_float
 from tuning.core.errors import ConfigError
 from tuning.execution.session import refit, trial_params
 from tuning.runs.runner import open_session
@@ -395,10 +395,10 @@ def plateau(run: RunData, tail: float = 0.4, min_trials: int = 10) -> Plateau:
         # The last gain can come after trial j (within the noise): name both, so the sentence
         # stays true when the best itself came late.
         last = int(best["number"])
-        added = (f"added only {improvement:.3g} (the last gain came at trial {last})"
+        added = (f"added only {decimal(improvement, 3)} (the last gain came at trial {last})"
                  if improvement > 0 else "added nothing")  # fmt: skip
         message = (
-            f"The best {run.label} has stayed within its CV noise ({noise:.3g}, the standard "
+            f"The best {run.label} has stayed within its CV noise ({decimal(noise, 3)}, the standard "
             f"deviation across folds) since trial {int(numbers[j])}: the {stale} trials after "
             f"it ({100 * frac:.0f}% of {n}) {added}. More trials of this search are unlikely "
             "to help: stop here, or refine the search space."
@@ -408,8 +408,8 @@ def plateau(run: RunData, tail: float = 0.4, min_trials: int = 10) -> Plateau:
         recent = float(final - curve[n - 1 - k]) if np.isfinite(curve[n - 1 - k]) else math.inf
         message = (
             f"The best {run.label} is still moving: it improved by "
-            f"{'a first score' if math.isinf(recent) else f'{recent:.3g}'} over the last "
-            f"{k} trials, against a CV noise of {noise:.3g}."
+            f"{'a first score' if math.isinf(recent) else decimal(recent, 3)} over the last "
+            f"{k} trials, against a CV noise of {decimal(noise, 3)}."
         )
     return Plateau(
         detected, message, n, stale, frac, improvement, noise,
