@@ -51,7 +51,7 @@ def efficiency(run: an.RunData) -> an.TuningEfficiency:
     share = eff.last_trials_share
     # Tiles as wide as their labels, in a row that wraps: a third of a 900 px window cut
     # "Trials after 90 % of the gain"
-    with st.container(horizontal=True, gap="large"):
+    with st.container(horizontal=True, gap="medium"):
         st.metric("Gain per trial", an.decimal(eff.per_trial, sign=True), width="content",
                   help=f"{run.label} gained over {eff.reference}, per finished trial")  # fmt: skip
         st.metric("Gain per minute",
