@@ -81,7 +81,6 @@ def held_out_interval(scoring: str, score: float | None, n: int | None) -> str |
     split. None without a score or a row count."""
     if score is None or not n:
         return None
-    if scoring != "accuracy":
+    if (ends := ex.test_interval(scoring, score, n)) is None:
         return f"one split of {n:,} rows"
-    low, high = ex.wilson_interval(float(score), int(n))
-    return f"95 %: {low:.3f}–{high:.3f} ({n:,} rows)"
+    return f"95 %: {ends[0]:.3f}–{ends[1]:.3f} ({n:,} rows)"

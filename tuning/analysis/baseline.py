@@ -24,7 +24,7 @@ import numpy as np
 
 from tuning.analysis.rundata import RunData
 from tuning.analysis.statistics import corrected_interval
-from tuning.runs.experiments import WILSON_SCORINGS, wilson_interval
+from tuning.runs.experiments import test_interval
 from tuning.store.records import Baseline
 from tuning.store.results import score_of, trial_row_state
 from tuning.store.trials import TrialMetrics, defaults_trial
@@ -270,12 +270,14 @@ def _test_sentence(label: str, run: RunData, best: float, defaults: float, dec: 
     rows = f" (each refit on the same {t.n_train} training rows, scored once on {n} held-out rows)"
     if n is None:
         return f"held-out test {label}: {what} {best:.{dec}f}, defaults {defaults:.{dec}f}"
-    if run.record.scoring not in WILSON_SCORINGS:
+    scoring = run.record.scoring
+    ends = test_interval(scoring, best, n), test_interval(scoring, defaults, n)
+    if None in ends:
         return (
             f"held-out test {label}{rows}: {what} {best:.{dec}f}, defaults {defaults:.{dec}f}, "
             "on one split, with no interval for this score"
         )
-    (bl, bh), (dl, dh) = wilson_interval(best, n), wilson_interval(defaults, n)
+    (bl, bh), (dl, dh) = ends
     apart = abs(round(best * n) - round(defaults * n))
     if apart == 0:
         verdict = "as many rows right"

@@ -40,7 +40,7 @@ from tuning.plots.base import (
     whiskers,
 )
 from tuning.plots.colors import BEST_COLOR, STATE_COLORS, STATE_ORDER
-from tuning.runs.experiments import WILSON_SCORINGS, wilson_interval
+from tuning.runs.experiments import test_interval
 
 TEST_COLOR = "#2ca02c"
 TRAIN_COLOR = "#7f7f7f"
@@ -669,10 +669,10 @@ def _held_out_spread(run: an.RunData, test: np.ndarray) -> dict:
     95 % Wilson intervals as whiskers: one split of a hundred rows moves an accuracy by a few
     hundredths, more than the CV whiskers beside it often span."""
     n = run.test.get("n_test")
-    if run.record.scoring not in WILSON_SCORINGS or not n:
+    ends = [test_interval(run.record.scoring, v, n) for v in test]
+    if not any(ends):
         return {"name": "held-out test"}
-    ends = np.array([wilson_interval(v, int(n)) if np.isfinite(v) else (np.nan, np.nan)
-                     for v in test])  # fmt: skip
+    ends = np.array([e or (np.nan, np.nan) for e in ends])
     return {
         "name": f"held-out test (95 % on {int(n)} rows)",
         "error_y": dict(type="data", symmetric=False, array=np.nan_to_num(ends[:, 1] - test),

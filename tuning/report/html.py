@@ -53,7 +53,7 @@ from tuning.models import model_label
 from tuning.plots import figures as plots
 from tuning.plots import pareto as pareto_plots
 from tuning.plots.advisor import advisor_figure
-from tuning.runs.experiments import WILSON_SCORINGS, wilson_interval
+from tuning.runs.experiments import test_interval
 from tuning.store.foreign import needs_config
 
 # Seconds of the stop advisor's GP fits a report may spend (one fit takes 0.1-1 s on a long
@@ -300,10 +300,8 @@ def _performance(data: ReportData) -> list[tuple[str, str]]:
             )
         )
     elif test.get("score") is not None:
-        n, spread = test.get("n_test"), ""
-        if n and run.scoring in WILSON_SCORINGS:  # a share of the held-out rows: binomial
-            low, high = wilson_interval(float(test["score"]), int(n))
-            spread = f"95 % {low:.3f}–{high:.3f}; "
+        ends = test_interval(run.scoring, float(test["score"]), test.get("n_test"))
+        spread = f"95 % {ends[0]:.3f}–{ends[1]:.3f}; " if ends else ""
         rows.append(
             (
                 f"Test {run.label}",

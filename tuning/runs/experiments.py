@@ -634,6 +634,15 @@ def wilson_interval(score: float, n: int, level: float = 0.95) -> tuple[float, f
     return float(ci.low), float(ci.high)
 
 
+def test_interval(scoring: str, score: float | None, n: int | None) -> tuple[float, float] | None:
+    """The 95 % Wilson interval of a held-out `score` on `n` rows where it is an accuracy (a
+    share of the rows: a binomial count); None for other scores, which have no such closed
+    form, and without a score or a row count."""
+    if score is None or not n or scoring not in WILSON_SCORINGS or not np.isfinite(score):
+        return None
+    return wilson_interval(float(score), int(n))
+
+
 def _test_scores(sums: list) -> dict[str, Any]:
     """A method's test score (mean over seeds) and its interval: Wilson on the held-out rows
     for accuracy, else the range over seeds (with several), else none."""
@@ -642,8 +651,8 @@ def _test_scores(sums: list) -> dict[str, Any]:
     out = {"test": float(np.mean(scores)) if scores else np.nan, "test_low": np.nan,
            "test_high": np.nan, "test_interval": None, "n_test": np.nan}  # fmt: skip
     n_test = next((int(s.test["n_test"]) for s in tested if s.test.get("n_test")), None)
-    if scores and n_test and tested[0].scoring in WILSON_SCORINGS:
-        low, high = wilson_interval(out["test"], n_test)
+    if scores and (ends := test_interval(tested[0].scoring, out["test"], n_test)):
+        low, high = ends
         out.update(test_low=low, test_high=high, test_interval="wilson", n_test=n_test)
     elif len(scores) > 1:
         out.update(test_low=min(scores), test_high=max(scores), test_interval="seeds")
