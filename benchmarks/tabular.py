@@ -156,6 +156,10 @@ def precompute(task: TabTask, split: int = 0) -> Path:
     return path
 
 
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 # -- the lookup objective ---------------------------------------------------------------------
 class Table:
     """One task's cached scores, and the objective that replays a sampler over them."""
@@ -163,21 +167,17 @@ class Table:
     def __init__(self, task: TabTask, frame: pd.DataFrame | None = None) -> None:
         self.task = task
         self.space = grid_space(task)
-        frame = pd.read_csv(CACHE / f"{task.name}.csv.gz", dtype=str, keep_default_na=False) \
-            if frame is None else frame  # fmt: skip
-        names = self.space.names
-        self.scores = {
-            tuple(row[n] for n in names): float(row["score"]) for _, row in frame.iterrows()
-        }
+        self.scores = self._scores(_read(cache_path(task)) if frame is None else frame)
         self.best = max(self.scores.values())
         # The same configurations scored on other folds (--split 1), where precomputed: the
         # configuration a method ends with is judged there too, free of the luck of the folds
         # it was chosen on (the largest of many noisy CV means is biased upwards).
         other = cache_path(task, 1)
-        self.rescored = {} if not other.exists() else {
-            tuple(row[n] for n in names): float(row["score"])
-            for _, row in pd.read_csv(other, dtype=str, keep_default_na=False).iterrows()
-        }  # fmt: skip
+        self.rescored = self._scores(_read(other)) if other.exists() else {}
+
+    def _scores(self, frame: pd.DataFrame) -> dict[tuple[str, ...], float]:
+        names = self.space.names
+        return {tuple(row[n] for n in names): float(row["score"]) for _, row in frame.iterrows()}
 
     def snap(self, params: dict) -> tuple[str, ...]:
         """The key of the grid point nearest to `params` (a configuration of the space)."""
