@@ -26,6 +26,13 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
+def data_env(data: Path) -> dict[str, str]:
+    """This process's environment, with `data` as the app's data folder and no other storage."""
+    env = {**os.environ, "TUNING_STUDIO_DATA": str(data)}
+    env.pop("TUNING_STUDIO_STORAGE", None)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -37,8 +44,7 @@ def start_server(
 ) -> subprocess.Popen:
     """`streamlit run app.py` on `port` with its data under `data`; returns once healthy.
     Its output goes to `log_path` (default: a new server-TIME.log in `data`)."""
-    env = {**os.environ, "TUNING_STUDIO_DATA": str(data), **env_extra}
-    env.pop("TUNING_STUDIO_STORAGE", None)
+    env = {**data_env(data), **env_extra}
     log_path = log_path or data / f"server-{time.time():.0f}.log"
     log = open(log_path, "w")  # noqa: SIM115 (the child owns it)
     proc = subprocess.Popen(
@@ -142,8 +148,7 @@ def seed_finished_run(data: Path, name: str = "seeded", trials: int = 6) -> None
     """A small finished run (iris, k-nearest neighbours, random search, 3 folds) in `data`'s
     journal, made by the command line before a server starts: seconds, and every page has a
     real run to show (scores, learning curves, a held-out test score)."""
-    env = {**os.environ, "TUNING_STUDIO_DATA": str(data)}
-    env.pop("TUNING_STUDIO_STORAGE", None)
+    env = data_env(data)
     subprocess.run(
         [sys.executable, "-m", "tuning", "run", "--dataset", "iris", "--model", "knn",
          "--method", "random", "--trials", str(trials), "--folds", "3", "--name", name,
@@ -159,8 +164,7 @@ def seed_stopped_run(data: Path, name: str = "halted") -> None:
 
     from tuning.store.storage import open_storage
 
-    env = {**os.environ, "TUNING_STUDIO_DATA": str(data)}
-    env.pop("TUNING_STUDIO_STORAGE", None)
+    env = data_env(data)
     url = f"journal:///{data}/runs.journal"
     with open(data / f"{name}.err", "w") as err:
         proc = subprocess.Popen(
