@@ -67,6 +67,18 @@ def test_a_flat_objective_stops_early():
     assert f"{a.used} of 60 trials were enough" in a.sentence
 
 
+def test_a_stop_at_the_last_trial_saves_nothing_and_says_so():
+    """The flat run above, cut right after the advisor's stop: "30 of 30 trials were enough"
+    read as a saving where there was none."""
+    values = 0.90 + np.random.default_rng(1).normal(0, 0.001, 60)
+    stop = advisor.advise(load_run(synthetic(values, folds_spread=0.03))).stop.trial
+    a = advisor.advise(load_run(synthetic(values[: stop + 1], folds_spread=0.03)))
+    assert a.stop.trial == stop and a.used == a.total == stop + 1 and a.saved == 0
+    assert "were enough" not in a.sentence
+    assert (f"the advisor would have stopped only at the last trial ({stop}): it would have "
+            f"saved none of the {stop + 1} trials.") in a.sentence  # fmt: skip
+
+
 def test_a_run_still_improving_strongly_does_not_stop():
     # Each trial beats the last by 0.01, against a CV noise of about 0.003.
     study = synthetic(np.linspace(0.3, 0.9, 60), folds_spread=0.004)

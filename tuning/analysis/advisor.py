@@ -226,6 +226,11 @@ def _stopped(a: Advice, run: RunData) -> str:
     )
     if run.working:
         tail = f"the advisor would stop here (trial {stop.trial}, {a.used} trials)"
+    elif a.used >= a.total:  # "30 of 30 trials were enough" would read as a saving
+        tail = (
+            f"the advisor would have stopped only at the last trial ({stop.trial}): it would "
+            f"have saved none of the {a.total} trials"
+        )
     else:
         lost = "nothing" if not a.loss else f"{_fmt(a.loss)} of {run.label}"
         tail = (
