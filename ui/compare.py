@@ -23,7 +23,7 @@ from tuning.models import list_models
 from tuning.plots import compare as plots
 from tuning.runs.front import experiments as ex
 from tuning.runs.front import run_summary
-from ui import advisor_view, gain_view, links, registry, text, warm_view
+from ui import advisor_view, gain_view, links, registry, text, warm_view, widgets
 from ui.runs import method_label, model_label, shown_status
 from ui.setup import SCORING_HELP, cost_label, scoring_choices, scoring_option, where_input
 
@@ -462,7 +462,7 @@ def _curves(info, traj, target, score_title, labels, holdout) -> None:
     methods = list(info.config.entries)
     one_target = next(iter(target.values())) if len(set(target.values())) == 1 else None
     x = "epochs_so_far" if traj["epochs"].notna().any() else "trials"
-    tab_trials, tab_time = st.columns(2)
+    tab_trials, tab_time = widgets.pair("cmp_curves")
     for where, axis, data, key in ((tab_trials, x, traj.dropna(subset=[x]), "n"),
                                    (tab_time, "elapsed_s", traj, "t")):  # fmt: skip
         where.plotly_chart(
@@ -530,7 +530,7 @@ def front_race(info: ex.ExperimentInfo, store) -> None:
         "the same for every method and seed. Greater is better: a front that reaches a better "
         "score, a lower cost, or both."
     )
-    tab_trials, tab_time = st.columns(2)
+    tab_trials, tab_time = widgets.pair("cmp_hv")
     for where, x, key in ((tab_trials, "trials", "n"), (tab_time, "elapsed_s", "t")):
         where.plotly_chart(
             plots.compare_curve_figure(

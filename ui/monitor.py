@@ -463,7 +463,7 @@ def _tradeoffs(snap: Snapshot, figs: dict, ended: bool) -> None:
         + f". {len(front):,} of {len(front.points):,} complete trials are on the front: no other "
         "trial is at least as good on every objective and better on one."
     )
-    left, right = st.columns(2)
+    left, right = widgets.pair("front")
     left.plotly_chart(figs["front"], key="chart_front", config=PLOTLY_CONFIG)
     right.plotly_chart(figs["hypervolume"], key="chart_hypervolume", config=PLOTLY_CONFIG)
     if "parallel_front" in figs:

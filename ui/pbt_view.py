@@ -9,6 +9,7 @@ from optuna.trial import FrozenTrial
 from tuning.core.config import RunConfig
 from tuning.methods.pbt import NOT_RESUMABLE
 from tuning.plots.pbt import is_population, pbt_figures, segments
+from ui import widgets
 
 __all__ = ["is_population"]  # the one rule (tuning.plots.pbt), for the views
 
@@ -33,7 +34,7 @@ def section(trials: list[FrozenTrial], config: RunConfig | None, score_title: st
         "A red triangle marks an exploit: a member of the bottom quantile copied that member's "
         "weights and hyperparameters, then perturbed them; its line restarts from there."
     )
-    left, right = st.columns(2)
+    left, right = widgets.pair(f"{key}_pbt")
     left.plotly_chart(figs["lineage"], key=f"{key}_pbt_lineage", config=PLOTLY_CONFIG)
     right.plotly_chart(figs["schedule"], key=f"{key}_pbt_schedule", config=PLOTLY_CONFIG)
     seg = segments(list(trials))

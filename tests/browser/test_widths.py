@@ -82,13 +82,21 @@ PLOT_BOXES = """() => [...document.querySelectorAll("[data-testid='stMain'] .js-
 
 
 @pytest.mark.timeout(300)
-def test_the_score_charts_sit_side_by_side_when_wide_and_one_above_the_other_when_narrow(app):
-    """At 900 px two charts side by side were 220 px each, the legend over the subtitle."""
+@pytest.mark.parametrize(
+    ("path", "second"),
+    [("live_monitor", "Score over time"),
+     ("compare?experiment=recorded-classic-race", "Best score by time")],
+)  # fmt: skip
+def test_chart_pairs_sit_side_by_side_when_wide_and_one_above_the_other_when_narrow(
+    app, path, second
+):
+    """At 900 px two charts side by side were 220 px each (Live monitor's legend over its
+    subtitle, Compare's best-so-far curves squeezed to a few ticks)."""
     browser, url, expect = app
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     try:
-        open_page(page, f"{url}/live_monitor", expect, timeout_ms=120_000)
-        expect(page.get_by_text("Score over time").first).to_be_visible(timeout=60_000)
+        open_page(page, f"{url}/{path}", expect, timeout_ms=120_000)
+        expect(page.get_by_text(second).first).to_be_visible(timeout=60_000)
         (l1, t1, w1), (l2, t2, w2) = page.evaluate(PLOT_BOXES)
         assert t1 == t2 and l2 > l1 + w1 - 1 and min(w1, w2) >= 440  # side by side
         page.set_viewport_size({"width": 900, "height": 1000})
