@@ -32,6 +32,7 @@ from ui import (
     state,
     tables,
     text,
+    widgets,
 )
 from ui import live as live_ui
 from ui.monitor import badge
@@ -189,8 +190,9 @@ def _importance_section(live: an.LiveRun, run: an.RunData, first: an.Importance)
     )
     imp = first if method == an.DEFAULT_METHOD else live_ui.importance(live, run, method)
     # The chart and its numbers side by side; the words under both, at the page's width (in a
-    # column of half a 900 px window they ran to forty lines).
-    left, right = st.columns([3, 2])
+    # column of half a 900 px window they ran to forty lines). One above the other where two
+    # do not fit: at 900 px the table's columns were cut.
+    left, right = widgets.pair("importance")
     with left:
         _chart(plots.importance_figure(imp), "an_importance")
     with right:
