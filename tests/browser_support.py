@@ -144,15 +144,19 @@ def wait(pred, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def seed_finished_run(data: Path, name: str = "seeded", trials: int = 6) -> None:
+def seed_finished_run(
+    data: Path, name: str = "seeded", trials: int = 6, objectives: tuple[str, ...] = ()
+) -> None:
     """A small finished run (iris, k-nearest neighbours, random search, 3 folds) in `data`'s
     journal, made by the command line before a server starts: seconds, and every page has a
-    real run to show (scores, learning curves, a held-out test score)."""
+    real run to show (scores, learning curves, a held-out test score). `objectives` (two or
+    more): a multi-objective run of them instead."""
     env = data_env(data)
+    chosen = [arg for o in objectives for arg in ("--objective", o)]
     subprocess.run(
         [sys.executable, "-m", "tuning", "run", "--dataset", "iris", "--model", "knn",
          "--method", "random", "--trials", str(trials), "--folds", "3", "--name", name,
-         "--storage", f"journal:///{data}/runs.journal", "--quiet"],
+         "--storage", f"journal:///{data}/runs.journal", "--quiet", *chosen],
         cwd=ROOT, env=env, check=True, capture_output=True, timeout=180,
     )  # fmt: skip
 
@@ -236,8 +240,19 @@ LAYOUT_JS = r"""() => {
   // a widget's label with a word broken across lines ("Trial / s" beside three other inputs)
   const labels = [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stWidgetLabel']")]
     .filter(brokenWord).map((l) => l.innerText.trim());
+  // a chart's title or subtitle line that runs past its chart (Plotly does not wrap titles:
+  // the hypervolume chart's reference-point line was cut "..., fi")
+  const titles = [];
+  for (const plot of document.querySelectorAll("[data-testid='stMain'] .js-plotly-plot")) {
+    const box = plot.getBoundingClientRect();
+    for (const t of plot.querySelectorAll('.gtitle')) {
+      const r = t.getBoundingClientRect();
+      if (r.width && (r.right > box.right + 1 || r.left < box.left - 1))
+        titles.push(t.textContent.slice(0, 80));
+    }
+  }
   return {document: over(document.documentElement), main: over(main), cut_metrics: cut,
-          broken_buttons: buttons, broken_labels: labels,
+          broken_buttons: buttons, broken_labels: labels, cut_titles: titles,
           exceptions: document.querySelectorAll("[data-testid='stException']").length};
 }"""
 

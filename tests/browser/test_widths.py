@@ -1,5 +1,6 @@
 """Every page at 900 and 1600 px (issue 24, item 8): nothing wider than the window, no metric
-cut to "0.…", no button label cut or set a letter a line, no word of a label broken across lines, no exception. One server and one browser for all pages; a small finished run is
+cut to "0.…", no button label cut or set a letter a line, no word of a label broken across lines,
+no chart title running past its chart, no exception. One server and one browser for all pages; a small finished run is
 made first (the command line, seconds), so that Live monitor, Analysis and Report show one.
 Each page is opened at 1600 px, checked, then narrowed to 900 px and checked again (Streamlit
 lays columns out in the browser, so a resize is what a narrower window shows). Screenshots go
@@ -30,6 +31,7 @@ PAGES = [
     pytest.param("new_run", id="new_run"),
     pytest.param("live_monitor", id="live_monitor"),
     pytest.param("live_monitor?run=halted", id="live_monitor_resume"),  # Resume beside the badge
+    pytest.param("live_monitor?run=tradeoff", id="live_monitor_tradeoff"),  # front, hypervolume
     pytest.param("analysis", id="analysis"),
     pytest.param("report", id="report"),
     pytest.param("compare", id="compare"),
@@ -43,6 +45,7 @@ def app(tmp_path_factory):
 
     data = tmp_path_factory.mktemp("widths")
     seed_stopped_run(data)  # first: the finished run stays the pages' default
+    seed_finished_run(data, "tradeoff", 12, ("accuracy", "fit_seconds"))  # reference point fixed
     seed_finished_run(data)
     port = free_port()
     log = data / "server.log"

@@ -238,15 +238,16 @@ def hypervolume_figure(
     REFERENCE_TRIALS have, and said to be provisional before)."""
     title = "Hypervolume against trial number"
     if reference is not None and objectives is not None and np.isfinite(reference).all():
-        # short lines: the figure sits in half the page's width
-        title += "<br><sup>against the reference point (each objective's worst value"
+        # Short lines (Plotly does not wrap a title): the figure is 440 px wide at the least.
+        title += "<br><sup>against the reference point: each objective's worst value</sup>"
+        when = ""
         if reference_trials is not None:
             n = REFERENCE_TRIALS
-            title += (
-                f" in the first {n} complete trials, fixed since" if reference_trials >= n
-                else f" so far, provisional until {n} trials complete"
+            when = (
+                f"in the first {n} complete trials (fixed since), " if reference_trials >= n
+                else f"so far (provisional until {n} trials complete), "
             )  # fmt: skip
-        title += ", 10% of its range further):</sup>"
+        title += f"<br><sup>{when}10% of its range further:</sup>"
         parts = reference_text(reference, objectives).split(", ")
         for i in range(0, len(parts), 2):
             title += f"<br><sup>{', '.join(parts[i : i + 2])}</sup>"
