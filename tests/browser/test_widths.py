@@ -35,6 +35,7 @@ PAGES = [
     pytest.param("analysis", id="analysis"),
     pytest.param("report", id="report"),
     pytest.param("compare", id="compare"),
+    pytest.param("compare?experiment=recorded-classic-race", id="compare_recorded_race"),
     pytest.param("learn", id="learn"),
 ]
 
