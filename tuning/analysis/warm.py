@@ -191,8 +191,12 @@ def _cold_sentence(row, at, state, passed, cold_name, final) -> str:
            f"the cold run's {_pm(row['cold'], row['cold_std'])} at the same count")  # fmt: skip
     head = f"Against a cold run of the same search ({cold_name}, no warm start): "
     if state == "passed":
-        later = (f", {first - passed} trial{'s' if first - passed != 1 else ''} later, on this one "
-                 "pair of runs" if passed < first else "")  # fmt: skip
+        gap = abs(first - passed)
+        count = f"{gap} trial{'s' if gap != 1 else ''}"
+        # Slower is said as plainly as faster: one pair of runs either way.
+        later = (f", {count} later, on this one pair of runs" if passed < first
+                 else f": this run took {count} more, on this one pair of runs"
+                 if passed > first else "")  # fmt: skip
         return (f"{head}this run reached the cold run's final best, {_pm(value, std)}, at trial "
                 f"{passed}; the cold run first reached it at trial {first} of {n}{later}.")  # fmt: skip
     if state == "hurting":
