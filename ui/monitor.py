@@ -552,17 +552,16 @@ def _cheapest(snap: Snapshot, can_choose: bool) -> None:
     score = front.objectives[0]
     # A row that wraps on a narrow window: in columns the button's label was cut ("Choose the…")
     row = st.container(horizontal=True, vertical_alignment="bottom")
-    left = mid = right = row
-    pct = left.number_input(
+    pct = row.number_input(
         "Within % of the best score", min_value=0.0, max_value=100.0, value=1.0, step=0.5,
         key=f"within_pct:{snap.name}", width=200,
     )  # fmt: skip
-    cost = mid.selectbox(
+    cost = row.selectbox(
         "Cheapest by", [o.name for o in costs], key=f"within_cost:{snap.name}",
         format_func=lambda n: next(o.title for o in costs if o.name == n), width=320,
     )  # fmt: skip
     number = _cheapest_trial(snap, float(pct), cost) if can_choose else None
-    pressed = right.button(
+    pressed = row.button(
         "Choose the cheapest", key=f"within_go:{snap.name}", icon=":material/balance:",
         disabled=not can_choose or number is None,
         help=f"The complete trial with the lowest {cost} whose {score.label} is within this "
