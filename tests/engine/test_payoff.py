@@ -149,7 +149,7 @@ def test_defaults_ahead_within_the_noise_are_said_to_be_ahead(storage):
                          dataset=DatasetRef("iris"))  # fmt: skip
     _, run = _run(storage, config)
     p = an.payoff(run)
-    assert p.gain.within_noise and p.gain.gain < 0 and p.short == "within noise (±0.098)"
+    assert p.gain.within_noise and p.gain.gain < 0 and p.short == "−0.025 (±0.098), within noise"
     assert p.headline.startswith(
         "Tuning did not beat the defaults, which scored better than the best trial by less "
         "than fold-to-fold noise: best CV accuracy 0.883 ± 0.051 against the defaults' "
@@ -163,13 +163,14 @@ def test_a_run_without_baseline_says_so_and_makes_none_up(storage):
     assert "baseline switched off" in p.headline
 
 
-def test_the_compact_cell_never_shows_a_bare_gain_inside_the_noise():
+def test_the_compact_cell_never_shows_a_gain_inside_the_noise_without_saying_so():
     def gain(low, high):
         g = an.Gain("accuracy", "maximize", 3, 0.9, 0.01, 0.88, 0.01, 0, (low + high) / 2,
                     low, high, 5, low <= 0 <= high, "s")  # fmt: skip
         return an.Payoff(g, None, False)
 
-    assert gain(-0.004, 0.012).short == "within noise (±0.008)"
+    assert gain(-0.004, 0.012).short == "+0.004 (±0.008), within noise"
+    assert gain(-0.01, 0.01).short == "0.000 (±0.010), within noise"  # not "±0.000 (±0.010)"
     assert gain(0.004, 0.012).short == "+0.008 (±0.004)"
     assert gain(-0.03, -0.01).short == "defaults better: −0.020 (±0.010)"
 
@@ -215,7 +216,7 @@ def test_the_pooled_gain_is_the_corrected_repeated_cv_interval():
     assert (m.seeds, m.n) == (2, 6) and m.gain == pytest.approx(d.mean())
     assert (m.low, m.high) == pytest.approx((d.mean() - half, d.mean() + half))
     # 0.020 ± 0.027: six fold differences from 0.00 to 0.03 do not clear the noise
-    assert m.within_noise and m.cell(3) == f"within noise (±{half:.3f})"
+    assert m.within_noise and m.cell(3) == f"+0.020 (±{half:.3f}), within noise"
     clear = pooled_gain("tpe", [_gain([0.93, 0.94, 0.95], [0.90, 0.90, 0.91])] * 2)
     assert not clear.within_noise and clear.low > 0 and clear.cell(3).startswith("+0.037 (±")
 

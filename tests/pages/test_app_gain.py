@@ -92,7 +92,7 @@ def test_home_lists_the_gain_over_the_defaults_per_run():
     table = next(d.value for d in at.dataframe if "run" in d.value.columns)
     cells = dict(zip(table["run"], table[ui_runs.GAIN], strict=True))
     assert cells[without] == "no baseline"
-    assert re.fullmatch(r"(within noise \(±\S+\)|\+\S+ \(±\S+\)|defaults are best|ties the defaults|"
+    assert re.fullmatch(r"([+−]\S+ \(±\S+\), within noise|\+\S+ \(±\S+\)|defaults are best|ties the defaults|"
                         r"defaults better: −\S+ \(±\S+\))", cells[with_it]), cells[with_it]  # fmt: skip
 
 
@@ -119,7 +119,7 @@ def test_compare_states_the_defaults_once_and_each_methods_gain_over_seeds():
     assert list(gains["method"]) == ["Random search", "Bayesian (TPE)"]
     assert set(gains["paired fold scores"]) == {"6 over 2 seeds"}
     for cell in gains["gain over defaults (95 % interval)"]:
-        assert re.fullmatch(r"(within noise \(±\S+\)|\+\S+ \(±\S+\)|defaults better: −\S+ \(±\S+\))",
+        assert re.fullmatch(r"([+−]\S+ \(±\S+\), within noise|\+\S+ \(±\S+\)|defaults better: −\S+ \(±\S+\))",
                             cell), cell  # fmt: skip
     defaults = [c for c in texts(at.caption) if c.startswith("The library defaults: CV accuracy")]
     assert len(defaults) == 1 and "same baseline for every method" in defaults[0]

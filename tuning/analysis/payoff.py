@@ -2,8 +2,8 @@
 
 `payoff(run)` wraps `baseline.gain_over_defaults` for the pages: the headline sentence (with
 "provisional" while the run works, and where the defaults were scored when they are not a
-trial), a compact cell for tables ("+0.032 (±0.012)", "within noise (±0.010)") and why there
-is none ("no baseline": never a made-up one). `listed_payoff(summary)` does the same from a
+trial), a compact cell for tables ("+0.032 (±0.012)", "+0.004 (±0.010), within noise") and
+why there is none ("no baseline": never a made-up one). `listed_payoff(summary)` does the same from a
 runs listing's one pass over the trials (Home), without reading the run again.
 `experiment_payoff(info)` pools each method's gain over an experiment's seeds: per seed, its
 members share the folds and the defaults, so the defaults are stated once and each method's
@@ -95,13 +95,20 @@ class Payoff:
             cell = "defaults are best"
         elif g.ties_defaults:
             cell = "ties the defaults"
-        elif g.within_noise:
-            cell = f"within noise ({half})"
+        elif g.within_noise:  # the gain with its interval, and that the interval holds 0
+            cell = f"{_point(g.gain, dec)} ({half}), within noise"
         elif g.beats_defaults:
             cell = f"{signed(g.gain, dec)} ({half})"
         else:
             cell = f"defaults better: {signed(g.gain, dec)} ({half})"
         return cell + (" so far" if self.provisional else "")
+
+
+def _point(gain: float, dec: int) -> str:
+    """A gain inside the noise as a table states it: signed, or 0 ("±0.000" beside "(±0.024)"
+    would read as a second interval)."""
+    text = signed(gain, dec)
+    return text.lstrip("±")
 
 
 def payoff(run: RunData) -> Payoff:
@@ -188,7 +195,7 @@ class MethodGain:
         if self.low == self.high == 0:  # every seed's best scored what the defaults did
             return "ties the defaults"
         if self.within_noise:
-            return f"within noise ({half})"
+            return f"{_point(self.gain, dec)} ({half}), within noise"
         if self.low > 0:
             return f"{signed(self.gain, dec)} ({half})"
         return f"defaults better: {signed(self.gain, dec)} ({half})"
