@@ -20,7 +20,7 @@ ICONS = {
 }  # fmt: skip
 CELL_HELP = (
     "The best CV score against the library defaults' on the same folds: the gain and the "
-    "half-width of its 95 % interval; \"within noise\" where the interval holds 0; \"so far\" "
+    "half-width of its 95 % interval, \"within noise\" where the interval holds 0; \"so far\" "
     "while the run works; \"no baseline\" for runs made without the defaults."
 )
 
