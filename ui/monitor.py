@@ -122,25 +122,23 @@ def _gone(name: str) -> None:
 def render(snap: Snapshot, hover_cache: dict[int, str] | None = None, head_only: bool = False):
     """Draw one snapshot; returns the empty place of the importance chart when the snapshot
     was taken without it (see LiveRun.add_importance), else None. `head_only`: the status,
-    progress line, headline and first score chart of a single-objective run, the tiles' place
-    kept, and HEAD (see show)."""
+    tiles and the two score charts of a single-objective run, and HEAD (see show)."""
     manager = registry.manager()
     status = runs.shown_status(snap.name, snap.record.status, manager)
     here = manager.is_active(snap.name)  # running or queued in this process
-    config = snap.record.config
-    head = head_only and snap.front is None and not pbt_view.is_population(config)
     _status_line(snap, status, here)
     _queue(snap.name)
-    _metrics(snap, tiles=not head)
+    _metrics(snap)
     gain_view.headline(snap.run)
     # A held-out test score is the run's last word: none is shown while the run still works
     # (one kept from an earlier end of a resumed run would read as this run's result).
     ended = not (here or status in (RunStatus.RUNNING, RunStatus.QUEUED))
+    config = snap.record.config
     if pbt_view.is_population(config):
         test = snap.test if ended else None
         pbt_view.section(snap.run.trials, config, snap.score_title, snap.direction, test, "live")
     figs = charts.LiveFigures(snap, hover_cache)  # each built where it is placed: charts first
-    if head:
+    if head_only and snap.front is None and not pbt_view.is_population(config):
         _score_charts(figs, head_only=True)
         st.caption("Loading learning curves, importance and the top trials…")
         return HEAD
@@ -261,7 +259,6 @@ def _queue(name: str) -> None:
 # Three tiles, so that a score fits at 900 px as at 1600 px (Streamlit's columns do not reflow:
 # five tiles cut "0.9736" to "0.…" in a narrow window); the times go in a line under them.
 METRIC_LABELS = ("Best score", "Best trial", "Trials done")
-TILES_PX = 76  # the height of a row of tiles in the browser (held by the first look)
 
 
 def skeleton() -> None:
@@ -274,29 +271,7 @@ def skeleton() -> None:
         col.plotly_chart(frame, config=PLOTLY_CONFIG)
 
 
-def _metrics(snap: Snapshot, tiles: bool = True) -> None:
-    """The tiles, the times line, the warm start's account and the progress bar. Without
-    `tiles` (a browser's first look) the tiles' row is kept empty at their height and filled
-    with the rest of the page: st.metric's code, fetched beside Plotly's, held the first
-    chart back by about 0.1 s (benchmarks/results/first_chart.txt)."""
-    if tiles:
-        _tiles(snap)
-    else:
-        st.container(height=TILES_PX, border=False)
-    st.caption(times_line(snap))
-    if warm := warm_start_line(snap.record, snap.df):  # what the earlier runs' best bought
-        st.caption(text.md(warm))
-        warm_view.cold_account(snap)
-    if snap.progress is not None:
-        parts = []
-        if snap.n_budget:
-            parts.append(f"{snap.done:,} of {snap.n_budget:,} trials")
-        if snap.timeout_s:
-            parts.append(f"{text.duration(snap.elapsed_s)} of {text.duration(snap.timeout_s)}")
-        st.progress(snap.progress, text=" · ".join(parts))
-
-
-def _tiles(snap: Snapshot) -> None:
+def _metrics(snap: Snapshot) -> None:
     c = st.columns(len(METRIC_LABELS))
     best = snap.best["value"] if snap.best else None
     c[0].metric(
@@ -314,6 +289,17 @@ def _tiles(snap: Snapshot) -> None:
     budget = f" of {snap.n_budget:,}" if snap.n_budget else ""
     c[2].metric("Trials done", f"{snap.done:,}",
                 help=f"Complete, pruned and failed trials{budget}")  # fmt: skip
+    st.caption(times_line(snap))
+    if warm := warm_start_line(snap.record, snap.df):  # what the earlier runs' best bought
+        st.caption(text.md(warm))
+        warm_view.cold_account(snap)
+    if snap.progress is not None:
+        parts = []
+        if snap.n_budget:
+            parts.append(f"{snap.done:,} of {snap.n_budget:,} trials")
+        if snap.timeout_s:
+            parts.append(f"{text.duration(snap.elapsed_s)} of {text.duration(snap.timeout_s)}")
+        st.progress(snap.progress, text=" · ".join(parts))
 
 
 def times_line(snap: Snapshot) -> str:
