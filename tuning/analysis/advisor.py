@@ -83,6 +83,11 @@ class Advice:
         return max(0.0, 1.0 - self.used / self.total)
 
     @property
+    def stops_early(self) -> bool:
+        """A stop that saves trials: one at the run's last trial is no stop before the end."""
+        return self.stop is not None and (self.saved or 0.0) > 0
+
+    @property
     def lost_beyond_std(self) -> bool | None:
         """Stopping there lost more than one CV standard deviation of the final best."""
         if self.loss is None or self.final_std is None:
@@ -226,7 +231,7 @@ def _stopped(a: Advice, run: RunData) -> str:
     )
     if run.working:
         tail = f"the advisor would stop here (trial {stop.trial}, {a.used} trials)"
-    elif a.used >= a.total:  # "30 of 30 trials were enough" would read as a saving
+    elif not a.stops_early:  # "30 of 30 trials were enough" would read as a saving
         tail = (
             f"the advisor would have stopped only at the last trial ({stop.trial}): it would "
             f"have saved none of the {a.total} trials"
@@ -319,8 +324,7 @@ def by_method(advice: dict[str, list[Advice]]) -> list[MethodStops]:
     out = []
     for method, items in advice.items():
         judged = [a for a in items if a.applies and a.needs is None and a.points and not a.pending]
-        # A stop at the run's last trial saves nothing: it is not a stop before the end
-        stopped = [a for a in judged if a.stop is not None and (a.saved or 0.0) > 0]
+        stopped = [a for a in judged if a.stops_early]
         out.append(MethodStops(
             method=method, label=entry_label(method), runs=len(judged),
             stopped=len(stopped),

@@ -3,8 +3,8 @@
 `payoff(run)` wraps `baseline.gain_over_defaults` for the pages: the headline sentence (with
 "provisional" while the run works, and where the defaults were scored when they are not a
 trial), a compact cell for tables ("+0.032 (±0.012)", "+0.004 (±0.010), within noise") and
-why there is none ("no baseline": never a made-up one). `listed_payoff(summary)` does the same from a
-runs listing's one pass over the trials (Home), without reading the run again.
+why there is none ("no baseline": never a made-up one). `listed_payoff(summary)` does the same
+from a runs listing's one pass over the trials (Home), without reading the run again.
 `experiment_payoff(info)` pools each method's gain over an experiment's seeds: per seed, its
 members share the folds and the defaults, so the defaults are stated once and each method's
 paired fold differences over all seeds give one interval (the corrected resampled t interval
