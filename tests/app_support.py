@@ -146,7 +146,20 @@ def charts(at: AppTest) -> dict[str, dict]:
 
 
 def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: str(m.value) for m in at.metric}
+    """{label: value} of the page's st.metric boxes and widgets.tile boxes, as shown."""
+    return {m.label: str(m.value) for m in at.metric} | dict(tiles(at))
+
+
+def tiles(at: AppTest) -> list[tuple[str, str]]:
+    """(label, value) of each widgets.tile, in page order, its Markdown escapes removed."""
+    from ui import widgets
+
+    shown = lambda el: re.sub(r"\\(.)", r"\1", el.value)  # noqa: E731
+    return [
+        (shown(node.children[0]), shown(node.children[1]))
+        for node in [*at.main, *at.sidebar]
+        if hasattr(node, "children") and str(getattr(node, "key", None)).startswith(widgets.TILE)
+    ]
 
 
 def knn_space_key() -> str:

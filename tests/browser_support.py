@@ -227,6 +227,9 @@ LAYOUT_JS = r"""() => {
     }
     return false;
   };
+  // a widgets.tile's label or number wider than its tile: Markdown breaks it ("0.98 / 58")
+  for (const t of document.querySelectorAll("[class*='st-key-tile-'] [data-testid='stMarkdownContainer']"))
+    if (brokenWord(t) || t.scrollWidth > t.clientWidth + 1) cut.push(t.innerText.trim());
   // a button whose label is cut ("O…"), set a letter a line ("S / t / a / r / t": more than
   // two lines; a long label may wrap once in a narrow column) or has a word broken
   const buttons = [];

@@ -263,8 +263,8 @@ METRIC_LABELS = ("Best score", "Best trial", "Trials done")
 
 def skeleton() -> None:
     """What the page will show, before the first snapshot: metric tiles and the first charts."""
-    for col, label in zip(st.columns(len(METRIC_LABELS)), METRIC_LABELS, strict=True):
-        col.metric(label, "…")
+    for i, col in enumerate(st.columns(len(METRIC_LABELS))):
+        widgets.tile(col, METRIC_LABELS[i], "…", key=f"skeleton-{i}")
     titles = ("Score of every trial", "Score over time")
     for col, title in zip(widgets.pair("skeleton"), titles, strict=True):
         frame = empty_figure(title, "Loading trials…", "", "", live=True)
@@ -274,21 +274,22 @@ def skeleton() -> None:
 def _metrics(snap: Snapshot) -> None:
     c = st.columns(len(METRIC_LABELS))
     best = snap.best["value"] if snap.best else None
-    c[0].metric(
-        f"Best {snap.scoring.label}", text.score(best),
+    widgets.tile(
+        c[0], f"Best {snap.scoring.label}", text.score(best), key="best",
         help=(f"Best value the study's objective returned so far ({snap.scoring.arrow})"
               if snap.record.read_only
               else f"Best cross-validated score so far ({snap.scoring.arrow})")
         + (", whatever it cost" if snap.front is not None else ""),
     )  # fmt: skip
     if snap.front is not None:  # one best score is not the answer here: the front is
-        c[1].metric("Front members", f"{len(snap.front):,}",
-                    help="Complete trials that no other beats on every objective")  # fmt: skip
+        widgets.tile(c[1], "Front members", f"{len(snap.front):,}", key="front",
+                     help="Complete trials that no other beats on every objective")  # fmt: skip
     else:
-        c[1].metric("Best trial", f"#{int(snap.best['number'])}" if snap.best else "–")
+        widgets.tile(c[1], "Best trial", f"#{int(snap.best['number'])}" if snap.best else "–",
+                     key="best-trial")  # fmt: skip
     budget = f" of {snap.n_budget:,}" if snap.n_budget else ""
-    c[2].metric("Trials done", f"{snap.done:,}",
-                help=f"Complete, pruned and failed trials{budget}")  # fmt: skip
+    widgets.tile(c[2], "Trials done", f"{snap.done:,}", key="done",
+                 help=f"Complete, pruned and failed trials{budget}")  # fmt: skip
     st.caption(times_line(snap))
     if warm := warm_start_line(snap.record, snap.df):  # what the earlier runs' best bought
         st.caption(text.md(warm))

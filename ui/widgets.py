@@ -32,15 +32,32 @@ class DatasetChoice:
 
 
 PAIR = "pair-"  # the key prefix of pair's rows
-# Each of a pair's places grows from 440 px and they wrap when two do not fit: Streamlit's
-# containers have no minimum width, so its layout API cannot say this. One rule for our own
-# keys only, a constant (no user input), emitted once per page by layout.sidebar.
-PAIR_CSS = f"<style>[class*='st-key-{PAIR}'] > div {{ flex: 1 1 440px !important; }}</style>"
+TILE = "tile-"  # the key prefix of tile's boxes
+# Rules for our own keys only, a constant (no user input), emitted once per page by
+# layout.sidebar. Each of a pair's places grows from 440 px and they wrap when two do not fit:
+# Streamlit's containers have no minimum width, so its layout API cannot say this. A tile's
+# label and number in st.metric's sizes (14 px; 2.25 rem, normal weight).
+STYLE = (
+    f"<style>[class*='st-key-{PAIR}'] > div {{ flex: 1 1 440px !important; }}"
+    f" [class*='st-key-{TILE}'] p {{ margin: 0; }}"
+    f" [class*='st-key-{TILE}'] > div:first-child p {{ font-size: 0.875rem; margin-bottom: 0.5rem; }}"
+    f" [class*='st-key-{TILE}'] > div:last-child p"
+    " { font-size: 2.25rem; line-height: normal; padding-bottom: 0.25rem; }</style>"
+)
+
+
+def tile(where, label: str, value: str, *, key: str, help: str | None = None) -> None:
+    """A number under its label, as st.metric draws it. Not st.metric: on Live monitor's first
+    look the browser fetched and ran st.metric's code beside Plotly's, and that held the first
+    chart back (benchmarks/first_chart.py); Markdown's code every page has already."""
+    with where.container(key=TILE + key, gap=None):
+        st.markdown(text.md(label), help=help)
+        st.markdown(text.md(value))
 
 
 def pair(key: str):
     """Two places side by side for charts, that wrap one above the other where the window is
-    too narrow for two readable charts (PAIR_CSS): st.columns only stacks below 640 px,
+    too narrow for two readable charts (STYLE): st.columns only stacks below 640 px,
     and squeezed each chart of a 900 px window to 220 px, its legend over its subtitle."""
     row = st.container(horizontal=True, gap="medium", key=PAIR + key)
     return row.container(), row.container()

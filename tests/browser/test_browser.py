@@ -54,8 +54,9 @@ def _pick(page, expect, label: str, option: str) -> None:
 
 
 def _metric(page, label: str) -> str:
-    m = page.get_by_test_id("stMetric").filter(has_text=label).first
-    return m.get_by_test_id("stMetricValue").inner_text().strip()
+    """The number under `label` in a widgets.tile."""
+    box = page.locator("[class*='st-key-tile-']").filter(has_text=label).first
+    return box.get_by_test_id("stMarkdownContainer").last.inner_text().strip()
 
 
 def test_launch_a_run_and_watch_it_live(server):

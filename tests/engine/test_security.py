@@ -39,8 +39,8 @@ DANGEROUS_MODULES = {
 # Reviewed uses: (file, call) -> why it is safe.
 REVIEWED = {
     ("tuning/report/export.py", "torch.load"): "inside the exported load script, weights_only=True",
-    # unsafe_allow_html with one constant: widgets.PAIR_CSS, a CSS rule no user input reaches
-    ("ui/layout.py", "streamlit.markdown"): "the constant widgets.PAIR_CSS, nothing else",
+    # st.html with one constant: widgets.STYLE, style rules no user input reaches
+    ("ui/layout.py", "streamlit.html"): "the constant widgets.STYLE, nothing else",
 }
 UNSAFE_HTML_KWARGS = {"unsafe_allow_html", "unsafe_allow_javascript"}
 
@@ -100,7 +100,7 @@ def test_no_code_runs_or_unpickles_anything_except_reviewed_calls():
                 problems.append(f"{rel}:{line}: {name}")
             if any(k.arg in UNSAFE_HTML_KWARGS for k in call.keywords) and (rel, name) not in REVIEWED:
                 problems.append(f"{rel}:{line}: {name}(..., unsafe HTML)")
-            if name in ("streamlit.html", "streamlit.components.v1.html"):
+            if name in ("streamlit.html", "streamlit.components.v1.html") and (rel, name) not in REVIEWED:
                 problems.append(f"{rel}:{line}: {name} (raw HTML)")
     assert not problems, "review these calls (see tests/engine/test_security.py):\n" + "\n".join(problems)
 
@@ -110,13 +110,13 @@ def test_reviewed_calls_are_still_safe():
     for line in text.splitlines():
         if "torch.load(" in line:
             assert "weights_only=True" in line, line
-    # The one unsafe-HTML call renders a constant style rule and nothing else
+    # The one st.html call renders constant style rules and nothing else
     from ui import widgets
 
-    calls = [c for n, _, c in _calls(ROOT / "ui" / "layout.py") if n == "streamlit.markdown"]
-    unsafe = [c for c in calls if any(k.arg in UNSAFE_HTML_KWARGS for k in c.keywords)]
-    assert [ast.unparse(c.args[0]) for c in unsafe] == ["widgets.PAIR_CSS"]
-    assert re.fullmatch(r"<style>[^<]*</style>", widgets.PAIR_CSS), widgets.PAIR_CSS  # no tag inside
+    calls = [c for n, _, c in _calls(ROOT / "ui" / "layout.py") if n == "streamlit.html"]
+    assert [ast.unparse(c.args[0]) for c in calls] == ["widgets.STYLE"]
+    assert not any(k.arg in UNSAFE_HTML_KWARGS for c in calls for k in c.keywords)
+    assert re.fullmatch(r"<style>[^<]*</style>", widgets.STYLE), widgets.STYLE  # no tag inside
 
 
 def test_server_config_caps_uploads_keeps_xsrf_and_listens_locally():
@@ -167,5 +167,5 @@ def test_a_hostile_run_name_is_stored_sanitized(storage):
 # tests/engine/test_report.py::test_hostile_column_names_are_escaped, Plotly figures' in
 # tests/engine/test_analysis.py::test_every_figure_builds_and_escapes_hostile_names, and the New run
 # page with a CSV whose columns hold script in tests/engine/test_bad_input.py. The pages themselves
-# cannot render user HTML: the scan above allows no st.html and no unsafe_allow_html but the
-# reviewed constant style rule (widgets.PAIR_CSS).
+# cannot render user HTML: the scan above allows no unsafe_allow_html and no st.html but the
+# reviewed constant style rules (widgets.STYLE).

@@ -21,6 +21,7 @@ from app_support import (
     status_of,
     storage,
     texts,
+    tiles,
     tiny_config,
     wait_for,
     wait_until_idle,
@@ -55,7 +56,7 @@ def test_finished_run_shows_progress_charts_and_tables():
     m = metrics(at)
     assert m["Trials done"] == "6"
     assert any("6 of 6 trials" in p.proto.text for p in at.get("progress"))
-    assert len(at.metric) == 3 and "…" not in m.values()  # the placeholder is gone
+    assert len(tiles(at)) == 3 and "…" not in m.values()  # the placeholder is gone
     assert not [c for c in charts(at) if not charts(at)[c]["data"]]  # so are its empty charts
     best = float(m["Best accuracy"])
     assert 0.5 < best <= 1.0 and m["Best trial"].startswith("#")
@@ -292,8 +293,8 @@ def test_placeholder_shows_the_pages_layout_before_the_first_snapshot():
 
     at = AppTest.from_function(page).run()
     assert not at.exception
-    assert [m.label for m in at.metric] == list(monitor.METRIC_LABELS)
-    assert {m.value for m in at.metric} == {"…"}
+    assert [label for label, _ in tiles(at)] == list(monitor.METRIC_LABELS)
+    assert {value for _, value in tiles(at)} == {"…"}
     figs = charts(at)
     assert set(figs) == {"Score of every trial", "Score over time"}
     assert all(f["layout"]["annotations"][0]["text"] == "Loading trials…" for f in figs.values())

@@ -8,6 +8,7 @@ import pytest
 from app_support import (
     app,
     fresh_data,  # noqa: F401  (fixture, used by pytestmark)
+    metrics,
     ok,
     texts,
 )
@@ -45,7 +46,7 @@ def everything(at) -> list[str]:
 
 def test_live_monitor_and_analysis_show_an_own_estimator_run(own_run):
     at = page_with(own_run, "app_pages/live_monitor.py")
-    assert any("4" in m.value for m in at.metric)  # trials done
+    assert metrics(at)["Trials done"] == "4"
     at = page_with(own_run, state.PAGE_ANALYSIS)
     assert any("handed to TuningSearchCV as a Python object" in t for t in everything(at)), (
         "Refine must say why it is not offered"
