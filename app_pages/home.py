@@ -11,12 +11,21 @@ st.markdown(
 )
 state.show_flash()
 
-st.subheader("Start a demo")
-home.demo_cards()
 
-st.subheader("Runs")
-home.runs_table()
-home.run_actions()
 
-st.subheader("Experiments")
-home.experiments_table()
+def demos() -> None:
+    st.subheader("Start a demo")
+    home.demo_cards()
+
+
+def runs_and_experiments() -> None:
+    st.subheader("Runs")
+    home.runs_table()
+    home.run_actions()
+    st.subheader("Experiments")
+    home.experiments_table()
+
+
+# A returning user comes for their runs, a first visit for a demo.
+for section in (runs_and_experiments, demos) if home.has_runs() else (demos, runs_and_experiments):
+    section()

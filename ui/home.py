@@ -56,6 +56,10 @@ def _start(preset: Preset) -> None:
         st.switch_page(state.PAGE_LIVE)
 
 
+def has_runs() -> bool:
+    return bool(runs.refs())
+
+
 def runs_table() -> None:
     """Every run in the storage; refreshes itself while any run works (here or elsewhere)."""
     polling = _any_live(runs.refs())

@@ -29,6 +29,7 @@ def test_empty_storage_shows_presets_and_no_runs(tmp_path):
     starts = [b for b in at.button if b.key and b.key.startswith("preset_")]
     assert len(starts) == len(presets.PRESETS) >= 4
     assert any("No runs yet" in i for i in texts(at.info))
+    assert [h.value for h in at.subheader] == ["Start a demo", "Runs", "Experiments"]
     # the sidebar says which storage is in use and that nothing runs
     sidebar = " ".join(texts(at.sidebar.text) + texts(at.sidebar.caption)).replace("\u200b", "")
     assert "runs.journal" in texts(at.sidebar.text) and "0 running" in sidebar
@@ -39,6 +40,8 @@ def test_empty_storage_shows_presets_and_no_runs(tmp_path):
 def test_lists_every_run_with_its_numbers():
     name = finished_run(n_trials=5)
     at = ok(app())
+    # a returning user's runs come first, the demos under them (a first visit: demos first)
+    assert [h.value for h in at.subheader] == ["Runs", "Experiments", "Start a demo"]
     table = at.dataframe[0].value
     row = table[table["run"] == name].iloc[0]
     assert row["status"] == "finished"
