@@ -12,7 +12,6 @@ st.markdown(
 state.show_flash()
 
 
-
 def demos() -> None:
     st.subheader("Start a demo")
     home.demo_cards()
