@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import home, state
+from ui import home, runs, state
 
 st.title("Tuning Studio")
 st.markdown(
@@ -10,6 +10,7 @@ st.markdown(
     "background, and watch it live: scores, learning curves and which hyperparameters matter."
 )
 state.show_flash()
+refs = runs.refs()  # read once for the page's sections
 
 
 def demos() -> None:
@@ -19,12 +20,12 @@ def demos() -> None:
 
 def runs_and_experiments() -> None:
     st.subheader("Runs")
-    home.runs_table()
-    home.run_actions()
+    home.runs_table(refs)
+    home.run_actions(refs)
     st.subheader("Experiments")
     home.experiments_table()
 
 
 # A returning user comes for their runs, a first visit for a demo.
-for section in (runs_and_experiments, demos) if home.has_runs() else (demos, runs_and_experiments):
+for section in (runs_and_experiments, demos) if refs else (demos, runs_and_experiments):
     section()

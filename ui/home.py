@@ -56,13 +56,10 @@ def _start(preset: Preset) -> None:
         st.switch_page(state.PAGE_LIVE)
 
 
-def has_runs() -> bool:
-    return bool(runs.refs())
-
-
-def runs_table() -> None:
-    """Every run in the storage; refreshes itself while any run works (here or elsewhere)."""
-    polling = _any_live(runs.refs())
+def runs_table(refs: list[RunRef]) -> None:
+    """Every run in the storage (`refs`: runs.refs() of this page run); refreshes itself while
+    any run works (here or elsewhere)."""
+    polling = _any_live(refs)
 
     @st.fragment(run_every=POLL_S if polling else None)
     def table() -> None:
@@ -150,8 +147,7 @@ def _experiment_row(e, members: list[RunSummary], manager) -> dict:
     }  # fmt: skip
 
 
-def run_actions() -> None:
-    refs = runs.refs()
+def run_actions(refs: list[RunRef]) -> None:
     if not refs:
         return
     names = [r.name for r in refs]

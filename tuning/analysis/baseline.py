@@ -239,16 +239,15 @@ def _with_sentences(g: Gain, test_best: float | None, test_defaults: float | Non
             f"tuning did not beat the defaults: the best trial ({g.best_trial}) scores what the "
             f"library defaults score on each of the {g.n_folds} folds, CV {g.label} {best}"
         )
-    elif g.within_noise and g.gain < 0:  # "did not beat them" alone hides who is ahead
-        sentence = (
-            f"tuning did not beat the defaults, which scored better than the best trial by "
-            f"less than fold-to-fold noise: best CV {g.label} {best} against the defaults' "
-            f"{ref} ({diff}{better}, {interval})"
-        )
     elif g.within_noise:
+        lead = (  # "did not beat them" alone would hide that the defaults are ahead
+            "tuning did not beat the defaults, which scored better than the best trial by less "
+            "than fold-to-fold noise" if g.gain < 0
+            else "tuning did not beat the defaults beyond fold-to-fold noise"
+        )  # fmt: skip
         sentence = (
-            f"tuning did not beat the defaults beyond fold-to-fold noise: best CV {g.label} "
-            f"{best} against the defaults' {ref} ({diff}{better}, {interval})"
+            f"{lead}: best CV {g.label} {best} against the defaults' {ref} ({diff}{better}, "
+            f"{interval})"
         )
     elif g.beats_defaults:
         sentence = (
