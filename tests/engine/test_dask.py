@@ -356,3 +356,54 @@ def test_the_command_line_resumes_a_run_on_the_cluster(storage, journal_path, da
     study = load_study(name, storage)
     assert len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) == 4
     assert workers_of(study) <= set(dask_cluster.scheduler_info["workers"])
+
+
+def test_a_pool_whose_first_task_failed_is_not_finished_while_its_queued_trials_wait(
+    storage, journal_path, monkeypatch
+):
+    """Only a pool's first task takes queued trials (the library defaults): when it fails as
+    it starts, the others spend the rest of the budget and end the run, and the defaults wait.
+    The run must then read failed, resume to continue, and a resume scores the defaults."""
+    from concurrent.futures import Future
+
+    from tuning.core.errors import DataError
+    from tuning.runs.runner import execute
+    from tuning.store.run import StoredRun
+
+    name = create_run(make_config("knn", n_trials=4), storage)
+
+    class Client:  # runs the tasks here, one after the other: the first one fails to start
+        def submit(self, fn, *args, key, pure):
+            future = Future()
+            if args[-2] == 0:  # the task's index in the pool
+                future.set_exception(DataError("The file is empty"))
+            else:
+                future.set_result(fn(*args))
+            future.release = lambda: None
+            return future
+
+    monkeypatch.setattr(cluster, "connect", lambda address: Client())
+    monkeypatch.setattr(cluster, "check_workers", lambda client, address: 1)
+    monkeypatch.setattr(cluster, "cluster_storage", lambda client, store, url: store)
+    monkeypatch.setattr(cluster, "threads_by_host", lambda client: {})
+    monkeypatch.setattr("distributed.get_worker", lambda: _Worker())
+
+    pool = cluster.ClusterPool(name, storage, f"journal:///{journal_path}", 2, "tcp://here:1",
+                               execute)  # fmt: skip
+    assert pool.start().join(60) == "failed"
+    assert "DataError: The file is empty" in pool.error
+    run = StoredRun.open(name, storage)
+    assert "resume to continue" in run.attrs["message"]
+    waiting = load_study(name, storage).get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    assert len(waiting) == 1  # the library defaults, never scored
+
+    assert execute(name, storage) == "finished"
+    trials = load_study(name, storage).get_trials(deepcopy=False)
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 4
+
+
+class _Worker:
+    address = "tcp://here:2"
+
+    class state:
+        nthreads = 1

@@ -323,6 +323,32 @@ def test_uploaded_csv_travels_inside_the_storage(tmp_path):
     assert sum(t.state == TrialState.COMPLETE for t in study.get_trials(deepcopy=False)) == 3
 
 
+def test_workers_fetching_one_upload_at_once_all_read_it_whole(tmp_path, monkeypatch):
+    """The workers of a run on one machine fetch the same copy of its CSV together; one of a
+    Dask pool once read the copy while another was writing it, found it empty and failed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tuning.store import blob
+
+    rows = "\n".join(f"{i},{i % 7},{i % 3}" for i in range(200_000))
+    csv = tmp_path / "big.csv"
+    csv.write_text("a,b,target\n" + rows + "\n")
+    whole = csv.read_bytes()
+    attrs = blob.dataset_attrs(str(csv))
+    csv.unlink()
+    monkeypatch.setenv("TUNING_STUDIO_DATA", str(tmp_path / "worker-machine"))
+    cfg = RunConfig(dataset=DatasetRef("csv", path=str(csv), target="target"), model="knn")
+
+    def fetch_and_read(_):
+        return Path(blob.fetch_dataset_from(attrs, cfg).dataset.path).read_bytes() == whole
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(fetch_and_read, range(64)))
+    assert [p.name for p in (tmp_path / "worker-machine" / "uploads").iterdir()] == [
+        f"{attrs[blob.DATASET_FILE]['sha256']}.csv"  # no partial file left beside it
+    ]
+
+
 # -- PostgreSQL ----------------------------------------------------------------------------------
 needs_pg = pytest.mark.skipif(
     not PG_URL and not os.environ.get("TUNING_STUDIO_REQUIRE_PG"),

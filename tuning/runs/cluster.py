@@ -319,7 +319,10 @@ class ClusterPool:
             self.status = run.status()
             if errors:
                 self.error = "; ".join(f"{type(e).__name__}: {e}"[:300] for e in errors)
-                if not self.status.ended:
+                # Only the first task takes queued trials (the library defaults, a grid): when
+                # it failed, a run that its other tasks ended as finished still has them to run.
+                queued = run.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+                if not self.status.ended or queued:
                     message = (
                         f"The Dask tasks ended with an error ({self.error}); the finished "
                         "trials are kept: resume to continue."

@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,28 @@ def fetch_dataset_from(attrs: dict[str, Any], config: RunConfig) -> RunConfig:
     meta = attrs.get(DATASET_FILE)
     if config.dataset.name != "csv" or not meta:
         return config
-    path = Path(config.dataset.path or "")
-    if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == meta["sha256"]:
+    if _holds(Path(config.dataset.path or ""), meta["sha256"]):
         return config
-    text = "".join(attrs[DATASET_CHUNK.format(i)] for i in range(meta["chunks"]))
-    raw = gzip.decompress(base64.b64decode(text))
     local = data_dir() / "uploads" / f"{meta['sha256']}.csv"
-    local.parent.mkdir(parents=True, exist_ok=True)
-    local.write_bytes(raw)
+    if not _holds(local, meta["sha256"]):
+        text = "".join(attrs[DATASET_CHUNK.format(i)] for i in range(meta["chunks"]))
+        _write_whole(local, gzip.decompress(base64.b64decode(text)))
     return replace(config, dataset=replace(config.dataset, path=str(local)))
+
+
+def _holds(path: Path, sha256: str) -> bool:
+    return path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+
+
+def _write_whole(path: Path, raw: bytes) -> None:
+    """Write `path` so that a reader sees it whole or not at all: the workers of one run on one
+    machine fetch the same copy at once, and a plain write let one read it empty."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
