@@ -136,6 +136,20 @@ def texts(elements) -> list[str]:
     return [re.sub(r"\\(.)", r"\1", str(e.value)) for e in elements]
 
 
+def home_runs(at: AppTest, *names: str):
+    """Home's runs table indexed by the runs' whole names: a name the table shortened to fit
+    the window ("knn-random…20261207-012808") is matched to the one of `names` that starts and
+    ends as it does; other rows keep what the table shows."""
+    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
+
+    def whole(cell: str) -> str:
+        head, cut, tail = cell.partition("…")
+        match = [n for n in names if n == cell or (cut and n.startswith(head) and n.endswith(tail))]
+        return match[0] if len(match) == 1 else cell
+
+    return table.set_index(table["run"].map(whole))
+
+
 def charts(at: AppTest) -> dict[str, dict]:
     """Plotly figures on the page, by title (AppTest has no Plotly accessor: read the spec)."""
     out = {}

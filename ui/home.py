@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -22,10 +24,74 @@ def _any_live(refs: list[RunRef]) -> bool:
     return any(runs.should_poll(r.name, r.status, r.created_at, manager) for r in refs)
 
 
+# Streamlit's table neither fits its columns to the window nor ends a clipped cell with an
+# ellipsis: the Home table sizes its columns and shortens its names itself.
+def _px(text: str) -> float:
+    """Pixels `text` takes in a table cell, its padding included: Source Sans at 14 px draws
+    a digit in 7 px and most other characters in 6 (measured in Chromium; rounded up)."""
+    return sum(7.1 if ch.isdigit() else 6.3 for ch in text) + 20
+
+
 def _text_width(values, low: int, high: int) -> int:
     """Pixels for a text column to show its longest value whole, within [low, high]."""
-    longest = max((len(str(v)) for v in values), default=0)
-    return int(min(high, max(low, 6.8 * longest + 24)))
+    return math.ceil(min(high, max([low] + [_px(str(v)) for v in values])))
+
+
+# Each column's [low, high] in pixels: as wide as its longest value, within them.
+SIZES = {"run": (175, 360), "status": (70, 200), "dataset": (115, 240), "model": (120, 190),
+         "method": (105, 200), "trials done": (75, 110), "best score": (80, 110),
+         runs.GAIN: (140, 240), "score": (75, 160), "started": (80, 130)}  # fmt: skip
+YIELDING = ("run", "dataset", "model", "method")  # shortened first: the numbers never are
+RUN_FLOOR = 200  # a run's name is shortened to no less: about 26 characters, both ends kept
+TABLE_PX = 1230  # the table beside the sidebar in a 1600 px window (widgets.STYLE's padding)
+
+
+def column_widths(
+    frame: pd.DataFrame, budget: int = TABLE_PX, labels: dict[str, str] | None = None
+) -> dict[str, int]:
+    """Each column's width: its longest value's (or its label's, from `labels`), within SIZES.
+    Where that makes the table wider than `budget`, the widest of the name columns (YIELDING)
+    are cut to one common width (the run's not below RUN_FLOOR, the others' not below their
+    lows), so the scores and when each run started stay on screen and only the longest names
+    are shortened (whole in the Run picker under the table). Where even that is too wide, the
+    table scrolls, its run pinned."""
+    labels = labels or {}
+    widths = {c: _text_width([*frame[c], labels.get(c, "")], *SIZES[c]) for c in frame.columns}
+    floor = {c: min(widths[c], RUN_FLOOR if c == "run" else SIZES[c][0]) for c in YIELDING}
+    fixed = sum(w for c, w in widths.items() if c not in YIELDING)
+
+    def cut(c: str, level: int) -> int:
+        return max(floor[c], min(widths[c], level))
+
+    level = max(widths[c] for c in YIELDING)
+    while level > 0 and fixed + sum(cut(c, level) for c in YIELDING) > budget:
+        level -= 1
+    return {c: cut(c, level) if c in YIELDING else w for c, w in widths.items()}
+
+
+def fit_text(value: str, width: int) -> str:
+    """`value`, ended with an ellipsis where it is wider than `width` pixels."""
+    keep = len(value)
+    while keep > 1 and _px(value[:keep] + ("…" if keep < len(value) else "")) > width:
+        keep -= 1
+    return value if keep == len(value) else value[:keep] + "…"
+
+
+def fit_name(name: str, width: int) -> str:
+    """A run's name cut in the middle to fit `width` pixels: names made on one dataset share
+    their start and differ at the end (the time stamp), so both ends stay. An experiment's
+    note stays: "(experiment, 4 runs)", or "(experiment)" where that leaves no room."""
+    if _px(name) <= width:
+        return name
+    base, paren, note = name.partition(" (")
+    notes = [paren + note, paren + note.split(",")[0].rstrip(")") + ")"] if paren else [""]
+    for note in notes:
+        for keep in range(len(base) - 1, 11, -1):
+            tail = min(15, keep - 7)
+            shown = f"{base[: keep - 1 - tail]}…{base[-tail:]}{note}"
+            if _px(shown) <= width:
+                return shown
+    return fit_text(name, width)
 
 
 CARD_PX = 200  # a demo card's width: cards wrap onto a new line rather than squeeze words
@@ -69,24 +135,20 @@ def runs_table(refs: list[RunRef]) -> None:
             st.page_link(state.PAGE_NEW_RUN, label="New run", icon=":material/add_circle:")
             return
         frame = overview(summaries)
-        st.dataframe(
-            frame, hide_index=True, key="runs_table",
-            column_config={  # names as wide as they are (up to a limit), so runs on one dataset
-                # do not all read as the same cut-off prefix; the rest fits a laptop screen
-                "run": st.column_config.TextColumn(width=_text_width(frame["run"], 175, 360),
-                                                   pinned=True),
-                "status": st.column_config.TextColumn(width=_text_width(frame["status"], 70, 200)),
-                "dataset": st.column_config.TextColumn(width=_text_width(frame["dataset"], 115, 240)),
-                "model": st.column_config.TextColumn(width=_text_width(frame["model"], 120, 190)),
-                "method": st.column_config.TextColumn(width=_text_width(frame["method"], 105, 200)),
-                "trials done": st.column_config.TextColumn(width=75),
-                "best score": st.column_config.TextColumn(width=80),
-                runs.GAIN: st.column_config.TextColumn(width=_text_width(frame[runs.GAIN], 140, 240),
-                                                        help=gain_view.CELL_HELP),
-                "score": st.column_config.TextColumn(width=95),
-                "started": st.column_config.TextColumn(width=110),
-            },
-        )  # fmt: skip
+        shown, labels = list(COLUMNS), {}
+        if frame["score"].nunique() == 1:  # one score for every run: named once, in a header
+            shown.remove("score")
+            labels["best score"] = f"best {frame['score'].iloc[0]}"
+        widths = column_widths(frame[shown], labels=labels)
+        for column in YIELDING:
+            fit = fit_name if column == "run" else fit_text
+            frame[column] = [fit(str(v), widths[column]) for v in frame[column]]
+        config = {c: st.column_config.TextColumn(labels.get(c), width=w) for c, w in widths.items()}
+        config["run"] = st.column_config.TextColumn(width=widths["run"], pinned=True)
+        config[runs.GAIN] = st.column_config.TextColumn(width=widths[runs.GAIN],
+                                                         help=gain_view.CELL_HELP)  # fmt: skip
+        st.dataframe(frame, hide_index=True, key="runs_table", column_config=config,
+                     column_order=shown)  # fmt: skip
         if polling and not _any_live(runs.refs()):
             st.rerun()  # every run ended: full rerun, polling stops
 

@@ -106,7 +106,7 @@ def overview_frame(runs: list[RunSummary], manager: RunManager) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-FOREIGN_DATASET = "— (an Optuna study made outside Tuning Studio)"
+FOREIGN_DATASET = "— (made outside Tuning Studio)"  # a plain Optuna study
 
 
 def _foreign_row(r: RunSummary) -> dict:

@@ -37,8 +37,12 @@ TILE = "tile-"  # the key prefix of tile's boxes
 # layout.sidebar. Each of a pair's places grows from 440 px and they wrap when two do not fit:
 # Streamlit's containers have no minimum width, so its layout API cannot say this. A tile's
 # label and number in st.metric's sizes (14 px; 2.25 rem, normal weight).
+# The main area's side padding: Streamlit's 5rem took 160 px from every width, a third of a
+# 900 px window's page beside the sidebar. (Its own rules keep less on a phone.)
 STYLE = (
-    f"<style>[class*='st-key-{PAIR}'] > div {{ flex: 1 1 440px !important; }}"
+    "<style>@media (min-width: 640px) { [data-testid='stMainBlockContainer']"
+    " { padding-left: 2rem; padding-right: 2rem; } }"
+    f" [class*='st-key-{PAIR}'] > div {{ flex: 1 1 440px !important; }}"
     f" [class*='st-key-{TILE}'] p {{ margin: 0; }}"
     f" [class*='st-key-{TILE}'] > div:first-child p {{ font-size: 0.875rem; margin-bottom: 0.5rem; }}"
     f" [class*='st-key-{TILE}'] > div:last-child p"

@@ -40,11 +40,15 @@ PAGES = [
 ]
 
 
+LONG_NAME = "knn-random-iris-on-the-presenters-laptop-20261207-011334"  # as long as a demo's
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     from playwright import sync_api
 
     data = tmp_path_factory.mktemp("widths")
+    seed_finished_run(data, LONG_NAME, 3)  # before the others: not the pages' default
     seed_stopped_run(data)  # first: the finished run stays the pages' default
     seed_finished_run(data, "tradeoff", 12, ("accuracy", "fit_seconds"))  # reference point fixed
     seed_finished_run(data)
@@ -76,6 +80,26 @@ def test_live_monitor_first_look_draws_the_score_charts_then_the_rest(app):
             expect(page.get_by_text(title).first).to_be_visible()
         expect(page.get_by_text(FIRST_LOOK_HEAD)).to_have_count(0)
         expect(page.get_by_test_id("stException")).to_have_count(0)
+    finally:
+        page.close()
+
+
+TABLE_SCROLL = """() => { const s = document.querySelector("[data-testid='stDataFrame'] .dvn-scroller");
+  return s ? [s.scrollWidth, s.clientWidth] : null; }"""
+
+
+@pytest.mark.timeout(300)
+def test_homes_runs_table_fits_a_1600_px_window(app):
+    """At 1600 px the table's last columns (the score, when each run started) sat past its
+    right edge, its gain cut mid-number; a long run name now gives way, keeping both ends."""
+    browser, url, expect = app
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    try:
+        open_page(page, url, expect, timeout_ms=120_000)
+        expect(page.get_by_test_id("stDataFrame")).to_be_visible(timeout=60_000)
+        page.wait_for_timeout(500)
+        scroll_width, client_width = page.evaluate(TABLE_SCROLL)
+        assert scroll_width <= client_width, (scroll_width, client_width)
     finally:
         page.close()
 

@@ -52,7 +52,8 @@ def test_a_finished_race_shows_the_warm_copy_and_what_it_bought():
     for frame in at.dataframe:
         assert "tpe+warm" not in frame.value.to_string()
     home = ok(app()).dataframe[0].value  # Home's row: two methods and one warm copy, not "3 methods"
-    assert home.loc[home["run"].str.startswith(name), "method"].iloc[0] == "2 methods + 1 warm copy"
+    row = home["run"].str.startswith(name[:6]) & home["run"].str.contains("(experiment", regex=False)
+    assert home.loc[row, "method"].iloc[0] == "2 methods + 1 warm copy"
 
 
 def test_the_form_offers_ranked_sources_and_launches_warm_copies(monkeypatch):

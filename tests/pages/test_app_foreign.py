@@ -14,6 +14,7 @@ from app_support import (
     charts,
     finished_run,
     fresh_data,  # noqa: F401  (fixture, used by pytestmark)
+    home_runs,
     metrics,
     ok,
     storage,
@@ -45,10 +46,9 @@ def test_home_lists_studies_other_tools_made_beside_runs():
     name = finished_run(3)
     fs.single(storage())
     at = ok(app())
-    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
-    rows = table.set_index("run")
+    rows = home_runs(at, name, "plain-single")
     assert set(rows.index) == {name, "plain-single"}
-    assert rows.loc["plain-single", "dataset"].startswith("— (an Optuna study made outside")
+    assert rows.loc["plain-single", "dataset"].startswith("— (made outside")  # shortened to fit
     assert rows.loc["plain-single", "trials done"] == str(fs.N_TRIALS)
     assert rows.loc["plain-single", "score"] == "value ↓"
     at.selectbox(key=state.HOME_PICK).set_value("plain-single").run()

@@ -12,6 +12,7 @@ from app_support import (
     app,
     finished_run,
     fresh_data,  # noqa: F401  (fixture, used by pytestmark)
+    home_runs,
     manager,
     ok,
     runs,
@@ -69,8 +70,7 @@ def test_a_working_run_states_a_provisional_gain():
     wait_for(scored, timeout=60, what="three complete trials")
     at = ok(app(LIVE))
     assert _headline(at).startswith("Did tuning pay off? Provisional, while the run works: ")
-    cell = next(d.value for d in ok(app()).dataframe if "run" in d.value.columns)
-    assert cell.loc[cell["run"] == name, ui_runs.GAIN].item().endswith(" so far")
+    assert home_runs(ok(app()), name).loc[name, ui_runs.GAIN].endswith(" so far")
 
 
 def test_defaults_outside_the_space_are_said_to_be_scored_beside_the_trials():
@@ -89,8 +89,7 @@ def test_home_lists_the_gain_over_the_defaults_per_run():
     with_it = finished_run(n_trials=4)
     without = finished_run(n_trials=3, defaults_baseline=False)
     at = ok(app())
-    table = next(d.value for d in at.dataframe if "run" in d.value.columns)
-    cells = dict(zip(table["run"], table[ui_runs.GAIN], strict=True))
+    cells = home_runs(at, with_it, without)[ui_runs.GAIN].to_dict()
     assert cells[without] == "no baseline"
     assert re.fullmatch(r"([+−]\S+ \(±\S+\), within noise|\+\S+ \(±\S+\)|defaults are best|ties the defaults|"
                         r"defaults better: −\S+ \(±\S+\))", cells[with_it]), cells[with_it]  # fmt: skip
