@@ -167,6 +167,8 @@ def test_an_experiments_members_are_one_row_and_runs_with_results_come_first():
     at = ok(app())
     table = at.dataframe[0].value
     assert table["run"].iloc[0] == done  # results first, though the members are newer
+    # the Run picker opens on it too, not on a newer member with nothing to show
+    assert at.selectbox(key=state.HOME_PICK).value == done
     assert not set(members) & set(table["run"])
     row = table[table["run"].str.contains(" (experiment", regex=False)].iloc[0]
     # the experiment's name (both ends, where it is shortened) and what the row stands for
