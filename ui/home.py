@@ -80,13 +80,15 @@ def fit_text(value: str, width: int) -> str:
 def fit_name(name: str, width: int) -> str:
     """A run's name cut in the middle to fit `width` pixels: names made on one dataset share
     their start and differ at the end (the time stamp), so both ends stay. An experiment's
-    note stays: "(experiment, 4 runs)", or "(experiment)" where that leaves no room."""
+    note stays: "(experiment, 4 runs)", or "(experiment)" where the whole note would leave
+    fewer than 20 of the name's characters (its runs are counted in the status column)."""
     if _px(name) <= width:
         return name
     base, paren, note = name.partition(" (")
     notes = [paren + note, paren + note.split(",")[0].rstrip(")") + ")"] if paren else [""]
-    for note in notes:
-        for keep in range(len(base) - 1, 11, -1):
+    leasts = (20, 12) if paren else (12,)  # the short note, rather than a stub of the name
+    for note, least in zip(notes, leasts, strict=True):
+        for keep in range(len(base) - 1, least - 1, -1):
             tail = min(15, keep - 7)
             shown = f"{base[: keep - 1 - tail]}…{base[-tail:]}{note}"
             if _px(shown) <= width:
