@@ -10,7 +10,7 @@ import streamlit as st
 from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.data.datasets import dataset_label
-from tuning.runs.front import RunRef, RunSummary, experiments, has_complete_trial, run_summary
+from tuning.runs.front import RunRef, RunSummary, experiments, run_summary
 from ui import gain_view, presets, registry, runs, state, text
 from ui.presets import Preset
 
@@ -216,13 +216,11 @@ def run_actions(refs: list[RunRef]) -> None:
         return
     names = [r.name for r in refs]
     if st.session_state.get(state.HOME_PICK) not in names:
-        # the run chosen elsewhere, else the newest with results (as the other pages open on),
-        # not a race's never-started member that happens to be newer
+        # the run chosen elsewhere, else the one the other pages open on
         chosen = state.selected_run()
-        if chosen not in names:
-            store = registry.storage()
-            chosen = next((n for n in names if has_complete_trial(store, n)), names[0])
-        st.session_state[state.HOME_PICK] = chosen
+        st.session_state[state.HOME_PICK] = (
+            chosen if chosen in names else state.default_run(names, runs.has_results)
+        )
     # a row that wraps on a narrow window, rather than columns that cut the buttons' labels
     row = st.container(horizontal=True, vertical_alignment="bottom")
     left = mid = right = row

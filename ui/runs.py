@@ -19,7 +19,14 @@ from tuning.core.enums import RunStatus
 from tuning.core.scoring import Scoring
 from tuning.methods import method_label
 from tuning.models import model_label
-from tuning.runs.front import RunManager, RunRecord, RunRef, RunSummary, list_runs
+from tuning.runs.front import (
+    RunManager,
+    RunRecord,
+    RunRef,
+    RunSummary,
+    has_complete_trial,
+    list_runs,
+)
 from tuning.runs.front import run_refs as stored_refs
 from ui import registry, state, text
 
@@ -71,6 +78,11 @@ def scoring_label(name: str | None, direction: str) -> str:
     if not name or name == "?":
         return "?"
     return f"{Scoring(name).label} {ARROWS.get(direction, '')}".strip()
+
+
+def has_results(name: str) -> bool:
+    """Whether the run has a complete trial (a never-started member of an experiment has none)."""
+    return has_complete_trial(registry.storage(), name)
 
 
 def summaries() -> list[RunSummary]:

@@ -43,9 +43,15 @@ def chosen_run(
     elif selected_run() in names:
         wanted = selected_run()
     else:
-        wanted = next((n for n in names if has_results(n)), names[0])
+        wanted = default_run(names, has_results)
     select_run(wanted)
     return wanted
+
+
+def default_run(names: Sequence[str], has_results: Callable[[str], bool]) -> str:
+    """With none chosen, of `names` (newest first): the newest run that has complete trials (a
+    never-started member of an experiment is newer but has nothing to show), else the newest."""
+    return next((n for n in names if has_results(n)), names[0])
 
 
 def flash(message: str, kind: str = "success") -> None:

@@ -15,7 +15,7 @@ from tuning.core.errors import DataError, SpaceError
 from tuning.core.space import SearchSpace
 from tuning.data import datasets
 from tuning.data.datasets import Dataset
-from ui import links, registry, state, text
+from ui import links, registry, runs, state, text
 from ui.runs import RunRef
 from ui.space_table import COLUMNS, EDITABLE, hyperopt_script, space_to_table, table_to_space
 from ui.uploads import save_upload
@@ -271,7 +271,7 @@ def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) 
     if asked is not None and asked not in names:
         st.warning(f"The link names run {text.md(asked)}, which is not in this storage "
                    f"({text.md(registry.storage_label())}).", icon=":material/link_off:")  # fmt: skip
-    wanted = state.chosen_run(names, asked, _has_results)
+    wanted = state.chosen_run(names, asked, runs.has_results)
     # Always set before the widget exists: the widget's own state does not survive a page
     # switch (a new page's selectbox would start on its first option, the newest run).
     st.session_state[state.LIVE_PICK] = wanted
@@ -298,18 +298,9 @@ def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) 
     return name
 
 
-def _has_results(name: str) -> bool:
-    """Whether the run has a complete trial (a never-started member of an experiment has none)."""
-    from tuning.runs.front import has_complete_trial
-
-    return has_complete_trial(registry.storage(), name)
-
-
 def pick_run_or_stop(page: str | None = None) -> str:
     """The run picker shared by the per-run pages (`page`: its URL path, for links); with no
     runs yet, say where to start one."""
-    from ui import runs
-
     refs = runs.refs()
     if not refs:
         st.info("No runs yet: start one on **New run** or from a demo on **Home**.")
