@@ -5,5 +5,5 @@ import streamlit as st
 from ui import links, monitor, widgets
 
 st.title("Live monitor")
-name = widgets.pick_run_or_stop(links.LIVE)
+name = widgets.pick_run_or_stop(links.LIVE, after_first_chart=True)
 monitor.show(name)

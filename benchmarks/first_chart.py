@@ -242,17 +242,17 @@ def main() -> None:
         "rotating order; seconds from navigation start"
         + ("" if DASHBOARD.exists() else "; optuna-dashboard not installed here"),
     ]
+    old = RESULTS.read_text() if RESULTS.exists() else ""
     with sync_playwright() as pw:
         for n in args.sizes:
             lines += report(n, measure_size(pw, n, args.repeats))
-            _write(lines)  # after each size: a long run keeps what it measured
+            _write(lines, old)  # after each size: a long run keeps what it measured
 
 
-def _write(lines: list[str]) -> None:
+def _write(lines: list[str], old: str) -> None:
     text = "\n".join(lines) + "\n"
     print(text, end="")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    old = RESULTS.read_text() if RESULTS.exists() else ""
     RESULTS.write_text(text + ("\n" + old if old else ""))  # newest first, the history kept
 
 

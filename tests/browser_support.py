@@ -71,6 +71,7 @@ IDLE_JS = """(head) => {
   const app = document.querySelector("[data-testid='stApp']");
   return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
     && !document.querySelector("[data-testid='stSkeleton']")
+    && !document.querySelector('.st-key-run-stand-in')
     && !document.body.innerText.includes(head);
 }"""
 
@@ -78,7 +79,7 @@ IDLE_JS = """(head) => {
 def idle(page, expect, timeout_ms: int = 60_000) -> None:
     page.wait_for_timeout(300)
     # The script done, no skeleton left, and not between the two script runs of Live
-    # monitor's first look (ui/monitor.py), all at once.
+    # monitor's first look (ui/monitor.py; its run picker's stand-in, ui/widgets.py), all at once.
     page.wait_for_function(IDLE_JS, arg=FIRST_LOOK_HEAD, timeout=timeout_ms, polling=100)
 
 

@@ -95,12 +95,14 @@ def show(name: str) -> None:
         # A browser's first look comes in two runs of this fragment: the tiles and the score
         # charts, then the rest once the browser has drawn them (ui/painted.py); sent in one
         # run, the browser lays out tables, curves and states before it draws any chart.
+        # Where the run picker waits for that chart too, the whole page's rerun is the second.
         # AppTest has no browser (and no User-Agent): one run there.
         head_only = look is None and bool(st.context.headers.get("User-Agent"))
         slot = render(snap, live_run.hover_cache, head_only=head_only)
         if slot is HEAD:
             st.session_state[look_key] = HEAD
-            painted.when_painted(f"painted:{name}")
+            if not widgets.reruns_after_first_chart():  # else the whole page reruns then
+                painted.when_painted(f"painted:{name}")
             return
         if slot is not None:
             _importance(slot, live_run.add_importance(snap))

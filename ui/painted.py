@@ -5,7 +5,7 @@ downloads Plotly's code (about 5 MB), so a page that sends its charts first and 
 a timer still reaches the browser in one batch. This inline component (Streamlit's own
 components v2: no iframe, so its script sees the page) waits until a Plotly chart on the page
 has data and a layout, or `limit_s` passed, and then triggers one rerun of the fragment it is
-placed in. Hand-written because no library offers it.
+placed in (of the whole page outside any fragment). Hand-written because no library offers it.
 """
 
 from __future__ import annotations
@@ -36,5 +36,6 @@ _painted = st.components.v2.component("tuning_studio_painted", js=_JS)
 
 
 def when_painted(key: str, limit_s: float = 8.0) -> None:
-    """Rerun the enclosing fragment once the browser has drawn a chart (or after `limit_s`)."""
+    """Rerun the enclosing fragment (or the page) once the browser has drawn a chart (or after
+    `limit_s`)."""
     _painted(key=key, data={"limit_ms": int(limit_s * 1000)}, on_painted_change=lambda: None)

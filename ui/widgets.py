@@ -15,7 +15,7 @@ from tuning.core.errors import DataError, SpaceError
 from tuning.core.space import SearchSpace
 from tuning.data import datasets
 from tuning.data.datasets import Dataset
-from ui import links, registry, runs, state, text
+from ui import links, painted, registry, runs, state, text
 from ui.runs import RunRef
 from ui.space_table import COLUMNS, EDITABLE, hyperopt_script, space_to_table, table_to_space
 from ui.uploads import save_upload
@@ -33,12 +33,16 @@ class DatasetChoice:
 
 PAIR = "pair-"  # the key prefix of pair's rows
 TILE = "tile-"  # the key prefix of tile's boxes
+STAND_IN = "run-stand-in"  # the key of the run picker's stand-in (_stand_in)
+STAND_IN_SHOWN = "run_stand_in_shown"  # state: this page run drew the stand-in
+CHART_DRAWN = "first_chart_drawn"  # state: this session's browser has drawn a chart
 # Rules for our own keys only, a constant (no user input), emitted once per page by
 # layout.sidebar. Each of a pair's places grows from 440 px and they wrap when two do not fit:
 # Streamlit's containers have no minimum width, so its layout API cannot say this. A tile's
 # label and number in st.metric's sizes (14 px; 2.25 rem, normal weight).
 # The main area's side padding: Streamlit's 5rem took 160 px from every width, a third of a
-# 900 px window's page beside the sidebar. (Its own rules keep less on a phone.)
+# 900 px window's page beside the sidebar. (Its own rules keep less on a phone.) The run
+# picker's stand-in in the selectbox's place and size: a 1.75 rem label over a 2.5 rem box.
 STYLE = (
     "<style>@media (min-width: 640px) { [data-testid='stMainBlockContainer']"
     " { padding-left: 2rem; padding-right: 2rem; } }"
@@ -46,7 +50,12 @@ STYLE = (
     f" [class*='st-key-{TILE}'] p {{ margin: 0; }}"
     f" [class*='st-key-{TILE}'] > div:first-child p {{ font-size: 0.875rem; margin-bottom: 0.5rem; }}"
     f" [class*='st-key-{TILE}'] > div:last-child p"
-    " { font-size: 2.25rem; line-height: normal; padding-bottom: 0.25rem; }</style>"
+    " { font-size: 2.25rem; line-height: normal; padding-bottom: 0.25rem; }"
+    f" .st-key-{STAND_IN} p {{ margin: 0; font-size: 0.875rem; }}"
+    f" .st-key-{STAND_IN} > div:first-child {{ height: 1.75rem; }}"
+    f" .st-key-{STAND_IN} > div:last-child {{ height: 2.5rem; padding: 0 0.75rem;"
+    " display: flex; align-items: center; border-radius: 0.5rem;"
+    " background: rgba(151, 166, 195, 0.15); }</style>"
 )
 
 
@@ -267,11 +276,7 @@ def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) 
     """A selectbox over runs that follows (and sets) the selected run across pages, and the
     page's URL (`?run=NAME`): a link selects its run, a choice here rewrites the link."""
     names = [r.name for r in refs]
-    asked = links.linked(links.RUN) if page else None
-    if asked is not None and asked not in names:
-        st.warning(f"The link names run {text.md(asked)}, which is not in this storage "
-                   f"({text.md(registry.storage_label())}).", icon=":material/link_off:")  # fmt: skip
-    wanted = state.chosen_run(names, asked, runs.has_results)
+    wanted = _wanted(names, page)
     # Always set before the widget exists: the widget's own state does not survive a page
     # switch (a new page's selectbox would start on its first option, the newest run).
     st.session_state[state.LIVE_PICK] = wanted
@@ -298,12 +303,52 @@ def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) 
     return name
 
 
-def pick_run_or_stop(page: str | None = None) -> str:
+def _wanted(names: list[str], page: str | None) -> str:
+    """The run to show (state.chosen_run), warning when the page's link names a missing one."""
+    asked = links.linked(links.RUN) if page else None
+    if asked is not None and asked not in names:
+        st.warning(f"The link names run {text.md(asked)}, which is not in this storage "
+                   f"({text.md(registry.storage_label())}).", icon=":material/link_off:")  # fmt: skip
+    return state.chosen_run(names, asked, runs.has_results)
+
+
+def pick_run_or_stop(page: str | None = None, *, after_first_chart: bool = False) -> str:
     """The run picker shared by the per-run pages (`page`: its URL path, for links); with no
-    runs yet, say where to start one."""
+    runs yet, say where to start one. `after_first_chart`: on a browser's first look, the
+    picker itself comes once the page's first chart is drawn (_stand_in)."""
+    st.session_state.pop(STAND_IN_SHOWN, None)
     refs = runs.refs()
     if not refs:
         st.info("No runs yet: start one on **New run** or from a demo on **Home**.")
         st.page_link(state.PAGE_NEW_RUN, label="New run", icon=":material/add_circle:")
         st.stop()
+    # AppTest has no browser (and no User-Agent): nothing is drawn there, the picker comes at once.
+    if (after_first_chart and not st.session_state.get(CHART_DRAWN)
+            and st.context.headers.get("User-Agent")):  # fmt: skip
+        st.session_state[CHART_DRAWN] = True  # the page's next run draws the picker
+        return _stand_in(refs, page)
     return run_picker(refs, page=page)
+
+
+def _stand_in(refs: list[RunRef], page: str | None) -> str:
+    """A browser's first look: the chosen run's name in the picker's place and size, and a
+    signal that reruns the page once the browser has drawn a chart (ui/painted.py), which
+    draws the picker. Sent beside the first chart, the selectbox's code (about twenty modules)
+    held that chart back (benchmarks/first_chart.py)."""
+    name = _wanted([r.name for r in refs], page)
+    if page:
+        links.follow(links.RUN, name)
+    left, right = st.columns([6, 1], vertical_alignment="bottom")
+    with left.container(key=STAND_IN, gap=None):
+        st.markdown("Run")
+        st.markdown(text.md(name))
+    with right:  # outside any fragment: the signal reruns the whole page
+        painted.when_painted("painted:picker")
+    st.session_state[STAND_IN_SHOWN] = True
+    return name
+
+
+def reruns_after_first_chart() -> bool:
+    """Whether this page run drew the picker's stand-in, whose signal reruns the whole page
+    once a chart is drawn: a fragment on it need not ask for its own rerun."""
+    return bool(st.session_state.get(STAND_IN_SHOWN))

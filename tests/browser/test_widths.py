@@ -8,6 +8,8 @@ to the test's tmp dir (pytest --basetemp to keep them somewhere)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser_support import (
     ARGS,
@@ -41,6 +43,7 @@ PAGES = [
 
 
 LONG_NAME = "knn-random-iris-on-the-presenters-laptop-20261207-011334"  # as long as a demo's
+DEFAULT_RUN = "seeded"  # seed_finished_run's name: the newest run, the pages' default
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +76,7 @@ def test_live_monitor_first_look_draws_the_score_charts_then_the_rest(app):
     must always end with the whole page."""
     browser, url, expect = app
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.add_init_script(WATCH_FIRST_LOOK)
     try:
         page.goto(f"{url}/live_monitor", timeout=120_000)
         expect(page.get_by_text("Top trials").first).to_be_visible(timeout=120_000)
@@ -80,8 +84,45 @@ def test_live_monitor_first_look_draws_the_score_charts_then_the_rest(app):
             expect(page.get_by_text(title).first).to_be_visible()
         expect(page.get_by_text(FIRST_LOOK_HEAD)).to_have_count(0)
         expect(page.get_by_test_id("stException")).to_have_count(0)
+        # The run's name stood in the picker's place, no selectbox came with the first chart,
+        # and the picker took the stand-in's place and size, on the same run.
+        look = page.evaluate("() => window.__look")
+        assert look["chart"] == {"selectboxes": 0}, look
+        assert look["standIn"]["text"] == ["Run", DEFAULT_RUN], look
+        picker = page.get_by_test_id("stSelectbox").filter(has_text="Run").first
+        expect(picker.locator("input")).to_have_value(DEFAULT_RUN)
+        box = picker.bounding_box()
+        assert [round(box["y"]), round(box["height"])] == look["standIn"]["box"], (box, look)
+        assert page.locator(".st-key-run-stand-in").count() == 0
+        # The picker works: another run is shown, and the link names it.
+        picker.locator("input").click()
+        picker.locator("input").fill(LONG_NAME)
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(f"run={LONG_NAME}"), timeout=60_000)
+        idle(page, expect)
+        expect(picker.locator("input")).to_have_value(LONG_NAME)
+        expect(page.get_by_test_id("stException")).to_have_count(0)
     finally:
         page.close()
+
+
+# Watches a first look frame by frame until the first chart is drawn: the stand-in's lines and
+# box then, and how many selectboxes the main area held.
+WATCH_FIRST_LOOK = """window.__look = {};
+const watch = () => {
+  const look = window.__look, s = document.querySelector('.st-key-run-stand-in');
+  const drawn = [...document.querySelectorAll('.js-plotly-plot')]
+    .some((el) => el.data && el.data.length && el._fullLayout);
+  if (s) {
+    const r = s.getBoundingClientRect();
+    look.standIn = {text: s.innerText.split('\\n').filter((line) => line),
+                    box: [Math.round(r.top), Math.round(r.height)]};
+  }
+  if (drawn) look.chart = {selectboxes:
+    document.querySelectorAll("[data-testid='stMain'] [data-testid='stSelectbox']").length};
+  else requestAnimationFrame(watch);
+};
+requestAnimationFrame(watch);"""
 
 
 TABLE_SCROLL = """() => { const s = document.querySelector("[data-testid='stDataFrame'] .dvn-scroller");

@@ -298,3 +298,43 @@ def test_placeholder_shows_the_pages_layout_before_the_first_snapshot():
     figs = charts(at)
     assert set(figs) == {"Score of every trial", "Score over time"}
     assert all(f["layout"]["annotations"][0]["text"] == "Loading trials…" for f in figs.values())
+
+
+def _stand_in(at) -> list[str]:
+    """The lines of the run picker's stand-in as shown, if the page drew one."""
+    from ui import widgets
+
+    def walk(nodes):
+        for node in nodes:
+            if getattr(node, "key", None) == widgets.STAND_IN:
+                return texts(node.children.values())
+            found = walk(getattr(node, "children", {}).values())
+            if found:
+                return found
+        return []
+
+    return walk(list(at.main))
+
+
+def test_a_browsers_first_look_names_the_run_and_draws_its_picker_once_a_chart_is_drawn(
+    monkeypatch,
+):
+    """Issue 24 item 16: on a browser's first look the selectbox's code held the first chart
+    back, so the run's name stands in the picker's place and the page's next run (which the
+    browser asks for once it has drawn the chart, ui/painted.py) brings the picker and the
+    rest of the page. AppTest has no browser: a User-Agent is set to play one."""
+    from streamlit.runtime.context import ContextProxy
+
+    name = finished_run(n_trials=6)
+    monkeypatch.setattr(ContextProxy, "headers", property(lambda self: {"User-Agent": "Chromium"}))
+    at = ok(app(LIVE))
+    assert _stand_in(at) == ["Run", name]
+    assert state.LIVE_PICK not in [s.key for s in at.selectbox]
+    assert "Score of every trial" in charts(at)  # the first chart comes with the stand-in
+    assert "Learning curves" not in charts(at)  # the rest waits for the browser's signal
+    at = ok(at.run())  # the signal's rerun
+    assert _stand_in(at) == []
+    assert at.selectbox(key=state.LIVE_PICK).value == name
+    assert {"Score of every trial", "Learning curves"} <= set(charts(at))
+    at = ok(at.run())  # once per session: later looks draw the picker at once
+    assert at.selectbox(key=state.LIVE_PICK).value == name and _stand_in(at) == []
