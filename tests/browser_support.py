@@ -234,7 +234,8 @@ LAYOUT_JS = r"""() => {
   // a button whose label is cut ("O…"), set a letter a line ("S / t / a / r / t": more than
   // two lines; a long label may wrap once in a narrow column) or has a word broken
   const buttons = [];
-  for (const b of document.querySelectorAll("[data-testid='stMain'] button[data-testid^='stBaseButton']")) {
+  for (const b of document.querySelectorAll("[data-testid='stMain'] button[data-testid^='stBaseButton'],"
+                                            + " [data-testid='stMain'] [data-testid='stPopoverButton']")) {
     const label = b.innerText.trim();
     const box = b.querySelector("[data-testid='stMarkdownContainer']") || b;
     if (label && (box.scrollWidth > box.clientWidth + 1 || b.getBoundingClientRect().height > 96

@@ -100,8 +100,9 @@ def picker() -> str | None:
         else:
             st.query_params[links.EXPERIMENT] = pick
 
-    left, right = st.columns([6, 1], vertical_alignment="bottom")
-    choice = left.selectbox("Experiment", options, key="compare_select", on_change=changed,
+    # The Link button at its own width: a seventh of a 900 px window's page cut it to "L".
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    choice = row.selectbox("Experiment", options, key="compare_select", on_change=changed,
                             format_func=lambda o: "Recorded classic race (read-only)"
                             if o == RECORDED else o,
                             icon=":material/add:" if new else ":material/leaderboard:")  # fmt: skip
@@ -110,7 +111,7 @@ def picker() -> str | None:
         st.query_params.pop(links.EXPERIMENT, None)
         return None
     links.follow(links.EXPERIMENT, choice)
-    with right:
+    with row:
         links.copy_link(links.COMPARE, experiment=choice)
     return choice
 

@@ -33,6 +33,7 @@ class DatasetChoice:
 
 PAIR = "pair-"  # the key prefix of pair's rows
 TILE = "tile-"  # the key prefix of tile's boxes
+PICKER_ROW = "run-picker"  # the key of the run picker's row
 STAND_IN = "run-stand-in"  # the key of the run picker's stand-in (_stand_in)
 STAND_IN_SHOWN = "run_stand_in_shown"  # state: this page run drew the stand-in
 CHART_DRAWN = "first_chart_drawn"  # state: this session's browser has drawn a chart
@@ -42,7 +43,8 @@ CHART_DRAWN = "first_chart_drawn"  # state: this session's browser has drawn a c
 # label and number in st.metric's sizes (14 px; 2.25 rem, normal weight).
 # The main area's side padding: Streamlit's 5rem took 160 px from every width, a third of a
 # 900 px window's page beside the sidebar. (Its own rules keep less on a phone.) The run
-# picker's stand-in in the selectbox's place and size: a 1.75 rem label over a 2.5 rem box.
+# picker's stand-in in the selectbox's place and size: a 1.75 rem label over a 2.5 rem box;
+# its row keeps that height while the selectbox's code loads (drawn without its label then).
 STYLE = (
     "<style>@media (min-width: 640px) { [data-testid='stMainBlockContainer']"
     " { padding-left: 2rem; padding-right: 2rem; } }"
@@ -51,9 +53,10 @@ STYLE = (
     f" [class*='st-key-{TILE}'] > div:first-child p {{ font-size: 0.875rem; margin-bottom: 0.5rem; }}"
     f" [class*='st-key-{TILE}'] > div:last-child p"
     " { font-size: 2.25rem; line-height: normal; padding-bottom: 0.25rem; }"
+    f" .st-key-{PICKER_ROW} {{ min-height: 4.25rem; }}"
     f" .st-key-{STAND_IN} p {{ margin: 0; font-size: 0.875rem; }}"
     f" .st-key-{STAND_IN} > div:first-child {{ height: 1.75rem; }}"
-    f" .st-key-{STAND_IN} > div:last-child {{ height: 2.5rem; padding: 0 0.75rem;"
+    f" .st-key-{STAND_IN} > div:nth-child(2) {{ height: 2.5rem; padding: 0 0.75rem;"
     " display: flex; align-items: center; border-radius: 0.5rem;"
     " background: rgba(151, 166, 195, 0.15); }</style>"
 )
@@ -289,8 +292,10 @@ def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) 
     # Names only: a keyed selectbox keeps showing the label it first drew for its value, so a
     # status in the label would go stale (the status badge below the picker stays current).
     if page:
-        left, right = st.columns([6, 1], vertical_alignment="bottom")
-        with left:
+        # The Link button at its own width beside the selectbox: a seventh of a 900 px
+        # window's page cut its label to "L".
+        row = _picker_row()
+        with row:
             st.selectbox(label, names, key=state.LIVE_PICK, on_change=_changed)
     else:
         st.selectbox(label, names, key=state.LIVE_PICK, on_change=_changed)
@@ -298,9 +303,13 @@ def run_picker(refs: list[RunRef], label: str = "Run", page: str | None = None) 
     state.select_run(name)
     if page:
         links.follow(links.RUN, name)
-        with right:
+        with row:
             links.copy_link(page, run=name)
     return name
+
+
+def _picker_row():
+    return st.container(key=PICKER_ROW, horizontal=True, vertical_alignment="bottom")
 
 
 def _wanted(names: list[str], page: str | None) -> str:
@@ -338,12 +347,14 @@ def _stand_in(refs: list[RunRef], page: str | None) -> str:
     name = _wanted([r.name for r in refs], page)
     if page:
         links.follow(links.RUN, name)
-    left, right = st.columns([6, 1], vertical_alignment="bottom")
-    with left.container(key=STAND_IN, gap=None):
-        st.markdown("Run")
-        st.markdown(text.md(name))
-    with right:  # outside any fragment: the signal reruns the whole page
-        painted.when_painted("painted:picker")
+    with _picker_row():
+        with st.container(key=STAND_IN, gap=None):
+            st.markdown("Run")
+            st.markdown(text.md(name))
+            # No height, no gap; outside any fragment, so it reruns the whole page.
+            painted.when_painted("painted:picker")
+        if page:
+            links.copy_link(page, run=name)
     st.session_state[STAND_IN_SHOWN] = True
     return name
 

@@ -307,7 +307,7 @@ def _stand_in(at) -> list[str]:
     def walk(nodes):
         for node in nodes:
             if getattr(node, "key", None) == widgets.STAND_IN:
-                return texts(node.children.values())
+                return texts(c for c in node.children.values() if c.type == "markdown")
             found = walk(getattr(node, "children", {}).values())
             if found:
                 return found
