@@ -36,7 +36,7 @@ TILE = "tile-"  # the key prefix of tile's boxes
 PICKER_ROW = "run-picker"  # the key of the run picker's row
 STAND_IN = "run-stand-in"  # the key of the run picker's stand-in (_stand_in)
 STAND_IN_SHOWN = "run_stand_in_shown"  # state: this page run drew the stand-in
-CHART_DRAWN = "first_chart_drawn"  # state: this session's browser has drawn a chart
+FIRST_LOOK = "run_picker_first_look"  # state: this session has had its first look (the stand-in)
 # Rules for our own keys only, a constant (no user input), emitted once per page by
 # layout.sidebar. Each of a pair's places grows from 440 px and they wrap when two do not fit:
 # Streamlit's containers have no minimum width, so its layout API cannot say this. A tile's
@@ -332,9 +332,9 @@ def pick_run_or_stop(page: str | None = None, *, after_first_chart: bool = False
         st.page_link(state.PAGE_NEW_RUN, label="New run", icon=":material/add_circle:")
         st.stop()
     # AppTest has no browser (and no User-Agent): nothing is drawn there, the picker comes at once.
-    if (after_first_chart and not st.session_state.get(CHART_DRAWN)
+    if (after_first_chart and not st.session_state.get(FIRST_LOOK)
             and st.context.headers.get("User-Agent")):  # fmt: skip
-        st.session_state[CHART_DRAWN] = True  # the page's next run draws the picker
+        st.session_state[FIRST_LOOK] = True  # the page's next run draws the picker
         return _stand_in(refs, page)
     return run_picker(refs, page=page)
 
