@@ -55,6 +55,7 @@ STYLE = (
     " { font-size: 2.25rem; line-height: normal; padding-bottom: 0.25rem; }"
     f" .st-key-{PICKER_ROW} {{ min-height: 4.25rem; }}"
     f" .st-key-{STAND_IN} p {{ margin: 0; font-size: 0.875rem; }}"
+    f" .st-key-{STAND_IN} [data-testid='stMarkdownContainer'] {{ margin-bottom: 0; }}"
     f" .st-key-{STAND_IN} > div:first-child {{ height: 1.75rem; }}"
     f" .st-key-{STAND_IN} > div:nth-child(2) {{ height: 2.5rem; padding: 0 0.75rem;"
     " display: flex; align-items: center; border-radius: 0.5rem;"
