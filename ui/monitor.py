@@ -66,7 +66,11 @@ def show(name: str) -> None:
         return
     if not record.read_only:  # a study another tool made is never written to
         runs.settle_interrupted(record)
-    polling = runs.should_poll(name, record.status, record.created_at, manager)
+    # A warm-started run also refreshes while a cold run of the same search is under way:
+    # the comparison appears when it has finished.
+    polling = runs.should_poll(name, record.status, record.created_at, manager) or (
+        warm_view.waits_for_cold(name)
+    )
     look_key = f"live_look:{name}"
 
     @st.fragment(run_every=POLL_S if polling else None)
@@ -109,7 +113,9 @@ def show(name: str) -> None:
         notes.run_note(live_run, snap.run, "live")
         notes.trial_panel(live_run, snap.run, "live")
         st.session_state[look_key] = DRAWN
-        still = runs.should_poll(name, snap.record.status, snap.record.created_at, manager)
+        still = runs.should_poll(name, snap.record.status, snap.record.created_at, manager) or (
+            warm_view.waits_for_cold(name)
+        )
         if polling and not still:
             st.rerun()  # full rerun: the fragment comes back without run_every
 

@@ -131,8 +131,9 @@ def _foreign_row(r: RunSummary) -> dict:
     }  # fmt: skip
 
 
-def launch(config: RunConfig) -> str:
-    """Submit a run to this process's RunManager and select it; returns the run's name.
+def launch(config: RunConfig, select: bool = True) -> str:
+    """Submit a run to this process's RunManager and select it (`select` False: the chosen run
+    stays chosen); returns the run's name.
 
     The same configuration launched again within DOUBLE_CLICK_S (a double click, a rerun)
     returns the first run instead of creating another. Raises UserError with what to change.
@@ -144,7 +145,8 @@ def launch(config: RunConfig) -> str:
     else:
         name = registry.manager().submit(config)
         st.session_state[state.LAST_LAUNCH] = (fingerprint, time.time(), name)
-    state.select_run(name)
+    if select:
+        state.select_run(name)
     return name
 
 

@@ -17,7 +17,7 @@ from tuning.core.config import RunConfig
 from tuning.core.errors import UserError
 from tuning.plots.live import warm_cold_figure
 from tuning.runs import front
-from ui import registry, space_table, text
+from ui import registry, runs, space_table, text
 
 PICK = "warm_sources"
 NARROW = "warm_narrow"
@@ -151,16 +151,17 @@ def cold_account(snap) -> None:
     if not record.warm_start or record.multi_objective or record.read_only:
         return
     key = ("warm_cold", snap.name)
-    checked_at, found = st.session_state.get(key, (-math.inf, None))
+    checked_at, found, going = st.session_state.get(key, (-math.inf, None, None))
     # A cold run, once found, has finished: its trials are read once per session. Without one,
     # the storage is looked at again after a while: a cold run started to compare may finish.
     if found is None and time.monotonic() - checked_at > COLD_RECHECK_S:
         store = registry.storage()
         names = warm.cold_runs(record, store)
         found = (names[0], warm.cold_frame(names[0], store)) if names else None
-        st.session_state[key] = (time.monotonic(), found)
+        going = None if names else next(iter(warm.cold_runs(record, store, under_way=True)), None)
+        st.session_state[key] = (time.monotonic(), found, going)
     if found is None:
-        st.caption(warm.NO_COLD)
+        _no_cold(record, going, key)
         return
     cold_name, frame = found
     seen = warm.compare_cold(snap.df, frame, snap.direction, cold_name)
@@ -175,3 +176,35 @@ def cold_account(snap) -> None:
     with st.expander("Warm start against the cold run, trial by trial"):
         st.plotly_chart(warm_cold_figure(seen.curve, snap.score_title, cold_name),
                         key="chart_warm_cold", config={"displaylogo": False})  # fmt: skip
+
+
+def _no_cold(record, going: str | None, key: tuple) -> None:
+    """No finished cold run to measure the warm start against: the one under way is named;
+    without one, a button starts the same search cold beside this run, which stays chosen."""
+    if going:
+        st.caption(text.md(f"A cold run of the same search is under way ({going}): what the "
+                           "warm start bought shows here once it has finished."))  # fmt: skip
+        return
+    st.caption(warm.NO_COLD)
+    cold = warm.cold_config(record)
+    if cold is None or not st.button(
+        "Run the same search cold", key="warm_run_cold", icon=":material/compare_arrows:",
+        help="Starts a run of the same model, method, data, scoring, folds, budget and seed "
+        "without the warm start (on the full ranges), beside this one: this run stays chosen, "
+        "and once the cold run has finished this page sets the two side by side.",
+    ):  # fmt: skip
+        return
+    try:
+        name = runs.launch(cold, select=False)
+    except UserError as e:
+        st.error(text.md(str(e)), icon=":material/error:")
+        return
+    st.session_state[key] = (time.monotonic(), None, name)
+    st.rerun()  # the whole page: it now refreshes itself until the cold run has finished
+
+
+def waits_for_cold(name: str) -> bool:
+    """Whether the Live monitor of warm-started run `name` knows a cold run of the same search
+    under way (started here or elsewhere): the page keeps refreshing until it has finished."""
+    _, found, going = st.session_state.get(("warm_cold", name), (None, None, None))
+    return found is None and going is not None

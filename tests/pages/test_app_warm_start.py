@@ -17,6 +17,7 @@ from app_support import (
     texts,
 )
 
+from tuning.analysis import warm as warm_runs
 from tuning.runs.runner import create_run
 from tuning.store.run import StoredRun
 from tuning.store.trials import LIBRARY_DEFAULTS, WARM_START, origin_of
@@ -91,3 +92,32 @@ def test_a_cold_run_that_finishes_later_is_found_on_the_next_look(monkeypatch):
     at.run()
     said = [c for c in texts(ok(at).caption) + texts(at.warning) if "Against a cold run" in c]
     assert said and "(cold-knn, no warm start)" in said[0], texts(at.caption)
+
+
+def test_one_click_runs_the_same_search_cold_beside_the_warm_run(monkeypatch):
+    # The cold run is created (as the manager would) but not run: what is checked is which
+    # search it is, that the warm run stays chosen, and that the page says it is under way.
+    submitted = []
+
+    def submit(config):
+        submitted.append(config)
+        return create_run(config, storage())
+
+    monkeypatch.setattr(manager(), "submit", submit)
+    src = finished_run(6, name="tpe-source", method="tpe")
+    warm = finished_run(6, name="warm-knn", warm_start=(src,), seed=3)
+    at = ok(app(LIVE))
+    at.selectbox(key=state.LIVE_PICK).set_value(warm).run()
+    at.button(key="warm_run_cold").click().run()
+    (cold,) = submitted
+    same = ("model", "method", "method_options", "dataset", "scoring", "cv_folds", "seed",
+            "n_trials", "space")  # fmt: skip
+    was = StoredRun.open(warm).config()
+    assert {k: getattr(cold, k) for k in same} == {k: getattr(was, k) for k in same}
+    assert cold.warm_start == () and not cold.warm_narrow
+    assert ok(at).session_state[state.SELECTED_RUN] == warm  # the presenter's run stays chosen
+    said = [c for c in texts(at.caption) if "A cold run of the same search is under way" in c]
+    assert said, texts(at.caption)
+    assert not [b for b in at.button if b.key == "warm_run_cold"]  # not a second one
+    # The cold run is the one the comparison looks for once it has finished.
+    assert warm_runs.cold_runs(StoredRun.open(warm).record(), storage(), under_way=True)

@@ -18,6 +18,7 @@ from optuna.storages import BaseStorage
 
 from tuning.analysis.live import LiveRun
 from tuning.analysis.rundata import RunData
+from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.runs.entries import cold_twin, entry_label, is_warm
 from tuning.store.records import RunRecord
@@ -85,10 +86,10 @@ NO_COLD = (
 )
 
 
-def cold_runs(record: RunRecord, storage: BaseStorage) -> list[str]:
+def cold_runs(record: RunRecord, storage: BaseStorage, under_way: bool = False) -> list[str]:
     """Finished runs without a warm start of the same model, method, dataset, scoring and CV
-    folds as the warm-started run `record`, those of its seed first, then newest first; [] for
-    a run that was not warm-started."""
+    folds as the warm-started run `record` (`under_way`: those queued or running instead),
+    those of its seed first, then newest first; [] for a run that was not warm-started."""
     cfg = record.config
     if cfg is None or not cfg.warm_start or record.multi_objective:
         return []
@@ -99,12 +100,24 @@ def cold_runs(record: RunRecord, storage: BaseStorage) -> list[str]:
         other = rec.config
         if s.study_name == record.name or other is None or other.warm_start or rec.warm_start:
             continue
-        if rec.status != RunStatus.FINISHED or rec.multi_objective:
+        wanted = (RunStatus.QUEUED, RunStatus.RUNNING) if under_way else (RunStatus.FINISHED,)
+        if rec.status not in wanted or rec.multi_objective:
             continue
         if (other.model, other.method, other.dataset, other.scoring, other.cv_folds) == same:
             # The same seed first: an experiment's cold twin of a warm copy, seed for seed.
             found.append((other.seed == cfg.seed, rec.created_at or "", s.study_name))
     return [name for *_, name in sorted(found, reverse=True)]
+
+
+def cold_config(record: RunRecord) -> RunConfig | None:
+    """The warm-started run's search without its warm start: same model, method and options,
+    data, scoring, folds, budget and seed, on the full space where it was narrowed. It is what
+    `cold_runs` looks for, so a run started from it is found there once it has finished."""
+    cfg = record.config
+    if cfg is None or not cfg.warm_start:
+        return None
+    return replace(cfg, warm_start=(), warm_narrow=False, space=cfg.full_space or cfg.space,
+                   full_space=None, name=None)  # fmt: skip
 
 
 def best_so_far(df: pd.DataFrame, direction: str) -> pd.DataFrame:
