@@ -134,8 +134,10 @@ def test_narrowing_spans_the_good_trials_and_keeps_the_full_ranges(sources):
     good = [{"k": 10, "C": 0.1}, {"k": 20, "C": 10.0}]
     narrowed, words = warmstart.narrow_space(space, good)
     assert (narrowed["k"].low, narrowed["k"].high) == (9, 21)
-    assert narrowed["C"].low == pytest.approx(10**-1.2) and narrowed["C"].high == pytest.approx(10**1.2)
-    assert words[0] == "k 9-21 (was 1-100)"
+    # The padded span 10**-1.2 to 10**1.2, rounded outwards to 3 significant digits to be read
+    assert (narrowed["C"].low, narrowed["C"].high) == (0.063, 15.9)
+    assert 0.063 <= 10**-1.2 and 10**1.2 <= 15.9
+    assert words == ["k 9-21 (was 1-100)", "C 0.063-15.9 (was 0.001-1000)"]
     name = create_run(knn("wine", name="narrow", warm_start=("knn-iris",), warm_narrow=True), sources)
     cfg = RunRecord.from_study(load_study(name, sources)).config
     assert cfg.full_space is not None and cfg.full_space["n_neighbors"].high == 50

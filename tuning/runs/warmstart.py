@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -311,7 +312,10 @@ def narrow_space(space: SearchSpace, good: list[dict]) -> tuple[SearchSpace, lis
         g = (lambda x: 10**x) if p.log else float
         lo, hi = f(min(vals)), f(max(vals))
         pad = PAD * (hi - lo)
-        low, high = max(g(lo - pad), p.low), min(g(hi + pad), p.high)
+        # Outwards to 3 significant digits: a range people can read ("C 1.27-25.9"), which
+        # still holds every good configuration.
+        low = max(_significant(g(lo - pad), math.floor), p.low)
+        high = min(_significant(g(hi + pad), math.ceil), p.high)
         if p.step is not None:  # onto the parameter's lattice, outwards
             low = p.low + p.step * math.floor((low - p.low) / p.step + 1e-9)
             high = min(p.low + p.step * math.ceil((high - p.low) / p.step - 1e-9), p.high)
@@ -322,6 +326,14 @@ def narrow_space(space: SearchSpace, good: list[dict]) -> tuple[SearchSpace, lis
         out = out.replace_param(p.name, low=low, high=high)
         words.append(f"{p.name} {low:g}-{high:g} (was {p.low:g}-{p.high:g})")
     return out, words
+
+
+def _significant(x: float, rounding: Callable[[float], int], digits: int = 3) -> float:
+    """`x` rounded to `digits` significant digits with `rounding` (floor: down, ceil: up)."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    scale = 10 ** (digits - 1 - math.floor(math.log10(abs(x))))
+    return float(rounding(x * scale) / scale)
 
 
 def good_configs(sources: list[tuple[list[FrozenTrial], str]]) -> list[dict]:
