@@ -39,7 +39,7 @@ def _text_width(values, low: int, high: int) -> int:
 
 # Each column's [low, high] in pixels: as wide as its longest value, within them.
 SIZES = {"run": (175, 360), "status": (70, 200), "dataset": (115, 240), "model": (120, 190),
-         "method": (105, 200), "trials done": (75, 110), "best score": (80, 110),
+         "method": (105, 215), "trials done": (75, 110), "best score": (80, 110),
          runs.GAIN: (140, 240), "score": (75, 160), "started": (80, 130)}  # fmt: skip
 YIELDING = ("run", "dataset", "model", "method")  # shortened first: the numbers never are
 RUN_FLOOR = 200  # a run's name is shortened to no less: about 26 characters, both ends kept

@@ -20,6 +20,7 @@ from tuning.core.scoring import Scoring
 from tuning.methods import method_label
 from tuning.models import model_label
 from tuning.runs.front import (
+    WARM_WORDS,
     RunManager,
     RunRecord,
     RunRef,
@@ -105,7 +106,7 @@ def overview_frame(runs: list[RunSummary], manager: RunManager) -> pd.DataFrame:
                 "status": shown_status(r.name, r.status, manager),
                 "dataset": r.dataset,
                 "model": model_label(r.model).split(" (")[0],  # not "(PyTorch MLP)"
-                "method": method_label(r.method),
+                "method": _method(r),
                 "trials done": budget,
                 # text: a run without a finished trial shows a blank cell (a missing number
                 # would read "None")
@@ -116,6 +117,13 @@ def overview_frame(runs: list[RunSummary], manager: RunManager) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def _method(r: RunSummary) -> str:
+    """The method, and whether the run was warm-started: told apart from its cold twin of the
+    same search at a glance (short, for a table that also holds a long run name)."""
+    label = method_label(r.method)
+    return f"{label}, {WARM_WORDS}" if r.record is not None and r.record.warm_start else label
 
 
 FOREIGN_DATASET = "— (made outside Tuning Studio)"  # a plain Optuna study

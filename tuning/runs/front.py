@@ -24,8 +24,9 @@ whose modules may change shape without them noticing (tests/pages/test_front_doo
 - What the pages say of runs: `STALE_S` (a run silent that long was interrupted), `MAX_NOTE`,
   `needs_config` (why an action is missing for a study another tool made), `trial_attrs`,
   `LIBRARY_DEFAULTS` (the origin of a run's defaults trial), `WARM_START` (the origin of a
-  trial queued from an earlier run's best), `origin_count_line` (how many trials came from
-  where: "31 model-guided, 5 start-up, 1 library defaults").
+  trial queued from an earlier run's best), `WARM_WORDS` (how a warm-started run is named),
+  `origin_count_line` (how many trials came from where: "31 model-guided, 5 start-up, 1
+  library defaults").
 - Replaying a sampler's reasoning (tuning.analysis.replay): `run_sampler` (the sampler that
   proposed a run's trials, as the run made it), `REPLAY_AS` and `default_sampler` (a sampler
   with Optuna's default settings, for a study whose sampler was not recorded).
@@ -47,6 +48,7 @@ from tuning.methods import get_method
 from tuning.methods.samplers import SamplerMethod
 from tuning.runs import experiments
 from tuning.runs.cluster import ENV_DASK, dask_address
+from tuning.runs.entries import WARM_WORDS
 from tuning.runs.prepare import prepare
 from tuning.runs.runner import RunHandle, RunManager, choose
 from tuning.runs.warmstart import candidates as warm_candidates
@@ -77,7 +79,7 @@ __all__ = [
     "named_storages", "needs_config", "open_storage", "run_refs", "run_summary",
     "storage_labels", "top_trials", "trial_attrs", "LIBRARY_DEFAULTS", "WARM_START",
     "origin_count_line", "prepare", "warm_candidates", "warm_plan", "run_sampler", "REPLAY_AS",
-    "default_sampler", "has_complete_trial",
+    "default_sampler", "has_complete_trial", "WARM_WORDS",
 ]  # fmt: skip
 
 
