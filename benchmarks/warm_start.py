@@ -21,6 +21,7 @@ defaults, with the same seed, budget and method as the cold run. Per task (model
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import statistics
 import sys
@@ -139,6 +140,17 @@ def task_row(storage, model: str, target: str, seeds, trials: int, cold: dict, n
     }  # fmt: skip
 
 
+def chance_worse(n_seeds: int) -> float:
+    """The chance that a warm start exactly as good as cold (both runs' finals drawn from one
+    normal distribution) is still called "worse" on a task: its mean final below the cold
+    mean by more than the cold finals' standard deviation. That quotient is sqrt(2 / n) times
+    a t variable with n - 1 degrees of freedom (the mean and the spread of normal draws are
+    independent), so the chance is P(t < -sqrt(n / 2))."""
+    from scipy.stats import t
+
+    return float(t.cdf(-math.sqrt(n_seeds / 2), n_seeds - 1)) if n_seeds > 1 else float("nan")
+
+
 def table(rows: list[dict], trials: int, n_seeds: int) -> str:
     head = (f"{'task':36} {'source (similarity)':26} {'cold@best':>9} {'warm@cold':>9} {'ratio':>6} "
             f"{'/N':>5} {'cold final':>10} {'warm final':>10} {'diff':>7} {'spread':>6}  verdict")  # fmt: skip
@@ -159,6 +171,9 @@ def table(rows: list[dict], trials: int, n_seeds: int) -> str:
         f"median ratio over {len(rows)} tasks: {med:.2f} (target <= 0.5: {'met' if med <= 0.5 else 'NOT met'})",
         f"tasks where warm ends worse than cold beyond the seed spread: {len(worse)}"
         + (f" ({', '.join(worse)})" if worse else "") + f" (target 0: {'met' if not worse else 'NOT met'})",
+        f"  (by chance alone: a warm start exactly as good as cold is called worse on a task with "
+        f"probability {(p := chance_worse(n_seeds)):.3f} at {n_seeds} seeds, on {p * len(rows):.1f} of "
+        f"{len(rows)} tasks expected, on none with probability {(1 - p) ** len(rows):.2f})",
         f"tasks with ratio <= 0.5: {sum(x <= 0.5 for x in ratios)} of {len(rows)}",
         f"against the cold run's whole budget N (/N): median {statistics.median(r['ratio_n'] for r in rows):.2f}, "
         f"<= 0.5 on {sum(r['ratio_n'] <= 0.5 for r in rows)} of {len(rows)} tasks",
