@@ -118,6 +118,8 @@ def show(name: str) -> None:
         )
         if polling and not still:
             st.rerun()  # full rerun: the fragment comes back without run_every
+        elif not polling and warm_view.waits_for_cold(name):  # found on this look: refresh
+            st.rerun()
 
     live()
 

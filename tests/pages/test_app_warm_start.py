@@ -121,3 +121,16 @@ def test_one_click_runs_the_same_search_cold_beside_the_warm_run(monkeypatch):
     assert not [b for b in at.button if b.key == "warm_run_cold"]  # not a second one
     # The cold run is the one the comparison looks for once it has finished.
     assert warm_runs.cold_runs(StoredRun.open(warm).record(), storage(), under_way=True)
+
+
+def test_a_cold_run_started_elsewhere_is_named_while_it_is_under_way():
+    src = finished_run(6, name="tpe-source", method="tpe")
+    warm = finished_run(6, name="warm-knn", warm_start=(src,))
+    cfg = StoredRun.open(warm).config()
+    going = create_run(warm_runs.cold_config(StoredRun.open(warm).record()), storage())  # queued
+    assert StoredRun.open(going).config().warm_start == () and cfg.warm_start == (src,)
+    at = ok(app(LIVE))
+    at.selectbox(key=state.LIVE_PICK).set_value(warm).run()
+    said = [c for c in texts(ok(at).caption) if "A cold run of the same search is under way" in c]
+    assert said and going in said[0], texts(at.caption)
+    assert not [b for b in at.button if b.key == "warm_run_cold"]
