@@ -123,7 +123,7 @@ def _method(r: RunSummary) -> str:
     """The method, and whether the run was warm-started: told apart from its cold twin of the
     same search at a glance (short, for a table that also holds a long run name)."""
     label = method_label(r.method)
-    return f"{label}, {WARM_WORDS}" if r.record is not None and r.record.warm_start else label
+    return f"{label}, {WARM_WORDS}" if r.record is not None and r.record.warm_started else label
 
 
 FOREIGN_DATASET = "— (made outside Tuning Studio)"  # a plain Optuna study

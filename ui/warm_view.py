@@ -148,7 +148,7 @@ def cold_account(snap) -> None:
     same search in this storage (best so far by trial count, with the fold spreads), or that
     there is none to measure it against."""
     record = snap.record
-    if not record.warm_start or record.multi_objective or record.read_only:
+    if not record.warm_started or record.multi_objective or record.read_only:
         return
     key = ("warm_cold", snap.name)
     checked_at, found, going = st.session_state.get(key, (-math.inf, None, None))

@@ -57,10 +57,12 @@ def test_lists_every_run_with_its_numbers():
 def test_a_warm_started_run_is_told_apart_from_its_cold_twin():
     cold = finished_run(n_trials=4, name="cold-knn")
     warm = finished_run(n_trials=4, name="warm-knn", warm_start=(cold,))
+    unseeded = finished_run(n_trials=4, name="asked-warm", warm_start=("deleted-run",))
     table = ok(app()).dataframe[0].value
     method = dict(zip(table["run"], table["method"], strict=True))
     assert method[warm] == "Random search, warm start"
     assert method[cold] == "Random search"
+    assert method[unseeded] == "Random search"  # its only source was gone: it searched cold
 
 
 def test_a_run_without_scores_shows_a_blank_best_score_and_names_keep_both_ends():

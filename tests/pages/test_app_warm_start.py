@@ -134,3 +134,12 @@ def test_a_cold_run_started_elsewhere_is_named_while_it_is_under_way():
     said = [c for c in texts(ok(at).caption) if "A cold run of the same search is under way" in c]
     assert said and going in said[0], texts(at.caption)
     assert not [b for b in at.button if b.key == "warm_run_cold"]
+
+
+def test_a_run_whose_sources_were_all_gone_is_not_offered_a_cold_twin():
+    asked = finished_run(6, name="asked-warm", warm_start=("deleted-run",))
+    at = ok(app(LIVE))
+    at.selectbox(key=state.LIVE_PICK).set_value(asked).run()
+    assert any("no configuration of the earlier runs was used" in c for c in texts(ok(at).caption))
+    assert not any("cold run" in c.lower() for c in texts(at.caption))
+    assert not [b for b in at.button if b.key == "warm_run_cold"]

@@ -211,6 +211,12 @@ class RunRecord:
         return blob.fetch_dataset_from(self._attrs, config)
 
     @property
+    def warm_started(self) -> bool:
+        """Whether an earlier run seeded this one (a warm start asked for whose sources were all
+        refused or gone queued nothing: such a run searched as a cold one)."""
+        return bool(self.warm_start and self.warm_start.get("sources"))
+
+    @property
     def config(self) -> RunConfig | None:
         """The saved configuration; None: not a Tuning Studio run, or one this version cannot
         read (`config_error` says why)."""
