@@ -150,15 +150,15 @@ def cold_account(snap) -> None:
     record = snap.record
     if not record.warm_started or record.multi_objective or record.read_only:
         return
-    key = ("warm_cold", snap.name)
+    key = _cold_key(snap.name)
     checked_at, found, going = st.session_state.get(key, (-math.inf, None, None))
     # A cold run, once found, has finished: its trials are read once per session. Without one,
     # the storage is looked at again after a while: a cold run started to compare may finish.
     if found is None and time.monotonic() - checked_at > COLD_RECHECK_S:
         store = registry.storage()
-        names = warm.cold_runs(record, store)
+        names, under_way = warm.cold_runs_by_state(record, store)
         found = (names[0], warm.cold_frame(names[0], store)) if names else None
-        going = None if names else next(iter(warm.cold_runs(record, store, under_way=True)), None)
+        going = None if names else next(iter(under_way), None)
         st.session_state[key] = (time.monotonic(), found, going)
     if found is None:
         _no_cold(record, going, key)
@@ -206,5 +206,11 @@ def _no_cold(record, going: str | None, key: tuple) -> None:
 def waits_for_cold(name: str) -> bool:
     """Whether the Live monitor of warm-started run `name` knows a cold run of the same search
     under way (started here or elsewhere): the page keeps refreshing until it has finished."""
-    _, found, going = st.session_state.get(("warm_cold", name), (None, None, None))
+    _, found, going = st.session_state.get(_cold_key(name), (None, None, None))
     return found is None and going is not None
+
+
+def _cold_key(name: str) -> tuple[str, str]:
+    """Session state: (when the storage was last looked at, the finished cold run found with
+    its trials, the cold run under way) for warm-started run `name`."""
+    return ("warm_cold", name)

@@ -120,7 +120,7 @@ def test_one_click_runs_the_same_search_cold_beside_the_warm_run(monkeypatch):
     assert said, texts(at.caption)
     assert not [b for b in at.button if b.key == "warm_run_cold"]  # not a second one
     # The cold run is the one the comparison looks for once it has finished.
-    assert warm_runs.cold_runs(StoredRun.open(warm).record(), storage(), under_way=True)
+    assert warm_runs.cold_runs_by_state(StoredRun.open(warm).record(), storage())[1]
 
 
 def test_a_cold_run_started_elsewhere_is_named_while_it_is_under_way():

@@ -86,27 +86,38 @@ NO_COLD = (
 )
 
 
-def cold_runs(record: RunRecord, storage: BaseStorage, under_way: bool = False) -> list[str]:
+def cold_runs(record: RunRecord, storage: BaseStorage) -> list[str]:
     """Finished runs without a warm start of the same model, method, dataset, scoring and CV
-    folds as the warm-started run `record` (`under_way`: those queued or running instead),
-    those of its seed first, then newest first; [] for a run that was not warm-started."""
+    folds as the warm-started run `record`, those of its seed first, then newest first; [] for
+    a run that was not warm-started."""
+    return cold_runs_by_state(record, storage)[0]
+
+
+_COLD_STATES = (RunStatus.FINISHED, RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+def cold_runs_by_state(record: RunRecord, storage: BaseStorage) -> tuple[list[str], list[str]]:
+    """`cold_runs`, and beside them the cold runs of the same search still queued or running
+    (in the same order), from one pass over the storage."""
     cfg = record.config
     if cfg is None or not cfg.warm_start or record.multi_objective:
-        return []
+        return [], []
     same = (cfg.model, cfg.method, cfg.dataset, cfg.scoring, cfg.cv_folds)
-    found = []
+    found: dict[bool, list] = {True: [], False: []}  # finished: yes, under way: no
     for s in storage.get_all_studies():
         rec = RunRecord.of_listing(s)
         other = rec.config
         if s.study_name == record.name or other is None or other.warm_start or rec.warm_start:
             continue
-        wanted = (RunStatus.QUEUED, RunStatus.RUNNING) if under_way else (RunStatus.FINISHED,)
-        if rec.status not in wanted or rec.multi_objective:
+        if rec.status not in _COLD_STATES or rec.multi_objective:
             continue
         if (other.model, other.method, other.dataset, other.scoring, other.cv_folds) == same:
             # The same seed first: an experiment's cold twin of a warm copy, seed for seed.
-            found.append((other.seed == cfg.seed, rec.created_at or "", s.study_name))
-    return [name for *_, name in sorted(found, reverse=True)]
+            found[rec.status == RunStatus.FINISHED].append(
+                (other.seed == cfg.seed, rec.created_at or "", s.study_name)
+            )
+    ordered = [[name for *_, name in sorted(rows, reverse=True)] for rows in found.values()]
+    return ordered[0], ordered[1]
 
 
 def cold_config(record: RunRecord) -> RunConfig | None:
