@@ -303,6 +303,7 @@ def _metrics(snap: Snapshot) -> None:
     st.caption(times_line(snap))
     if warm := warm_start_line(snap.record, snap.df):  # what the earlier runs' best bought
         st.caption(text.md(warm))
+        warm_view.source_agreement(snap)
         warm_view.cold_account(snap)
     if snap.progress is not None:
         parts = []

@@ -1,7 +1,8 @@
 """New run's "Start from earlier runs": pick earlier runs of the same model as warm-start
 sources (ranked by how similar their data is), and optionally narrow the ranges to where their
 good trials lay, shown as a table with a button that restores the full ranges. On the Live
-monitor, a warm-started run beside a cold run of the same search (`cold_account`). On
+monitor, a warm-started run beside a cold run of the same search (`cold_account`), and whether
+its sources' scores predict its own (`source_agreement`). On
 Compare, the sources of an experiment's warm-started copies (`race_sources`)."""
 
 from __future__ import annotations
@@ -176,6 +177,28 @@ def cold_account(snap) -> None:
     with st.expander("Warm start against the cold run, trial by trial"):
         st.plotly_chart(warm_cold_figure(seen.curve, snap.score_title, cold_name),
                         key="chart_warm_cold", config={"displaylogo": False})  # fmt: skip
+
+
+def source_agreement(snap) -> None:
+    """Live monitor, a warm-started run with enough scored trials: whether each source's scores
+    predict this run's, with the correlation's interval (a source against it is a warning)."""
+    record = snap.record
+    if not record.warm_started or record.multi_objective or record.read_only:
+        return
+    key = ("warm_source_trials", snap.name)
+    if key not in st.session_state:  # the sources have finished: their trials are read once
+        st.session_state[key] = warm.source_trials(record, registry.storage())
+    # Worked out again only when this run has scored more trials (a refresh often has none).
+    scored = int(snap.counts.get("complete", 0))
+    done_key = ("warm_agreement", snap.name)
+    if st.session_state.get(done_key, (None,))[0] != scored:
+        found = warm.source_agreements(record, snap.run.trials, st.session_state[key])
+        st.session_state[done_key] = (scored, found)
+    for seen in st.session_state[done_key][1]:
+        if seen.state == "against":
+            st.warning(text.md(seen.sentence), icon=":material/call_split:")
+        else:
+            st.caption(text.md(seen.sentence))
 
 
 def _no_cold(record, going: str | None, key: tuple) -> None:

@@ -143,7 +143,7 @@ def test_over_seeds_the_sentence_gives_median_trials_and_the_paired_difference()
     assert b.state == "helped"
     assert b.sentence.startswith(
         "Warm start from run knn-wine (Wine, similarity 0.85): reached cold Bayesian (TPE)'s "
-        "final best at trial 3 (cold: trial 4), median over 3 seeds; final best +0.0067 ± "
+        "final best after 3 trials (cold: after 4 trials), median over 3 seeds; final best +0.0067 ± "
         "0.0058 against the cold runs'"
     )
     assert b.sentence.endswith("better by more than the spread over seeds and folds.")
@@ -163,7 +163,7 @@ def test_a_warm_start_that_ends_worse_beyond_the_seed_spread_is_said_to_hurt():
     assert "Warm start from run knn-wine (Wine, similarity 0.85) hurt here: final best -0.0750" in (
         b.sentence
     )
-    assert "never reached cold Bayesian (TPE)'s final best (cold: trial 3 on seed 0 and trial 2 on " \
+    assert "never reached cold Bayesian (TPE)'s final best (cold: after 3 trials on seed 0 and 2 trials on " \
         "seed 1)" in b.sentence
 
 
@@ -172,7 +172,7 @@ def test_one_seed_says_the_spread_is_unknown_and_claims_nothing():
     b = warm.warm_bought(pairs, "maximize", "Random search", SOURCES, so_far=True)
     assert b.state == "unknown" and b.diff == pytest.approx(0.05)
     assert b.sentence.startswith("So far, warm start from run knn-wine")
-    assert "at trial 2 (cold: trial 2), on one seed" in b.sentence
+    assert "after 2 trials (cold: after 2 trials), on one seed" in b.sentence
     assert "spread over seeds is unknown" in b.sentence and "better" not in b.sentence
 
 
@@ -182,10 +182,10 @@ def test_an_error_to_minimize_counts_lower_as_better_and_no_scores_give_none():
     b = warm.warm_bought(pairs, "minimize", "Bayesian (TPE)", SOURCES)
     assert b.reached == 2 and b.warm_trial == 2 and b.diff == pytest.approx(0.35)
     assert b.state == "helped"
-    assert "final best at trial 2 on seed 0 (cold: trial 3) and at trial 2 on seed 1 (cold: " \
-        "trial 3)" in b.sentence
+    assert "final best after 2 trials on seed 0 (cold: after 3 trials) and after 2 trials on seed 1 (cold: " \
+        "after 3 trials)" in b.sentence
     one = {0: pairs[0], 1: (trials([5.0, 4.0]), trials([5.0, 4.0, 3.4]))}  # seed 1 never gets there
-    assert "at trial 2 on seed 0 (cold: trial 3) and not on seed 1 (cold: trial 3)" in (
+    assert "after 2 trials on seed 0 (cold: after 3 trials) and not on seed 1 (cold: after 3 trials)" in (
         warm.warm_bought(one, "minimize", "Bayesian (TPE)", SOURCES).sentence
     )
     failed = pd.DataFrame({"number": [0], "state": ["failed"], "value": [float("nan")]})

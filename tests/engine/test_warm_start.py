@@ -14,6 +14,7 @@ from sklearn.datasets import load_iris
 from sklearn.neighbors import KNeighborsClassifier
 
 from tuning import TuningSearchCV
+from tuning.analysis import warm as warm_analysis
 from tuning.analysis.warm import warm_start_line
 from tuning.cli import main
 from tuning.core.config import DatasetRef, RunConfig
@@ -223,6 +224,12 @@ def test_the_command_line_warm_start(tmp_path, capsys):
     trials = load_study("dst", open_storage(url)).trials
     assert [origin_of(t) for t in trials[:2]] == [LIBRARY_DEFAULTS, WARM_START]
     assert RunRecord.from_study(load_study("dst", open_storage(url))).config.warm_start == ("src", "gone")
+    assert main(["show", "dst", "--storage", url]) == 0
+    shown = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Warm start:")]
+    assert shown and "from run src (Iris, similarity" in shown[0], shown
+    assert main(["report", "dst", "--format", "md", "-o", str(tmp_path / "r.md"), "--storage", url]) == 0
+    md = (tmp_path / "r.md").read_text()
+    assert "| Warm start |" in md and "configurations from run src (Iris, similarity" in md
 
 
 def test_tuning_search_cv_warm_start(tmp_path):
@@ -252,3 +259,49 @@ def test_scores_of_this_run_weigh_in_once_there_are_enough(sources):
     assert rho is not None and "rank correlation" in after["knn-iris"].reason
     assert after["knn-iris"].similarity == pytest.approx((1.0 + (rho + 1) / 2) / 2, abs=1e-3)
     assert before["knn-iris"].similarity == 1.0
+
+
+def _scored(ks, score):
+    dist = {"k": IntDistribution(1, 50)}
+    return [optuna.trial.create_trial(params={"k": k}, distributions=dist, value=score(k)) for k in ks]
+
+
+def test_agreement_states_follow_known_landscapes_and_say_their_uncertainty():
+    space = SearchSpace((int_param("k", 1, 50),))
+    src = _scored(range(1, 51, 3), lambda k: -abs(k - 40))  # best near k = 40 there
+    here = list(range(2, 50, 4))  # 12 trials of this run
+    rng = np.random.default_rng(0)
+    noisy = _scored(here, lambda k: -abs(k - 40) + rng.normal(0, 5))
+    same = warmstart.agreement(noisy, src, space)
+    opposite = warmstart.agreement(_scored(here, lambda k: abs(k - 40)), src, space)
+    unrelated = warmstart.agreement(_scored(here, lambda k: (k // 4) % 2), src, space)  # zigzag
+    assert same.low > 0 and same.rho > 0.6 and same.n == 12
+    assert opposite.high < 0 and opposite.rho < -0.9
+    assert unrelated.low < 0 < unrelated.high  # no link: the interval holds 0
+    # A correlation from fewer trials is less sure; a perfect one from 6 is not taken as proof.
+    few = warmstart.agreement(noisy[:6], src, space)
+    assert few.rho == 1.0 and few.low < 0.9
+
+
+def test_a_source_whose_best_configurations_do_badly_here_is_said_to_run_against(sources):
+    # k-NN on two noisy moons does best with many neighbours, on digits with few: a warm start
+    # from one to the other is known to point the wrong way.
+    def knn_run(dataset, **kw):
+        cfg = RunConfig(dataset=DatasetRef(dataset), model="knn", method="tpe", n_trials=12,
+                        cv_folds=3, n_jobs=1, seed=0, **kw)  # fmt: skip
+        name = create_run(cfg, sources)
+        execute(name, sources)
+        return load_study(name, sources)
+
+    src = knn_run("moons", name="knn-moons")
+    study = knn_run("digits", name="knn-digits", warm_start=("knn-moons",))
+    record = RunRecord.from_study(study)
+    trials = warm_analysis.source_trials(record, sources)
+    assert set(trials) == {"knn-moons"}
+    assert src.best_params["n_neighbors"] > study.best_params["n_neighbors"]
+    (seen,) = warm_analysis.source_agreements(record, study.get_trials(), trials)
+    assert seen.state == "against" and seen.agreement.high < 0, seen.sentence
+    assert "knn-moons's scores run against this run's" in seen.sentence
+    assert "95 % interval" in seen.sentence and "over this run's 12 scored trials" in seen.sentence
+    # Before enough of this run's trials are scored, nothing is said.
+    assert warm_analysis.source_agreements(record, study.get_trials()[:7], trials) == []

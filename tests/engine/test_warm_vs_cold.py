@@ -27,12 +27,12 @@ def test_warm_passing_the_cold_runs_final_best_says_at_which_trial():
     seen = warm.compare_cold(trials([0.80, 0.86, 0.915, 0.90]), COLD, "maximize", "cold-1")
     assert seen.passed_at == 3 and seen.state == "passed"
     assert seen.cold_final == pytest.approx(0.91) and seen.cold_first == 5
-    assert "this run reached the cold run's final best, 0.9100 ± 0.0100, at trial 3; the cold run " \
-        "first reached it at trial 5 of 5, 2 trials later, on this one pair of runs." in seen.sentence
+    assert "this run reached the cold run's final best, 0.9100 ± 0.0100, after 3 trials; the cold run " \
+        "first reached it after 5 of its 5 trials, 2 trials later, on this one pair of runs." in seen.sentence
     slower = warm.compare_cold(trials([0.80, 0.80, 0.80, 0.80, 0.85, 0.86, 0.92]), COLD,
                                "maximize", "cold-1")  # fmt: skip
     assert slower.passed_at == 7 and slower.sentence.endswith(
-        "at trial 7; the cold run first reached it at trial 5 of 5: this run took 2 trials more, "
+        "after 7 trials; the cold run first reached it after 5 of its 5 trials: this run took 2 trials more, "
         "on this one pair of runs.")
     # best so far at each trial count, side by side, with the spread of the trial holding it
     row = seen.curve.set_index("trials").loc[3]

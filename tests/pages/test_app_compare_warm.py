@@ -39,9 +39,9 @@ def test_a_finished_race_shows_the_warm_copy_and_what_it_bought():
     assert len(bought) == 1, texts(at.caption)
     line = bought[0].replace("\\", "")
     assert line.startswith("Warm start from run knn-on-wine (Wine, similarity 0.85): reached "
-                           "cold Bayesian (TPE)'s final best at trial ")  # fmt: skip
+                           "cold Bayesian (TPE)'s final best after ")  # fmt: skip
     # two seeds: each seed's trial, not a median of two ("trial 1.5")
-    assert " on seed 0 (cold: trial " in line and " on seed 1 (cold: trial " in line, line
+    assert " on seed 0 (cold: after " in line and " on seed 1 (cold: after " in line, line
     assert ".5 " not in line and "final best " in line and "(mean ± std over seeds" in line
     assert "tpe+warm" not in " ".join(texts(at.caption) + texts(at.info))  # no internal name
     # no grid and no target score: no table of "n/a" for time to target, the caption says why

@@ -18,6 +18,7 @@ from app_support import (
 )
 
 from tuning.analysis import warm as warm_runs
+from tuning.core.config import DatasetRef
 from tuning.runs.runner import create_run
 from tuning.store.run import StoredRun
 from tuning.store.trials import LIBRARY_DEFAULTS, WARM_START, origin_of
@@ -143,3 +144,16 @@ def test_a_run_whose_sources_were_all_gone_is_not_offered_a_cold_twin():
     assert any("no configuration of the earlier runs was used" in c for c in texts(ok(at).caption))
     assert not any("cold run" in c.lower() for c in texts(at.caption))
     assert not [b for b in at.button if b.key == "warm_run_cold"]
+
+
+def test_live_monitor_warns_when_the_sources_scores_run_against_this_runs():
+    # k-NN on two noisy moons does best with many neighbours, on digits with few: a warm start
+    # from one to the other points the search the wrong way, and the page says so, with the
+    # correlation's interval.
+    src = finished_run(12, name="knn-moons", dataset=DatasetRef("moons"), method="tpe", seed=0)
+    warm = finished_run(12, name="knn-digits", dataset=DatasetRef("digits"), method="tpe",
+                        seed=0, warm_start=(src,))  # fmt: skip
+    at = ok(app(LIVE))
+    at.selectbox(key=state.LIVE_PICK).set_value(warm).run()
+    said = [w for w in texts(ok(at).warning) if "knn-moons's scores run against this run's" in w]
+    assert said and "95 % interval" in said[0] and "12 scored trials" in said[0], texts(at.warning)

@@ -15,12 +15,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial
 
+from tuning.analysis.baseline import signed
 from tuning.analysis.live import LiveRun
 from tuning.analysis.rundata import RunData
 from tuning.core.config import RunConfig
 from tuning.core.enums import RunStatus
 from tuning.runs.entries import cold_twin, entry_label, is_warm
+from tuning.runs.warmstart import Agreement, agreement
 from tuning.store.records import RunRecord
 from tuning.store.trials import LIBRARY_DEFAULTS, WARM_START
 
@@ -209,8 +212,9 @@ def _pm(value: float, std: float) -> str:
 
 def _cold_sentence(row, at, state, passed, cold_name, final) -> str:
     value, std, first, n = final
-    goal = (f"the cold run's final best, {_pm(value, std)} (which the cold run first reached at "
-            f"trial {first} of {n})")  # fmt: skip
+    # Trial counts ("after 7 trials"), not trial numbers ("#6"), which count from 0.
+    goal = (f"the cold run's final best, {_pm(value, std)} (which the cold run first reached "
+            f"after {first} of its {n} trials)")  # fmt: skip
     now = (f"after {at} trials this run's best is {_pm(row['warm'], row['warm_std'])} against "
            f"the cold run's {_pm(row['cold'], row['cold_std'])} at the same count")  # fmt: skip
     head = f"Against a cold run of the same search ({cold_name}, no warm start): "
@@ -221,8 +225,9 @@ def _cold_sentence(row, at, state, passed, cold_name, final) -> str:
         later = (f", {count} later, on this one pair of runs" if passed < first
                  else f": this run took {count} more, on this one pair of runs"
                  if passed > first else "")  # fmt: skip
-        return (f"{head}this run reached the cold run's final best, {_pm(value, std)}, at trial "
-                f"{passed}; the cold run first reached it at trial {first} of {n}{later}.")  # fmt: skip
+        return (f"{head}this run reached the cold run's final best, {_pm(value, std)}, after "
+                f"{_count(passed)}; the cold run first reached it after {first} of its {n} "
+                f"trials{later}.")  # fmt: skip
     if state == "hurting":
         return (f"Warm start hurting. {head}{now}, behind it by more than the spread over "
                 f"their folds; this run has not reached {goal}.")  # fmt: skip
@@ -240,6 +245,70 @@ def cold_frame(name: str, storage: BaseStorage) -> pd.DataFrame:
     from tuning.store.runs import load_study
 
     return TrialFeed(load_study(name, storage)).refresh()
+
+
+# -- do the sources' scores predict this run's? -------------------------------------------------
+# Data similarity (rows, features, class balance) is a guess made before any trial; once the
+# run has scored some, the sources can be judged on what matters: whether their good
+# configurations are good here. Said only past the correlation's own uncertainty.
+MIN_AGREEMENT_TRIALS = 8  # this run's scored trials before a source is judged on them
+
+
+@dataclass(frozen=True)
+class SourceAgreement:
+    """How well one warm-start source's scores predict this run's."""
+
+    source: str
+    agreement: Agreement
+    state: str  # "agrees", "against" or "unclear" (the 95 % interval holds 0)
+    sentence: str
+
+
+def source_trials(record: RunRecord, storage: BaseStorage) -> dict[str, list[FrozenTrial]]:
+    """The warm-start sources' trials, by run name; a source that is gone or cannot be read is
+    left out (the warm-start line already names it)."""
+    from tuning.store.runs import load_study
+
+    out = {}
+    for s in (record.warm_start or {}).get("sources") or []:
+        try:
+            out[str(s["run"])] = load_study(str(s["run"]), storage).get_trials(deepcopy=False)
+        except Exception:  # noqa: BLE001, S112 - a source deleted since is not this run's failure
+            continue
+    return out
+
+
+def source_agreements(
+    record: RunRecord, trials: list[FrozenTrial], sources: dict[str, list[FrozenTrial]]
+) -> list[SourceAgreement]:
+    """Each source's scores against this run's `trials` (`agreement`: each of this run's scored
+    trials against the source's trial at the nearest configuration), once this run has
+    MIN_AGREEMENT_TRIALS scored trials; [] before, and for runs that were not warm-started."""
+    cfg = record.config
+    if cfg is None or not record.warm_started or record.multi_objective:
+        return []
+    space = cfg.full_space or cfg.space
+    out = []
+    for name, theirs in sources.items():
+        found = agreement(trials, theirs, space, MIN_AGREEMENT_TRIALS)
+        if found is not None:
+            state = "agrees" if found.low > 0 else "against" if found.high < 0 else "unclear"
+            out.append(SourceAgreement(name, found, state, _agreement_sentence(name, found, state)))
+    return out
+
+
+def _agreement_sentence(name: str, a: Agreement, state: str) -> str:
+    how = (f"rank correlation {signed(a.rho, 2)} (95 % interval {signed(a.low, 2)} to "
+           f"{signed(a.high, 2)}) over "
+           f"this run's {a.n} scored trials, each against {name}'s trial at the nearest "
+           "configuration")  # fmt: skip
+    if state == "agrees":
+        return f"{name}'s scores predict this run's: {how}. What did well there tends to do well here."
+    if state == "against":
+        return (f"{name}'s scores run against this run's: {how}. What did well there tends to "
+                "do badly here: its configurations point this search the wrong way.")  # fmt: skip
+    return (f"No clear link yet between {name}'s scores and this run's: {how}. The interval "
+            "holds 0: its good configurations are not shown to be good or bad here.")  # fmt: skip
 
 
 # -- an experiment's warm copies against their cold twins, over seeds --------------------------
@@ -300,18 +369,23 @@ def _trial(x: float) -> str:
     return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
 
 
+def _count(x: float) -> str:
+    """'1 trial', '7 trials', '6.5 trials' (a median)."""
+    return f"{_trial(x)} trial{'' if x == 1 else 's'}"
+
+
 def _bought_sentence(b: WarmBought, cold: str, sources: str, so_far: bool) -> str:
     head = ("So far, w" if so_far else "W") + f"arm start {sources}"
     over = f"over {b.seeds} seeds" if b.seeds > 1 else "on one seed"
-    cold_at = f"cold: trial {_trial(b.cold_trial)}"
-    if b.seeds == 2 and len(b.per_seed) == 2:  # a median of two reads as "trial 1.5": each seed
+    cold_at = f"cold: after {_count(b.cold_trial)}"
+    if b.seeds == 2 and len(b.per_seed) == 2:  # a median of two reads as "1.5 trials": each seed
         reach = _two_seeds(b, cold)
     elif b.reached == b.seeds:
-        reach = (f"reached cold {cold}'s final best at trial {_trial(b.warm_trial)} ({cold_at})"
+        reach = (f"reached cold {cold}'s final best after {_count(b.warm_trial)} ({cold_at})"
                  f", {'median ' if b.seeds > 1 else ''}{over}")  # fmt: skip
     elif b.reached:
-        reach = (f"reached cold {cold}'s final best on {b.reached} of {b.seeds} seeds, at "
-                 f"trial {_trial(b.warm_trial)} (median of those; {cold_at}, median)")  # fmt: skip
+        reach = (f"reached cold {cold}'s final best on {b.reached} of {b.seeds} seeds, after "
+                 f"{_count(b.warm_trial)} (median of those; {cold_at}, median)")  # fmt: skip
     else:
         reach = f"never reached cold {cold}'s final best ({cold_at}{', median' if b.seeds > 1 else ''})"
     if b.state == "unknown":
@@ -332,11 +406,11 @@ def _bought_sentence(b: WarmBought, cold: str, sources: str, so_far: bool) -> st
 
 
 def _two_seeds(b: WarmBought, cold: str) -> str:
-    each = [(f"at trial {w}" if w is not None else "not") + f" on seed {s} (cold: trial {c})"
-            for s, w, c in b.per_seed]  # fmt: skip
+    each = [(f"after {_count(w)}" if w is not None else "not") + f" on seed {s} (cold: after "
+            f"{_count(c)})" for s, w, c in b.per_seed]  # fmt: skip
     if not b.reached:
-        return f"never reached cold {cold}'s final best (cold: " + " and ".join(
-            f"trial {c} on seed {s}" for s, _, c in b.per_seed) + ")"  # fmt: skip
+        return f"never reached cold {cold}'s final best (cold: after " + " and ".join(
+            f"{_count(c)} on seed {s}" for s, _, c in b.per_seed) + ")"  # fmt: skip
     return f"reached cold {cold}'s final best {' and '.join(each)}"
 
 

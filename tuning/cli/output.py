@@ -33,11 +33,12 @@ def print_table(header: list[str], rows: list[list[Any]]) -> None:
 
 
 def format_summary(
-    s: RunSummary, seconds: float | None = None, gain: tuple[str | None, ...] = ()
-) -> str:
+    s: RunSummary, seconds: float | None = None, gain: tuple[str | None, ...] = (),
+    warm: tuple[str, ...] = (),
+) -> str:  # fmt: skip
     """A run's state, best CV score, test score and best hyperparameters (`run`, `show`);
     `gain`: the gain over the library defaults (the headline and test line of
-    tuning.analysis.payoff), or why there is none."""
+    tuning.analysis.payoff), or why there is none; `warm`: what its warm start did."""
     if s.record is not None and s.record.foreign is not None:
         return _foreign_summary(s)
     lines = [
@@ -76,6 +77,8 @@ def format_summary(
             lines.append(f"Test:       refit failed: {s.test['error']}")
         for i, text in enumerate(t for t in gain if t):
             lines.append(f"{'Defaults:' if i == 0 else '':<12}{text}")
+        for i, text in enumerate(warm):
+            lines.append(f"{'Warm start:' if i == 0 else '':<12}{text.removeprefix('Warm start: ')}")
         lines.append("Chosen hyperparameters:" if multi else "Best hyperparameters:")
         params = s.test.get("params") or s.best_params
         width = max(map(len, params), default=0)

@@ -43,6 +43,7 @@ from markupsafe import Markup
 from tuning import analysis as an
 from tuning.analysis import advisor as stop_advisor
 from tuning.analysis.live import FrontTracker, FrontView
+from tuning.analysis.warm import warm_start_line
 from tuning.core.enums import BudgetKind
 from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
@@ -353,6 +354,8 @@ def _summary(data: ReportData) -> list[tuple[str, str]]:
         ("Scoring", f"{run.label} ({run.arrow})"),
         ("Trials", ", ".join(f"{int(v)} {k}" for k, v in counts.items()) or "none"),
     ]
+    if line := warm_start_line(rec, run.frame):  # the earlier runs it started from, and how
+        rows.append(("Warm start", line.removeprefix("Warm start: ")))
     if rec.elapsed_s:
         rows.append(("Tuning time", f"{float(rec.elapsed_s):.1f} s"))
     for value, label in ((rec.started_at, "Started"), (rec.ended_at, "Ended")):

@@ -396,31 +396,69 @@ def apply_narrowing(prep: Prepared, warm: WarmPlan) -> Prepared:
     return replace(prep, config=cfg)
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """How well a source's scores predict this run's: Spearman's rank correlation over this
+    run's `n` scored trials, with its 95 % interval."""
+
+    rho: float
+    n: int
+    low: float
+    high: float
+
+
 def score_agreement(
     new: list[FrozenTrial], source: list[FrozenTrial], space: SearchSpace, min_common: int = 5
 ) -> float | None:
-    """How well a source's scores predict this run's: Spearman's correlation between this
-    run's scores and the source's score at its nearest configuration (each parameter scaled to
-    0..1 over the space, log where logarithmic; another choice counts as distance 1). None
-    with fewer than `min_common` scored trials here."""
+    """`agreement`'s correlation alone (None where it has none)."""
+    found = agreement(new, source, space, min_common)
+    return None if found is None else found.rho
+
+
+def agreement(
+    new: list[FrozenTrial], source: list[FrozenTrial], space: SearchSpace, min_common: int = 5
+) -> Agreement | None:
+    """Spearman's correlation between this run's scores and the source's score at its nearest
+    configuration (each parameter scaled to 0..1 over the space, log where logarithmic; another
+    choice counts as distance 1). None with fewer than `min_common` scored trials here."""
     new, source = _values(new), _values(source)
-    if len(new) < min_common or not source:
+    if len(new) < max(min_common, 4) or not source:
         return None
-    near = [min(source, key=lambda s: _distance(t.params, s.params, space)) for t in new]
-    rho = spearmanr([t.values[0] for t in new], [t.values[0] for t in near]).statistic
-    return None if not np.isfinite(rho) else float(rho)
+    near = np.argmin(_distances([t.params for t in new], [s.params for s in source], space), 1)
+    predicted = [source[i].values[0] for i in near]
+    rho = spearmanr([t.values[0] for t in new], predicted).statistic
+    if not np.isfinite(rho):
+        return None
+    return Agreement(float(rho), len(new), *_interval(float(rho), len(new)))
 
 
-def _distance(a: dict, b: dict, space: SearchSpace) -> float:
-    """Parameters scaled to 0..1 over the space (log where logarithmic), summed; another
-    choice (or a parameter only one side has) counts as 1."""
-    total = 0.0
+def _interval(rho: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """A 95 % interval for Spearman's rho: Fisher's z with Bonett and Wright's (2000) standard
+    error, written here because scipy gives intervals for Pearson's r only. A correlation of
+    exactly ±1 (common among a few trials) is taken as ±0.99: Fisher's z is unbounded there,
+    and would shrink the interval to nothing."""
+    r = min(max(rho, -0.99), 0.99)
+    se = math.sqrt((1 + r * r / 2) / (n - 3))
+    return math.tanh(math.atanh(r) - z * se), math.tanh(math.atanh(r) + z * se)
+
+
+def _distances(a: list[dict], b: list[dict], space: SearchSpace) -> np.ndarray:
+    """(len(a), len(b)) distances: parameters scaled to 0..1 over the space (log where
+    logarithmic), summed; another choice (or a parameter only one side has) counts as 1."""
+    total = np.zeros((len(a), len(b)))
     for p in space.params:
-        x, y = a.get(p.name), b.get(p.name)
-        if p.kind == "categorical" or x is None or y is None:
-            total += 0.0 if x == y else 1.0
+        x = np.array([c.get(p.name) for c in a], dtype=object)
+        y = np.array([c.get(p.name) for c in b], dtype=object)
+        if p.kind == "categorical":
+            total += (x[:, None] != y[None, :]).astype(float)
             continue
         f = (lambda v: math.log10(max(float(v), 1e-300))) if p.log else float
         span = (f(p.high) - f(p.low)) or 1.0
-        total += min(abs(f(x) - f(y)) / span, 1.0)
+        xs = np.array([np.nan if v is None else f(v) for v in x], dtype=float)
+        ys = np.array([np.nan if v is None else f(v) for v in y], dtype=float)
+        d = np.minimum(np.abs(xs[:, None] - ys[None, :]) / span, 1.0)
+        # A parameter only one side has counts as 1; one neither has, as 0.
+        gone = np.isnan(xs)[:, None] | np.isnan(ys)[None, :]
+        both = np.isnan(xs)[:, None] & np.isnan(ys)[None, :]
+        total += np.where(both, 0.0, np.where(gone, 1.0, d))
     return total

@@ -303,4 +303,8 @@ def has_complete_trial(storage: BaseStorage, name: str) -> bool:
 
 def top_trials(df: pd.DataFrame, direction: str, n: int = 10) -> pd.DataFrame:
     done = df[df["state"] == "complete"]
-    return done.sort_values("value", ascending=direction == "minimize").head(n)
+    # Ties in trial order, so the first row is the trial the summary calls best (Optuna's
+    # best trial is the first to reach the best value).
+    return done.sort_values(
+        ["value", "number"], ascending=[direction == "minimize", True], kind="stable"
+    ).head(n)

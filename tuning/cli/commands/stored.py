@@ -69,7 +69,7 @@ class Show(Command):
         run = an.load_run(study)
         p = an.payoff(run)  # the gain over the defaults (provisional while the run works)
         said = (p.headline, p.test_line)
-        print(format_summary(s, gain=said))
+        print(format_summary(s, gain=said, warm=_warm_lines(s.record, run, store)))
         if len(study.directions) > 1:
             print(format_tradeoff(study))
         df = run.frame
@@ -95,6 +95,17 @@ class Show(Command):
         if origins := format_origins(df, top):
             print(origins)
         return 0
+
+
+def _warm_lines(record, run, store) -> tuple[str, ...]:
+    """A warm-started run's warm start, and whether each source's scores predict its own."""
+    from tuning.analysis import warm
+
+    line = warm.warm_start_line(record, run.frame) if record is not None else None
+    if line is None:
+        return ()
+    seen = warm.source_agreements(record, run.trials, warm.source_trials(record, store))
+    return (line, *(a.sentence for a in seen))
 
 
 class Delete(Command):
