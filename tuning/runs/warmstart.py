@@ -429,10 +429,10 @@ def agreement(
     rho = spearmanr([t.values[0] for t in new], predicted).statistic
     if not np.isfinite(rho):
         return None
-    return Agreement(float(rho), len(new), *_interval(float(rho), len(new)))
+    return Agreement(float(rho), len(new), *rank_interval(float(rho), len(new)))
 
 
-def _interval(rho: float, n: int, z: float = 1.96) -> tuple[float, float]:
+def rank_interval(rho: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """A 95 % interval for Spearman's rho: Fisher's z with Bonett and Wright's (2000) standard
     error, written here because scipy gives intervals for Pearson's r only. A correlation of
     exactly ±1 (common among a few trials) is taken as ±0.99: Fisher's z is unbounded there,
