@@ -111,7 +111,8 @@ def _pick(usable: list, label: str, key: str, help: str) -> tuple[str, ...]:
     picked = st.multiselect(
         label, list(by_label), key=key, default=list(by_label)[:1],
         help=f"{help} Ranked by how similar their data is: task, rows, features, class "
-        "balance and share of categorical columns.",
+        "balance and share of categorical columns. Once the run has 8 scored trials, Live "
+        "monitor says whether each one's scores predict this run's.",
     )  # fmt: skip
     for one in picked:
         st.caption(text.md(f"{by_label[one].run}: {by_label[one].reason}."))
