@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from tuning.analysis import LiveRun, RunData, fmt_value, to_float
+from tuning.analysis import LiveRun, RunData, fmt_value, to_float, warm
 from tuning.core.enums import RunStatus
 from tuning.core.errors import UserError
 from tuning.report import export
@@ -86,7 +86,8 @@ def _bundle(
     except Exception as exc:  # e.g. no complete trial, no saved configuration
         script_error = str(exc)
     try:
-        data = rp.build_report(_live.study, _run)  # the default evaluator, as on the other pages
+        sources = warm.source_trials(_run.record, registry.storage())  # warm start's, if any
+        data = rp.build_report(_live.study, _run, sources=sources)  # the default evaluator
         html = rp.report_html(data).encode("utf-8")
         markdown = rp.report_markdown(data)
     except Exception as exc:  # the page still offers the trials and the script

@@ -20,6 +20,7 @@ from tuning.cli import main
 from tuning.core.config import DatasetRef, RunConfig
 from tuning.core.errors import ConfigError
 from tuning.core.space import SearchSpace, cat_param, float_param, int_param
+from tuning.report.html import build_report, report_markdown
 from tuning.runs import warmstart
 from tuning.runs.prepare import prepare
 from tuning.runs.runner import create_run, execute
@@ -305,3 +306,6 @@ def test_a_source_whose_best_configurations_do_badly_here_is_said_to_run_against
     assert "95 % interval" in seen.sentence and "over this run's 12 scored trials" in seen.sentence
     # Before enough of this run's trials are scored, nothing is said.
     assert warm_analysis.source_agreements(record, study.get_trials()[:7], trials) == []
+    # The report a presenter takes away says it too.
+    md = report_markdown(build_report(study, figures=False, sources=trials))
+    assert "| Warm-start source | knn-moons's scores run against this run's" in md

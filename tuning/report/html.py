@@ -43,7 +43,7 @@ from markupsafe import Markup
 from tuning import analysis as an
 from tuning.analysis import advisor as stop_advisor
 from tuning.analysis.live import FrontTracker, FrontView
-from tuning.analysis.warm import warm_start_line
+from tuning.analysis.warm import source_agreements, warm_start_line
 from tuning.core.enums import BudgetKind
 from tuning.core.objectives import Objective
 from tuning.core.scoring import Scoring
@@ -175,6 +175,8 @@ class ReportData:
     payoff: an.Payoff | None = None  # the gain over the library defaults
     bought: an.TuningEfficiency | None = None  # what the budget bought
     advice: stop_advisor.Advice | None = None  # the stop advisor (None: not computed)
+    # whether each warm-start source's scores predict the run's (sentences; none without sources)
+    warm_agreement: tuple[str, ...] = ()
 
     @property
     def title(self) -> str:
@@ -186,8 +188,11 @@ def build_report(
     run: an.RunData | None = None,
     importance_method: str = an.DEFAULT_METHOD,
     figures: bool = True,
+    sources: dict[str, list[optuna.trial.FrozenTrial]] | None = None,
 ) -> ReportData:
-    """Compute everything the report shows. figures=False skips the Plotly figures (Markdown)."""
+    """Compute everything the report shows. figures=False skips the Plotly figures (Markdown).
+    `sources`: a warm-started run's source runs' trials (tuning.analysis.warm.source_trials),
+    to say whether their scores predict the run's."""
     run = run or an.load_run(study)
     imp = an.importance(run, importance_method)
     ranks = an.compare_top(run)
@@ -201,6 +206,9 @@ def build_report(
         datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"), trade, an.payoff(run),
         an.tuning_efficiency(run),
         advice=stop_advisor.advise(run, budget_s=ADVISOR_BUDGET_S, until_stop=True),
+        warm_agreement=tuple(
+            a.sentence for a in source_agreements(run.record, run.trials, sources or {})
+        ),
     )  # fmt: skip
 
 
@@ -356,6 +364,7 @@ def _summary(data: ReportData) -> list[tuple[str, str]]:
     ]
     if line := warm_start_line(rec, run.frame):  # the earlier runs it started from, and how
         rows.append(("Warm start", line.removeprefix("Warm start: ")))
+        rows += [("Warm-start source", sentence) for sentence in data.warm_agreement]
     if rec.elapsed_s:
         rows.append(("Tuning time", f"{float(rec.elapsed_s):.1f} s"))
     for value, label in ((rec.started_at, "Started"), (rec.ended_at, "Ended")):

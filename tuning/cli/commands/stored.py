@@ -173,7 +173,7 @@ class Report(Command):
         o.STORAGE.add_to(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from tuning.analysis import DEFAULT_METHOD, load_run
+        from tuning.analysis import DEFAULT_METHOD, load_run, warm
         from tuning.report import export
         from tuning.report import html as report
 
@@ -187,7 +187,7 @@ class Report(Command):
         out = args.output or Path(f"{run.name}-report.{file_format}")
         data = report.build_report(
             study, run, importance_method=args.importance or DEFAULT_METHOD,
-            figures=file_format == "html",
+            figures=file_format == "html", sources=warm.source_trials(run.record, store),
         )  # fmt: skip
         write(
             out, report.report_html(data) if file_format == "html" else report.report_markdown(data)
