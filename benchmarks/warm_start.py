@@ -113,6 +113,7 @@ def task_row(storage, model: str, target: str, seeds, trials: int, cold: dict, n
              narrow: bool = False) -> dict:  # fmt: skip
     """Warm runs on `target` from the `n_src` most similar other datasets' runs of each seed."""
     ratios, warm_at, cold_at, warm_final, cold_final, source = [], [], [], [], [], None
+    rhos, said = [], []  # the Live monitor's end-of-run check: do the source's scores predict these?
     for seed in seeds:
         prep = prepare(config(model, target, seed, trials))
         found = [c for c in warmstart.candidates(prep, storage) if c.usable and c.run.endswith(f"-{seed}-cold")
@@ -122,6 +123,12 @@ def task_row(storage, model: str, target: str, seeds, trials: int, cold: dict, n
         name = create_run(config(model, target, seed, trials, warm_start=names, warm_narrow=narrow), storage)
         execute(name, storage, refit=False)
         warm = curve(name, storage)
+        seen = warmstart.agreement(load_study(name, storage).get_trials(deepcopy=False),
+                                   load_study(source.run, storage).get_trials(deepcopy=False),
+                                   prep.space)  # fmt: skip
+        if seen is not None:
+            rhos.append(seen.rho)
+            said.append("agrees" if seen.low > 0 else "against" if seen.high < 0 else "unclear")
         c = cold[target, seed]
         level = c[-1]
         cold_at.append(reach(c, level, trials))
@@ -137,6 +144,8 @@ def task_row(storage, model: str, target: str, seeds, trials: int, cold: dict, n
         "ratio": statistics.median(ratios), "cold": statistics.mean(cold_final),
         "warm": statistics.mean(warm_final), "diff": diff, "spread": spread,
         "worse": diff < -max(spread, 1e-9), "ratio_n": statistics.median(w / trials for w in warm_at), "reached": sum(w <= trials for w in warm_at),
+        "rho": statistics.median(rhos) if rhos else math.nan, "against": said.count("against"),
+        "agrees": said.count("agrees"),
     }  # fmt: skip
 
 
@@ -153,14 +162,15 @@ def chance_worse(n_seeds: int) -> float:
 
 def table(rows: list[dict], trials: int, n_seeds: int) -> str:
     head = (f"{'task':36} {'source (similarity)':26} {'cold@best':>9} {'warm@cold':>9} {'ratio':>6} "
-            f"{'/N':>5} {'cold final':>10} {'warm final':>10} {'diff':>7} {'spread':>6}  verdict")  # fmt: skip
+            f"{'/N':>5} {'cold final':>10} {'warm final':>10} {'diff':>7} {'spread':>6} {'rho':>6} {'+/-':>5}  verdict")  # fmt: skip
     lines = [head, "-" * len(head)]
     for r in rows:
         warm_at = f"{r['warm@cold']:.0f}" if r["warm@cold"] <= trials else "n/r"
         verdict = "worse" if r["worse"] else "ok"
         lines.append(
             f"{r['task']:36} {r['source']:26} {r['cold@best']:9.0f} {warm_at:>9} {r['ratio']:6.2f} "
-            f"{r['ratio_n']:5.2f} {r['cold']:10.4f} {r['warm']:10.4f} {r['diff']:+7.4f} {r['spread']:6.4f}  {verdict}"
+            f"{r['ratio_n']:5.2f} {r['cold']:10.4f} {r['warm']:10.4f} {r['diff']:+7.4f} {r['spread']:6.4f} "
+            f"{r['rho']:+6.2f} {r['agrees']:>2}/{r['against']:<2}  {verdict}"
             f" (reached {r['reached']}/{n_seeds})"
         )  # fmt: skip
     ratios = [r["ratio"] for r in rows]
@@ -177,8 +187,26 @@ def table(rows: list[dict], trials: int, n_seeds: int) -> str:
         f"tasks with ratio <= 0.5: {sum(x <= 0.5 for x in ratios)} of {len(rows)}",
         f"against the cold run's whole budget N (/N): median {statistics.median(r['ratio_n'] for r in rows):.2f}, "
         f"<= 0.5 on {sum(r['ratio_n'] <= 0.5 for r in rows)} of {len(rows)} tasks",
+        _agreement_line(rows),
     ]  # fmt: skip
     return "\n".join(lines)
+
+
+def _agreement_line(rows: list[dict]) -> str:
+    """Does Live monitor's check (the source's scores against the warm run's) point the right
+    way? Across tasks, the rank correlation of its median rho with the warm run's /N (a source
+    that agrees should need fewer trials: a negative correlation) and with warm - cold."""
+    from scipy.stats import spearmanr
+
+    ok = [r for r in rows if math.isfinite(r["rho"])]
+    if len(ok) < 4:
+        return "source agreement: too few tasks to relate it to the warm start's effect"
+    rho = [r["rho"] for r in ok]
+    to_n = spearmanr(rho, [r["ratio_n"] for r in ok]).statistic
+    to_diff = spearmanr(rho, [r["diff"] for r in ok]).statistic
+    return (f"source agreement (rho: median over seeds of the source's scores against the warm run's, "
+            f"+/-: seeds called agrees/against): across {len(ok)} tasks its rank correlation with /N is "
+            f"{to_n:+.2f} and with warm - cold {to_diff:+.2f}")  # fmt: skip
 
 
 def report(args, rows: list[dict], t0: float, done: bool) -> None:
