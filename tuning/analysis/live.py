@@ -368,8 +368,9 @@ def elapsed_seconds(record: RunRecord, df: pd.DataFrame, now: float) -> float:
         if len(df) and df["complete"].notna().any():
             # A failed trial counts until it started: a run whose process died has its unfinished
             # trial marked failed when that is noticed, maybe hours later.
-            ends = pd.to_datetime(df["complete"]).where(df["state"] != "failed", pd.to_datetime(df["start"]))
-            return max(0.0, float((ends.max() - pd.to_datetime(df["start"]).min()).total_seconds()))
+            starts = pd.to_datetime(df["start"])
+            ends = pd.to_datetime(df["complete"]).where(df["state"] != "failed", starts)
+            return max(0.0, float((ends.max() - starts.min()).total_seconds()))
         return 0.0
     now_dt = datetime.fromtimestamp(now)
     if before is None:  # first session: since it started
